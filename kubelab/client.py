@@ -1,0 +1,132 @@
+"""The one seam: a Kubernetes-shaped API that everything above the engine talks to.
+
+Objects cross it as plain dicts, exactly as the REST API carries them; failures cross it as
+``StatusError``. ``EmbeddedClient`` serves it from the in-process engine; a remote client
+serves it from a real cluster through the official ``kubernetes`` package.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+if TYPE_CHECKING:
+    from kubelab.engine.apiserver import APIServer
+    from kubelab.engine.core import Engine
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class ExecResult:
+    """What a command run in a container wrote and how it ended."""
+
+    stdout: str
+    stderr: str
+    exit_code: int
+
+
+class Client(Protocol):
+    """The verbs kubectl, the widgets and the diagrams use. ``kind`` is a Kind name
+    (``"Pod"``, ``"Deployment"``); ``namespace=None`` means every namespace for list/watch."""
+
+    def create(self, obj: Obj, namespace: str | None = None, *, dry_run: bool = False,
+               field_validation: str = "Strict") -> Obj: ...
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj: ...
+    def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
+             field_selector: str | None = None) -> Obj: ...
+    def update(self, obj: Obj, namespace: str | None = None, *, dry_run: bool = False,
+               subresource: str | None = None, field_validation: str = "Strict") -> Obj: ...
+    def patch(self, kind: str, name: str, namespace: str | None, body: Any, patch_type: str = "strategic",
+              *, dry_run: bool = False, field_validation: str = "Strict") -> Obj: ...
+    def delete(self, kind: str, name: str, namespace: str | None = None, *, grace_period: int | None = None,
+               propagation: str = "Background", dry_run: bool = False) -> Obj: ...
+    def watch(self, kind: str, namespace: str | None, callback: Callable[[str, Obj], None],
+              label_selector: str | None = None) -> Callable[[], None]: ...
+    def scale(self, kind: str, name: str, namespace: str | None, replicas: int) -> Obj: ...
+    def logs(self, name: str, namespace: str | None = None, container: str | None = None,
+             previous: bool = False, tail: int | None = None) -> str: ...
+    def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
+             stdin: str | None = None) -> ExecResult: ...
+    def table(self, kind: str, objects: list[Obj], wide: bool = False) -> Obj: ...
+    def now(self) -> float: ...
+    def wait(self, condition: Callable[[], bool], timeout: float) -> bool: ...
+
+
+class EmbeddedClient:
+    """The client seam served by the in-process engine. Every call first lets the engine catch
+    up with the clock, so a real-time cluster has moved on exactly as far as time has."""
+
+    def __init__(self, engine: "Engine", api: "APIServer") -> None:
+        self.engine = engine
+        self.api = api
+
+    def _sync(self) -> None:
+        self.engine.sync()
+
+    def create(self, obj: Obj, namespace: str | None = None, **kw: Any) -> Obj:
+        self._sync()
+        return self.api.create(obj, namespace, **kw)
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
+        self._sync()
+        return self.api.get(kind, name, namespace)
+
+    def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
+             field_selector: str | None = None) -> Obj:
+        self._sync()
+        return self.api.list(kind, namespace, label_selector, field_selector)
+
+    def update(self, obj: Obj, namespace: str | None = None, **kw: Any) -> Obj:
+        self._sync()
+        return self.api.update(obj, namespace, **kw)
+
+    def patch(self, kind: str, name: str, namespace: str | None, body: Any, patch_type: str = "strategic",
+              **kw: Any) -> Obj:
+        self._sync()
+        return self.api.patch(kind, name, namespace, body, patch_type, **kw)
+
+    def delete(self, kind: str, name: str, namespace: str | None = None, **kw: Any) -> Obj:
+        self._sync()
+        return self.api.delete(kind, name, namespace, **kw)
+
+    def watch(self, kind: str, namespace: str | None, callback: Callable[[str, Obj], None],
+              label_selector: str | None = None) -> Callable[[], None]:
+        return self.api.watch(kind, namespace, callback, label_selector)
+
+    def scale(self, kind: str, name: str, namespace: str | None, replicas: int) -> Obj:
+        self._sync()
+        return self.api.scale(kind, name, namespace, replicas)
+
+    def logs(self, name: str, namespace: str | None = None, container: str | None = None,
+             previous: bool = False, tail: int | None = None) -> str:
+        self._sync()
+        return self.api.logs(name, namespace, container, previous, tail)
+
+    def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
+             stdin: str | None = None) -> ExecResult:
+        self._sync()
+        return self.api.exec(name, namespace, container, command, stdin)
+
+    def table(self, kind: str, objects: list[Obj], wide: bool = False) -> Obj:
+        from kubelab.api.tables import table
+
+        return table(kind, objects, self.now(), wide)
+
+    def now(self) -> float:
+        return self.engine.clock.now()
+
+    def wait(self, condition: Callable[[], bool], timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds of cluster time for ``condition``: a virtual clock
+        runs forward to it, a real one waits in real time."""
+        if self.engine.clock.virtual:
+            return self.engine.settle(timeout, until=condition)
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            self._sync()
+            if condition():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)

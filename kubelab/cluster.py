@@ -1,0 +1,78 @@
+"""``Cluster``: the embedded Kubernetes cluster a notebook or a test holds in its hand."""
+from __future__ import annotations
+
+import importlib
+import shlex
+from typing import Any, Sequence
+
+from kubelab.client import EmbeddedClient
+from kubelab.engine.apiserver import APIServer
+from kubelab.engine.clock import Clock, RealClock, VirtualClock
+from kubelab.engine.core import Engine
+
+# Engine parts, each a module with ``install(engine, api, cluster)``; order is start-up order.
+PARTS = (
+    "kubelab.engine.nodes",
+    "kubelab.engine.namespaces",
+    "kubelab.engine.services",
+    "kubelab.engine.garbage",
+    "kubelab.engine.replicaset",
+    "kubelab.engine.deployment",
+    "kubelab.engine.endpoints",
+    "kubelab.engine.scheduler",
+    "kubelab.engine.kubelet",
+)
+
+
+class Cluster:
+    """An in-process Kubernetes cluster.
+
+    ``clock="real"`` (the default, for notebooks) lets time pass as on a real cluster;
+    ``clock="virtual"`` moves time only through :meth:`advance` and :meth:`settle`.
+    ``nodes`` is a node count, a list of node descriptions (name, labels, taints, capacity),
+    or ``"minikube"`` for a single node like minikube's.
+    """
+
+    def __init__(self, clock: str | Clock = "real", nodes: int | str | Sequence[dict[str, Any]] = 3,
+                 seed: int | None = None, images: dict[str, Any] | None = None) -> None:
+        if isinstance(clock, Clock):
+            self.clock = clock
+        elif clock == "virtual":
+            self.clock = VirtualClock()
+        elif clock == "real":
+            self.clock = RealClock()
+        else:
+            raise ValueError(f"clock must be 'real', 'virtual' or a Clock, not {clock!r}")
+        self.engine = Engine(self.clock, seed)
+        self.api = APIServer(self.engine)
+        self.nodes_spec = nodes
+        self.images = dict(images or {})
+        for name in PARTS:
+            importlib.import_module(name).install(self.engine, self.api, self)
+        self.client = EmbeddedClient(self.engine, self.api)
+        self.engine.sync() if not self.clock.virtual else self.engine.drain()
+
+    def kubectl(self, *args: str, stdin: str | None = None) -> Any:
+        """Run a kubectl command line (``"get pods -o wide"``) or its words; returns what
+        kubectl would print and exit with (``returncode``, ``stdout``, ``stderr``)."""
+        from kubelab.kubectl import run
+
+        argv = shlex.split(args[0]) if len(args) == 1 else list(args)
+        return run(self.client, argv, stdin=stdin)
+
+    def advance(self, seconds: float) -> None:
+        """Run the cluster forward ``seconds`` of cluster time (virtual clock only)."""
+        self.engine.advance(seconds)
+
+    def settle(self, timeout: float = 300) -> bool:
+        """Run forward until nothing is left to do, at most ``timeout`` seconds of cluster
+        time; True when the cluster reached that steady state (virtual clock only)."""
+        return self.engine.settle(timeout)
+
+    def node_ip(self, node: str | None = None) -> str:
+        """The InternalIP of a node (the first one by default): what ``minikube ip`` prints."""
+        nodes = self.api.list("Node")["items"]
+        chosen = next((n for n in nodes if node in (None, n["metadata"]["name"])), None)
+        if chosen is None:
+            raise KeyError(node)
+        return next(a["address"] for a in chosen["status"]["addresses"] if a["type"] == "InternalIP")

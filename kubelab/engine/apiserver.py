@@ -1,0 +1,280 @@
+"""The API server's handlers: the embedded side of the client seam.
+
+Every request goes the way it goes in kube-apiserver: resolve the kind, admit the object
+(decode strictly, default, validate), run the engine's own admission hooks (namespace
+lifecycle, ClusterIP/NodePort allocation), then write the store. A request that fails
+anywhere changes nothing.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+from kubelab.api import admission, errors, patch as patching
+from kubelab.api.kinds import BY_KIND, Kind
+from kubelab.api.selectors import Selector, parse
+from kubelab.engine.core import Engine
+from kubelab.engine.store import Obj
+
+# A hook sees the admitted object (and the old one on update) before it is stored; it may
+# fill in fields (allocated IPs and ports) or raise a StatusError. ``dry_run`` hooks must not
+# keep what they allocate.
+Hook = Callable[[Obj, "Obj | None", bool], None]
+ReleaseHook = Callable[[Obj], None]
+
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand alphanums
+
+
+class APIServer:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.clock = engine.clock
+        self.hooks: dict[str, list[Hook]] = {}
+        self.release_hooks: dict[str, list[ReleaseHook]] = {}
+        self.delete_handlers: dict[str, Callable[[Obj, int | None], Obj]] = {}
+        # Pod subresources served by the kubelet/runtime: "log" and "exec".
+        self.pod_log: Callable[..., str] | None = None
+        self.pod_exec: Callable[..., Any] | None = None
+
+    # -- extension points ---------------------------------------------------------------
+    def add_hook(self, kind: str, hook: Hook) -> None:
+        self.hooks.setdefault(kind, []).append(hook)
+
+    def add_release_hook(self, kind: str, hook: ReleaseHook) -> None:
+        self.release_hooks.setdefault(kind, []).append(hook)
+
+    def random_suffix(self, n: int = 5) -> str:
+        return "".join(self.engine.rng.choice(_NAME_CHARS) for _ in range(n))
+
+    # -- verbs --------------------------------------------------------------------------
+    def create(self, obj: Obj, namespace: str | None = None, *, dry_run: bool = False,
+               field_validation: str = "Strict") -> Obj:
+        with self.engine.lock:
+            kind = self._kind_of(obj)
+            obj = copy.deepcopy(obj)
+            if obj.get("metadata") is None:
+                obj["metadata"] = {}
+            if not isinstance(obj["metadata"], dict):
+                raise errors.bad_request("metadata must be an object")
+            meta = obj["metadata"]
+            self._place(obj, kind, namespace)
+            if not meta.get("name") and meta.get("generateName"):
+                meta["name"] = meta["generateName"] + self.random_suffix()
+            obj, warnings = admission.admit_create(obj, kind, field_validation)
+            self._check_namespace(obj, kind, "create")
+            name = obj["metadata"]["name"]
+            if self.store.get(kind.kind, obj["metadata"].get("namespace", ""), name) is not None:
+                raise errors.already_exists(kind.plural, name, kind.group)
+            for hook in self.hooks.get(kind.kind, ()):
+                hook(obj, None, dry_run)
+            if dry_run:
+                return _with_warnings(obj, warnings)
+            return _with_warnings(copy.deepcopy(self.store.create(obj)), warnings)
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
+        with self.engine.lock:
+            k = BY_KIND[kind]
+            obj = self.store.get(kind, self._ns(k, namespace), name)
+            if obj is None:
+                raise errors.not_found(k.plural, name, k.group)
+            return copy.deepcopy(obj)
+
+    def list(self, kind: str, namespace: str | None = None, label_selector: str | Selector | None = None,
+             field_selector: str | None = None) -> Obj:
+        """A ``<Kind>List``. ``namespace=None`` on a namespaced kind lists every namespace."""
+        with self.engine.lock:
+            k = BY_KIND[kind]
+            selector = parse(label_selector) if isinstance(label_selector, str) else label_selector
+            ns = None if not k.namespaced else namespace
+            if selector is not None and selector.equal and ns is not None:
+                candidates = self.store.with_labels(kind, ns, selector.equal)
+            else:
+                candidates = self.store.list(kind, "" if not k.namespaced else ns)
+            fields = _parse_field_selector(field_selector)
+            items = [copy.deepcopy(o) for o in candidates
+                     if (selector is None or selector.matches(o["metadata"].get("labels")))
+                     and all(_field(o, path) == want for path, want in fields)]
+            items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+            return {"apiVersion": k.api_version, "kind": f"{k.kind}List",
+                    "metadata": {"resourceVersion": self.store.resource_version}, "items": items}
+
+    def update(self, obj: Obj, namespace: str | None = None, *, dry_run: bool = False,
+               subresource: str | None = None, field_validation: str = "Strict") -> Obj:
+        with self.engine.lock:
+            kind = self._kind_of(obj)
+            obj = copy.deepcopy(obj)
+            obj.setdefault("metadata", {})
+            self._place(obj, kind, namespace)
+            meta = obj["metadata"]
+            old = self.store.get(kind.kind, meta.get("namespace", ""), meta.get("name", ""))
+            if old is None:
+                raise errors.not_found(kind.plural, meta.get("name", ""), kind.group)
+            if subresource == "status":
+                return copy.deepcopy(self.store.update(obj, status=True)) if not dry_run else obj
+            rv = meta.get("resourceVersion")
+            if rv and rv != old["metadata"]["resourceVersion"]:
+                raise errors.conflict(kind.plural, meta["name"], kind.group)
+            obj, warnings = admission.admit_update(obj, old, kind, field_validation)
+            for hook in self.hooks.get(kind.kind, ()):
+                hook(obj, old, dry_run)
+            if dry_run:
+                return _with_warnings(obj, warnings)
+            return _with_warnings(copy.deepcopy(self.store.update(obj)), warnings)
+
+    def patch(self, kind: str, name: str, namespace: str | None, body: Any, patch_type: str = "strategic",
+              *, dry_run: bool = False, field_validation: str = "Strict") -> Obj:
+        """Apply a ``merge`` (RFC 7386), ``json`` (RFC 6902) or ``strategic`` merge patch."""
+        with self.engine.lock:
+            current = self.get(kind, name, namespace)
+            patched = patching.apply_patch(current, body, patch_type)
+            patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return self.update(patched, namespace, dry_run=dry_run, field_validation=field_validation)
+
+    def delete(self, kind: str, name: str, namespace: str | None = None, *, grace_period: int | None = None,
+               propagation: str = "Background", dry_run: bool = False) -> Obj:
+        """Delete an object. Pods go through graceful termination; objects with finalizers
+        (and namespaces) are marked and leave when their finalizers are done. Dependents go
+        with their owner (background propagation) or are released (orphan)."""
+        with self.engine.lock:
+            k = BY_KIND[kind]
+            ns = self._ns(k, namespace)
+            obj = self.store.get(kind, ns, name)
+            if obj is None:
+                raise errors.not_found(k.plural, name, k.group)
+            if dry_run:
+                return copy.deepcopy(obj)
+            if propagation == "Orphan":
+                self._orphan_dependents(obj)
+            handler = self.delete_handlers.get(kind)
+            if handler is not None:
+                result = handler(obj, grace_period)
+            elif obj["metadata"].get("finalizers"):
+                result = self.store.mark_deleted(kind, ns, name)
+            else:
+                result = self.store.remove(kind, ns, name)
+            if self.store.get(kind, ns, name) is None:
+                for release in self.release_hooks.get(kind, ()):
+                    release(obj)
+            return copy.deepcopy(result)
+
+    def watch(self, kind: str, namespace: str | None, callback: Callable[[str, Obj], None],
+              label_selector: str | None = None) -> Callable[[], None]:
+        """Call ``callback(event_type, object)`` for every change to matching objects."""
+        k = BY_KIND[kind]
+        selector = parse(label_selector) if label_selector else None
+
+        def listener(event: str, obj: Obj, old: Obj | None) -> None:
+            if obj["kind"] != kind:
+                return
+            if k.namespaced and namespace is not None and obj["metadata"].get("namespace") != namespace:
+                return
+            if selector is not None and not selector.matches(obj["metadata"].get("labels")):
+                return
+            callback(event, copy.deepcopy(obj))
+
+        return self.store.subscribe(listener)
+
+    def scale(self, kind: str, name: str, namespace: str | None, replicas: int,
+              resource_version: str | None = None) -> Obj:
+        """The ``scale`` subresource: set ``spec.replicas`` (a stale version is a Conflict)."""
+        with self.engine.lock:
+            obj = self.get(kind, name, namespace)
+            if resource_version and resource_version != obj["metadata"]["resourceVersion"]:
+                k = BY_KIND[kind]
+                raise errors.conflict(k.plural, name, k.group)
+            obj.setdefault("spec", {})["replicas"] = replicas
+            return self.update(obj, namespace)
+
+    def logs(self, name: str, namespace: str | None = None, container: str | None = None,
+             previous: bool = False, tail: int | None = None) -> str:
+        """The ``log`` subresource of a pod, from the kubelet."""
+        with self.engine.lock:
+            pod = self.get("Pod", name, namespace)
+            assert self.pod_log is not None, "no kubelet installed"
+            return self.pod_log(pod, container, previous, tail)
+
+    def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
+             stdin: str | None = None) -> Any:
+        """The ``exec`` subresource: run a command in a running container."""
+        with self.engine.lock:
+            pod = self.get("Pod", name, namespace)
+            assert self.pod_exec is not None, "no kubelet installed"
+            return self.pod_exec(pod, container, command, stdin)
+
+    # -- internals ----------------------------------------------------------------------
+    def _kind_of(self, obj: Any) -> Kind:
+        from kubelab.api.kinds import for_object
+
+        if not isinstance(obj, dict):
+            raise errors.bad_request("Object 'Kind' is missing")
+        if not obj.get("kind"):
+            raise errors.bad_request("Object 'Kind' is missing in '" + _short(obj) + "'")
+        if not obj.get("apiVersion"):
+            raise errors.bad_request("Object 'apiVersion' is missing in '" + _short(obj) + "'")
+        return for_object(obj["apiVersion"], obj["kind"])
+
+    def _ns(self, kind: Kind, namespace: str | None) -> str:
+        return (namespace or "default") if kind.namespaced else ""
+
+    def _place(self, obj: Obj, kind: Kind, namespace: str | None) -> None:
+        """Put a namespaced object in the request's namespace (they must agree)."""
+        meta = obj["metadata"]
+        if not kind.namespaced:
+            meta.pop("namespace", None)
+            return
+        if namespace and meta.get("namespace") and meta["namespace"] != namespace:
+            raise errors.bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request")
+        meta["namespace"] = meta.get("namespace") or namespace or "default"
+
+    def _check_namespace(self, obj: Obj, kind: Kind, verb: str) -> None:
+        if not kind.namespaced:
+            return
+        ns = obj["metadata"]["namespace"]
+        space = self.store.get("Namespace", "", ns)
+        if space is None:
+            raise errors.not_found("namespaces", ns)
+        if space["metadata"].get("deletionTimestamp"):
+            raise errors.namespace_terminating(kind.plural, obj["metadata"]["name"], ns, kind.group)
+
+    def _orphan_dependents(self, owner: Obj) -> None:
+        uid = owner["metadata"]["uid"]
+        for dependent in self.store.owned_by(uid):
+            freed = copy.deepcopy(dependent)
+            refs = [r for r in freed["metadata"].get("ownerReferences", []) if r["uid"] != uid]
+            if refs:
+                freed["metadata"]["ownerReferences"] = refs
+            else:
+                freed["metadata"].pop("ownerReferences", None)
+            self.store.update(freed)
+
+
+def _with_warnings(obj: Obj, warnings: list[str]) -> Obj:
+    if warnings:
+        obj = dict(obj)
+        obj["__warnings__"] = warnings  # carried to kubectl, never stored
+    return obj
+
+
+def _short(obj: Obj) -> str:
+    import json
+
+    return json.dumps(obj, separators=(",", ":"))[:200]
+
+
+def _parse_field_selector(text: str | None) -> list[tuple[str, str]]:
+    if not text:
+        return []
+    pairs = []
+    for part in text.split(","):
+        path, _, want = part.partition("==" if "==" in part else "=")
+        pairs.append((path.strip(), want.strip()))
+    return pairs
+
+
+def _field(obj: Obj, path: str) -> str:
+    value: Any = obj
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)

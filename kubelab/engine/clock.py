@@ -1,0 +1,114 @@
+"""One clock for the whole cluster, and the timers that move it.
+
+Notebooks use real time (pods take a couple of seconds to start, as on a real cluster); tests
+and benchmarks use virtual time that moves only through ``advance`` / ``settle``, so nothing in
+the engine ever sleeps.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+# Virtual time starts at a fixed, readable instant so test outputs are reproducible.
+VIRTUAL_EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
+
+
+@dataclass(order=True)
+class Timer:
+    """A callback due at ``when``. ``progress`` timers count as work still to do for ``settle``;
+    background timers (probe ticks, back-off retries of a crash loop) do not."""
+
+    when: float
+    seq: int
+    fn: Callable[[], None] = field(compare=False)
+    progress: bool = field(default=True, compare=False)
+    cancelled: bool = field(default=False, compare=False)
+    clock: "Clock | None" = field(default=None, compare=False, repr=False)
+
+    def cancel(self) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            if self.progress and self.clock is not None:
+                self.clock._progress_live -= 1
+
+
+class Clock:
+    """Cluster time plus a heap of timers. Subclasses decide how ``now`` moves."""
+
+    virtual: bool = False
+
+    def __init__(self) -> None:
+        self._timers: list[Timer] = []
+        self._seq = itertools.count()
+        self._progress_live = 0  # live progress timers, so settle never scans the heap
+
+    def now(self) -> float:
+        raise NotImplementedError
+
+    def call_at(self, when: float, fn: Callable[[], None], progress: bool = True) -> Timer:
+        timer = Timer(when, next(self._seq), fn, progress, clock=self)
+        heapq.heappush(self._timers, timer)
+        if progress:
+            self._progress_live += 1
+        return timer
+
+    def call_later(self, delay: float, fn: Callable[[], None], progress: bool = True) -> Timer:
+        return self.call_at(self.now() + delay, fn, progress)
+
+    def next_due(self) -> float | None:
+        """When the next live timer fires."""
+        self._drop_cancelled()
+        return self._timers[0].when if self._timers else None
+
+    def has_progress(self) -> bool:
+        """True while some progress timer is still to fire."""
+        return self._progress_live > 0
+
+    def pop_due(self, until: float) -> Timer | None:
+        """Remove and return the earliest live timer due at or before ``until``."""
+        self._drop_cancelled()
+        if self._timers and self._timers[0].when <= until:
+            timer = heapq.heappop(self._timers)
+            if timer.progress:
+                self._progress_live -= 1
+            timer.cancelled = True  # fired: a later cancel() is a no-op
+            return timer
+        return None
+
+    def _drop_cancelled(self) -> None:
+        while self._timers and self._timers[0].cancelled:
+            heapq.heappop(self._timers)
+
+    def timestamp(self, at: float | None = None) -> str:
+        """RFC 3339 in UTC with second precision, as the API server writes timestamps."""
+        at = self.now() if at is None else at
+        return datetime.fromtimestamp(int(at), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class RealClock(Clock):
+    def now(self) -> float:
+        return time.time()
+
+
+class VirtualClock(Clock):
+    virtual = True
+
+    def __init__(self, start: float = VIRTUAL_EPOCH) -> None:
+        super().__init__()
+        self._now = start
+
+    def now(self) -> float:
+        return self._now
+
+    def set(self, when: float) -> None:
+        if when > self._now:
+            self._now = when
+
+
+def parse_timestamp(value: str) -> float:
+    """Seconds since the epoch for an RFC 3339 timestamp the store wrote."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()

@@ -1,0 +1,127 @@
+"""The engine: the store, the clock, and the controllers that react to both.
+
+Controllers are level-triggered like Kubernetes' own: a change to an object they watch puts a
+key on their work queue, and ``reconcile(key)`` looks at the whole current state for that key
+and moves it one step towards what the spec asks. Nothing here sleeps: time moves through the
+clock's timers, in real time in notebooks and on demand in tests.
+"""
+from __future__ import annotations
+
+import random
+import threading
+from collections import deque
+from typing import Callable, Iterable
+
+from kubelab.engine.clock import Clock, Timer
+from kubelab.engine.store import Key, Obj, Store, key_of
+
+
+class Controller:
+    """Base of every control loop: say which kinds you watch, reconcile one key at a time."""
+
+    #: kinds whose changes wake this controller; ``keys_for`` maps a change to keys to reconcile
+    watches: tuple[str, ...] = ()
+
+    def __init__(self, engine: "Engine") -> None:
+        self.engine = engine
+        self.store = engine.store
+        self.clock = engine.clock
+
+    def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
+        """By default a change to an object reconciles that object."""
+        return (key_of(obj),)
+
+    def reconcile(self, key: Key) -> None:
+        raise NotImplementedError
+
+    def enqueue(self, key: Key) -> None:
+        self.engine.enqueue(self, key)
+
+    def requeue_after(self, seconds: float, key: Key, progress: bool = True) -> Timer:
+        """Look at ``key`` again later (a rollout's progress deadline, a back-off)."""
+        return self.clock.call_later(seconds, lambda: self.enqueue(key), progress)
+
+
+class Engine:
+    """Runs controllers over the store as the clock moves."""
+
+    def __init__(self, clock: Clock, seed: int | None = None) -> None:
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.store = Store(clock, self.rng)
+        self.lock = threading.RLock()
+        self.controllers: list[Controller] = []
+        self._by_kind: dict[str, list[Controller]] = {}
+        self._queue: deque[tuple[Controller, Key]] = deque()
+        self._queued: set[tuple[int, Key]] = set()
+        self.store.subscribe(self._on_change)
+
+    def add(self, controller: Controller) -> Controller:
+        self.controllers.append(controller)
+        for kind in controller.watches:
+            self._by_kind.setdefault(kind, []).append(controller)
+        return controller
+
+    def enqueue(self, controller: Controller, key: Key) -> None:
+        mark = (id(controller), key)
+        if mark not in self._queued:
+            self._queued.add(mark)
+            self._queue.append((controller, key))
+
+    def _on_change(self, event: str, obj: Obj, old: Obj | None) -> None:
+        for controller in self._by_kind.get(obj["kind"], ()):
+            for key in controller.keys_for(event, obj, old):
+                self.enqueue(controller, key)
+
+    def drain(self) -> None:
+        """Reconcile until every work queue is empty."""
+        queue, queued = self._queue, self._queued
+        while queue:
+            controller, key = queue.popleft()
+            queued.discard((id(controller), key))
+            controller.reconcile(key)
+
+    def idle(self) -> bool:
+        return not self._queue and not self.clock.has_progress()
+
+    # -- moving time ----------------------------------------------------------------------
+    def run_until(self, until: float) -> None:
+        """Fire every timer due by ``until`` in order, reconciling after each."""
+        with self.lock:
+            self.drain()
+            while (timer := self.clock.pop_due(until)) is not None:
+                self._set_time(timer.when)
+                timer.fn()
+                self.drain()
+            self._set_time(until)
+
+    def sync(self) -> None:
+        """Catch up to the clock's now (real time moved on since the last call)."""
+        self.run_until(self.clock.now())
+
+    def advance(self, seconds: float) -> None:
+        if not self.clock.virtual:
+            raise RuntimeError("advance() needs a virtual clock: Cluster(clock='virtual')")
+        self.run_until(self.clock.now() + seconds)
+
+    def settle(self, timeout: float = 300, until: Callable[[], bool] | None = None) -> bool:
+        """Run forward until nothing is left to do (or ``until()`` holds), at most ``timeout``
+        seconds of cluster time. True when that state was reached."""
+        if not self.clock.virtual:
+            raise RuntimeError("settle() needs a virtual clock: Cluster(clock='virtual')")
+        with self.lock:
+            deadline = self.clock.now() + timeout
+            self.drain()
+            while True:
+                if (until() if until else not self.clock.has_progress()):
+                    return True
+                due = self.clock.next_due()
+                if due is None or due > deadline:
+                    self._set_time(deadline)
+                    return until() if until else False
+                self.run_until(due)
+
+    def _set_time(self, when: float) -> None:
+        set_time = getattr(self.clock, "set", None)
+        if set_time is not None:
+            set_time(when)

@@ -1,0 +1,246 @@
+"""The versioned object store: kubelab's etcd.
+
+Objects are plain dicts, as the REST API carries them. The store stamps identity (uid,
+resourceVersion, creationTimestamp, generation), enforces optimistic concurrency, tells
+subscribers of every change (the informers of kubelab's controllers), and keeps the indexes
+that let controllers and the scheduler find objects without scanning everything: by
+namespace, by label, by owner and by node.
+"""
+from __future__ import annotations
+
+import copy
+import random
+import uuid
+from collections import defaultdict
+from typing import Any, Callable, Iterator
+
+from kubelab.api import errors
+from kubelab.api.kinds import BY_KIND
+from kubelab.engine.clock import Clock
+
+Obj = dict[str, Any]
+Key = tuple[str, str, str]  # (kind, namespace or "", name)
+Listener = Callable[[str, Obj, "Obj | None"], None]  # (ADDED|MODIFIED|DELETED, object, old object)
+
+# Kinds whose API strategy counts spec changes in metadata.generation.
+GENERATION_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"})
+# Kinds without a status subresource: an update writes the whole object.
+NO_STATUS_KINDS = frozenset({"ConfigMap", "Secret", "Event", "Endpoints", "EndpointSlice", "ServiceAccount"})
+
+
+def key_of(obj: Obj) -> Key:
+    meta = obj["metadata"]
+    return (obj["kind"], meta.get("namespace", ""), meta["name"])
+
+
+def _status_less(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in ("status", "metadata")}
+
+
+class Store:
+    """In-memory objects by kind and namespace, with indexes and change notification."""
+
+    def __init__(self, clock: Clock, rng: random.Random | None = None) -> None:
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self._rv = 0
+        self._objects: dict[str, dict[str, dict[str, Obj]]] = defaultdict(lambda: defaultdict(dict))
+        self._labels: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)  # (kind, ns, k, v) -> names
+        self._owned: dict[str, set[Key]] = defaultdict(set)  # owner uid -> dependents
+        self._on_node: dict[str, set[Key]] = defaultdict(set)  # node name -> pods
+        self._listeners: list[Listener] = []
+
+    # -- identity -----------------------------------------------------------------------
+    def next_resource_version(self) -> str:
+        self._rv += 1
+        return str(self._rv)
+
+    @property
+    def resource_version(self) -> str:
+        return str(self._rv)
+
+    def new_uid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    # -- reads (the returned dicts are the store's own: never mutate them) ----------------
+    def get(self, kind: str, namespace: str, name: str) -> Obj | None:
+        return self._objects[kind][namespace].get(name)
+
+    def list(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        spaces = self._objects[kind]
+        if namespace is not None:
+            return list(spaces.get(namespace, {}).values())
+        return [o for objs in spaces.values() for o in objs.values()]
+
+    def count(self, kind: str, namespace: str | None = None) -> int:
+        spaces = self._objects[kind]
+        if namespace is not None:
+            return len(spaces.get(namespace, {}))
+        return sum(len(objs) for objs in spaces.values())
+
+    def namespaces_with(self, kind: str) -> list[str]:
+        return [ns for ns, objs in self._objects[kind].items() if objs]
+
+    def with_labels(self, kind: str, namespace: str, match: dict[str, str]) -> list[Obj]:
+        """Objects whose labels include every pair of ``match``, through the label index."""
+        objs = self._objects[kind].get(namespace, {})
+        if not match:
+            return list(objs.values())
+        sets = sorted((self._labels.get((kind, namespace, k, v), set()) for k, v in match.items()), key=len)
+        names = set(sets[0])
+        for s in sets[1:]:
+            names &= s
+        return [objs[n] for n in names if n in objs]
+
+    def owned_by(self, uid: str) -> list[Obj]:
+        return [o for o in (self.get(*k) for k in self._owned.get(uid, ())) if o is not None]
+
+    def pods_on(self, node: str) -> list[Obj]:
+        return [o for o in (self.get(*k) for k in self._on_node.get(node, ())) if o is not None]
+
+    def kinds(self) -> Iterator[str]:
+        return iter(list(self._objects))
+
+    # -- writes -------------------------------------------------------------------------
+    def create(self, obj: Obj) -> Obj:
+        """Store a new object, stamping uid, resourceVersion, creationTimestamp, generation."""
+        obj = copy.deepcopy(obj)
+        kind, ns, name = key_of(obj)
+        if name in self._objects[kind][ns]:
+            k = BY_KIND[kind]
+            raise errors.already_exists(k.plural, name, k.group)
+        meta = obj["metadata"]
+        meta["uid"] = self.new_uid()
+        meta["resourceVersion"] = self.next_resource_version()
+        meta["creationTimestamp"] = self.clock.timestamp()
+        if kind in GENERATION_KINDS:
+            meta["generation"] = 1
+        for field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
+            meta.pop(field, None)
+        self._put(obj, None)
+        self._notify("ADDED", obj, None)
+        return obj
+
+    def update(self, obj: Obj, *, status: bool = False) -> Obj:
+        """Replace an object. A stale ``resourceVersion`` is a Conflict; an empty one means
+        "whatever is there" (an unconditional update). ``status=True`` is the status
+        subresource: only ``status`` changes. Writing an identical object is a no-op that
+        keeps the resourceVersion, as the API server does."""
+        kind, ns, name = key_of(obj)
+        k = BY_KIND[kind]
+        old = self._objects[kind][ns].get(name)
+        if old is None:
+            raise errors.not_found(k.plural, name, k.group)
+        rv = obj["metadata"].get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise errors.conflict(k.plural, name, k.group)
+        new = copy.deepcopy(obj)
+        meta = new["metadata"]
+        for field in ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
+                      "deletionGracePeriodSeconds"):
+            if field in old["metadata"]:
+                meta[field] = old["metadata"][field]
+            else:
+                meta.pop(field, None)
+        if status:
+            new = {**copy.deepcopy(old), "status": new.get("status", {})}
+            meta = new["metadata"]
+        elif kind not in NO_STATUS_KINDS:  # the main resource never writes status
+            new.pop("status", None)
+            if "status" in old:
+                new["status"] = copy.deepcopy(old["status"])
+        if kind in GENERATION_KINDS and not status and _status_less(new) != _status_less(old):
+            meta["generation"] = old["metadata"].get("generation", 1) + 1
+        if new == old:
+            return old
+        meta["resourceVersion"] = self.next_resource_version()
+        self._drop_indexes(old)
+        self._put(new, old)
+        self._notify("MODIFIED", new, old)
+        self._finish_if_done(new)
+        return new
+
+    def mark_deleted(self, kind: str, namespace: str, name: str, grace_seconds: int | None = None) -> Obj:
+        """Set deletionTimestamp (graceful deletion, or waiting on finalizers)."""
+        old = self._require(kind, namespace, name)
+        if old["metadata"].get("deletionTimestamp"):
+            return old
+        new = copy.deepcopy(old)
+        meta = new["metadata"]
+        meta["deletionTimestamp"] = self.clock.timestamp(self.clock.now() + (grace_seconds or 0))
+        if grace_seconds is not None:
+            meta["deletionGracePeriodSeconds"] = grace_seconds
+        if kind in GENERATION_KINDS:
+            meta["generation"] = meta.get("generation", 1) + 1
+        meta["resourceVersion"] = self.next_resource_version()
+        self._drop_indexes(old)
+        self._put(new, old)
+        self._notify("MODIFIED", new, old)
+        return new
+
+    def remove(self, kind: str, namespace: str, name: str) -> Obj:
+        """Take an object out of the store for good."""
+        old = self._require(kind, namespace, name)
+        del self._objects[kind][namespace][name]
+        self._drop_indexes(old)
+        gone = copy.copy(old)
+        gone["metadata"] = {**old["metadata"], "resourceVersion": self.next_resource_version()}
+        self._notify("DELETED", gone, old)
+        return gone
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` on every change; returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # -- internals ----------------------------------------------------------------------
+    def _require(self, kind: str, namespace: str, name: str) -> Obj:
+        obj = self._objects[kind][namespace].get(name)
+        if obj is None:
+            k = BY_KIND[kind]
+            raise errors.not_found(k.plural, name, k.group)
+        return obj
+
+    def _finish_if_done(self, obj: Obj) -> None:
+        """An object marked deleted whose finalizers are all gone leaves the store."""
+        meta = obj["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") and obj["kind"] != "Pod":
+            self.remove(*key_of(obj))
+
+    def _put(self, obj: Obj, old: Obj | None) -> None:
+        kind, ns, name = key_of(obj)
+        self._objects[kind][ns][name] = obj
+        meta = obj["metadata"]
+        for k, v in (meta.get("labels") or {}).items():
+            self._labels[(kind, ns, k, v)].add(name)
+        for ref in meta.get("ownerReferences") or ():
+            self._owned[ref["uid"]].add((kind, ns, name))
+        if kind == "Pod":
+            node = obj.get("spec", {}).get("nodeName")
+            if node:
+                self._on_node[node].add((kind, ns, name))
+
+    def _drop_indexes(self, obj: Obj) -> None:
+        kind, ns, name = key_of(obj)
+        meta = obj["metadata"]
+        for k, v in (meta.get("labels") or {}).items():
+            names = self._labels.get((kind, ns, k, v))
+            if names is not None:
+                names.discard(name)
+                if not names:
+                    del self._labels[(kind, ns, k, v)]
+        for ref in meta.get("ownerReferences") or ():
+            owned = self._owned.get(ref["uid"])
+            if owned is not None:
+                owned.discard((kind, ns, name))
+                if not owned:
+                    del self._owned[ref["uid"]]
+        if kind == "Pod":
+            node = obj.get("spec", {}).get("nodeName")
+            if node and node in self._on_node:
+                self._on_node[node].discard((kind, ns, name))
+
+    def _notify(self, event: str, obj: Obj, old: Obj | None) -> None:
+        for listener in list(self._listeners):
+            listener(event, obj, old)
+
