@@ -1,0 +1,145 @@
+"""Property-based tests: random sequences of what learners do, then the cluster's invariants.
+
+After any sequence of apply / scale / delete pod / update template / rollback / delete
+namespace (and rejected requests mixed in), once the cluster settles:
+- every ReplicaSet owns exactly ``spec.replicas`` live pods;
+- nothing is left behind by a deleted owner;
+- resourceVersions strictly increase;
+- a rejected request changed nothing.
+"""
+from __future__ import annotations
+
+import copy
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from kubelab import Cluster
+from kubelab.api.errors import StatusError
+
+IMAGES = ["kennship/http-echo", "nginx:1.27", "busybox:1.36"]
+NAMESPACES = ["default", "team-a"]
+
+
+def deployment(name: str, replicas: int, image: str) -> dict:
+    labels = {"app": name}
+    container = {"name": "main", "image": image}
+    if image.startswith("busybox"):
+        container["command"] = ["sleep", "3600"]
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "labels": labels},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}}
+
+
+names = st.sampled_from(["web", "api"])
+steps = st.one_of(
+    st.tuples(st.just("apply"), st.sampled_from(NAMESPACES), names, st.integers(0, 4), st.sampled_from(IMAGES)),
+    st.tuples(st.just("scale"), st.sampled_from(NAMESPACES), names, st.integers(0, 5)),
+    st.tuples(st.just("delete_pod"), st.sampled_from(NAMESPACES), st.integers(0, 10)),
+    st.tuples(st.just("rollback"), st.sampled_from(NAMESPACES), names),
+    st.tuples(st.just("delete_namespace"), st.just("team-a")),
+    st.tuples(st.just("invalid"), st.sampled_from(NAMESPACES), names),
+    st.tuples(st.just("advance"), st.integers(0, 30)),
+)
+
+
+def apply(c: Cluster, ns: str, obj: dict) -> None:
+    try:
+        live = c.api.get(obj["kind"], obj["metadata"]["name"], ns)
+    except StatusError:
+        c.api.create(obj, ns)
+        return
+    obj = copy.deepcopy(obj)
+    obj["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+    c.api.update(obj, ns)
+
+
+def ensure_namespace(c: Cluster, ns: str) -> bool:
+    space = c.engine.store.get("Namespace", "", ns)
+    if space is None:
+        c.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        return True
+    return not space["metadata"].get("deletionTimestamp")
+
+
+def run_step(c: Cluster, step: tuple) -> None:
+    op = step[0]
+    if op == "apply":
+        _, ns, name, replicas, image = step
+        if ensure_namespace(c, ns):
+            apply(c, ns, deployment(name, replicas, image))
+    elif op == "scale":
+        _, ns, name, replicas = step
+        try:
+            c.api.scale("Deployment", name, ns, replicas)
+        except StatusError as e:
+            assert e.reason == "NotFound"
+    elif op == "delete_pod":
+        _, ns, index = step
+        pods = sorted(p["metadata"]["name"] for p in c.engine.store.list("Pod", ns))
+        if pods:
+            c.api.delete("Pod", pods[index % len(pods)], ns)
+    elif op == "rollback":
+        _, ns, name = step
+        live = c.engine.store.get("Deployment", ns, name)
+        if live is None:
+            return
+        owned = [rs for rs in c.engine.store.owned_by(live["metadata"]["uid"]) if rs["kind"] == "ReplicaSet"]
+        older = sorted(owned, key=lambda rs: int(rs["metadata"].get("annotations", {})
+                                                  .get("deployment.kubernetes.io/revision", "0")))[:-1]
+        if older:
+            template = copy.deepcopy(older[-1]["spec"]["template"])
+            template["metadata"]["labels"].pop("pod-template-hash", None)
+            new = copy.deepcopy(live)
+            new["spec"]["template"] = template
+            c.api.update(new, ns)
+    elif op == "delete_namespace":
+        if c.engine.store.get("Namespace", "", step[1]) is not None:
+            c.api.delete("Namespace", step[1])
+    elif op == "invalid":
+        _, ns, name = step
+        before = c.engine.store.resource_version
+        bad = deployment(name.upper() + "_X", 1, IMAGES[0])  # an invalid name
+        try:
+            c.api.create(bad, ns)
+        except StatusError:
+            pass
+        else:
+            raise AssertionError("an invalid name was accepted")
+        assert c.engine.store.resource_version == before, "a rejected request changed the store"
+    elif op == "advance":
+        c.advance(step[1])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(steps, min_size=1, max_size=12), st.integers(0, 2**16))
+def test_invariants_hold_after_any_sequence(sequence: list[tuple], seed: int) -> None:
+    c = Cluster(clock="virtual", seed=seed)
+    versions: list[int] = []
+    c.engine.store.subscribe(lambda ev, obj, old: versions.append(int(obj["metadata"]["resourceVersion"])))
+    for step in sequence:
+        run_step(c, step)
+    assert c.settle(timeout=1800), "the cluster did not settle"
+    store = c.engine.store
+
+    assert versions == sorted(versions) and len(set(versions)) == len(versions)
+
+    uids = {o["metadata"]["uid"] for kind in ("Deployment", "ReplicaSet", "Pod") for o in store.list(kind)}
+    for kind in ("ReplicaSet", "Pod"):
+        for obj in store.list(kind):
+            for ref in obj["metadata"].get("ownerReferences", []):
+                assert ref["uid"] in uids, f"{kind} {obj['metadata']['name']} outlived its owner"
+
+    for rs in store.list("ReplicaSet"):
+        live = [p for p in store.owned_by(rs["metadata"]["uid"])
+                if p["kind"] == "Pod" and not p["metadata"].get("deletionTimestamp")]
+        assert len(live) == rs["spec"]["replicas"], rs["metadata"]["name"]
+
+    for d in store.list("Deployment"):
+        ns = d["metadata"]["namespace"]
+        pods = [p for p in store.list("Pod", ns) if p["metadata"].get("labels", {}).get("app") == d["metadata"]["name"]
+                and not p["metadata"].get("deletionTimestamp")]
+        assert len(pods) == d["spec"]["replicas"], d["metadata"]["name"]
+
+    if store.get("Namespace", "", "team-a") is None:
+        assert store.count("Pod", "team-a") == 0 and store.count("ReplicaSet", "team-a") == 0
