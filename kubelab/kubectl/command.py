@@ -1,0 +1,344 @@
+"""kubectl's command framework: the registry, the per-run Context, and kubectl's error texts.
+
+A command is a function ``fn(ctx, args) -> exit code`` registered with :func:`command`
+under its words (``"get"``, ``"create deployment"``, ``"rollout status"``) and its flags.
+The dispatcher finds the command words in argv the way cobra does, parses flags (global ones
+anywhere), and turns the exceptions a command raises into what kubectl prints:
+:class:`KubectlError` for kubectl's own messages, ``StatusError`` for the server's.
+"""
+from __future__ import annotations
+
+import io
+import weakref
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from kubelab.api.errors import StatusError
+from kubelab.kubectl import flags as fl
+
+Obj = dict[str, Any]
+
+
+@dataclass
+class Result:
+    """What one kubectl invocation printed and how it exited."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Session:
+    """kubeconfig-like state that outlives one command, one per cluster client: the current
+    context's namespace (``kubectl config set-context --current --namespace=X`` sets it)."""
+
+    namespace: str = "default"
+    context: str = "kubelab"
+    cluster: str = "kubelab"
+    user: str = "kubelab"
+    data: dict[str, Any] = field(default_factory=dict)  # room for other commands' settings
+
+
+_SESSIONS: "weakref.WeakKeyDictionary[Any, Session]" = weakref.WeakKeyDictionary()
+
+
+def session_for(client: Any) -> Session:
+    """The Session kept for ``client`` (created on first use)."""
+    session = _SESSIONS.get(client)
+    if session is None:
+        session = _SESSIONS[client] = Session()
+    return session
+
+
+class KubectlError(Exception):
+    """End the command: ``text`` goes to stderr as is (a newline is added), exit ``code``.
+    Use :func:`error` for kubectl's usual ``error: ...`` lines."""
+
+    def __init__(self, text: str, code: int = 1) -> None:
+        super().__init__(text)
+        self.text = text
+        self.code = code
+
+
+def error(message: str, code: int = 1) -> KubectlError:
+    """kubectl's ``error: <message>`` (cmdutil.CheckErr for a plain error)."""
+    return KubectlError(message if message.startswith("error: ") else f"error: {message}", code)
+
+
+@dataclass
+class Spec:
+    """A registered command."""
+
+    path: str
+    fn: Callable[["Context", list[str]], int] | None
+    flags: tuple[fl.Flag, ...]
+    short: str = ""
+
+
+COMMANDS: dict[str, Spec] = {}
+
+
+def command(path: str, *flags: fl.Flag, short: str = "") -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Register ``fn(ctx, args) -> int`` as ``kubectl <path>`` with ``flags`` (global flags are
+    always added). ``args`` are the positional arguments after the command words."""
+
+    def register(fn: Callable[..., int]) -> Callable[..., int]:
+        COMMANDS[path] = Spec(path, fn, tuple(flags), short)
+        return fn
+
+    return register
+
+
+def group(path: str, short: str = "") -> None:
+    """Register a parent command that only has subcommands (``rollout``, ``config``)."""
+    COMMANDS.setdefault(path, Spec(path, None, (), short))
+
+
+class Context:
+    """Everything a command needs: the client, the session, parsed flags, stdin, writers."""
+
+    def __init__(self, client: Any, session: Session, path: str, flags: fl.Flags,
+                 stdin: str | None) -> None:
+        self.client = client
+        self.session = session
+        self.path = path
+        self.flags = flags
+        self.stdin = stdin
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+
+    # -- namespace ----------------------------------------------------------------------
+    @property
+    def namespace(self) -> str:
+        """``-n`` when given, else the current context's namespace."""
+        return self.flags.get("namespace") or self.session.namespace
+
+    @property
+    def explicit_namespace(self) -> bool:
+        """Whether ``-n`` was typed (objects in files must then agree with it)."""
+        return bool(self.flags.get("namespace"))
+
+    # -- output -------------------------------------------------------------------------
+    def print(self, text: str = "") -> None:
+        """A line on stdout."""
+        self.out.write(text + "\n")
+
+    def eprint(self, text: str = "") -> None:
+        """A line on stderr."""
+        self.err.write(text + "\n")
+
+    def warnings(self, obj: Obj | None) -> Obj | None:
+        """Print the server's warnings carried on a returned object (``Warning: ...``) and
+        return the object without them."""
+        if isinstance(obj, dict) and "__warnings__" in obj:
+            obj = dict(obj)
+            for text in obj.pop("__warnings__"):
+                self.eprint(f"Warning: {text}")
+        return obj
+
+    # -- helpers for flags shared by many commands ---------------------------------------
+    def dry_run(self) -> str:
+        """``none``, ``client`` or ``server`` from ``--dry-run``, with kubectl's errors."""
+        value = self.flags.get("dry-run")
+        if value == "unchanged":  # a bare --dry-run: deprecated, means client
+            return "client"
+        if value in ("client", "server", "none"):
+            return value
+        if value in ("", "false"):
+            return "none"
+        if value == "true":
+            return "client"
+        raise error(f'Invalid dry-run value ({value}). Must be "none", "server", or "client".')
+
+    def usage_error(self, message: str) -> KubectlError:
+        """kubectl's UsageErrorf: ``error: msg`` + ``See 'kubectl get -h' for help and examples``."""
+        return KubectlError(f"error: {message}\nSee 'kubectl {self.path} -h' for help and examples")
+
+    def now(self) -> float:
+        return self.client.now()
+
+
+# -- kubectl's error texts (cmdutil.CheckErr) --------------------------------------------
+def with_source(err: StatusError, verb: str, source: str) -> StatusError:
+    """cmdutil.AddSourceToErr: ``error when creating "x.yaml": <server message>``."""
+    if not source:
+        return err
+    return StatusError(err.code, err.reason, f'error when {verb} "{source}": {err.message}', err.kind,
+                       err.name, err.group, list(err.causes))
+
+
+def standard_message(err: BaseException) -> str:
+    """One error as kubectl prints it inside a list of errors (StandardErrorMessage)."""
+    if isinstance(err, StatusError):
+        return f"Error from server ({err.reason}): {err.message}" if err.reason else f"Error from server: {err.message}"
+    if isinstance(err, KubectlError):
+        return err.text
+    text = str(err)
+    return text if text.startswith("error: ") else f"error: {text}"
+
+
+def format_error(err: BaseException) -> str:
+    """The whole stderr text kubectl prints for an error ending a command."""
+    if isinstance(err, StatusError) and err.reason == "Invalid":
+        if not err.kind and not err.name:
+            return "The request is invalid" + (f": {err.message}" if err.message and not err.causes else "")
+        head = f'The {err.kind} "{err.name}" is invalid'
+        seen: list[str] = []
+        for c in err.causes:
+            msg = f"{c.field}: {c.message}"
+            if msg not in seen:
+                seen.append(msg)
+        if not seen:
+            return head
+        if len(seen) == 1:
+            return f"{head}: {seen[0]}"
+        return f"{head}: \n" + "\n".join(f"* {m}" for m in seen)
+    return standard_message(err)
+
+
+def format_errors(errs: list[BaseException]) -> str:
+    """A command that collected several errors (apply/create/delete -f): one alone prints as
+    :func:`format_error`, several as one line each."""
+    if len(errs) == 1:
+        return format_error(errs[0])
+    return "\n".join(standard_message(e).rstrip("\n") for e in errs)
+
+
+# -- dispatch -----------------------------------------------------------------------------
+# kubectl 1.32's top-level commands in registration order: cobra suggests from this list.
+KUBECTL_COMMANDS = (
+    "create", "expose", "run", "set", "explain", "get", "edit", "delete", "rollout", "scale",
+    "autoscale", "certificate", "cluster-info", "top", "cordon", "uncordon", "drain", "taint",
+    "describe", "logs", "attach", "exec", "port-forward", "proxy", "cp", "auth", "debug", "events",
+    "diff", "apply", "patch", "replace", "wait", "kustomize", "label", "annotate", "completion",
+    "config", "plugin", "version", "api-versions", "api-resources", "options",
+)
+
+
+def _distance(a: str, b: str) -> int:
+    a, b = a.lower(), b.lower()
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def suggestions(word: str) -> list[str]:
+    """cobra's "Did you mean this?": within 2 edits, or starting with what was typed."""
+    return [c for c in KUBECTL_COMMANDS if _distance(word, c) <= 2 or c.lower().startswith(word.lower())]
+
+
+def _load_commands() -> None:
+    """Import every module of this package so their ``@command`` registrations run."""
+    import importlib
+    import pkgutil
+
+    import kubelab.kubectl as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in ("command", "flags", "manifests", "printers"):
+            importlib.import_module(f"kubelab.kubectl.{info.name}")
+
+
+def _find(argv: list[str]) -> tuple[list[str], list[str]]:
+    """cobra's Find: the command words (skipping flags and their values) and the rest."""
+    known = {f"--{f.name}": f for spec in COMMANDS.values() for f in spec.flags}
+    known.update({f"--{f.name}": f for f in fl.GLOBAL_FLAGS})
+    shorts = {f"-{f.short}": f for spec in COMMANDS.values() for f in spec.flags if f.short}
+    shorts.update({f"-{f.short}": f for f in fl.GLOBAL_FLAGS if f.short})
+    words: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        i += 1
+        if word == "--":
+            rest.extend(argv[i - 1:])
+            break
+        if word.startswith("-") and word != "-":
+            rest.append(word)
+            flag = known.get(word) if word.startswith("--") else shorts.get(word)
+            if flag is not None and flag.takes_value and i < len(argv):
+                rest.append(argv[i])
+                i += 1
+            continue
+        if " ".join([*words, word]) in COMMANDS:
+            words.append(word)
+            continue
+        # the first word that is not a (sub)command: it and everything after are arguments
+        rest.extend(argv[i - 1:])
+        break
+    return words, rest
+
+
+def run(client: Any, argv: list[str], stdin: str | None = None) -> Result:
+    """Run one kubectl command line against ``client``."""
+    _load_commands()
+    session = session_for(client)
+    words, rest = _find(list(argv))
+    if not words:
+        return _no_command(argv, rest)
+    path = " ".join(words)
+    spec = COMMANDS[path]
+    if spec.fn is None:
+        return _group_without_subcommand(spec, rest)
+    try:
+        flags, args = fl.parse(rest, [*spec.flags, *fl.GLOBAL_FLAGS])
+    except fl.FlagError as e:
+        return Result(1, "", f"Error: {e}\nSee 'kubectl {path} --help' for usage.\n")
+    ctx = Context(client, session, path, flags, stdin)
+    try:
+        code = spec.fn(ctx, args)
+    except KubectlError as e:
+        ctx.err.write(e.text if e.text.endswith("\n") or not e.text else e.text + "\n")
+        code = e.code
+    except StatusError as e:
+        text = format_error(e)
+        ctx.err.write(text if text.endswith("\n") else text + "\n")
+        code = 1
+    return Result(code, ctx.out.getvalue(), ctx.err.getvalue())
+
+
+def _no_command(argv: list[str], rest: list[str]) -> Result:
+    """No registered command: kubectl's help, a flag error, or cobra's unknown command."""
+    try:
+        _, args = fl.parse(rest, fl.GLOBAL_FLAGS)
+    except fl.FlagError as e:
+        return Result(1, "", f"Error: {e}\nSee 'kubectl --help' for usage.\n")
+    if not args:
+        return Result(0, "kubectl controls the Kubernetes cluster manager.\n", "")
+    word = args[0]
+    if argv and argv[0].startswith("-") and word in KUBECTL_COMMANDS:
+        return Result(1, "", f"Error: flags cannot be placed before plugin name: {argv[0]}\n")
+    if word in KUBECTL_COMMANDS:
+        return Result(1, "", f'error: kubelab does not implement "kubectl {word}"\n')
+    text = f'Error: unknown command "{word}" for "kubectl"\n'
+    found = suggestions(word)
+    if found:
+        text += "\nDid you mean this?\n" + "".join(f"\t{s}\n" for s in found) + "\n"
+    return Result(1, "", text)
+
+
+def _group_without_subcommand(spec: Spec, rest: list[str]) -> Result:
+    try:
+        _, args = fl.parse(rest, fl.GLOBAL_FLAGS)
+    except fl.FlagError as e:
+        return Result(1, "", f"Error: {e}\nSee 'kubectl {spec.path} --help' for usage.\n")
+    if args:
+        return Result(1, "", f'error: unknown command "{args[0]}"\n'
+                             f"See 'kubectl {spec.path} -h' for help and examples\n")
+    subs = sorted(p.split()[-1] for p in COMMANDS if p.startswith(spec.path + " "))
+    return Result(1, (spec.short + "\n\n" if spec.short else "") + "Available Commands:\n"
+                  + "".join(f"  {s}\n" for s in subs), "")
+
+
+def flag_set(*groups: Iterable[fl.Flag] | fl.Flag) -> tuple[fl.Flag, ...]:
+    """Flatten flags and groups of flags for :func:`command`."""
+    out: list[fl.Flag] = []
+    for g in groups:
+        out.extend([g] if isinstance(g, fl.Flag) else g)
+    return tuple(out)
