@@ -1,0 +1,1148 @@
+"""``kubectl describe``: the human-readable report kubectl 1.32 prints for an object.
+
+Each describer gathers what kubectl's describer fetches (the object, its events, the pods or
+ReplicaSets it controls) through the client seam, then lays the text out with a port of Go's
+``text/tabwriter`` (min width 0, padding 2), because kubectl's alignment *is* that algorithm:
+a column block ends at the first line without a cell in that column.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterable, Mapping
+
+from kubelab.api.errors import StatusError
+from kubelab.api.kinds import BY_KIND, Kind
+from kubelab.api.kinds import lookup
+from kubelab.api.quantity import Quantity, parse as parse_quantity
+from kubelab.kubectl import flags as fl
+from kubelab.kubectl.command import Context, KubectlError, command, error, standard_message
+
+Obj = dict[str, Any]
+
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+HASH_LABEL = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+_MAX_ANNOTATION = 140
+
+
+# -- Go text/tabwriter ------------------------------------------------------------------------
+def tabwrite(text: str, minwidth: int = 0, padding: int = 2) -> str:
+    """Align tab-separated cells exactly as Go's ``text/tabwriter`` does with a space pad."""
+    lines = [line.split("\t") for line in text.split("\n")]
+    out: list[str] = []
+    widths: list[int] = []
+
+    def write(start: int, end: int) -> None:
+        for cells in lines[start:end]:
+            out.append("".join(cell + " " * (widths[j] - len(cell)) if j < len(widths) else cell
+                               for j, cell in enumerate(cells)))
+
+    def block(first: int, last: int) -> None:
+        column = len(widths)
+        this = first
+        while this < last:
+            if column >= len(lines[this]) - 1:
+                this += 1
+                continue
+            write(first, this)
+            first = this
+            width = minwidth
+            while this < last and column < len(lines[this]) - 1:
+                width = max(width, len(lines[this][column]) + padding)
+                this += 1
+            widths.append(width)
+            block(first, this)
+            widths.pop()
+            first = this
+        write(first, last)
+
+    block(0, len(lines))
+    return "\n".join(out)
+
+
+class Writer:
+    """kubectl's PrefixWriter: two spaces per level, the text collected for the tabwriter."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def w(self, level: int, text: str) -> None:
+        self.parts.append("  " * level + text)
+
+    def raw(self) -> str:
+        return "".join(self.parts)
+
+    def text(self) -> str:
+        return tabwrite(self.raw())
+
+
+# -- small formatters shared with rollout and get ---------------------------------------------
+def parse_time(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = re.sub(r"\.\d+", "", value)
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def rfc1123z(value: str | None) -> str:
+    """Go's ``time.RFC1123Z`` (``Mon, 02 Jan 2006 15:04:05 -0700``), in UTC."""
+    at = parse_time(value)
+    if at is None:
+        return "Mon, 01 Jan 0001 00:00:00 +0000"
+    return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+def human_duration(seconds: float) -> str:
+    """apimachinery's ``duration.HumanDuration``: ``45s``, ``3m20s``, ``5h``, ``2d3h``."""
+    s = int(seconds)
+    if s < -1:
+        return "<invalid>"
+    if s < 0:
+        return "0s"
+    if s < 120:
+        return f"{s}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m" if s % 60 == 0 else f"{minutes}m{s % 60}s"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = s // 3600
+    if hours < 8:
+        return f"{hours}h" if minutes % 60 == 0 else f"{hours}h{minutes % 60}m"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours // 24}d{hours % 24}h"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        years, days = hours // 24 // 365, (hours // 24) % 365
+        return f"{years}y" if days == 0 else f"{years}y{days}d"
+    return f"{hours // 24 // 365}y"
+
+
+def since(value: str | None, now: float) -> str:
+    at = parse_time(value)
+    return "<unknown>" if at is None else human_duration(now - at)
+
+
+def format_selector(selector: Mapping[str, Any] | None) -> str:
+    """``labels.Selector.String()`` of a LabelSelector: sorted by key, ``k=v``, ``k in (a,b)``."""
+    parts: list[tuple[str, str]] = []
+    for key, value in ((selector or {}).get("matchLabels") or {}).items():
+        parts.append((key, f"{key}={value}"))
+    for expr in (selector or {}).get("matchExpressions") or ():
+        key, op, values = expr["key"], expr["operator"], sorted(expr.get("values") or ())
+        text = {"In": f"{key} in ({','.join(values)})", "NotIn": f"{key} notin ({','.join(values)})",
+                "Exists": key, "DoesNotExist": f"!{key}"}.get(op, key)
+        parts.append((key, text))
+    return ",".join(text for _, text in sorted(parts, key=lambda p: p[0]))
+
+
+def format_labels(labels: Mapping[str, str] | None) -> str:
+    """``labels.FormatLabels``: ``a=b,c=d`` sorted, ``<none>`` when empty."""
+    text = ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))
+    return text or "<none>"
+
+
+def equal_ignore_hash(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Two pod templates are the same revision when they differ at most in pod-template-hash."""
+    def strip(t: Mapping[str, Any]) -> Any:
+        meta = dict(t.get("metadata") or {})
+        labels = {k: v for k, v in (meta.get("labels") or {}).items() if k != HASH_LABEL}
+        meta["labels"] = labels or None
+        meta = {k: v for k, v in meta.items() if v not in (None, {}, [])}
+        return {**t, "metadata": meta}
+    return _prune(strip(a)) == _prune(strip(b))
+
+
+def _prune(value: Any) -> Any:
+    """Drop empty values so ``{}`` and a missing field compare equal (Go's Semantic.DeepEqual
+    on typed structs sees them as the same)."""
+    if isinstance(value, dict):
+        pruned = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v not in (None, {}, [], "")}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
+def controller_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for ref in obj.get("metadata", {}).get("ownerReferences") or ():
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+# -- resource quantities (what describe sums and divides) -----------------------------------
+def pod_requests_limits(pod: Mapping[str, Any]) -> tuple[dict[str, Quantity], dict[str, Quantity]]:
+    """Per resource, the pod's effective amount: sum over containers, max with each init
+    container, plus overhead (kubectl's ``PodRequestsAndLimits``)."""
+    spec = pod.get("spec") or {}
+
+    def total(field: str) -> dict[str, Quantity]:
+        acc: dict[str, Quantity] = {}
+        for c in spec.get("containers") or ():
+            for name, q in ((c.get("resources") or {}).get(field) or {}).items():
+                acc[name] = acc[name] + parse_quantity(q) if name in acc else parse_quantity(q)
+        for c in spec.get("initContainers") or ():
+            for name, q in ((c.get("resources") or {}).get(field) or {}).items():
+                value = parse_quantity(q)
+                if name not in acc or value.value > acc[name].value:
+                    acc[name] = value
+        for name, q in (spec.get("overhead") or {}).items():
+            acc[name] = acc[name] + parse_quantity(q) if name in acc else parse_quantity(q)
+        return acc
+    return total("requests"), total("limits")
+
+
+# -- the pieces every describer shares --------------------------------------------------------
+def labels_multiline(w: Writer, title: str, labels: Mapping[str, str] | None, indent: str = "") -> None:
+    w.w(0, f"{indent}{title}:\t")
+    if not labels:
+        w.w(0, "<none>\n")
+        return
+    for i, key in enumerate(sorted(labels)):
+        if i:
+            w.w(0, f"{indent}\t")
+        w.w(0, f"{key}={labels[key]}\n")
+
+
+def annotations_multiline(w: Writer, title: str, annotations: Mapping[str, str] | None) -> None:
+    w.w(0, f"{title}:\t")
+    keys = sorted(k for k in (annotations or {}) if k != LAST_APPLIED)
+    if not keys:
+        w.w(0, "<none>\n")
+        return
+    for i, key in enumerate(keys):
+        if i:
+            w.w(0, "\t")
+        value = str((annotations or {})[key]).removesuffix("\n")
+        if len(value) + len(key) + 2 > _MAX_ANNOTATION or "\n" in value:
+            w.w(0, f"{key}:\n")
+            for line in value.split("\n"):
+                short = line if len(line) <= _MAX_ANNOTATION - 2 else line[:_MAX_ANNOTATION - 2] + "..."
+                w.w(0, f"\t  {short}\n")
+        else:
+            w.w(0, f"{key}: {value}\n")
+
+
+def tolerations_multiline(w: Writer, title: str, tolerations: list[Mapping[str, Any]] | None,
+                          indent: str = "") -> None:
+    w.w(0, f"{indent}{title}:\t")
+    if not tolerations:
+        w.w(0, "<none>\n")
+        return
+    for i, t in enumerate(sorted(tolerations, key=lambda t: t.get("key", ""))):
+        if i:
+            w.w(0, f"{indent}\t")
+        text = t.get("key", "")
+        if t.get("value"):
+            text += f"={t['value']}"
+        if t.get("effect"):
+            text += f":{t['effect']}"
+        if t.get("operator") == "Exists" and not t.get("value"):
+            text += " op=Exists" if (t.get("key") or t.get("effect")) else "op=Exists"
+        if t.get("tolerationSeconds") is not None:
+            text += f" for {t['tolerationSeconds']}s"
+        w.w(0, text + "\n")
+
+
+def taints_multiline(w: Writer, taints: list[Mapping[str, Any]] | None) -> None:
+    w.w(0, "Taints:\t")
+    if not taints:
+        w.w(0, "<none>\n")
+        return
+    ordered = sorted(taints, key=lambda t: f"{t.get('effect', '')},{t.get('key', '')}")
+    for i, t in enumerate(ordered):
+        if i:
+            w.w(0, "\t")
+        value = f"={t['value']}" if t.get("value") else ""
+        w.w(0, f"{t.get('key', '')}{value}:{t.get('effect', '')}\n")
+
+
+def describe_events(w: Writer, events: list[Obj], now: float) -> None:
+    if not events:
+        w.w(0, "Events:\t<none>\n")
+        return
+    # Flush: the events table is aligned on its own.
+    w.parts = [tabwrite(w.raw())]
+    w.w(0, "Events:\n  Type\tReason\tAge\tFrom\tMessage\n")
+    w.w(1, "----\t------\t----\t----\t-------\n")
+
+    def last_seen(e: Obj) -> float:
+        series = e.get("series") or {}
+        return parse_time(series.get("lastObservedTime") or e.get("lastTimestamp") or e.get("eventTime")) or 0.0
+
+    for e in sorted(events, key=last_seen):
+        first = e.get("eventTime") or e.get("firstTimestamp")
+        first_since = since(first, now)
+        series = e.get("series")
+        if series:
+            interval = f"{since(series.get('lastObservedTime'), now)} (x{series.get('count')} over {first_since})"
+        elif (e.get("count") or 0) > 1:
+            interval = f"{since(e.get('lastTimestamp'), now)} (x{e['count']} over {first_since})"
+        else:
+            interval = first_since
+        source = (e.get("source") or {}).get("component") or e.get("reportingComponent") or ""
+        w.w(1, f"{e.get('type', '')}\t{e.get('reason', '')}\t{interval}\t{source}\t{str(e.get('message', '')).strip()}\n")
+
+
+def search_events(client: Any, obj: Mapping[str, Any], with_kind: bool = True) -> list[Obj]:
+    """Events about ``obj``, found the way kubectl does (a field selector on involvedObject)."""
+    meta = obj["metadata"]
+    ns = meta.get("namespace") or ""
+    terms = [f"involvedObject.name={meta['name']}"]
+    if ns:
+        terms.append(f"involvedObject.namespace={ns}")
+    if with_kind:
+        terms.append(f"involvedObject.kind={obj['kind']}")
+    if meta.get("uid"):
+        terms.append(f"involvedObject.uid={meta['uid']}")
+    try:
+        return client.list("Event", ns or None, field_selector=",".join(terms))["items"]
+    except StatusError:
+        return []
+
+
+# -- containers and pod templates -------------------------------------------------------------
+def _ports(ports: list[Mapping[str, Any]] | None, field: str) -> str:
+    return ", ".join(f"{p.get(field, 0)}/{p.get('protocol', 'TCP')}" for p in ports or ())
+
+
+def _state(w: Writer, name: str, state: Mapping[str, Any] | None) -> None:
+    state = state or {}
+    if "running" in state:
+        w.w(2, f"{name}:\tRunning\n")
+        w.w(3, f"Started:\t{rfc1123z(state['running'].get('startedAt'))}\n")
+    elif "waiting" in state:
+        w.w(2, f"{name}:\tWaiting\n")
+        if state["waiting"].get("reason"):
+            w.w(3, f"Reason:\t{state['waiting']['reason']}\n")
+    elif "terminated" in state:
+        t = state["terminated"]
+        w.w(2, f"{name}:\tTerminated\n")
+        if t.get("reason"):
+            w.w(3, f"Reason:\t{t['reason']}\n")
+        if t.get("message"):
+            w.w(3, f"Message:\t{t['message']}\n")
+        w.w(3, f"Exit Code:\t{t.get('exitCode', 0)}\n")
+        if t.get("signal"):
+            w.w(3, f"Signal:\t{t['signal']}\n")
+        w.w(3, f"Started:\t{rfc1123z(t.get('startedAt'))}\n")
+        w.w(3, f"Finished:\t{rfc1123z(t.get('finishedAt'))}\n")
+    else:
+        w.w(2, f"{name}:\tWaiting\n")
+
+
+def describe_probe(probe: Mapping[str, Any]) -> str:
+    attrs = (f"delay={probe.get('initialDelaySeconds', 0)}s timeout={probe.get('timeoutSeconds', 1)}s "
+             f"period={probe.get('periodSeconds', 10)}s #success={probe.get('successThreshold', 1)} "
+             f"#failure={probe.get('failureThreshold', 3)}")
+    if "exec" in probe:
+        return f"exec [{' '.join(probe['exec'].get('command') or [])}] {attrs}"
+    if "httpGet" in probe:
+        h = probe["httpGet"]
+        scheme = str(h.get("scheme", "HTTP")).lower()
+        host = h.get("host", "")
+        port = h.get("port", "")
+        hostport = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return f"http-get {scheme}://{hostport}{h.get('path', '')} {attrs}"
+    if "tcpSocket" in probe:
+        t = probe["tcpSocket"]
+        return f"tcp-socket {t.get('host', '')}:{t.get('port', '')} {attrs}"
+    if "grpc" in probe:
+        g = probe["grpc"]
+        return f"grpc <pod>:{g.get('port')} {g.get('service', '')} {attrs}"
+    return f"unknown {attrs}"
+
+
+def _field_value(pod: Mapping[str, Any] | None, path: str) -> str:
+    if pod is None:
+        return ""
+    m = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", path)
+    if m:
+        return str((pod.get("metadata", {}).get(m.group(1)) or {}).get(m.group(2), ""))
+    value: Any = pod
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
+
+
+def _env(w: Writer, container: Mapping[str, Any], pod: Mapping[str, Any] | None) -> None:
+    if container.get("envFrom"):
+        w.w(2, "Environment Variables from:\n")
+        for e in container["envFrom"]:
+            ref, source = (e["configMapRef"], "ConfigMap") if "configMapRef" in e else (e.get("secretRef") or {}, "Secret")
+            optional = "true" if ref.get("optional") else "false"
+            if e.get("prefix"):
+                w.w(3, f"{ref.get('name', '')}\t{source} with prefix '{e['prefix']}'\tOptional: {optional}\n")
+            else:
+                w.w(3, f"{ref.get('name', '')}\t{source}\tOptional: {optional}\n")
+    env = container.get("env") or []
+    w.w(2, "Environment:" + ("\t<none>" if not env else "") + "\n")
+    for e in env:
+        source = e.get("valueFrom")
+        if source is None:
+            for i, line in enumerate(str(e.get("value", "")).split("\n")):
+                w.w(3, f"{e['name']}:\t{line}\n" if i == 0 else f"\t{line}\n")
+        elif "fieldRef" in source:
+            ref = source["fieldRef"]
+            value = _field_value(pod, ref.get("fieldPath", "")) if pod is not None else ""
+            w.w(3, f"{e['name']}:\t{value} ({ref.get('apiVersion', 'v1')}:{ref.get('fieldPath', '')})\n")
+        elif "resourceFieldRef" in source:
+            ref = source["resourceFieldRef"]
+            resource = ref.get("resource", "")
+            kind, _, name = resource.partition(".")
+            value = ((container.get("resources") or {}).get(kind) or {}).get(name)
+            text = str(value) if value is not None else ("node allocatable" if resource in ("limits.cpu", "limits.memory") else "0")
+            w.w(3, f"{e['name']}:\t{text} ({resource})\n")
+        elif "secretKeyRef" in source:
+            ref = source["secretKeyRef"]
+            optional = "true" if ref.get("optional") else "false"
+            w.w(3, f"{e['name']}:\t<set to the key '{ref.get('key', '')}' in secret '{ref.get('name', '')}'>\tOptional: {optional}\n")
+        elif "configMapKeyRef" in source:
+            ref = source["configMapKeyRef"]
+            optional = "true" if ref.get("optional") else "false"
+            w.w(3, f"{e['name']}:\t<set to the key '{ref.get('key', '')}' of config map '{ref.get('name', '')}'>\tOptional: {optional}\n")
+
+
+def describe_containers(w: Writer, label: str, containers: list[Mapping[str, Any]] | None,
+                        statuses: list[Mapping[str, Any]] | None, pod: Mapping[str, Any] | None,
+                        space: str = "") -> None:
+    containers = containers or []
+    by_name = {s["name"]: s for s in statuses or ()}
+    w.w(0, f"{space}{label}:{' <none>' if not containers else ''}\n")
+    for c in containers:
+        status = by_name.get(c["name"])
+        w.w(1, f"{' ' if space else ''}{c['name']}:\n")
+        if status is not None:
+            w.w(2, f"Container ID:\t{status.get('containerID', '')}\n")
+        w.w(2, f"Image:\t{c.get('image', '')}\n")
+        if status is not None:
+            w.w(2, f"Image ID:\t{status.get('imageID', '')}\n")
+        ports = _ports(c.get("ports"), "containerPort")
+        w.w(2, f"Ports:\t{ports}\n" if "," in ports else f"Port:\t{ports or '<none>'}\n")
+        host_ports = _ports(c.get("ports"), "hostPort")
+        w.w(2, f"Host Ports:\t{host_ports}\n" if "," in host_ports else f"Host Port:\t{host_ports or '<none>'}\n")
+        for title, field in (("Command", "command"), ("Args", "args")):
+            if c.get(field):
+                w.w(2, f"{title}:\n")
+                for item in c[field]:
+                    for line in str(item).split("\n"):
+                        w.w(3, f"{line}\n")
+        if status is not None:
+            _state(w, "State", status.get("state"))
+            if (status.get("lastState") or {}).get("terminated"):
+                _state(w, "Last State", status["lastState"])
+            w.w(2, f"Ready:\t{'True' if status.get('ready') else 'False'}\n")
+            w.w(2, f"Restart Count:\t{status.get('restartCount', 0)}\n")
+        resources = c.get("resources") or {}
+        for title in ("limits", "requests"):
+            if resources.get(title):
+                w.w(2, f"{title.capitalize()}:\n")
+                for name in sorted(resources[title]):
+                    w.w(3, f"{name}:\t{resources[title][name]}\n")
+        for title, field in (("Liveness", "livenessProbe"), ("Readiness", "readinessProbe"), ("Startup", "startupProbe")):
+            if c.get(field):
+                w.w(2, f"{title}:\t{describe_probe(c[field])}\n")
+        _env(w, c, pod)
+        mounts = c.get("volumeMounts") or []
+        w.w(2, "Mounts:" + ("\t<none>" if not mounts else "") + "\n")
+        for m in sorted(mounts, key=lambda m: m.get("mountPath", "")):
+            flags = ["ro" if m.get("readOnly") else "rw"]
+            if m.get("subPath"):
+                flags.append(f'path="{m["subPath"]}"')
+            w.w(3, f"{m.get('mountPath', '')} from {m.get('name', '')} ({','.join(flags)})\n")
+
+
+def describe_volumes(w: Writer, volumes: list[Mapping[str, Any]] | None, space: str = "") -> None:
+    if not volumes:
+        w.w(0, f"{space}Volumes:\t<none>\n")
+        return
+    w.w(0, f"{space}Volumes:\n")
+    for v in volumes:
+        w.w(1, f"{' ' if space else ''}{v['name']}:\n")
+        if "hostPath" in v:
+            h = v["hostPath"]
+            w.w(2, f"Type:\tHostPath (bare host directory volume)\n    Path:\t{h.get('path', '')}\n"
+                   f"    HostPathType:\t{h.get('type') or '<none>'}\n")
+        elif "emptyDir" in v:
+            e = v["emptyDir"] or {}
+            w.w(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n"
+                   f"    Medium:\t{e.get('medium', '')}\n    SizeLimit:\t{e.get('sizeLimit') or '<unset>'}\n")
+        elif "secret" in v:
+            s = v["secret"]
+            w.w(2, f"Type:\tSecret (a volume populated by a Secret)\n    SecretName:\t{s.get('secretName', '')}\n"
+                   f"    Optional:\t{'true' if s.get('optional') else 'false'}\n")
+        elif "configMap" in v:
+            c = v["configMap"]
+            w.w(2, f"Type:\tConfigMap (a volume populated by a ConfigMap)\n    Name:\t{c.get('name', '')}\n"
+                   f"    Optional:\t{'true' if c.get('optional') else 'false'}\n")
+        elif "persistentVolumeClaim" in v:
+            p = v["persistentVolumeClaim"]
+            w.w(2, "Type:\tPersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)\n"
+                   f"    ClaimName:\t{p.get('claimName', '')}\n    ReadOnly:\t{'true' if p.get('readOnly') else 'false'}\n")
+        elif "projected" in v:
+            w.w(2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n")
+            for source in v["projected"].get("sources") or ():
+                if "secret" in source:
+                    w.w(2, f"SecretName:\t{source['secret'].get('name', '')}\n"
+                           f"    Optional:\t{'true' if source['secret'].get('optional') else 'false'}\n")
+                elif "downwardAPI" in source:
+                    w.w(2, "DownwardAPI:\ttrue\n")
+                elif "configMap" in source:
+                    w.w(2, f"ConfigMapName:\t{source['configMap'].get('name', '')}\n"
+                           f"    Optional:\t{'true' if source['configMap'].get('optional') else 'false'}\n")
+                elif "serviceAccountToken" in source:
+                    w.w(2, f"TokenExpirationSeconds:\t{source['serviceAccountToken'].get('expirationSeconds', 3600)}\n")
+        elif "downwardAPI" in v:
+            w.w(2, "Type:\tDownwardAPI (a volume populated by information about the pod)\n    Items:\n")
+            for item in v["downwardAPI"].get("items") or ():
+                if "fieldRef" in item:
+                    w.w(3, f"{item['fieldRef'].get('fieldPath', '')} -> {item.get('path', '')}\n")
+                if "resourceFieldRef" in item:
+                    w.w(3, f"{item['resourceFieldRef'].get('resource', '')} -> {item.get('path', '')}\n")
+        else:
+            w.w(1, "<unknown>\n")
+
+
+def describe_pod_template(w: Writer, template: Mapping[str, Any] | None) -> None:
+    """``DescribePodTemplate``: shared by ReplicaSet, Deployment and ``rollout history``."""
+    w.w(0, "Pod Template:\n")
+    if template is None:
+        w.w(1, "<unset>")
+        return
+    meta = template.get("metadata") or {}
+    spec = template.get("spec") or {}
+    labels_multiline(w, "  Labels", meta.get("labels"))
+    if meta.get("annotations"):
+        annotations_multiline(w, "  Annotations", meta["annotations"])
+    if spec.get("serviceAccountName"):
+        w.w(1, f"Service Account:\t{spec['serviceAccountName']}\n")
+    if spec.get("initContainers"):
+        describe_containers(w, "Init Containers", spec["initContainers"], None, None, "  ")
+    describe_containers(w, "Containers", spec.get("containers"), None, None, "  ")
+    describe_volumes(w, spec.get("volumes"), "  ")
+    if spec.get("priorityClassName"):
+        w.w(1, f"Priority Class Name:\t{spec['priorityClassName']}\n")
+    labels_multiline(w, "  Node-Selectors", spec.get("nodeSelector"))
+    tolerations_multiline(w, "  Tolerations", spec.get("tolerations"))
+
+
+def qos_class(pod: Mapping[str, Any]) -> str:
+    """The pod's QoS class: the one the kubelet recorded, else computed like ``GetPodQOS``."""
+    if (pod.get("status") or {}).get("qosClass"):
+        return pod["status"]["qosClass"]
+    requests: dict[str, float] = {}
+    limits: dict[str, float] = {}
+    guaranteed = True
+    containers = list((pod.get("spec") or {}).get("containers") or ()) + list((pod.get("spec") or {}).get("initContainers") or ())
+    for c in containers:
+        res = c.get("resources") or {}
+        req = {k: float(parse_quantity(v).value) for k, v in (res.get("requests") or {}).items() if k in ("cpu", "memory")}
+        lim = {k: float(parse_quantity(v).value) for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
+        for k, v in req.items():
+            if v:
+                requests[k] = requests.get(k, 0) + v
+        for k, v in lim.items():
+            if v:
+                limits[k] = limits.get(k, 0) + v
+        if set(lim) != {"cpu", "memory"}:
+            guaranteed = False
+    if not requests and not limits:
+        return "BestEffort"
+    if guaranteed and all(limits.get(k) == requests.get(k, limits.get(k)) for k in limits):
+        return "Guaranteed"
+    return "Burstable"
+
+
+# -- the describers ---------------------------------------------------------------------------
+def _header(w: Writer, obj: Mapping[str, Any], namespaced: bool = True) -> None:
+    meta = obj["metadata"]
+    w.w(0, f"Name:\t{meta['name']}\n")
+    if namespaced:
+        w.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+
+
+def describe_pod(client: Any, pod: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+    _header(w, pod)
+    if spec.get("priority") is not None:
+        w.w(0, f"Priority:\t{spec['priority']}\n")
+    if spec.get("priorityClassName"):
+        w.w(0, f"Priority Class Name:\t{spec['priorityClassName']}\n")
+    if spec.get("runtimeClassName"):
+        w.w(0, f"Runtime Class Name:\t{spec['runtimeClassName']}\n")
+    if spec.get("serviceAccountName"):
+        w.w(0, f"Service Account:\t{spec['serviceAccountName']}\n")
+    w.w(0, f"Node:\t{spec['nodeName']}/{status.get('hostIP', '')}\n" if spec.get("nodeName") else "Node:\t<none>\n")
+    if status.get("startTime"):
+        w.w(0, f"Start Time:\t{rfc1123z(status['startTime'])}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    phase = status.get("phase", "")
+    if meta.get("deletionTimestamp") and phase not in ("Failed", "Succeeded"):
+        w.w(0, f"Status:\tTerminating (lasts {since(meta['deletionTimestamp'], now)})\n")
+        w.w(0, f"Termination Grace Period:\t{meta.get('deletionGracePeriodSeconds', 30)}s\n")
+    else:
+        w.w(0, f"Status:\t{phase}\n")
+    if status.get("reason"):
+        w.w(0, f"Reason:\t{status['reason']}\n")
+    if status.get("message"):
+        w.w(0, f"Message:\t{status['message']}\n")
+    w.w(0, f"IP:\t{status.get('podIP', '')}\n")
+    ips = status.get("podIPs") or []
+    if not ips:
+        w.w(0, "IPs:\t<none>\n")
+    else:
+        w.w(0, "IPs:\n")
+        for ip in ips:
+            w.w(1, f"IP:\t{ip.get('ip', '')}\n")
+    ref = controller_of(pod)
+    if ref:
+        w.w(0, f"Controlled By:\t{ref['kind']}/{ref['name']}\n")
+    if status.get("nominatedNodeName"):
+        w.w(0, f"NominatedNodeName:\t{status['nominatedNodeName']}\n")
+    if spec.get("initContainers"):
+        describe_containers(w, "Init Containers", spec["initContainers"], status.get("initContainerStatuses"), pod)
+    describe_containers(w, "Containers", spec.get("containers"), status.get("containerStatuses"), pod)
+    if spec.get("readinessGates"):
+        w.w(0, "Readiness Gates:\n  Type\tStatus\n")
+        for gate in spec["readinessGates"]:
+            found = next((c["status"] for c in status.get("conditions") or () if c.get("type") == gate.get("conditionType")), "<none>")
+            w.w(1, f"{gate.get('conditionType')} \t{found} \n")
+    if status.get("conditions"):
+        w.w(0, "Conditions:\n  Type\tStatus\n")
+        for c in status["conditions"]:
+            w.w(1, f"{c.get('type')} \t{c.get('status')} \n")
+    describe_volumes(w, spec.get("volumes"))
+    w.w(0, f"QoS Class:\t{qos_class(pod)}\n")
+    labels_multiline(w, "Node-Selectors", spec.get("nodeSelector"))
+    tolerations_multiline(w, "Tolerations", spec.get("tolerations"))
+    if show_events:
+        describe_events(w, search_events(client, pod, with_kind=False), now)
+    return w.text()
+
+
+def _pod_counts(client: Any, obj: Obj) -> tuple[int, int, int, int]:
+    """Running / Waiting / Succeeded / Failed pods that ``obj`` controls (by uid)."""
+    selector = format_selector((obj.get("spec") or {}).get("selector"))
+    pods = client.list("Pod", obj["metadata"].get("namespace"), label_selector=selector or None)["items"]
+    counts = {"Running": 0, "Pending": 0, "Succeeded": 0, "Failed": 0}
+    for pod in pods:
+        ref = controller_of(pod)
+        if ref is None or ref.get("uid") != obj["metadata"].get("uid"):
+            continue
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in counts:
+            counts[phase] += 1
+    return counts["Running"], counts["Pending"], counts["Succeeded"], counts["Failed"]
+
+
+def describe_replicaset(client: Any, rs: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, spec, status = rs["metadata"], rs.get("spec") or {}, rs.get("status") or {}
+    _header(w, rs)
+    w.w(0, f"Selector:\t{format_selector(spec.get('selector')) or '<none>'}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    ref = controller_of(rs)
+    if ref:
+        w.w(0, f"Controlled By:\t{ref['kind']}/{ref['name']}\n")
+    w.w(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired\n")
+    running, waiting, succeeded, failed = _pod_counts(client, rs)
+    w.w(0, f"Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed\n")
+    describe_pod_template(w, spec.get("template"))
+    if status.get("conditions"):
+        w.w(0, "Conditions:\n  Type\tStatus\tReason\n")
+        w.w(1, "----\t------\t------\n")
+        for c in status["conditions"]:
+            w.w(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
+    if show_events:
+        describe_events(w, search_events(client, rs), now)
+    return w.text()
+
+
+def deployment_replicasets(client: Any, deploy: Obj) -> tuple[list[Obj], Obj | None]:
+    """(all old ReplicaSets, the new one) of a Deployment, oldest first, the way kubectl's
+    ``deploymentutil.GetAllReplicaSets`` finds them: controlled by it, new = same template."""
+    uid = deploy["metadata"].get("uid")
+    found = client.list("ReplicaSet", deploy["metadata"].get("namespace"))["items"]
+    owned = [rs for rs in found if (controller_of(rs) or {}).get("uid") == uid]
+    owned.sort(key=lambda rs: (parse_time(rs["metadata"].get("creationTimestamp")) or 0, rs["metadata"]["name"]))
+    template = (deploy.get("spec") or {}).get("template") or {}
+    new = next((rs for rs in owned if equal_ignore_hash((rs.get("spec") or {}).get("template") or {}, template)), None)
+    return [rs for rs in owned if rs is not new], new
+
+
+def _rs_summary(sets: Iterable[Obj]) -> str:
+    text = ", ".join(f"{rs['metadata']['name']} ({(rs.get('status') or {}).get('replicas', 0)}/"
+                     f"{(rs.get('spec') or {}).get('replicas', 1)} replicas created)" for rs in sets)
+    return text or "<none>"
+
+
+def describe_deployment(client: Any, deploy: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, spec, status = deploy["metadata"], deploy.get("spec") or {}, deploy.get("status") or {}
+    _header(w, deploy)
+    w.w(0, f"CreationTimestamp:\t{rfc1123z(meta.get('creationTimestamp'))}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"Selector:\t{format_selector(spec.get('selector'))}\n")
+    w.w(0, f"Replicas:\t{spec.get('replicas', 1)} desired | {status.get('updatedReplicas', 0)} updated | "
+           f"{status.get('replicas', 0)} total | {status.get('availableReplicas', 0)} available | "
+           f"{status.get('unavailableReplicas', 0)} unavailable\n")
+    strategy = spec.get("strategy") or {}
+    w.w(0, f"StrategyType:\t{strategy.get('type', '')}\n")
+    w.w(0, f"MinReadySeconds:\t{spec.get('minReadySeconds', 0)}\n")
+    if strategy.get("rollingUpdate") is not None:
+        ru = strategy["rollingUpdate"]
+        w.w(0, f"RollingUpdateStrategy:\t{ru.get('maxUnavailable', 0)} max unavailable, {ru.get('maxSurge', 0)} max surge\n")
+    describe_pod_template(w, spec.get("template"))
+    if status.get("conditions"):
+        w.w(0, "Conditions:\n  Type\tStatus\tReason\n")
+        w.w(1, "----\t------\t------\n")
+        for c in status["conditions"]:
+            w.w(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
+    old, new = deployment_replicasets(client, deploy)
+    if old or new:
+        w.w(0, f"OldReplicaSets:\t{_rs_summary(old)}\n")
+        w.w(0, f"NewReplicaSet:\t{_rs_summary([new] if new else [])}\n")
+    if show_events:
+        describe_events(w, search_events(client, deploy), now)
+    return w.text()
+
+
+def format_endpoints(endpoints: Mapping[str, Any] | None, port_name: str | None) -> str:
+    """``ip:port`` of ready addresses for one service port, three at most then ``+ N more...``."""
+    if not endpoints or not endpoints.get("subsets"):
+        return "<none>"
+    shown: list[str] = []
+    count, limit, more = 0, 3, False
+    for subset in endpoints["subsets"]:
+        addresses = subset.get("addresses") or []
+        if not subset.get("ports"):
+            count += len(addresses)
+            for a in addresses:
+                if len(shown) == limit:
+                    more = True
+                    break
+                shown.append(a["ip"])
+            continue
+        for port in subset["ports"]:
+            if port_name is None or port.get("name", "") == port_name:
+                count += len(addresses)
+                for a in addresses:
+                    if len(shown) == limit:
+                        more = True
+                        break
+                    ip = a["ip"]
+                    shown.append(f"[{ip}]:{port['port']}" if ":" in ip else f"{ip}:{port['port']}")
+    text = ",".join(shown)
+    return f"{text} + {count - limit} more..." if more else text
+
+
+def describe_service(client: Any, svc: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, spec, status = svc["metadata"], svc.get("spec") or {}, svc.get("status") or {}
+    try:
+        endpoints = client.get("Endpoints", meta["name"], meta.get("namespace"))
+    except StatusError:
+        endpoints = None
+    _header(w, svc)
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    selector = ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
+    w.w(0, f"Selector:\t{selector or '<none>'}\n")
+    w.w(0, f"Type:\t{spec.get('type', '')}\n")
+    if spec.get("ipFamilyPolicy"):
+        w.w(0, f"IP Family Policy:\t{spec['ipFamilyPolicy']}\n")
+    w.w(0, f"IP Families:\t{','.join(spec.get('ipFamilies') or []) or '<none>'}\n")
+    w.w(0, f"IP:\t{spec.get('clusterIP', '')}\n")
+    w.w(0, f"IPs:\t{','.join(spec.get('clusterIPs') or []) or '<none>'}\n")
+    if spec.get("externalIPs"):
+        w.w(0, f"External IPs:\t{','.join(spec['externalIPs'])}\n")
+    if spec.get("loadBalancerIP"):
+        w.w(0, f"Desired LoadBalancer IP:\t{spec['loadBalancerIP']}\n")
+    if spec.get("externalName"):
+        w.w(0, f"External Name:\t{spec['externalName']}\n")
+    ingress = (status.get("loadBalancer") or {}).get("ingress") or []
+    if ingress:
+        w.w(0, f"LoadBalancer Ingress:\t{', '.join(i.get('ip') or i.get('hostname', '') for i in ingress)}\n")
+    for port in spec.get("ports") or ():
+        name = port.get("name") or "<unset>"
+        protocol = port.get("protocol", "TCP")
+        w.w(0, f"Port:\t{name}\t{port.get('port')}/{protocol}\n")
+        w.w(0, f"TargetPort:\t{port.get('targetPort', port.get('port'))}/{protocol}\n")
+        if port.get("nodePort"):
+            w.w(0, f"NodePort:\t{name}\t{port['nodePort']}/{protocol}\n")
+        w.w(0, f"Endpoints:\t{format_endpoints(endpoints, port.get('name', ''))}\n")
+    w.w(0, f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}\n")
+    if spec.get("externalTrafficPolicy"):
+        w.w(0, f"External Traffic Policy:\t{spec['externalTrafficPolicy']}\n")
+    if spec.get("internalTrafficPolicy"):
+        w.w(0, f"Internal Traffic Policy:\t{spec['internalTrafficPolicy']}\n")
+    if spec.get("healthCheckNodePort"):
+        w.w(0, f"HealthCheck NodePort:\t{spec['healthCheckNodePort']}\n")
+    if spec.get("loadBalancerSourceRanges"):
+        w.w(0, f"LoadBalancer Source Ranges:\t{','.join(spec['loadBalancerSourceRanges'])}\n")
+    if show_events:
+        describe_events(w, search_events(client, svc), now)
+    return w.text()
+
+
+def describe_endpoints(client: Any, ep: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta = ep["metadata"]
+    _header(w, ep)
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, "Subsets:\n")
+    for subset in ep.get("subsets") or ():
+        ready = ",".join(a["ip"] for a in subset.get("addresses") or ())
+        not_ready = ",".join(a["ip"] for a in subset.get("notReadyAddresses") or ())
+        w.w(1, f"Addresses:\t{ready or '<none>'}\n")
+        w.w(1, f"NotReadyAddresses:\t{not_ready or '<none>'}\n")
+        if subset.get("ports"):
+            w.w(1, "Ports:\n")
+            w.w(2, "Name\tPort\tProtocol\n")
+            w.w(2, "----\t----\t--------\n")
+            for port in subset["ports"]:
+                w.w(2, f"{port.get('name') or '<unset>'}\t{port.get('port')}\t{port.get('protocol', 'TCP')}\n")
+        w.w(0, "\n")
+    if show_events:
+        describe_events(w, search_events(client, ep), now)
+    return w.text()
+
+
+def describe_configmap(client: Any, cm: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta = cm["metadata"]
+    _header(w, cm)
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, "\nData\n====\n")
+    for key, value in sorted((cm.get("data") or {}).items()):
+        w.w(0, f"{key}:\n----\n")
+        w.w(0, f"{value}\n")
+        w.w(0, "\n")
+    w.w(0, "\nBinaryData\n====\n")
+    import base64
+
+    for key, value in sorted((cm.get("binaryData") or {}).items()):
+        w.w(0, f"{key}: {len(base64.b64decode(value))} bytes\n")
+    w.w(0, "\n")
+    if show_events:
+        describe_events(w, search_events(client, cm), now)
+    return w.text()
+
+
+def describe_secret(client: Any, secret: Obj, now: float, show_events: bool = True) -> str:
+    import base64
+
+    w = Writer()
+    meta = secret["metadata"]
+    _header(w, secret)
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"\nType:\t{secret.get('type', 'Opaque')}\n")
+    w.w(0, "\nData\n====\n")
+    for key, value in sorted((secret.get("data") or {}).items()):
+        raw = base64.b64decode(value or "")
+        if key == "token" and secret.get("type") == "kubernetes.io/service-account-token":
+            w.w(0, f"{key}:\t{raw.decode(errors='replace')}\n")
+        else:
+            w.w(0, f"{key}:\t{len(raw)} bytes\n")
+    return w.text()
+
+
+def describe_namespace(client: Any, ns: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, status = ns["metadata"], ns.get("status") or {}
+    w.w(0, f"Name:\t{meta['name']}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"Status:\t{status.get('phase', '')}\n")
+    if status.get("conditions"):
+        w.w(0, "Conditions:\n")
+        w.w(1, "Type\tStatus\tLastTransitionTime\tReason\tMessage\n")
+        w.w(1, "----\t------\t------------------\t------\t-------\n")
+        for c in status["conditions"]:
+            w.w(1, f"{c.get('type')}\t{c.get('status')}\t{rfc1123z(c.get('lastTransitionTime'))}\t"
+                   f"{c.get('reason', '')}\t{c.get('message', '')}\n")
+    w.w(0, "\n")
+    quotas = _optional_list(client, "ResourceQuota", meta["name"])
+    if not quotas:
+        w.w(0, "No resource quota.\n")
+    else:
+        w.w(0, "Resource Quotas\n")
+        for q in sorted(quotas, key=lambda q: q["metadata"]["name"]):
+            w.w(1, f"Name:\t{q['metadata']['name']}\n")
+            w.w(1, "Resource\tUsed\tHard\n")
+            w.w(1, "--------\t---\t---\n")
+            hard = (q.get("status") or {}).get("hard") or {}
+            used = (q.get("status") or {}).get("used") or {}
+            for name in sorted(hard):
+                w.w(1, f"{name}\t{used.get(name, '0')}\t{hard[name]}\n")
+    w.w(0, "\n")
+    if not _optional_list(client, "LimitRange", meta["name"]):
+        w.w(0, "No LimitRange resource.\n")
+    return w.text()
+
+
+def _optional_list(client: Any, kind: str, namespace: str) -> list[Obj]:
+    """Items of a kind the cluster may not serve (kubelab has no quotas or limit ranges)."""
+    if kind not in BY_KIND:
+        return []
+    try:
+        return client.list(kind, namespace)["items"]
+    except StatusError:
+        return []
+
+
+def describe_node(client: Any, node: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
+    w.w(0, f"Name:\t{meta['name']}\n")
+    labels = meta.get("labels") or {}
+    roles = sorted({k[len("node-role.kubernetes.io/"):] for k in labels
+                    if k.startswith("node-role.kubernetes.io/") and len(k) > len("node-role.kubernetes.io/")}
+                   | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set()))
+    w.w(0, f"Roles:\t{','.join(roles) or '<none>'}\n")
+    labels_multiline(w, "Labels", labels)
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"CreationTimestamp:\t{rfc1123z(meta.get('creationTimestamp'))}\n")
+    taints_multiline(w, spec.get("taints"))
+    w.w(0, f"Unschedulable:\t{'true' if spec.get('unschedulable') else 'false'}\n")
+    heartbeat = next((c.get("lastHeartbeatTime") for c in status.get("conditions") or () if c.get("type") == "Ready"), None)
+    w.w(0, "Lease:\n")
+    w.w(1, f"HolderIdentity:\t{meta['name']}\n")
+    w.w(1, "AcquireTime:\t<unset>\n")
+    w.w(1, f"RenewTime:\t{rfc1123z(heartbeat) if heartbeat else '<unset>'}\n")
+    if status.get("conditions"):
+        w.w(0, "Conditions:\n  Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage\n")
+        w.w(1, "----\t------\t-----------------\t------------------\t------\t-------\n")
+        for c in status["conditions"]:
+            w.w(1, f"{c.get('type')} \t{c.get('status')} \t{rfc1123z(c.get('lastHeartbeatTime'))} \t"
+                   f"{rfc1123z(c.get('lastTransitionTime'))} \t{c.get('reason', '')} \t{c.get('message', '')}\n")
+    w.w(0, "Addresses:\n")
+    for address in status.get("addresses") or ():
+        w.w(1, f"{address.get('type')}:\t{address.get('address')}\n")
+    for title, field in (("Capacity", "capacity"), ("Allocatable", "allocatable")):
+        if status.get(field):
+            w.w(0, f"{title}:\n")
+            for name in sorted(status[field]):
+                w.w(0, f"  {name}:\t{status[field][name]}\n")
+    info = status.get("nodeInfo") or {}
+    w.w(0, "System Info:\n")
+    for title, field in (("Machine ID", "machineID"), ("System UUID", "systemUUID"), ("Boot ID", "bootID"),
+                         ("Kernel Version", "kernelVersion"), ("OS Image", "osImage"),
+                         ("Operating System", "operatingSystem"), ("Architecture", "architecture"),
+                         ("Container Runtime Version", "containerRuntimeVersion"),
+                         ("Kubelet Version", "kubeletVersion"), ("Kube-Proxy Version", "kubeProxyVersion")):
+        w.w(0, f"  {title}:\t{info.get(field, '')}\n")
+    if spec.get("podCIDR"):
+        w.w(0, f"PodCIDR:\t{spec['podCIDR']}\n")
+    if spec.get("podCIDRs"):
+        w.w(0, f"PodCIDRs:\t{','.join(spec['podCIDRs'])}\n")
+    if spec.get("providerID"):
+        w.w(0, f"ProviderID:\t{spec['providerID']}\n")
+    pods = [p for p in client.list("Pod", None, field_selector=f"spec.nodeName={meta['name']}")["items"]
+            if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
+    _node_resources(w, node, pods, now)
+    if show_events:
+        events = search_events(client, node)
+        by_name = dict(node, metadata={**meta, "uid": meta["name"]})
+        seen = {e["metadata"]["name"] for e in events}
+        events += [e for e in search_events(client, by_name) if e["metadata"]["name"] not in seen]
+        describe_events(w, events, now)
+    return w.text()
+
+
+def _node_resources(w: Writer, node: Obj, pods: list[Obj], now: float) -> None:
+    status = node.get("status") or {}
+    allocatable = {k: parse_quantity(v) for k, v in (status.get("allocatable") or status.get("capacity") or {}).items()}
+    zero = parse_quantity("0")
+
+    def amount(name: str, q: Quantity) -> int:
+        return q.milli() if name == "cpu" else q.whole()
+
+    def cell(name: str, q: Quantity | None) -> str:
+        q = q or zero
+        of = amount(name, allocatable.get(name, zero))
+        return f"{q} ({int(amount(name, q) / of * 100) if of else 0}%)"
+
+    w.w(0, f"Non-terminated Pods:\t({len(pods)} in total)\n")
+    w.w(1, "Namespace\tName\t\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge\n")
+    w.w(1, "---------\t----\t\t------------\t----------\t---------------\t-------------\t---\n")
+    reqs: dict[str, Quantity] = {}
+    limits: dict[str, Quantity] = {}
+    for pod in pods:
+        req, lim = pod_requests_limits(pod)
+        for acc, part in ((reqs, req), (limits, lim)):
+            for name, q in part.items():
+                acc[name] = acc[name] + q if name in acc else q
+        w.w(1, f"{pod['metadata'].get('namespace', '')}\t{pod['metadata']['name']}\t\t{cell('cpu', req.get('cpu'))}\t"
+               f"{cell('cpu', lim.get('cpu'))}\t{cell('memory', req.get('memory'))}\t{cell('memory', lim.get('memory'))}\t"
+               f"{since(pod['metadata'].get('creationTimestamp'), now)}\n")
+    w.w(0, "Allocated resources:\n  (Total limits may be over 100 percent, i.e., overcommitted.)\n")
+    w.w(1, "Resource\tRequests\tLimits\n")
+    w.w(1, "--------\t--------\t------\n")
+    for name in ("cpu", "memory", "ephemeral-storage"):
+        w.w(1, f"{name}\t{cell(name, reqs.get(name))}\t{cell(name, limits.get(name))}\n")
+    standard = {"cpu", "memory", "ephemeral-storage", "pods", "storage"}
+    for name in sorted(n for n in allocatable if n.startswith("hugepages-")):
+        w.w(1, f"{name}\t{cell(name, reqs.get(name))}\t{cell(name, limits.get(name))}\n")
+    for name in sorted(n for n in allocatable if n not in standard and not n.startswith("hugepages-")):
+        w.w(1, f"{name}\t{reqs.get(name, zero)}\t{limits.get(name, zero)}\n")
+
+
+def _smart_label(field: str) -> str:
+    """kubectl's generic describer turns ``observedGeneration`` into ``Observed Generation``."""
+    if re.search(r"[^A-Za-z-]", field):
+        return field
+    words = re.findall(r"[A-Z]+(?=[A-Z][a-z]|$)|[A-Z]?[a-z]+|[A-Z]+|-", field)
+    out = []
+    for word in words:
+        out.append(word.upper() if word.upper() in ("API", "URL", "UID", "OSB", "GUID") else word[:1].upper() + word[1:].lower())
+    return " ".join(out)
+
+
+def _unstructured(w: Writer, level: int, content: Mapping[str, Any], prefix: str, skip: set[str]) -> None:
+    for field in sorted(content):
+        value, path = content[field], f"{prefix}.{field}"
+        if path in skip:
+            continue
+        if isinstance(value, dict):
+            w.w(level, f"{_smart_label(field)}:\n")
+            _unstructured(w, level + 1, value, path, skip)
+        elif isinstance(value, list):
+            w.w(level, f"{_smart_label(field)}:\n")
+            for item in value:
+                if isinstance(item, dict):
+                    _unstructured(w, level + 1, item, path, skip)
+                else:
+                    w.w(level + 1, f"{_go_value(item)}\n")
+        else:
+            w.w(level, f"{_smart_label(field)}:\t{_go_value(value)}\n")
+
+
+def _go_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def describe_generic(client: Any, obj: Obj, now: float, show_events: bool = True) -> str:
+    """What kubectl prints for kinds without a dedicated describer."""
+    w = Writer()
+    meta = obj["metadata"]
+    w.w(0, f"Name:\t{meta['name']}\n")
+    w.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    _unstructured(w, 0, obj, "", {".metadata.managedFields", ".metadata.name", ".metadata.namespace",
+                                   ".metadata.labels", ".metadata.annotations"})
+    if show_events:
+        describe_events(w, search_events(client, obj), now)
+    return w.text()
+
+
+DESCRIBERS: dict[str, Callable[..., str]] = {
+    "Pod": describe_pod,
+    "ReplicaSet": describe_replicaset,
+    "Deployment": describe_deployment,
+    "Service": describe_service,
+    "Endpoints": describe_endpoints,
+    "ConfigMap": describe_configmap,
+    "Secret": describe_secret,
+    "Namespace": describe_namespace,
+    "Node": describe_node,
+}
+
+
+def describe(client: Any, kind: Kind, obj: Obj, show_events: bool = True) -> str:
+    """The full ``kubectl describe`` text for one object."""
+    fn = DESCRIBERS.get(kind.kind, describe_generic)
+    return fn(client, obj, client.now(), show_events)
+
+
+# -- the command --------------------------------------------------------------------------------
+def resource_args(args: list[str]) -> list[tuple[Kind, list[str]]]:
+    """kubectl's ``TYPE[,TYPE] [NAME...]`` or ``TYPE/NAME...`` arguments as (kind, names); no
+    names means every object of the kind."""
+    if not args:
+        return []
+    if any("/" in a for a in args):
+        pairs: list[tuple[Kind, list[str]]] = []
+        for a in args:
+            word, slash, name = a.partition("/")
+            if not slash:
+                raise error("there is no need to specify a resource type as a separate argument when passing "
+                            "arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' "
+                            "instead of 'kubectl get resource resource/<resource_name>'")
+            if not name:
+                raise error("arguments in resource/name form must have a single resource and name")
+            pairs.append((lookup(word), [name]))
+        return pairs
+    kinds = [lookup(word) for word in args[0].split(",") if word]
+    return [(kind, list(args[1:])) for kind in kinds]
+
+
+@command("describe", fl.SELECTOR, fl.ALL_NAMESPACES, *fl.FILE_FLAGS,
+         fl.Flag("show-events", type=fl.BOOL, default=True), fl.Flag("chunk-size", type=fl.INT, default=500),
+         short="Show details of a specific resource or group of resources")
+def describe_command(ctx: Context, args: list[str]) -> int:
+    if not args and not ctx.flags.get("filename"):
+        raise error('You must specify the type of resource to describe. Use "kubectl api-resources" '
+                    'for a complete list of supported resources.')
+    all_ns = ctx.flags.get("all-namespaces")
+    show_events = ctx.flags.get("show-events")
+    targets: list[tuple[Kind, Obj]] = []
+    errs: list[BaseException] = []
+    if ctx.flags.get("filename"):
+        from kubelab.kubectl import manifests  # D1's manifest reader
+
+        for doc in manifests.read(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive")):
+            kind = BY_KIND[doc["kind"]]
+            ns = (doc.get("metadata") or {}).get("namespace") or ctx.namespace
+            try:
+                targets.append((kind, ctx.client.get(kind.kind, doc["metadata"]["name"], ns)))
+            except StatusError as e:
+                errs.append(e)
+    for kind, names in resource_args(args):
+        ns = None if (all_ns and kind.namespaced) else ctx.namespace
+        if not names:
+            selector = ctx.flags.get("selector") or None
+            targets += [(kind, o) for o in ctx.client.list(kind.kind, ns, label_selector=selector)["items"]]
+            continue
+        for name in names:
+            try:
+                targets.append((kind, ctx.client.get(kind.kind, name, ctx.namespace)))
+            except StatusError as e:
+                if e.reason == "NotFound" and len(args) == 2:
+                    return _describe_prefix(ctx, kind, name, e, show_events)
+                errs.append(e)
+    texts = []
+    for kind, obj in targets:
+        texts.append(describe(ctx.client, kind, obj, show_events))
+    ctx.out.write("\n\n".join(texts))
+    if not targets and not errs:
+        ctx.eprint("No resources found" if all_ns else f"No resources found in {ctx.namespace} namespace.")
+    if errs:
+        raise KubectlError("\n".join(standard_message(e) for e in errs))
+    return 0
+
+
+def _describe_prefix(ctx: Context, kind: Kind, prefix: str, original: StatusError, show_events: bool) -> int:
+    """``describe pods web`` describes every pod whose name starts with ``web``."""
+    found = [o for o in ctx.client.list(kind.kind, ctx.namespace)["items"] if o["metadata"]["name"].startswith(prefix)]
+    if not found:
+        raise original
+    for obj in found:
+        ctx.out.write(describe(ctx.client, kind, obj, show_events) + "\n")
+    return 0
