@@ -1,10 +1,358 @@
-"""Server-side defaulting (placeholder until defaulting lands)."""
+"""Server-side defaulting: what the API server fills in before validation and storage, so
+that ``kubectl get -o yaml`` shows what a real 1.32 cluster shows.
+
+Follows pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go and batch/v1 defaults,
+plus what the default admission plugins add to new pods (ServiceAccount, Priority,
+DefaultTolerationSeconds) and what the registry strategies set on create (pod phase and
+QoS class, namespace finalizer and phase, service IP families). Cluster-dependent values
+(ClusterIPs, NodePorts, node assignment) are not here: engine hooks allocate them.
+"""
 from __future__ import annotations
 
-from typing import Any
+import base64
+from typing import Any, Callable
 
 from kubelab.api.kinds import Kind
+from kubelab.api.schema import canonical_quantity
+
+Obj = dict[str, Any]
+
+_NOT_READY_TOLERATIONS = (
+    {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+    {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+)
 
 
-def apply(obj: dict[str, Any], kind: Kind) -> None:
-    obj.setdefault("metadata", {})
+def apply(obj: Obj, kind: Kind) -> None:
+    """Fill in defaults in place (``obj`` is the freshly decoded copy)."""
+    if not isinstance(obj.get("metadata"), dict):
+        obj["metadata"] = {}
+    fill = _BY_KIND.get(kind.kind)
+    if fill is not None:
+        fill(obj)
+
+
+# -- pods -------------------------------------------------------------------------------
+
+def image_pull_policy(image: str) -> str:
+    """``Always`` for ``:latest`` or an untagged, undigested image; else ``IfNotPresent``."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.rsplit(":", 1)[1] if ":" in last else ""
+    if not image or (not tag and digest):
+        return "IfNotPresent"
+    return "Always" if tag in ("", "latest") else "IfNotPresent"
+
+
+def _probe(probe: Any) -> None:
+    if not isinstance(probe, dict):
+        return
+    for key, value in (("timeoutSeconds", 1), ("periodSeconds", 10), ("successThreshold", 1),
+                       ("failureThreshold", 3)):
+        if not probe.get(key):
+            probe[key] = value
+    _http_get(probe)
+
+
+def _http_get(handler: Any) -> None:
+    http = handler.get("httpGet") if isinstance(handler, dict) else None
+    if isinstance(http, dict):
+        if not http.get("path"):
+            http["path"] = "/"
+        if not http.get("scheme"):
+            http["scheme"] = "HTTP"
+
+
+def _field_refs(container: Obj) -> None:
+    for env in container.get("env") or []:
+        ref = (env.get("valueFrom") or {}).get("fieldRef")
+        if isinstance(ref, dict) and not ref.get("apiVersion"):
+            ref["apiVersion"] = "v1"
+
+
+def _resource_list(resources: Obj) -> None:
+    """Resource quantities are rounded up to milli precision (SetDefaults_ResourceList)."""
+    for key in ("limits", "requests"):
+        values = resources.get(key)
+        if isinstance(values, dict):
+            for name, q in values.items():
+                values[name] = canonical_quantity(q, -3)
+
+
+def _container(c: Obj) -> None:
+    if not c.get("imagePullPolicy"):
+        c["imagePullPolicy"] = image_pull_policy(c.get("image", ""))
+    if not c.get("terminationMessagePath"):
+        c["terminationMessagePath"] = "/dev/termination-log"
+    if not c.get("terminationMessagePolicy"):
+        c["terminationMessagePolicy"] = "File"
+    c.setdefault("resources", {})
+    _resource_list(c["resources"])
+    for port in c.get("ports") or []:
+        if not port.get("protocol"):
+            port["protocol"] = "TCP"
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        _probe(c.get(probe))
+    lifecycle = c.get("lifecycle") or {}
+    for hook in ("postStart", "preStop"):
+        _http_get(lifecycle.get(hook))
+    _field_refs(c)
+
+
+def _volume(v: Obj) -> None:
+    sources = [k for k in v if k != "name"]
+    if not sources:
+        v["emptyDir"] = {}
+    for key in ("secret", "configMap", "downwardAPI", "projected"):
+        if isinstance(v.get(key), dict) and v[key].get("defaultMode") is None:
+            v[key]["defaultMode"] = 420
+    if isinstance(v.get("hostPath"), dict):
+        v["hostPath"].setdefault("type", "")
+    for source in (v.get("projected") or {}).get("sources") or []:
+        token = source.get("serviceAccountToken")
+        if isinstance(token, dict) and token.get("expirationSeconds") is None:
+            token["expirationSeconds"] = 3600
+
+
+def pod_spec(spec: Obj) -> None:
+    """SetDefaults_PodSpec and the type defaults below it (pods and pod templates alike)."""
+    if not spec.get("dnsPolicy"):
+        spec["dnsPolicy"] = "ClusterFirst"
+    if not spec.get("restartPolicy"):
+        spec["restartPolicy"] = "Always"
+    if spec.get("securityContext") is None:
+        spec["securityContext"] = {}
+    if spec.get("terminationGracePeriodSeconds") is None:
+        spec["terminationGracePeriodSeconds"] = 30
+    if not spec.get("schedulerName"):
+        spec["schedulerName"] = "default-scheduler"
+    for key in ("containers", "initContainers", "ephemeralContainers"):
+        for c in spec.get(key) or []:
+            _container(c)
+    for v in spec.get("volumes") or []:
+        _volume(v)
+
+
+def _template(template: Any) -> None:
+    if not isinstance(template, dict):
+        return
+    meta = template.setdefault("metadata", {})
+    meta.setdefault("creationTimestamp", None)  # a zero metav1.Time, as the server writes it
+    pod_spec(template.setdefault("spec", {}))
+
+
+def _pod(pod: Obj) -> None:
+    spec = pod.setdefault("spec", {})
+    pod_spec(spec)
+    for key in ("containers", "initContainers"):
+        for c in spec.get(key) or []:
+            resources = c["resources"]
+            if resources.get("limits"):
+                requests = resources.setdefault("requests", {})
+                for name, q in resources["limits"].items():
+                    requests.setdefault(name, q)
+    if spec.get("enableServiceLinks") is None:
+        spec["enableServiceLinks"] = True
+    if spec.get("hostNetwork"):
+        for key in ("containers", "initContainers"):
+            for c in spec.get(key) or []:
+                for port in c.get("ports") or []:
+                    if not port.get("hostPort"):
+                        port["hostPort"] = port.get("containerPort")
+    # admission plugins: ServiceAccount, Priority, DefaultTolerationSeconds
+    account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+    spec["serviceAccountName"] = account
+    spec["serviceAccount"] = account
+    if not spec.get("priorityClassName"):
+        spec.setdefault("priority", 0)
+    if not spec.get("preemptionPolicy"):
+        spec["preemptionPolicy"] = "PreemptLowerPriority"
+    tolerations = spec.setdefault("tolerations", [])
+    for default in _NOT_READY_TOLERATIONS:
+        if not any(_tolerates(t, default) for t in tolerations):
+            tolerations.append(dict(default))
+    if not pod.get("status"):
+        pod["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+
+
+def _tolerates(t: Obj, taint: Obj) -> bool:
+    """The DefaultTolerationSeconds plugin's test: same (or any) key, NoExecute (or any) effect."""
+    return t.get("key") in (None, "", taint["key"]) and t.get("effect") in (None, "", taint["effect"])
+
+
+def qos_class(spec: Obj) -> str:
+    """The pod's QoS class (pkg/apis/core/helper/qos): Guaranteed, Burstable or BestEffort."""
+    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
+    requests: dict[str, str] = {}
+    limits: dict[str, str] = {}
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        req = {k: v for k, v in (res.get("requests") or {}).items() if k in ("cpu", "memory")}
+        lim = {k: v for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
+        requests.update(req)
+        limits.update(lim)
+        if set(lim) != {"cpu", "memory"} or any(req.get(k, lim[k]) != lim[k] for k in lim):
+            guaranteed = False
+    if not requests and not limits:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+# -- workloads --------------------------------------------------------------------------
+
+def _deployment(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    strategy = spec.setdefault("strategy", {})
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", "25%")
+        rolling.setdefault("maxSurge", "25%")
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("progressDeadlineSeconds", 600)
+    _template(spec.setdefault("template", {}))
+
+
+def _replicaset(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    _template(spec.setdefault("template", {}))
+
+
+def _daemonset(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    strategy = spec.setdefault("updateStrategy", {})
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+    if strategy["type"] == "RollingUpdate":
+        rolling = strategy.setdefault("rollingUpdate", {})
+        rolling.setdefault("maxUnavailable", 1)
+        rolling.setdefault("maxSurge", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    _template(spec.setdefault("template", {}))
+
+
+def _statefulset(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    if not spec.get("podManagementPolicy"):
+        spec["podManagementPolicy"] = "OrderedReady"
+    strategy = spec.setdefault("updateStrategy", {})
+    if not strategy.get("type"):
+        strategy["type"] = "RollingUpdate"
+        strategy.setdefault("rollingUpdate", {})
+    if strategy["type"] == "RollingUpdate" and isinstance(strategy.get("rollingUpdate"), dict):
+        strategy["rollingUpdate"].setdefault("partition", 0)
+    retention = spec.setdefault("persistentVolumeClaimRetentionPolicy", {})
+    retention.setdefault("whenDeleted", "Retain")
+    retention.setdefault("whenScaled", "Retain")
+    spec.setdefault("replicas", 1)
+    spec.setdefault("revisionHistoryLimit", 10)
+    _template(spec.setdefault("template", {}))
+
+
+def _job_spec(spec: Obj) -> None:
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    spec.setdefault("parallelism", 1)
+    spec.setdefault("backoffLimit", 2**31 - 1 if spec.get("backoffLimitPerIndex") is not None else 6)
+    spec.setdefault("completionMode", "NonIndexed")
+    spec.setdefault("suspend", False)
+    spec.setdefault("podReplacementPolicy", "Failed" if spec.get("podFailurePolicy") else "TerminatingOrFailed")
+    _template(spec.setdefault("template", {}))
+
+
+def _job(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    _job_spec(spec)
+    labels = spec["template"]["metadata"].get("labels")
+    if labels and not obj["metadata"].get("labels"):
+        obj["metadata"]["labels"] = dict(labels)
+
+
+def _cronjob(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    if not spec.get("concurrencyPolicy"):
+        spec["concurrencyPolicy"] = "Allow"
+    spec.setdefault("suspend", False)
+    spec.setdefault("successfulJobsHistoryLimit", 3)
+    spec.setdefault("failedJobsHistoryLimit", 1)
+    job = spec.setdefault("jobTemplate", {})
+    job.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+    _template(job.setdefault("spec", {}).setdefault("template", {}))
+
+
+# -- services, namespaces, config -------------------------------------------------------
+
+def _service(obj: Obj) -> None:
+    spec = obj.setdefault("spec", {})
+    if not spec.get("sessionAffinity"):
+        spec["sessionAffinity"] = "None"
+    if spec["sessionAffinity"] == "None":
+        spec.pop("sessionAffinityConfig", None)
+    elif spec["sessionAffinity"] == "ClientIP":
+        client = (spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}
+        if client.get("timeoutSeconds") is None:
+            spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": 10800}}
+    if not spec.get("type"):
+        spec["type"] = "ClusterIP"
+    kind = spec["type"]
+    for port in spec.get("ports") or []:
+        if not port.get("protocol"):
+            port["protocol"] = "TCP"
+        if port.get("targetPort") in (None, 0, ""):
+            port["targetPort"] = port.get("port", 0)
+    if (kind in ("NodePort", "LoadBalancer") or spec.get("externalIPs")) and not spec.get("externalTrafficPolicy"):
+        spec["externalTrafficPolicy"] = "Cluster"
+    if kind in ("ClusterIP", "NodePort", "LoadBalancer") and spec.get("internalTrafficPolicy") is None:
+        spec["internalTrafficPolicy"] = "Cluster"
+    if kind == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is None:
+        spec["allocateLoadBalancerNodePorts"] = True
+    if kind != "ExternalName":
+        if spec.get("clusterIP") == "None" and not spec.get("clusterIPs"):
+            spec["clusterIPs"] = ["None"]
+        if not spec.get("ipFamilyPolicy"):
+            headless_selectorless = spec.get("clusterIP") == "None" and not spec.get("selector")
+            spec["ipFamilyPolicy"] = "RequireDualStack" if headless_selectorless else "SingleStack"
+        if not spec.get("ipFamilies"):
+            spec["ipFamilies"] = ["IPv4"]
+    if not obj.get("status"):
+        obj["status"] = {"loadBalancer": {}}
+
+
+def _namespace(obj: Obj) -> None:
+    meta = obj["metadata"]
+    if meta.get("name"):
+        meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+    spec = obj.setdefault("spec", {})
+    if not spec.get("finalizers"):
+        spec["finalizers"] = ["kubernetes"]
+    status = obj.setdefault("status", {})
+    if not status.get("phase"):
+        status["phase"] = "Active"
+
+
+def _secret(obj: Obj) -> None:
+    if not obj.get("type"):
+        obj["type"] = "Opaque"
+    string_data = obj.pop("stringData", None)
+    if string_data:
+        data = obj.setdefault("data", {})
+        for key, value in string_data.items():
+            data[key] = base64.b64encode(value.encode()).decode()
+
+
+def _endpoints(obj: Obj) -> None:
+    for subset in obj.get("subsets") or []:
+        for port in subset.get("ports") or []:
+            if not port.get("protocol"):
+                port["protocol"] = "TCP"
+
+
+_BY_KIND: dict[str, Callable[[Obj], None]] = {
+    "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
+    "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
+    "Namespace": _namespace, "Secret": _secret, "Endpoints": _endpoints,
+}

@@ -1,11 +1,547 @@
-"""Strict decoding against the field schema (placeholder until the schema lands)."""
+"""Strict decoding of request bodies against the Kubernetes 1.32 field schema.
+
+The schema is not written by hand: it is walked from the official ``kubernetes`` Python
+client (32.x = Kubernetes 1.32), whose models list every field's JSON name and type.
+What the models lose from the Go types is restored by small tables here: which ``int``
+fields are int64 (the rest are int32), which ``object`` fields are IntOrString (the rest are
+raw JSON), which ``dict(str, str)`` fields hold Quantities, and which hold ``[]byte``.
+
+Decoding behaves like the API server's JSON decoder (sigs.k8s.io/json, case-sensitive,
+strict): the first type mismatch rejects the request with Go's ``json: cannot unmarshal``
+message; unknown fields are rejected (``Strict``), reported as warnings (``Warn``) or
+dropped (``Ignore``). The result is the object as the server would store it: nulls and
+empty lists/maps dropped (``omitempty``), Quantities in canonical form, bytes re-encoded.
+"""
 from __future__ import annotations
 
-import copy
-from typing import Any
+import base64
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any, Callable
 
-from kubelab.api.kinds import Kind
+from kubelab.api import errors
+from kubelab.api.kinds import BY_KIND, Kind
+
+Obj = dict[str, Any]
+
+# Go int64 fields (by python attribute name); every other ``int`` is int32.
+_INT64 = frozenset({
+    "termination_grace_period_seconds", "active_deadline_seconds", "run_as_user", "run_as_group",
+    "fs_group", "supplemental_groups", "deletion_grace_period_seconds", "generation",
+    "observed_generation", "expiration_seconds", "starting_deadline_seconds", "toleration_seconds",
+    "grace_period_seconds", "remaining_item_count", "count",
+})
+# ``object`` fields that are intstr.IntOrString (the others are raw JSON).
+_INT_OR_STRING = frozenset({"port", "target_port", "max_surge", "max_unavailable", "min_available"})
+# ``dict(str, str)`` / ``str`` fields whose values are resource.Quantity.
+_QUANTITY = frozenset({
+    ("V1ResourceRequirements", "limits"), ("V1ResourceRequirements", "requests"),
+    ("V1VolumeResourceRequirements", "limits"), ("V1VolumeResourceRequirements", "requests"),
+    ("V1EmptyDirVolumeSource", "size_limit"), ("V1NodeStatus", "capacity"),
+    ("V1NodeStatus", "allocatable"), ("V1PodSpec", "overhead"), ("V1ResourceQuotaSpec", "hard"),
+    ("V1ResourceQuotaStatus", "hard"), ("V1ResourceQuotaStatus", "used"),
+    ("V1LimitRangeItem", "default"), ("V1LimitRangeItem", "default_request"), ("V1LimitRangeItem", "max"),
+    ("V1LimitRangeItem", "min"), ("V1LimitRangeItem", "max_limit_request_ratio"),
+    ("V1PersistentVolumeSpec", "capacity"), ("V1PersistentVolumeClaimStatus", "capacity"),
+    ("V1PersistentVolumeClaimStatus", "allocated_resources"), ("V1ContainerStatus", "allocated_resources"),
+    ("V1ResourceFieldSelector", "divisor"),
+})
+# ``dict(str, str)`` fields whose values are []byte (base64 on the wire).
+_BYTES = frozenset({("V1Secret", "data"), ("V1ConfigMap", "binary_data")})
+# Model class for a kind, where it is not simply "V1" + kind.
+_MODEL_OF = {"Event": "CoreV1Event"}
+
+_INT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
 
 
-def decode(obj: dict[str, Any], kind: Kind, field_validation: str = "Strict") -> tuple[dict[str, Any], list[str]]:
-    return copy.deepcopy(obj), []
+class _TypeError(Exception):
+    """Go's UnmarshalTypeError (or another decoder error) at one field."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class _Node:
+    """One compiled type: ``kind`` is struct/list/map or a scalar kind; ``go`` its Go name."""
+
+    kind: str
+    go: str
+    model: str = ""
+    elem: _Node | None = None
+    _fields: dict[str, tuple[str, _Node]] | None = field(default=None, repr=False)
+
+    @property
+    def fields(self) -> dict[str, tuple[str, _Node]]:
+        """JSON name -> (python attribute, type); resolved on first use (types recurse)."""
+        if self._fields is None:
+            self._fields = _struct_fields(self.model)
+        return self._fields
+
+    @property
+    def struct_name(self) -> str:
+        return self.go.rpartition(".")[2]
+
+
+def _models() -> Any:
+    from kubernetes.client import models  # heavy (~0.5 s): only when a schema is first needed
+
+    return models
+
+
+def _go_package(model: str) -> str:
+    m = re.match(r"^(?:[A-Z][a-z]+)*?(V\d+(?:(?:alpha|beta)\d+)?)[A-Z]", model)
+    return m.group(1).lower() if m else "v1"
+
+
+def _go_struct(model: str) -> str:
+    m = re.match(r"^(?:[A-Z][a-z]+)*?V\d+(?:(?:alpha|beta)\d+)?(?=[A-Z])", model)
+    return f"{_go_package(model)}.{model[m.end():] if m else model}"
+
+
+_STRUCTS: dict[str, _Node] = {}
+
+
+def _struct(model: str) -> _Node:
+    node = _STRUCTS.get(model)
+    if node is None:
+        node = _STRUCTS[model] = _Node("struct", _go_struct(model), model)
+    return node
+
+
+def _compile(type_name: str, model: str, attr: str) -> _Node:
+    """A python-client type string (``list[V1Container]``, ``dict(str, str)``...) as a node."""
+    if type_name.startswith("list["):
+        elem = _compile(type_name[5:-1], model, attr)
+        return _Node("list", "[]" + elem.go, elem=elem)
+    if type_name.startswith("dict("):
+        elem = _compile(type_name[type_name.index(",") + 1:-1].strip(), model, attr)
+        return _Node("map", "map[string]" + elem.go, elem=elem)
+    if (model, attr) in _QUANTITY:
+        return _Node("qty", "resource.Quantity")
+    if (model, attr) in _BYTES:
+        return _Node("bytes", "[]uint8")
+    if type_name == "str":
+        return _Node("str", "string")
+    if type_name == "int":
+        go = "int64" if attr in _INT64 else "int32"
+        return _Node(go, go)
+    if type_name == "bool":
+        return _Node("bool", "bool")
+    if type_name == "float":
+        return _Node("float", "float64")
+    if type_name == "datetime":
+        return _Node("time", "v1.Time")
+    if type_name == "object":
+        if attr in _INT_OR_STRING:
+            return _Node("ios", "intstr.IntOrString")
+        return _Node("raw", "interface {}")
+    return _struct(type_name)
+
+
+def _struct_fields(model: str) -> dict[str, tuple[str, _Node]]:
+    cls = getattr(_models(), model)
+    return {cls.attribute_map[attr]: (attr, _compile(t, model, attr)) for attr, t in cls.openapi_types.items()}
+
+
+def model_name(kind: str) -> str:
+    """The python-client model class of a kind (``Pod`` -> ``V1Pod``)."""
+    return _MODEL_OF.get(kind, "V1" + kind)
+
+
+# -- decoding ---------------------------------------------------------------------------
+
+def _json_kind(value: Any) -> str:
+    """How Go's decoder names a JSON value in ``cannot unmarshal X``."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "string"
+
+
+_INDEX = re.compile(r"\[[^\]]*\]")
+
+
+def _mismatch(value: Any, node: _Node, path: str, struct: str, what: str | None = None) -> _TypeError:
+    go_path = _INDEX.sub("", path)
+    what = what or _json_kind(value)
+    if not struct:
+        return _TypeError(f"json: cannot unmarshal {what} into Go value of type {node.go}")
+    return _TypeError(f"json: cannot unmarshal {what} into Go struct field {struct}.{go_path} of type {node.go}")
+
+
+class _Decoder:
+    """One decode pass: collects unknown field paths, raises on the first type error."""
+
+    def __init__(self) -> None:
+        self.unknown: list[str] = []
+
+    def value(self, v: Any, node: _Node, path: str, struct: str) -> Any:
+        return _CONVERT[node.kind](self, v, node, path, struct)
+
+    def struct(self, v: Any, node: _Node, path: str, struct: str) -> Any:
+        if not isinstance(v, dict):
+            raise _mismatch(v, node, path, struct)
+        fields = node.fields
+        name = node.struct_name
+        out: Obj = {}
+        for key, item in v.items():
+            spec = fields.get(key)
+            sub = f"{path}.{key}" if path else key
+            if spec is None:
+                self.unknown.append(sub)
+                continue
+            if item is None:
+                continue
+            child = spec[1]
+            got = _CONVERT[child.kind](self, item, child, sub, name)
+            if child.kind in ("list", "map") and not got:
+                continue  # omitempty
+            out[key] = got
+        return out
+
+    def list(self, v: Any, node: _Node, path: str, struct: str) -> Any:
+        if not isinstance(v, list):
+            raise _mismatch(v, node, path, struct)
+        elem = node.elem
+        assert elem is not None
+        convert = _CONVERT[elem.kind]
+        return [_zero(elem) if x is None else convert(self, x, elem, f"{path}[{i}]", struct)
+                for i, x in enumerate(v)]
+
+    def map(self, v: Any, node: _Node, path: str, struct: str) -> Any:
+        if not isinstance(v, dict):
+            raise _mismatch(v, node, path, struct)
+        elem = node.elem
+        assert elem is not None
+        convert = _CONVERT[elem.kind]
+        return {str(k): _zero(elem) if x is None else convert(self, x, elem, f"{path}[{k}]", struct)
+                for k, x in v.items()}
+
+
+def _zero(node: _Node) -> Any:
+    return {"str": "", "int32": 0, "int64": 0, "bool": False, "float": 0, "struct": {}, "bytes": "",
+            "qty": "0"}.get(node.kind)
+
+
+def _str(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, _dt.datetime):  # a YAML timestamp is a string on the JSON wire
+        return _format_time(v)
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    raise _mismatch(v, node, path, struct)
+
+
+def _int(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _mismatch(v, node, path, struct)
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise _mismatch(v, node, path, struct, f"number {v!r}")
+        v = int(v)
+    low, high = _INT_RANGE[node.kind]
+    if not low <= v <= high:
+        raise _mismatch(v, node, path, struct, f"number {v}")
+    return v
+
+
+def _bool(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
+    if not isinstance(v, bool):
+        raise _mismatch(v, node, path, struct)
+    return v
+
+
+def _float(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _mismatch(v, node, path, struct)
+    return v
+
+
+def _int_or_string(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise _TypeError(f"json: cannot unmarshal {_json_kind(v)} into Go value of type int32")
+    if isinstance(v, float):
+        if not v.is_integer():
+            raise _TypeError(f"json: cannot unmarshal number {v!r} into Go value of type int32")
+        v = int(v)
+    if not _INT_RANGE["int32"][0] <= v <= _INT_RANGE["int32"][1]:
+        raise _TypeError(f"json: cannot unmarshal number {v} into Go value of type int32")
+    return v
+
+
+def _quantity(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise _TypeError(_QUANTITY_FORMAT)
+    text = v if isinstance(v, str) else (repr(v) if isinstance(v, float) else str(v))
+    return canonical_quantity(text)
+
+
+def _time(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
+    if isinstance(v, _dt.datetime):
+        return _format_time(v)
+    if not isinstance(v, str):
+        raise _TypeError(f"json: cannot unmarshal {_json_kind(v)} into Go value of type string")
+    try:
+        parsed = _dt.datetime.fromisoformat(v.replace("Z", "+00:00").replace("z", "+00:00"))
+        if not re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$", v):
+            raise ValueError(v)
+    except ValueError:
+        raise _TypeError(f'parsing time "{v}" as "2006-01-02T15:04:05Z07:00": cannot parse "{v}" as "2006"')
+    return _format_time(parsed)
+
+
+def _format_time(t: _dt.datetime) -> str:
+    if t.tzinfo is not None:
+        t = t.astimezone(_dt.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _bytes(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
+    if not isinstance(v, str):
+        raise _mismatch(v, node, path, struct)
+    return base64.b64encode(go_b64decode(v)).decode()
+
+
+def _raw(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
+    return v
+
+
+_CONVERT: dict[str, Callable[[_Decoder, Any, _Node, str, str], Any]] = {
+    "struct": _Decoder.struct, "list": _Decoder.list, "map": _Decoder.map, "str": _str,
+    "int32": _int, "int64": _int, "bool": _bool, "float": _float, "ios": _int_or_string,
+    "qty": _quantity, "time": _time, "bytes": _bytes, "raw": _raw,
+}
+
+
+def decode(obj: Obj, kind: Kind, field_validation: str = "Strict") -> tuple[Obj, list[str]]:
+    """The object as the server decodes it, and the warnings to send back.
+
+    Raises BadRequest with the server's message on a type mismatch, or on unknown fields
+    when ``field_validation`` is ``Strict``."""
+    decoder = _Decoder()
+    try:
+        out = decoder.struct(obj, _struct(model_name(kind.kind)), "", "")
+    except _TypeError as e:
+        raise _cannot_handle(kind, e.message) from None
+    unknown = [f'unknown field "{p}"' for p in decoder.unknown]
+    if unknown and field_validation == "Strict":
+        raise _cannot_handle(kind, "strict decoding error: " + ", ".join(unknown))
+    return out, unknown if field_validation == "Warn" else []
+
+
+def _cannot_handle(kind: Kind, why: str) -> errors.StatusError:
+    return errors.bad_request(f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: {why}')
+
+
+# -- base64 as Go's encoding/json decodes []byte ----------------------------------------
+
+_B64 = {c: i for i, c in enumerate(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+
+
+def go_b64decode(text: str) -> bytes:
+    """Decode standard padded base64 like Go's ``base64.StdEncoding`` (newlines skipped);
+    a bad input raises ``_TypeError("illegal base64 data at input byte N")`` with Go's N."""
+    src = text.encode()
+    out = bytearray()
+    si = 0
+    n = len(src)
+    while True:
+        buf: list[int] = []
+        j = 0
+        while j < 4:
+            if si == n:
+                if j == 0:
+                    return bytes(out)
+                raise _TypeError(f"illegal base64 data at input byte {si - j}")
+            c = src[si]
+            si += 1
+            if c in _B64:
+                buf.append(_B64[c])
+                j += 1
+                continue
+            if c in (10, 13):
+                continue
+            if c != 61:  # '='
+                raise _TypeError(f"illegal base64 data at input byte {si - 1}")
+            if j < 2:
+                raise _TypeError(f"illegal base64 data at input byte {si - 1}")
+            if j == 2:
+                while si < n and src[si] in (10, 13):
+                    si += 1
+                if si == n:
+                    raise _TypeError(f"illegal base64 data at input byte {n}")
+                if src[si] != 61:
+                    raise _TypeError(f"illegal base64 data at input byte {si - 1}")
+                si += 1
+            while si < n and src[si] in (10, 13):
+                si += 1
+            if si < n:
+                raise _TypeError(f"illegal base64 data at input byte {si}")
+            _emit(out, buf)
+            return bytes(out)
+        _emit(out, buf)
+
+
+def _emit(out: bytearray, buf: list[int]) -> None:
+    val = 0
+    for x in buf:
+        val = (val << 6) | x
+    val <<= 6 * (4 - len(buf))
+    raw = val.to_bytes(3, "big")
+    out += raw[: {4: 3, 3: 2, 2: 1}[len(buf)]]
+
+
+# -- resource.Quantity ------------------------------------------------------------------
+
+_QUANTITY_RE = r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
+_QUANTITY_FORMAT = f"quantities must match the regular expression '{_QUANTITY_RE}'"
+_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
+_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_DECIMAL_SUFFIX = {v: k for k, v in _DECIMAL.items()}
+
+
+@lru_cache(maxsize=4096)
+def canonical_quantity(text: str, finest: int = -9) -> str:
+    """A Quantity in the form the server writes back (``0.5`` -> ``500m``, ``1024Mi`` -> ``1Gi``),
+    rounded up to ``10**finest`` (nano; resource lists are rounded to milli by defaulting).
+
+    Raises the parse error Kubernetes reports for a malformed quantity."""
+    m = re.match(_QUANTITY_RE, text)
+    if not m or m.group(1).count(".") > 1 or m.group(1).strip("+-") in (".", ""):
+        if m and m.group(1).count(".") <= 1:
+            raise _TypeError("unable to parse numeric part of quantity")
+        raise _TypeError(_QUANTITY_FORMAT)
+    number, suffix = m.groups()
+    value = Fraction(number)
+    if suffix in _BINARY:
+        value *= 1024 ** _BINARY[suffix]
+        fmt = "binary"
+    elif suffix in _DECIMAL:
+        value *= Fraction(10) ** _DECIMAL[suffix]
+        fmt = "si"
+    elif re.fullmatch(r"[eE][-+]?[0-9]+", suffix):
+        value *= Fraction(10) ** int(suffix[1:])
+        fmt = "exp"
+    else:
+        raise _TypeError("unable to parse quantity's suffix")
+    if value == 0:
+        return "0"
+    if fmt == "binary" and value.denominator == 1 and abs(value) >= 1024:  # else written as decimal
+        power = 0
+        mantissa = value.numerator
+        while power < 6 and mantissa % 1024 == 0:
+            mantissa //= 1024
+            power += 1
+        if power:
+            return f"{mantissa}{[k for k, v in _BINARY.items() if v == power][0]}"
+        return str(mantissa)
+    # decimal forms: integer mantissa, exponent a multiple of 3, no finer than ``finest`` (rounded up)
+    exp = finest
+    scaled = value * Fraction(10) ** -finest
+    mantissa = -((-scaled.numerator) // scaled.denominator)  # ceil
+    while exp < 18 and mantissa % 1000 == 0:
+        mantissa //= 1000
+        exp += 3
+    if fmt == "exp":
+        return f"{mantissa}e{exp}" if exp else str(mantissa)
+    if exp > 18:
+        return f"{mantissa}e{exp}"
+    return f"{mantissa}{_DECIMAL_SUFFIX[exp]}"
+
+
+# -- explain data -----------------------------------------------------------------------
+
+@dataclass
+class FieldInfo:
+    """What ``kubectl explain`` shows for one field (or a kind, with an empty path)."""
+
+    name: str
+    type: str  # explain's notation: string, integer, boolean, []Container, map[string]string, Object
+    description: str
+    required: bool = False
+    fields: list[FieldInfo] = field(default_factory=list)
+
+
+def _explain_type(node: _Node) -> str:
+    simple = {"str": "string", "int32": "integer", "int64": "integer", "bool": "boolean", "float": "number",
+              "time": "string", "bytes": "string", "ios": "IntOrString", "qty": "Quantity", "raw": "Object"}
+    if node.kind == "list":
+        assert node.elem is not None
+        return "[]" + _explain_type(node.elem)
+    if node.kind == "map":
+        assert node.elem is not None
+        return "map[string]" + _explain_type(node.elem)
+    if node.kind == "struct":
+        return node.struct_name
+    return simple[node.kind]
+
+
+def _doc(model: str, attr: str) -> str:
+    doc = getattr(getattr(_models(), model), attr).__doc__ or ""
+    parts = doc.split("\n\n")
+    text = parts[1] if len(parts) > 2 else ""
+    return text.replace("# noqa: E501", "").strip()
+
+
+@lru_cache(maxsize=None)
+def _required(model: str) -> frozenset[str]:
+    """Attributes the python client refuses to leave unset: the schema's required fields."""
+    from kubernetes.client import Configuration
+
+    cls = getattr(_models(), model)
+    lax = Configuration()
+    lax.client_side_validation = False
+    instance = cls(local_vars_configuration=lax)
+    strict = Configuration()
+    strict.client_side_validation = True
+    instance.local_vars_configuration = strict
+    required = set()
+    for attr in cls.openapi_types:
+        try:
+            setattr(instance, attr, None)
+        except ValueError:
+            required.add(attr)
+    return frozenset(required)
+
+
+def _elem_struct(node: _Node) -> _Node:
+    while node.kind in ("list", "map") and node.elem is not None:
+        node = node.elem
+    return node
+
+
+def field_info(kind_name: str, dotted_path: str = "") -> FieldInfo:
+    """Type, description and child fields of ``kind_name`` at ``dotted_path`` (``spec.containers``).
+
+    Raises KeyError naming the first path element that does not exist."""
+    if kind_name not in BY_KIND:
+        raise KeyError(kind_name)
+    node = _struct(model_name(kind_name))
+    info = FieldInfo(kind_name, kind_name, "")
+    for part in [p for p in dotted_path.split(".") if p]:
+        struct = _elem_struct(node)
+        if struct.kind != "struct" or part not in struct.fields:
+            raise KeyError(part)
+        attr, node = struct.fields[part]
+        info = FieldInfo(part, _explain_type(node), _doc(struct.model, attr), attr in _required(struct.model))
+    struct = _elem_struct(node)
+    if struct.kind == "struct":
+        required = _required(struct.model)
+        info.fields = [FieldInfo(name, _explain_type(child), _doc(struct.model, attr), attr in required)
+                       for name, (attr, child) in sorted(struct.fields.items())]
+    return info
