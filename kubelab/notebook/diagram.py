@@ -1,0 +1,374 @@
+"""The cluster diagram: which pods a ReplicaSet owns, where they run, who sends them traffic.
+
+Nodes are boxes holding their pods; Deployments, ReplicaSets, Services, ConfigMaps and Secrets
+sit in their namespace's box with edges to the pods they own, select or configure. Everything
+comes through the client seam, so the same picture works for a remote cluster.
+
+``Diagram`` keeps a structural view (``nodes``, ``edges``) beside the graphviz source, so tests
+and code can ask what is in the picture without reading SVG.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from kubelab.notebook.display import FILL, GREEN, GREY, RED, pod_status, status_colour
+
+Obj = dict[str, Any]
+Snapshot = dict[str, list[Obj]]
+
+KINDS = ("Node", "Pod", "Deployment", "ReplicaSet", "Service", "ConfigMap", "Secret")
+_KIND_WORDS = {
+    "pod": "Pod", "pods": "Pod", "po": "Pod",
+    "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
+    "replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
+    "service": "Service", "services": "Service", "svc": "Service",
+    "configmap": "ConfigMap", "configmaps": "ConfigMap", "cm": "ConfigMap",
+    "secret": "Secret", "secrets": "Secret",
+    "node": "Node", "nodes": "Node", "no": "Node",
+}
+_SHAPES = {"Deployment": "box3d", "ReplicaSet": "folder", "Service": "box", "ConfigMap": "note",
+           "Secret": "note", "Pod": "box"}
+
+
+def kind_names(words: Iterable[str]) -> set[str]:
+    """``deploy,svc`` -> {"Deployment", "Service"} (kubectl's names and short names)."""
+    out = set()
+    for word in words:
+        for w in word.split(","):
+            if w.strip():
+                try:
+                    out.add(_KIND_WORDS[w.strip().lower()])
+                except KeyError:
+                    raise ValueError(f'the server doesn\'t have a resource type "{w.strip()}"') from None
+    return out
+
+
+def node_id(obj: Obj) -> str:
+    meta = obj["metadata"]
+    return f"{obj['kind']}/{meta.get('namespace', '')}/{meta['name']}"
+
+
+def snapshot(client: Any, namespace: str | None = None) -> Snapshot:
+    """The objects a diagram needs, read through the client (``namespace=None``: all)."""
+    snap: Snapshot = {}
+    for kind in KINDS:
+        ns = None if kind == "Node" else namespace
+        try:
+            snap[kind] = client.list(kind, ns)["items"]
+        except Exception:  # a kind the backend does not serve yet: leave it out of the picture
+            snap[kind] = []
+    return snap
+
+
+def config_refs(pod: Obj) -> list[tuple[str, str, str]]:
+    """(kind, name, how) for every ConfigMap/Secret a pod uses: env, envFrom, volume."""
+    refs: list[tuple[str, str, str]] = []
+    spec = pod.get("spec") or {}
+    for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+        for env in c.get("env") or []:
+            src = env.get("valueFrom") or {}
+            if src.get("configMapKeyRef"):
+                refs.append(("ConfigMap", src["configMapKeyRef"].get("name", ""), "env"))
+            if src.get("secretKeyRef"):
+                refs.append(("Secret", src["secretKeyRef"].get("name", ""), "env"))
+        for ef in c.get("envFrom") or []:
+            if ef.get("configMapRef"):
+                refs.append(("ConfigMap", ef["configMapRef"].get("name", ""), "envFrom"))
+            if ef.get("secretRef"):
+                refs.append(("Secret", ef["secretRef"].get("name", ""), "envFrom"))
+    for vol in spec.get("volumes") or []:
+        if vol.get("configMap"):
+            refs.append(("ConfigMap", vol["configMap"].get("name", ""), "volume"))
+        if vol.get("secret"):
+            refs.append(("Secret", vol["secret"].get("secretName", ""), "volume"))
+        for source in (vol.get("projected") or {}).get("sources") or []:
+            if source.get("configMap"):
+                refs.append(("ConfigMap", source["configMap"].get("name", ""), "volume"))
+            if source.get("secret"):
+                refs.append(("Secret", source["secret"].get("name", ""), "volume"))
+    seen, out = set(), []
+    for r in refs:
+        if r not in seen:
+            seen.add(r)
+            out.append(r)
+    return out
+
+
+def selects(service: Obj, pod: Obj) -> bool:
+    sel = (service.get("spec") or {}).get("selector") or {}
+    if not sel or service["metadata"].get("namespace") != pod["metadata"].get("namespace"):
+        return False
+    labels = pod["metadata"].get("labels") or {}
+    return all(labels.get(k) == v for k, v in sel.items())
+
+
+def port_label(service: Obj) -> str:
+    """``80→3000/TCP`` for each port: where the Service listens and where it sends."""
+    parts = []
+    for p in (service.get("spec") or {}).get("ports") or []:
+        target = p.get("targetPort", p.get("port"))
+        proto = p.get("protocol", "TCP")
+        parts.append(f"{p.get('port')}→{target}" + ("" if proto == "TCP" else f"/{proto}"))
+    return ", ".join(parts)
+
+
+def _owner_uid(obj: Obj) -> str | None:
+    for ref in obj["metadata"].get("ownerReferences") or []:
+        if ref.get("controller"):
+            return ref.get("uid")
+    refs = obj["metadata"].get("ownerReferences") or []
+    return refs[0].get("uid") if refs else None
+
+
+@dataclass
+class Diagram:
+    """A picture of (part of) the cluster: graphviz source plus what is in it."""
+
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {kind, name, namespace, ...}
+    edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # (from, to, relation, label)
+    groups: dict[str, list[str]] = field(default_factory=dict)  # box label -> ids inside
+    title: str = ""
+    problems: list[str] = field(default_factory=list)  # what makes the picture's subject not work
+    _svg: str | None = field(default=None, repr=False)
+
+    def ids(self, kind: str | None = None) -> list[str]:
+        return [i for i, n in self.nodes.items() if kind is None or n["kind"] == kind]
+
+    def names(self, kind: str) -> set[str]:
+        return {n["name"] for n in self.nodes.values() if n["kind"] == kind}
+
+    def has_edge(self, src: str, dst: str, relation: str | None = None) -> bool:
+        return any(e[0] == src and e[1] == dst and (relation is None or e[2] == relation) for e in self.edges)
+
+    @property
+    def graph(self) -> Any:
+        """The ``graphviz.Digraph`` of this picture."""
+        return _to_graphviz(self)
+
+    @property
+    def source(self) -> str:
+        return self.graph.source
+
+    def svg(self) -> str:
+        if self._svg is None:
+            from kubelab.notebook.render import to_svg
+
+            self._svg = to_svg(self.source)
+        return self._svg
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"image/svg+xml": self.svg(), "text/plain": self.summary()}
+
+    def summary(self) -> str:
+        counts: dict[str, int] = {}
+        for n in self.nodes.values():
+            counts[n["kind"]] = counts.get(n["kind"], 0) + 1
+        inside = ", ".join(f"{v} {k}{'s' if v != 1 else ''}" for k, v in counts.items()) or "nothing"
+        return f"<{self.title or 'cluster diagram'}: {inside}>"
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def build(snap: Snapshot, namespace: str | None = None, selector: str | None = None,
+          kinds: set[str] | None = None, focus: set[tuple[str, str, str]] | None = None,
+          title: str = "") -> Diagram:
+    """Lay out a snapshot as a :class:`Diagram`.
+
+    ``selector`` (``app=web``) keeps the pods it matches and what owns, selects or configures
+    them; ``kinds`` keeps only those kinds; ``focus`` (``(kind, ns, name)`` keys, e.g. what an
+    apply changed) keeps those objects, the ReplicaSets under them and their pods."""
+    from kubelab.api.selectors import parse
+
+    sel = parse(selector) if selector else None
+    in_ns = (lambda o: o["metadata"].get("namespace") == namespace) if namespace else (lambda o: True)
+    objs = {k: [o for o in snap.get(k, []) if k == "Node" or in_ns(o)] for k in KINDS}
+    by_uid = {o["metadata"].get("uid"): o for k in ("Deployment", "ReplicaSet") for o in objs[k]}
+
+    def key(o: Obj) -> tuple[str, str, str]:
+        return (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+
+    def chain(pod: Obj) -> list[Obj]:
+        """The pod's owners, nearest first (ReplicaSet, then Deployment)."""
+        out, cur = [], pod
+        while (uid := _owner_uid(cur)) and uid in by_uid and len(out) < 5:
+            cur = by_uid[uid]
+            out.append(cur)
+        return out
+
+    pods = [p for p in objs["Pod"] if sel is None or sel.matches(p["metadata"].get("labels"))]
+    if focus is not None:
+        def focused_pod(p: Obj) -> bool:
+            if key(p) in focus or any(key(o) in focus for o in chain(p)):
+                return True
+            if any(key(s) in focus and selects(s, p) for s in objs["Service"]):
+                return True
+            ns = p["metadata"].get("namespace", "")
+            return any((k, ns, n) in focus for k, n, _ in config_refs(p))
+        pods = [p for p in pods if focused_pod(p)]
+
+    def wanted(kind: str) -> bool:
+        return kinds is None or kind in kinds
+
+    keep: dict[str, Obj] = {}
+    show_pods = wanted("Pod")
+    if show_pods:
+        for p in pods:
+            keep[node_id(p)] = p
+    pod_list = pods
+    related: dict[str, Obj] = {}
+    for p in pod_list:
+        for owner in chain(p):
+            related[node_id(owner)] = owner
+        for s in objs["Service"]:
+            if selects(s, p):
+                related[node_id(s)] = s
+        ns = p["metadata"].get("namespace", "")
+        for kind, name, _ in config_refs(p):
+            cfg = next((c for c in objs[kind] if c["metadata"]["name"] == name
+                        and c["metadata"].get("namespace") == ns), None)
+            if cfg is not None:
+                related[node_id(cfg)] = cfg
+    for kind in ("Deployment", "ReplicaSet", "Service"):
+        for o in objs[kind]:
+            oid = node_id(o)
+            if focus is not None:
+                include = key(o) in focus or (kind == "ReplicaSet" and any(
+                    key(d) in focus for d in [by_uid.get(_owner_uid(o))] if d is not None))
+            elif sel is not None:
+                include = oid in related or sel.matches(o["metadata"].get("labels"))
+            else:
+                # Services without a selector (the ``kubernetes`` one) route nothing to pods.
+                include = kind != "Service" or bool((o.get("spec") or {}).get("selector"))
+            if include and wanted(kind):
+                keep[oid] = o
+    for kind in ("ConfigMap", "Secret"):  # only the ones pods in the picture use
+        for o in objs[kind]:
+            oid = node_id(o)
+            if wanted(kind) and (oid in related or (focus is not None and key(o) in focus)):
+                keep[oid] = o
+
+    d = Diagram(title=title)
+    namespaces = sorted({o["metadata"].get("namespace", "") for o in keep.values()})
+    many_ns = len(namespaces) > 1 or namespace is None and namespaces not in ([], ["default"])
+    for oid, o in keep.items():
+        d.nodes[oid] = _describe(o, many_ns)
+    # groups: nodes hold pods, namespaces hold everything else
+    node_names = [n["metadata"]["name"] for n in objs["Node"]]
+    for oid, o in keep.items():
+        if o["kind"] == "Pod":
+            node = (o.get("spec") or {}).get("nodeName")
+            group = f"node {node}" if node else "unscheduled (Pending)"
+            if node and node not in node_names:
+                node_names.append(node)
+        else:
+            group = f"namespace {o['metadata'].get('namespace', '')}"
+        d.groups.setdefault(group, []).append(oid)
+    if wanted("Node") and (show_pods or kinds is not None):
+        for name in node_names:  # empty nodes still show: where could pods go?
+            if focus is None and sel is None:
+                d.groups.setdefault(f"node {name}", [])
+    # edges
+    for oid, o in keep.items():
+        kind = o["kind"]
+        if kind in ("ReplicaSet", "Pod"):
+            owner = by_uid.get(_owner_uid(o) or "")
+            if owner is not None and node_id(owner) in keep:
+                d.edges.append((node_id(owner), oid, "owns", ""))
+        if kind == "Pod":
+            for s in objs["Service"]:
+                if node_id(s) in keep and selects(s, o):
+                    d.edges.append((node_id(s), oid, "selects", port_label(s)))
+            ns = o["metadata"].get("namespace", "")
+            for ckind, name, how in config_refs(o):
+                cid = f"{ckind}/{ns}/{name}"
+                if cid in keep:
+                    d.edges.append((cid, oid, "configures", how))
+    return d
+
+
+def _describe(o: Obj, many_ns: bool) -> dict[str, Any]:
+    meta = o["metadata"]
+    kind = o["kind"]
+    name = meta["name"]
+    info: dict[str, Any] = {"kind": kind, "name": name, "namespace": meta.get("namespace", "")}
+    prefix = f"{info['namespace']}/" if many_ns and kind == "Pod" else ""
+    spec, status = o.get("spec") or {}, o.get("status") or {}
+    if kind == "Pod":
+        st = pod_status(o)
+        colour = status_colour(st)
+        ip = status.get("podIP") or ""
+        info.update(status=st, colour=colour, ip=ip,
+                    label=f"{prefix}{name}\n{st}" + (f"\n{ip}" if ip else ""))
+    elif kind in ("Deployment", "ReplicaSet"):
+        want = spec.get("replicas", 1)
+        ready = status.get("readyReplicas", 0) or 0
+        colour = GREY if want == 0 else status_colour("Running" if ready == want else "Pending")
+        images = ", ".join(c.get("image", "") for c in
+                           ((spec.get("template") or {}).get("spec") or {}).get("containers") or [])
+        rev = (meta.get("annotations") or {}).get("deployment.kubernetes.io/revision")
+        extra = f" rev {rev}" if rev and kind == "ReplicaSet" else ""
+        info.update(colour=colour, replicas=want, ready=ready,
+                    label=f"{kind}\n{name}\n{ready}/{want} ready{extra}\n{images}")
+    elif kind == "Service":
+        ip = spec.get("clusterIP") or ""
+        info.update(colour="#1565c0", ip=ip,
+                    label=f"Service {spec.get('type', 'ClusterIP')}\n{name}\n{ip}\n{port_label(o)}")
+    else:
+        info.update(colour="#6a1b9a" if kind == "ConfigMap" else "#4e342e", label=f"{kind}\n{name}")
+    return info
+
+
+def _to_graphviz(d: Diagram) -> Any:
+    import graphviz
+
+    g = graphviz.Digraph("kubelab", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "fontsize": "11",
+                                                "nodesep": "0.15", "ranksep": "0.6", "label": d.title,
+                                                "labelloc": "t"},
+                         node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled,rounded",
+                                    "shape": "box", "margin": "0.08,0.04"},
+                         edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"})
+    if len(d.nodes) > 80:  # big clusters: fewer crossing-minimisation passes keep layout < 1 s
+        g.graph_attr.update(mclimit="0.2", nslimit="1", nslimit1="1")
+    for i, (label, ids) in enumerate(sorted(d.groups.items())):
+        with g.subgraph(name=f"cluster_{i}") as sub:
+            is_node = label.startswith("node ")
+            sub.attr(label=label, style="rounded,filled" if is_node else "dashed,rounded",
+                     fillcolor="#f5f5f5" if is_node else "white", color="#9e9e9e")
+            if not ids:
+                sub.node(f"empty/{label}", label="(no pods)", shape="plaintext", style="", fontcolor="#9e9e9e")
+            for oid in ids:
+                n = d.nodes[oid]
+                colour = n.get("colour", GREY)
+                style = "filled,rounded" if n["kind"] != "ReplicaSet" or n.get("replicas") else "filled,dashed"
+                attrs = {"shape": _SHAPES.get(n["kind"], "box"), "color": colour, "style": style,
+                         "fillcolor": FILL.get(colour, "#e3f2fd" if n["kind"] == "Service" else "#f3e5f5"),
+                         "fontcolor": "black", "tooltip": f"{n['kind']} {n['namespace']}/{n['name']}",
+                         **n.get("attrs", {})}
+                sub.node(oid, label=n["label"], **attrs)
+    styles = {"owns": {"arrowhead": "normal"},
+              "selects": {"color": "#1565c0", "fontcolor": "#1565c0", "style": "bold"},
+              "configures": {"color": "#6a1b9a", "fontcolor": "#6a1b9a", "style": "dashed"},
+              "sends": {"color": "#1565c0", "fontcolor": "#1565c0"},
+              "answered": {"color": GREEN, "fontcolor": GREEN, "penwidth": "3"},
+              "idle": {"color": "#9e9e9e", "fontcolor": "#9e9e9e", "style": "dashed"},
+              "broken": {"color": RED, "fontcolor": RED, "style": "dashed", "penwidth": "2"}}
+    labelled: set[tuple[str, str]] = set()
+    for src, dst, rel, label in d.edges:
+        if rel in ("selects", "configures"):  # one label per source is enough to read the picture
+            label = "" if (src, label) in labelled else label
+            labelled.add((src, label))
+        g.edge(src, dst, label=label, **styles.get(rel, {}))
+    return g
+
+
+def diagram(client: Any, namespace: str | None = None, selector: str | None = None,
+            kinds: Iterable[str] | None = None, focus: set[tuple[str, str, str]] | None = None) -> Diagram:
+    """The cluster diagram from a client: ``diagram(cluster.client, "default", "app=web", ["deploy"])``."""
+    wanted = kind_names(kinds) if kinds else None
+    scope = f"namespace {namespace}" if namespace else "all namespaces"
+    return build(snapshot(client, namespace), namespace, selector, wanted, focus, title=scope)

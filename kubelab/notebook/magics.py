@@ -1,0 +1,237 @@
+"""``%kube`` and ``%%kube``: kubectl in a cell.
+
+``%kube get pods -o wide`` runs kubectl with the words after ``%kube`` (split like a shell,
+``$var`` / ``{var}`` expanded by IPython). ``%%kube apply`` (or ``create``, ``delete``,
+``apply -n NS``) runs that command with the cell body as ``-f -``. Output is kubectl's own text
+(errors on stderr, never a traceback); ``get`` tables are also shown styled, and the line's
+value is a :class:`~kubelab.notebook.display.KubeResult` (``(%kube get pods).df``).
+
+Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...]``,
+``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset``, ``ip`` (the node IP,
+like ``minikube ip``) and ``config show-changes on|off``.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from typing import Any
+
+import kubelab.notebook as nb
+from kubelab.notebook.display import KubeResult
+
+_SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip")
+
+
+def load(ipython: Any) -> None:
+    """Register the magics on an IPython shell."""
+    ipython.register_magic_function(kube_line, "line", "kube")
+    ipython.register_magic_function(kube_cell, "cell", "kube")
+
+
+def unload(ipython: Any) -> None:
+    magics = ipython.magics_manager.magics
+    magics["line"].pop("kube", None)
+    magics["cell"].pop("kube", None)
+
+
+def _error_text(err: BaseException) -> str:
+    from kubelab.api.errors import StatusError
+
+    if isinstance(err, StatusError):
+        return f"Error from server ({err.reason}): {err.message}"
+    return f"error: {err}"
+
+
+def run_kubectl(argv: list[str], stdin: str | None = None) -> KubeResult:
+    """kubectl through the same code path the terminal-like cells and the widgets use."""
+    from kubelab.kubectl import run
+
+    r = run(nb.client(), argv, stdin=stdin)
+    return KubeResult(list(argv), r.returncode, r.stdout, r.stderr)
+
+
+def kube_line(line: str) -> Any:
+    """``%kube ARGS``: run kubectl (or one of kubelab's extra words)."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
+    try:
+        if argv and (argv[0] in _SPECIAL or argv[:2] == ["config", "show-changes"]):
+            return _special(argv)
+        result = run_kubectl(argv)
+    except SystemExit:  # argparse already printed the usage error
+        return None
+    except Exception as err:  # the learner sees kubectl-style text, never a traceback
+        print(_error_text(err), file=sys.stderr)
+        return None
+    if result.stderr:
+        if result.stdout:  # keep terminal order: what kubectl printed, then its errors
+            sys.stdout.write(result.stdout)
+            sys.stdout.flush()
+            result.shown = True
+        sys.stderr.write(result.stderr)
+    return result
+
+
+def kube_cell(line: str, cell: str) -> None:
+    """``%%kube apply`` etc.: the cell body is the manifest for ``-f -``."""
+    try:
+        argv = shlex.split(line)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return
+    if not any(w in ("-f", "--filename") or w.startswith(("--filename=", "-f=")) for w in argv):
+        argv += ["-f", "-"]
+    try:
+        result = run_kubectl(argv, stdin=cell)
+    except Exception as err:
+        print(_error_text(err), file=sys.stderr)
+        return
+    sys.stdout.write(result.stdout)
+    sys.stdout.flush()
+    sys.stderr.write(result.stderr)
+    sys.stderr.flush()
+    if argv and argv[0] in ("apply", "create") and nb.options.show_changes and _changed(result.stdout):
+        try:
+            _show_changes(argv, cell)
+        except Exception as err:  # the picture is a bonus: never let it hide the command's result
+            print(f"(no picture: {err})", file=sys.stderr)
+
+
+def _changed(stdout: str) -> bool:
+    return any(line.endswith((" created", " configured")) for line in stdout.splitlines())
+
+
+def _namespace_flag(argv: list[str]) -> str | None:
+    for i, w in enumerate(argv):
+        if w in ("-n", "--namespace") and i + 1 < len(argv):
+            return argv[i + 1]
+        if w.startswith("--namespace="):
+            return w.split("=", 1)[1]
+    return None
+
+
+def applied_keys(body: str, namespace: str | None) -> set[tuple[str, str | None, str]]:
+    """(kind, namespace or None for "wherever it went", name) of each document in a manifest."""
+    import yaml
+
+    keys = set()
+    try:
+        docs = list(yaml.safe_load_all(body))
+    except yaml.YAMLError:
+        return keys
+    stack = list(docs)
+    while stack:
+        doc = stack.pop()
+        if not isinstance(doc, dict):
+            continue
+        if doc.get("kind", "").endswith("List") and isinstance(doc.get("items"), list):
+            stack.extend(doc["items"])
+            continue
+        meta = doc.get("metadata") or {}
+        if isinstance(meta, dict) and meta.get("name") and doc.get("kind"):
+            keys.add((doc["kind"], meta.get("namespace") or namespace, meta["name"]))
+    return keys
+
+
+def _show_changes(argv: list[str], body: str) -> None:
+    """Draw what the apply touched and their pods, once new pods had a moment to start."""
+    from IPython.display import display
+
+    from kubelab.notebook.diagram import build, snapshot
+
+    client = nb.client()
+    wanted = applied_keys(body, _namespace_flag(argv))
+    if not wanted:
+        return
+
+    def focus_of(snap: dict[str, list[dict[str, Any]]]) -> set[tuple[str, str, str]]:
+        out = set()
+        for kind, ns, name in wanted:
+            for o in snap.get(kind, []):
+                meta = o["metadata"]
+                if meta["name"] == name and ns in (None, meta.get("namespace")):
+                    out.add((kind, meta.get("namespace", ""), name))
+        return out
+
+    cluster = nb.cluster() if nb._cluster is not None else None
+    if cluster is None or not cluster.clock.virtual:  # a virtual clock moves only when told to
+        def started() -> bool:
+            snap = snapshot(client)
+            d = build(snap, focus=focus_of(snap))
+            return all(n.get("status") not in ("Pending", "ContainerCreating")
+                       for n in d.nodes.values() if n["kind"] == "Pod")
+
+        client.wait(started, nb.options.settle_seconds)
+    snap = snapshot(client)
+    focus = focus_of(snap)
+    d = build(snap, focus=focus, title="what changed")
+    if d.nodes:
+        display(d)
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"%kube {prog}", add_help=False)
+    p.add_argument("-n", "--namespace", default="default")
+    return p
+
+
+def _special(argv: list[str]) -> Any:
+    word, rest = argv[0], argv[1:]
+    if word == "reset":
+        nb.reset()
+        print("a new cluster is ready")
+        return None
+    if word == "ip":
+        return _node_ip()
+    if word == "config":
+        state = rest[1] if len(rest) > 1 else ""
+        if state not in ("on", "off"):
+            print("error: usage: %kube config show-changes on|off", file=sys.stderr)
+            return None
+        nb.options.show_changes = state == "on"
+        return None
+    if word == "diagram":
+        p = _parser("diagram")
+        p.add_argument("-A", "--all-namespaces", action="store_true")
+        p.add_argument("-l", "--selector")
+        p.add_argument("--kind", action="append")
+        a = p.parse_args(rest)
+        from kubelab.notebook.diagram import diagram
+
+        return diagram(nb.client(), None if a.all_namespaces else a.namespace, a.selector, a.kind)
+    if word == "dashboard":
+        a = _parser("dashboard").parse_args(rest)
+        from kubelab.notebook.dashboard import Dashboard
+
+        return Dashboard(nb.client(), a.namespace)
+    p = _parser(word)
+    p.add_argument("target")
+    a = p.parse_args(rest)
+    kind, _, name = a.target.rpartition("/")
+    if word == "route":
+        if kind not in ("", "svc", "service", "services"):
+            raise ValueError(f"route needs a service (svc/NAME), not {a.target!r}")
+        from kubelab.notebook.route import route
+
+        return route(nb.client(), name, a.namespace)
+    if kind not in ("", "deploy", "deployment", "deployments", "deployment.apps"):
+        raise ValueError(f"history needs a deployment (deploy/NAME), not {a.target!r}")
+    from kubelab.notebook.history import history
+
+    return history(nb.client(), name, a.namespace)
+
+
+def _node_ip() -> Any:
+    from kubelab.notebook.display import Text
+
+    nodes = nb.client().list("Node")["items"]
+    for node in nodes:
+        for addr in (node.get("status") or {}).get("addresses") or []:
+            if addr.get("type") == "InternalIP":
+                return Text(addr["address"] + "\n")
+    raise ValueError("no node has an InternalIP address")
+

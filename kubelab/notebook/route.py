@@ -1,0 +1,176 @@
+"""``%kube route svc/NAME``: the path a request takes to a Service and on to a pod.
+
+From a pod inside the cluster (by DNS name) or from outside (``nodeIP:nodePort``), to the
+Service's ``ClusterIP:port``, to each endpoint ``podIP:targetPort``, ready and not-ready apart.
+The pod that answered the most recent request is highlighted when the client can say so
+(``client.recent_requests(service, namespace)``). A Service that cannot work is drawn red with
+the reason: a selector that matches no pod, or a targetPort no container of its pods declares.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from kubelab.api.errors import StatusError
+from kubelab.notebook.diagram import Diagram
+from kubelab.notebook.display import AMBER, GREEN, GREY, RED, pod_status, status_colour
+
+Obj = dict[str, Any]
+
+
+def _ready(pod: Obj) -> bool:
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return False
+
+
+def _container_ports(pod: Obj) -> dict[Any, int]:
+    """Declared ports by number and by name (for named targetPorts)."""
+    out: dict[Any, int] = {}
+    for c in (pod.get("spec") or {}).get("containers") or []:
+        for p in c.get("ports") or []:
+            out[p.get("containerPort")] = p.get("containerPort")
+            if p.get("name"):
+                out[p["name"]] = p.get("containerPort")
+    return out
+
+
+def _endpoint_readiness(client: Any, name: str, namespace: str, pods: list[Obj]) -> dict[str, bool]:
+    """pod name -> ready, from the Endpoints object (what kube-proxy routes by), or from the
+    pods' Ready condition when the backend has no Endpoints yet."""
+    try:
+        ep = client.get("Endpoints", name, namespace)
+    except (StatusError, KeyError):
+        return {p["metadata"]["name"]: _ready(p) for p in pods}
+    ready: dict[str, bool] = {}
+    for subset in ep.get("subsets") or []:
+        for flag, field in ((True, "addresses"), (False, "notReadyAddresses")):
+            for addr in subset.get(field) or []:
+                ref = addr.get("targetRef") or {}
+                if ref.get("name"):
+                    ready[ref["name"]] = flag
+    for p in pods:
+        ready.setdefault(p["metadata"]["name"], False)
+    return ready
+
+
+def last_answer(client: Any, name: str, namespace: str) -> str | None:
+    """The pod that answered the latest request to the Service, if the client keeps that."""
+    recent = getattr(client, "recent_requests", None)
+    if recent is None:
+        return None
+    try:
+        records = recent(name, namespace)
+    except Exception:  # a backend that cannot tell: draw without the highlight
+        return None
+    if not records:
+        return None
+    last = records[-1]
+    return last.get("pod") if isinstance(last, dict) else getattr(last, "pod", None)
+
+
+def _node_ip(client: Any) -> str:
+    for node in client.list("Node")["items"]:
+        for addr in (node.get("status") or {}).get("addresses") or []:
+            if addr.get("type") == "InternalIP":
+                return addr["address"]
+    return "<node IP>"
+
+
+def route(client: Any, name: str, namespace: str = "default") -> Diagram:
+    """The routing picture of Service ``name`` (raises NotFound as the API does)."""
+    svc = client.get("Service", name, namespace)
+    spec = svc.get("spec") or {}
+    selector = spec.get("selector") or {}
+    ports = spec.get("ports") or []
+    pods: list[Obj] = []
+    if selector:
+        sel_text = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        pods = [p for p in client.list("Pod", namespace, label_selector=sel_text)["items"]
+                if not p["metadata"].get("deletionTimestamp")]
+    readiness = _endpoint_readiness(client, name, namespace, pods)
+    answered = last_answer(client, name, namespace)
+
+    d = Diagram(title=f"route to service {namespace}/{name}")
+    sid = f"Service/{namespace}/{name}"
+    cluster_ip = spec.get("clusterIP") or ""
+    port_text = ", ".join(f"{cluster_ip}:{p.get('port')}" for p in ports) or f"{cluster_ip} (no ports)"
+    problems: list[str] = []
+    if not selector:
+        problems.append("no selector: endpoints are managed by hand")
+    elif not pods:
+        problems.append("selector " + ",".join(f"{k}={v}" for k, v in selector.items()) + " matches no pods")
+    d.nodes[sid] = {"kind": "Service", "name": name, "namespace": namespace, "ip": cluster_ip,
+                    "label": f"Service {spec.get('type', 'ClusterIP')}\n{name}\n{port_text}",
+                    "colour": "#1565c0"}
+    d.groups["service"] = [sid]
+
+    # where requests come from
+    inside = "Client/in-cluster"
+    dns = f"{name}.{namespace}.svc.cluster.local"
+    d.nodes[inside] = {"kind": "Client", "name": "a pod in the cluster", "namespace": namespace,
+                       "label": f"a pod in the cluster\nhttp://{name}" + (f":{ports[0].get('port')}" if ports else "")
+                       + f"\n({dns})", "colour": GREY, "attrs": {"shape": "oval"}}
+    d.groups["clients"] = [inside]
+    d.edges.append((inside, sid, "sends", ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports)))
+    if spec.get("type") in ("NodePort", "LoadBalancer"):
+        ip = _node_ip(client)
+        outside = "Client/outside"
+        node_ports = ", ".join(f"{ip}:{p['nodePort']}" for p in ports if p.get("nodePort"))
+        d.nodes[outside] = {"kind": "Client", "name": "outside", "namespace": namespace,
+                            "label": f"outside the cluster\n{node_ports or ip}", "colour": GREY,
+                            "attrs": {"shape": "oval"}}
+        d.groups["clients"].append(outside)
+        d.edges.append((outside, sid, "sends", "nodePort " + ", ".join(
+            f"{p.get('nodePort')}→{p.get('port')}" for p in ports if p.get("nodePort"))))
+
+    # where requests go
+    for pod in pods:
+        pname = pod["metadata"]["name"]
+        pid = f"Pod/{namespace}/{pname}"
+        ip = (pod.get("status") or {}).get("podIP") or "<no IP>"
+        declared = _container_ports(pod)
+        targets, missing = [], []
+        for p in ports:
+            target = p.get("targetPort", p.get("port"))
+            number = declared.get(target) if isinstance(target, str) else target
+            if declared and target not in declared:
+                missing.append(str(target))
+            targets.append(f"{ip}:{number if number is not None else target}")
+        ready = readiness.get(pname, False)
+        status = pod_status(pod)
+        colour = status_colour(status) if ready else (RED if status_colour(status) == RED else AMBER)
+        label = f"{pname}\n{', '.join(targets)}\n{status}" + ("" if ready else " (not ready)")
+        attrs: dict[str, str] = {}
+        if missing:
+            colour = RED
+            label += f"\nnothing declares port {', '.join(missing)}"
+        if pname == answered:
+            attrs = {"penwidth": "3", "color": GREEN}
+            label += "\n★ answered the last request"
+        d.nodes[pid] = {"kind": "Pod", "name": pname, "namespace": namespace, "status": status, "ip": ip,
+                        "ready": ready, "broken": bool(missing), "colour": colour, "label": label,
+                        "answered": pname == answered, "attrs": attrs}
+        d.groups.setdefault("ready endpoints" if ready else "not ready (no traffic)", []).append(pid)
+        port_map = ", ".join(f"{p.get('port')}→{p.get('targetPort', p.get('port'))}" for p in ports)
+        if missing:
+            problems.append(f"{pname}: targetPort {', '.join(missing)} is not a port its containers declare")
+            rel = "broken"
+        elif pname == answered:
+            rel = "answered"
+        else:
+            rel = "sends" if ready else "idle"
+        d.edges.append((sid, pid, rel, port_map))
+    if problems:
+        d.nodes[sid]["colour"] = RED
+        d.nodes[sid]["broken"] = True
+        d.nodes[sid]["label"] += "\n✗ " + problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
+        if not pods:
+            nothing = "Broken/no-endpoints"
+            d.nodes[nothing] = {"kind": "Broken", "name": "no endpoints", "namespace": namespace,
+                                "label": "no endpoints\n" + "\n".join(problems), "colour": RED,
+                                "attrs": {"shape": "octagon"}}
+            d.groups["endpoints"] = [nothing]
+            d.edges.append((sid, nothing, "broken", "nowhere to send"))
+    d.problems = problems
+    return d
