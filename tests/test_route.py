@@ -1,0 +1,119 @@
+"""The Service routing picture, on a real embedded cluster.
+
+Pods are placed on a node no kubelet runs ("ghost") and their status is written through the
+status subresource, as a kubelet would, so each test controls readiness exactly."""
+from __future__ import annotations
+
+import pytest
+
+from kubelab import Cluster
+from kubelab.api.errors import StatusError
+from kubelab.client import EmbeddedClient
+from kubelab.notebook.display import GREEN, RED
+from kubelab.notebook.route import route
+
+
+@pytest.fixture
+def cluster():
+    return Cluster(clock="virtual", seed=7)
+
+
+def service(client, name="web", type_="ClusterIP", target=3000, selector=None):
+    return client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                          "spec": {"type": type_, "selector": selector or {"app": "web"},
+                                   "ports": [{"port": 80, "targetPort": target}]}})
+
+
+def pod(client, name, ip, ready, port=3000, labels=None):
+    p = client.create({"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": name, "labels": labels or {"app": "web"}},
+                       "spec": {"nodeName": "ghost", "containers": [
+                           {"name": "web", "image": "echo", "ports": [{"containerPort": port}]}]}})
+    p["status"] = {"phase": "Running", "podIP": ip,
+                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                   "containerStatuses": [{"name": "web", "ready": ready, "restartCount": 0,
+                                          "state": {"running": {}}}]}
+    return client.update(p, subresource="status")
+
+
+def test_cluster_ip_to_ready_and_not_ready_endpoints(cluster):
+    c = cluster.client
+    svc = service(c)
+    pod(c, "web-a", "10.244.0.7", True)
+    pod(c, "web-b", "10.244.1.3", False)
+    pod(c, "other", "10.244.1.4", True, labels={"app": "other"})
+    d = route(c, "web")
+    sid = "Service/default/web"
+    assert svc["spec"]["clusterIP"] in d.nodes[sid]["label"]
+    assert f"{svc['spec']['clusterIP']}:80" in d.nodes[sid]["label"]
+    assert d.has_edge("Client/in-cluster", sid, "sends")
+    assert "Client/outside" not in d.nodes  # ClusterIP: nothing from outside
+    assert d.has_edge(sid, "Pod/default/web-a", "sends")
+    assert d.has_edge(sid, "Pod/default/web-b", "idle")
+    assert "10.244.0.7:3000" in d.nodes["Pod/default/web-a"]["label"]
+    assert d.groups["ready endpoints"] == ["Pod/default/web-a"]
+    assert d.groups["not ready (no traffic)"] == ["Pod/default/web-b"]
+    assert "Pod/default/other" not in d.nodes
+    assert not d.problems and d.nodes[sid]["colour"] != RED
+    assert "<svg" in d.svg()
+
+
+def test_node_port_from_outside(cluster):
+    c = cluster.client
+    svc = service(c, type_="NodePort")
+    pod(c, "web-a", "10.244.0.7", True)
+    d = route(c, "web")
+    node_port = svc["spec"]["ports"][0]["nodePort"]
+    assert f"{cluster.node_ip()}:{node_port}" in d.nodes["Client/outside"]["label"]
+    assert d.has_edge("Client/outside", "Service/default/web", "sends")
+
+
+def test_selector_matching_nothing_is_broken(cluster):
+    c = cluster.client
+    service(c, selector={"app": "typo"})
+    pod(c, "web-a", "10.244.0.7", True)
+    d = route(c, "web")
+    assert d.nodes["Service/default/web"]["colour"] == RED
+    assert d.problems == ["selector app=typo matches no pods"]
+    assert d.has_edge("Service/default/web", "Broken/no-endpoints", "broken")
+    assert "matches no pods" in d.nodes["Broken/no-endpoints"]["label"]
+
+
+def test_target_port_nothing_declares_is_broken(cluster):
+    c = cluster.client
+    service(c, target=8080)
+    pod(c, "web-a", "10.244.0.7", True, port=3000)
+    d = route(c, "web")
+    assert d.has_edge("Service/default/web", "Pod/default/web-a", "broken")
+    assert d.nodes["Pod/default/web-a"]["colour"] == RED
+    assert "nothing declares port 8080" in d.nodes["Pod/default/web-a"]["label"]
+    assert d.problems and "targetPort 8080" in d.problems[0]
+
+
+def test_missing_service_is_not_found(cluster):
+    with pytest.raises(StatusError) as err:
+        route(cluster.client, "nope")
+    assert err.value.reason == "NotFound"
+
+
+class ClientWithTraffic(EmbeddedClient):
+    """The embedded client plus the ``recent_requests`` call the route picture asks for
+    (requested from the network layer; here it replays a fixed record)."""
+
+    def __init__(self, inner: EmbeddedClient, records: list[dict]) -> None:
+        super().__init__(inner.engine, inner.api)
+        self.records = records
+
+    def recent_requests(self, service: str, namespace: str) -> list[dict]:
+        return self.records
+
+
+def test_pod_that_answered_last_is_highlighted(cluster):
+    service(cluster.client)
+    pod(cluster.client, "web-a", "10.244.0.7", True)
+    pod(cluster.client, "web-b", "10.244.0.8", True)
+    c = ClientWithTraffic(cluster.client, [{"pod": "web-a"}, {"pod": "web-b"}])
+    d = route(c, "web")
+    assert d.nodes["Pod/default/web-b"]["answered"] and not d.nodes["Pod/default/web-a"]["answered"]
+    assert d.has_edge("Service/default/web", "Pod/default/web-b", "answered")
+    assert d.nodes["Pod/default/web-b"]["attrs"]["color"] == GREEN
