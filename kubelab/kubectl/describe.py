@@ -1093,6 +1093,29 @@ def resource_args(args: list[str]) -> list[tuple[Kind, list[str]]]:
     return [(kind, list(args[1:])) for kind in kinds]
 
 
+def targets(ctx: Context, args: list[str], unsupported: str | None = None) -> list[tuple[Kind, Obj]]:
+    """The objects a command acts on (``deploy/x``, ``deploy x y``, or every one of a kind,
+    narrowed by ``-l``), fetched; ``unsupported`` is the error for kinds other than Deployment
+    (``{kind}`` is filled in)."""
+    found: list[tuple[Kind, Obj]] = []
+    for kind, names in resource_args(args):
+        if not names:
+            selector = ctx.flags.get("selector") if "selector" in ctx.flags.specs else ""
+            found += [(kind, o) for o in ctx.client.list(kind.kind, ctx.namespace, label_selector=selector or None)["items"]]
+            continue
+        for name in names:
+            found.append((kind, ctx.client.get(kind.kind, name, ctx.namespace)))
+    for kind, _ in found:
+        if kind.kind != "Deployment" and unsupported:
+            raise error(unsupported.format(kind=f"{kind.kind}.{kind.group}" if kind.group else kind.kind))
+    return found
+
+
+def object_name(kind: Kind, obj: Obj) -> str:
+    """``deployment.apps/echo-server``: how kubectl names an object in its messages."""
+    return f"{kind.qualified_singular}/{obj['metadata']['name']}"
+
+
 @command("describe", fl.SELECTOR, fl.ALL_NAMESPACES, *fl.FILE_FLAGS,
          fl.Flag("show-events", type=fl.BOOL, default=True), fl.Flag("chunk-size", type=fl.INT, default=500),
          short="Show details of a specific resource or group of resources")

@@ -1,0 +1,304 @@
+"""``kubectl rollout status|history|undo|restart|pause|resume`` for Deployments.
+
+All of it is client-side, as in kubectl 1.32: ``status`` watches the Deployment and prints
+the status viewer's line on every change; ``undo`` finds the ReplicaSet of the wanted revision
+and JSON-patches its template back into the Deployment; ``restart`` stamps the template with
+``kubectl.kubernetes.io/restartedAt``; ``pause``/``resume`` flip ``spec.paused``.
+"""
+from __future__ import annotations
+
+import copy
+from datetime import datetime, timezone
+from typing import Any
+
+from kubelab.api.errors import StatusError
+from kubelab.api.kinds import Kind
+from kubelab.kubectl import flags as fl
+from kubelab.kubectl.command import Context, KubectlError, command, error, group, standard_message
+from kubelab.kubectl.describe import (CHANGE_CAUSE, HASH_LABEL, REVISION, Writer, deployment_replicasets,
+                                      describe_pod_template, equal_ignore_hash, object_name as _name, tabwrite,
+                                      targets)
+
+Obj = dict[str, Any]
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+# Annotations ``undo`` keeps from the Deployment rather than copying from the ReplicaSet.
+_KEEP_ON_UNDO = {
+    "kubectl.kubernetes.io/last-applied-configuration", REVISION, "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas", "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+}
+
+group("rollout", short="Manage the rollout of one or many resources.")
+
+
+def revision_of(obj: Obj) -> int | None:
+    try:
+        return int((obj["metadata"].get("annotations") or {})[REVISION])
+    except (KeyError, ValueError):
+        return None
+
+
+# -- status ------------------------------------------------------------------------------------
+def deployment_status(d: Obj, revision: int = 0) -> tuple[str, bool]:
+    """kubectl's DeploymentStatusViewer: the line to print and whether the rollout is done."""
+    name = d["metadata"]["name"]
+    spec, status = d.get("spec") or {}, d.get("status") or {}
+    if revision > 0:
+        current = revision_of(d) or 0
+        if current != revision:
+            raise error(f"desired revision ({revision}) is different from the running revision ({current})")
+    if d["metadata"].get("generation", 0) <= status.get("observedGeneration", 0):
+        progressing = next((c for c in status.get("conditions") or () if c.get("type") == "Progressing"), None)
+        if progressing is not None and progressing.get("reason") == "ProgressDeadlineExceeded":
+            raise error(f'deployment "{name}" exceeded its progress deadline')
+        replicas = spec.get("replicas", 1)
+        updated = status.get("updatedReplicas", 0)
+        if updated < replicas:
+            return (f'Waiting for deployment "{name}" rollout to finish: {updated} out of {replicas} '
+                    "new replicas have been updated...\n", False)
+        if status.get("replicas", 0) > updated:
+            return (f'Waiting for deployment "{name}" rollout to finish: {status.get("replicas", 0) - updated} '
+                    "old replicas are pending termination...\n", False)
+        available = status.get("availableReplicas", 0)
+        if available < updated:
+            return (f'Waiting for deployment "{name}" rollout to finish: {available} of {updated} '
+                    "updated replicas are available...\n", False)
+        return f'deployment "{name}" successfully rolled out\n', True
+    return "Waiting for deployment spec update to be observed...\n", False
+
+
+# How long ``--timeout=0`` ("forever") may wait here: past the default progress deadline.
+_FOREVER = 660.0
+
+
+@command("rollout status", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR,
+         fl.Flag("watch", "w", fl.BOOL, default=True), fl.Flag("revision", type=fl.INT),
+         fl.Flag("timeout", type=fl.DURATION), short="Show the status of the rollout")
+def rollout_status(ctx: Context, args: list[str]) -> int:
+    if not args:
+        raise ctx.usage_error("Required resource not specified.")
+    for kind, obj in targets(ctx, args, "no status viewer has been implemented for {kind}"):
+        _watch_status(ctx, kind, obj)
+    return 0
+
+
+def _watch_status(ctx: Context, kind: Kind, obj: Obj) -> None:
+    revision = ctx.flags.get("revision")
+    text, done = deployment_status(obj, revision)
+    ctx.out.write(text)
+    if done or not ctx.flags.get("watch"):
+        return
+    name, ns = obj["metadata"]["name"], obj["metadata"]["namespace"]
+    state: dict[str, Any] = {"done": False, "error": None}
+
+    def on_change(event: str, changed: Obj) -> None:
+        if changed["metadata"]["name"] != name or state["done"]:
+            return
+        if event == "DELETED":
+            state["done"], state["error"] = True, error("object has been deleted")
+            return
+        try:
+            line, finished = deployment_status(changed, revision)
+        except KubectlError as e:
+            state["done"], state["error"] = True, e
+            return
+        ctx.out.write(line)
+        state["done"] = finished
+
+    stop = ctx.client.watch(kind.kind, ns, on_change)
+    try:
+        timeout = ctx.flags.get("timeout") or _FOREVER
+        ctx.client.wait(lambda: state["done"], timeout)
+    finally:
+        stop()
+    if state["error"] is not None:
+        raise state["error"]
+    if not state["done"]:
+        raise error("timed out waiting for the condition")
+
+
+# -- history -----------------------------------------------------------------------------------
+def history(client: Any, deploy: Obj) -> dict[int, Obj]:
+    """Revision -> pod template (with the ReplicaSet's change-cause), as kubectl's
+    DeploymentHistoryViewer collects it."""
+    old, new = deployment_replicasets(client, deploy)
+    found: dict[int, Obj] = {}
+    for rs in old + ([new] if new else []):
+        rev = revision_of(rs)
+        if rev is None:
+            continue
+        template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
+        cause = (rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
+        if cause:
+            template.setdefault("metadata", {}).setdefault("annotations", {})[CHANGE_CAUSE] = cause
+        found[rev] = template
+    return found
+
+
+def print_template(template: Obj) -> str:
+    """``DescribePodTemplate`` written straight out, tabs and all (no tabwriter), as
+    ``rollout history --revision`` shows it."""
+    w = Writer()
+    describe_pod_template(w, template)
+    return w.raw()
+
+
+@command("rollout history", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS,
+         fl.Flag("revision", type=fl.INT), short="View rollout history")
+def rollout_history(ctx: Context, args: list[str]) -> int:
+    revision = ctx.flags.get("revision")
+    if not args:
+        raise error("required resource not specified")
+    if revision < 0:
+        raise error(f"revision must be a positive integer: {revision}")
+    for kind, obj in targets(ctx, args, 'no history viewer has been implemented for "{kind}"'):
+        found = history(ctx.client, obj)
+        if not found:
+            text = "No rollout history found."
+        elif revision > 0:
+            if revision not in found:
+                raise error("unable to find the specified revision")
+            text = print_template(found[revision])
+        else:
+            rows = "REVISION\tCHANGE-CAUSE\n" + "".join(
+                f"{r}\t{(found[r].get('metadata') or {}).get('annotations', {}).get(CHANGE_CAUSE) or '<none>'}\n"
+                for r in sorted(found))
+            text = tabwrite(rows)
+        with_revision = f"with revision #{revision}" if revision > 0 else ""
+        ctx.out.write(f"{_name(kind, obj)} {with_revision}\n{text}\n")
+    return 0
+
+
+# -- undo --------------------------------------------------------------------------------------
+def _revision_to_restore(client: Any, deploy: Obj, to_revision: int) -> Obj:
+    old, new = deployment_replicasets(client, deploy)
+    latest: tuple[int, Obj | None] = (-1, None)
+    previous: tuple[int, Obj | None] = (-1, None)
+    for rs in old + ([new] if new else []):
+        rev = revision_of(rs)
+        if rev is None:
+            continue
+        if to_revision == 0:
+            if latest[0] < rev:
+                previous, latest = latest, (rev, rs)
+            elif previous[0] < rev:
+                previous = (rev, rs)
+        elif rev == to_revision:
+            return rs
+    if to_revision > 0:
+        raise error(f"unable to find specified revision {to_revision} in history")
+    if previous[1] is None:
+        raise error(f'no rollout history found for deployment "{deploy["metadata"]["name"]}"')
+    return previous[1]
+
+
+@command("rollout undo", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS, fl.DRY_RUN,
+         fl.Flag("to-revision", type=fl.INT), short="Undo a previous rollout")
+def rollout_undo(ctx: Context, args: list[str]) -> int:
+    to_revision = ctx.flags.get("to-revision")
+    dry_run = ctx.dry_run()
+    if not args:
+        raise error("required resource not specified")
+    errs: list[BaseException] = []
+    for kind, deploy in targets(ctx, args, 'no rollbacker has been implemented for "{kind}"'):
+        try:
+            ctx.print(f"{_name(kind, deploy)} {_undo(ctx, deploy, to_revision, dry_run)}")
+        except (KubectlError, StatusError) as e:
+            errs.append(e)
+    if errs:
+        raise KubectlError("\n".join(standard_message(e) for e in errs))
+    return 0
+
+
+def _undo(ctx: Context, deploy: Obj, to_revision: int, dry_run: str) -> str:
+    name = deploy["metadata"]["name"]
+    if to_revision < 0:
+        raise error(f"unable to find specified revision {to_revision} in history")
+    rs = _revision_to_restore(ctx.client, deploy, to_revision)
+    template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
+    if dry_run == "client":
+        return print_template(template)
+    if (deploy.get("spec") or {}).get("paused"):
+        raise error(f"you cannot rollback a paused deployment; resume it first with "
+                    f"'kubectl rollout resume deployment/{name}' and try again")
+    if equal_ignore_hash(template, (deploy.get("spec") or {}).get("template") or {}):
+        return f"skipped rollback (current template already matches revision {to_revision})"
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    labels.pop(HASH_LABEL, None)
+    current = deploy["metadata"].get("annotations") or {}
+    annotations = {k: v for k, v in current.items() if k in _KEEP_ON_UNDO}
+    annotations.update({k: v for k, v in (rs["metadata"].get("annotations") or {}).items() if k not in _KEEP_ON_UNDO})
+    patch = [{"op": "replace", "path": "/spec/template", "value": template},
+             {"op": "replace", "path": "/metadata/annotations", "value": annotations}]
+    try:
+        ctx.client.patch("Deployment", name, deploy["metadata"]["namespace"], patch, "json",
+                         dry_run=dry_run == "server")
+    except StatusError as e:
+        raise error(f"failed restoring revision {to_revision}: {e.message}") from None
+    return "rolled back"
+
+
+# -- restart, pause, resume --------------------------------------------------------------------
+def _patch_each(ctx: Context, args: list[str], verb: str, change: Any, done: str) -> int:
+    """kubectl's set.CalculatePatches loop: ``change(obj)`` returns the strategic merge patch or
+    raises a KubectlError with the reason; each object gets ``<name> <done>`` or an error."""
+    if not args:
+        raise error("required resource not specified")
+    errs: list[str] = []
+    for kind, obj in targets(ctx, args):
+        name = obj["metadata"]["name"]
+        try:
+            if kind.kind != "Deployment":
+                raise KubectlError(f"{verb} is not supported")
+            patch = change(obj)
+        except KubectlError as e:
+            errs.append(f'error: {kind.resource} "{name}" {e.text}')
+            continue
+        if patch is None:
+            errs.append(f"failed to create patch for {name}: if restart has already been triggered within "
+                        "the past second, please wait before attempting to trigger another")
+            continue
+        ctx.client.patch(kind.kind, name, obj["metadata"]["namespace"], patch, "strategic")
+        ctx.print(f"{_name(kind, obj)} {done}")
+    if errs:
+        raise KubectlError("\n".join(e if e.startswith("error: ") else f"error: {e}" for e in errs))
+    return 0
+
+
+@command("rollout restart", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS,
+         fl.FIELD_MANAGER, short="Restart a resource")
+def rollout_restart(ctx: Context, args: list[str]) -> int:
+    stamp = datetime.fromtimestamp(int(ctx.now()), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def change(obj: Obj) -> Obj | None:
+        if (obj.get("spec") or {}).get("paused"):
+            raise KubectlError("can't restart paused deployment (run rollout resume first)")
+        current = ((obj["spec"].get("template") or {}).get("metadata") or {}).get("annotations") or {}
+        if current.get(RESTARTED_AT) == stamp:
+            return None
+        return {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+
+    return _patch_each(ctx, args, "restarting", change, "restarted")
+
+
+@command("rollout pause", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS,
+         fl.FIELD_MANAGER, short="Mark the provided resource as paused")
+def rollout_pause(ctx: Context, args: list[str]) -> int:
+    def change(obj: Obj) -> Obj:
+        if (obj.get("spec") or {}).get("paused"):
+            raise KubectlError("is already paused")
+        return {"spec": {"paused": True}}
+
+    return _patch_each(ctx, args, "pausing", change, "paused")
+
+
+@command("rollout resume", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS,
+         fl.FIELD_MANAGER, short="Resume a paused resource")
+def rollout_resume(ctx: Context, args: list[str]) -> int:
+    def change(obj: Obj) -> Obj:
+        if not (obj.get("spec") or {}).get("paused"):
+            raise KubectlError("is not paused")
+        return {"spec": {"paused": None}}
+
+    return _patch_each(ctx, args, "resuming", change, "resumed")

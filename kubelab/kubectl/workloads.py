@@ -1,0 +1,459 @@
+"""kubectl's object-changing verbs: ``scale``, ``set image``, ``label``, ``annotate``,
+``expose``, ``patch`` and ``edit``, with kubectl 1.32's messages.
+
+Each works the way kubectl does it client-side: fetch the object, compute the change, send a
+patch (or the scale subresource, or an update for ``edit``), and name the object in the reply
+(``deployment.apps/echo-server scaled``).
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+from kubelab.api.errors import StatusError
+from kubelab.api.kinds import BY_KIND, Kind
+from kubelab.kubectl import flags as fl
+from kubelab.kubectl.command import Context, KubectlError, command, error, format_error, group, standard_message
+from kubelab.kubectl.describe import object_name, targets
+
+Obj = dict[str, Any]
+
+_SCALABLE = {"Deployment", "ReplicaSet", "StatefulSet"}
+
+
+def _split_pairs(args: list[str]) -> tuple[list[str], list[str]]:
+    """cmdutil.GetResourcesAndPairs: ``key=value`` and ``key-`` words are pairs, the rest
+    (before the first pair) name resources."""
+    resources: list[str] = []
+    pairs: list[str] = []
+    for i, word in enumerate(args):
+        if "=" in word or word.endswith("-"):
+            pairs.append(word)
+        elif pairs:
+            raise error(f"all resources must be specified before label changes: {word}"
+                        if i else "at least one resource must be specified")
+        else:
+            resources.append(word)
+    return resources, pairs
+
+
+def _aggregate(errs: list[BaseException | str]) -> KubectlError:
+    texts = [e if isinstance(e, str) else standard_message(e) for e in errs]
+    return KubectlError("\n".join(t if t.startswith(("error: ", "Error from server")) else f"error: {t}"
+                                  for t in texts))
+
+
+# -- scale -------------------------------------------------------------------------------------
+@command("scale", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS, fl.DRY_RUN,
+         fl.Flag("replicas", type=fl.INT, default=-1), fl.Flag("current-replicas", type=fl.INT, default=-1),
+         fl.Flag("resource-version", type=fl.STRING), fl.Flag("all", type=fl.BOOL),
+         fl.Flag("timeout", type=fl.DURATION), short="Set a new size for a deployment, replica set, or replication controller")
+def scale(ctx: Context, args: list[str]) -> int:
+    replicas = ctx.flags.get("replicas")
+    if replicas < 0:
+        raise error("The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
+    if not args and not ctx.flags.get("filename"):
+        raise ctx.usage_error("Required resource not specified.")
+    dry_run = ctx.dry_run()
+    errs: list[BaseException | str] = []
+    for kind, obj in _from_args_or_files(ctx, args):
+        name = obj["metadata"]["name"]
+        current = (obj.get("spec") or {}).get("replicas", 1)
+        if kind.kind not in _SCALABLE:
+            errs.append(StatusError(404, "NotFound", "the server could not find the requested resource"))
+            continue
+        expected = ctx.flags.get("current-replicas")
+        if expected >= 0 and expected != current:
+            errs.append(f"Expected replicas to be {expected}, was {current}")
+            continue
+        version = ctx.flags.get("resource-version")
+        if version and version != obj["metadata"].get("resourceVersion"):
+            errs.append(f"Expected resource version to be {version}, was {obj['metadata'].get('resourceVersion')}")
+            continue
+        suffix = ""
+        if dry_run == "client":
+            suffix = " (dry run)"
+        elif dry_run == "server":
+            patched = copy.deepcopy(obj)
+            patched["spec"]["replicas"] = replicas
+            ctx.client.update(patched, obj["metadata"]["namespace"], dry_run=True)
+            suffix = " (server dry run)"
+        else:
+            ctx.client.scale(kind.kind, name, obj["metadata"]["namespace"], replicas)
+        ctx.print(f"{object_name(kind, obj)} scaled{suffix}")
+    if errs:
+        raise _aggregate(errs)
+    return 0
+
+
+def _from_args_or_files(ctx: Context, args: list[str]) -> list[tuple[Kind, Obj]]:
+    found: list[tuple[Kind, Obj]] = []
+    if ctx.flags.get("filename"):
+        from kubelab.kubectl import manifests
+
+        for doc in manifests.read(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive")):
+            kind = BY_KIND[doc["kind"]]
+            ns = (doc.get("metadata") or {}).get("namespace") or ctx.namespace
+            found.append((kind, ctx.client.get(kind.kind, doc["metadata"]["name"], ns)))
+    return found + targets(ctx, args)
+
+
+# -- set image ---------------------------------------------------------------------------------
+group("set", short="Configure application resources")
+
+
+def _pod_spec(obj: Obj) -> Obj | None:
+    if obj["kind"] == "Pod":
+        return obj.get("spec")
+    if obj["kind"] == "CronJob":
+        return obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return ((obj.get("spec") or {}).get("template") or {}).get("spec")
+
+
+@command("set image", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS, fl.DRY_RUN,
+         fl.FIELD_MANAGER, fl.Flag("all", type=fl.BOOL), fl.Flag("local", type=fl.BOOL),
+         short="Update the image of a pod template")
+def set_image(ctx: Context, args: list[str]) -> int:
+    resources = [a for a in args if "=" not in a]
+    images = [a for a in args if "=" in a]
+    problems = []
+    if not resources and not ctx.flags.get("filename"):
+        problems.append("one or more resources must be specified as <resource> <name> or <resource>/<name>")
+    if not images:
+        problems.append("at least one image update is required")
+    if problems:
+        raise error(problems[0] if len(problems) == 1 else "[" + ", ".join(problems) + "]")
+    updates = {}
+    for pair in images:
+        container, _, image = pair.partition("=")
+        updates[container] = image
+    dry_run = ctx.dry_run()
+    errs: list[BaseException | str] = []
+    for kind, obj in _from_args_or_files(ctx, resources):
+        spec = _pod_spec(obj)
+        if spec is None:
+            errs.append(f"error: {object_name(kind, obj)} the object is not a pod or does not have a pod template: {kind.kind}")
+            continue
+        changed = copy.deepcopy(obj)
+        new_spec = _pod_spec(changed) or {}
+        missing = []
+        for container, image in updates.items():
+            found = False
+            for c in list(new_spec.get("initContainers") or ()) + list(new_spec.get("containers") or ()):
+                if container in ("*", c["name"]):
+                    c["image"] = image
+                    found = True
+            if not found:
+                missing.append(f'unable to find container named "{container}"')
+        if missing:
+            errs.append(f"error: {object_name(kind, obj)} {missing[0]}")
+            continue
+        if changed == obj:
+            continue
+        if dry_run != "client":
+            ctx.client.update(changed, obj["metadata"]["namespace"], dry_run=dry_run == "server")
+        ctx.print(f"{object_name(kind, obj)} image updated{_dry_suffix(dry_run)}")
+    if errs:
+        raise _aggregate(errs)
+    return 0
+
+
+def _dry_suffix(dry_run: str) -> str:
+    return {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
+
+
+# -- label and annotate ------------------------------------------------------------------------
+_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+                  r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
+def _parse_changes(pairs: list[str], what: str, check_value: bool) -> tuple[dict[str, str], list[str]]:
+    add: dict[str, str] = {}
+    remove: list[str] = []
+    for pair in pairs:
+        if "=" in pair:
+            key, _, value = pair.partition("=")
+            if not _KEY.match(key) or (check_value and (len(value) > 63 or not _VALUE.match(value))):
+                raise error(f"invalid {what} spec: {pair}")
+            add[key] = value
+        elif pair.endswith("-"):
+            remove.append(pair[:-1])
+        else:
+            raise error(f"invalid {what} spec: {pair}")
+    for key in remove:
+        if key in add:
+            raise error(f"can not both modify and remove the following {what}(s) in the same command: {key}")
+    return add, remove
+
+
+def _relabel(ctx: Context, args: list[str], field: str, noun: str) -> int:
+    resources, pairs = _split_pairs(args)
+    if not resources and not ctx.flags.get("filename"):
+        raise ctx.usage_error("one or more resources must be specified as <resource> <name> or <resource>/<name>")
+    list_only = field == "labels" and ctx.flags.get("list")
+    if not pairs and not list_only:
+        raise ctx.usage_error(f"at least one {noun} update is required")
+    add, remove = _parse_changes(pairs, noun, check_value=field == "labels")
+    overwrite = ctx.flags.get("overwrite")
+    dry_run = ctx.dry_run()
+    if ctx.flags.get("all"):
+        resources = [resources[0]] if resources else resources
+    selected = _from_args_or_files(ctx, resources)
+    errs: list[BaseException | str] = []
+    for kind, obj in selected:
+        current = dict(obj["metadata"].get(field) or {})
+        if list_only:
+            for key in sorted(current):
+                ctx.print(f"{key}={current[key]}")
+            continue
+        if not overwrite:
+            clashes = [(k, current[k]) for k, v in add.items() if k in current and current[k] != v
+                       and not (field == "annotations" and k == "kubernetes.io/change-cause")]
+            if clashes and field == "labels":
+                errs.extend(f"'{k}' already has a value ({v}), and --overwrite is false" for k, v in clashes)
+                continue
+            if clashes:
+                found = "; ".join(f"'{k}' already has a value ({v})" for k, v in clashes)
+                errs.append(f"--overwrite is false but found the following declared annotation(s): {found}")
+                continue
+        updated = dict(current)
+        updated.update(add)
+        for key in remove:
+            if key not in updated and field == "labels":
+                ctx.print(f'label "{key}" not found.')
+            updated.pop(key, None)
+        if field == "labels":
+            message = "not labeled"
+            if updated != current:
+                message = "labeled"
+                if not overwrite and len(json.dumps(updated)) < len(json.dumps(current)):
+                    message = "unlabeled"
+        else:
+            message = "annotated"
+        if updated != current and dry_run != "client":
+            patch = {"metadata": {field: {**{k: None for k in current if k not in updated}, **add}}}
+            try:
+                ctx.client.patch(kind.kind, obj["metadata"]["name"], obj["metadata"].get("namespace"), patch,
+                                 "merge", dry_run=dry_run == "server")
+            except StatusError as e:
+                errs.append(e)
+                continue
+        ctx.print(f"{object_name(kind, obj)} {message}{_dry_suffix(dry_run)}")
+    if errs:
+        raise _aggregate(errs)
+    return 0
+
+
+_RELABEL_FLAGS = (fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, fl.ALL_NAMESPACES, *fl.PRINT_FLAGS,
+                  fl.DRY_RUN, fl.FIELD_MANAGER, fl.FIELD_SELECTOR, fl.Flag("overwrite", type=fl.BOOL),
+                  fl.Flag("all", type=fl.BOOL), fl.Flag("local", type=fl.BOOL),
+                  fl.Flag("resource-version", type=fl.STRING))
+
+
+@command("label", *_RELABEL_FLAGS, fl.Flag("list", type=fl.BOOL), short="Update the labels on a resource")
+def label(ctx: Context, args: list[str]) -> int:
+    return _relabel(ctx, args, "labels", "label")
+
+
+@command("annotate", *_RELABEL_FLAGS, short="Update the annotations on a resource")
+def annotate(ctx: Context, args: list[str]) -> int:
+    return _relabel(ctx, args, "annotations", "annotation")
+
+
+# -- expose ------------------------------------------------------------------------------------
+@command("expose", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, *fl.PRINT_FLAGS, fl.DRY_RUN, fl.FIELD_MANAGER,
+         fl.Flag("port", type=fl.STRING), fl.Flag("target-port", type=fl.STRING),
+         fl.Flag("protocol", type=fl.STRING), fl.Flag("type", type=fl.STRING), fl.Flag("name", type=fl.STRING),
+         fl.Flag("selector", type=fl.STRING), fl.Flag("labels", "l", fl.STRING),
+         fl.Flag("external-ip", type=fl.STRING), fl.Flag("load-balancer-ip", type=fl.STRING),
+         fl.Flag("session-affinity", type=fl.STRING), fl.Flag("cluster-ip", type=fl.STRING),
+         fl.Flag("override-type", type=fl.STRING, default="merge"), fl.Flag("overrides", type=fl.STRING),
+         short="Take a replication controller, service, deployment or pod and expose it as a new Kubernetes service")
+def expose(ctx: Context, args: list[str]) -> int:
+    if not args and not ctx.flags.get("filename"):
+        raise ctx.usage_error("You must provide one or more resources by argument or filename.\n"
+                              "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
+                              "   '<resource> <name>'\n   '<resource>'")
+    dry_run = ctx.dry_run()
+    for kind, obj in _from_args_or_files(ctx, args):
+        service = _service_for(ctx, kind, obj)
+        created = service if dry_run == "client" else ctx.warnings(
+            ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server"))
+        output = ctx.flags.get("output")
+        if output:
+            from kubelab.kubectl import printers
+
+            created = dict(created or service)
+            created.pop("__warnings__", None)
+            ctx.out.write(printers.to_yaml(created) if output == "yaml" else
+                          printers.to_json(created) if output == "json" else f"service/{service['metadata']['name']}\n")
+            continue
+        ctx.print(f"service/{service['metadata']['name']} exposed{_dry_suffix(dry_run)}")
+    return 0
+
+
+def _service_for(ctx: Context, kind: Kind, obj: Obj) -> Obj:
+    """The Service kubectl's generator makes for ``obj``: its selector, its ports, its labels."""
+    spec = obj.get("spec") or {}
+    if ctx.flags.get("selector"):
+        selector = dict(p.split("=", 1) for p in ctx.flags.get("selector").split(","))
+    elif kind.kind == "Pod":
+        selector = dict(obj["metadata"].get("labels") or {})
+    elif kind.kind == "Service":
+        selector = dict(spec.get("selector") or {})
+    elif kind.kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
+        sel = spec.get("selector") or {}
+        if sel.get("matchExpressions"):
+            raise error(f"couldn't retrieve selectors via --selector flag or introspection: "
+                        f"{kind.plural}.{kind.group} \"{obj['metadata']['name']}\" has expressions, "
+                        "and cannot be exposed")
+        selector = dict(sel.get("matchLabels") or {})
+    else:
+        raise error(f"cannot expose a {kind.kind}")
+    if not selector:
+        raise error("couldn't retrieve selectors via --selector flag or introspection: the pod has no labels and cannot be exposed")
+    protocol = ctx.flags.get("protocol") or ""
+    if ctx.flags.get("port"):
+        ports = [{"port": int(p), "protocol": protocol or "TCP"} for p in ctx.flags.get("port").split(",")]
+    else:
+        template = spec if kind.kind == "Pod" else (spec.get("template") or {}).get("spec") or {}
+        ports = [{"port": p["containerPort"], "protocol": protocol or p.get("protocol", "TCP")}
+                 for c in template.get("containers") or () for p in c.get("ports") or ()]
+        if kind.kind == "Service":
+            ports = [{"port": p["port"], "protocol": p.get("protocol", "TCP")} for p in spec.get("ports") or ()]
+        if not ports:
+            raise error("couldn't find port via --port flag or introspection")
+    if len(ports) > 1:
+        for i, port in enumerate(ports, 1):
+            port["name"] = f"port-{i}"
+    target = ctx.flags.get("target-port")
+    for port in ports:
+        if target:
+            port["targetPort"] = int(target) if target.isdigit() else target
+        else:
+            port["targetPort"] = port["port"]
+    name = ctx.flags.get("name") or obj["metadata"]["name"]
+    labels = (dict(p.split("=", 1) for p in ctx.flags.get("labels").split(","))
+              if ctx.flags.get("labels") else dict(obj["metadata"].get("labels") or {}))
+    service: Obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+                    "spec": {"ports": ports, "selector": selector}}
+    if labels:
+        service["metadata"]["labels"] = labels
+    for flag, field in (("type", "type"), ("session-affinity", "sessionAffinity"), ("cluster-ip", "clusterIP"),
+                        ("load-balancer-ip", "loadBalancerIP")):
+        if ctx.flags.get(flag):
+            service["spec"][field] = ctx.flags.get(flag)
+    if ctx.flags.get("external-ip"):
+        service["spec"]["externalIPs"] = ctx.flags.get("external-ip").split(",")
+    return service
+
+
+# -- patch -------------------------------------------------------------------------------------
+@command("patch", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, *fl.PRINT_FLAGS, fl.DRY_RUN, fl.FIELD_MANAGER,
+         fl.Flag("patch", "p", fl.STRING), fl.Flag("patch-file", type=fl.STRING),
+         fl.Flag("type", type=fl.STRING, default="strategic"), fl.Flag("local", type=fl.BOOL),
+         fl.Flag("subresource", type=fl.STRING), short="Update fields of a resource")
+def patch(ctx: Context, args: list[str]) -> int:
+    import yaml
+
+    patch_type = ctx.flags.get("type")
+    if patch_type not in ("json", "merge", "strategic"):
+        raise error(f'--type must be one of [json merge strategic], not "{patch_type}"')
+    text = ctx.flags.get("patch")
+    if ctx.flags.get("patch-file"):
+        try:
+            with open(ctx.flags.get("patch-file"), encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise error(f"unable to read patch file: {e}") from None
+    if not text:
+        raise error("must specify --patch or --patch-file containing the contents of the patch")
+    try:
+        body = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise error(f'unable to parse "{text}": {str(e).splitlines()[0]}') from None
+    if not args and not ctx.flags.get("filename"):
+        raise ctx.usage_error("You must provide one or more resources by argument or filename.\n"
+                              "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
+                              "   '<resource> <name>'\n   '<resource>'")
+    dry_run = ctx.dry_run()
+    for kind, obj in _from_args_or_files(ctx, args):
+        try:
+            patched = ctx.client.patch(kind.kind, obj["metadata"]["name"], obj["metadata"].get("namespace"), body,
+                                       patch_type, dry_run=dry_run != "none")
+        except StatusError as e:
+            if e.reason == "BadRequest":
+                raise error(e.message) from None
+            raise
+        patched = ctx.warnings(patched) or {}
+        changed = _strip_volatile(patched) != _strip_volatile(obj)
+        ctx.print(f"{object_name(kind, obj)} patched{'' if changed else ' (no change)'}{_dry_suffix(dry_run)}")
+    return 0
+
+
+def _strip_volatile(obj: Obj) -> Obj:
+    obj = copy.deepcopy(obj)
+    obj.get("metadata", {}).pop("resourceVersion", None)
+    obj.get("metadata", {}).pop("managedFields", None)
+    return obj
+
+
+# -- edit --------------------------------------------------------------------------------------
+_EDIT_HEADER = (
+    "# Please edit the object below. Lines beginning with a '#' will be ignored,\n"
+    "# and an empty file will abort the edit. If an error occurs while saving this file will be\n"
+    "# reopened with the relevant failures.\n#\n")
+
+
+@command("edit", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, *fl.PRINT_FLAGS, fl.FIELD_MANAGER,
+         fl.Flag("output-patch", type=fl.BOOL), fl.Flag("windows-line-endings", type=fl.BOOL),
+         fl.Flag("save-config", type=fl.BOOL), fl.Flag("validate", type=fl.STRING, default="strict", no_opt="strict"),
+         fl.Flag("subresource", type=fl.STRING), short="Edit a resource on the server")
+def edit(ctx: Context, args: list[str]) -> int:
+    """Non-interactive edit: the edited YAML comes on stdin (the notebook's editor sends it);
+    without it, kubectl's editor view is shown and nothing changes."""
+    import yaml
+
+    from kubelab.kubectl import printers
+
+    if not args and not ctx.flags.get("filename"):
+        raise ctx.usage_error("You must provide one or more resources by argument or filename.\n"
+                              "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
+                              "   '<resource> <name>'\n   '<resource>'")
+    found = _from_args_or_files(ctx, args)
+    if not found:
+        raise error("edit cancelled, no objects found")
+    for kind, original in found:
+        view = printers.to_yaml(original)
+        if ctx.stdin is None:
+            ctx.out.write(_EDIT_HEADER + view)
+            ctx.eprint("Edit cancelled, no changes made.")
+            continue
+        body = "\n".join(line for line in ctx.stdin.splitlines() if not line.lstrip().startswith("#"))
+        if not body.strip():
+            ctx.eprint("Edit cancelled, saved file was empty.")
+            continue
+        try:
+            edited = yaml.safe_load(body)
+        except yaml.YAMLError as e:
+            raise KubectlError(f"error: {kind.plural}{'.' + kind.group if kind.group else ''} "
+                               f"\"{original['metadata']['name']}\" could not be patched: {str(e).splitlines()[0]}\n"
+                               "error: Edit cancelled, no valid changes were saved.") from None
+        if edited == original or printers.to_yaml(edited) == view:
+            ctx.eprint("Edit cancelled, no changes made.")
+            continue
+        if not isinstance(edited, dict) or edited.get("kind") != original["kind"] \
+                or (edited.get("metadata") or {}).get("name") != original["metadata"]["name"]:
+            raise error("At least one of apiVersion, kind and name was changed")
+        edited["metadata"].setdefault("resourceVersion", original["metadata"].get("resourceVersion"))
+        try:
+            ctx.warnings(ctx.client.update(edited, original["metadata"].get("namespace")))
+        except StatusError as e:
+            raise KubectlError(f"{format_error(e)}\nerror: Edit cancelled, no valid changes were saved.") from None
+        ctx.print(f"{object_name(kind, original)} edited")
+    return 0
+
+
