@@ -1,0 +1,166 @@
+"""The %kube / %%kube magics in a real IPython kernel (ipykernel, run through nbclient)."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: hello
+  labels:
+    app: hello
+spec:
+  containers:
+  - name: hello
+    image: busybox
+"""
+
+CELLS = {
+    "setup": f"""import sys; sys.path.insert(0, {str(REPO)!r})
+%load_ext kubelab
+import kubelab.notebook as knb
+from kubelab import Cluster
+c = Cluster(clock="virtual", seed=3)
+knb.use(c)
+knb.options.show_changes = True""",
+    "unknown": "%kube frobnicate pods",
+    "ip": "%kube ip",
+    "empty": "%kube get pods",
+    "make": """c.client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "labels": {"app": "web"}},
+                 "spec": {"containers": [{"name": "web", "image": "nginx"}]}})
+c.settle(); None""",
+    "table": "%kube get pods",
+    "df": """pods = %kube get pods -o wide
+print(type(pods.df).__name__, list(pods.df.columns)[:3], len(pods.df), pods.df["NAME"][0])""",
+    "yaml": "%kube get pod web-1 -o name",
+    "expand": """which = "web-1"
+%kube get pod $which -o name""",
+    "apply": "%%kube apply\n" + POD,
+    "notfound": "%kube route svc/nope",
+    "diagram": "%kube diagram",
+    "history": "%kube history deploy/nope",
+    "bad_quote": "%kube get 'pods",
+    "reset": """%kube reset
+print(knb.cluster() is not c, knb.cluster().clock.virtual)""",
+}
+
+
+@pytest.fixture(scope="module")
+def outputs():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS.values()]
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(REPO)}}).execute()
+    return {name: cell.outputs for name, cell in zip(CELLS, nb.cells)}
+
+
+def stream(outs, name):
+    return "".join(o["text"] for o in outs if o["output_type"] == "stream" and o["name"] == name)
+
+
+def rich(outs):
+    return [o for o in outs if o["output_type"] in ("display_data", "execute_result")]
+
+
+def no_traceback(outs):
+    assert not [o for o in outs if o["output_type"] == "error"], json.dumps(outs, indent=1)[:2000]
+    assert "Traceback" not in stream(outs, "stderr")
+
+
+def test_setup_runs(outputs):
+    no_traceback(outputs["setup"])
+
+
+def test_unknown_command_is_kubectl_error_on_stderr(outputs):
+    outs = outputs["unknown"]
+    no_traceback(outs)
+    assert 'unknown command "frobnicate" for "kubectl"' in stream(outs, "stderr")
+    assert not rich(outs)
+
+
+def test_ip_is_the_node_ip(outputs):
+    outs = outputs["ip"]
+    no_traceback(outs)
+    (out,) = rich(outs)
+    assert out["data"]["text/plain"].count(".") == 3  # an IPv4 address, as `minikube ip` prints
+
+
+def test_no_resources_goes_to_stderr(outputs):
+    outs = outputs["empty"]
+    no_traceback(outs)
+    assert stream(outs, "stderr") == "No resources found in default namespace.\n"
+    assert not rich(outs)
+
+
+def test_get_shows_styled_table_with_kubectl_text(outputs):
+    outs = outputs["table"]
+    no_traceback(outs)
+    (out,) = rich(outs)
+    text = out["data"]["text/plain"]
+    assert text.startswith("NAME") and "web-1" in text and "STATUS" in text
+    html = out["data"]["text/html"]
+    assert 'class="kubelab-table"' in html and 'data-name="web-1"' in html
+
+
+def test_line_value_has_a_dataframe(outputs):
+    outs = outputs["df"]
+    no_traceback(outs)
+    assert stream(outs, "stdout") == "DataFrame ['NAME', 'READY', 'STATUS'] 1 web-1\n"
+
+
+def test_non_table_output_is_plain_text(outputs):
+    (out,) = rich(outputs["yaml"])
+    assert out["data"] == {"text/plain": "pod/web-1"}
+
+
+def test_variables_expand(outputs):
+    outs = outputs["expand"]
+    no_traceback(outs)
+    (out,) = rich(outs)
+    assert out["data"]["text/plain"] == "pod/web-1"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("kubelab.kubectl.apply") is None,
+                    reason="kubectl apply has not landed yet")
+def test_cell_magic_applies_the_body_and_pictures_it(outputs):
+    outs = outputs["apply"]
+    no_traceback(outs)
+    assert stream(outs, "stdout") == "pod/hello created\n"
+    pictures = [o for o in rich(outs) if "image/svg+xml" in o["data"]]
+    assert len(pictures) == 1 and "hello" in pictures[0]["data"]["image/svg+xml"]
+
+
+def test_api_errors_print_like_kubectl(outputs):
+    for name, kind in (("notfound", "services"), ("history", "deployments.apps")):
+        outs = outputs[name]
+        no_traceback(outs)
+        assert stream(outs, "stderr") == f'Error from server (NotFound): {kind} "nope" not found\n'
+
+
+def test_diagram_is_svg(outputs):
+    outs = outputs["diagram"]
+    no_traceback(outs)
+    (out,) = rich(outs)
+    assert "<svg" in out["data"]["image/svg+xml"]
+    assert out["data"]["text/plain"].startswith("<namespace default")
+
+
+def test_bad_shell_quoting_is_an_error_not_a_traceback(outputs):
+    outs = outputs["bad_quote"]
+    no_traceback(outs)
+    assert stream(outs, "stderr").startswith("error:")
+
+
+def test_reset_makes_a_new_cluster_of_the_same_kind(outputs):
+    outs = outputs["reset"]
+    no_traceback(outs)
+    assert stream(outs, "stdout").endswith("True True\n")
