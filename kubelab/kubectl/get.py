@@ -1,0 +1,256 @@
+"""``kubectl get``: list or fetch objects and print them as tables or in an output format.
+
+``-w/--watch`` in a notebook cannot run forever: it prints the changes that happen within
+``--request-timeout`` (5 s when not given) and stops; on a virtual clock that time is run
+forward through ``client.wait``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubelab.api.errors import StatusError
+from kubelab.api.kinds import Kind, all_category, lookup
+from kubelab.kubectl import flags as fl
+from kubelab.kubectl import printers
+from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors
+from kubelab.kubectl.flags import Flag
+
+Obj = dict[str, Any]
+
+WATCH_SECONDS = 5.0  # how long ``get -w`` watches without --request-timeout
+
+OUTPUT_FORMATS = ("custom-columns", "custom-columns-file", "go-template", "go-template-file", "json",
+                  "jsonpath", "jsonpath-as-json", "jsonpath-file", "name", "template", "templatefile",
+                  "wide", "yaml")
+
+GET_FLAGS = (
+    fl.OUTPUT, fl.SELECTOR, fl.FIELD_SELECTOR, fl.ALL_NAMESPACES, *fl.FILE_FLAGS,
+    Flag("watch", "w", fl.BOOL), Flag("watch-only", type=fl.BOOL), Flag("output-watch-events", type=fl.BOOL),
+    Flag("no-headers", type=fl.BOOL), Flag("show-labels", type=fl.BOOL), Flag("show-kind", type=fl.BOOL),
+    Flag("label-columns", "L", fl.STRING_SLICE), Flag("sort-by", type=fl.STRING),
+    Flag("ignore-not-found", type=fl.BOOL), Flag("chunk-size", type=fl.INT, default=500),
+    Flag("raw", type=fl.STRING), Flag("subresource", type=fl.STRING),
+    fl.SHOW_MANAGED_FIELDS, fl.TEMPLATE, fl.ALLOW_MISSING_TEMPLATE_KEYS,
+)
+
+
+@dataclass
+class Request:
+    """One resource type asked for, with the names asked for (none: list them)."""
+
+    kind: Kind
+    names: list[str] = field(default_factory=list)
+
+
+def resource_requests(args: list[str]) -> list[Request]:
+    """kubectl's resource builder: ``pods``, ``pods a b``, ``deploy,rs,po``, ``all``, ``pod/a svc/b``."""
+    if any("/" in a for a in args):
+        if not all("/" in a for a in args):
+            raise error("there is no need to specify a resource type as a separate argument when passing "
+                        "arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' instead "
+                        "of 'kubectl get resource resource/<resource_name>'")
+        requests: list[Request] = []
+        for a in args:
+            word, _, name = a.partition("/")
+            kind = _kind(word)
+            if requests and requests[-1].kind == kind:
+                requests[-1].names.append(name)
+            else:
+                requests.append(Request(kind, [name]))
+        return requests
+    kinds: list[Kind] = []
+    for word in args[0].split(","):
+        if not word:
+            continue
+        for kind in (all_category() if word == "all" else [_kind(word)]):
+            if kind not in kinds:
+                kinds.append(kind)
+    return [Request(k, list(args[1:])) for k in kinds]
+
+
+def _kind(word: str) -> Kind:
+    try:
+        return lookup(word)
+    except StatusError as e:
+        raise error(e.message) from None
+
+
+def fetch(ctx: Context, req: Request, all_namespaces: bool, errors: list[BaseException]) -> list[Obj]:
+    """The objects one request names or lists; NotFound errors go to ``errors``."""
+    ns = None if all_namespaces and req.kind.namespaced else ctx.namespace
+    if req.names:
+        found = []
+        for name in req.names:
+            try:
+                found.append(ctx.client.get(req.kind.kind, name, ns))
+            except StatusError as e:
+                if not (e.reason == "NotFound" and ctx.flags.get("ignore-not-found")):
+                    errors.append(e)
+        return found
+    result = ctx.client.list(req.kind.kind, ns, ctx.flags.get("selector") or None,
+                             ctx.flags.get("field-selector") or None)
+    return result["items"]
+
+
+def check_output(output: str) -> str:
+    """The printer for ``-o``, or kubectl's error for an unknown one."""
+    name = output.split("=", 1)[0]
+    if name in ("", "wide", "yaml", "json", "name"):
+        return name
+    if name in ("jsonpath", "custom-columns", "jsonpath-as-json"):
+        if "=" not in output or not output.split("=", 1)[1]:
+            raise error("template format specified but no template given" if name.startswith("jsonpath")
+                        else "custom-columns format specified but no custom columns given")
+        return name
+    raise error(f'unable to match a printer suitable for the output format "{output}", allowed formats are: '
+                + ",".join(OUTPUT_FORMATS))
+
+
+def print_objects(ctx: Context, objects: list[Obj], fmt: str, output: str, single: bool) -> None:
+    """Print objects in a non-table output format (yaml, json, name, jsonpath, custom-columns)."""
+    if fmt == "name":
+        for obj in objects:
+            ctx.print(printers.object_name(obj))
+        return
+    if fmt == "custom-columns":
+        try:
+            ctx.out.write(printers.custom_columns(output.split("=", 1)[1], objects, ctx.flags.get("no-headers")))
+        except printers.PrintError as e:
+            raise error(str(e)) from None
+        return
+    if not ctx.flags.get("show-managed-fields"):
+        objects = [_without_managed_fields(o) for o in objects]
+    data = objects[0] if single and len(objects) == 1 else printers.as_list(objects)
+    if fmt == "yaml":
+        ctx.out.write(printers.to_yaml(data))
+    elif fmt == "json":
+        ctx.out.write(printers.to_json(data))
+    else:
+        template = output.split("=", 1)[1]
+        try:
+            ctx.out.write(printers.jsonpath(template, data))
+        except printers.JSONPathError as e:
+            raise error(f"error parsing jsonpath {template}, {e}") from None
+
+
+def _without_managed_fields(obj: Obj) -> Obj:
+    if "managedFields" not in (obj.get("metadata") or {}):
+        return obj
+    obj = dict(obj)
+    obj["metadata"] = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
+    return obj
+
+
+def table_text(ctx: Context, kind: str, objects: list[Obj], *, with_kind: bool, all_namespaces: bool) -> str:
+    """One kind's objects as kubectl's table."""
+    wide = ctx.flags.get("output") == "wide"
+    table = ctx.client.table(kind, objects, wide)
+    return printers.render_table(
+        table, wide=wide, no_headers=ctx.flags.get("no-headers"), namespace_column=all_namespaces,
+        with_kind=printers.kind_prefix(kind) if with_kind else "", show_labels=ctx.flags.get("show-labels"),
+        label_columns=ctx.flags.get("label-columns"), objects=objects)
+
+
+@command("get", *GET_FLAGS)
+def get(ctx: Context, args: list[str]) -> int:
+    output = ctx.flags.get("output")
+    fmt = check_output(output)
+    all_namespaces = ctx.flags.get("all-namespaces")
+    if ctx.flags.get("filename"):
+        from kubelab.kubectl.manifests import kind_of, read_manifests
+
+        requests = []
+        for doc in read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive")):
+            if doc.error:
+                raise KubectlError(doc.error)
+            requests.append(Request(kind_of(doc), [(doc.obj or {}).get("metadata", {}).get("name", "")]))
+    elif not args:
+        raise KubectlError(
+            'You must specify the type of resource to get. Use "kubectl api-resources" for a complete list of '
+            "supported resources.\n\nerror: Required resource not specified.\nUse \"kubectl explain <resource>\" "
+            "for a detailed description of that resource (e.g. kubectl explain pods).\n"
+            "See 'kubectl get -h' for help and examples")
+    else:
+        requests = resource_requests(args)
+    if ctx.flags.get("watch") or ctx.flags.get("watch-only"):
+        return watch(ctx, requests, fmt, all_namespaces)
+    errors: list[BaseException] = []
+    groups = [(req, fetch(ctx, req, all_namespaces, errors)) for req in requests]
+    if ctx.flags.get("sort-by"):
+        key = ctx.flags.get("sort-by")
+        groups = [(req, sorted(objs, key=lambda o: printers.sort_key(o, key))) for req, objs in groups]
+    single = len(requests) == 1 and len(requests[0].names) == 1 and not ctx.flags.get("filename")
+    written = False
+    if fmt in ("", "wide"):
+        with_kind = len({req.kind.kind for req in requests}) > 1 or ctx.flags.get("show-kind")
+        for req, objs in groups:
+            text = table_text(ctx, req.kind.kind, objs, with_kind=with_kind, all_namespaces=all_namespaces)
+            if text and written and not ctx.flags.get("no-headers"):
+                ctx.out.write("\n")
+            ctx.out.write(text)
+            written = written or bool(text)
+    else:
+        objects = [o for _, objs in groups for o in objs]
+        if objects or fmt != "name":
+            print_objects(ctx, objects, fmt, output, single)
+            written = bool(objects) or fmt != "name"
+    if not written and not errors and not ctx.flags.get("ignore-not-found"):
+        if not all_namespaces and all(req.kind.namespaced for req in requests):
+            ctx.eprint(f"No resources found in {ctx.namespace} namespace.")
+        else:
+            ctx.eprint("No resources found")
+    if errors:
+        ctx.eprint(format_errors(errors))
+        return 1
+    return 0
+
+
+def watch(ctx: Context, requests: list[Request], fmt: str, all_namespaces: bool) -> int:
+    """``get -w``: the current state (unless ``--watch-only``), then each change as it happens,
+    for a bounded time."""
+    if len(requests) != 1:
+        raise error("you may only specify a single resource type")
+    req = requests[0]
+    kind = req.kind.kind
+    wide = fmt == "wide"
+    options = dict(wide=wide, namespace_column=all_namespaces, show_labels=ctx.flags.get("show-labels"),
+                   label_columns=ctx.flags.get("label-columns"))
+    widths: dict[int, int] = {}
+    headers_done = [ctx.flags.get("no-headers")]
+
+    def emit(objs: list[Obj]) -> None:
+        if fmt not in ("", "wide"):
+            for obj in objs:
+                print_objects(ctx, [obj], fmt, ctx.flags.get("output"), True)
+            return
+        rows = printers.table_rows(ctx.client.table(kind, objs, wide), no_headers=headers_done[0],
+                                   objects=objs, **options)
+        headers_done[0] = True
+        ctx.out.write(printers.tabwrite(rows, widths=widths))
+
+    errors: list[BaseException] = []
+    if not ctx.flags.get("watch-only"):
+        current = fetch(ctx, req, all_namespaces, errors)
+        if current:
+            emit(current)
+        elif not errors:
+            ctx.eprint(f"No resources found in {ctx.namespace} namespace." if req.kind.namespaced
+                       and not all_namespaces else "No resources found")
+    if errors:
+        ctx.eprint(format_errors(errors))
+        return 1
+    ns = None if all_namespaces or not req.kind.namespaced else ctx.namespace
+
+    def on_event(event: str, obj: Obj) -> None:
+        if req.names and obj["metadata"]["name"] not in req.names:
+            return
+        emit([obj])
+
+    stop = ctx.client.watch(kind, ns, on_event, ctx.flags.get("selector") or None)
+    try:
+        timeout = fl.parse_duration(ctx.flags.get("request-timeout") or "0") or 0.0
+        ctx.client.wait(lambda: False, timeout or WATCH_SECONDS)
+    finally:
+        stop()
+    return 0

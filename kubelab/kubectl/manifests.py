@@ -1,0 +1,166 @@
+"""Reading ``-f FILE|DIR|-`` the way kubectl's resource builder does: multi-document YAML or
+JSON, directories (``-R`` to recurse), ``List`` kinds expanded, kubectl's error texts."""
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from kubelab.api.errors import StatusError
+from kubelab.api.kinds import Kind, for_object
+from kubelab.kubectl.command import Context, error
+
+Obj = dict[str, Any]
+_EXTENSIONS = (".json", ".yaml", ".yml")
+
+
+@dataclass
+class Doc:
+    """One object read from a manifest, or the error kubectl reports for it."""
+
+    source: str
+    obj: Obj | None = None
+    error: str = ""  # complete kubectl error text (``error: ...``)
+
+
+def _files(path: str, recursive: bool) -> list[str]:
+    if not os.path.isdir(path):
+        return [path]
+    found = []
+    for entry in sorted(os.listdir(path)):
+        full = os.path.join(path, entry)
+        if os.path.isdir(full):
+            if recursive:
+                found.extend(f for f in _files(full, True) if f.endswith(_EXTENSIONS))
+        elif entry.endswith(_EXTENSIONS):
+            found.append(full)
+    return found
+
+
+def _split(text: str) -> list[str]:
+    """Split a YAML stream into documents on ``---`` lines (JSON streams stay whole)."""
+    docs, current = [], []
+    for line in text.splitlines(keepends=True):
+        if re.match(r"^---\s*(#.*)?$", line.rstrip("\n")):
+            docs.append("".join(current))
+            current = []
+        else:
+            current.append(line)
+    docs.append("".join(current))
+    return docs
+
+
+_YAML_MESSAGES = (
+    ("mapping values are not allowed here", "mapping values are not allowed in this context"),
+    ("expected <block end>", "did not find expected key"),
+    ("that cannot start any token", "found character that cannot start any token"),
+    ("could not find expected ':'", "could not find expected ':'"),
+    ("expected ',' or ']'", "did not find expected ',' or ']'"),
+    ("expected ',' or '}'", "did not find expected ',' or '}'"),
+    ("found unexpected end of stream", "found unexpected end of stream"),
+    ("expected a comment or a line break", "did not find expected comment or line break"),
+    ("found undefined alias", "unknown anchor referenced"),
+)
+
+
+def yaml_error(exc: Exception) -> str:
+    """go-yaml's wording for a PyYAML error: ``yaml: line 3: mapping values are not allowed in this context``."""
+    problem = getattr(exc, "problem", None) or str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    message = next((go for py, go in _YAML_MESSAGES if py in problem), problem)
+    return f"yaml: line {mark.line + 1}: {message}" if mark is not None else f"yaml: {message}"
+
+
+def parse_documents(text: str, source: str, validate: bool = True) -> list[Doc]:
+    """The objects in one file's text; a document that does not parse ends the file."""
+    import yaml
+
+    docs: list[Doc] = []
+    for chunk in _split(text):
+        if not chunk.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in chunk.splitlines()):
+            continue
+        try:
+            data = yaml.safe_load(chunk)
+        except yaml.YAMLError as e:
+            docs.append(Doc(source, error=f"error: error parsing {source}: error converting YAML to JSON: "
+                                          f"{yaml_error(e)}"))
+            break
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            docs.append(Doc(source, error=f'error: unable to decode "{source}": json: cannot unmarshal '
+                                          f"{_go_type(data)} into Go value of type map[string]interface {{}}"))
+            continue
+        data = json.loads(json.dumps(data, default=str))  # YAML timestamps and the like become strings
+        if isinstance(data.get("items"), list) and str(data.get("kind", "")).endswith("List"):
+            for item in data["items"]:
+                docs.append(_checked(item, source, validate))
+            continue
+        docs.append(_checked(data, source, validate))
+    return docs
+
+
+def _go_type(value: Any) -> str:
+    return {str: "string", list: "array", bool: "bool", int: "number", float: "number"}.get(type(value), "value")
+
+
+def _checked(obj: Any, source: str, validate: bool) -> Doc:
+    """Client-side checks kubectl makes before sending: apiVersion and kind are set."""
+    if not isinstance(obj, dict):
+        return Doc(source, error=f'error: unable to decode "{source}": json: cannot unmarshal '
+                                 f"{_go_type(obj)} into Go value of type map[string]interface {{}}")
+    missing = [f"{field} not set" for field in ("apiVersion", "kind") if not obj.get(field)]
+    if missing:
+        if validate:
+            detail = missing[0] if len(missing) == 1 else "[" + ", ".join(missing) + "]"
+            return Doc(source, error=f'error: error validating "{source}": error validating data: {detail}; '
+                                     "if you choose to ignore these errors, turn validation off with "
+                                     "--validate=false")
+        what = "Kind" if not obj.get("kind") else "apiVersion"
+        compact = json.dumps(obj, separators=(",", ":"), sort_keys=True)
+        return Doc(source, error=f'error: unable to decode "{source}": Object \'{what}\' is missing in \'{compact}\'')
+    return Doc(source, obj)
+
+
+def read_manifests(ctx: Context, paths: list[str], recursive: bool = False) -> list[Doc]:
+    """Every document named by ``-f`` (``-`` is stdin), in kubectl's order. A path that does
+    not exist is an error before anything is read."""
+    validate = str(ctx.flags.values.get("validate", "strict")).lower() not in ("false", "ignore")
+    for path in paths:
+        if path != "-" and not os.path.exists(path):
+            raise error(f'the path "{path}" does not exist')
+    docs: list[Doc] = []
+    for path in paths:
+        if path == "-":
+            docs.extend(parse_documents(ctx.stdin or "", "STDIN", validate))
+            continue
+        for file in _files(path, recursive):
+            with open(file, encoding="utf-8") as fh:
+                docs.extend(parse_documents(fh.read(), file, validate))
+    return docs
+
+
+def kind_of(doc: Doc) -> Kind:
+    """The Kind of a document, or kubectl's ``resource mapping not found`` error."""
+    obj = doc.obj or {}
+    try:
+        return for_object(obj.get("apiVersion", ""), obj.get("kind", ""))
+    except StatusError:
+        meta = obj.get("metadata") or {}
+        raise error(f'resource mapping not found for name: "{meta.get("name", "")}" namespace: '
+                    f'"{meta.get("namespace", "")}" from "{doc.source}": no matches for kind "{obj.get("kind")}" '
+                    f'in version "{obj.get("apiVersion")}"\nensure CRDs are installed first') from None
+
+
+def namespace_for(ctx: Context, kind: Kind, obj: Obj) -> str | None:
+    """The namespace an object from a file goes to: its own, else ``-n``/the context's. An
+    explicit ``-n`` that disagrees with the file is kubectl's error."""
+    if not kind.namespaced:
+        return None
+    own = (obj.get("metadata") or {}).get("namespace")
+    if own and ctx.explicit_namespace and own != ctx.namespace:
+        raise error(f'the namespace from the provided object "{own}" does not match the namespace '
+                    f'"{ctx.namespace}". You must pass \'--namespace={own}\' to perform this operation.')
+    return own or ctx.namespace
