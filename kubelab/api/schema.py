@@ -426,19 +426,7 @@ def canonical_quantity(text: str, finest: int = -9) -> str:
         if m and m.group(1).count(".") <= 1:
             raise _TypeError("unable to parse numeric part of quantity")
         raise _TypeError(_QUANTITY_FORMAT)
-    number, suffix = m.groups()
-    value = Fraction(number)
-    if suffix in _BINARY:
-        value *= 1024 ** _BINARY[suffix]
-        fmt = "binary"
-    elif suffix in _DECIMAL:
-        value *= Fraction(10) ** _DECIMAL[suffix]
-        fmt = "si"
-    elif re.fullmatch(r"[eE][-+]?[0-9]+", suffix):
-        value *= Fraction(10) ** int(suffix[1:])
-        fmt = "exp"
-    else:
-        raise _TypeError("unable to parse quantity's suffix")
+    value, fmt = _quantity_parts(m.group(1), m.group(2))
     if value == 0:
         return "0"
     if fmt == "binary" and value.denominator == 1 and abs(value) >= 1024:  # else written as decimal
@@ -462,6 +450,24 @@ def canonical_quantity(text: str, finest: int = -9) -> str:
     if exp > 18:
         return f"{mantissa}e{exp}"
     return f"{mantissa}{_DECIMAL_SUFFIX[exp]}"
+
+
+def _quantity_parts(number: str, suffix: str) -> tuple[Fraction, str]:
+    value = Fraction(number)
+    if suffix in _BINARY:
+        return value * 1024 ** _BINARY[suffix], "binary"
+    if suffix in _DECIMAL:
+        return value * Fraction(10) ** _DECIMAL[suffix], "si"
+    if re.fullmatch(r"[eE][-+]?[0-9]+", suffix):
+        return value * Fraction(10) ** int(suffix[1:]), "exp"
+    raise _TypeError("unable to parse quantity's suffix")
+
+
+def quantity_value(text: str) -> Fraction:
+    """The exact value of a (canonical) Quantity string, for comparisons (``500m`` -> 1/2)."""
+    m = re.match(_QUANTITY_RE, canonical_quantity(text))
+    assert m is not None
+    return _quantity_parts(m.group(1), m.group(2))[0]
 
 
 # -- explain data -----------------------------------------------------------------------

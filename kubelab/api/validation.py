@@ -1,11 +1,806 @@
-"""Validation with Kubernetes' rules and messages (placeholder until validation lands)."""
+"""Validation with Kubernetes' rules and messages.
+
+Follows pkg/apis/core/validation, pkg/apis/apps/validation and apimachinery's
+util/validation: each problem is a field error (``Required value``, ``Invalid value: <v>:
+<detail>``, ``Unsupported value: ...: supported values: ...``, ``Duplicate value``,
+``Forbidden``, ``Not found``), returned as a ``Cause`` whose message is the error body;
+``errors.invalid`` joins them as the API server does. Values print the way Go's field
+errors print them (``%q`` strings, ``%#v`` maps and selectors).
+
+Checks that need cluster state (NodePort ranges and allocation, ClusterIP allocation,
+namespace existence) belong to engine hooks, as they belong to registries in Kubernetes.
+"""
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+from typing import Any, Callable
 
 from kubelab.api.errors import Cause
 from kubelab.api.kinds import Kind
+from kubelab.api.schema import quantity_value
+
+Obj = dict[str, Any]
+Errs = list[Cause]
+
+# -- field errors -----------------------------------------------------------------------
 
 
-def validate(obj: dict[str, Any], kind: Kind, old: dict[str, Any] | None) -> list[Cause]:
+def go_value(value: Any) -> str:
+    """A value as Go's field errors print it (``%q`` / ``%v`` / ``%#v``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return go_string_map(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def go_string_map(value: dict[str, str] | None) -> str:
+    if value is None:
+        return "map[string]string(nil)"
+    body = ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(value.items()))
+    return "map[string]string{" + body + "}"
+
+
+class _Raw(str):
+    """A value already formatted for the message (``%#v`` of a Go struct)."""
+
+
+def go_label_selector(selector: Obj | None) -> _Raw:
+    """``%#v`` of a metav1.LabelSelector, as field errors print a selector."""
+    selector = selector or {}
+    exprs = selector.get("matchExpressions")
+    if exprs:
+        parts = []
+        for e in exprs:
+            values = e.get("values")
+            vals = "[]string{" + ", ".join(json.dumps(v) for v in values) + "}" if values else "[]string(nil)"
+            parts.append(f'v1.LabelSelectorRequirement{{Key:{json.dumps(e.get("key", ""))}, '
+                         f'Operator:{json.dumps(e.get("operator", ""))}, Values:{vals}}}')
+        expr_text = "[]v1.LabelSelectorRequirement{" + ", ".join(parts) + "}"
+    else:
+        expr_text = "[]v1.LabelSelectorRequirement(nil)"
+    labels = selector.get("matchLabels")
+    return _Raw(f"v1.LabelSelector{{MatchLabels:{go_string_map(labels if labels else None)}, "
+                f"MatchExpressions:{expr_text}}}")
+
+
+def invalid(path: str, value: Any, detail: str) -> Cause:
+    shown = value if isinstance(value, _Raw) else go_value(value)
+    return Cause(path, f"Invalid value: {shown}: {detail}", "FieldValueInvalid")
+
+
+def required(path: str, detail: str = "") -> Cause:
+    return Cause(path, "Required value" + (f": {detail}" if detail else ""), "FieldValueRequired")
+
+
+def not_supported(path: str, value: Any, supported: list[str] | tuple[str, ...]) -> Cause:
+    listed = ", ".join(json.dumps(s) for s in supported)
+    return Cause(path, f"Unsupported value: {go_value(value)}: supported values: {listed}", "FieldValueNotSupported")
+
+
+def duplicate(path: str, value: Any) -> Cause:
+    shown = value if isinstance(value, _Raw) else go_value(value)
+    return Cause(path, f"Duplicate value: {shown}", "FieldValueDuplicate")
+
+
+def forbidden(path: str, detail: str) -> Cause:
+    return Cause(path, f"Forbidden: {detail}", "FieldValueForbidden")
+
+
+def not_found(path: str, value: Any) -> Cause:
+    return Cause(path, f"Not found: {go_value(value)}", "FieldValueNotFound")
+
+
+# -- name and label formats (apimachinery util/validation) ------------------------------
+
+def _regex_error(msg: str, fmt: str, *examples: str) -> str:
+    if not examples:
+        return f"{msg} (regex used for validation is '{fmt}')"
+    shown = " or ".join(f"'{e}', " for e in examples)
+    return f"{msg} (e.g. {shown}regex used for validation is '{fmt}')"
+
+
+_LABEL_FMT = "[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_SUBDOMAIN_FMT = _LABEL_FMT + r"(\." + _LABEL_FMT + ")*"
+_DNS1035_FMT = "[a-z]([-a-z0-9]*[a-z0-9])?"
+_QUALIFIED_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_LABEL_VALUE_FMT = "(" + _QUALIFIED_FMT + ")?"
+_CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
+_RE = {f: re.compile("^" + f + "$") for f in (_LABEL_FMT, _SUBDOMAIN_FMT, _DNS1035_FMT, _QUALIFIED_FMT,
+                                                _LABEL_VALUE_FMT, _CONFIG_KEY_FMT)}
+
+
+def _max_len(n: int) -> str:
+    return f"must be no more than {n} characters"
+
+
+def dns1123_label(value: str) -> list[str]:
+    errs = [_max_len(63)] if len(value) > 63 else []
+    if not _RE[_LABEL_FMT].match(value):
+        errs.append(_regex_error("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+                                 "'-', and must start and end with an alphanumeric character",
+                                 _LABEL_FMT, "my-name", "123-abc"))
+    return errs
+
+
+def dns1123_subdomain(value: str) -> list[str]:
+    errs = [_max_len(253)] if len(value) > 253 else []
+    if not _RE[_SUBDOMAIN_FMT].match(value):
+        errs.append(_regex_error("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                                 "'-' or '.', and must start and end with an alphanumeric character",
+                                 _SUBDOMAIN_FMT, "example.com"))
+    return errs
+
+
+def dns1035_label(value: str) -> list[str]:
+    errs = [_max_len(63)] if len(value) > 63 else []
+    if not _RE[_DNS1035_FMT].match(value):
+        errs.append(_regex_error("a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+                                 "start with an alphabetic character, and end with an alphanumeric character",
+                                 _DNS1035_FMT, "my-name", "abc-123"))
+    return errs
+
+
+def qualified_name(value: str) -> list[str]:
+    """A label or annotation key: ``[prefix/]name``."""
+    parts = value.split("/")
+    if len(parts) == 1:
+        name = parts[0]
+        errs: list[str] = []
+    elif len(parts) == 2:
+        prefix, name = parts
+        errs = []
+        if not prefix:
+            errs.append("prefix part must be non-empty")
+        else:
+            errs += ["prefix part " + m for m in dns1123_subdomain(prefix)]
+    else:
+        return [_regex_error("a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must "
+                             "start and end with an alphanumeric character", _QUALIFIED_FMT,
+                             "MyName", "my.name", "123-abc")]
+    if not name:
+        errs.append("name part must be non-empty")
+    elif len(name) > 63:
+        errs.append("name part " + _max_len(63))
+    if name and not _RE[_QUALIFIED_FMT].match(name):
+        errs.append("name part " + _regex_error(
+            "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+            "alphanumeric character", _QUALIFIED_FMT, "MyName", "my.name", "123-abc"))
+    return errs
+
+
+def label_value(value: str) -> list[str]:
+    errs = [_max_len(63)] if len(value) > 63 else []
+    if not _RE[_LABEL_VALUE_FMT].match(value):
+        errs.append(_regex_error("a valid label must be an empty string or consist of alphanumeric characters, "
+                                 "'-', '_' or '.', and must start and end with an alphanumeric character",
+                                 _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
+    return errs
+
+
+def config_key(value: str) -> list[str]:
+    errs = []
+    if len(value) > 253:
+        errs.append(_max_len(253))
+    if not _RE[_CONFIG_KEY_FMT].match(value):
+        errs.append(_regex_error("a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+                                 _CONFIG_KEY_FMT, "key.name", "KEY_NAME", "key-name"))
+    if value in (".", ".."):
+        errs.append(f"must not be '{value}'")
+    elif value.startswith(".."):
+        errs.append("must not start with '..'")
+    return errs
+
+
+def port_range(port: Any) -> list[str]:
+    if isinstance(port, int) and 1 <= port <= 65535:
+        return []
+    return ["must be between 1 and 65535, inclusive"]
+
+
+def port_name(name: str) -> list[str]:
+    """IANA_SVC_NAME, as container and service port names must be."""
+    errs = []
+    if len(name) > 15:
+        errs.append("must be no more than 15 characters")
+    if not re.match(r"^[-a-z0-9]+$", name):
+        errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if "--" in name:
+        errs.append("must not contain consecutive hyphens")
+    if not re.search(r"[a-z]", name):
+        errs.append("must contain at least one letter (a-z)")
+    if name.startswith("-") or name.endswith("-"):
+        errs.append("must not begin or end with a hyphen")
+    return errs
+
+
+def _name_checks(kind: str) -> Callable[[str], list[str]]:
+    if kind == "Namespace":
+        return dns1123_label
+    if kind == "Service":
+        return dns1035_label
+    return dns1123_subdomain
+
+
+# -- metadata ---------------------------------------------------------------------------
+
+def _labels(labels: Any, path: str) -> Errs:
+    errs: Errs = []
+    for key, value in (labels or {}).items():
+        errs += [invalid(path, key, m) for m in qualified_name(key)]
+        errs += [invalid(path, value, m) for m in label_value(value)]
+    return errs
+
+
+def _annotations(annotations: Any, path: str) -> Errs:
+    errs: Errs = []
+    total = 0
+    for key, value in (annotations or {}).items():
+        errs += [invalid(path, key, m) for m in qualified_name(key.lower())]
+        total += len(key) + len(value)
+    if total > 256 * 1024:
+        errs.append(Cause(path, "Too long: may not be more than 262144 bytes", "FieldValueTooLong"))
+    return errs
+
+
+def _metadata(obj: Obj, kind: Kind) -> Errs:
+    meta = obj.get("metadata") or {}
+    name = meta.get("name", "")
+    errs: Errs = []
+    if not name:
+        errs.append(required("metadata.name", "name or generateName is required"))
+    else:
+        errs += [invalid("metadata.name", name, m) for m in _name_checks(kind.kind)(name)]
+    if kind.namespaced:
+        ns = meta.get("namespace", "")
+        if not ns:
+            errs.append(required("metadata.namespace"))
+        else:
+            errs += [invalid("metadata.namespace", ns, m) for m in dns1123_label(ns)]
+    elif meta.get("namespace"):
+        errs.append(forbidden("metadata.namespace", "not allowed on this type"))
+    errs += _labels(meta.get("labels"), "metadata.labels")
+    errs += _annotations(meta.get("annotations"), "metadata.annotations")
+    return errs
+
+
+def _label_selector(selector: Obj, path: str) -> Errs:
+    errs = _labels(selector.get("matchLabels"), f"{path}.matchLabels")
+    for i, expr in enumerate(selector.get("matchExpressions") or []):
+        p = f"{path}.matchExpressions[{i}]"
+        op = expr.get("operator", "")
+        values = expr.get("values") or []
+        if op in ("In", "NotIn"):
+            if not values:
+                errs.append(required(f"{p}.values", "must be specified when `operator` is 'In' or 'NotIn'"))
+        elif op in ("Exists", "DoesNotExist"):
+            if values:
+                errs.append(forbidden(f"{p}.values", "may not be specified when `operator` is 'Exists' or "
+                                                      "'DoesNotExist'"))
+        else:
+            errs.append(invalid(f"{p}.operator", op, "not a valid selector operator"))
+        errs += [invalid(f"{p}.key", expr.get("key", ""), m) for m in qualified_name(expr.get("key", ""))]
+    return errs
+
+
+# -- pods -------------------------------------------------------------------------------
+
+_RESTART = ("Always", "OnFailure", "Never")
+_DNS_POLICIES = ("ClusterFirstWithHostNet", "ClusterFirst", "Default", "None")
+_PULL = ("Always", "IfNotPresent", "Never")
+_PROTOCOLS = ("SCTP", "TCP", "UDP")
+
+
+def _container_ports(ports: list[Obj], path: str) -> Errs:
+    errs: Errs = []
+    for i, port in enumerate(ports):
+        p = f"{path}[{i}]"
+        name = port.get("name")
+        if name:
+            errs += [invalid(f"{p}.name", name, m) for m in port_name(name)]
+        cp = port.get("containerPort", 0)
+        if not cp:
+            errs.append(required(f"{p}.containerPort"))
+        else:
+            errs += [invalid(f"{p}.containerPort", cp, m) for m in port_range(cp)]
+        if port.get("hostPort"):
+            errs += [invalid(f"{p}.hostPort", port["hostPort"], m) for m in port_range(port["hostPort"])]
+        proto = port.get("protocol", "")
+        if not proto:
+            errs.append(required(f"{p}.protocol"))
+        elif proto not in _PROTOCOLS:
+            errs.append(not_supported(f"{p}.protocol", proto, _PROTOCOLS))
+    return errs
+
+
+def _probe(probe: Obj | None, path: str) -> Errs:
+    if not probe:
+        return []
+    errs: Errs = []
+    handlers = [h for h in ("exec", "httpGet", "tcpSocket", "grpc") if probe.get(h)]
+    if not handlers:
+        errs.append(required(path, "must specify a handler type"))
+    elif len(handlers) > 1:
+        errs.append(forbidden(f"{path}.{handlers[1]}", "may not specify more than 1 handler type"))
+    for key in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
+        value = probe.get(key, 0)
+        if value < 0:
+            errs.append(invalid(f"{path}.{key}", value, "must be greater than or equal to 0"))
+    http = probe.get("httpGet") or {}
+    if http:
+        port = http.get("port")
+        if isinstance(port, int):
+            errs += [invalid(f"{path}.httpGet.port", port, m) for m in port_range(port)]
+        if http.get("scheme") not in ("HTTP", "HTTPS"):
+            errs.append(not_supported(f"{path}.httpGet.scheme", http.get("scheme", ""), ("HTTP", "HTTPS")))
+    return errs
+
+
+def _containers(containers: list[Obj], path: str, volumes: set[str]) -> Errs:
+    errs: Errs = []
+    seen: set[str] = set()
+    for i, c in enumerate(containers):
+        p = f"{path}[{i}]"
+        name = c.get("name", "")
+        if not name:
+            errs.append(required(f"{p}.name"))
+        else:
+            errs += [invalid(f"{p}.name", name, m) for m in dns1123_label(name)]
+            if name in seen:
+                errs.append(duplicate(f"{p}.name", name))
+            seen.add(name)
+        if not c.get("image"):
+            errs.append(required(f"{p}.image"))
+        policy = c.get("imagePullPolicy", "")
+        if policy not in _PULL:
+            errs.append(not_supported(f"{p}.imagePullPolicy", policy, _PULL) if policy
+                        else required(f"{p}.imagePullPolicy"))
+        tmp = c.get("terminationMessagePolicy", "")
+        if tmp and tmp not in ("File", "FallbackToLogsOnError"):
+            errs.append(not_supported(f"{p}.terminationMessagePolicy", tmp, ("File", "FallbackToLogsOnError")))
+        errs += _container_ports(c.get("ports") or [], f"{p}.ports")
+        for j, env in enumerate(c.get("env") or []):
+            if not env.get("name"):
+                errs.append(required(f"{p}.env[{j}].name"))
+        for j, mount in enumerate(c.get("volumeMounts") or []):
+            mp = f"{p}.volumeMounts[{j}]"
+            if not mount.get("name"):
+                errs.append(required(f"{mp}.name"))
+            elif mount["name"] not in volumes:
+                errs.append(not_found(f"{mp}.name", mount["name"]))
+            if not mount.get("mountPath"):
+                errs.append(required(f"{mp}.mountPath"))
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            errs += _probe(c.get(probe), f"{p}.{probe}")
+        errs += _resources(c.get("resources") or {}, f"{p}.resources")
+    return errs
+
+
+def _resources(resources: Obj, path: str) -> Errs:
+    errs: Errs = []
+    limits = resources.get("limits") or {}
+    for name, request in (resources.get("requests") or {}).items():
+        if name in limits and quantity_value(request) > quantity_value(limits[name]):
+            errs.append(invalid(f"{path}.requests[{name}]", request,
+                                f"must be less than or equal to {name} limit of {limits[name]}"))
+    return errs
+
+
+def _volumes(volumes: list[Obj], path: str) -> tuple[Errs, set[str]]:
+    errs: Errs = []
+    names: set[str] = set()
+    for i, v in enumerate(volumes):
+        p = f"{path}[{i}]"
+        name = v.get("name", "")
+        if not name:
+            errs.append(required(f"{p}.name"))
+        else:
+            errs += [invalid(f"{p}.name", name, m) for m in dns1123_label(name)]
+            if name in names:
+                errs.append(duplicate(f"{p}.name", name))
+            names.add(name)
+        sources = [k for k in v if k != "name"]
+        if len(sources) > 1:
+            errs.append(forbidden(f"{p}.{sources[1]}", "may not specify more than 1 volume type"))
+        elif not sources:
+            errs.append(required(p, "must specify a volume type"))
+    return errs, names
+
+
+def pod_spec(spec: Obj, path: str, restart_policies: tuple[str, ...] = _RESTART) -> Errs:
+    """ValidatePodSpec: containers, volumes, policies. ``restart_policies`` narrows what
+    templates allow (Deployments: only Always; Jobs: OnFailure or Never)."""
+    errs, volumes = _volumes(spec.get("volumes") or [], f"{path}.volumes")
+    containers = spec.get("containers") or []
+    if not containers:
+        errs.append(required(f"{path}.containers"))
+    errs += _containers(containers, f"{path}.containers", volumes)
+    errs += _containers(spec.get("initContainers") or [], f"{path}.initContainers", volumes)
+    names = [c.get("name") for c in containers]
+    for i, c in enumerate(spec.get("initContainers") or []):
+        if c.get("name") and c.get("name") in names:
+            errs.append(duplicate(f"{path}.initContainers[{i}].name", c["name"]))
+    restart = spec.get("restartPolicy", "")
+    if restart not in restart_policies:
+        errs.append(not_supported(f"{path}.restartPolicy", restart, restart_policies) if restart
+                    else required(f"{path}.restartPolicy"))
+    dns = spec.get("dnsPolicy", "")
+    if dns not in _DNS_POLICIES:
+        errs.append(not_supported(f"{path}.dnsPolicy", dns, _DNS_POLICIES))
+    grace = spec.get("terminationGracePeriodSeconds")
+    if isinstance(grace, int) and grace < 0:
+        errs.append(invalid(f"{path}.terminationGracePeriodSeconds", grace, "must be greater than or equal to 0"))
+    deadline = spec.get("activeDeadlineSeconds")
+    if deadline is not None and deadline <= 0:
+        errs.append(invalid(f"{path}.activeDeadlineSeconds", deadline, "must be between 1 and 2147483647, inclusive"))
+    errs += _labels(spec.get("nodeSelector"), f"{path}.nodeSelector")
+    if spec.get("serviceAccountName"):
+        errs += [invalid(f"{path}.serviceAccountName", spec["serviceAccountName"], m)
+                 for m in dns1123_subdomain(spec["serviceAccountName"])]
+    for i, t in enumerate(spec.get("tolerations") or []):
+        op = t.get("operator", "Equal")
+        if op not in ("Equal", "Exists"):
+            errs.append(not_supported(f"{path}.tolerations[{i}].operator", op, ("Equal", "Exists")))
+        elif op == "Exists" and t.get("value"):
+            errs.append(invalid(f"{path}.tolerations[{i}].operator", t["value"],
+                                "value must be empty when `operator` is 'Exists'"))
+        effect = t.get("effect")
+        if effect and effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute"):
+            errs.append(not_supported(f"{path}.tolerations[{i}].effect", effect,
+                                      ("NoSchedule", "PreferNoSchedule", "NoExecute")))
+    return errs
+
+
+_POD_UPDATE = ("pod updates may not change fields other than `spec.containers[*].image`,"
+               "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
+               "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+               "(allow it to be set to 1 if it was previously negative)")
+
+
+def _pod_update(new: Obj, old: Obj) -> Errs:
+    """ValidatePodUpdate: a pod's spec is fixed once created, images and a few fields aside."""
+    new_spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    errs: Errs = []
+    old_tol = old_spec.get("tolerations") or []
+    new_tol = new_spec.get("tolerations") or []
+    if new_tol[: len(old_tol)] != old_tol:
+        errs.append(forbidden("spec.tolerations", "existing toleration can not be modified except its "
+                                                  "tolerationSeconds"))
+
+    def munged(spec: Obj) -> Obj:
+        spec = json.loads(json.dumps(spec))
+        for key in ("containers", "initContainers"):
+            for c in spec.get(key) or []:
+                c.pop("image", None)
+        for key in ("activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds"):
+            spec.pop(key, None)
+        return spec
+
+    a, b = munged(old_spec), munged(new_spec)
+    if a != b:
+        lines = ["  core.PodSpec{"]
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                field = key[0].upper() + key[1:]
+                if key in a:
+                    lines.append(f"- \t{field}: {json.dumps(a[key], sort_keys=True)},")
+                if key in b:
+                    lines.append(f"+ \t{field}: {json.dumps(b[key], sort_keys=True)},")
+        lines.append("  }")
+        errs.append(forbidden("spec", _POD_UPDATE + "\n" + "\n".join(lines) + "\n"))
+    return errs
+
+
+def _pod(obj: Obj, old: Obj | None) -> Errs:
+    errs = pod_spec(obj.get("spec") or {}, "spec")
+    if old is not None:
+        errs += _pod_update(obj, old)
+    return errs
+
+
+# -- workloads --------------------------------------------------------------------------
+
+def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
+    from kubelab.api.selectors import from_label_selector
+
+    return from_label_selector(selector).matches(labels)
+
+
+def _workload_template(spec: Obj, kind: str, restart: tuple[str, ...]) -> Errs:
+    errs: Errs = []
+    selector = spec.get("selector")
+    template = spec.get("template") or {}
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    empty = selector is not None and not selector.get("matchLabels") and not selector.get("matchExpressions")
+    bad_selector = False
+    if selector is None:
+        errs.append(required("spec.selector"))
+    else:
+        found = _label_selector(selector, "spec.selector")
+        bad_selector = bool(found)
+        errs += found
+        if empty:
+            errs.append(invalid("spec.selector", go_label_selector(selector),
+                                f"empty selector is invalid for {kind}"))
+    errs += _labels(labels, "spec.template.metadata.labels")
+    if selector is None or (not empty and not bad_selector and not _selector_matches(selector, labels)):
+        errs.append(invalid("spec.template.metadata.labels", _Raw(go_string_map(labels or None)),
+                            "`selector` does not match template `labels`"))
+    errs += pod_spec(template.get("spec") or {}, "spec.template.spec", restart)
+    return errs
+
+
+def _non_negative(spec: Obj, key: str) -> Errs:
+    value = spec.get(key)
+    if isinstance(value, int) and value < 0:
+        return [invalid(f"spec.{key}", value, "must be greater than or equal to 0")]
     return []
+
+
+def _int_or_percent(value: Any, path: str) -> tuple[Errs, int | None]:
+    """An IntOrString that must be a count or a percentage: errors and the percent (if one)."""
+    if isinstance(value, int):
+        return ([invalid(path, value, "must be greater than or equal to 0")] if value < 0 else []), None
+    if not re.match(r"^[0-9]+%$", str(value)):
+        return [invalid(path, value, _regex_error("a valid percent string must be a numeric string followed by an "
+                                                  "ending '%'", "[0-9]+%", "1%", "93%"))], None
+    return [], int(str(value)[:-1])
+
+
+def _is_zero(value: Any) -> bool:
+    return value == 0 or value == "0%"
+
+
+def _rolling(rolling: Obj, path: str) -> Errs:
+    errs: Errs = []
+    surge, unavailable = rolling.get("maxSurge"), rolling.get("maxUnavailable")
+    for key, value in (("maxUnavailable", unavailable), ("maxSurge", surge)):
+        if value is None:
+            continue
+        found, percent = _int_or_percent(value, f"{path}.{key}")
+        errs += found
+        if key == "maxUnavailable" and percent is not None and percent > 100:
+            errs.append(invalid(f"{path}.{key}", value, "must not be greater than 100%"))
+    if _is_zero(unavailable) and _is_zero(surge):
+        errs.append(invalid(f"{path}.maxUnavailable", unavailable, "may not be 0 when `maxSurge` is 0"))
+    return errs
+
+
+def _immutable_selector(obj: Obj, old: Obj | None) -> Errs:
+    if old is None:
+        return []
+    new_sel, old_sel = (obj.get("spec") or {}).get("selector"), (old.get("spec") or {}).get("selector")
+    if (new_sel or {}) != (old_sel or {}):
+        return [invalid("spec.selector", go_label_selector(new_sel), "field is immutable")]
+    return []
+
+
+def _deployment(obj: Obj, old: Obj | None) -> Errs:
+    spec = obj.get("spec") or {}
+    errs = _non_negative(spec, "replicas")
+    errs += _workload_template(spec, "deployment", ("Always",))
+    strategy = spec.get("strategy") or {}
+    kind = strategy.get("type", "")
+    if kind not in ("Recreate", "RollingUpdate"):
+        errs.append(not_supported("spec.strategy.type", kind, ("Recreate", "RollingUpdate")))
+    elif kind == "Recreate" and strategy.get("rollingUpdate") is not None:
+        errs.append(forbidden("spec.strategy.rollingUpdate", "may not be specified when strategy `type` is "
+                                                             "'Recreate'"))
+    elif kind == "RollingUpdate":
+        errs += _rolling(strategy.get("rollingUpdate") or {}, "spec.strategy.rollingUpdate")
+    for key in ("revisionHistoryLimit", "minReadySeconds"):
+        errs += _non_negative(spec, key)
+    deadline = spec.get("progressDeadlineSeconds")
+    if isinstance(deadline, int) and deadline <= spec.get("minReadySeconds", 0):
+        errs.append(invalid("spec.progressDeadlineSeconds", deadline,
+                            "must be greater than minReadySeconds"))
+    return errs + _immutable_selector(obj, old)
+
+
+def _replicaset(obj: Obj, old: Obj | None) -> Errs:
+    spec = obj.get("spec") or {}
+    errs = _non_negative(spec, "replicas") + _non_negative(spec, "minReadySeconds")
+    return errs + _workload_template(spec, "replicaset", ("Always",)) + _immutable_selector(obj, old)
+
+
+def _daemonset(obj: Obj, old: Obj | None) -> Errs:
+    spec = obj.get("spec") or {}
+    errs = _workload_template(spec, "daemonset", ("Always",))
+    strategy = spec.get("updateStrategy") or {}
+    if strategy.get("type") not in ("OnDelete", "RollingUpdate"):
+        errs.append(not_supported("spec.updateStrategy.type", strategy.get("type", ""), ("OnDelete", "RollingUpdate")))
+    return errs + _immutable_selector(obj, old)
+
+
+def _statefulset(obj: Obj, old: Obj | None) -> Errs:
+    spec = obj.get("spec") or {}
+    errs = _non_negative(spec, "replicas") + _workload_template(spec, "statefulset", ("Always",))
+    policy = spec.get("podManagementPolicy", "")
+    if policy not in ("OrderedReady", "Parallel"):
+        errs.append(not_supported("spec.podManagementPolicy", policy, ("OrderedReady", "Parallel")))
+    return errs + _immutable_selector(obj, old)
+
+
+def _job(obj: Obj, old: Obj | None) -> Errs:
+    spec = obj.get("spec") or {}
+    errs: Errs = []
+    for key in ("parallelism", "completions", "backoffLimit"):
+        errs += _non_negative(spec, key)
+    template = spec.get("template") or {}
+    errs += _labels((template.get("metadata") or {}).get("labels"), "spec.template.metadata.labels")
+    errs += pod_spec(template.get("spec") or {}, "spec.template.spec", ("OnFailure", "Never"))
+    if old is not None and (old.get("spec") or {}).get("template") != template:
+        errs.append(invalid("spec.template", _Raw("core.PodTemplateSpec{...}"), "field is immutable"))
+    return errs
+
+
+def _cronjob(obj: Obj, old: Obj | None) -> Errs:
+    spec = obj.get("spec") or {}
+    errs: Errs = []
+    if not spec.get("schedule"):
+        errs.append(required("spec.schedule"))
+    policy = spec.get("concurrencyPolicy", "")
+    if policy not in ("Allow", "Forbid", "Replace"):
+        errs.append(not_supported("spec.concurrencyPolicy", policy, ("Allow", "Forbid", "Replace")))
+    template = ((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}
+    errs += pod_spec(template.get("spec") or {}, "spec.jobTemplate.spec.template.spec", ("OnFailure", "Never"))
+    if len((obj.get("metadata") or {}).get("name", "")) > 52:
+        errs.append(invalid("metadata.name", obj["metadata"]["name"], "must be no more than 52 characters"))
+    return errs
+
+
+# -- services ---------------------------------------------------------------------------
+
+_SERVICE_TYPES = ("ClusterIP", "ExternalName", "LoadBalancer", "NodePort")
+
+
+def _go_service_port(port: Obj) -> _Raw:
+    target = port.get("targetPort", 0)
+    t = (f"intstr.IntOrString{{Type:0, IntVal:{target}, StrVal:\"\"}}" if isinstance(target, int)
+         else f"intstr.IntOrString{{Type:1, IntVal:0, StrVal:{json.dumps(target)}}}")
+    app = port.get("appProtocol")
+    app_text = f"(*string)({json.dumps(app)})" if app else "(*string)(nil)"
+    return _Raw(f'core.ServicePort{{Name:{json.dumps(port.get("name", ""))}, Protocol:'
+                f'{json.dumps(port.get("protocol", ""))}, AppProtocol:{app_text}, Port:{port.get("port", 0)}, '
+                f'TargetPort:{t}, NodePort:{port.get("nodePort", 0)}}}')
+
+
+def _service(obj: Obj, old: Obj | None) -> Errs:
+    spec = obj.get("spec") or {}
+    errs: Errs = []
+    kind = spec.get("type", "")
+    ports = spec.get("ports") or []
+    headless = spec.get("clusterIP") == "None"
+    if kind not in _SERVICE_TYPES:
+        errs.append(not_supported("spec.type", kind, _SERVICE_TYPES))
+    if kind == "ExternalName":
+        name = spec.get("externalName", "")
+        if not name:
+            errs.append(required("spec.externalName"))
+        else:
+            errs += [invalid("spec.externalName", name, m) for m in dns1123_subdomain(name.rstrip("."))]
+    elif not ports and not headless:
+        errs.append(required("spec.ports"))
+    if kind == "ExternalName" and spec.get("clusterIP") not in (None, "", "None"):
+        errs.append(forbidden("spec.clusterIP", "may not be set for ExternalName services"))
+    if headless and kind in ("NodePort", "LoadBalancer"):
+        errs.append(invalid("spec.clusterIPs[0]", "None", f"may not be set to 'None' for {kind} services"))
+    names: set[str] = set()
+    seen: set[tuple[Any, str]] = set()
+    for i, port in enumerate(ports):
+        p = f"spec.ports[{i}]"
+        name = port.get("name", "")
+        if len(ports) > 1 and not name:
+            errs.append(required(f"{p}.name"))
+        elif name:
+            errs += [invalid(f"{p}.name", name, m) for m in dns1123_label(name)]
+            if name in names:
+                errs.append(duplicate(f"{p}.name", name))
+            names.add(name)
+        errs += [invalid(f"{p}.port", port.get("port", 0), m) for m in port_range(port.get("port", 0))]
+        proto = port.get("protocol", "")
+        if proto not in _PROTOCOLS:
+            errs.append(not_supported(f"{p}.protocol", proto, _PROTOCOLS) if proto else required(f"{p}.protocol"))
+        target = port.get("targetPort", 0)
+        if isinstance(target, int):
+            errs += [invalid(f"{p}.targetPort", target, m) for m in port_range(target)]
+        else:
+            errs += [invalid(f"{p}.targetPort", target, m) for m in port_name(target)]
+        node_port = port.get("nodePort")
+        if node_port:
+            if kind in ("ClusterIP", "ExternalName"):
+                errs.append(forbidden(f"{p}.nodePort", f"may not be used when `type` is '{kind}'"))
+            else:
+                errs += [invalid(f"{p}.nodePort", node_port, m) for m in port_range(node_port)]
+        key = (port.get("port"), proto)
+        if key in seen:
+            errs.append(duplicate(p, _go_service_port(port)))
+        seen.add(key)
+    errs += _labels(spec.get("selector"), "spec.selector")
+    affinity = spec.get("sessionAffinity", "")
+    if affinity not in ("ClientIP", "None"):
+        errs.append(not_supported("spec.sessionAffinity", affinity, ("ClientIP", "None")))
+    if old is not None:
+        old_ip = (old.get("spec") or {}).get("clusterIP")
+        new_ip = spec.get("clusterIP")
+        if old_ip and new_ip and new_ip != old_ip and kind != "ExternalName" and \
+                (old.get("spec") or {}).get("type") != "ExternalName":
+            errs.append(invalid("spec.clusterIPs[0]", _Raw("[]string{" + json.dumps(new_ip) + "}"),
+                                "may not change once set"))
+    return errs
+
+
+# -- config, secrets, namespaces --------------------------------------------------------
+
+def _keys(obj: Obj, field: str) -> Errs:
+    errs: Errs = []
+    for key in obj.get(field) or {}:
+        errs += [invalid(f"{field}[{key}]", key, m) for m in config_key(key)]
+    return errs
+
+
+def _immutable_data(obj: Obj, old: Obj | None, fields: tuple[str, ...]) -> Errs:
+    if old is None or not old.get("immutable"):
+        return []
+    errs: Errs = []
+    for field in fields:
+        if (obj.get(field) or {}) != (old.get(field) or {}):
+            errs.append(forbidden(field, "field is immutable when `immutable` is set"))
+    if not obj.get("immutable"):
+        errs.append(forbidden("immutable", "field is immutable when `immutable` is set"))
+    return errs
+
+
+def _configmap(obj: Obj, old: Obj | None) -> Errs:
+    errs = _keys(obj, "data") + _keys(obj, "binaryData")
+    for key in obj.get("binaryData") or {}:
+        if key in (obj.get("data") or {}):
+            errs.append(invalid(f"data[{key}]", key, "duplicate of key present in binaryData"))
+    size = sum(len(k) + len(v) for k, v in (obj.get("data") or {}).items())
+    if size > 1024 * 1024:
+        errs.append(Cause("", "Too long: must have at most 1048576 bytes", "FieldValueTooLong"))
+    return errs + _immutable_data(obj, old, ("data", "binaryData"))
+
+
+def _secret(obj: Obj, old: Obj | None) -> Errs:
+    errs = _keys(obj, "data")
+    kind = obj.get("type", "")
+    data = obj.get("data") or {}
+    if kind == "kubernetes.io/tls":
+        for key in ("tls.crt", "tls.key"):
+            if key not in data:
+                errs.append(required(f"data[{key}]"))
+    elif kind == "kubernetes.io/dockerconfigjson" and ".dockerconfigjson" not in data:
+        errs.append(required("data[.dockerconfigjson]"))
+    elif kind == "kubernetes.io/basic-auth" and "username" not in data and "password" not in data:
+        errs.append(required("data[username]"))
+    if old is not None and old.get("type", "") != kind:
+        errs.append(invalid("type", kind, "field is immutable"))
+    return errs + _immutable_data(obj, old, ("data",))
+
+
+def _namespace(obj: Obj, old: Obj | None) -> Errs:
+    return []
+
+
+_BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
+    "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
+    "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
+    "ConfigMap": _configmap, "Secret": _secret, "Namespace": _namespace,
+}
+
+
+def validate(obj: Obj, kind: Kind, old: Obj | None) -> list[Cause]:
+    """Every field error of ``obj`` (a create when ``old`` is None, else an update of ``old``)."""
+    errs = _metadata(obj, kind)
+    check = _BY_KIND.get(kind.kind)
+    if check is not None:
+        errs += check(obj, old)
+    return errs

@@ -1,0 +1,228 @@
+"""Validation rules and the API server's exact messages."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from kubelab.api import admission
+from kubelab.api.errors import StatusError
+from kubelab.api.kinds import BY_KIND
+
+SUBDOMAIN = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and "
+             "must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is "
+             r"'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+LABEL = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and "
+         "end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+         "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+
+
+def create(obj: dict) -> dict:
+    kind = BY_KIND[obj["kind"]]
+    obj = copy.deepcopy(obj)
+    if kind.namespaced:
+        obj.setdefault("metadata", {}).setdefault("namespace", "default")
+    return admission.admit_create(obj, kind)[0]
+
+
+def create_error(obj: dict) -> StatusError:
+    with pytest.raises(StatusError) as e:
+        create(obj)
+    assert e.value.code == 422 and e.value.reason == "Invalid"
+    return e.value
+
+
+def update_error(obj: dict, old: dict) -> StatusError:
+    with pytest.raises(StatusError) as e:
+        admission.admit_update(copy.deepcopy(obj), old, BY_KIND[obj["kind"]])
+    return e.value
+
+
+def deployment(name: str = "web", labels: dict | None = None, selector: dict | None = None) -> dict:
+    labels = {"app": name} if labels is None else labels
+    spec: dict = {"template": {"metadata": {"labels": labels},
+                               "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}
+    if selector is not None:
+        spec["selector"] = selector
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name}, "spec": spec}
+
+
+def pod(*containers: dict, **spec) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": list(containers) or [{"name": "c", "image": "nginx"}], **spec}}
+
+
+def test_valid_objects_pass():
+    create(pod())
+    create(deployment(selector={"matchLabels": {"app": "web"}}))
+    create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dev"}})
+
+
+def test_bad_name_message_and_qualified_kind():
+    err = create_error(deployment("Echo_Server", selector={"matchLabels": {"app": "Echo_Server"}}))
+    assert err.message == f'Deployment.apps "Echo_Server" is invalid: metadata.name: Invalid value: "Echo_Server": {SUBDOMAIN}'
+    assert err.causes[0].field == "metadata.name" and err.causes[0].reason == "FieldValueInvalid"
+    assert err.to_status()["details"]["causes"][0]["message"].startswith('Invalid value: "Echo_Server"')
+
+
+def test_namespace_and_service_names():
+    assert create_error({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "Dev"}}).message == \
+        f'Namespace "Dev" is invalid: metadata.name: Invalid value: "Dev": {LABEL}'
+    err = create_error({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "Customer-api"},
+                        "spec": {"ports": [{"port": 80}]}})
+    assert err.message == (
+        'Service "Customer-api" is invalid: metadata.name: Invalid value: "Customer-api": a DNS-1035 label must '
+        "consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an "
+        "alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is "
+        "'[a-z]([-a-z0-9]*[a-z0-9])?')")
+
+
+def test_missing_selector_reports_both_errors():
+    err = create_error(deployment("x"))
+    assert err.message == ('Deployment.apps "x" is invalid: [spec.selector: Required value, '
+                           'spec.template.metadata.labels: Invalid value: map[string]string{"app":"x"}: '
+                           '`selector` does not match template `labels`]')
+
+
+def test_selector_mismatch():
+    err = create_error(deployment("x", selector={"matchLabels": {"app": "y"}}))
+    assert err.message.endswith('spec.template.metadata.labels: Invalid value: map[string]string{"app":"x"}: '
+                                '`selector` does not match template `labels`')
+
+
+def test_empty_selector_is_invalid_without_mismatch():
+    err = create_error(deployment("x", selector={}))
+    assert err.message.endswith("spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), "
+                                "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: "
+                                "empty selector is invalid for deployment")
+
+
+def test_deployment_fields():
+    d = deployment("x", selector={"matchLabels": {"app": "x"}})
+    d["spec"]["replicas"] = -1
+    d["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}
+    d["spec"]["template"]["spec"]["restartPolicy"] = "Never"
+    msg = create_error(d).message
+    assert "spec.replicas: Invalid value: -1: must be greater than or equal to 0" in msg
+    assert "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when `maxSurge` is 0" in msg
+    assert 'spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"' in msg
+    d = deployment("x", selector={"matchLabels": {"app": "x"}})
+    d["spec"]["strategy"] = {"type": "Blue"}
+    assert create_error(d).message.endswith(
+        'spec.strategy.type: Unsupported value: "Blue": supported values: "Recreate", "RollingUpdate"')
+
+
+def test_deployment_selector_is_immutable():
+    old = create(deployment("x", selector={"matchLabels": {"app": "x"}}))
+    new = copy.deepcopy(old)
+    new["spec"]["selector"] = {"matchLabels": {"app": "y"}}
+    new["spec"]["template"]["metadata"]["labels"] = {"app": "y"}
+    assert update_error(new, old).message == (
+        'Deployment.apps "x" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:'
+        'map[string]string{"app":"y"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable')
+
+
+def test_pod_container_rules():
+    err = create_error(pod({"name": "Web", "image": ""}, {"name": "Web", "image": "x", "ports": [{"containerPort": 70000}]},
+                           restartPolicy="Sometimes"))
+    fields = [(c.field, c.message.split(":")[0]) for c in err.causes]
+    assert fields == [("spec.containers[0].name", "Invalid value"), ("spec.containers[0].image", "Required value"),
+                      ("spec.containers[1].name", "Invalid value"), ("spec.containers[1].name", "Duplicate value"),
+                      ("spec.containers[1].ports[0].containerPort", "Invalid value"),
+                      ("spec.restartPolicy", "Unsupported value")]
+    assert 'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", "OnFailure", "Never"' \
+        in err.message
+    assert "spec.containers[1].ports[0].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive" \
+        in err.message
+
+
+def test_pod_requires_containers_and_known_volumes():
+    p = pod()
+    p["spec"]["containers"] = []
+    assert create_error(p).message == 'Pod "p" is invalid: spec.containers: Required value'
+    p = pod({"name": "c", "image": "x", "volumeMounts": [{"name": "data", "mountPath": "/d"}]})
+    assert create_error(p).message == 'Pod "p" is invalid: spec.containers[0].volumeMounts[0].name: Not found: "data"'
+
+
+def test_requests_above_limits():
+    p = pod({"name": "c", "image": "x", "resources": {"limits": {"cpu": "500m"}, "requests": {"cpu": "1"}}})
+    assert create_error(p).message.endswith(
+        'spec.containers[0].resources.requests[cpu]: Invalid value: "1": must be less than or equal to cpu limit of 500m')
+
+
+def test_labels():
+    p = pod()
+    p["metadata"]["labels"] = {"bad key": "ok", "ok": "bad value!"}
+    causes = create_error(p).causes
+    assert [c.field for c in causes] == ["metadata.labels", "metadata.labels"]
+    assert causes[0].message.startswith('Invalid value: "bad key": name part must consist of alphanumeric')
+    assert causes[1].message.startswith('Invalid value: "bad value!": a valid label must be an empty string')
+
+
+def test_pod_update_may_only_change_images():
+    old = create(pod())
+    new = copy.deepcopy(old)
+    new["spec"]["containers"][0]["image"] = "nginx:2"
+    admission.admit_update(copy.deepcopy(new), old, BY_KIND["Pod"])
+    new["spec"]["restartPolicy"] = "Never"
+    err = update_error(new, old)
+    assert err.message.startswith(
+        'Pod "p" is invalid: spec: Forbidden: pod updates may not change fields other than '
+        "`spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
+        "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+        "(allow it to be set to 1 if it was previously negative)\n")
+    assert '- \tRestartPolicy: "Always",' in err.message and '+ \tRestartPolicy: "Never",' in err.message
+
+
+def test_service_rules():
+    base = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
+    assert create_error({**base, "spec": {"selector": {"a": "b"}}}).message == \
+        'Service "s" is invalid: spec.ports: Required value'
+    create({**base, "spec": {"clusterIP": "None", "selector": {"a": "b"}}})  # headless needs no ports
+    msg = create_error({**base, "spec": {"type": "Foo", "ports": [{"port": 0, "targetPort": 70000}]}}).message
+    assert 'spec.type: Unsupported value: "Foo": supported values: "ClusterIP", "ExternalName", "LoadBalancer", ' \
+           '"NodePort"' in msg
+    assert "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive" in msg
+    msg = create_error({**base, "spec": {"ports": [{"port": 80, "nodePort": 30080}, {"port": 81}]}}).message
+    assert "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'" in msg
+    assert "spec.ports[0].name: Required value" in msg
+    create({**base, "spec": {"type": "NodePort", "ports": [{"port": 80, "nodePort": 40000}]}})  # range: allocator's
+
+
+def test_service_cluster_ip_is_immutable():
+    old = create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                  "spec": {"clusterIP": "10.96.0.10", "ports": [{"port": 80}]}})
+    new = copy.deepcopy(old)
+    new["spec"]["clusterIP"] = "10.96.0.11"
+    assert update_error(new, old).message == \
+        'Service "s" is invalid: spec.clusterIPs[0]: Invalid value: []string{"10.96.0.11"}: may not change once set'
+
+
+def test_config_keys_and_immutable_configmaps():
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a b": "x"}}
+    assert create_error(cm).message.startswith(
+        'ConfigMap "c" is invalid: data[a b]: Invalid value: "a b": a valid config key must consist of '
+        "alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', ")
+    old = create({**cm, "data": {"k": "v"}, "immutable": True})
+    new = copy.deepcopy(old)
+    new["data"]["k"] = "w"
+    assert update_error(new, old).message == \
+        'ConfigMap "c" is invalid: data: Forbidden: field is immutable when `immutable` is set'
+
+
+def test_secret_rules():
+    s = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": "kubernetes.io/tls", "data": {}}
+    assert create_error(s).message == 'Secret "s" is invalid: [data[tls.crt]: Required value, data[tls.key]: Required value]'
+    old = create({**s, "type": "Opaque"})
+    new = copy.deepcopy(old)
+    new["type"] = "other"
+    assert update_error(new, old).message == 'Secret "s" is invalid: type: Invalid value: "other": field is immutable'
+
+
+def test_job_restart_policy():
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+           "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}}
+    assert create_error(job).message == ('Job.batch "j" is invalid: spec.template.spec.restartPolicy: '
+                                         'Unsupported value: "Always": supported values: "OnFailure", "Never"')
