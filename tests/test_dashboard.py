@@ -1,0 +1,145 @@
+"""The dashboard's buttons drive kubectl on a virtual-clock cluster; its refresher re-renders
+only when the cluster changed."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from kubelab import Cluster
+from kubelab.notebook.dashboard import PAGE, Dashboard, human_duration
+
+
+def replicaset(client, name="web", replicas=2):
+    return client.create({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name},
+                          "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                                   "template": {"metadata": {"labels": {"app": name}},
+                                                "spec": {"containers": [{"name": name, "image": "nginx"}]}}}})
+
+
+@pytest.fixture
+def setup():
+    c = Cluster(clock="virtual", seed=5)
+    replicaset(c.client)
+    c.settle()
+    dash = Dashboard(c.client, "default", autostart=False)
+    yield c, dash
+    dash.close()
+
+
+def pods_of(c, app="web"):
+    return [p for p in c.client.list("Pod", "default", label_selector=f"app={app}")["items"]
+            if not p["metadata"].get("deletionTimestamp")]
+
+
+def skip_if_missing(dash, word):
+    if f'unknown command "{word}"' in dash.log.value:
+        pytest.skip(f"kubectl {word} has not landed yet")
+
+
+def test_lists_namespaces_controllers_and_pod_rows(setup):
+    c, dash = setup
+    assert {"default", "kube-system"} <= set(dash.ns_picker.options)
+    assert "kubelab-namespace" in dash.ns_picker._dom_classes
+    assert dash.target.options == ("replicaset/web",)
+    names = sorted(p["metadata"]["name"] for p in pods_of(c))
+    shown = [d.pod for _, _, d in dash._rows if d.pod]
+    assert sorted(shown) == names
+    for box, cell, delete in dash._rows[:2]:
+        assert f"kubelab-pod-{delete.pod}" in box._dom_classes
+        assert f"kubelab-delete-{delete.pod}" in delete._dom_classes
+        assert delete.pod in cell.value
+    assert all(box.layout.display == "none" for box, _, d in dash._rows[2:])
+
+
+def test_scale_up_and_down_buttons_run_kubectl_scale(setup):
+    c, dash = setup
+    dash.target.value = "replicaset/web"
+    dash.scale_up.click()
+    skip_if_missing(dash, "scale")
+    assert dash.commands[-1] == "kubectl scale replicaset/web --replicas=3 -n default"
+    assert "replicaset.apps/web scaled" in dash.log.value
+    c.settle()
+    assert len(pods_of(c)) == 3
+    dash.scale_down.click()
+    dash.scale_down.click()
+    c.settle()
+    assert len(pods_of(c)) == 1
+    dash.replicas.value = 4
+    dash.scale_set.click()
+    c.settle()
+    assert len(pods_of(c)) == 4
+    assert dash.commands[-1] == "kubectl scale replicaset/web --replicas=4 -n default"
+
+
+def test_delete_button_kills_a_pod_and_the_replicaset_replaces_it(setup):
+    c, dash = setup
+    victim = dash._rows[0][2].pod
+    dash._rows[0][2].click()
+    skip_if_missing(dash, "delete")
+    if "unknown flag: --wait" in dash.log.value:
+        pytest.skip("kubectl delete does not take --wait yet (kubectl 1.32 does)")
+    assert dash.commands[-1] == f"kubectl delete pod {victim} --wait=false -n default"
+    assert f'pod "{victim}" deleted' in dash.log.value
+    c.settle()
+    names = [p["metadata"]["name"] for p in pods_of(c)]
+    assert victim not in names and len(names) == 2
+
+
+def test_errors_show_in_the_log_not_as_exceptions(setup):
+    c, dash = setup
+    dash.run("scale", "replicaset/nope", "--replicas=1")
+    assert "NotFound" in dash.log.value or "unknown command" in dash.log.value
+
+
+def test_refresh_only_when_the_cluster_changed(setup):
+    c, dash = setup
+    assert dash.refresh() is False
+    replicaset(c.client, "other", 1)
+    assert dash.refresh() is True
+    assert "replicaset/other" in dash.target.options
+    assert dash.refresh() is False
+
+
+def test_namespace_picker_switches_the_view(setup):
+    c, dash = setup
+    dash.ns_picker.value = "kube-system"
+    assert dash.namespace == "kube-system"
+    assert "replicaset/web" not in dash.target.options
+    dash.ns_picker.value = "default"
+    assert dash.target.options == ("replicaset/web",)
+
+
+def test_pages_keep_a_thousand_pods_to_a_page_of_widgets():
+    c = Cluster(clock="virtual", seed=2)
+    replicaset(c.client, "big", 70)
+    c.settle()
+    dash = Dashboard(c.client, "default", autostart=False)
+    try:
+        assert len(dash.pods) == 70 and len(dash._rows) == PAGE
+        first = {d.pod for _, _, d in dash._rows}
+        dash.next_page.click()
+        second = {d.pod for _, _, d in dash._rows}
+        assert not first & second and len(second) == PAGE
+        dash.next_page.click()
+        dash.next_page.click()  # past the end stays on the last page
+        assert sum(1 for _, _, d in dash._rows if d.pod) == 70 - 2 * PAGE
+    finally:
+        dash.close()
+
+
+def test_background_refresh_follows_changes_while_visible(setup):
+    c, dash = setup
+    dash.interval = 0.05
+    dash.widget._view_count = 1  # as if the frontend showed it
+    seen = threading.Event()
+    dash.target.observe(lambda ch: "replicaset/later" in ch["new"] and seen.set(), names="options")
+    dash.start()
+    replicaset(c.client, "later", 1)
+    assert seen.wait(30), "the refresher never picked up the new ReplicaSet"
+    dash.stop()
+
+
+def test_human_duration_matches_kubectl():
+    assert [human_duration(s) for s in (5, 119, 130, 600, 7200, 8 * 3600 + 60, 3 * 86400, 400 * 86400)] == \
+        ["5s", "119s", "2m10s", "10m", "120m", "8h", "3d", "400d"]
