@@ -110,10 +110,23 @@ def parse_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
     return tables
 
 
+# flags that take the next word as their value (so that word is not the command)
+_VALUE_FLAGS = frozenset({"-n", "--namespace", "-l", "--selector", "-o", "--output", "--context", "--cluster",
+                          "--user", "--kubeconfig", "-s", "--server", "--field-selector", "--sort-by"})
+
+
 def is_table_get(argv: Sequence[str]) -> bool:
     """``get`` printing a human table (default or ``-o wide``), not yaml/json/name/watch."""
     words = list(argv)
-    command = next((w for w in words if not w.startswith("-")), None)
+    command, skip = None, False
+    for w in words:
+        if skip:
+            skip = False
+        elif w in _VALUE_FLAGS:
+            skip = True
+        elif not w.startswith("-"):
+            command = w
+            break
     if command != "get":
         return False
     output = None
