@@ -1,8 +1,953 @@
-"""(being written)"""
+"""The simulated kubelet: drives every pod bound to a node the way a real kubelet does.
+
+For each pod it creates a sandbox (the pod IP), runs init containers one by one, then pulls
+images, creates and starts the containers, probes them, restarts them with back-off, and
+writes what happened to ``pod.status`` and to events, with kubectl's reasons and messages.
+Each step takes a little cluster time (timers), so a notebook on a real clock shows
+ContainerCreating before Running. Deletion is graceful: containers get SIGTERM, then SIGKILL
+when the grace period ends, and only then does the pod leave the store.
+"""
 from __future__ import annotations
 
-from typing import Any
+import base64
+import copy
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from kubelab.api import errors
+from kubelab.client import ExecResult
+from kubelab.engine import network as network_part
+from kubelab.engine.clock import Timer, parse_timestamp
+from kubelab.engine.core import Controller, Engine
+from kubelab.engine.events import Recorder
+from kubelab.engine.network import Network, Sandbox
+from kubelab.engine.runtime import (Catalog, InvalidImageName, Process, PullError, Reference, Runtime, Spec,
+                                    StartError, Volume, image_digest, parse_reference)
+from kubelab.engine.store import Key, Obj
+
+SANDBOX_DELAY = 0.5  # binding to sandbox ready (the pod IP is known)
+CREATE_DELAY = 0.3  # create + start a container
+ERR_PULL_TO_BACKOFF = 2.0  # ErrImagePull shows before the pod worker moves to ImagePullBackOff
+BACKOFF_START = 10.0
+BACKOFF_MAX = 300.0
+CONFIG_RETRY = 10.0  # a CreateContainerConfigError is retried on every pod resync
+VOLUME_SYNC_DELAY = 30.0  # a changed ConfigMap reaches mounted files after the kubelet's sync
+DEFAULT_GRACE = 30
+
+
+class ConfigError(Exception):
+    """A referenced ConfigMap, Secret or key is missing."""
+
+
+@dataclass
+class Container:
+    """The kubelet's view of one container of a pod, across restarts."""
+
+    spec: dict[str, Any]
+    init: bool
+    proc: Process | None = None
+    previous: Process | None = None
+    busy: bool = False  # a pull, create or back-off timer is pending
+    stuck: bool = False  # an error only a spec change would fix
+    waiting: tuple[str, str] | None = None
+    terminated: dict[str, Any] | None = None
+    last_terminated: dict[str, Any] | None = None
+    restart_count: int = 0
+    backoff: float = 0.0
+    pull_backoff: float = BACKOFF_START
+    config_error: bool = False
+    ready: bool = False
+    image_ref: Reference | None = None
+    probe_ok: int = 0
+    probe_fail: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec["name"]
+
+    @property
+    def field_path(self) -> str:
+        return f"spec.{'initContainers' if self.init else 'containers'}{{{self.name}}}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.running
+
+    @property
+    def succeeded(self) -> bool:
+        return self.terminated is not None and self.terminated["exitCode"] == 0
+
+
+@dataclass
+class PodState:
+    key: Key
+    uid: str
+    node: str
+    hostname: str
+    containers: list[Container]
+    start_time: str
+    sandbox: Sandbox | None = None
+    sandbox_pending: bool = False
+    volumes: dict[str, Volume] | None = None
+    volume_sources: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) mounted
+    timers: list[Timer] = field(default_factory=list)
+    terminating: bool = False
+    failed: bool = False  # an init container failed and the pod will not retry
+
+    @property
+    def init(self) -> list[Container]:
+        return [c for c in self.containers if c.init]
+
+    @property
+    def main(self) -> list[Container]:
+        return [c for c in self.containers if not c.init]
+
+
+class Kubelet(Controller):
+    """Every node's kubelet in one controller (the nodes share the cluster clock)."""
+
+    watches = ("Pod", "ConfigMap", "Secret")
+
+    def __init__(self, engine: Engine, network: Network, runtime: Runtime) -> None:
+        super().__init__(engine)
+        self.network = network
+        self.runtime = runtime
+        self.rng = engine.rng
+        self.pods: dict[str, PodState] = {}
+        self._by_key: dict[Key, str] = {}
+        self._recorders: dict[str, Recorder] = {}
+        self.images_on: dict[str, set[str]] = {}
+
+    # -- watching ---------------------------------------------------------------------------
+    def keys_for(self, event: str, obj: Obj, old: Obj | None) -> list[Key]:
+        if obj["kind"] == "Pod":
+            meta = obj["metadata"]
+            return [("Pod", meta["namespace"], meta["name"])]
+        ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+        keys = []
+        for ps in list(self.pods.values()):
+            if ps.key[1] != ns:
+                continue
+            if (obj["kind"], name) in ps.volume_sources and event == "MODIFIED":
+                self._after(ps, VOLUME_SYNC_DELAY, lambda ps=ps: self._refresh_volumes(ps))
+            if ps.volumes is None or any(c.config_error for c in ps.containers):
+                for c in ps.containers:
+                    c.config_error = False
+                keys.append(ps.key)
+        return keys
+
+    def recorder(self, node: str) -> Recorder:
+        if node not in self._recorders:
+            self._recorders[node] = Recorder(self.store, "kubelet", node)
+        return self._recorders[node]
+
+    # -- the pod worker -----------------------------------------------------------------------
+    def reconcile(self, key: Key) -> None:
+        pod = self.store.get(*key)
+        uid = self._by_key.get(key)
+        if uid is not None and (pod is None or pod["metadata"]["uid"] != uid):
+            self._forget(self.pods[uid])
+        if pod is None or not pod.get("spec", {}).get("nodeName"):
+            return
+        ps = self.pods.get(pod["metadata"]["uid"])
+        if ps is None:
+            if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") and not pod["metadata"].get(
+                    "deletionTimestamp"):
+                return  # finished before this kubelet knew it
+            ps = self._admit(pod)
+        if pod["metadata"].get("deletionTimestamp"):
+            self._terminate(ps, pod)
+            return
+        self._sync(ps, pod)
+        self._write_status(ps)
+
+    def _admit(self, pod: Obj) -> PodState:
+        spec = pod["spec"]
+        containers = [Container(c, True) for c in spec.get("initContainers") or ()]
+        containers += [Container(c, False) for c in spec.get("containers") or ()]
+        meta = pod["metadata"]
+        ps = PodState(("Pod", meta["namespace"], meta["name"]), meta["uid"], spec["nodeName"],
+                      spec.get("hostname") or meta["name"], containers, self.clock.timestamp())
+        self.pods[ps.uid] = ps
+        self._by_key[ps.key] = ps.uid
+        return ps
+
+    def _forget(self, ps: PodState) -> None:
+        """The pod left the store: stop whatever still runs and free its IP."""
+        for t in ps.timers:
+            t.cancel()
+        for c in ps.containers:
+            if c.proc is not None and c.proc.running:
+                c.proc.on_exit = lambda proc: None
+                c.proc.kill()
+        if ps.sandbox is not None:
+            self.network.release(ps.node, ps.sandbox.ip)
+        self.pods.pop(ps.uid, None)
+        if self._by_key.get(ps.key) == ps.uid:
+            del self._by_key[ps.key]
+
+    def _after(self, ps: PodState, delay: float, fn: Callable[[], None], progress: bool = True) -> None:
+        """Run one step of this pod later, then look at the pod again."""
+
+        def fire() -> None:
+            if self.pods.get(ps.uid) is ps:
+                fn()
+                self.enqueue(ps.key)
+
+        ps.timers = [t for t in ps.timers if not t.cancelled]
+        ps.timers.append(self.clock.call_later(delay, fire, progress))
+
+    def _pod(self, ps: PodState) -> Obj:
+        pod = self.store.get(*ps.key)
+        assert pod is not None
+        return pod
+
+    def _event(self, ps: PodState, type_: str, reason: str, message: str, c: Container | None = None) -> None:
+        pod = self.store.get(*ps.key)
+        if pod is not None:
+            self.recorder(ps.node).event(pod, type_, reason, message, c.field_path if c else "")
+
+    def _sync(self, ps: PodState, pod: Obj) -> None:
+        if ps.failed:
+            return
+        if ps.sandbox is None:
+            if not ps.sandbox_pending:
+                ps.sandbox_pending = True
+                self._after(ps, SANDBOX_DELAY, lambda: self._create_sandbox(ps))
+            return
+        if ps.volumes is None and not self._mount_volumes(ps, pod):
+            return
+        for c in ps.init:
+            if c.succeeded:
+                continue
+            self._drive(ps, pod, c)
+            return
+        for c in ps.main:
+            self._drive(ps, pod, c)
+
+    def _create_sandbox(self, ps: PodState) -> None:
+        meta = self._pod(ps)["metadata"]
+        ip = self.network.allocate(ps.node)
+        ps.sandbox = Sandbox(ip, meta["namespace"], meta["name"], ps.node)
+        self.network.attach(ps.sandbox)
+
+    def _drive(self, ps: PodState, pod: Obj, c: Container) -> None:
+        """Move one container a step: start it, or restart it after it exited."""
+        if c.busy or c.stuck or c.config_error or c.running:
+            return
+        if c.terminated is None:
+            self._launch(ps, c)
+            return
+        if not self._should_restart(pod, c):
+            if c.init and not c.succeeded:
+                ps.failed = True
+            return
+        if c.proc is not None and c.proc.started_at is not None and \
+                c.terminated and self.clock.now() - c.proc.started_at >= 2 * BACKOFF_MAX:
+            c.backoff = 0.0  # it ran long enough: the crash loop is forgiven
+        c.last_terminated, c.terminated = c.terminated, None
+        c.previous, c.proc = c.proc or c.previous, None
+        if c.backoff == 0:
+            c.backoff = BACKOFF_START
+            self._launch(ps, c)
+            return
+        meta = pod["metadata"]
+        wait = c.backoff
+        c.waiting = ("CrashLoopBackOff", f"back-off {_go_duration(wait)} restarting failed container={c.name} "
+                                         f"pod={meta['name']}_{meta['namespace']}({meta['uid']})")
+        self._event(ps, "Warning", "BackOff", f"Back-off restarting failed container {c.name} in pod "
+                                              f"{meta['name']}_{meta['namespace']}({meta['uid']})", c)
+        c.busy = True
+        c.backoff = min(c.backoff * 2, BACKOFF_MAX)
+
+        def retry() -> None:
+            c.busy = False
+            self._launch(ps, c)
+
+        self._after(ps, wait, retry, progress=False)
+
+    def _should_restart(self, pod: Obj, c: Container) -> bool:
+        policy = pod["spec"].get("restartPolicy", "Always")
+        if c.init:
+            return not c.succeeded and policy != "Never"
+        return policy == "Always" or (policy == "OnFailure" and not c.succeeded)
+
+    # -- image pulls ---------------------------------------------------------------------------
+    def _launch(self, ps: PodState, c: Container) -> None:
+        image = c.spec.get("image", "")
+        c.busy = True
+        try:
+            ref = parse_reference(image)
+        except InvalidImageName as exc:
+            msg = f'Failed to apply default image tag "{image}": {exc}'
+            c.waiting, c.busy, c.stuck = ("InvalidImageName", msg), False, True
+            self._event(ps, "Warning", "InspectFailed", msg, c)
+            self._event(ps, "Warning", "Failed", "Error: InvalidImageName", c)
+            return
+        c.image_ref = ref
+        policy = c.spec.get("imagePullPolicy") or ("Always" if ref.tag == "latest" and not ref.digest
+                                                   else "IfNotPresent")
+        present = ref.canonical in self.images_on.setdefault(ps.node, set())
+        if present and policy != "Always":
+            self._event(ps, "Normal", "Pulled", f'Container image "{image}" already present on machine', c)
+            self._after(ps, 0.05, lambda: self._create(ps, c))
+        elif policy == "Never":
+            msg = f'Container image "{image}" is not present with pull policy of Never'
+            c.waiting, c.busy, c.stuck = ("ErrImageNeverPull", msg), False, True
+            self._event(ps, "Warning", "ErrImageNeverPull", msg, c)
+        else:
+            self._event(ps, "Normal", "Pulling", f'Pulling image "{image}"', c)
+            known = self.runtime.catalog.find(ref)
+            size = known.size if known else 0
+            took = 0.3 + 0.4 * self.rng.random() if present else \
+                0.8 + min(size / 40e6, 2.0) + 0.4 * self.rng.random()
+            self._after(ps, round(took, 3), lambda: self._pulled(ps, c, ref, took))
+
+    def _pulled(self, ps: PodState, c: Container, ref: Reference, took: float) -> None:
+        try:
+            image = self.runtime.catalog.pull(ref)
+        except PullError as exc:
+            self._pull_failed(ps, c, ref, str(exc))
+            return
+        c.pull_backoff = BACKOFF_START
+        d = _go_duration(took)
+        self._event(ps, "Normal", "Pulled", f'Successfully pulled image "{ref.text}" in {d} ({d} including '
+                                            f"waiting). Image size: {image.size} bytes.", c)
+        self.images_on.setdefault(ps.node, set()).add(ref.canonical)
+        self._create(ps, c)
+
+    def _pull_failed(self, ps: PodState, c: Container, ref: Reference, why: str) -> None:
+        self._event(ps, "Warning", "Failed", f'Failed to pull image "{ref.text}": {why}', c)
+        self._event(ps, "Warning", "Failed", "Error: ErrImagePull", c)
+        c.waiting = ("ErrImagePull", why)
+        wait = c.pull_backoff
+        c.pull_backoff = min(c.pull_backoff * 2, BACKOFF_MAX)
+
+        def back_off() -> None:
+            c.waiting = ("ImagePullBackOff", f'Back-off pulling image "{ref.text}": ErrImagePull: {why}')
+            self._event(ps, "Normal", "BackOff", f'Back-off pulling image "{ref.text}"', c)
+            self._event(ps, "Warning", "Failed", "Error: ImagePullBackOff", c)
+            self._after(ps, max(wait - ERR_PULL_TO_BACKOFF, 1.0), retry, progress=False)
+
+        def retry() -> None:
+            c.busy = False
+            self._launch(ps, c)
+
+        self._after(ps, ERR_PULL_TO_BACKOFF, back_off)
+
+    # -- creating and starting ------------------------------------------------------------------
+    def _create(self, ps: PodState, c: Container) -> None:
+        pod = self._pod(ps)
+        assert c.image_ref is not None and ps.sandbox is not None and ps.volumes is not None
+        try:
+            env = self._environment(pod, c)
+        except ConfigError as exc:
+            c.waiting, c.busy, c.config_error = ("CreateContainerConfigError", str(exc)), False, True
+            self._event(ps, "Warning", "Failed", f"Error: {exc}", c)
+
+            def resync() -> None:
+                c.config_error = False
+
+            self._after(ps, CONFIG_RETRY, resync, progress=False)
+            return
+        image = self.runtime.catalog.pull(c.image_ref)
+        command, args = c.spec.get("command"), c.spec.get("args")
+        argv = list(command or []) + list(args or []) if command else \
+            (image.entrypoint + list(args) if args else [])
+        env = {k: _expand(v, env) for k, v in env.items()}
+        argv = [_expand(a, env) for a in argv]
+        mounts = {m["mountPath"]: ps.volumes[m["name"]] for m in c.spec.get("volumeMounts") or ()
+                  if m.get("name") in ps.volumes}
+        spec = Spec(c.name, c.image_ref, image, argv, env, mounts, bool(c.spec.get("stdin")),
+                    bool(c.spec.get("tty")), c.spec.get("workingDir", ""))
+        self._after(ps, CREATE_DELAY, lambda: self._start(ps, c, spec))
+
+    def _start(self, ps: PodState, c: Container, spec: Spec) -> None:
+        assert ps.sandbox is not None
+        if c.previous is not None or c.last_terminated is not None:
+            c.restart_count += 1
+        try:
+            proc = self.runtime.create(ps.sandbox, spec, ps.hostname, lambda p: self._exited(ps, c, p))
+        except StartError as exc:
+            self._event(ps, "Normal", "Created", f"Created container: {c.name}", c)
+            self._event(ps, "Warning", "Failed", f"Error: {exc}", c)
+            now = self.clock.timestamp()
+            c.busy, c.waiting = False, None
+            c.terminated = {"exitCode": 128, "reason": "StartError", "message": str(exc), "startedAt":
+                            "1970-01-01T00:00:00Z", "finishedAt": now, "containerID": ""}
+            return
+        self._event(ps, "Normal", "Created", f"Created container: {c.name}", c)
+        c.proc, c.busy, c.waiting = proc, False, None
+        c.ready = "readinessProbe" not in c.spec and not c.init
+        c.probe_ok, c.probe_fail = 0, {}
+        proc.start()
+        self._event(ps, "Normal", "Started", f"Started container {c.name}", c)
+        for kind in ("readinessProbe", "livenessProbe"):
+            probe = c.spec.get(kind)
+            if probe:
+                first = max(float(probe.get("initialDelaySeconds", 0)), 0.5)
+                self._after(ps, first, lambda k=kind, p=proc: self._probe(ps, c, p, k),
+                            progress=kind == "readinessProbe")
+
+    def _exited(self, ps: PodState, c: Container, proc: Process) -> None:
+        code = proc.exit_code or 0
+        c.terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                        "startedAt": self.clock.timestamp(proc.started_at),
+                        "finishedAt": self.clock.timestamp(proc.finished_at),
+                        "containerID": "containerd://" + proc.id}
+        c.ready = False
+        self.enqueue(ps.key)
+
+    # -- probes ----------------------------------------------------------------------------------
+    def _probe(self, ps: PodState, c: Container, proc: Process, kind: str) -> None:
+        if c.proc is not proc or not proc.running or ps.terminating:
+            return
+        probe = c.spec[kind]
+        ok, output = self._run_probe(ps, c, proc, probe)
+        label = "Readiness" if kind == "readinessProbe" else "Liveness"
+        if ok:
+            c.probe_fail[kind] = 0
+            if kind == "readinessProbe":
+                c.probe_ok += 1
+                if c.probe_ok >= int(probe.get("successThreshold", 1)):
+                    c.ready = True
+        else:
+            c.probe_ok = 0
+            fails = c.probe_fail[kind] = c.probe_fail.get(kind, 0) + 1
+            self._event(ps, "Warning", "Unhealthy", f"{label} probe failed: {output}", c)
+            if fails >= int(probe.get("failureThreshold", 3)):
+                if kind == "readinessProbe":
+                    c.ready = False
+                else:
+                    self._event(ps, "Normal", "Killing",
+                                f"Container {c.name} failed liveness probe, will be restarted", c)
+                    proc.terminate(float(self._grace(self._pod(ps))))
+                    return
+        period = float(probe.get("periodSeconds", 10))
+        self._after(ps, period, lambda: self._probe(ps, c, proc, kind), progress=False)
+
+    def _run_probe(self, ps: PodState, c: Container, proc: Process, probe: dict[str, Any]) -> tuple[bool, str]:
+        assert ps.sandbox is not None
+        ip = ps.sandbox.ip
+        if "exec" in probe:
+            result = proc.exec(list(probe["exec"].get("command") or []))
+            return result.exit_code == 0, (result.stdout + result.stderr).rstrip("\n")
+        action = probe.get("httpGet") or probe.get("tcpSocket") or probe.get("grpc") or {}
+        port = _port_number(action.get("port"), c.spec)
+        if "httpGet" in probe:
+            scheme = action.get("scheme", "HTTP").lower()
+            host = action.get("host") or ip
+            url = f"{scheme}://{host}:{port}{action.get('path', '/')}"
+            fetch = self.network.fetch(None, url, "kube-probe/1.32")
+            if fetch.error is not None:
+                why = fetch.error.rsplit(": ", 1)[-1].lower()
+                return False, f'Get "{url}": dial tcp {host}:{port}: connect: {why}'
+            if 200 <= fetch.status < 400:
+                return True, ""
+            return False, f"HTTP probe failed with statuscode: {fetch.status}"
+        try:
+            self.network.connect(None, ip, port)
+        except network_part.ConnectError as exc:
+            return False, f"dial tcp {ip}:{port}: connect: {exc.message.lower()}"
+        return True, ""
+
+    # -- configuration ----------------------------------------------------------------------------
+    def _source(self, kind: str, ns: str, name: str) -> dict[str, str] | None:
+        obj = self.store.get(kind, ns, name)
+        if obj is None:
+            return None
+        if kind == "Secret":
+            data = {}
+            for k, v in (obj.get("data") or {}).items():
+                try:
+                    data[k] = base64.b64decode(v).decode("utf-8", "replace")
+                except ValueError:
+                    data[k] = v
+            for k, v in (obj.get("stringData") or {}).items():
+                data[k] = v
+            return data
+        return dict(obj.get("data") or {})
+
+    def _environment(self, pod: Obj, c: Container) -> dict[str, str]:
+        """The container's environment, resolved now and fixed for this container's life."""
+        ns = pod["metadata"]["namespace"]
+        env = self._service_env(pod)
+        for src in c.spec.get("envFrom") or ():
+            for kind, field_name in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+                ref = src.get(field_name)
+                if ref is None:
+                    continue
+                data = self._source(kind, ns, ref.get("name", ""))
+                if data is None:
+                    if ref.get("optional"):
+                        continue
+                    raise ConfigError(f'{kind.lower()} "{ref.get("name", "")}" not found')
+                for k, v in data.items():
+                    name = src.get("prefix", "") + k
+                    if re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", name):
+                        env[name] = v
+        for var in c.spec.get("env") or ():
+            name = var["name"]
+            if "valueFrom" not in var:
+                env[name] = _expand(var.get("value", ""), env)
+                continue
+            value = self._value_from(pod, c, var["valueFrom"])
+            if value is not None:
+                env[name] = value
+        return env
+
+    def _value_from(self, pod: Obj, c: Container, source: dict[str, Any]) -> str | None:
+        ns = pod["metadata"]["namespace"]
+        for kind, field_name in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+            ref = source.get(field_name)
+            if ref is None:
+                continue
+            data = self._source(kind, ns, ref.get("name", ""))
+            if data is None:
+                if ref.get("optional"):
+                    return None
+                raise ConfigError(f'{kind.lower()} "{ref.get("name", "")}" not found')
+            if ref.get("key") not in data:
+                if ref.get("optional"):
+                    return None
+                raise ConfigError(f"couldn't find key {ref.get('key')} in {kind} {ns}/{ref.get('name')}")
+            return data[ref["key"]]
+        if "fieldRef" in source:
+            return _field_value(pod, source["fieldRef"].get("fieldPath", ""))
+        if "resourceFieldRef" in source:
+            ref = source["resourceFieldRef"]
+            target = next((x for x in pod["spec"].get("containers", []) + pod["spec"].get("initContainers", [])
+                           if x["name"] == (ref.get("containerName") or c.name)), c.spec)
+            return self._resource_value(pod, target, ref)
+        return None
+
+    def _resource_value(self, pod: Obj, container: dict[str, Any], ref: dict[str, Any]) -> str:
+        where, _, resource = ref.get("resource", "").partition(".")
+        value = (container.get("resources") or {}).get(where, {}).get(resource)
+        if value is None:  # no limit: the node's allocatable
+            node = self.store.get("Node", "", pod["spec"]["nodeName"]) or {}
+            value = node.get("status", {}).get("allocatable", {}).get(resource, "0")
+        amount = _quantity(str(value)) / _quantity(str(ref.get("divisor", "1")))
+        return str(max(math.ceil(amount), 0 if amount == 0 else 1))
+
+    def _service_env(self, pod: Obj) -> dict[str, str]:
+        """Docker-link-style variables for the Services a pod can see when it starts."""
+        ns = pod["metadata"]["namespace"]
+        services = [s for s in self.store.list("Service", "default") if s["metadata"]["name"] == "kubernetes"]
+        if pod["spec"].get("enableServiceLinks", True):
+            services += [s for s in self.store.list("Service", ns)
+                         if not (ns == "default" and s["metadata"]["name"] == "kubernetes")]
+        env: dict[str, str] = {}
+        for svc in sorted(services, key=lambda s: s["metadata"]["name"]):
+            spec = svc.get("spec", {})
+            ip, ports = spec.get("clusterIP"), spec.get("ports") or []
+            if not ip or ip == "None" or not ports:
+                continue
+            name = svc["metadata"]["name"].upper().replace("-", "_")
+            first = ports[0]
+            proto = first.get("protocol", "TCP")
+            env[f"{name}_SERVICE_HOST"] = ip
+            env[f"{name}_SERVICE_PORT"] = str(first["port"])
+            for p in ports:
+                if p.get("name"):
+                    env[f"{name}_SERVICE_PORT_{p['name'].upper().replace('-', '_')}"] = str(p["port"])
+            env[f"{name}_PORT"] = f"{proto.lower()}://{ip}:{first['port']}"
+            for p in ports:
+                pr = p.get("protocol", "TCP")
+                base = f"{name}_PORT_{p['port']}_{pr}"
+                env[base] = f"{pr.lower()}://{ip}:{p['port']}"
+                env[base + "_PROTO"] = pr.lower()
+                env[base + "_PORT"] = str(p["port"])
+                env[base + "_ADDR"] = ip
+        return env
+
+    # -- volumes -------------------------------------------------------------------------------------
+    def _mount_volumes(self, ps: PodState, pod: Obj) -> bool:
+        try:
+            ps.volumes = self._volumes(ps, pod)
+        except ConfigError as exc:
+            name, why = exc.args
+            self._event(ps, "Warning", "FailedMount", f'MountVolume.SetUp failed for volume "{name}" : {why}')
+            return False
+        return True
+
+    def _volumes(self, ps: PodState, pod: Obj) -> dict[str, Volume]:
+        volumes = {}
+        ps.volume_sources = set()
+        for vol in pod["spec"].get("volumes") or ():
+            files = self._volume_files(ps, pod, vol)
+            volumes[vol["name"]] = Volume(files, readonly=files is not None and "emptyDir" not in vol
+                                          and "hostPath" not in vol and "persistentVolumeClaim" not in vol)
+        return volumes
+
+    def _volume_files(self, ps: PodState, pod: Obj, vol: dict[str, Any]) -> dict[str, str]:
+        ns = pod["metadata"]["namespace"]
+        sources: list[tuple[str, dict[str, Any]]] = []
+        if "configMap" in vol:
+            sources.append(("ConfigMap", {**vol["configMap"]}))
+        elif "secret" in vol:
+            sources.append(("Secret", {**vol["secret"], "name": vol["secret"].get("secretName", "")}))
+        elif "projected" in vol:
+            for src in vol["projected"].get("sources") or ():
+                if "configMap" in src:
+                    sources.append(("ConfigMap", src["configMap"]))
+                elif "secret" in src:
+                    sources.append(("Secret", src["secret"]))
+                elif "downwardAPI" in src:
+                    sources.append(("downwardAPI", src["downwardAPI"]))
+                elif "serviceAccountToken" in src:
+                    sources.append(("token", src["serviceAccountToken"]))
+        elif "downwardAPI" in vol:
+            sources.append(("downwardAPI", vol["downwardAPI"]))
+        files: dict[str, str] = {}
+        for kind, ref in sources:
+            if kind == "downwardAPI":
+                for item in ref.get("items") or ():
+                    files[item["path"]] = _field_value(pod, (item.get("fieldRef") or {}).get("fieldPath", "")) or ""
+                continue
+            if kind == "token":
+                files[ref.get("path", "token")] = "eyJhbGciOiJSUzI1NiIsImtpZCI6Imt1YmVsYWIifQ.simulated.token"
+                continue
+            ps.volume_sources.add((kind, ref.get("name", "")))
+            data = self._source(kind, ns, ref.get("name", ""))
+            if data is None:
+                if ref.get("optional"):
+                    continue
+                raise ConfigError(vol["name"], f'{kind.lower()} "{ref.get("name", "")}" not found')
+            items = ref.get("items")
+            if items:
+                for item in items:
+                    if item["key"] not in data:
+                        if ref.get("optional"):
+                            continue
+                        raise ConfigError(vol["name"], f"configmap references non-existent config key: {item['key']}"
+                                          if kind == "ConfigMap" else
+                                          f"references non-existent secret key: {item['key']}")
+                    files[item["path"]] = data[item["key"]]
+            else:
+                files.update(data)
+        return files
+
+    def _refresh_volumes(self, ps: PodState) -> None:
+        """Mounted ConfigMaps and Secrets follow their source (env variables do not)."""
+        pod = self.store.get(*ps.key)
+        if pod is None or ps.volumes is None:
+            return
+        for vol in pod["spec"].get("volumes") or ():
+            current = ps.volumes.get(vol["name"])
+            if current is None or not current.readonly:
+                continue
+            try:
+                files = self._volume_files(ps, pod, vol)
+            except ConfigError:
+                continue
+            current.files.clear()
+            current.files.update(files)
+
+    # -- termination --------------------------------------------------------------------------------
+    def _grace(self, pod: Obj) -> int:
+        value = pod["spec"].get("terminationGracePeriodSeconds")
+        return DEFAULT_GRACE if value is None else int(value)
+
+    def delete(self, pod: Obj, grace: int | None) -> Obj:
+        """The API server's pod deletion: graceful for a pod a kubelet runs, at once otherwise."""
+        meta = pod["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        if not pod.get("spec", {}).get("nodeName"):
+            return self.store.remove("Pod", ns, name)
+        if grace is None:
+            grace = self._grace(pod)
+        if grace == 0:
+            return self.store.remove("Pod", ns, name)
+        if meta.get("deletionTimestamp"):
+            return pod
+        return self.store.mark_deleted("Pod", ns, name, grace)
+
+    def _terminate(self, ps: PodState, pod: Obj) -> None:
+        if not ps.terminating:
+            ps.terminating = True
+            for t in ps.timers:
+                t.cancel()
+            ps.timers = []
+            grace = float(pod["metadata"].get("deletionGracePeriodSeconds", DEFAULT_GRACE))
+            for c in ps.containers:
+                c.busy = True
+                if c.running and c.proc is not None:
+                    self._event(ps, "Normal", "Killing", f"Stopping container {c.name}", c)
+                    c.proc.terminate(grace)
+        if any(c.running for c in ps.containers):
+            return
+        self._write_status(ps)
+        self._forget(ps)
+        if self.store.get(*ps.key) is not None:
+            self.store.remove(*ps.key)
+
+    # -- status --------------------------------------------------------------------------------
+    def _write_status(self, ps: PodState) -> None:
+        pod = self.store.get(*ps.key)
+        if pod is None or pod["metadata"]["uid"] != ps.uid:
+            return
+        status = self._status(ps, pod)
+        if status != pod.get("status"):
+            new = copy.deepcopy(pod)
+            new["status"] = status
+            new["metadata"].pop("resourceVersion", None)
+            self.store.update(new, status=True)
+
+    def _container_status(self, ps: PodState, c: Container, initializing: bool) -> dict[str, Any]:
+        ref = c.image_ref
+        proc = c.proc or c.previous
+        st: dict[str, Any] = {"name": c.name}
+        if c.running and c.proc is not None:
+            state: dict[str, Any] = {"running": {"startedAt": self.clock.timestamp(c.proc.started_at)}}
+        elif c.waiting is not None:
+            state = {"waiting": {"reason": c.waiting[0], "message": c.waiting[1]}}
+        elif c.terminated is not None:
+            state = {"terminated": {k: v for k, v in c.terminated.items() if k != "containerID" or v}}
+        else:
+            state = {"waiting": {"reason": "PodInitializing" if c.init or initializing else "ContainerCreating"}}
+        st["state"] = state
+        st["lastState"] = {"terminated": {k: v for k, v in c.last_terminated.items() if k != "containerID" or v}} \
+            if c.last_terminated else {}
+        st["ready"] = c.ready if not c.init else c.succeeded
+        st["restartCount"] = c.restart_count
+        st["image"] = ref.canonical if ref and proc is not None else c.spec.get("image", "")
+        st["imageID"] = f"{ref.domain}/{ref.path}@{image_digest(ref)}" if ref and proc is not None else ""
+        if proc is not None:
+            st["containerID"] = "containerd://" + proc.id
+        st["started"] = c.running
+        return st
+
+    def _status(self, ps: PodState, pod: Obj) -> dict[str, Any]:
+        old = pod.get("status") or {}
+        now = self.clock.timestamp()
+        initialized = all(c.succeeded for c in ps.init)
+        main_ready = [c for c in ps.main if not c.ready]
+        phase = self._phase(ps, pod, initialized)
+        done = phase in ("Succeeded", "Failed")
+
+        def cond(type_: str, ok: bool, reason: str = "", message: str = "") -> dict[str, Any]:
+            prev = next((x for x in old.get("conditions") or () if x["type"] == type_), None)
+            status = "True" if ok else "False"
+            c: dict[str, Any] = {"type": type_, "status": status}
+            if type_ != "PodReadyToStartContainers":
+                c["lastProbeTime"] = None
+            c["lastTransitionTime"] = prev["lastTransitionTime"] if prev and prev["status"] == status else now
+            if reason:
+                c["reason"] = reason
+            if message:
+                c["message"] = message
+            return c
+
+        unready = f"containers with unready status: [{' '.join(c.name for c in main_ready)}]"
+        incomplete = [c.name for c in ps.init if not c.succeeded]
+        conditions = [
+            cond("PodReadyToStartContainers", ps.sandbox is not None and not (done and ps.terminating)),
+            cond("Initialized", initialized, *(("", "") if initialized else (
+                "ContainersNotInitialized", f"containers with incomplete status: [{' '.join(incomplete)}]"))),
+            cond("Ready", not main_ready and not done, *(
+                ("PodCompleted", "") if done else ("", "") if not main_ready else ("ContainersNotReady", unready))),
+            cond("ContainersReady", not main_ready and not done, *(
+                ("PodCompleted", "") if done else ("", "") if not main_ready else ("ContainersNotReady", unready))),
+        ]
+        scheduled = next((x for x in old.get("conditions") or () if x["type"] == "PodScheduled"), None)
+        conditions.append(scheduled or {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                                        "lastTransitionTime": ps.start_time})
+        status: dict[str, Any] = {"phase": phase, "conditions": conditions}
+        node = self.store.get("Node", "", ps.node) or {}
+        host_ip = next((a["address"] for a in node.get("status", {}).get("addresses", ())
+                        if a.get("type") == "InternalIP"), None)
+        if host_ip:
+            status["hostIP"] = host_ip
+            status["hostIPs"] = [{"ip": host_ip}]
+        if ps.sandbox is not None:
+            status["podIP"] = ps.sandbox.ip
+            status["podIPs"] = [{"ip": ps.sandbox.ip}]
+        status["startTime"] = ps.start_time
+        if ps.init:
+            status["initContainerStatuses"] = [self._container_status(ps, c, True) for c in ps.init]
+        status["containerStatuses"] = sorted((self._container_status(ps, c, not initialized) for c in ps.main),
+                                             key=lambda s: s["name"])
+        status["qosClass"] = old.get("qosClass") or _qos(pod)
+        return status
+
+    def _phase(self, ps: PodState, pod: Obj, initialized: bool) -> str:
+        if ps.failed:
+            return "Failed"
+        if not initialized:
+            return "Pending"
+        policy = pod["spec"].get("restartPolicy", "Always")
+        running = waiting = stopped = succeeded = 0
+        for c in ps.main:
+            if c.running:
+                running += 1
+            elif c.terminated is not None:
+                stopped += 1
+                succeeded += c.succeeded
+            elif c.last_terminated is not None:
+                stopped += 1
+            else:
+                waiting += 1
+        if waiting:
+            return "Pending"
+        if running:
+            return "Running"
+        if stopped:
+            if policy == "Always":
+                return "Running"
+            if succeeded == stopped:
+                return "Succeeded"
+            return "Failed" if policy == "Never" else "Running"
+        return "Pending"
+
+    # -- logs, exec, attach ----------------------------------------------------------------------
+    def _container(self, pod: Obj, name: str | None) -> tuple[PodState | None, str]:
+        spec = pod.get("spec", {})
+        names = [c["name"] for c in spec.get("containers") or ()]
+        all_names = [c["name"] for c in spec.get("initContainers") or ()] + names
+        pod_name = pod["metadata"]["name"]
+        if name is None:
+            if len(names) != 1:
+                raise errors.bad_request(f"a container name must be specified for pod {pod_name}, choose one of: "
+                                         f"[{' '.join(names)}]" + (
+                                             f" or one of the init containers: [{' '.join(all_names[:-len(names)])}]"
+                                             if len(all_names) > len(names) else ""))
+            name = names[0]
+        if name not in all_names:
+            raise errors.bad_request(f"container {name} is not valid for pod {pod_name}")
+        return self.pods.get(pod["metadata"]["uid"]), name
+
+    def logs(self, pod: Obj, container: str | None, previous: bool, tail: int | None) -> str:
+        ps, name = self._container(pod, container)
+        c = next((x for x in ps.containers if x.name == name), None) if ps else None
+        pod_name = pod["metadata"]["name"]
+        if previous:
+            proc = c.previous if c and (c.last_terminated or c.proc is None) else None
+            if c is not None and c.proc is not None and c.terminated is not None and c.previous is None:
+                proc = None
+            if proc is None:
+                raise errors.bad_request(f'previous terminated container "{name}" in pod "{pod_name}" not found')
+        else:
+            proc = c.proc if c is not None and c.proc is not None else None
+            if proc is None:
+                why = c.waiting[0] if c is not None and c.waiting else "ContainerCreating"
+                if why in ("ErrImagePull", "ImagePullBackOff"):
+                    why = "trying and failing to pull image"
+                elif why == "CreateContainerConfigError":
+                    why = "CreateContainerConfigError"
+                raise errors.bad_request(f'container "{name}" in pod "{pod_name}" is waiting to start: {why}')
+        lines = [text for _, text in proc.log]
+        if tail is not None and tail >= 0:
+            lines = lines[-tail:] if tail else []
+        return "".join(line + "\n" for line in lines)
+
+    def _running_process(self, pod: Obj, container: str | None) -> Process:
+        ps, name = self._container(pod, container)
+        c = next((x for x in ps.containers if x.name == name), None) if ps else None
+        if c is None or not c.running or c.proc is None:
+            raise errors.bad_request(f'unable to upgrade connection: container not found ("{name}")')
+        return c.proc
+
+    def exec(self, pod: Obj, container: str | None, command: list[str], stdin: str | None) -> ExecResult:
+        return self._running_process(pod, container).exec(list(command), stdin)
+
+    def attach(self, pod: Obj, container: str | None, line: str) -> ExecResult:
+        """A line typed into the container's stdin (``kubectl run -it`` / ``kubectl attach``)."""
+        result = self._running_process(pod, container).attach(line)
+        self.enqueue(("Pod", pod["metadata"]["namespace"], pod["metadata"]["name"]))
+        return result
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _go_duration(seconds: float) -> str:
+    """Format like Go's time.Duration at millisecond precision: 512ms, 1.394s, 1m20s."""
+    ms = int(round(seconds * 1000))
+    if ms < 1000:
+        return f"{ms}ms"
+    if ms < 60_000:
+        return f"{ms / 1000:.3f}".rstrip("0").rstrip(".") + "s"
+    minutes, rest = divmod(ms, 60_000)
+    hours, minutes = divmod(minutes, 60)
+    secs = f"{rest / 1000:.3f}".rstrip("0").rstrip(".")
+    return (f"{hours}h" if hours else "") + f"{minutes}m{secs}s"
+
+
+def _expand(text: str, env: dict[str, str]) -> str:
+    """Kubernetes' $(VAR) references in env values, command and args ($$ escapes)."""
+    def sub(m: re.Match[str]) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        return env.get(m.group(1), m.group(0))
+
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)", sub, text)
+
+
+def _field_value(pod: Obj, path: str) -> str | None:
+    meta, spec, status = pod["metadata"], pod["spec"], pod.get("status", {})
+    m = re.fullmatch(r"metadata\.(labels|annotations)\['([^']+)'\]", path)
+    if m:
+        return (meta.get(m.group(1)) or {}).get(m.group(2), "")
+    if path in ("metadata.labels", "metadata.annotations"):
+        return "\n".join(f'{k}="{v}"' for k, v in sorted((meta.get(path.split(".")[1]) or {}).items()))
+    return {"metadata.name": meta.get("name"), "metadata.namespace": meta.get("namespace"),
+            "metadata.uid": meta.get("uid"), "spec.nodeName": spec.get("nodeName"),
+            "spec.serviceAccountName": spec.get("serviceAccountName", "default"),
+            "status.podIP": status.get("podIP", ""), "status.hostIP": status.get("hostIP", ""),
+            "status.podIPs": ",".join(x["ip"] for x in status.get("podIPs") or ()),
+            "status.hostIPs": ",".join(x["ip"] for x in status.get("hostIPs") or ())}.get(path, "")
+
+
+def _port_number(port: Any, container: dict[str, Any]) -> int:
+    if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
+        return int(port)
+    for p in container.get("ports") or ():
+        if p.get("name") == port:
+            return int(p["containerPort"])
+    return 0
+
+
+_SUFFIX = {"": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+           "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
+
+
+def _quantity(text: str) -> float:
+    m = re.fullmatch(r"([+-]?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E)?", text.strip())
+    if not m:
+        return 0.0
+    return float(m.group(1)) * _SUFFIX[m.group(2) or ""]
+
+
+def _qos(pod: Obj) -> str:
+    """BestEffort, Burstable or Guaranteed, from the containers' requests and limits."""
+    containers = (pod["spec"].get("containers") or []) + (pod["spec"].get("initContainers") or [])
+    requests_any = limits_any = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        limits, requests = res.get("limits") or {}, res.get("requests") or {}
+        requests_any |= any(k in ("cpu", "memory") for k in requests)
+        limits_any |= any(k in ("cpu", "memory") for k in limits)
+        for k in ("cpu", "memory"):
+            if k not in limits or (k in requests and _quantity(str(requests[k])) != _quantity(str(limits[k]))):
+                guaranteed = False
+    if not requests_any and not limits_any:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def install(engine: Any, api: Any, cluster: Any) -> None:
-    """Wire this part into the engine."""
+    """Start the kubelets, the runtime and the network, and serve pods' log/exec/attach."""
+    network = network_part.install(engine, api, cluster)
+    runtime = Runtime(engine.clock, network, Catalog(getattr(cluster, "images", None)))
+    kubelet = Kubelet(engine, network, runtime)
+    engine.add(kubelet)
+    engine.kubelet = kubelet
+    cluster.kubelet = kubelet
+    api.delete_handlers["Pod"] = kubelet.delete
+    api.pod_log = kubelet.logs
+    api.pod_exec = kubelet.exec
+    api.pod_attach = kubelet.attach
+    for pod in engine.store.list("Pod"):
+        kubelet.enqueue(("Pod", pod["metadata"]["namespace"], pod["metadata"]["name"]))

@@ -1,0 +1,641 @@
+"""The simulated container runtime: which images exist, and what their processes do.
+
+Images come from ``kubelab/catalog/images.yaml`` plus whatever the user adds
+(``Cluster(images={...})``). A pull of anything else fails the way containerd fails. A
+started container runs one simulated main process chosen by the image's behaviour: an HTTP
+echo server on ``$PORT``, nginx's welcome page, a busybox shell running the pod's command, or
+a process that just runs. What a process writes is kept as its log; files are an in-memory
+filesystem with the pod's volumes mounted in it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any, Callable
+
+from kubelab.client import ExecResult
+from kubelab.engine.clock import Clock, Timer
+from kubelab.engine.network import Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER
+from kubelab.engine.shell import Shell, Sleep, Streams, drain
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+MAX_LOG_LINES = 10_000
+SIGTERM_EXIT_DELAY = 0.3  # seconds a well-behaved server takes to exit on SIGTERM
+
+
+# -- the catalog ------------------------------------------------------------------------------
+@dataclass
+class Image:
+    """A catalog entry: a repository, its tags, and what its main process does."""
+
+    repository: str
+    tags: frozenset[str]
+    tag_pattern: str | None = None
+    size: int = 10_000_000
+    behaviour: str = "idle"
+    entrypoint: list[str] = field(default_factory=list)
+    command: list[str] = field(default_factory=list)
+    port: int | None = None
+    binaries: frozenset[str] = frozenset()
+    shell: str = "busybox"
+    sigterm: str = "exits"
+    requires_env: list[str] = field(default_factory=list)
+    startup_error: str = ""
+    startup_log: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def has_tag(self, tag: str) -> bool:
+        return tag in self.tags or bool(self.tag_pattern and re.fullmatch(self.tag_pattern, tag))
+
+
+@dataclass
+class Reference:
+    """An image reference split the way containerd reads it."""
+
+    text: str  # as written in the pod spec
+    domain: str
+    path: str  # library/nginx, kennship/http-echo
+    tag: str
+    digest: str | None
+
+    @property
+    def canonical(self) -> str:
+        """``docker.io/library/nginx:latest``: what containerStatuses[].image shows."""
+        return f"{self.domain}/{self.path}" + (f"@{self.digest}" if self.digest else f":{self.tag}")
+
+    @property
+    def short(self) -> str:
+        """How the catalog names the repository (no docker.io, no library/)."""
+        if self.domain == "docker.io":
+            return self.path[len("library/"):] if self.path.startswith("library/") else self.path
+        return f"{self.domain}/{self.path}"
+
+
+class InvalidImageName(ValueError):
+    pass
+
+
+class PullError(Exception):
+    pass
+
+
+def parse_reference(text: str) -> Reference:
+    """Normalise like the docker reference library: default domain docker.io, library/ for
+    official images, tag latest."""
+    if not text or text != text.strip():
+        raise InvalidImageName(f'couldn\'t parse image name "{text}": invalid reference format')
+    name, digest = text, None
+    if "@" in name:
+        name, digest = name.split("@", 1)
+    tag = "latest"
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name, tag = name.rsplit(":", 1)
+    if name != name.lower():
+        raise InvalidImageName(f'couldn\'t parse image name "{text}": invalid reference format: '
+                               "repository name must be lowercase")
+    if not re.fullmatch(r"[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*", name) \
+            or not re.fullmatch(r"[\w][\w.-]{0,127}", tag):
+        raise InvalidImageName(f'couldn\'t parse image name "{text}": invalid reference format')
+    first, _, rest = name.partition("/")
+    if rest and ("." in first or ":" in first or first == "localhost"):
+        domain, path = first, rest
+    else:
+        domain, path = "docker.io", name
+    if domain == "docker.io" and "/" not in path:
+        path = "library/" + path
+    return Reference(text, domain, path, tag, digest)
+
+
+class Catalog:
+    """The images that exist, from the packaged catalog plus the user's additions."""
+
+    def __init__(self, extra: dict[str, Any] | None = None) -> None:
+        import yaml
+
+        text = resources.files("kubelab").joinpath("catalog/images.yaml").read_text()
+        entries = dict(yaml.safe_load(text)["images"])
+        for name, spec in (extra or {}).items():
+            entries[name] = {"tags": ["latest"], **(spec or {})}
+        self.images = {name: _image(name, spec) for name, spec in entries.items()}
+
+    def find(self, ref: Reference) -> Image | None:
+        return self.images.get(ref.short)
+
+    def pull(self, ref: Reference) -> Image:
+        """The image a pull gets, or PullError with containerd's message."""
+        image = self.find(ref)
+        where = ref.canonical
+        if image is None:
+            if ref.domain == "docker.io":
+                raise PullError(f'failed to pull and unpack image "{where}": failed to resolve reference '
+                                f'"{where}": pull access denied, repository does not exist or may require '
+                                "authorization: server message: insufficient_scope: authorization failed")
+            raise PullError(f'failed to pull and unpack image "{where}": failed to resolve reference '
+                            f'"{where}": {where}: not found')
+        if ref.digest is None and not image.has_tag(ref.tag):
+            raise PullError(f'failed to pull and unpack image "{where}": failed to resolve reference '
+                            f'"{where}": {where}: not found')
+        return image
+
+
+def _image(name: str, spec: dict[str, Any]) -> Image:
+    return Image(
+        repository=name, tags=frozenset(str(t) for t in spec.get("tags", ["latest"])),
+        tag_pattern=spec.get("tag_pattern"), size=int(spec.get("size", 10_000_000)),
+        behaviour=spec.get("behaviour", "idle"), entrypoint=list(spec.get("entrypoint", [])),
+        command=list(spec.get("command", [])), port=spec.get("port"),
+        binaries=frozenset(spec.get("binaries", [])), shell=spec.get("shell", "busybox"),
+        sigterm=spec.get("sigterm", "exits"), requires_env=list(spec.get("requires_env", [])),
+        startup_error=spec.get("startup_error", ""), startup_log=list(spec.get("startup_log", [])),
+        env={str(k): str(v) for k, v in (spec.get("env") or {}).items()})
+
+
+def image_digest(ref: Reference) -> str:
+    """A stable made-up digest, so imageID looks like containerd's."""
+    return "sha256:" + hashlib.sha256(ref.canonical.split("@")[0].encode()).hexdigest()
+
+
+# -- files --------------------------------------------------------------------------------------
+@dataclass
+class Volume:
+    """Files a pod volume holds. ConfigMap/Secret volumes are read-only and the kubelet swaps
+    ``files`` when the source changes; an emptyDir is shared and writable."""
+
+    files: dict[str, str] = field(default_factory=dict)
+    readonly: bool = False
+
+
+class Files:
+    """A container's filesystem: the image's files, its own writes, and mounted volumes."""
+
+    BASE_DIRS = ("/", "/bin", "/dev", "/etc", "/home", "/lib", "/proc", "/root", "/sys", "/tmp",
+                 "/usr", "/usr/bin", "/usr/local", "/usr/local/bin", "/var", "/var/run", "/sbin")
+
+    def __init__(self, files: dict[str, str], mounts: dict[str, Volume]) -> None:
+        self.files = dict(files)
+        self.dirs = set(self.BASE_DIRS)
+        self.mounts = {posixpath.normpath(k): v for k, v in mounts.items()}
+        for path in list(self.files) + list(self.mounts):
+            self._parents(path)
+
+    def _parents(self, path: str) -> None:
+        parent = posixpath.dirname(path)
+        while parent not in self.dirs:
+            self.dirs.add(parent)
+            parent = posixpath.dirname(parent)
+
+    def _mount(self, path: str) -> tuple[Volume, str] | None:
+        best = None
+        for root in self.mounts:
+            if path == root or path.startswith(root.rstrip("/") + "/"):
+                if best is None or len(root) > len(best):
+                    best = root
+        if best is None:
+            return None
+        return self.mounts[best], path[len(best):].lstrip("/")
+
+    def read(self, path: str) -> str:
+        hit = self._mount(path)
+        if hit is not None:
+            vol, rel = hit
+            if rel in vol.files:
+                return vol.files[rel]
+            if rel == "" or any(k.startswith(rel + "/") for k in vol.files):
+                raise IsADirectoryError(21, "Is a directory")
+            raise FileNotFoundError(2, "No such file or directory")
+        if path in self.files:
+            return self.files[path]
+        if path in self.dirs:
+            raise IsADirectoryError(21, "Is a directory")
+        raise FileNotFoundError(2, "No such file or directory")
+
+    def write(self, path: str, text: str, append: bool = False) -> None:
+        hit = self._mount(path)
+        if hit is not None:
+            vol, rel = hit
+            if vol.readonly:
+                raise OSError(30, "Read-only file system")
+            vol.files[rel] = (vol.files.get(rel, "") if append else "") + text
+            return
+        if posixpath.dirname(path) not in self.dirs:
+            raise FileNotFoundError(2, "No such file or directory")
+        if path in self.dirs:
+            raise IsADirectoryError(21, "Is a directory")
+        self.files[path] = (self.files.get(path, "") if append else "") + text
+
+    def remove(self, path: str) -> None:
+        hit = self._mount(path)
+        if hit is not None:
+            vol, rel = hit
+            if vol.readonly:
+                raise OSError(30, "Read-only file system")
+            if rel not in vol.files:
+                raise FileNotFoundError(2, "No such file or directory")
+            del vol.files[rel]
+            return
+        if path not in self.files:
+            raise FileNotFoundError(2, "No such file or directory")
+        del self.files[path]
+
+    def mkdir(self, path: str) -> None:
+        if self.exists(path):
+            raise FileExistsError(17, "File exists")
+        if posixpath.dirname(path) not in self.dirs and not self.isdir(posixpath.dirname(path)):
+            raise FileNotFoundError(2, "No such file or directory")
+        self.dirs.add(path)
+
+    def isdir(self, path: str) -> bool:
+        hit = self._mount(path)
+        if hit is not None:
+            vol, rel = hit
+            return rel == "" or any(k.startswith(rel + "/") for k in vol.files)
+        return path in self.dirs
+
+    def exists(self, path: str) -> bool:
+        hit = self._mount(path)
+        if hit is not None and hit[1] in hit[0].files:
+            return True
+        return self.isdir(path) or path in self.files
+
+    def listdir(self, path: str) -> list[str]:
+        names: set[str] = set()
+        hit = self._mount(path)
+        if hit is not None:
+            vol, rel = hit
+            prefix = rel + "/" if rel else ""
+            names.update(k[len(prefix):].split("/")[0] for k in vol.files if k.startswith(prefix))
+        else:
+            prefix = path.rstrip("/") + "/"
+            for p in list(self.files) + list(self.dirs) + list(self.mounts):
+                if p.startswith(prefix) and p != prefix:
+                    names.add(p[len(prefix):].split("/")[0])
+        return sorted(n for n in names if n)
+
+
+# -- processes --------------------------------------------------------------------------------
+@dataclass
+class Spec:
+    """What the kubelet hands the runtime to create a container."""
+
+    name: str
+    ref: Reference
+    image: Image
+    argv: list[str]  # resolved command + args; [] means the image's default
+    env: dict[str, str]
+    mounts: dict[str, Volume]
+    stdin: bool = False
+    tty: bool = False
+    working_dir: str = ""
+
+
+class StartError(Exception):
+    """The runtime could not start the process (executable not found)."""
+
+
+class Process:
+    """A container's main process: it writes a log, may listen on ports, and exits."""
+
+    def __init__(self, runtime: "Runtime", sandbox: Sandbox, spec: Spec, hostname: str,
+                 on_exit: Callable[["Process"], None]) -> None:
+        self.runtime = runtime
+        self.clock: Clock = runtime.clock
+        self.sandbox = sandbox
+        self.spec = spec
+        self.image = spec.image
+        self.name = spec.name
+        self.hostname = hostname
+        self.flavour = "busybox" if spec.image.shell == "busybox" else "bash"
+        self.id = hashlib.sha256(f"{sandbox.namespace}/{sandbox.pod}/{spec.name}/{runtime.next_id()}"
+                                 .encode()).hexdigest()
+        self.env = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname, **spec.image.env, **spec.env}
+        if self.flavour == "bash":
+            self.env.setdefault("HOME", "/root")
+        self.fs = Files(self._base_files(), spec.mounts)
+        self.log: list[tuple[float, str]] = []
+        self.exit_code: int | None = None
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self.ports: list[int] = []
+        self.on_exit = on_exit
+        self.shell = Shell(self, self.env, spec.working_dir or "/", name="sh")
+        self._timer: Timer | None = None
+        self._kill_timer: Timer | None = None
+        self._partial = ""
+        self.terminating = False
+
+    # Host protocol for the shell ------------------------------------------------------------
+    def now(self) -> float:
+        return self.clock.now()
+
+    def has_program(self, name: str) -> bool:
+        return name in self.image.binaries or name in ("sh",) and self.image.shell != "none"
+
+    def http_get(self, url: str, user_agent: str) -> Fetch:
+        return self.runtime.network.fetch(self.sandbox, url, user_agent)
+
+    def dns_lookup(self, name: str) -> tuple[str, str] | None:
+        return self.runtime.network.lookup(name, self.sandbox.namespace)
+
+    def dns_server(self) -> str:
+        return DNS_SERVER
+
+    # life -----------------------------------------------------------------------------------
+    def _base_files(self) -> dict[str, str]:
+        net = self.runtime.network
+        return {
+            "/etc/hostname": self.hostname + "\n",
+            "/etc/hosts": ("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
+                           "ip6-localhost ip6-loopback\n" + f"{self.sandbox.ip}\t{self.hostname}\n"),
+            "/etc/resolv.conf": net.resolv_conf(self.sandbox.namespace),
+            "/etc/os-release": "NAME=\"Linux\"\nID=linux\n",
+        }
+
+    def command_line(self) -> list[str]:
+        """The argv the process runs: the pod's command/args over the image's defaults."""
+        return self.spec.argv or (self.image.entrypoint + self.image.command)
+
+    def check(self) -> None:
+        """Fail like runc when the executable is not in the image."""
+        argv = self.command_line()
+        if not argv:
+            raise StartError('failed to create containerd task: failed to create shim task: OCI runtime '
+                             'create failed: runc create failed: unable to start container process: '
+                             'exec: no command specified: unknown')
+        prog = posixpath.basename(argv[0])
+        if not self._runnable(prog, argv[0]):
+            raise StartError('failed to create containerd task: failed to create shim task: OCI runtime '
+                             'create failed: runc create failed: unable to start container process: error '
+                             f'during container init: exec: "{argv[0]}": executable file not found in $PATH: '
+                             'unknown')
+
+    def _runnable(self, prog: str, path: str) -> bool:
+        from kubelab.engine.shell import BASH_BUILTINS, BUSYBOX_APPLETS
+
+        if prog in self._own() or prog in self.image.binaries:
+            return True
+        if self.image.shell == "none":
+            return False
+        applets = BUSYBOX_APPLETS if self.flavour == "busybox" else BASH_BUILTINS
+        return prog in applets and prog not in ("cd", "export", "unset", "exit")
+
+    def _own(self) -> set[str]:
+        """Programs that are the image's own server (its entrypoint, its default command)."""
+        return {posixpath.basename(p) for p in self.image.entrypoint + self.image.command[:1]}
+
+    def start(self) -> None:
+        self.started_at = self.clock.now()
+        argv = self.command_line()
+        prog = posixpath.basename(argv[0])
+        if self.image.behaviour != "shell" and prog in self._own():
+            BEHAVIOURS[self.image.behaviour](self, argv)
+        elif len(argv) == 1 and prog in ("sh", "ash", "bash", "python", "python3", "node"):
+            if not self.spec.stdin:  # an interactive program reading an empty stdin ends at once
+                self._exit_soon(0)
+        else:
+            self._step(self.shell.argv(argv, Streams(self.write, self.write)))
+
+    def _step(self, gen: Any) -> None:
+        """Run the script until it sleeps (resume on the clock) or ends (the process exits)."""
+        try:
+            step: Sleep = next(gen)
+        except StopIteration as stop:
+            self._exit_soon(stop.value or 0)
+            return
+        delay = max(step.seconds, 0.1 if step.in_loop else 0.0)
+        progress = not step.in_loop and step.seconds <= 60
+        self._timer = self.clock.call_later(delay, lambda: self._step(gen), progress)
+
+    def _exit_soon(self, code: int) -> None:
+        self._timer = self.clock.call_later(0.05, lambda: self.exit(code), True)
+
+    def write(self, text: str) -> None:
+        """Append to the log line by line, stamped with the time it was written."""
+        text = self._partial + text
+        *lines, self._partial = text.split("\n")
+        now = self.clock.now()
+        self.log.extend((now, line) for line in lines)
+        if len(self.log) > MAX_LOG_LINES:
+            del self.log[: len(self.log) - MAX_LOG_LINES]
+
+    def listen(self, port: int, handler: Callable[[HttpRequest], HttpResponse] | None) -> None:
+        self.sandbox.listeners[port] = handler
+        self.ports.append(port)
+
+    def exit(self, code: int) -> None:
+        if self.exit_code is not None:
+            return
+        if self._partial:
+            self.write("\n")
+        self.exit_code = code
+        self.finished_at = self.clock.now()
+        for t in (self._timer, self._kill_timer):
+            if t is not None:
+                t.cancel()
+        for port in self.ports:
+            self.sandbox.listeners.pop(port, None)
+        self.on_exit(self)
+
+    @property
+    def running(self) -> bool:
+        return self.started_at is not None and self.exit_code is None
+
+    def terminate(self, grace: float) -> None:
+        """SIGTERM now, SIGKILL when the grace period ends. Shells and ``sleep`` as PID 1 have
+        no SIGTERM handler, so they wait for the SIGKILL (exit 137)."""
+        if not self.running or self.terminating:
+            return
+        self.terminating = True
+        ignores = self.image.sigterm == "ignore" or self.image.behaviour == "shell" or \
+            posixpath.basename(self.command_line()[0]) in ("sh", "bash", "sleep")
+        if not ignores:
+            code = 0 if self.image.behaviour in ("nginx", "httpd") else 143
+            self._kill_timer = self.clock.call_later(min(SIGTERM_EXIT_DELAY, grace), lambda: self.exit(code))
+        else:
+            self._kill_timer = self.clock.call_later(grace, lambda: self.exit(137))
+
+    def kill(self) -> None:
+        if self.running:
+            self.exit(137)
+
+    # exec and attach ------------------------------------------------------------------------
+    def exec(self, argv: list[str], stdin: str | None = None) -> ExecResult:
+        """``kubectl exec``: run a program next to the main process."""
+        if not argv:
+            return ExecResult("", "error: you must specify at least one command for the container\n", 1)
+        prog = posixpath.basename(argv[0])
+        if not self._runnable(prog, argv[0]):
+            return ExecResult("", 'OCI runtime exec failed: exec failed: unable to start container process: '
+                              f'exec: "{argv[0]}": executable file not found in $PATH: unknown\n', 126)
+        out: list[str] = []
+        err: list[str] = []
+        session = Shell(self, dict(self.env), self.spec.working_dir or "/", name="sh")
+        code = drain(session.argv(argv, Streams(out.append, err.append, stdin or "")))
+        return ExecResult("".join(out), "".join(err), code)
+
+    def attach(self, line: str) -> ExecResult:
+        """One line typed at an attached shell (``kubectl run -it``): variables persist, and
+        ``exit`` ends the main process."""
+        out: list[str] = []
+        err: list[str] = []
+        code = drain(self.shell.script(line, Streams(out.append, err.append)))
+        stripped = line.strip()
+        if stripped == "exit" or stripped.startswith("exit "):
+            self._exit_soon(code)
+        self.write("".join(out) + "".join(err))
+        return ExecResult("".join(out), "".join(err), code)
+
+
+# -- behaviours -------------------------------------------------------------------------------
+def _stamp(proc: Process) -> str:
+    return datetime.fromtimestamp(proc.clock.now(), tz=timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
+
+
+def _http_echo(proc: Process, argv: list[str]) -> None:
+    """A JSON echo of each request plus the serving host's name, like kennship/http-echo."""
+    raw = proc.env.get("PORT", str(proc.image.port or 3000))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        proc.write(f"Error: listen EACCES: permission denied {raw}\n")
+        proc._exit_soon(1)
+        return
+    port = int(raw)
+
+    def handle(req: HttpRequest) -> HttpResponse:
+        host = req.headers.get("Host", "").split(":")[0]
+        body = {"path": req.path.split("?")[0], "headers": {k.lower(): v for k, v in req.headers.items()},
+                "method": req.method, "body": req.body, "cookies": {}, "fresh": False, "hostname": host,
+                "ip": "::ffff:" + req.client_ip, "ips": [], "protocol": "http", "query": {},
+                "subdomains": [], "xhr": False, "os": {"hostname": proc.hostname}}
+        text = json.dumps(body, separators=(",", ":"))
+        proc.write(f'::ffff:{req.client_ip} - - [{_stamp(proc)}] "{req.method} {req.path} HTTP/1.1" 200 '
+                   f'{len(text)} "-" "{req.headers.get("User-Agent", "-")}"\n')
+        return HttpResponse(200, text, content_type="application/json")
+
+    proc.listen(port, handle)
+    proc.write(f"Listening on port {port}\n")
+
+
+def _text_echo(proc: Process, argv: list[str]) -> None:
+    """hashicorp/http-echo: answers every request with its ``-text``."""
+    args = dict(a.lstrip("-").split("=", 1) for a in argv[1:] if "=" in a)
+    if "text" not in args:
+        proc.write("Missing -text option!\n")
+        proc._exit_soon(127)
+        return
+    port = int(args.get("listen", ":5678").rsplit(":", 1)[-1] or 5678)
+    proc.listen(port, lambda req: HttpResponse(200, args["text"] + "\n"))
+    proc.write(f"[INFO] server is listening on :{port}\n")
+
+
+NGINX_WELCOME = """<!DOCTYPE html>
+<html>
+<head>
+<title>Welcome to nginx!</title>
+<style>
+html { color-scheme: light dark; }
+body { width: 35em; margin: 0 auto;
+font-family: Tahoma, Verdana, Arial, sans-serif; }
+</style>
+</head>
+<body>
+<h1>Welcome to nginx!</h1>
+<p>If you see this page, the nginx web server is successfully installed and
+working. Further configuration is required.</p>
+
+<p>For online documentation and support please refer to
+<a href="http://nginx.org/">nginx.org</a>.<br/>
+Commercial support is available at
+<a href="http://nginx.com/">nginx.com</a>.</p>
+
+<p><em>Thank you for using nginx.</em></p>
+</body>
+</html>
+"""
+NGINX_404 = ("<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found"
+             "</h1></center>\r\n<hr><center>nginx/1.27.3</center>\r\n</body>\r\n</html>\r\n")
+
+
+def _nginx(proc: Process, argv: list[str]) -> None:
+    proc.fs.files["/usr/share/nginx/html/index.html"] = NGINX_WELCOME
+    proc.fs._parents("/usr/share/nginx/html/index.html")
+
+    def handle(req: HttpRequest) -> HttpResponse:
+        path = req.path.split("?")[0]
+        target = "/usr/share/nginx/html" + (path + "index.html" if path.endswith("/") else path)
+        try:
+            resp = HttpResponse(200, proc.fs.read(target), content_type="text/html")
+        except OSError:
+            resp = HttpResponse(404, NGINX_404, content_type="text/html")
+        proc.write(f'{req.client_ip} - - [{_stamp(proc)}] "{req.method} {req.path} HTTP/1.1" {resp.status} '
+                   f'{len(resp.body)} "-" "{req.headers.get("User-Agent", "-")}" "-"\n')
+        return resp
+
+    proc.listen(proc.image.port or 80, handle)
+    proc.write("/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration\n"
+               "/docker-entrypoint.sh: Configuration complete; ready for start up\n"
+               f"{datetime.fromtimestamp(proc.clock.now(), tz=timezone.utc):%Y/%m/%d %H:%M:%S} [notice] 1#1: "
+               "start worker processes\n")
+
+
+def _httpd(proc: Process, argv: list[str]) -> None:
+    def handle(req: HttpRequest) -> HttpResponse:
+        ok = req.path.split("?")[0] in ("/", "/index.html")
+        resp = HttpResponse(200, "<html><body><h1>It works!</h1></body></html>\n") if ok else \
+            HttpResponse(404, "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n"
+                              "<title>404 Not Found</title>\n</head><body>\n<h1>Not Found</h1>\n"
+                              "<p>The requested URL was not found on this server.</p>\n</body></html>\n")
+        proc.write(f'{req.client_ip} - - [{_stamp(proc)}] "{req.method} {req.path} HTTP/1.1" {resp.status} '
+                   f"{len(resp.body)}\n")
+        return resp
+
+    proc.listen(proc.image.port or 80, handle)
+    proc.write("AH00558: httpd: Could not reliably determine the server's fully qualified domain name, "
+               f"using {proc.sandbox.ip}. Set the 'ServerName' directive globally to suppress this message\n")
+
+
+def _idle(proc: Process, argv: list[str]) -> None:
+    """Any other server: it logs that it is ready and listens (plain TCP) on its port."""
+    for line in proc.image.startup_log:
+        proc.write(line + "\n")
+    if proc.image.port:
+        proc.listen(proc.image.port, None)
+
+
+def _needs_env(proc: Process, argv: list[str]) -> None:
+    """Databases that refuse to initialise without a password variable."""
+    if not any(proc.env.get(name) for name in proc.image.requires_env):
+        proc.write(proc.image.startup_error)
+        proc._exit_soon(1)
+        return
+    _idle(proc, argv)
+
+
+BEHAVIOURS: dict[str, Callable[[Process, list[str]], None]] = {
+    "http-echo": _http_echo, "text-echo": _text_echo, "nginx": _nginx, "httpd": _httpd,
+    "idle": _idle, "needs-env": _needs_env,
+}
+
+
+class Runtime:
+    """Creates containers from the catalog's images on the cluster clock."""
+
+    def __init__(self, clock: Clock, network: Network, catalog: Catalog) -> None:
+        self.clock = clock
+        self.network = network
+        self.catalog = catalog
+        self._ids = 0
+
+    def next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def create(self, sandbox: Sandbox, spec: Spec, hostname: str,
+               on_exit: Callable[[Process], None]) -> Process:
+        proc = Process(self, sandbox, spec, hostname, on_exit)
+        proc.check()
+        return proc

@@ -1,0 +1,964 @@
+"""A small busybox-like shell: what ``sh -c "..."``, ``kubectl exec`` and ``kubectl run -it``
+run inside simulated containers.
+
+Scripts run as generators that yield the seconds they sleep, so a container's main process
+(``sh -c "echo start; sleep 10; exit 1"``) moves with the cluster clock, while ``exec`` runs
+to the end at once. It knows the applets a learner types in a Kubernetes tutorial: ``wget``,
+``nslookup``, ``env``, ``cat``, ``ls``, ``hostname``, ``sleep``, ``echo``, loops and
+``&&``/``||``/``;``/``|``, ``$VAR`` and ``$(cmd)``.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Generator, Iterable, Protocol
+
+# A script step: yields seconds to sleep (and whether the sleep sits in a loop), returns status.
+Run = Generator["Sleep", None, int]
+
+
+@dataclass
+class Sleep:
+    seconds: float
+    in_loop: bool
+
+
+class ShellExit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+class FileSystem(Protocol):
+    def read(self, path: str) -> str: ...
+    def write(self, path: str, text: str, append: bool = False) -> None: ...
+    def listdir(self, path: str) -> list[str]: ...
+    def isdir(self, path: str) -> bool: ...
+    def exists(self, path: str) -> bool: ...
+    def remove(self, path: str) -> None: ...
+    def mkdir(self, path: str) -> None: ...
+
+
+class Host(Protocol):
+    """What a shell needs from the container it runs in."""
+
+    fs: FileSystem
+    hostname: str
+    flavour: str  # "busybox" or "bash"
+
+    def now(self) -> float: ...
+    def has_program(self, name: str) -> bool: ...
+    def http_get(self, url: str, user_agent: str) -> Any: ...  # network.Fetch
+    def dns_lookup(self, name: str) -> tuple[str, str] | None: ...  # (fqdn, ip)
+    def dns_server(self) -> str: ...
+
+
+BUSYBOX_APPLETS = frozenset("""sh ash cat cd date echo env exit export false grep head hostname id ls mkdir
+nslookup printenv printf pwd rm sleep tail test [ touch true uname unset wc wget whoami ps kill
+""".split())
+BASH_BUILTINS = frozenset("""sh bash cat cd date echo env exit export false grep head hostname id ls mkdir
+printenv printf pwd rm sleep tail test [ touch true uname unset wc whoami""".split())
+KEYWORDS = frozenset({"while", "until", "do", "done", "for", "in", "if", "then", "elif", "else", "fi"})
+OPS = ("&&", "||", ";;", ">>", "2>&1", "2>", ";", "|", ">", "<", "&", "\n")
+
+
+# -- tokens --------------------------------------------------------------------------------
+# A word is a list of parts: ("lit", text) from single quotes, ("dq", text) from double
+# quotes, ("bare", text) unquoted, ("cmd", source) for $(...). Expansion happens at run time.
+Word = list[tuple[str, str]]
+
+
+class ParseError(Exception):
+    pass
+
+
+def tokenize(text: str) -> list[Any]:
+    tokens: list[Any] = []
+    i, n = 0, len(text)
+    word: Word = []
+
+    def flush() -> None:
+        nonlocal word
+        if word:
+            tokens.append(word)
+            word = []
+
+    while i < n:
+        ch = text[i]
+        if ch in " \t":
+            flush()
+            i += 1
+        elif ch == "#" and not word:
+            while i < n and text[i] != "\n":
+                i += 1
+        elif ch == "\\" and i + 1 < n:
+            if text[i + 1] != "\n":
+                word.append(("lit", text[i + 1]))
+            i += 2
+        elif ch == "'":
+            end = text.find("'", i + 1)
+            if end < 0:
+                raise ParseError("unterminated quoted string")
+            word.append(("lit", text[i + 1:end]))
+            i = end + 1
+        elif ch == '"':
+            j, buf = i + 1, []
+            while j < n and text[j] != '"':
+                if text[j] == "\\" and j + 1 < n and text[j + 1] in '"\\$`':
+                    buf.append(text[j + 1])
+                    j += 2
+                    continue
+                buf.append(text[j])
+                j += 1
+            if j >= n:
+                raise ParseError("unterminated quoted string")
+            word.append(("dq", "".join(buf)))
+            i = j + 1
+        elif text.startswith("$(", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                depth += {"(": 1, ")": -1}.get(text[j], 0)
+                j += 1
+            if depth:
+                raise ParseError("unterminated $(")
+            word.append(("cmd", text[i + 2:j - 1]))
+            i = j
+        else:
+            op = next((o for o in OPS if text.startswith(o, i)), None)
+            if op is not None and not (op.startswith("2") and word):
+                flush()
+                tokens.append(op)
+                i += len(op)
+            else:
+                if word and word[-1][0] == "bare":
+                    word[-1] = ("bare", word[-1][1] + ch)
+                else:
+                    word.append(("bare", ch))
+                i += 1
+    flush()
+    return tokens
+
+
+def _literal(tok: Any) -> str | None:
+    """The text of an unquoted plain word (keywords are only recognised there)."""
+    if isinstance(tok, list) and all(kind == "bare" for kind, _ in tok):
+        return "".join(t for _, t in tok)
+    return None
+
+
+# -- parser --------------------------------------------------------------------------------
+class Parser:
+    def __init__(self, tokens: list[Any]) -> None:
+        self.toks = tokens
+        self.pos = 0
+
+    def peek(self) -> Any:
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def take(self) -> Any:
+        tok = self.peek()
+        self.pos += 1
+        return tok
+
+    def expect(self, word: str) -> None:
+        self.skip_newlines()
+        tok = self.take()
+        if _literal(tok) != word:
+            found = _literal(tok) or (tok if isinstance(tok, str) else "end of file")
+            raise ParseError(f"syntax error: unexpected {found!r}" if tok is not None
+                             else "syntax error: unexpected end of file")
+
+    def skip_newlines(self) -> None:
+        while self.peek() in ("\n", ";"):
+            self.pos += 1
+
+    def parse_list(self, stop: Iterable[str] = ()) -> list[Any]:
+        """``a && b || c; d`` as [(pipeline, connector-before)]."""
+        items: list[Any] = []
+        connector = ";"
+        stop = set(stop)
+        while True:
+            self.skip_newlines() if connector == ";" else None
+            tok = self.peek()
+            if tok is None or _literal(tok) in stop:
+                return items
+            if tok in ("&&", "||", "|", ";;"):
+                raise ParseError(f"syntax error: unexpected {tok!r}")
+            items.append((connector, self.parse_pipeline()))
+            tok = self.peek()
+            if tok in ("&&", "||"):
+                connector = self.take()
+                while self.peek() == "\n":
+                    self.pos += 1
+            elif tok in (";", "\n", "&"):
+                self.take()
+                connector = ";"
+            elif tok is None or _literal(tok) in stop:
+                return items
+            else:
+                raise ParseError(f"syntax error: unexpected {_literal(tok) or tok!r}")
+
+    def parse_pipeline(self) -> list[Any]:
+        cmds = [self.parse_command()]
+        while self.peek() == "|":
+            self.take()
+            cmds.append(self.parse_command())
+        return cmds
+
+    def parse_command(self) -> Any:
+        word = _literal(self.peek())
+        if word in ("while", "until"):
+            self.take()
+            cond = self.parse_list({"do"})
+            self.expect("do")
+            body = self.parse_list({"done"})
+            self.expect("done")
+            return ("while", word == "until", cond, body)
+        if word == "for":
+            self.take()
+            var = _literal(self.take()) or ""
+            words: list[Word] = []
+            if _literal(self.peek()) == "in":
+                self.take()
+                while isinstance(self.peek(), list):
+                    words.append(self.take())
+            self.skip_newlines()
+            self.expect("do")
+            body = self.parse_list({"done"})
+            self.expect("done")
+            return ("for", var, words, body)
+        if word == "if":
+            self.take()
+            branches = []
+            cond = self.parse_list({"then"})
+            self.expect("then")
+            body = self.parse_list({"elif", "else", "fi"})
+            branches.append((cond, body))
+            other: list[Any] = []
+            while True:
+                w = _literal(self.take())
+                if w == "elif":
+                    cond = self.parse_list({"then"})
+                    self.expect("then")
+                    branches.append((cond, self.parse_list({"elif", "else", "fi"})))
+                elif w == "else":
+                    other = self.parse_list({"fi"})
+                    self.expect("fi")
+                    break
+                elif w == "fi":
+                    break
+                else:
+                    raise ParseError("syntax error: unexpected end of file (expecting \"fi\")")
+            return ("if", branches, other)
+        words, redirs = [], []
+        while True:
+            tok = self.peek()
+            if isinstance(tok, list):
+                words.append(self.take())
+            elif tok in (">", ">>", "2>", "<"):
+                self.take()
+                target = self.take()
+                if not isinstance(target, list):
+                    raise ParseError("syntax error: unexpected redirection")
+                redirs.append((tok, target))
+            elif tok == "2>&1":
+                self.take()
+                redirs.append((tok, []))
+            else:
+                break
+        if not words and not redirs:
+            raise ParseError(f"syntax error: unexpected {_literal(tok) or tok or 'end of file'!r}")
+        return ("simple", words, redirs)
+
+
+def parse(text: str) -> list[Any]:
+    parser = Parser(tokenize(text))
+    tree = parser.parse_list()
+    if parser.peek() is not None:
+        raise ParseError(f"syntax error: unexpected {_literal(parser.peek()) or parser.peek()!r}")
+    return tree
+
+
+# -- interpreter ---------------------------------------------------------------------------
+Writer = Callable[[str], None]
+
+
+@dataclass
+class Streams:
+    out: Writer
+    err: Writer
+    stdin: str = ""
+
+
+@dataclass
+class Shell:
+    """One shell session: its variables live as long as it does (``kubectl run -it``)."""
+
+    host: Host
+    env: dict[str, str]
+    cwd: str = "/"
+    status: int = 0
+    loop_depth: int = 0
+    name: str = field(default="sh")
+
+    # entry points ----------------------------------------------------------------------
+    def script(self, text: str, io: Streams) -> Run:
+        """Run a script; a syntax error is reported like sh does (exit 2)."""
+        try:
+            tree = parse(text)
+        except ParseError as exc:
+            io.err(f"{self.name}: {exc}\n")
+            return 2
+        try:
+            return (yield from self.run_list(tree, io))
+        except ShellExit as done:
+            return done.code
+
+    def argv(self, argv: list[str], io: Streams) -> Run:
+        """Run a program by its argv, without shell parsing (exec, container command)."""
+        try:
+            return (yield from self.run_simple([[("lit", a)] for a in argv], [], io))
+        except ShellExit as done:
+            return done.code
+
+    def run_sync(self, text: str, stdin: str = "") -> tuple[str, str, int]:
+        """Run to the end at once (sleeps take no time): for exec and attach."""
+        out: list[str] = []
+        err: list[str] = []
+        gen = self.script(text, Streams(out.append, err.append, stdin))
+        return "".join(out), "".join(err), drain(gen)
+
+    # structure -------------------------------------------------------------------------
+    def run_list(self, items: list[Any], io: Streams) -> Run:
+        status = self.status
+        for connector, pipeline in items:
+            if connector == "&&" and status != 0 or connector == "||" and status == 0:
+                continue
+            status = yield from self.run_pipeline(pipeline, io)
+            self.status = status
+        return status
+
+    def run_pipeline(self, cmds: list[Any], io: Streams) -> Run:
+        stdin = io.stdin
+        status = 0
+        for i, cmd in enumerate(cmds):
+            last = i == len(cmds) - 1
+            if last:
+                status = yield from self.run_command(cmd, Streams(io.out, io.err, stdin))
+            else:
+                buf: list[str] = []
+                status = yield from self.run_command(cmd, Streams(buf.append, io.err, stdin))
+                stdin = "".join(buf)
+        return status
+
+    def run_command(self, cmd: Any, io: Streams) -> Run:
+        kind = cmd[0]
+        if kind == "simple":
+            return (yield from self.run_simple(cmd[1], cmd[2], io))
+        self.loop_depth += kind in ("while", "for")
+        try:
+            if kind == "while":
+                _, until, cond, body = cmd
+                status = 0
+                while True:
+                    ok = (yield from self.run_list(cond, io)) == 0
+                    if ok == until:
+                        return status
+                    status = yield from self.run_list(body, io)
+                    yield Sleep(0, True)  # a loop without sleep still lets time pass fairly
+            if kind == "for":
+                _, var, words, body = cmd
+                status = 0
+                for value in [f for w in words for f in self.expand(w)]:
+                    self.env[var] = value
+                    status = yield from self.run_list(body, io)
+                return status
+            _, branches, other = cmd
+            for cond, body in branches:
+                if (yield from self.run_list(cond, io)) == 0:
+                    return (yield from self.run_list(body, io))
+            return (yield from self.run_list(other, io)) if other else 0
+        finally:
+            self.loop_depth -= kind in ("while", "for")
+
+    def run_simple(self, words: list[Word], redirs: list[Any], io: Streams) -> Run:
+        argv = [f for w in words for f in self.expand(w)]
+        assigns = []
+        while argv and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]):
+            assigns.append(argv.pop(0).split("=", 1))
+        if not argv:
+            for k, v in assigns:
+                self.env[k] = v
+            return 0
+        out, err, stdin = io.out, io.err, io.stdin
+        saved: list[tuple[str, list[str], bool]] = []
+        for op, target in redirs:
+            if op == "2>&1":
+                err = out
+                continue
+            path = self.path("".join(self.expand(target)))
+            if op == "<":
+                try:
+                    stdin = self.host.fs.read(path)
+                except OSError as exc:
+                    io.err(f"{self.name}: can't open '{path}': {_oserror(exc)}\n")
+                    return 1
+                continue
+            buf: list[str] = []
+            saved.append((path, buf, op == ">>"))
+            if op == "2>":
+                err = buf.append
+            else:
+                out = buf.append
+        status = yield from self.program(argv, Streams(out, err, stdin))
+        for path, buf, append in saved:
+            try:
+                self.host.fs.write(path, "".join(buf), append)
+            except OSError as exc:
+                io.err(f"{self.name}: can't create {path}: {_oserror(exc)}\n")
+                return 1
+        return status
+
+    # expansion ---------------------------------------------------------------------------
+    def expand(self, word: Word) -> list[str]:
+        """Expand ``$VAR``, ``${VAR}``, ``$?`` and ``$(cmd)``; unquoted expansions split on blanks."""
+        fields: list[str] = [""]
+        split = False
+        for kind, text in word:
+            if kind == "lit":
+                fields[-1] += text
+            elif kind == "cmd":
+                value = self.run_sync_capture(text).rstrip("\n")
+                fields, split = _join(fields, value, True), True
+            else:
+                for piece, is_var in _variables(text, self):
+                    if is_var and kind == "bare":
+                        fields, split = _join(fields, piece, True), True
+                    else:
+                        fields[-1] += piece
+        if split:
+            fields = [f for f in fields if f != ""]
+        return fields
+
+    def run_sync_capture(self, text: str) -> str:
+        child = Shell(self.host, dict(self.env), self.cwd, self.status, name=self.name)
+        out, _, _ = child.run_sync(text)
+        return out
+
+    def path(self, p: str) -> str:
+        return posixpath.normpath(posixpath.join(self.cwd, p)) if p else self.cwd
+
+    # programs ----------------------------------------------------------------------------
+    def program(self, argv: list[str], io: Streams) -> Run:
+        name = argv[0]
+        base = posixpath.basename(name)
+        applets = BUSYBOX_APPLETS if self.host.flavour == "busybox" else BASH_BUILTINS
+        impl = getattr(self, "cmd_" + _ident(base), None)
+        if base in applets and impl is not None:
+            return (yield from impl(argv[1:], io))
+        if base in ("curl",) and self.host.has_program(base):
+            return (yield from self.cmd_curl(argv[1:], io))
+        if self.host.has_program(base):
+            return 0  # a program of the image we don't simulate: it runs and exits cleanly
+        if self.host.flavour == "busybox":
+            io.err(f"{self.name}: {name}: not found\n")
+        else:
+            io.err(f"{self.name}: {name}: command not found\n")
+        return 127
+
+    def cmd_sh(self, args: list[str], io: Streams) -> Run:
+        if args and args[0] == "-c":
+            if len(args) < 2:
+                io.err(f"{self.name}: -c requires an argument\n")
+                return 2
+            child = Shell(self.host, dict(self.env), self.cwd, name=self.name)
+            child.loop_depth = self.loop_depth
+            return (yield from child.script(args[1], io))
+        if args:
+            try:
+                text = self.host.fs.read(self.path(args[0]))
+            except OSError:
+                io.err(f"{self.name}: can't open '{args[0]}': No such file or directory\n")
+                return 2
+            return (yield from Shell(self.host, dict(self.env), self.cwd, name=self.name).script(text, io))
+        if io.stdin:
+            return (yield from Shell(self.host, dict(self.env), self.cwd, name=self.name).script(io.stdin, io))
+        return 0
+
+    cmd_ash = cmd_sh
+    cmd_bash = cmd_sh
+
+    def cmd_exit(self, args: list[str], io: Streams) -> Run:
+        raise ShellExit(int(args[0]) if args and args[0].lstrip("-").isdigit() else self.status)
+        yield  # pragma: no cover - makes this a generator
+
+    def cmd_true(self, args: list[str], io: Streams) -> Run:
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_false(self, args: list[str], io: Streams) -> Run:
+        return 1
+        yield  # pragma: no cover
+
+    def cmd_echo(self, args: list[str], io: Streams) -> Run:
+        newline = True
+        if args and args[0] == "-n":
+            newline, args = False, args[1:]
+        elif args and args[0] == "-e":
+            args = [a.encode().decode("unicode_escape") for a in args[1:]]
+        io.out(" ".join(args) + ("\n" if newline else ""))
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_printf(self, args: list[str], io: Streams) -> Run:
+        if not args:
+            io.err("printf: usage: printf FORMAT [ARGUMENT...]\n")
+            return 1
+        fmt = args[0].encode().decode("unicode_escape")
+        values = args[1:]
+        try:
+            io.out(fmt.replace("%s", "{}").format(*values) if values else fmt.replace("%%", "%"))
+        except IndexError:
+            io.out(fmt)
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_sleep(self, args: list[str], io: Streams) -> Run:
+        if not args:
+            io.err("sleep: applet requires an argument\n" if self.host.flavour == "busybox"
+                   else "sleep: missing operand\n")
+            return 1
+        total = 0.0
+        for arg in args:
+            m = re.fullmatch(r"(\d+(?:\.\d+)?)([smhd]?)", arg)
+            if not m:
+                io.err(f"sleep: invalid number '{arg}'\n")
+                return 1
+            total += float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        if total == float("inf") or args == ["infinity"]:
+            total = 10 ** 9
+        yield Sleep(total, self.loop_depth > 0)
+        return 0
+
+    def cmd_env(self, args: list[str], io: Streams) -> Run:
+        if args:
+            child = Shell(self.host, dict(self.env), self.cwd, name=self.name)
+            while args and "=" in args[0]:
+                k, v = args.pop(0).split("=", 1)
+                child.env[k] = v
+            if args:
+                return (yield from child.program(args, io))
+            self = child
+        io.out("".join(f"{k}={v}\n" for k, v in self.env.items()))
+        return 0
+
+    def cmd_printenv(self, args: list[str], io: Streams) -> Run:
+        if not args:
+            return (yield from self.cmd_env([], io))
+        missing = 0
+        for name in args:
+            if name in self.env:
+                io.out(self.env[name] + "\n")
+            else:
+                missing = 1
+        return missing
+
+    def cmd_export(self, args: list[str], io: Streams) -> Run:
+        for arg in args:
+            if "=" in arg:
+                k, v = arg.split("=", 1)
+                self.env[k] = v
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_unset(self, args: list[str], io: Streams) -> Run:
+        for arg in args:
+            self.env.pop(arg, None)
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_hostname(self, args: list[str], io: Streams) -> Run:
+        io.out(self.host.hostname + "\n")
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_whoami(self, args: list[str], io: Streams) -> Run:
+        io.out("root\n")
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_id(self, args: list[str], io: Streams) -> Run:
+        io.out("uid=0(root) gid=0(root) groups=0(root),10(wheel)\n")
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_uname(self, args: list[str], io: Streams) -> Run:
+        io.out("Linux" + (f" {self.host.hostname} 6.6.0 x86_64" if "-a" in args else "") + "\n")
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_pwd(self, args: list[str], io: Streams) -> Run:
+        io.out(self.cwd + "\n")
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_cd(self, args: list[str], io: Streams) -> Run:
+        target = self.path(args[0]) if args else self.env.get("HOME", "/root")
+        if not self.host.fs.isdir(target):
+            io.err(f"{self.name}: cd: can't cd to {args[0] if args else target}: No such file or directory\n")
+            return 2
+        self.cwd = target
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_date(self, args: list[str], io: Streams) -> Run:
+        now = datetime.fromtimestamp(self.host.now(), tz=timezone.utc)
+        io.out(now.strftime("%a %b %e %H:%M:%S UTC %Y") + "\n")
+        return 0
+        yield  # pragma: no cover
+
+    def _can_not_open(self, prog: str, path: str, exc: OSError, io: Streams) -> None:
+        if self.host.flavour == "busybox":
+            io.err(f"{prog}: can't open '{path}': {_oserror(exc)}\n")
+        else:
+            io.err(f"{prog}: {path}: {_oserror(exc)}\n")
+
+    def cmd_cat(self, args: list[str], io: Streams) -> Run:
+        if not args:
+            io.out(io.stdin)
+            return 0
+        status = 0
+        for arg in args:
+            try:
+                io.out(self.host.fs.read(self.path(arg)))
+            except OSError as exc:
+                self._can_not_open("cat", arg, exc, io)
+                status = 1
+        return status
+        yield  # pragma: no cover
+
+    def cmd_ls(self, args: list[str], io: Streams) -> Run:
+        flags = "".join(a[1:] for a in args if a.startswith("-"))
+        paths = [a for a in args if not a.startswith("-")] or ["."]
+        status = 0
+        for i, arg in enumerate(paths):
+            path = self.path(arg)
+            fs = self.host.fs
+            if not fs.exists(path):
+                io.err(f"ls: {arg}: No such file or directory\n" if self.host.flavour == "busybox"
+                       else f"ls: cannot access '{arg}': No such file or directory\n")
+                status = 1
+                continue
+            if not fs.isdir(path):
+                io.out(arg + "\n")
+                continue
+            names = fs.listdir(path)
+            if "a" in flags:
+                names = [".", ".."] + names
+            elif "A" not in flags:
+                names = [n for n in names if not n.startswith(".")]
+            if len(paths) > 1:
+                io.out(("\n" if i else "") + f"{arg}:\n")
+            if "l" in flags:
+                for n in names:
+                    full = posixpath.join(path, n)
+                    is_dir = n in (".", "..") or fs.isdir(full)
+                    size = 4096 if is_dir else len(fs.read(full).encode())
+                    io.out(f"{'drwxr-xr-x' if is_dir else '-rw-r--r--'}    1 root     root  {size:>10} Jan  1 00:00 {n}\n")
+            else:
+                io.out("".join(n + "\n" for n in names))
+        return status
+        yield  # pragma: no cover
+
+    def cmd_touch(self, args: list[str], io: Streams) -> Run:
+        for arg in args:
+            path = self.path(arg)
+            try:
+                if not self.host.fs.exists(path):
+                    self.host.fs.write(path, "")
+            except OSError as exc:
+                io.err(f"touch: {arg}: {_oserror(exc)}\n")
+                return 1
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_mkdir(self, args: list[str], io: Streams) -> Run:
+        for arg in (a for a in args if not a.startswith("-")):
+            try:
+                self.host.fs.mkdir(self.path(arg))
+            except OSError as exc:
+                io.err(f"mkdir: can't create directory '{arg}': {_oserror(exc)}\n")
+                return 1
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_rm(self, args: list[str], io: Streams) -> Run:
+        force = any(a.startswith("-") and "f" in a for a in args)
+        status = 0
+        for arg in (a for a in args if not a.startswith("-")):
+            try:
+                self.host.fs.remove(self.path(arg))
+            except OSError as exc:
+                if not force:
+                    io.err(f"rm: can't remove '{arg}': {_oserror(exc)}\n")
+                    status = 1
+        return status
+        yield  # pragma: no cover
+
+    def cmd_test(self, args: list[str], io: Streams) -> Run:
+        if args and args[-1] == "]":
+            args = args[:-1]
+        return 0 if _test(args, self.host.fs, self.path) else 1
+        yield  # pragma: no cover
+
+    def cmd_grep(self, args: list[str], io: Streams) -> Run:
+        flags = "".join(a[1:] for a in args if a.startswith("-"))
+        rest = [a for a in args if not a.startswith("-")]
+        if not rest:
+            io.err("Usage: grep [-ivc] PATTERN [FILE]...\n")
+            return 2
+        pattern = re.compile(rest[0], re.I if "i" in flags else 0)
+        text = io.stdin
+        if rest[1:]:
+            try:
+                text = "".join(self.host.fs.read(self.path(p)) for p in rest[1:])
+            except OSError as exc:
+                io.err(f"grep: {rest[1]}: {_oserror(exc)}\n")
+                return 2
+        hits = [ln for ln in text.splitlines() if bool(pattern.search(ln)) != ("v" in flags)]
+        io.out(f"{len(hits)}\n" if "c" in flags else "".join(h + "\n" for h in hits))
+        return 0 if hits else 1
+        yield  # pragma: no cover
+
+    def _lines(self, args: list[str], io: Streams) -> tuple[int, list[str]]:
+        count, files = 10, []
+        it = iter(args)
+        for a in it:
+            if a == "-n":
+                count = int(next(it, "10"))
+            elif re.fullmatch(r"-\d+", a):
+                count = int(a[1:])
+            else:
+                files.append(a)
+        text = "".join(self.host.fs.read(self.path(f)) for f in files) if files else io.stdin
+        return count, text.splitlines(keepends=True)
+
+    def cmd_head(self, args: list[str], io: Streams) -> Run:
+        count, lines = self._lines(args, io)
+        io.out("".join(lines[:count]))
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_tail(self, args: list[str], io: Streams) -> Run:
+        count, lines = self._lines(args, io)
+        io.out("".join(lines[-count:] if count else []))
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_wc(self, args: list[str], io: Streams) -> Run:
+        text = io.stdin
+        lines = text.count("\n")
+        if "-l" in args:
+            io.out(f"{lines}\n")
+        else:
+            io.out(f"{lines:>9} {len(text.split()):>9} {len(text.encode()):>9}\n")
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_ps(self, args: list[str], io: Streams) -> Run:
+        io.out("PID   USER     TIME  COMMAND\n    1 root      0:00 sh\n")
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_kill(self, args: list[str], io: Streams) -> Run:
+        return 0
+        yield  # pragma: no cover
+
+    # network ---------------------------------------------------------------------------
+    def cmd_wget(self, args: list[str], io: Streams) -> Run:
+        quiet, output, url = False, None, None
+        it = iter(args)
+        for a in it:
+            if a in ("-q", "--quiet"):
+                quiet = True
+            elif a.startswith("-q") and "O" in a:  # -qO-  /  -qO file
+                quiet = True
+                output = a.split("O", 1)[1] or next(it, "-")
+            elif a == "-O":
+                output = next(it, "-")
+            elif a.startswith("-O"):
+                output = a[2:]
+            elif a in ("-T", "--timeout", "-U", "--user-agent"):
+                next(it, None)
+            elif a.startswith("-"):
+                continue
+            else:
+                url = a
+        if url is None:
+            io.err("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\n"
+                   "Usage: wget [-cqS] [--spider] [-O FILE] [-o LOGFILE] [--header STR]\n"
+                   "\t[--post-data STR | --post-file FILE] [-Y on/off]\n"
+                   "\t[--no-check-certificate] [-P DIR] [-U AGENT] [-T SEC] URL...\n")
+            return 1
+        fetch = self.host.http_get(url, "Wget")
+        if fetch.error is None and fetch.ip:
+            quiet or io.err(f"Connecting to {fetch.authority} ({fetch.ip}:{fetch.port})\n")
+        if fetch.wait:
+            yield Sleep(fetch.wait, self.loop_depth > 0)
+        if fetch.error is not None:
+            io.err(f"wget: {fetch.error}\n")
+            return 1
+        if fetch.status >= 400:
+            io.err(f"wget: server returned error: HTTP/1.1 {fetch.status} {fetch.reason}\n")
+            return 1
+        size = len(fetch.body.encode())
+        bar = f"100% |{'*' * 32}| {size:>5}  0:00:00 ETA\n"
+        if output == "-":
+            quiet or io.err("writing to stdout\n")
+            io.out(fetch.body)
+            quiet or io.err(f"{'-':<20} {bar}written to stdout\n")
+            return 0
+        target = output or (posixpath.basename(fetch.path.split("?")[0]) or "index.html")
+        try:
+            self.host.fs.write(self.path(target), fetch.body)
+        except OSError as exc:
+            io.err(f"wget: can't open '{target}': {_oserror(exc)}\n")
+            return 1
+        quiet or io.err(f"saving to '{target}'\n{target[:20]:<20} {bar}'{target}' saved\n")
+        return 0
+
+    def cmd_curl(self, args: list[str], io: Streams) -> Run:
+        url = next((a for a in args if not a.startswith("-")), None)
+        if url is None:
+            io.err("curl: try 'curl --help' or 'curl --manual' for more information\n")
+            return 2
+        fetch = self.host.http_get(url, "curl/7.88.1")
+        if fetch.wait:
+            yield Sleep(fetch.wait, self.loop_depth > 0)
+        if fetch.error is not None:
+            if "bad address" in fetch.error:
+                io.err(f"curl: (6) Could not resolve host: {fetch.host}\n")
+                return 6
+            if "timed out" in fetch.error:
+                io.err(f"curl: (28) Failed to connect to {fetch.host} port {fetch.port} after 130000 ms: "
+                       "Couldn't connect to server\n")
+                return 28
+            io.err(f"curl: (7) Failed to connect to {fetch.host} port {fetch.port} after 0 ms: "
+                   "Couldn't connect to server\n")
+            return 7
+        io.out(fetch.body)
+        return 0
+
+    def cmd_nslookup(self, args: list[str], io: Streams) -> Run:
+        names = [a for a in args if not a.startswith("-")]
+        if not names:
+            io.err("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\n"
+                   "Usage: nslookup [-type=QUERY_TYPE] [-debug] HOST [DNS_SERVER]\n")
+            return 1
+        server = self.host.dns_server()
+        io.out(f"Server:\t\t{server}\nAddress:\t{server}:53\n\n")
+        found = self.host.dns_lookup(names[0])
+        if found is None:
+            io.out(f"** server can't find {names[0]}: NXDOMAIN\n\n")
+            return 1
+        fqdn, ip = found
+        io.out(f"Name:\t{fqdn}\nAddress: {ip}\n\n")
+        return 0
+
+
+# ``exec`` of an endless loop stops here, as if the learner pressed Ctrl-C.
+MAX_SYNC_SECONDS = 600.0
+MAX_SYNC_STEPS = 10_000
+
+
+def drain(gen: Run) -> int:
+    """Run a script generator to its end, skipping its sleeps (bounded: exit 130 if endless)."""
+    slept, steps = 0.0, 0
+    try:
+        while True:
+            step = next(gen)
+            slept += step.seconds
+            steps += 1
+            if slept > MAX_SYNC_SECONDS or steps > MAX_SYNC_STEPS:
+                gen.close()
+                return 130
+    except StopIteration as stop:
+        return stop.value if stop.value is not None else 0
+
+
+def _ident(name: str) -> str:
+    return {"[": "test"}.get(name, name.replace("-", "_"))
+
+
+def _oserror(exc: OSError) -> str:
+    return exc.strerror or str(exc)
+
+
+def _join(fields: list[str], value: str, split: bool) -> list[str]:
+    if not split:
+        fields[-1] += value
+        return fields
+    pieces = value.split()
+    if not pieces:
+        return fields
+    lead = value[:1].isspace()
+    trail = value[-1:].isspace()
+    out = fields[:-1]
+    last = fields[-1]
+    if lead and last:
+        out.append(last)
+        last = ""
+    out.append(last + pieces[0])
+    out.extend(pieces[1:])
+    if trail:
+        out.append("")
+    return out
+
+
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([?$#0-9]))")
+
+
+def _variables(text: str, sh: Shell) -> Iterable[tuple[str, bool]]:
+    pos = 0
+    for m in _VAR.finditer(text):
+        if m.start() > pos:
+            yield text[pos:m.start()], False
+        name = m.group(1) or m.group(2) or m.group(3)
+        if name == "?":
+            value = str(sh.status)
+        elif name == "$":
+            value = "1"
+        elif name in ("#",) or name.isdigit():
+            value = "0" if name == "#" else (sh.name if name == "0" else "")
+        else:
+            value = sh.env.get(name, "")
+        yield value, True
+        pos = m.end()
+    if pos < len(text):
+        yield text[pos:], False
+
+
+def _test(args: list[str], fs: FileSystem, path: Callable[[str], str]) -> bool:
+    if not args:
+        return False
+    if args[0] == "!":
+        return not _test(args[1:], fs, path)
+    if len(args) == 1:
+        return args[0] != ""
+    if len(args) == 2:
+        op, val = args
+        return {"-f": lambda: fs.exists(path(val)) and not fs.isdir(path(val)),
+                "-e": lambda: fs.exists(path(val)), "-d": lambda: fs.isdir(path(val)),
+                "-s": lambda: fs.exists(path(val)) and not fs.isdir(path(val)) and fs.read(path(val)) != "",
+                "-z": lambda: val == "", "-n": lambda: val != ""}.get(op, lambda: False)()
+    a, op, b = args[:3]
+    if op in ("=", "=="):
+        return a == b
+    if op == "!=":
+        return a != b
+    try:
+        x, y = int(a), int(b)
+    except ValueError:
+        return False
+    return {"-eq": x == y, "-ne": x != y, "-lt": x < y, "-le": x <= y, "-gt": x > y, "-ge": x >= y}.get(op, False)

@@ -1,0 +1,380 @@
+"""The simulated kubelet: pod lifecycle, statuses, events, probes, config, deletion."""
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+
+from kubelab.api.errors import StatusError
+from kubelab.cluster import Cluster
+from kubelab.engine.events import events_for
+
+
+def pod(name: str, image: str = "kennship/http-echo", **spec: Any) -> dict[str, Any]:
+    container = {"name": spec.pop("container_name", f"{name}-container"), "image": image}
+    container.update(spec.pop("container", {}))
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": name}},
+            "spec": {"containers": [container], **spec}}
+
+
+def busybox(name: str, *command: str, **spec: Any) -> dict[str, Any]:
+    extra = {"command": list(command)} if command else {}
+    extra.update(spec.pop("container", {}))
+    return pod(name, "busybox", container_name=name, container=extra, **spec)
+
+
+@pytest.fixture
+def c() -> Cluster:
+    return Cluster(clock="virtual", seed=7)
+
+
+def status(c: Cluster, name: str) -> dict[str, Any]:
+    return c.api.get("Pod", name)["status"]
+
+
+def state(c: Cluster, name: str, index: int = 0) -> dict[str, Any]:
+    return status(c, name)["containerStatuses"][index]
+
+
+def messages(c: Cluster, name: str) -> list[tuple[str, str, str]]:
+    return [(e["type"], e["reason"], e["message"]) for e in events_for(c.engine.store, c.api.get("Pod", name))]
+
+
+def cond(c: Cluster, name: str, type_: str) -> str:
+    return next(x["status"] for x in status(c, name)["conditions"] if x["type"] == type_)
+
+
+def test_echo_server_goes_container_creating_then_running_and_ready(c: Cluster) -> None:
+    c.api.create(pod("echo-server"))
+    c.advance(1)
+    assert status(c, "echo-server")["phase"] == "Pending"
+    assert state(c, "echo-server")["state"] == {"waiting": {"reason": "ContainerCreating"}}
+    assert c.settle()
+    st = status(c, "echo-server")
+    assert st["phase"] == "Running"
+    assert [x["type"] for x in st["conditions"]] == [
+        "PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
+    assert all(x["status"] == "True" for x in st["conditions"])
+    cs = st["containerStatuses"][0]
+    assert cs["ready"] and cs["started"] and cs["restartCount"] == 0
+    assert cs["image"] == "docker.io/kennship/http-echo:latest"
+    assert cs["containerID"].startswith("containerd://")
+    assert st["podIP"].startswith("10.244.") and st["hostIP"]
+    assert st["qosClass"] == "BestEffort"
+    node = c.api.get("Pod", "echo-server")["spec"]["nodeName"]
+    cidr = c.api.get("Node", node)["spec"].get("podCIDR")
+    if cidr:
+        assert st["podIP"].rsplit(".", 1)[0] == cidr.rsplit(".", 1)[0]
+    reasons = [r for _, r, _ in messages(c, "echo-server")]
+    assert reasons[-4:] == ["Pulling", "Pulled", "Created", "Started"]
+    msgs = dict((r, m) for _, r, m in messages(c, "echo-server"))
+    assert msgs["Pulling"] == 'Pulling image "kennship/http-echo"'
+    assert msgs["Pulled"].startswith('Successfully pulled image "kennship/http-echo" in ')
+    assert msgs["Pulled"].endswith("Image size: 28740914 bytes.")
+    assert msgs["Created"] == "Created container: echo-server-container"
+    assert msgs["Started"] == "Started container echo-server-container"
+    assert c.api.logs("echo-server") == "Listening on port 3000\n"
+
+
+def test_cached_image_with_if_not_present_is_not_pulled_again(c: Cluster) -> None:
+    c.api.create(pod("a", "nginx:1.27", nodeName="kubelab"))
+    c.settle()
+    c.api.create(pod("b", "nginx:1.27", nodeName="kubelab"))
+    c.settle()
+    assert ("Normal", "Pulled", 'Container image "nginx:1.27" already present on machine') in messages(c, "b")
+    assert "Pulling" not in [r for _, r, _ in messages(c, "b")]
+
+
+def test_unknown_image_err_image_pull_then_back_off(c: Cluster) -> None:
+    c.api.create(pod("typo", "ngnix"))
+    c.settle(timeout=5, )
+    c.advance(3)
+    cs = state(c, "typo")
+    assert cs["state"]["waiting"]["reason"] in ("ErrImagePull", "ImagePullBackOff")
+    c.engine.settle(60, until=lambda: state(c, "typo")["state"]["waiting"]["reason"] == "ErrImagePull")
+    assert "pull access denied, repository does not exist" in state(c, "typo")["state"]["waiting"]["message"]
+    c.advance(3)
+    waiting = state(c, "typo")["state"]["waiting"]
+    assert waiting["reason"] == "ImagePullBackOff"
+    assert waiting["message"].startswith('Back-off pulling image "ngnix": ErrImagePull: failed to pull and unpack')
+    assert status(c, "typo")["phase"] == "Pending"
+    events = messages(c, "typo")
+    assert ("Warning", "Failed", "Error: ErrImagePull") in events
+    assert ("Normal", "BackOff", 'Back-off pulling image "ngnix"') in events
+    assert ("Warning", "Failed", "Error: ImagePullBackOff") in events
+    failed = [m for _, r, m in events if m.startswith("Failed to pull image")]
+    assert failed[0] == ('Failed to pull image "ngnix": failed to pull and unpack image "docker.io/library/ngnix:latest": '
+                         'failed to resolve reference "docker.io/library/ngnix:latest": pull access denied, repository '
+                         'does not exist or may require authorization: server message: insufficient_scope: '
+                         'authorization failed')
+    with pytest.raises(StatusError) as err:
+        c.api.logs("typo")
+    assert 'is waiting to start: trying and failing to pull image' in str(err.value)
+
+
+def test_unknown_tag_and_retries_back_off(c: Cluster) -> None:
+    c.api.create(pod("bad-tag", "nginx:1.999"))
+    c.advance(60 * 10)
+    events = messages(c, "bad-tag")
+    assert any('"docker.io/library/nginx:1.999": docker.io/library/nginx:1.999: not found' in m for _, _, m in events)
+    pulls = next(e for e in events_for(c.engine.store, c.api.get("Pod", "bad-tag")) if e["reason"] == "Pulling")
+    # back-off 10, 20, 40, 80, 160, 300: a handful of attempts in ten minutes, not hundreds
+    assert 4 <= pulls["count"] <= 8
+
+
+def test_missing_configmap_then_created(c: Cluster) -> None:
+    c.api.create(pod("cfg", container={"envFrom": [{"configMapRef": {"name": "echo-server-config-v1"}}]}))
+    c.settle()
+    waiting = state(c, "cfg")["state"]["waiting"]
+    assert waiting == {"reason": "CreateContainerConfigError", "message": 'configmap "echo-server-config-v1" not found'}
+    assert ("Warning", "Failed", 'Error: configmap "echo-server-config-v1" not found') in messages(c, "cfg")
+    c.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "echo-server-config-v1"},
+                  "data": {"PORT": "3000"}})
+    c.settle()
+    assert status(c, "cfg")["phase"] == "Running"
+    assert "PORT=3000\n" in c.api.exec("cfg", None, None, ["env"]).stdout
+
+
+def test_missing_key_and_secret_messages(c: Cluster) -> None:
+    c.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"a": "1"}})
+    c.api.create(pod("key", container={"env": [{"name": "X", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "b"}}}]}))
+    c.api.create(pod("sec", container={"env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": "s", "key": "b"}}}]}))
+    c.settle()
+    assert state(c, "key")["state"]["waiting"]["message"] == "couldn't find key b in ConfigMap default/cm"
+    assert state(c, "sec")["state"]["waiting"]["message"] == 'secret "s" not found'
+
+
+def test_env_is_frozen_but_configmap_volume_follows(c: Cluster) -> None:
+    c.api.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "conf"}, "data": {"PORT": "3000"}})
+    spec = pod("app", container={"envFrom": [{"configMapRef": {"name": "conf"}}],
+                                 "volumeMounts": [{"name": "cfg", "mountPath": "/etc/config"}]},
+               volumes=[{"name": "cfg", "configMap": {"name": "conf"}}])
+    c.api.create(spec)
+    c.settle()
+    assert c.api.exec("app", None, None, ["printenv", "PORT"]).stdout == "3000\n"
+    assert c.api.exec("app", None, None, ["cat", "/etc/config/PORT"]).stdout == "3000"
+    assert c.api.exec("app", None, None, ["ls", "/etc/config"]).stdout == "PORT\n"
+    cm = c.api.get("ConfigMap", "conf")
+    cm["data"]["PORT"] = "4000"
+    c.api.update(cm)
+    c.advance(2)
+    assert c.api.exec("app", None, None, ["cat", "/etc/config/PORT"]).stdout == "3000"  # not yet
+    c.advance(60)
+    assert c.api.exec("app", None, None, ["printenv", "PORT"]).stdout == "3000\n"
+    assert c.api.exec("app", None, None, ["cat", "/etc/config/PORT"]).stdout == "4000"
+
+
+def test_env_sources(c: Cluster) -> None:
+    c.api.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                  "data": {"password": base64.b64encode(b"hunter2").decode()}})
+    c.api.create(pod("env", container={
+        "env": [{"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "password"}}},
+                {"name": "ME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                {"name": "IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+                {"name": "GREETING", "value": "hello $(ME)"},
+                {"name": "MEM", "valueFrom": {"resourceFieldRef": {"resource": "limits.memory", "divisor": "1Mi"}}}],
+        "resources": {"limits": {"memory": "128Mi", "cpu": "500m"}}}))
+    c.settle()
+    env = c.api.exec("env", None, None, ["env"]).stdout
+    ip = status(c, "env")["podIP"]
+    for line in ("PASSWORD=hunter2", "ME=env", "NS=default", f"IP={ip}", "GREETING=hello env", "MEM=128",
+                 "HOSTNAME=env"):
+        assert line + "\n" in env
+    assert status(c, "env")["qosClass"] == "Guaranteed"
+
+
+def test_crash_loop_back_off_timings(c: Cluster) -> None:
+    c.api.create(busybox("crash", "sh", "-c", "echo boom; exit 1"))
+    c.advance(4)
+    cs = state(c, "crash")
+    # first crash: restarted at once
+    assert cs["restartCount"] >= 1
+    c.engine.settle(30, until=lambda: "waiting" in state(c, "crash")["state"]
+                    and state(c, "crash")["state"]["waiting"]["reason"] == "CrashLoopBackOff")
+    cs = state(c, "crash")
+    assert cs["restartCount"] == 1
+    assert cs["state"]["waiting"]["message"].startswith("back-off 10s restarting failed container=crash pod=crash_default(")
+    assert cs["lastState"]["terminated"]["exitCode"] == 1
+    assert cs["lastState"]["terminated"]["reason"] == "Error"
+    assert status(c, "crash")["phase"] == "Running"
+    assert cond(c, "crash", "Ready") == "False"
+    t0 = c.clock.now()
+    c.engine.settle(60, until=lambda: state(c, "crash")["restartCount"] == 2)
+    assert 9 <= c.clock.now() - t0 <= 11
+    c.engine.settle(60, until=lambda: "waiting" in state(c, "crash")["state"])
+    assert "back-off 20s" in state(c, "crash")["state"]["waiting"]["message"]
+    c.advance(3600)
+    msg = state(c, "crash")["state"]["waiting"]["message"] if "waiting" in state(c, "crash")["state"] else ""
+    assert "back-off 5m0s" in msg or state(c, "crash")["state"].get("running")
+    assert any(r == "BackOff" and m.startswith("Back-off restarting failed container crash in pod crash_default(")
+               for _, r, m in messages(c, "crash"))
+    assert c.api.logs("crash", previous=True) == "boom\n"
+
+
+def test_restart_policies(c: Cluster) -> None:
+    c.api.create(busybox("done", "sh", "-c", "echo hi", restartPolicy="Never"))
+    c.api.create(busybox("fail", "sh", "-c", "exit 3", restartPolicy="Never"))
+    c.api.create(busybox("retry", "sh", "-c", "exit 3", restartPolicy="OnFailure"))
+    c.api.create(busybox("ok", "sh", "-c", "true", restartPolicy="OnFailure"))
+    c.settle()
+    assert status(c, "done")["phase"] == "Succeeded"
+    assert state(c, "done")["state"]["terminated"]["reason"] == "Completed"
+    assert cond(c, "done", "Ready") == "False"
+    assert status(c, "fail")["phase"] == "Failed"
+    assert state(c, "fail")["state"]["terminated"]["exitCode"] == 3
+    assert status(c, "ok")["phase"] == "Succeeded"
+    c.advance(30)
+    assert status(c, "retry")["phase"] == "Running"
+    assert state(c, "retry")["restartCount"] >= 1
+    assert c.api.logs("done") == "hi\n"
+
+
+def test_busybox_default_command_completes_and_sleep_keeps_running(c: Cluster) -> None:
+    c.api.create(busybox("plain"))
+    c.api.create(busybox("sleeper", "sleep", "3600"))
+    c.advance(10)
+    assert state(c, "plain")["restartCount"] >= 1 or "terminated" in state(c, "plain")["state"]
+    assert status(c, "sleeper")["phase"] == "Running"
+    assert state(c, "sleeper")["ready"]
+
+
+def test_init_container(c: Cluster) -> None:
+    spec = pod("init", initContainers=[{"name": "setup", "image": "busybox", "command": ["sh", "-c", "sleep 5"]}])
+    c.api.create(spec)
+    c.advance(3)
+    st = status(c, "init")
+    assert st["phase"] == "Pending"
+    assert cond(c, "init", "Initialized") == "False"
+    assert st["containerStatuses"][0]["state"]["waiting"]["reason"] == "PodInitializing"
+    assert c.settle()
+    st = status(c, "init")
+    assert st["phase"] == "Running"
+    assert st["initContainerStatuses"][0]["state"]["terminated"]["reason"] == "Completed"
+    assert cond(c, "init", "Initialized") == "True"
+
+
+def test_readiness_probe_gates_ready(c: Cluster) -> None:
+    good = {"readinessProbe": {"httpGet": {"path": "/", "port": 3000}, "initialDelaySeconds": 5}}
+    bad = {"readinessProbe": {"httpGet": {"path": "/", "port": 8080}, "periodSeconds": 5}}
+    c.api.create(pod("good", container=good))
+    c.api.create(pod("bad", container=bad))
+    c.advance(4)
+    assert status(c, "good")["phase"] == "Running" and cond(c, "good", "Ready") == "False"
+    c.settle()
+    assert cond(c, "good", "Ready") == "True"
+    assert cond(c, "bad", "Ready") == "False"
+    assert cond(c, "bad", "ContainersReady") == "False"
+    ip = status(c, "bad")["podIP"]
+    assert ("Warning", "Unhealthy", f'Readiness probe failed: Get "http://{ip}:8080/": dial tcp {ip}:8080: '
+            "connect: connection refused") in messages(c, "bad")
+
+
+def test_liveness_probe_restarts_container(c: Cluster) -> None:
+    c.api.create(busybox("live", "sh", "-c", "touch /tmp/healthy; sleep 30; rm -f /tmp/healthy; sleep 600",
+                         container={"livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]},
+                                                      "initialDelaySeconds": 5, "periodSeconds": 5}}))
+    c.advance(30)
+    assert state(c, "live")["restartCount"] == 0
+    c.advance(60)
+    assert state(c, "live")["restartCount"] >= 1
+    events = messages(c, "live")
+    assert ("Warning", "Unhealthy", "Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory") \
+        in events
+    assert ("Normal", "Killing", "Container live failed liveness probe, will be restarted") in events
+
+
+def test_graceful_deletion(c: Cluster) -> None:
+    c.api.create(pod("echo"))
+    c.api.create(busybox("sleepy", "sleep", "3600"))
+    c.settle()
+    c.api.delete("Pod", "echo")
+    c.advance(0.1)
+    meta = c.api.get("Pod", "echo")["metadata"]
+    assert meta["deletionTimestamp"] and meta["deletionGracePeriodSeconds"] == 30
+    assert ("Normal", "Killing", "Stopping container echo-container") in messages(c, "echo")
+    c.advance(2)
+    with pytest.raises(StatusError):
+        c.api.get("Pod", "echo")  # the echo server exits on SIGTERM at once
+    c.api.delete("Pod", "sleepy")
+    c.advance(29)
+    assert c.api.get("Pod", "sleepy")["metadata"]["deletionTimestamp"]  # sleep ignores SIGTERM
+    c.advance(2)
+    with pytest.raises(StatusError):
+        c.api.get("Pod", "sleepy")
+
+
+def test_grace_period_from_pod_and_request(c: Cluster) -> None:
+    c.api.create(busybox("short", "sleep", "3600", terminationGracePeriodSeconds=5))
+    c.api.create(busybox("forced", "sleep", "3600"))
+    c.settle()
+    c.api.delete("Pod", "short")
+    assert c.api.get("Pod", "short")["metadata"]["deletionGracePeriodSeconds"] == 5
+    c.advance(6)
+    assert not c.api.list("Pod", field_selector="metadata.name=short")["items"]
+    ip = status(c, "forced")["podIP"]
+    c.api.delete("Pod", "forced", grace_period=0)
+    assert not c.api.list("Pod", field_selector="metadata.name=forced")["items"]
+    c.settle()
+    assert ip not in c.engine.network.sandboxes
+
+
+def test_unbound_pod_is_removed_at_once(c: Cluster) -> None:
+    spec = pod("nowhere", nodeSelector={"disk": "none-such"})
+    c.api.create(spec)
+    c.settle()
+    assert not c.api.get("Pod", "nowhere")["spec"].get("nodeName")
+    c.api.delete("Pod", "nowhere")
+    assert not c.api.list("Pod", field_selector="metadata.name=nowhere")["items"]
+
+
+def test_logs_and_exec_errors(c: Cluster) -> None:
+    c.api.create(pod("echo"))
+    with pytest.raises(StatusError) as err:
+        c.api.logs("echo")
+    assert str(err.value).endswith('container "echo-container" in pod "echo" is waiting to start: ContainerCreating')
+    with pytest.raises(StatusError) as err:
+        c.api.exec("echo", None, None, ["ls"])
+    assert 'container not found ("echo-container")' in str(err.value)
+    c.settle()
+    with pytest.raises(StatusError) as err:
+        c.api.logs("echo", previous=True)
+    assert 'previous terminated container "echo-container" in pod "echo" not found' in str(err.value)
+    with pytest.raises(StatusError) as err:
+        c.api.logs("echo", container="nope")
+    assert "container nope is not valid for pod echo" in str(err.value)
+    result = c.api.exec("echo", None, None, ["bash"])
+    assert result.exit_code == 126
+    assert result.stderr == ('OCI runtime exec failed: exec failed: unable to start container process: exec: "bash": '
+                             "executable file not found in $PATH: unknown\n")
+    assert c.api.exec("echo", None, None, ["hostname"]).stdout == "echo\n"
+
+
+def test_command_not_in_image_is_a_start_error(c: Cluster) -> None:
+    c.api.create(busybox("nobash", "bash", "-c", "echo hi"))
+    c.advance(5)
+    cs = state(c, "nobash")
+    last = cs["lastState"].get("terminated") or cs["state"].get("terminated")
+    assert last["reason"] == "StartError" and last["exitCode"] == 128
+    assert 'exec: "bash": executable file not found in $PATH' in last["message"]
+
+
+def test_database_without_password_crash_loops(c: Cluster) -> None:
+    c.api.create(pod("db", "postgres:16"))
+    c.advance(30)
+    assert state(c, "db")["restartCount"] >= 1
+    assert "superuser password is not specified" in c.api.logs("db", previous=True)
+
+
+def test_attach_keeps_shell_state(c: Cluster) -> None:
+    c.api.create(busybox("shell", container={"stdin": True, "tty": True}))
+    c.settle()
+    assert status(c, "shell")["phase"] == "Running"
+    kubelet = c.engine.kubelet
+    p = c.api.get("Pod", "shell")
+    assert kubelet.attach(p, None, "X=42").exit_code == 0
+    assert kubelet.attach(p, None, "echo $X").stdout == "42\n"
+    kubelet.attach(p, None, "exit")
+    c.advance(1)
+    assert state(c, "shell")["restartCount"] == 1 or "terminated" in state(c, "shell")["state"]
