@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import threading
 from typing import Any
 
 import kubelab.notebook as nb
@@ -27,6 +28,17 @@ def load(ipython: Any) -> None:
     """Register the magics on an IPython shell."""
     ipython.register_magic_function(kube_line, "line", "kube")
     ipython.register_magic_function(kube_cell, "cell", "kube")
+    # Load the diagram renderer off the main thread so the first picture does not wait for it.
+    threading.Thread(target=_warm_renderer, name="kubelab-render-warmup", daemon=True).start()
+
+
+def _warm_renderer() -> None:
+    from kubelab.notebook.render import warm_up
+
+    try:
+        warm_up()
+    except Exception:  # no renderer: pictures report it when asked for
+        pass
 
 
 def unload(ipython: Any) -> None:
