@@ -1111,6 +1111,20 @@ def targets(ctx: Context, args: list[str], unsupported: str | None = None) -> li
     return found
 
 
+def file_targets(ctx: Context) -> list[tuple[Kind, Obj]]:
+    """The live objects named by the manifests given with ``-f``."""
+    from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests
+
+    found: list[tuple[Kind, Obj]] = []
+    for doc in read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive")):
+        if doc.error or doc.obj is None:
+            raise KubectlError(doc.error)
+        kind = kind_of(doc)
+        name = (doc.obj.get("metadata") or {}).get("name", "")
+        found.append((kind, ctx.client.get(kind.kind, name, namespace_for(ctx, kind, doc.obj))))
+    return found
+
+
 def object_name(kind: Kind, obj: Obj) -> str:
     """``deployment.apps/echo-server``: how kubectl names an object in its messages."""
     return f"{kind.qualified_singular}/{obj['metadata']['name']}"
@@ -1125,36 +1139,31 @@ def describe_command(ctx: Context, args: list[str]) -> int:
                     'for a complete list of supported resources.')
     all_ns = ctx.flags.get("all-namespaces")
     show_events = ctx.flags.get("show-events")
-    targets: list[tuple[Kind, Obj]] = []
+    targets_: list[tuple[Kind, Obj]] = []
     errs: list[BaseException] = []
     if ctx.flags.get("filename"):
-        from kubelab.kubectl import manifests  # D1's manifest reader
-
-        for doc in manifests.read(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive")):
-            kind = BY_KIND[doc["kind"]]
-            ns = (doc.get("metadata") or {}).get("namespace") or ctx.namespace
-            try:
-                targets.append((kind, ctx.client.get(kind.kind, doc["metadata"]["name"], ns)))
-            except StatusError as e:
-                errs.append(e)
+        try:
+            targets_.extend(file_targets(ctx))
+        except StatusError as e:
+            errs.append(e)
     for kind, names in resource_args(args):
         ns = None if (all_ns and kind.namespaced) else ctx.namespace
         if not names:
             selector = ctx.flags.get("selector") or None
-            targets += [(kind, o) for o in ctx.client.list(kind.kind, ns, label_selector=selector)["items"]]
+            targets_ += [(kind, o) for o in ctx.client.list(kind.kind, ns, label_selector=selector)["items"]]
             continue
         for name in names:
             try:
-                targets.append((kind, ctx.client.get(kind.kind, name, ctx.namespace)))
+                targets_.append((kind, ctx.client.get(kind.kind, name, ctx.namespace)))
             except StatusError as e:
                 if e.reason == "NotFound" and len(args) == 2:
                     return _describe_prefix(ctx, kind, name, e, show_events)
                 errs.append(e)
     texts = []
-    for kind, obj in targets:
+    for kind, obj in targets_:
         texts.append(describe(ctx.client, kind, obj, show_events))
     ctx.out.write("\n\n".join(texts))
-    if not targets and not errs:
+    if not targets_ and not errs:
         ctx.eprint("No resources found" if all_ns else f"No resources found in {ctx.namespace} namespace.")
     if errs:
         raise KubectlError("\n".join(standard_message(e) for e in errs))

@@ -13,10 +13,10 @@ import re
 from typing import Any
 
 from kubelab.api.errors import StatusError
-from kubelab.api.kinds import BY_KIND, Kind
+from kubelab.api.kinds import Kind
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error, format_error, group, standard_message
-from kubelab.kubectl.describe import object_name, targets
+from kubelab.kubectl.describe import file_targets, object_name, targets
 
 Obj = dict[str, Any]
 
@@ -89,14 +89,7 @@ def scale(ctx: Context, args: list[str]) -> int:
 
 
 def _from_args_or_files(ctx: Context, args: list[str]) -> list[tuple[Kind, Obj]]:
-    found: list[tuple[Kind, Obj]] = []
-    if ctx.flags.get("filename"):
-        from kubelab.kubectl import manifests
-
-        for doc in manifests.read(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive")):
-            kind = BY_KIND[doc["kind"]]
-            ns = (doc.get("metadata") or {}).get("namespace") or ctx.namespace
-            found.append((kind, ctx.client.get(kind.kind, doc["metadata"]["name"], ns)))
+    found = file_targets(ctx) if ctx.flags.get("filename") else []
     return found + targets(ctx, args)
 
 

@@ -1,0 +1,317 @@
+"""kubectl's pod verbs: ``logs``, ``exec``, ``run`` and ``attach``.
+
+A notebook cell has no terminal, so the interactive forms take their keystrokes from stdin
+(``Cluster.kubectl("run -it busybox --image=busybox --rm", stdin="wget -qO- http://web")``):
+each line runs as a shell command in the container and its output is printed, after the same
+notices kubectl prints (``If you don't see a command prompt, try pressing enter.``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from kubelab.api.errors import StatusError
+from kubelab.kubectl import flags as fl
+from kubelab.kubectl.command import Context, KubectlError, command, error
+from kubelab.kubectl.describe import format_selector, parse_time, resource_args
+
+Obj = dict[str, Any]
+
+# How long ``logs -f`` follows on a real clock before it stops by itself.
+FOLLOW_SECONDS = 5.0
+_PROMPT_HINT = "If you don't see a command prompt, try pressing enter."
+
+
+def _is_virtual(client: Any) -> bool:
+    clock = getattr(getattr(client, "engine", None), "clock", None)
+    return bool(getattr(clock, "virtual", False))
+
+
+def pod_for(ctx: Context, word: str) -> Obj:
+    """The pod a ``logs``/``exec``/``attach`` argument names: ``POD``, ``pod/POD``, or a
+    controller (``deploy/x``), whose pods are ranked the way kubectl picks one for logging."""
+    if "/" not in word:
+        return ctx.client.get("Pod", word, ctx.namespace)
+    (kind, names), = resource_args([word])
+    if kind.kind == "Pod":
+        return ctx.client.get("Pod", names[0], ctx.namespace)
+    owner = ctx.client.get(kind.kind, names[0], ctx.namespace)
+    selector = owner.get("spec", {}).get("selector") or {}
+    if kind.kind != "Service":
+        text = format_selector(selector)
+    else:
+        text = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    pods = ctx.client.list("Pod", ctx.namespace, label_selector=text or None)["items"]
+    if not pods:
+        raise error("timed out waiting for the condition")
+    pods.sort(key=_logging_rank)
+    if len(pods) > 1:
+        ctx.eprint(f"Found {len(pods)} pods, using pod/{pods[0]['metadata']['name']}")
+    return pods[0]
+
+
+def _logging_rank(pod: Obj) -> tuple:
+    """controller.ByLogging: scheduled, running, ready, more restarts, older first."""
+    status = pod.get("status") or {}
+    phase_rank = {"Running": 0, "Unknown": 1, "Pending": 2}.get(status.get("phase", ""), 3)
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or ())
+    restarts = sum(c.get("restartCount", 0) for c in status.get("containerStatuses") or ())
+    created = parse_time(pod["metadata"].get("creationTimestamp")) or 0.0
+    return (not (pod.get("spec") or {}).get("nodeName"), phase_rank, not ready, -restarts, created,
+            pod["metadata"]["name"])
+
+
+def container_for(ctx: Context, pod: Obj, name: str) -> str:
+    """The container to use: ``-c``, else the default-container annotation, else the first,
+    with kubectl's ``Defaulted container`` notice when there was a choice."""
+    spec = pod.get("spec") or {}
+    containers = spec.get("containers") or []
+    if name:
+        return name
+    wanted = (pod["metadata"].get("annotations") or {}).get("kubectl.kubernetes.io/default-container")
+    if wanted and any(c["name"] == wanted for c in containers):
+        return wanted
+    if len(containers) + len(spec.get("initContainers") or ()) + len(spec.get("ephemeralContainers") or ()) > 1:
+        names = [c["name"] for c in containers] + [f"{c['name']} (init)" for c in spec.get("initContainers") or ()] \
+            + [f"{c['name']} (ephem)" for c in spec.get("ephemeralContainers") or ()]
+        ctx.eprint(f'Defaulted container "{containers[0]["name"]}" out of: {", ".join(names)}')
+    return containers[0]["name"]
+
+
+# -- logs --------------------------------------------------------------------------------------
+@command("logs", fl.SELECTOR, fl.Flag("container", "c", fl.STRING), fl.Flag("previous", "p", fl.BOOL),
+         fl.Flag("follow", "f", fl.BOOL), fl.Flag("tail", type=fl.INT, default=-1),
+         fl.Flag("timestamps", type=fl.BOOL), fl.Flag("all-containers", type=fl.BOOL),
+         fl.Flag("prefix", type=fl.BOOL), fl.Flag("since", type=fl.DURATION), fl.Flag("since-time", type=fl.STRING),
+         fl.Flag("limit-bytes", type=fl.INT), fl.Flag("max-log-requests", type=fl.INT, default=5),
+         fl.Flag("ignore-errors", type=fl.BOOL), fl.Flag("pod-running-timeout", type=fl.STRING, default="20s"),
+         short="Print the logs for a container in a pod")
+def logs(ctx: Context, args: list[str]) -> int:
+    selector = ctx.flags.get("selector")
+    if not args and not selector:
+        raise ctx.usage_error("expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\n"
+                              "POD or TYPE/NAME is a required argument for the logs command")
+    if len(args) > 2 or (selector and args):
+        raise ctx.usage_error("only a selector (-l) or a POD name is allowed")
+    tail = ctx.flags.get("tail")
+    if selector:
+        pods = ctx.client.list("Pod", ctx.namespace, label_selector=selector)["items"]
+        if not pods:
+            ctx.eprint(f"No resources found in {ctx.namespace} namespace.")
+            return 0
+        for pod in pods:
+            _print_logs(ctx, pod, ctx.flags.get("container"), 10 if tail == -1 else tail)
+        return 0
+    pod = pod_for(ctx, args[0])
+    container = args[1] if len(args) == 2 else ctx.flags.get("container")
+    if ctx.flags.get("all-containers"):
+        for c in (pod.get("spec") or {}).get("containers") or ():
+            _print_logs(ctx, pod, c["name"], tail)
+        return 0
+    _print_logs(ctx, pod, container_for(ctx, pod, container), tail)
+    return 0
+
+
+def _print_logs(ctx: Context, pod: Obj, container: str | None, tail: int) -> None:
+    name, ns = pod["metadata"]["name"], pod["metadata"]["namespace"]
+    previous = ctx.flags.get("previous")
+    prefix = f"[pod/{name}/{container}] " if ctx.flags.get("prefix") else ""
+    text = ctx.client.logs(name, ns, container, previous, None if tail < 0 else tail)
+    ctx.out.write("".join(prefix + line for line in text.splitlines(keepends=True)))
+    if not ctx.flags.get("follow") or _is_virtual(ctx.client):
+        return
+    # Following on a real clock: stream what the container writes for a bounded time.
+    seen = text
+
+    def more() -> bool:
+        nonlocal seen
+        try:
+            now = ctx.client.logs(name, ns, container, previous, None)
+        except StatusError:
+            return True
+        if len(now) > len(seen) and now.startswith(seen):
+            ctx.out.write(now[len(seen):])
+        seen = now
+        return False
+
+    ctx.client.wait(more, FOLLOW_SECONDS)
+
+
+# -- exec --------------------------------------------------------------------------------------
+@command("exec", fl.FILENAME, fl.Flag("container", "c", fl.STRING), fl.Flag("stdin", "i", fl.BOOL),
+         fl.Flag("tty", "t", fl.BOOL), fl.Flag("quiet", "q", fl.BOOL),
+         fl.Flag("pod-running-timeout", type=fl.STRING, default="1m0s"),
+         short="Execute a command in a container")
+def exec_(ctx: Context, args: list[str]) -> int:
+    dash = ctx.flags.dash_index
+    if not args:
+        raise ctx.usage_error("pod, type/name or --filename must be specified")
+    if dash < 0 and len(args) > 1:
+        raise ctx.usage_error("exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead")
+    if dash == 0:
+        raise ctx.usage_error("pod, type/name or --filename must be specified")
+    command_words = args[dash:] if dash >= 0 else []
+    if not command_words:
+        raise ctx.usage_error("you must specify at least one command for the container")
+    pod = pod_for(ctx, args[0])
+    phase = (pod.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        raise error(f"cannot exec into a container in a completed pod; current phase is {phase}")
+    container = container_for(ctx, pod, ctx.flags.get("container"))
+    return _run_in(ctx, pod, container, command_words, ctx.stdin if ctx.flags.get("stdin") else None)
+
+
+def _run_in(ctx: Context, pod: Obj, container: str, words: list[str], stdin: str | None) -> int:
+    result = ctx.client.exec(pod["metadata"]["name"], pod["metadata"]["namespace"], container, words, stdin)
+    ctx.out.write(result.stdout)
+    ctx.err.write(result.stderr)
+    if result.exit_code:
+        raise KubectlError(f"command terminated with exit code {result.exit_code}", result.exit_code)
+    return 0
+
+
+# -- run and attach ----------------------------------------------------------------------------
+@command("run", *fl.PRINT_FLAGS, fl.DRY_RUN, fl.FIELD_MANAGER,
+         fl.Flag("image", type=fl.STRING), fl.Flag("rm", type=fl.BOOL), fl.Flag("stdin", "i", fl.BOOL),
+         fl.Flag("tty", "t", fl.BOOL), fl.Flag("restart", type=fl.STRING, default="Always"),
+         fl.Flag("port", type=fl.STRING), fl.Flag("env", type=fl.STRING_ARRAY), fl.Flag("labels", "l", fl.STRING),
+         fl.Flag("command", type=fl.BOOL), fl.Flag("image-pull-policy", type=fl.STRING),
+         fl.Flag("annotations", type=fl.STRING_ARRAY), fl.Flag("attach", type=fl.BOOL),
+         fl.Flag("expose", type=fl.BOOL), fl.Flag("quiet", "q", fl.BOOL), fl.Flag("privileged", type=fl.BOOL),
+         fl.Flag("overrides", type=fl.STRING), fl.Flag("serviceaccount", type=fl.STRING),
+         fl.Flag("pod-running-timeout", type=fl.DURATION, default=60.0),
+         fl.Flag("generator", type=fl.STRING), short="Run a particular image on the cluster")
+def run(ctx: Context, args: list[str]) -> int:
+    if ctx.flags.changed("generator"):
+        ctx.eprint("Note: kubectl 1.32 has no --generator flag (it was removed; a real kubectl says "
+                   "\"error: unknown flag: --generator\"). kubelab ignores it: `kubectl run` always makes a Pod.")
+    dash = ctx.flags.dash_index
+    names = args[:dash] if dash >= 0 else args
+    if not names:
+        raise ctx.usage_error("NAME is required for run")
+    image = ctx.flags.get("image")
+    if not image:
+        raise error("--image is required")
+    restart = ctx.flags.get("restart")
+    if restart not in ("Always", "OnFailure", "Never"):
+        raise error(f"invalid restart policy: {restart}")
+    interactive = ctx.flags.get("stdin") or ctx.flags.get("tty") or ctx.flags.get("attach")
+    if ctx.flags.get("rm") and not interactive:
+        raise error("--rm should only be used for attached containers")
+    if ctx.flags.get("tty") and not ctx.flags.get("stdin"):
+        raise error("-i/--stdin is required for containers with -t/--tty=true")
+    name = names[0]
+    pod = _pod_for_run(ctx, name, image, restart, args[dash:] if dash >= 0 else names[1:])
+    dry_run = ctx.dry_run()
+    if dry_run != "none" and interactive:
+        raise error("--dry-run=[server|client] can't be used with attached containers options (--attach, --stdin, or --tty)")
+    if dry_run == "client":
+        return _print_created(ctx, pod, " (dry run)")
+    created = ctx.warnings(ctx.client.create(pod, ctx.namespace, dry_run=dry_run == "server")) or pod
+    if not interactive:
+        return _print_created(ctx, created, " (server dry run)" if dry_run == "server" else "")
+    code = _attach_session(ctx, created, name, ctx.flags.get("pod-running-timeout"))
+    if ctx.flags.get("rm"):
+        ctx.client.delete("Pod", name, ctx.namespace)
+        ctx.client.wait(lambda: _gone(ctx, name), 60)
+        ctx.print(f'pod "{name}" deleted')
+    return code
+
+
+def _print_created(ctx: Context, pod: Obj, suffix: str) -> int:
+    output = ctx.flags.get("output")
+    if output in ("yaml", "json"):
+        from kubelab.kubectl import printers
+
+        ctx.out.write(printers.to_yaml(pod) if output == "yaml" else printers.to_json(pod))
+        return 0
+    ctx.print(f"pod/{pod['metadata']['name']}{'' if output == 'name' else ' created' + suffix}")
+    return 0
+
+
+def _pod_for_run(ctx: Context, name: str, image: str, restart: str, words: list[str]) -> Obj:
+    labels = {"run": name}
+    if ctx.flags.get("labels"):
+        labels = {}
+        for pair in ctx.flags.get("labels").split(","):
+            key, eq, value = pair.partition("=")
+            if not eq:
+                raise error(f"invalid label spec: {pair}")
+            labels[key] = value
+    container: Obj = {"name": name, "image": image, "resources": {}}
+    if words:
+        container["command" if ctx.flags.get("command") else "args"] = list(words)
+    if ctx.flags.get("port"):
+        container["ports"] = [{"containerPort": int(ctx.flags.get("port"))}]
+    if ctx.flags.get("env"):
+        container["env"] = [{"name": k, "value": v} for k, _, v in (e.partition("=") for e in ctx.flags.get("env"))]
+    if ctx.flags.get("image-pull-policy"):
+        container["imagePullPolicy"] = ctx.flags.get("image-pull-policy")
+    if ctx.flags.get("stdin"):
+        container.update(stdin=True, stdinOnce=True)
+    if ctx.flags.get("tty"):
+        container["tty"] = True
+    meta: Obj = {"name": name, "labels": labels}
+    if ctx.flags.get("annotations"):
+        meta["annotations"] = dict(a.partition("=")[::2] for a in ctx.flags.get("annotations"))
+    spec: Obj = {"containers": [container], "dnsPolicy": "ClusterFirst", "restartPolicy": restart}
+    if ctx.flags.get("serviceaccount"):
+        spec["serviceAccountName"] = ctx.flags.get("serviceaccount")
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": {}}
+
+
+def _gone(ctx: Context, name: str) -> bool:
+    try:
+        ctx.client.get("Pod", name, ctx.namespace)
+    except StatusError:
+        return True
+    return False
+
+
+def _phase(ctx: Context, name: str) -> str:
+    try:
+        return (ctx.client.get("Pod", name, ctx.namespace).get("status") or {}).get("phase", "")
+    except StatusError:
+        return ""
+
+
+def _attach_session(ctx: Context, pod: Obj, container: str, timeout: float) -> int:
+    """Wait for the pod to run, then do what a terminal attached to it would show."""
+    name = pod["metadata"]["name"]
+    if not ctx.client.wait(lambda: _phase(ctx, name) not in ("Pending", ""), timeout or 60):
+        raise error("timed out waiting for the condition")
+    current = ctx.client.get("Pod", name, ctx.namespace)
+    phase = (current.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        ctx.out.write(ctx.client.logs(name, ctx.namespace, container, False, None))
+        return 0
+    if ctx.flags.get("tty") or ctx.flags.get("stdin"):
+        ctx.eprint(_PROMPT_HINT)
+    if ctx.stdin is None:
+        ctx.out.write(ctx.client.logs(name, ctx.namespace, container, False, None))
+        return 0
+    for line in ctx.stdin.splitlines():
+        if not line.strip():
+            continue
+        if line.strip() == "exit":
+            break
+        result = ctx.client.exec(name, ctx.namespace, container, ["sh", "-c", line], None)
+        ctx.out.write(result.stdout)
+        ctx.out.write(result.stderr)
+    return 0
+
+
+@command("attach", fl.Flag("container", "c", fl.STRING), fl.Flag("stdin", "i", fl.BOOL),
+         fl.Flag("tty", "t", fl.BOOL), fl.Flag("quiet", "q", fl.BOOL),
+         fl.Flag("pod-running-timeout", type=fl.DURATION, default=60.0),
+         short="Attach to a running container")
+def attach(ctx: Context, args: list[str]) -> int:
+    if len(args) != 1:
+        raise ctx.usage_error("expected POD, TYPE/NAME, or TYPE NAME, (at most 2 arguments) saw %d: %s"
+                              % (len(args), args) if args else "at least 1 argument is required for attach")
+    pod = pod_for(ctx, args[0])
+    phase = (pod.get("status") or {}).get("phase")
+    if phase in ("Succeeded", "Failed"):
+        raise error(f"cannot attach a container in a completed pod; current phase is {phase}")
+    container = container_for(ctx, pod, ctx.flags.get("container"))
+    return _attach_session(ctx, pod, container, ctx.flags.get("pod-running-timeout"))
+
