@@ -49,6 +49,9 @@ print(type(pods.df).__name__, list(pods.df.columns)[:3], len(pods.df), pods.df["
     "diagram": "%kube diagram",
     "history": "%kube history deploy/nope",
     "bad_quote": "%kube get 'pods",
+    "dashboard": "%kube dashboard",
+    "show_changes_off": """%kube config show-changes off
+print(knb.options.show_changes)""",
     "reset": """%kube reset
 print(knb.cluster() is not c, knb.cluster().clock.virtual)""",
 }
@@ -158,6 +161,17 @@ def test_bad_shell_quoting_is_an_error_not_a_traceback(outputs):
     outs = outputs["bad_quote"]
     no_traceback(outs)
     assert stream(outs, "stderr").startswith("error:")
+
+
+def test_dashboard_is_a_widget(outputs):
+    outs = outputs["dashboard"]
+    no_traceback(outs)
+    (out,) = rich(outs)
+    assert "application/vnd.jupyter.widget-view+json" in out["data"]
+
+
+def test_show_changes_can_be_switched_off(outputs):
+    assert stream(outputs["show_changes_off"], "stdout") == "False\n"
 
 
 def test_reset_makes_a_new_cluster_of_the_same_kind(outputs):

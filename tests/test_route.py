@@ -1,7 +1,5 @@
-"""The Service routing picture, on a real embedded cluster.
-
-Pods are placed on a node no kubelet runs ("ghost") and their status is written through the
-status subresource, as a kubelet would, so each test controls readiness exactly."""
+"""The Service routing picture, on a real embedded cluster: echo-server pods bound to the
+first node, made not-ready with a readiness probe on a port nothing listens on."""
 from __future__ import annotations
 
 import pytest
@@ -24,24 +22,25 @@ def service(client, name="web", type_="ClusterIP", target=3000, selector=None):
                                    "ports": [{"port": 80, "targetPort": target}]}})
 
 
-def pod(client, name, ip, ready, port=3000, labels=None):
-    p = client.create({"apiVersion": "v1", "kind": "Pod",
-                       "metadata": {"name": name, "labels": labels or {"app": "web"}},
-                       "spec": {"nodeName": "ghost", "containers": [
-                           {"name": "web", "image": "echo", "ports": [{"containerPort": port}]}]}})
-    p["status"] = {"phase": "Running", "podIP": ip,
-                   "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
-                   "containerStatuses": [{"name": "web", "ready": ready, "restartCount": 0,
-                                          "state": {"running": {}}}]}
-    return client.update(p, subresource="status")
+def pod(cluster, name, ready=True, port=3000, labels=None):
+    """An http-echo pod (it listens on 3000); ``ready=False`` adds a probe that never passes."""
+    container = {"name": "web", "image": "kennship/http-echo", "ports": [{"containerPort": port}]}
+    if not ready:
+        container["readinessProbe"] = {"tcpSocket": {"port": 9999}, "periodSeconds": 5}
+    node = cluster.client.list("Node")["items"][0]["metadata"]["name"]
+    cluster.client.create({"apiVersion": "v1", "kind": "Pod",
+                           "metadata": {"name": name, "labels": labels or {"app": "web"}},
+                           "spec": {"nodeName": node, "containers": [container]}})
+    cluster.advance(60)
+    return cluster.client.get("Pod", name)
 
 
 def test_cluster_ip_to_ready_and_not_ready_endpoints(cluster):
     c = cluster.client
     svc = service(c)
-    pod(c, "web-a", "10.244.0.7", True)
-    pod(c, "web-b", "10.244.1.3", False)
-    pod(c, "other", "10.244.1.4", True, labels={"app": "other"})
+    a = pod(cluster, "web-a")
+    pod(cluster, "web-b", ready=False)
+    pod(cluster, "other", labels={"app": "other"})
     d = route(c, "web")
     sid = "Service/default/web"
     assert svc["spec"]["clusterIP"] in d.nodes[sid]["label"]
@@ -50,7 +49,7 @@ def test_cluster_ip_to_ready_and_not_ready_endpoints(cluster):
     assert "Client/outside" not in d.nodes  # ClusterIP: nothing from outside
     assert d.has_edge(sid, "Pod/default/web-a", "sends")
     assert d.has_edge(sid, "Pod/default/web-b", "idle")
-    assert "10.244.0.7:3000" in d.nodes["Pod/default/web-a"]["label"]
+    assert f"{a['status']['podIP']}:3000" in d.nodes["Pod/default/web-a"]["label"]
     assert d.groups["ready endpoints"] == ["Pod/default/web-a"]
     assert d.groups["not ready (no traffic)"] == ["Pod/default/web-b"]
     assert "Pod/default/other" not in d.nodes
@@ -61,7 +60,7 @@ def test_cluster_ip_to_ready_and_not_ready_endpoints(cluster):
 def test_node_port_from_outside(cluster):
     c = cluster.client
     svc = service(c, type_="NodePort")
-    pod(c, "web-a", "10.244.0.7", True)
+    pod(cluster, "web-a")
     d = route(c, "web")
     node_port = svc["spec"]["ports"][0]["nodePort"]
     assert f"{cluster.node_ip()}:{node_port}" in d.nodes["Client/outside"]["label"]
@@ -71,7 +70,7 @@ def test_node_port_from_outside(cluster):
 def test_selector_matching_nothing_is_broken(cluster):
     c = cluster.client
     service(c, selector={"app": "typo"})
-    pod(c, "web-a", "10.244.0.7", True)
+    pod(cluster, "web-a")
     d = route(c, "web")
     assert d.nodes["Service/default/web"]["colour"] == RED
     assert d.problems == ["selector app=typo matches no pods"]
@@ -82,7 +81,7 @@ def test_selector_matching_nothing_is_broken(cluster):
 def test_target_port_nothing_declares_is_broken(cluster):
     c = cluster.client
     service(c, target=8080)
-    pod(c, "web-a", "10.244.0.7", True, port=3000)
+    pod(cluster, "web-a", port=3000)
     d = route(c, "web")
     assert d.has_edge("Service/default/web", "Pod/default/web-a", "broken")
     assert d.nodes["Pod/default/web-a"]["colour"] == RED
@@ -110,10 +109,30 @@ class ClientWithTraffic(EmbeddedClient):
 
 def test_pod_that_answered_last_is_highlighted(cluster):
     service(cluster.client)
-    pod(cluster.client, "web-a", "10.244.0.7", True)
-    pod(cluster.client, "web-b", "10.244.0.8", True)
+    pod(cluster, "web-a")
+    pod(cluster, "web-b")
     c = ClientWithTraffic(cluster.client, [{"pod": "web-a"}, {"pod": "web-b"}])
     d = route(c, "web")
     assert d.nodes["Pod/default/web-b"]["answered"] and not d.nodes["Pod/default/web-a"]["answered"]
     assert d.has_edge("Service/default/web", "Pod/default/web-b", "answered")
     assert d.nodes["Pod/default/web-b"]["attrs"]["color"] == GREEN
+
+
+class ClientWithListeners(EmbeddedClient):
+    """The embedded client plus ``listening_ports`` (requested from the network layer)."""
+
+    def __init__(self, inner: EmbeddedClient, ports: dict[str, set[int]]) -> None:
+        super().__init__(inner.engine, inner.api)
+        self.ports = ports
+
+    def listening_ports(self, pod: str, namespace: str) -> set[int]:
+        return self.ports[pod]
+
+
+def test_what_really_listens_beats_what_is_declared(cluster):
+    service(cluster.client, target=3000)
+    pod(cluster, "web-a", port=3000)  # declares 3000 ...
+    c = ClientWithListeners(cluster.client, {"web-a": {8080}})   # ... but listens on 8080
+    d = route(c, "web")
+    assert d.has_edge("Service/default/web", "Pod/default/web-a", "broken")
+    assert "nothing listens on 3000" in d.nodes["Pod/default/web-a"]["label"]

@@ -185,9 +185,17 @@ def _show_changes(argv: list[str], body: str) -> None:
         display(d)
 
 
+def current_namespace() -> str:
+    """The namespace kubectl would use: the current context's (``kubectl config set-context
+    --current --namespace=X`` changes it), ``default`` until then."""
+    from kubelab.kubectl.command import session_for
+
+    return session_for(nb.client()).namespace
+
+
 def _parser(prog: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"%kube {prog}", add_help=False)
-    p.add_argument("-n", "--namespace", default="default")
+    p.add_argument("-n", "--namespace", default=current_namespace())
     return p
 
 

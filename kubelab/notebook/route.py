@@ -4,7 +4,9 @@ From a pod inside the cluster (by DNS name) or from outside (``nodeIP:nodePort``
 Service's ``ClusterIP:port``, to each endpoint ``podIP:targetPort``, ready and not-ready apart.
 The pod that answered the most recent request is highlighted when the client can say so
 (``client.recent_requests(service, namespace)``). A Service that cannot work is drawn red with
-the reason: a selector that matches no pod, or a targetPort no container of its pods declares.
+the reason: a selector that matches no pod, or a targetPort nothing listens on (asked through
+``client.listening_ports(pod, namespace)`` when the client offers it, else judged by the ports
+the pod's containers declare).
 """
 from __future__ import annotations
 
@@ -69,6 +71,18 @@ def last_answer(client: Any, name: str, namespace: str) -> str | None:
     return last.get("pod") if isinstance(last, dict) else getattr(last, "pod", None)
 
 
+def listening(client: Any, pod: str, namespace: str) -> set[int] | None:
+    """Ports the pod's containers really listen on, when the client can tell (the simulated
+    network can; a real cluster cannot): None means "unknown, go by declared ports"."""
+    ask = getattr(client, "listening_ports", None)
+    if ask is None:
+        return None
+    try:
+        return set(ask(pod, namespace))
+    except Exception:  # a backend that cannot tell
+        return None
+
+
 def _node_ip(client: Any) -> str:
     for node in client.list("Node")["items"]:
         for addr in (node.get("status") or {}).get("addresses") or []:
@@ -130,11 +144,15 @@ def route(client: Any, name: str, namespace: str = "default") -> Diagram:
         pid = f"Pod/{namespace}/{pname}"
         ip = (pod.get("status") or {}).get("podIP") or "<no IP>"
         declared = _container_ports(pod)
+        live = listening(client, pname, namespace)
         targets, missing = [], []
         for p in ports:
             target = p.get("targetPort", p.get("port"))
             number = declared.get(target) if isinstance(target, str) else target
-            if declared and target not in declared:
+            if live is not None:
+                if number not in live:
+                    missing.append(str(target))
+            elif declared and target not in declared:
                 missing.append(str(target))
             targets.append(f"{ip}:{number if number is not None else target}")
         ready = readiness.get(pname, False)
@@ -144,7 +162,8 @@ def route(client: Any, name: str, namespace: str = "default") -> Diagram:
         attrs: dict[str, str] = {}
         if missing:
             colour = RED
-            label += f"\nnothing declares port {', '.join(missing)}"
+            label += (f"\nnothing listens on {', '.join(missing)}" if live is not None
+                      else f"\nnothing declares port {', '.join(missing)}")
         if pname == answered:
             attrs = {"penwidth": "3", "color": GREEN}
             label += "\n★ answered the last request"
@@ -154,7 +173,8 @@ def route(client: Any, name: str, namespace: str = "default") -> Diagram:
         d.groups.setdefault("ready endpoints" if ready else "not ready (no traffic)", []).append(pid)
         port_map = ", ".join(f"{p.get('port')}→{p.get('targetPort', p.get('port'))}" for p in ports)
         if missing:
-            problems.append(f"{pname}: targetPort {', '.join(missing)} is not a port its containers declare")
+            problems.append(f"{pname}: targetPort {', '.join(missing)} is not a port its containers "
+                            + ("listen on" if live is not None else "declare"))
             rel = "broken"
         elif pname == answered:
             rel = "answered"
