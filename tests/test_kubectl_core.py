@@ -114,3 +114,159 @@ def test_watch_is_bounded_and_shows_changes(c):
                         "alpha   1      2m\n"
                         "beta    2      30s\n"
                         "delta   0      0s\n")
+
+
+DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: echo-server
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: echo
+  template:
+    metadata:
+      labels:
+        app: echo
+    spec:
+      containers:
+      - name: echo
+        image: ealen/echo-server
+"""
+SERVICE = """apiVersion: v1
+kind: Service
+metadata:
+  name: echo
+spec:
+  selector:
+    app: echo
+  ports:
+  - port: 80
+"""
+
+
+def test_apply_create_unchanged_configured(c, tmp_path):
+    f = tmp_path / "app.yaml"
+    f.write_text(DEPLOY + "---\n" + SERVICE)
+    r = c.kubectl(f"apply -f {f}")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "deployment.apps/echo-server created\nservice/echo created\n", "")
+    ann = c.client.get("Deployment", "echo-server")["metadata"]["annotations"]
+    assert ann["kubectl.kubernetes.io/last-applied-configuration"].startswith(
+        '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"annotations":{},"name":"echo-server",'
+        '"namespace":"default"},"spec":{"replicas":2,')
+    assert c.kubectl(f"apply -f {f}").stdout == "deployment.apps/echo-server unchanged\nservice/echo unchanged\n"
+    f.write_text(DEPLOY.replace("replicas: 2", "replicas: 3"))
+    assert c.kubectl(f"apply -f {f}").stdout == "deployment.apps/echo-server configured\n"
+    assert c.client.get("Deployment", "echo-server")["spec"]["replicas"] == 3
+    r = c.kubectl(f"apply -f {f} --dry-run=client")
+    assert r.stdout == "deployment.apps/echo-server unchanged (dry run)\n"
+
+
+def test_apply_stdin_dry_runs_and_output(c):
+    r = c.kubectl("apply -f - --dry-run=server", stdin=SERVICE)
+    assert r.stdout == "service/echo created (server dry run)\n"
+    assert c.kubectl("get svc echo").returncode == 1
+    r = c.kubectl("apply -f - -o name", stdin=SERVICE)
+    assert r.stdout == "service/echo\n"
+
+
+def test_apply_errors_keep_going(c, tmp_path):
+    f = tmp_path / "mixed.yaml"
+    f.write_text("apiVersion: v1\nmetadata:\n  name: x\n---\n" + SERVICE)
+    r = c.kubectl(f"apply -f {f}")
+    assert r.returncode == 1 and r.stdout == "service/echo created\n"
+    assert r.stderr == (f'error: error validating "{f}": error validating data: kind not set; if you choose to '
+                        "ignore these errors, turn validation off with --validate=false\n")
+    r = c.kubectl("apply -f nope.yaml")
+    assert (r.returncode, r.stderr) == (1, 'error: the path "nope.yaml" does not exist\n')
+    r = c.kubectl("apply -f -", stdin="apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: y\n")
+    assert r.stderr == ("error: error parsing STDIN: error converting YAML to JSON: yaml: line 5: "
+                        "mapping values are not allowed in this context\n")
+    r = c.kubectl("apply -f -", stdin="apiVersion: v1\nkind: Foo\nmetadata:\n  name: x\n")
+    assert r.stderr == ('error: resource mapping not found for name: "x" namespace: "" from "STDIN": '
+                        'no matches for kind "Foo" in version "v1"\nensure CRDs are installed first\n')
+    r = c.kubectl("apply -f - -n nowhere", stdin=SERVICE)
+    assert r.stderr == 'Error from server (NotFound): error when creating "STDIN": namespaces "nowhere" not found\n'
+    r = c.kubectl("apply")
+    assert r.stderr == "error: must specify one of -f and -k\n"
+
+
+def test_apply_namespace_mismatch(c):
+    r = c.kubectl("apply -f - -n team", stdin=SERVICE.replace("name: echo", "name: echo\n  namespace: default"))
+    assert r.stderr == ('error: the namespace from the provided object "default" does not match the namespace '
+                        "\"team\". You must pass '--namespace=default' to perform this operation.\n")
+
+
+def test_create_generators_dry_run_yaml(c):
+    r = c.kubectl("create deployment web --image=nginx --replicas=3 --port=80 --dry-run=client -o yaml")
+    assert r.stdout == """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  creationTimestamp: null
+  labels:
+    app: web
+  name: web
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: web
+  strategy: {}
+  template:
+    metadata:
+      creationTimestamp: null
+      labels:
+        app: web
+    spec:
+      containers:
+      - image: nginx
+        name: nginx
+        ports:
+        - containerPort: 80
+        resources: {}
+status: {}
+"""
+    r = c.kubectl("create secret generic s --from-literal=p=pw --dry-run=client -o json")
+    assert r.stdout == ('{\n    "kind": "Secret",\n    "apiVersion": "v1",\n    "metadata": {\n        "name": "s",\n'
+                        '        "creationTimestamp": null\n    },\n    "data": {\n        "p": "cHc="\n    }\n}\n')
+
+
+def test_create_objects_and_errors(c, tmp_path):
+    assert c.kubectl("create namespace dev").stdout == "namespace/dev created\n"
+    r = c.kubectl("create configmap cfg --from-literal=a=1 -n dev")
+    assert r.stdout == "configmap/cfg created\n"
+    assert c.client.get("ConfigMap", "cfg", "dev")["data"] == {"a": "1"}
+    r = c.kubectl("create configmap cfg -n dev")
+    assert r.stderr == 'Error from server (AlreadyExists): configmaps "cfg" already exists\n'
+    r = c.kubectl("create deployment x")
+    assert r.stderr == 'error: required flag(s) "image" not set\n'
+    r = c.kubectl("create deployment x --image=a --replicas=abc")
+    assert r.stderr == ('Error: invalid argument "abc" for "-r, --replicas" flag: strconv.ParseInt: parsing "abc": '
+                        "invalid syntax\nSee 'kubectl create deployment --help' for usage.\n")
+    f = tmp_path / "svc.yaml"
+    f.write_text(SERVICE)
+    assert c.kubectl(f"create -f {f}").stdout == "service/echo created\n"
+    r = c.kubectl(f"create -f {f}")
+    assert r.stderr == f'Error from server (AlreadyExists): error when creating "{f}": services "echo" already exists\n'
+    assert c.kubectl("create foo x").stderr == "error: Unexpected args: [foo x]\nSee 'kubectl create -h' for help and examples\n"
+
+
+def test_delete_forms(c, tmp_path):
+    r = c.kubectl("delete cm alpha nope")
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, 'configmap "alpha" deleted\n', 'Error from server (NotFound): configmaps "nope" not found\n')
+    assert c.kubectl("delete cm/beta --dry-run=client").stdout == 'configmap "beta" deleted (dry run)\n'
+    assert c.kubectl("get cm beta").returncode == 0
+    assert c.kubectl("delete cm -l app=api").stdout == 'configmap "beta" deleted\n'
+    assert c.kubectl("delete cm --all -n team").stdout == 'configmap "gamma" deleted\n'
+    assert c.kubectl("delete cm -l app=none").stdout == "No resources found\n"
+    r = c.kubectl("delete svc kubernetes --force --dry-run=server")
+    assert r.stderr.startswith("Warning: Immediate deletion does not wait for confirmation")
+    assert c.kubectl("delete cm").stderr == "error: resource(s) were provided, but no name was specified\n"
+    f = tmp_path / "svc.yaml"
+    f.write_text(SERVICE)
+    c.kubectl(f"apply -f {f}")
+    assert c.kubectl(f"delete -f {f}").stdout == 'service "echo" deleted\n'
+    assert c.kubectl(f"delete -f {f}").stderr == \
+        f'Error from server (NotFound): error when deleting "{f}": services "echo" not found\n'

@@ -202,7 +202,13 @@ def format_errors(errs: list[BaseException]) -> str:
     :func:`format_error`, several as one line each."""
     if len(errs) == 1:
         return format_error(errs[0])
-    return "\n".join(standard_message(e).rstrip("\n") for e in errs)
+    return "\n".join(_in_list(e).rstrip("\n") for e in errs)
+
+
+def _in_list(err: BaseException) -> str:
+    """kubectl's MultipleErrors: server errors as usual, its own errors without ``error: ``."""
+    text = standard_message(err)
+    return text[len("error: "):] if not isinstance(err, StatusError) and text.startswith("error: ") else text
 
 
 # -- dispatch -----------------------------------------------------------------------------

@@ -100,9 +100,17 @@ def render_table(table: Obj, **options: Any) -> str:
 
 
 # -- yaml / json / name -------------------------------------------------------------------
-def to_json(obj: Any) -> str:
-    """``-o json``: four-space indent, sorted keys, as kubectl's JSON printer writes."""
-    return json.dumps(obj, indent=4, sort_keys=True, ensure_ascii=False) + "\n"
+def to_json(obj: Any, sort_keys: bool = True) -> str:
+    """``-o json``: four-space indent; keys sorted as for objects read from the server, in
+    insertion (Go struct) order for objects kubectl built itself (``create ... --dry-run``)."""
+    return json.dumps(obj, indent=4, sort_keys=sort_keys, ensure_ascii=False) + "\n"
+
+
+def go_json(obj: Any) -> str:
+    """Compact JSON as Go's encoding/json writes a map: sorted keys, ``<>&`` escaped."""
+    text = json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
 def to_yaml(obj: Any) -> str:
