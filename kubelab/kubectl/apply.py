@@ -1,6 +1,6 @@
 """``kubectl apply -f``: client-side apply with the last-applied-configuration annotation.
 
-Each object is created when missing; otherwise the three-way patch between what was applied
+Each object is created when missing; otherwise the three-way strategic merge patch between what was applied
 last time (the annotation), what is applied now and what the server holds is sent, and an
 empty patch means ``unchanged``. A bad document is reported and the others still apply.
 """
@@ -12,6 +12,7 @@ from typing import Any
 
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
+from kubelab.api.patch import three_way
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
 from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors, with_source
@@ -51,35 +52,6 @@ def with_last_applied(obj: Obj) -> Obj:
     text = printers.go_json(obj) + "\n"
     meta["annotations"] = {**annotations, LAST_APPLIED: text}
     return obj
-
-
-def three_way_merge(original: Any, modified: Any, current: Any) -> Any:
-    """A JSON merge patch taking ``current`` to ``modified``, deleting what ``original`` had
-    and ``modified`` dropped (fields others set are left alone)."""
-    patch: Obj = {}
-    original = original if isinstance(original, dict) else {}
-    current = current if isinstance(current, dict) else {}
-    for key, want in modified.items():
-        have = current.get(key)
-        if isinstance(want, dict) and isinstance(have, dict):
-            sub = three_way_merge(original.get(key), want, have)
-            if sub:
-                patch[key] = sub
-        elif key not in current or not _covers(want, have):
-            patch[key] = want
-    for key in original:
-        if key not in modified and key in current:
-            patch[key] = None
-    return patch
-
-
-def _covers(want: Any, have: Any) -> bool:
-    """Whether ``have`` already holds everything ``want`` sets (server defaults aside)."""
-    if isinstance(want, dict):
-        return isinstance(have, dict) and all(k in have and _covers(v, have[k]) for k, v in want.items())
-    if isinstance(want, list):
-        return isinstance(have, list) and len(want) == len(have) and all(map(_covers, want, have))
-    return want == have
 
 
 def _verbed(kind: Kind, name: str, verb: str, dry_run: str) -> str:
@@ -123,13 +95,13 @@ def apply_one(ctx: Context, doc: Doc, dry_run: str, validation: str) -> tuple[Ki
         return kind, name, "created", result
     original_text = ((current.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
     original = json.loads(original_text) if original_text else {}
-    patch = three_way_merge(original, modified, current)
+    patch = three_way(original, modified, current)
     if not patch:
         return kind, name, "unchanged", current
     if dry_run == "client":
         return kind, name, "configured", current
     try:
-        result = ctx.warnings(ctx.client.patch(kind.kind, name, ns, patch, "merge", dry_run=dry_run == "server",
+        result = ctx.warnings(ctx.client.patch(kind.kind, name, ns, patch, "strategic", dry_run=dry_run == "server",
                                                field_validation=validation))
     except StatusError as e:
         inner = with_source(e, "patching", doc.source)
