@@ -270,3 +270,20 @@ def test_delete_forms(c, tmp_path):
     assert c.kubectl(f"delete -f {f}").stdout == 'service "echo" deleted\n'
     assert c.kubectl(f"delete -f {f}").stderr == \
         f'Error from server (NotFound): error when deleting "{f}": services "echo" not found\n'
+
+
+POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: c\n    image: nginx\n"
+
+
+def test_pod_lifecycle_through_watch_get_and_delete():
+    cluster = Cluster(clock="virtual", seed=1)
+    assert cluster.kubectl("apply -f -", stdin=POD).stdout == "pod/web created\n"
+    r = cluster.kubectl("get pods -w --request-timeout=10s")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "NAME   READY   STATUS              RESTARTS   AGE"
+    assert lines[1] == "web    0/1     ContainerCreating   0          0s"
+    assert lines[-1].split()[:3] == ["web", "1/1", "Running"]
+    r = cluster.kubectl("get po web -o jsonpath={.status.phase}")
+    assert r.stdout == "Running"
+    assert cluster.kubectl("delete pod web").stdout == 'pod "web" deleted\n'
+    assert cluster.kubectl("get pods").stderr == "No resources found in default namespace.\n"
