@@ -10,7 +10,6 @@ when the grace period ends, and only then does the pod leave the store.
 from __future__ import annotations
 
 import base64
-import copy
 import math
 import re
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any, Callable
 from kubelab.api import errors
 from kubelab.client import ExecResult
 from kubelab.engine import network as network_part
-from kubelab.engine.clock import Timer, parse_timestamp
+from kubelab.engine.clock import Timer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
 from kubelab.engine.network import Network, Sandbox
@@ -117,6 +116,7 @@ class Kubelet(Controller):
         self.rng = engine.rng
         self.pods: dict[str, PodState] = {}
         self._by_key: dict[Key, str] = {}
+        self._in_ns: dict[str, set[str]] = {}  # namespace -> uids, so a ConfigMap change scans one namespace
         self._recorders: dict[str, Recorder] = {}
         self.images_on: dict[str, set[str]] = {}
 
@@ -127,9 +127,8 @@ class Kubelet(Controller):
             return [("Pod", meta["namespace"], meta["name"])]
         ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
         keys = []
-        for ps in list(self.pods.values()):
-            if ps.key[1] != ns:
-                continue
+        for uid in list(self._in_ns.get(ns, ())):
+            ps = self.pods[uid]
             if (obj["kind"], name) in ps.volume_sources and event == "MODIFIED":
                 self._after(ps, VOLUME_SYNC_DELAY, lambda ps=ps: self._refresh_volumes(ps))
             if ps.volumes is None or any(c.config_error for c in ps.containers):
@@ -172,6 +171,7 @@ class Kubelet(Controller):
                       spec.get("hostname") or meta["name"], containers, self.clock.timestamp())
         self.pods[ps.uid] = ps
         self._by_key[ps.key] = ps.uid
+        self._in_ns.setdefault(ps.key[1], set()).add(ps.uid)
         return ps
 
     def _forget(self, ps: PodState) -> None:
@@ -185,6 +185,7 @@ class Kubelet(Controller):
         if ps.sandbox is not None:
             self.network.release(ps.node, ps.sandbox.ip)
         self.pods.pop(ps.uid, None)
+        self._in_ns.get(ps.key[1], set()).discard(ps.uid)
         if self._by_key.get(ps.key) == ps.uid:
             del self._by_key[ps.key]
 
@@ -691,10 +692,8 @@ class Kubelet(Controller):
             return
         status = self._status(ps, pod)
         if status != pod.get("status"):
-            new = copy.deepcopy(pod)
-            new["status"] = status
-            new["metadata"].pop("resourceVersion", None)
-            self.store.update(new, status=True)
+            meta = {k: v for k, v in pod["metadata"].items() if k != "resourceVersion"}
+            self.store.update({**pod, "metadata": meta, "status": status}, status=True)
 
     def _container_status(self, ps: PodState, c: Container, initializing: bool) -> dict[str, Any]:
         ref = c.image_ref
