@@ -2,6 +2,7 @@
 only when the cluster changed."""
 from __future__ import annotations
 
+import html
 import threading
 
 import pytest
@@ -80,7 +81,7 @@ def test_delete_button_kills_a_pod_and_the_replicaset_replaces_it(setup):
     if "unknown flag: --wait" in dash.log.value:
         pytest.skip("kubectl delete does not take --wait yet (kubectl 1.32 does)")
     assert dash.commands[-1] == f"kubectl delete pod {victim} --wait=false -n default"
-    assert f'pod "{victim}" deleted' in dash.log.value
+    assert f'pod "{victim}" deleted' in html.unescape(dash.log.value)
     c.settle()
     names = [p["metadata"]["name"] for p in pods_of(c)]
     assert victim not in names and len(names) == 2

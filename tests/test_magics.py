@@ -178,3 +178,21 @@ def test_reset_makes_a_new_cluster_of_the_same_kind(outputs):
     outs = outputs["reset"]
     no_traceback(outs)
     assert stream(outs, "stdout").endswith("True True\n")
+
+
+def test_editor_saves_through_kubectl_edit():
+    from kubelab import Cluster
+    from kubelab.notebook.editor import Editor
+
+    c = Cluster(clock="virtual", seed=4)
+    c.client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"a": "1"}})
+    e = Editor(c.client, ["edit", "configmap/cfg"])
+    assert e.opened and "name: cfg" in e.text.value and "kubelab-edit-save" in e.save._dom_classes
+    r = e.apply(e.text.value.replace('a: "1"', 'a: "2"'))
+    assert (r.returncode, r.stdout) == (0, "configmap/cfg edited\n")
+    assert c.client.get("ConfigMap", "cfg")["data"] == {"a": "2"}
+    assert 'a: "2"' in e.text.value  # reopened on the saved version: a second save works too
+    r = e.apply(e.text.value.replace("name: cfg", "name: other"))
+    assert r.returncode == 1 and "name was changed" in r.stderr and "name: other" in e.text.value
+    missing = Editor(c.client, ["edit", "configmap/nope"])
+    assert not missing.opened and 'configmaps "nope" not found' in missing.result.stderr

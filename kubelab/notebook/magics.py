@@ -8,7 +8,8 @@ value is a :class:`~kubelab.notebook.display.KubeResult` (``(%kube get pods).df`
 
 Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...]``,
 ``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset``, ``ip`` (the node IP,
-like ``minikube ip``) and ``config show-changes on|off``.
+like ``minikube ip``) and ``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
+object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
 """
 from __future__ import annotations
 
@@ -73,6 +74,8 @@ def kube_line(line: str) -> Any:
     try:
         if argv and (argv[0] in _SPECIAL or argv[:2] == ["config", "show-changes"]):
             return _special(argv)
+        if argv and argv[0] == "edit":
+            return _edit(argv)
         result = run_kubectl(argv)
     except SystemExit:  # argparse already printed the usage error
         return None
@@ -243,6 +246,17 @@ def _special(argv: list[str]) -> Any:
     from kubelab.notebook.history import history
 
     return history(nb.client(), name, a.namespace)
+
+
+def _edit(argv: list[str]) -> Any:
+    """``%kube edit``: the object's YAML in a text box; saving runs ``kubectl edit`` with it."""
+    from kubelab.notebook.editor import Editor
+
+    editor = Editor(nb.client(), argv)
+    if not editor.opened:  # nothing to edit: show kubectl's error as it printed it
+        sys.stderr.write(editor.result.stderr)
+        return None
+    return editor
 
 
 def _node_ip() -> Any:
