@@ -375,6 +375,8 @@ class Dashboard:
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
+            if self.widget.comm is None:  # closed (or its kernel-side comm is gone): stop polling
+                return
             if not self.visible():
                 continue
             try:
