@@ -8,6 +8,7 @@ was written in, as for a real Quantity.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -142,9 +143,10 @@ def to_bytes(text: str | int | float) -> int:
     return parse(text).whole()
 
 
+@functools.lru_cache(maxsize=4096)
 def amount(resource: str, text: str | int | float) -> int:
     """The integer the scheduler compares for a resource: millicores for cpu, whole units
-    (bytes, pods, devices) for everything else."""
+    (bytes, pods, devices) for everything else. Cached: a cluster repeats a few values."""
     return cpu_millis(text) if resource == "cpu" else to_bytes(text)
 
 

@@ -1,8 +1,798 @@
-"""(being written)"""
+"""kube-scheduler: binds each Pending pod to a node, or says why it cannot.
+
+Filters, in the default profile's order: NodeUnschedulable, TaintToleration, NodeAffinity
+(nodeSelector and required node affinity), NodePorts, NodeResourcesFit, PodTopologySpread
+(DoNotSchedule), InterPodAffinity (required terms, and existing pods' anti-affinity). Scores:
+least allocated and balanced resources, preferred node affinity, PreferNoSchedule taints, spreading
+of a workload's pods across nodes and zones (the default topology spread constraints), preferred
+pod (anti-)affinity. The best node wins; ties go to the cluster's seeded random generator.
+
+Made for big clusters: per-node sums of requests are kept from the store's change stream, and
+pods with the same scheduling needs (a ReplicaSet's pods) share one "signature" holding a heap
+of nodes by score, so placing 100,000 pods on 1,000 nodes never lists pods or scans every node
+per pod. A node's heap entry is refreshed only when that node changed. Scores depend only on the
+node and its zone (a small, documented simplification of kube-scheduler's normalisation), which
+is what lets a heap find the best node.
+
+A pod that fits nowhere stays Pending with PodScheduled=False/Unschedulable and a
+FailedScheduling event in kube-scheduler's words; it is retried when a node it could use
+changes (pod removed, node added or relabelled), not by rescanning.
+"""
 from __future__ import annotations
 
-from typing import Any
+import copy
+import heapq
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from kubelab.api import quantity
+from kubelab.api.selectors import Requirement, Selector, from_label_selector, from_map
+from kubelab.engine.core import Controller, Engine
+from kubelab.engine.events import Recorder
+from kubelab.engine.owners import controller_of
+from kubelab.engine.store import Key, Obj, key_of
+
+SCHEDULER_NAME = "default-scheduler"
+HOSTNAME = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
+# What a container asks for in scoring when it asks for nothing (non-zero defaults).
+DEFAULT_MILLI_CPU = 100
+DEFAULT_MEMORY = 200 * 1024 * 1024
+
+R_UNSCHEDULABLE = "node(s) were unschedulable"
+R_NODE_NAME = "node(s) didn't match the requested node name"
+R_AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+R_PORTS = "node(s) didn't have free ports for the requested pod ports"
+R_TOO_MANY = "Too many pods"
+R_SPREAD = "node(s) didn't match pod topology spread constraints"
+R_SPREAD_LABEL = "node(s) didn't match pod topology spread constraints (missing required label)"
+R_POD_AFFINITY = "node(s) didn't match pod affinity rules"
+R_POD_ANTI = "node(s) didn't match pod anti-affinity rules"
+R_EXISTING_ANTI = "node(s) didn't satisfy existing pods anti-affinity rules"
+# Reasons preemption cannot help with (UnschedulableAndUnresolvable in kube-scheduler).
+UNRESOLVABLE_PREFIXES = (R_UNSCHEDULABLE, R_NODE_NAME, R_AFFINITY, "node(s) had untolerated taint",
+                         R_SPREAD_LABEL, R_POD_AFFINITY)
 
 
-def install(engine: Any, api: Any, cluster: Any) -> None:
-    """Wire this part into the engine."""
+# -- what a pod asks for ---------------------------------------------------------------------
+def pod_requests(spec: dict[str, Any]) -> dict[str, int]:
+    """Effective requests (millicores for cpu): containers plus restartable init containers,
+    or the largest init container if that is more, plus overhead."""
+    def of(container: dict[str, Any]) -> dict[str, int]:
+        res = container.get("resources") or {}
+        asked = {**(res.get("limits") or {}), **(res.get("requests") or {})}
+        return {name: quantity.amount(name, value) for name, value in asked.items()}
+
+    total: dict[str, int] = {}
+    for c in spec.get("containers") or ():
+        for name, value in of(c).items():
+            total[name] = total.get(name, 0) + value
+    sidecars: dict[str, int] = {}
+    for c in spec.get("initContainers") or ():
+        asked = of(c)
+        if c.get("restartPolicy") == "Always":
+            for name, value in asked.items():
+                sidecars[name] = sidecars.get(name, 0) + value
+                total[name] = total.get(name, 0) + value
+        else:
+            for name, value in asked.items():
+                total[name] = max(total.get(name, 0), value + sidecars.get(name, 0))
+    for name, value in (spec.get("overhead") or {}).items():
+        total[name] = total.get(name, 0) + quantity.amount(name, value)
+    return {k: v for k, v in total.items() if v}
+
+
+def _nonzero(spec: dict[str, Any]) -> tuple[int, int]:
+    """Requests for scoring: a container asking for no cpu or memory counts as 100m / 200Mi."""
+    cpu = mem = 0
+    for c in spec.get("containers") or ():
+        res = c.get("resources") or {}
+        asked = {**(res.get("limits") or {}), **(res.get("requests") or {})}
+        cpu += quantity.amount("cpu", asked["cpu"]) if "cpu" in asked else DEFAULT_MILLI_CPU
+        mem += quantity.amount("memory", asked["memory"]) if "memory" in asked else DEFAULT_MEMORY
+    return cpu, mem
+
+
+def _host_ports(spec: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(p.get("protocol", "TCP"), p["hostPort"]) for c in spec.get("containers") or ()
+            for p in c.get("ports") or () if p.get("hostPort")]
+
+
+def tolerates(tolerations: list[dict[str, Any]], taint: dict[str, Any]) -> bool:
+    """Does any toleration match this taint (key, value, effect; ``Exists`` with no key
+    tolerates everything)?"""
+    for t in tolerations:
+        if t.get("effect") and t["effect"] != taint.get("effect"):
+            continue
+        op = t.get("operator") or "Equal"
+        if op == "Exists":
+            if not t.get("key") or t["key"] == taint.get("key"):
+                return True
+        elif t.get("key") == taint.get("key") and (t.get("value") or "") == (taint.get("value") or ""):
+            return True
+    return False
+
+
+def _node_term_matches(term: dict[str, Any], labels: dict[str, str], name: str) -> bool:
+    exprs = term.get("matchExpressions") or []
+    fields = term.get("matchFields") or []
+    if not exprs and not fields:
+        return False
+    for e in exprs:
+        if not Requirement(e["key"], e["operator"], tuple(e.get("values") or ())).matches(labels):
+            return False
+    for f in fields:
+        if f.get("key") != "metadata.name" or not Requirement(
+                "n", f["operator"], tuple(f.get("values") or ())).matches({"n": name}):
+            return False
+    return True
+
+
+# -- cluster state the scheduler keeps ---------------------------------------------------------
+@dataclass
+class NodeState:
+    name: str
+    labels: dict[str, str]
+    unschedulable: bool
+    hard_taints: list[dict[str, Any]]  # NoSchedule / NoExecute
+    soft_taints: list[dict[str, Any]]  # PreferNoSchedule
+    allocatable: dict[str, int]
+    requested: dict[str, int] = field(default_factory=dict)
+    nonzero_cpu: int = 0
+    nonzero_mem: int = 0
+    pods: int = 0
+    ports: dict[tuple[str, int], int] = field(default_factory=dict)
+    version: int = 0
+
+
+def _node_state(node: Obj) -> NodeState:
+    spec = node.get("spec") or {}
+    taints = spec.get("taints") or []
+    alloc = (node.get("status") or {}).get("allocatable") or {}
+    return NodeState(
+        name=node["metadata"]["name"], labels=dict(node["metadata"].get("labels") or {}),
+        unschedulable=bool(spec.get("unschedulable")),
+        hard_taints=[t for t in taints if t.get("effect") in ("NoSchedule", "NoExecute")],
+        soft_taints=[t for t in taints if t.get("effect") == "PreferNoSchedule"],
+        allocatable={k: quantity.amount(k, v) for k, v in alloc.items()})
+
+
+@dataclass
+class PodRecord:
+    """What a bound pod adds to its node."""
+
+    node: str
+    namespace: str
+    labels: dict[str, str]
+    requests: dict[str, int]
+    nonzero: tuple[int, int]
+    ports: list[tuple[str, int]]
+    counted: bool  # not terminating: counts for spreading and affinity
+    anti_terms: list[str]
+
+
+class PodSet:
+    """Counts the pods matching a selector in some namespaces, per node and per topology
+    domain, kept up to date from pod changes."""
+
+    def __init__(self, namespaces: frozenset[str] | None, selector: Selector) -> None:
+        self.namespaces = namespaces
+        self.selector = selector
+        self.by_node: dict[str, int] = {}
+        self.by_domain: dict[tuple[str, str], int] = {}
+        self.keys: set[str] = set()
+
+    def matches(self, namespace: str, labels: dict[str, str]) -> bool:
+        return (self.namespaces is None or namespace in self.namespaces) and self.selector.matches(labels)
+
+    def add(self, node: NodeState | None, name: str, delta: int) -> None:
+        self.by_node[name] = self.by_node.get(name, 0) + delta
+        if node is not None:
+            for key in self.keys:
+                value = node.labels.get(key)
+                if value is not None:
+                    pair = (key, value)
+                    self.by_domain[pair] = self.by_domain.get(pair, 0) + delta
+
+    def track(self, key: str, nodes: dict[str, NodeState]) -> None:
+        if key in self.keys:
+            return
+        self.keys.add(key)
+        self.reindex(nodes)
+
+    def reindex(self, nodes: dict[str, NodeState]) -> None:
+        self.by_domain = {}
+        for name, count in self.by_node.items():
+            node = nodes.get(name)
+            if node is None or not count:
+                continue
+            for key in self.keys:
+                value = node.labels.get(key)
+                if value is not None:
+                    self.by_domain[(key, value)] = self.by_domain.get((key, value), 0) + count
+
+    def in_domain(self, key: str, node: NodeState) -> int:
+        if key == HOSTNAME and node.labels.get(HOSTNAME) == node.name:
+            return self.by_node.get(node.name, 0)
+        value = node.labels.get(key)
+        return 0 if value is None else self.by_domain.get((key, value), 0)
+
+
+@dataclass
+class Term:
+    """A pod (anti-)affinity term or spread constraint, resolved to a counted pod set."""
+
+    key: str  # topologyKey
+    pods: PodSet
+    weight: int = 0  # preferred terms: weight (negative for anti-affinity)
+    max_skew: int = 1
+    self_match: int = 0
+    spread_weight: float = 0.0  # spreading terms: log(domains + 2)
+
+
+class Signature:
+    """Everything about scheduling one kind of pod that does not change pod to pod: what it
+    asks for, which nodes pass the node-only filters, and heaps of nodes by score."""
+
+    def __init__(self, sched: "Scheduler", pod: Obj) -> None:
+        self.sched = sched
+        spec = pod["spec"]
+        meta = pod["metadata"]
+        self.namespace = meta.get("namespace", "default")
+        self.labels = dict(meta.get("labels") or {})
+        self.requests = pod_requests(spec)
+        self.nonzero = _nonzero(spec)
+        self.ports = _host_ports(spec)
+        self.tolerations = spec.get("tolerations") or []
+        self.node_selector = spec.get("nodeSelector") or {}
+        affinity = spec.get("affinity") or {}
+        node_aff = affinity.get("nodeAffinity") or {}
+        self.required_terms = ((node_aff.get("requiredDuringSchedulingIgnoredDuringExecution") or {})
+                               .get("nodeSelectorTerms"))
+        self.preferred_terms = node_aff.get("preferredDuringSchedulingIgnoredDuringExecution") or []
+        pod_aff = affinity.get("podAffinity") or {}
+        pod_anti = affinity.get("podAntiAffinity") or {}
+        self.affinity = [sched.term(self.namespace, t) for t in
+                         pod_aff.get("requiredDuringSchedulingIgnoredDuringExecution") or ()]
+        self.anti = [sched.term(self.namespace, t) for t in
+                     pod_anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()]
+        self.preferred: list[Term] = []
+        for sign, block in ((1, pod_aff), (-1, pod_anti)):
+            for w in block.get("preferredDuringSchedulingIgnoredDuringExecution") or ():
+                term = sched.term(self.namespace, w.get("podAffinityTerm") or {})
+                term.weight = sign * int(w.get("weight", 1))
+                self.preferred.append(term)
+        self.hard_spread: list[Term] = []
+        self.all_soft_spread: list[Term] = []
+        self.soft_spread: list[Term] = []  # those whose topology key some node has
+        constraints = spec.get("topologySpreadConstraints") or []
+        for c in constraints:
+            pods = sched.pod_set(frozenset([self.namespace]), from_label_selector(c.get("labelSelector")))
+            term = Term(c["topologyKey"], pods, max_skew=int(c.get("maxSkew", 1)),
+                        self_match=int(pods.selector.matches(self.labels)))
+            (self.hard_spread if c.get("whenUnsatisfiable") == "DoNotSchedule" else self.all_soft_spread).append(term)
+        if not constraints:
+            selector = sched.default_spread_selector(pod)
+            if selector is not None:
+                pods = sched.pod_set(frozenset([self.namespace]), selector)
+                self.all_soft_spread = [Term(HOSTNAME, pods, max_skew=3), Term(ZONE, pods, max_skew=5)]
+        for term in (*self.affinity, *self.anti, *self.preferred, *self.hard_spread, *self.all_soft_spread):
+            term.pods.track(term.key, sched.nodes)
+        self.global_filters = bool(self.affinity or self.anti or self.hard_spread)
+        self.retry_on_bind = bool(self.affinity or self.hard_spread)  # a new pod can make room
+        self.node_gen = -1
+        self.message: tuple[int, str] = (-1, "")
+        self.pending: set[Key] = set()  # pods of this signature waiting for a node
+
+    # -- node-only filters and scores, recomputed when nodes change --------------------------
+    def refresh(self) -> None:
+        sched = self.sched
+        if self.node_gen == sched.node_gen:
+            return
+        self.node_gen = sched.node_gen
+        self.static_reason: dict[str, str | None] = {}
+        raw_pref: dict[str, int] = {}
+        raw_taint: dict[str, int] = {}
+        for name, node in sched.nodes.items():
+            reason = self._static_filter(node)
+            self.static_reason[name] = reason
+            if reason is None:
+                raw_pref[name] = sum(int(p.get("weight", 0)) for p in self.preferred_terms
+                                     if _node_term_matches(p.get("preference") or {}, node.labels, name))
+                raw_taint[name] = sum(1 for t in node.soft_taints if not tolerates(self.tolerations, t))
+        top_pref, top_taint = max(raw_pref.values(), default=0), max(raw_taint.values(), default=0)
+        self.static_score = {
+            name: 2 * (raw_pref[name] * 100 // top_pref if top_pref else 0)
+            + 3 * (100 - raw_taint[name] * 100 // top_taint if top_taint else 100)
+            for name in raw_pref}
+        domains = {key: len({n.labels[key] for n in sched.nodes.values() if key in n.labels})
+                   for key in {t.key for t in self.all_soft_spread}}
+        for term in self.all_soft_spread:
+            term.spread_weight = math.log(domains.get(term.key, 0) + 2)
+        self.soft_spread = [t for t in self.all_soft_spread if domains.get(t.key)]
+        # nodes are grouped by the labels that scores depend on beyond the node itself
+        self.part_keys = sorted({t.key for t in (*self.soft_spread, *self.preferred) if t.key != HOSTNAME})
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        """Fresh heaps from every node that passes the node-only filters."""
+        self.heaps: dict[tuple[str | None, ...], list[tuple[float, float, str, int]]] = {}
+        self.dropped: set[str] = set()
+        self.dirty_version = self.sched.pod_gen
+        self.reset_gen = self.sched.reset_gen
+        for name, reason in self.static_reason.items():
+            if reason is None:
+                self.push(self.sched.nodes[name])
+        for heap in self.heaps.values():
+            heapq.heapify(heap)
+
+    def part_of(self, node: NodeState) -> tuple[str | None, ...]:
+        return tuple(node.labels.get(k) for k in self.part_keys)
+
+    def push(self, node: NodeState) -> None:
+        entry = (-self.node_score(node), self.sched.rng.random(), node.name, node.version)
+        heap = self.heaps.setdefault(self.part_of(node), [])
+        heapq.heappush(heap, entry)
+
+    def _static_filter(self, node: NodeState) -> str | None:
+        if node.unschedulable and not tolerates(self.tolerations, {
+                "key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}):
+            return R_UNSCHEDULABLE
+        for taint in node.hard_taints:
+            if not tolerates(self.tolerations, taint):
+                return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
+        return None if self.fits_affinity(node) else R_AFFINITY
+
+    def fits_affinity(self, node: NodeState) -> bool:
+        """nodeSelector and required node affinity: also which nodes count for spreading."""
+        if any(node.labels.get(k) != v for k, v in self.node_selector.items()):
+            return False
+        return self.required_terms is None or any(
+            _node_term_matches(t, node.labels, node.name) for t in self.required_terms)
+
+    # -- filters and scores that depend on the pods on the node ------------------------------
+    def dynamic_reasons(self, node: NodeState) -> list[str]:
+        if any(node.ports.get(p) for p in self.ports):
+            return [R_PORTS]
+        reasons = []
+        if node.pods + 1 > node.allocatable.get("pods", 0):
+            reasons.append(R_TOO_MANY)
+        for name, amount in self.requests.items():
+            if node.requested.get(name, 0) + amount > node.allocatable.get(name, 0):
+                reasons.append(f"Insufficient {name}")
+        if reasons:
+            return reasons
+        for term in self.hard_spread:
+            if term.key not in node.labels:
+                return [R_SPREAD_LABEL]
+            least = self.sched.min_domain_count(term, self)
+            if term.pods.in_domain(term.key, node) + term.self_match - least > term.max_skew:
+                return [R_SPREAD]
+        for term in self.affinity:
+            if term.key not in node.labels or not term.pods.in_domain(term.key, node):
+                # the first pod of a group that wants itself may go anywhere
+                if not (term.pods.matches(self.namespace, self.labels) and not any(term.pods.by_node.values())):
+                    return [R_POD_AFFINITY]
+        for term in self.anti:
+            if term.key in node.labels and term.pods.in_domain(term.key, node):
+                return [R_POD_ANTI]
+        if self.sched.existing_anti_blocks(self, node):
+            return [R_EXISTING_ANTI]
+        return []
+
+    def node_score(self, node: NodeState) -> float:
+        """Node-local score (the zone part is added per partition). LeastAllocated counts a
+        container without requests as 100m/200Mi; BalancedAllocation uses the real requests."""
+        cpu_alloc = node.allocatable.get("cpu", 0)
+        mem_alloc = node.allocatable.get("memory", 0)
+        cpu_frac = (node.nonzero_cpu + self.nonzero[0]) / cpu_alloc if cpu_alloc else 1.0
+        mem_frac = (node.nonzero_mem + self.nonzero[1]) / mem_alloc if mem_alloc else 1.0
+        least = ((max(0.0, 1 - cpu_frac) + max(0.0, 1 - mem_frac)) / 2) * 100
+        cpu_used = (node.requested.get("cpu", 0) + self.requests.get("cpu", 0)) / cpu_alloc if cpu_alloc else 1.0
+        mem_used = (node.requested.get("memory", 0) + self.requests.get("memory", 0)) / mem_alloc if mem_alloc else 1.0
+        balanced = (1 - abs(min(cpu_used, 1.0) - min(mem_used, 1.0)) / 2) * 100
+        score = self.static_score.get(node.name, 0) + least + balanced
+        for term in self.soft_spread:
+            if term.key == HOSTNAME:
+                score += _spread_score(term, term.pods.in_domain(HOSTNAME, node))
+        for term in self.preferred:
+            if term.key == HOSTNAME and term.pods.in_domain(HOSTNAME, node):
+                score += 2 * term.weight
+        return score
+
+    def part_score(self, node: NodeState) -> float:
+        score = 0.0
+        for term in self.soft_spread:
+            if term.key != HOSTNAME:
+                score += _spread_score(term, term.pods.in_domain(term.key, node))
+        for term in self.preferred:
+            if term.key != HOSTNAME and term.pods.in_domain(term.key, node):
+                score += 2 * term.weight
+        return score
+
+    # -- choosing --------------------------------------------------------------------------
+    def best_node(self) -> NodeState | None:
+        sched = self.sched
+        self.refresh()
+        if (self.global_filters and self.dirty_version != sched.pod_gen) or self.reset_gen != sched.reset_gen:
+            self.rebuild()
+        best: tuple[float, float] | None = None
+        chosen = None
+        for heap in self.heaps.values():
+            while heap:
+                neg, tie, name, version = heap[0]
+                node = sched.nodes.get(name)
+                if node is None:
+                    heapq.heappop(heap)
+                    continue
+                if version != node.version:
+                    heapq.heappop(heap)
+                    self.push(node)
+                    continue
+                if self.dynamic_reasons(node):
+                    heapq.heappop(heap)
+                    self.dropped.add(name)
+                    sched.dropped_by.setdefault(name, set()).add(self)
+                    continue
+                rank = (-neg + self.part_score(node), tie)
+                if best is None or rank > best:
+                    best, chosen = rank, node
+                break
+        return chosen
+
+    def restore(self, node: NodeState) -> None:
+        """A node that changed may fit again."""
+        if node.name in self.dropped and self.static_reason.get(node.name) is None:
+            self.dropped.discard(node.name)
+            self.push(node)
+
+    def could_fit(self, node: NodeState) -> bool:
+        self.refresh()
+        return self.static_reason.get(node.name) is None and not self.dynamic_reasons(node)
+
+    def failure_message(self) -> str:
+        """kube-scheduler's FitError text: per-node reasons counted, then what preemption found
+        (no pod has a lower priority here, so it never finds victims)."""
+        if self.message[0] == self.sched.change_gen:
+            return self.message[1]
+        nodes = self.sched.nodes
+        if not nodes:
+            return "no nodes available to schedule pods"
+        counts: dict[str, int] = {}
+        helpless = hopeless = 0
+        for name, node in nodes.items():
+            static = self.static_reason.get(name)
+            reasons = [static] if static else self.dynamic_reasons(node)
+            for r in reasons:
+                counts[r] = counts.get(r, 0) + 1
+            if reasons and reasons[0].startswith(UNRESOLVABLE_PREFIXES):
+                hopeless += 1
+            else:
+                helpless += 1
+        n = len(nodes)
+        filters = ", ".join(sorted(f"{v} {k}" for k, v in counts.items()))
+        pre = []
+        if hopeless:
+            pre.append(f"{hopeless} Preemption is not helpful for scheduling")
+        if helpless:
+            pre.append(f"{helpless} No preemption victims found for incoming pod")
+        message = (f"0/{n} nodes are available: {filters}. "
+                   f"preemption: 0/{n} nodes are available: {', '.join(sorted(pre))}.")
+        self.message = (self.sched.change_gen, message)
+        return message
+
+
+def _spread_score(term: Term, count: int) -> float:
+    """Fewer matching pods in the domain is better; each extra pod costs less as counts grow,
+    like kube-scheduler's normalised topology spread score (weight 2)."""
+    raw = count * term.spread_weight + (term.max_skew - 1)
+    base = max(term.max_skew - 1, 1)
+    return 200 * base / (raw + base)
+
+
+class Scheduler(Controller):
+    """Binds Pending pods (``schedulerName: default-scheduler``) to nodes."""
+
+    watches = ("Pod", "Node")
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.rng = engine.rng
+        self.recorder = Recorder(self.store, SCHEDULER_NAME)
+        self.nodes: dict[str, NodeState] = {}
+        self.node_gen = 0  # bumps when a node is added, removed, relabelled, tainted...
+        self.pod_gen = 0  # bumps when a counted pod lands on or leaves a node
+        self.change_gen = 0  # bumps on any change that can change where a pod fits
+        self.reset_gen = 0  # bumps when every signature must look at every node again
+        self.pods: dict[Key, PodRecord] = {}
+        self.pod_sets: dict[tuple[Any, ...], PodSet] = {}
+        self.anti_groups: dict[str, tuple[Term, dict[str, Any]]] = {}  # existing pods' required anti terms
+        self.anti_counts: dict[str, int] = {}
+        self.signatures: dict[str, Signature] = {}
+        self.sig_of: dict[Key, Signature] = {}  # unschedulable pods -> their signature
+        self.dropped_by: dict[str, set[Signature]] = {}
+        for node in self.store.list("Node"):
+            self._node_changed(node, None)
+        for pod in self.store.list("Pod"):
+            self._pod_changed(pod, None)
+
+    # -- keeping the caches --------------------------------------------------------------------
+    def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
+        if obj["kind"] == "Node":
+            return self._node_changed(obj if event != "DELETED" else None, old)
+        return self._pod_changed(obj if event != "DELETED" else None, old)
+
+    def _node_changed(self, node: Obj | None, old: Obj | None) -> list[Key]:
+        name = (node or old or {})["metadata"]["name"]
+        if node is None:
+            self.nodes.pop(name, None)
+            self.node_gen += 1
+            self.change_gen += 1
+            return []
+        state = _node_state(node)
+        current = self.nodes.get(name)
+        if current is not None:
+            same = (current.labels, current.unschedulable, current.hard_taints, current.soft_taints,
+                    current.allocatable) == (state.labels, state.unschedulable, state.hard_taints,
+                                             state.soft_taints, state.allocatable)
+            if same:
+                return []
+            state.requested, state.pods, state.ports = current.requested, current.pods, current.ports
+            state.nonzero_cpu, state.nonzero_mem = current.nonzero_cpu, current.nonzero_mem
+            state.version = current.version + 1
+        self.nodes[name] = state
+        self.node_gen += 1
+        self.change_gen += 1
+        if current is None or current.labels != state.labels:
+            for pods in self.pod_sets.values():
+                pods.reindex(self.nodes)
+        return self._retry_all()
+
+    def _pod_changed(self, pod: Obj | None, old: Obj | None) -> list[Key]:
+        key = key_of(pod or old)  # type: ignore[arg-type]
+        record = self.pods.get(key)
+        new = self._record(pod) if pod is not None else None
+        if record is not None and new is not None and record == new:
+            pass
+        else:
+            if record is not None:
+                self._account(key, record, -1)
+            if new is not None:
+                self._account(key, new, +1)
+        freed = record is not None and (new is None or new.node != record.node)
+        keys: list[Key] = []
+        if pod is None or pod["metadata"].get("deletionTimestamp") or pod["spec"].get("nodeName"):
+            sig = self.sig_of.pop(key, None)
+            if sig is not None:
+                sig.pending.discard(key)
+        elif self._wants_scheduling(pod) and (key not in self.sig_of or _spec_changed(pod, old)):
+            keys.append(key)
+        if freed and record is not None:
+            keys.extend(self._retry_for(self.nodes.get(record.node)))
+        elif new is not None and record is None and self.sig_of:
+            keys.extend(self._retry_global())
+        return keys
+
+    def _record(self, pod: Obj) -> PodRecord | None:
+        spec = pod.get("spec") or {}
+        node = spec.get("nodeName")
+        if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            return None
+        meta = pod["metadata"]
+        old = self.pods.get(key_of(pod))
+        labels = dict(meta.get("labels") or {})
+        counted = not meta.get("deletionTimestamp")
+        if old is not None and old.node == node and old.labels == labels and old.counted == counted:
+            return old
+        anti = (spec.get("affinity") or {}).get("podAntiAffinity") or {}
+        terms = [json.dumps(t, sort_keys=True) for t in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()]
+        return PodRecord(node, meta.get("namespace", "default"), labels, pod_requests(spec), _nonzero(spec),
+                         _host_ports(spec), counted, terms)
+
+    def _account(self, key: Key, rec: PodRecord, sign: int) -> None:
+        if sign > 0:
+            self.pods[key] = rec
+        else:
+            self.pods.pop(key, None)
+        node = self.nodes.get(rec.node)
+        if node is not None:
+            for name, amount in rec.requests.items():
+                node.requested[name] = node.requested.get(name, 0) + sign * amount
+            node.nonzero_cpu += sign * rec.nonzero[0]
+            node.nonzero_mem += sign * rec.nonzero[1]
+            node.pods += sign
+            for port in rec.ports:
+                node.ports[port] = node.ports.get(port, 0) + sign
+            node.version += 1
+            self.change_gen += 1
+            for sig in self.dropped_by.pop(rec.node, set()) if sign < 0 else ():
+                sig.restore(node)
+        if not rec.counted:
+            return
+        self.pod_gen += 1
+        for pods in self.pod_sets.values():
+            if pods.matches(rec.namespace, rec.labels):
+                pods.add(node, rec.node, sign)
+        if rec.anti_terms and sign < 0:
+            self.reset_gen += 1  # nodes it kept others off (a whole zone, maybe) are open again
+        for text in rec.anti_terms:
+            self.anti_counts[text + rec.namespace] = self.anti_counts.get(text + rec.namespace, 0) + sign
+            if text + rec.namespace not in self.anti_groups:
+                spaces, selector, key_ = _term_parts(rec.namespace, json.loads(text))
+                self.anti_groups[text + rec.namespace] = (Term(key_, PodSet(spaces, selector)), {})
+            domains = self.anti_groups[text + rec.namespace][1]
+            value = node.labels.get(self.anti_groups[text + rec.namespace][0].key) if node else None
+            if value is not None:
+                domains[value] = domains.get(value, 0) + sign
+
+    # -- shared lookups ------------------------------------------------------------------------
+    def pod_set(self, namespaces: frozenset[str] | None, selector: Selector) -> PodSet:
+        key = (namespaces, selector.requirements)
+        found = self.pod_sets.get(key)
+        if found is None:
+            found = self.pod_sets[key] = PodSet(namespaces, selector)
+            for rec in self.pods.values():
+                if rec.counted and found.matches(rec.namespace, rec.labels):
+                    found.add(self.nodes.get(rec.node), rec.node, 1)
+        return found
+
+    def term(self, namespace: str, term: dict[str, Any]) -> Term:
+        """A pod affinity term of the pod being scheduled, counted over the cluster's pods."""
+        spaces, selector, key = _term_parts(namespace, term)
+        return Term(key, self.pod_set(spaces, selector))
+
+    def default_spread_selector(self, pod: Obj) -> Selector | None:
+        """The system default spreading selects the pod's siblings: the pods its Services and
+        its ReplicaSet/StatefulSet select."""
+        meta = pod["metadata"]
+        ns = meta.get("namespace", "default")
+        labels = meta.get("labels") or {}
+        reqs: list[Requirement] = []
+        for svc in self.store.list("Service", ns):
+            sel = (svc.get("spec") or {}).get("selector")
+            if sel and from_map(sel).matches(labels):
+                reqs.extend(from_map(sel).requirements)
+        ref = controller_of(pod)
+        if ref is not None and ref.get("kind") in ("ReplicaSet", "StatefulSet", "ReplicationController"):
+            owner = self.store.get(ref["kind"], ns, ref["name"])
+            if owner is not None:
+                sel = (owner.get("spec") or {}).get("selector")
+                reqs.extend((from_map(sel) if ref["kind"] == "ReplicationController" else
+                             from_label_selector(sel)).requirements)
+        if not reqs:
+            return None
+        return Selector(tuple(dict.fromkeys(reqs)))
+
+    def min_domain_count(self, term: Term, sig: Signature) -> int:
+        """The smallest count among the domains of the nodes the pod's node affinity allows
+        (taints ignored, as nodeTaintsPolicy: Ignore): the skew baseline."""
+        eligible = [n for n in self.nodes.values() if term.key in n.labels and sig.fits_affinity(n)]
+        if term.key == HOSTNAME:
+            return min((term.pods.by_node.get(n.name, 0) for n in eligible), default=0)
+        values = {n.labels[term.key] for n in eligible}
+        return min((term.pods.by_domain.get((term.key, v), 0) for v in values), default=0)
+
+    def existing_anti_blocks(self, sig: Signature, node: NodeState) -> bool:
+        for text, (term, domains) in self.anti_groups.items():
+            if not self.anti_counts.get(text):
+                continue
+            value = node.labels.get(term.key)
+            if value is not None and domains.get(value) and term.pods.matches(sig.namespace, sig.labels):
+                return True
+        return False
+
+    # -- retrying unschedulable pods -------------------------------------------------------------
+    def _retry_all(self) -> list[Key]:
+        return list(self.sig_of)
+
+    def _retry_global(self) -> list[Key]:
+        return [k for sig in {id(s): s for s in self.sig_of.values()}.values() if sig.retry_on_bind
+                for k in sig.pending]
+
+    def _retry_for(self, node: NodeState | None) -> list[Key]:
+        keys: list[Key] = []
+        for sig in {id(s): s for s in self.sig_of.values()}.values():
+            if sig.global_filters or self.anti_groups or (node is not None and sig.could_fit(node)):
+                keys.extend(sig.pending)
+        return keys
+
+    # -- scheduling one pod --------------------------------------------------------------------
+    def _wants_scheduling(self, pod: Obj) -> bool:
+        spec = pod.get("spec") or {}
+        return (not spec.get("nodeName") and not pod["metadata"].get("deletionTimestamp")
+                and (spec.get("schedulerName") or SCHEDULER_NAME) == SCHEDULER_NAME
+                and (pod.get("status") or {}).get("phase", "Pending") == "Pending")
+
+    def signature(self, pod: Obj) -> Signature:
+        spec = pod["spec"]
+        ref = controller_of(pod)
+        text = json.dumps([pod["metadata"].get("namespace"), pod["metadata"].get("labels"), ref and ref.get("uid"),
+                           {k: spec.get(k) for k in ("containers", "initContainers", "overhead", "nodeSelector",
+                                                      "affinity", "tolerations", "topologySpreadConstraints")}],
+                          sort_keys=True, default=str)
+        sig = self.signatures.get(text)
+        if sig is None:
+            if len(self.signatures) > 256:  # forget signatures nobody waits on
+                for old_text, old in list(self.signatures.items()):
+                    if not old.pending:
+                        del self.signatures[old_text]
+            sig = self.signatures[text] = Signature(self, pod)
+        return sig
+
+    def reconcile(self, key: Key) -> None:
+        pod = self.store.get(*key)
+        if pod is None or not self._wants_scheduling(pod):
+            return
+        if pod["spec"].get("schedulingGates"):
+            self._set_condition(pod, "False", "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates")
+            return
+        sig = self.signature(pod)
+        node = sig.best_node()
+        if node is None:
+            sig.pending.add(key)
+            self.sig_of[key] = sig
+            message = sig.failure_message()
+            self._set_condition(pod, "False", "Unschedulable", message)
+            self.recorder.warning(pod, "FailedScheduling", message)
+            return
+        sig.pending.discard(key)
+        self.sig_of.pop(key, None)
+        bind(self.store, pod, node.name)
+        self.recorder.normal(self.store.get(*key) or pod, "Scheduled",
+                             f"Successfully assigned {key[1]}/{key[2]} to {node.name}")
+
+    def _set_condition(self, pod: Obj, status: str, reason: str, message: str) -> None:
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        current = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+        if current and (current.get("status"), current.get("reason"), current.get("message")) == (status, reason, message):
+            return
+        new = copy.deepcopy(pod)
+        cond = {"type": "PodScheduled", "status": status, "lastProbeTime": None,
+                "lastTransitionTime": current["lastTransitionTime"] if current and current.get("status") == status
+                else self.clock.timestamp(), "reason": reason, "message": message}
+        st = new.setdefault("status", {})
+        st.setdefault("phase", "Pending")
+        st["conditions"] = [c for c in conditions if c.get("type") != "PodScheduled"] + [cond]
+        self.store.update(new, status=True)
+
+
+def _term_parts(namespace: str, term: dict[str, Any]) -> tuple[frozenset[str] | None, Selector, str]:
+    """A pod affinity term's namespaces (its pod's own by default; a namespaceSelector, even an
+    empty one, widens it to every namespace), selector and topology key."""
+    spaces: frozenset[str] | None = frozenset(term.get("namespaces") or [namespace])
+    if term.get("namespaceSelector") is not None:
+        spaces = None
+    return spaces, from_label_selector(term.get("labelSelector")), term.get("topologyKey", HOSTNAME)
+
+
+def _spec_changed(pod: Obj, old: Obj | None) -> bool:
+    return old is None or pod.get("spec") != old.get("spec") or \
+        pod["metadata"].get("labels") != old["metadata"].get("labels")
+
+
+def bind(store: Any, pod: Obj, node: str) -> Obj:
+    """The pod's ``binding`` subresource: set ``spec.nodeName`` and PodScheduled=True."""
+    from kubelab.api import errors
+
+    current = store.get(*key_of(pod))
+    if current is None:
+        raise errors.not_found("pods", pod["metadata"]["name"])
+    if current["spec"].get("nodeName"):
+        raise errors.conflict("pods", pod["metadata"]["name"], "",
+                              f"pod {pod['metadata']['name']} is already assigned to node \"{current['spec']['nodeName']}\"")
+    # shallow copies: the store copies what it keeps
+    meta = {k: v for k, v in current["metadata"].items() if k != "resourceVersion"}
+    bound = store.update({**current, "metadata": meta, "spec": {**current["spec"], "nodeName": node}})
+    status = dict(bound.get("status") or {})
+    status.setdefault("phase", "Pending")
+    conditions = [c for c in status.get("conditions") or () if c.get("type") != "PodScheduled"]
+    status["conditions"] = conditions + [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                                          "lastTransitionTime": store.clock.timestamp()}]
+    return store.update({**bound, "status": status}, status=True)
+
+
+def install(engine: Engine, api: Any, cluster: Any) -> None:
+    """Start the scheduler."""
+    engine.add(Scheduler(engine))
