@@ -102,7 +102,8 @@ def test_requested_node_port(c):
     assert ok["spec"]["ports"][0]["nodePort"] == 30001
     msg = invalid(c, svc("b", "NodePort", [{"port": 80, "nodePort": 30001}]))
     assert msg == 'Service "b" is invalid: spec.ports[0].nodePort: Invalid value: 30001: provided port is already allocated'
-    msg = invalid(c, svc("d", "NodePort", [{"port": 81, "nodePort": 30002}, {"port": 80, "nodePort": 40000}]))
+    msg = invalid(c, svc("d", "NodePort", [{"name": "a", "port": 81, "nodePort": 30002},
+                                           {"name": "b", "port": 80, "nodePort": 40000}]))
     assert msg == ('Service "d" is invalid: spec.ports[1].nodePort: Invalid value: 40000: provided port is not in '
                    "the valid range. The range of valid ports is 30000-32767")
     # a failed request keeps nothing: 30002 is still free
@@ -124,8 +125,8 @@ def test_update_keeps_allocations_and_type_change_releases(c):
     again["metadata"]["resourceVersion"] = out["metadata"]["resourceVersion"]
     out = c.api.update(again)
     assert out["spec"]["clusterIP"] == ip and out["spec"]["ports"][0]["nodePort"] == 30005
-    # NodePort -> ClusterIP drops the node port and frees it
-    out = c.api.patch("Service", "a", "default", {"spec": {"type": "ClusterIP"}}, "merge")
+    # NodePort -> ClusterIP frees the node port
+    out = c.api.patch("Service", "a", "default", {"spec": {"type": "ClusterIP", "ports": [{"port": 80}]}}, "merge")
     assert "nodePort" not in out["spec"]["ports"][0]
     assert out["spec"]["clusterIP"] == ip
     assert c.api.create(svc("b", "NodePort", [{"port": 80, "nodePort": 30005}]))["spec"]["ports"][0]["nodePort"] == 30005
@@ -158,3 +159,22 @@ def test_invalid_is_a_status_with_causes(c):
     assert status["code"] == 422 and status["details"]["kind"] == "Service"
     assert status["details"]["causes"] == [{"reason": "FieldValueInvalid", "field": "spec.ports[0].nodePort",
                                             "message": "Invalid value: 30001: provided port is already allocated"}]
+
+
+def test_type_change_drops_unchanged_node_ports():
+    """dropTypeDependentFields: NodePort -> ClusterIP with the allocated ports left in place
+    drops them; an update that leaves out what was allocated keeps it."""
+    from kubelab.engine.services import _keep_allocated
+
+    old = {"type": "NodePort", "clusterIP": "10.100.0.1", "clusterIPs": ["10.100.0.1"],
+           "ports": [{"name": "http", "port": 80, "nodePort": 30100}]}
+    new = {"type": "ClusterIP", "ports": [{"name": "http", "port": 80, "nodePort": 30100}]}
+    _keep_allocated(new, old)
+    assert new == {"type": "ClusterIP", "clusterIP": "10.100.0.1", "clusterIPs": ["10.100.0.1"],
+                   "ports": [{"name": "http", "port": 80}]}
+    new = {"type": "NodePort", "ports": [{"name": "http", "port": 80}]}
+    _keep_allocated(new, old)
+    assert new["ports"][0]["nodePort"] == 30100
+    new = {"type": "ExternalName", "externalName": "example.com", "ports": []}
+    _keep_allocated(new, old)
+    assert "clusterIP" not in new
