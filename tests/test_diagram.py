@@ -64,7 +64,10 @@ def state():
                     "ports": [{"port": 80, "targetPort": 3000, "protocol": "TCP", "nodePort": 30080}]}}
     k8s_svc = {"kind": "Service", "metadata": meta("kubernetes"),
                "spec": {"clusterIP": "10.96.0.1", "ports": [{"port": 443, "targetPort": 6443}]}}
-    nodes = [{"kind": "Node", "metadata": {"name": n, "uid": n}} for n in ("node-a", "node-b", "node-c")]
+    nodes = [{"kind": "Node", "metadata": {"name": n, "uid": n},
+              "status": {"addresses": [{"type": "InternalIP", "address": f"192.168.49.{i + 2}"}],
+                         "conditions": [{"type": "Ready", "status": "True" if n != "node-c" else "Unknown"}]}}
+             for i, n in enumerate(("node-a", "node-b", "node-c"))]
     return {
         "Node": nodes, "Pod": pods + [other], "Deployment": [deploy], "ReplicaSet": [old_rs, new_rs],
         "Service": [svc, k8s_svc],
@@ -101,6 +104,7 @@ def test_pods_sit_in_their_node_and_unscheduled_apart():
     assert d.groups["node node-a"] == ["Pod/default/web-222-aaaaa"]
     assert d.groups["node node-b"] == ["Pod/default/web-222-bbbbb"]
     assert d.groups["node node-c"] == []  # an empty node still shows
+    assert d.notes["node node-a"] == "192.168.49.2" and d.notes["node node-c"] == "192.168.49.4 NotReady"
     assert d.groups["unscheduled (Pending)"] == ["Pod/default/web-222-ccccc"]
     assert set(d.groups["namespace default"]) == {
         "Deployment/default/web", "ReplicaSet/default/web-111", "ReplicaSet/default/web-222",

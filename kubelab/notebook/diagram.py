@@ -128,6 +128,7 @@ class Diagram:
     nodes: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> {kind, name, namespace, ...}
     edges: list[tuple[str, str, str, str]] = field(default_factory=list)  # (from, to, relation, label)
     groups: dict[str, list[str]] = field(default_factory=dict)  # box label -> ids inside
+    notes: dict[str, str] = field(default_factory=dict)  # box label -> second line (a node's IP, readiness)
     title: str = ""
     problems: list[str] = field(default_factory=list)  # what makes the picture's subject not work
     _svg: str | None = field(default=None, repr=False)
@@ -268,6 +269,8 @@ def build(snap: Snapshot, namespace: str | None = None, selector: str | None = N
         else:
             group = f"namespace {o['metadata'].get('namespace', '')}"
         d.groups.setdefault(group, []).append(oid)
+    for n in objs["Node"]:
+        d.notes[f"node {n['metadata']['name']}"] = _node_note(n)
     if wanted("Node") and (show_pods or kinds is not None):
         for name in node_names:  # empty nodes still show: where could pods go?
             if focus is None and sel is None:
@@ -289,6 +292,16 @@ def build(snap: Snapshot, namespace: str | None = None, selector: str | None = N
                 if cid in keep:
                     d.edges.append((cid, oid, "configures", how))
     return d
+
+
+def _node_note(node: Obj) -> str:
+    status = node.get("status") or {}
+    ip = next((a.get("address", "") for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), "")
+    ready = next((c.get("status") for c in status.get("conditions") or [] if c.get("type") == "Ready"), None)
+    state = {"True": "", "False": "NotReady", "Unknown": "NotReady"}.get(ready or "", "")
+    if (node.get("spec") or {}).get("unschedulable"):
+        state = (state + ",SchedulingDisabled").lstrip(",")
+    return " ".join(x for x in (ip, state) if x)
 
 
 def _describe(o: Obj, many_ns: bool) -> dict[str, Any]:
@@ -337,8 +350,12 @@ def _to_graphviz(d: Diagram) -> Any:
     for i, (label, ids) in enumerate(sorted(d.groups.items())):
         with g.subgraph(name=f"cluster_{i}") as sub:
             is_node = label.startswith("node ")
-            sub.attr(label=label, style="rounded,filled" if is_node else "dashed,rounded",
-                     fillcolor="#f5f5f5" if is_node else "white", color="#9e9e9e")
+            note = d.notes.get(label)
+            sick = bool(note) and ("NotReady" in note or "Disabled" in note)
+            sub.attr(label=f"{label}\n{note}" if note else label,
+                     style="rounded,filled" if is_node else "dashed,rounded",
+                     fillcolor=("#fff3e0" if sick else "#f5f5f5") if is_node else "white",
+                     color=RED if sick else "#9e9e9e")
             if not ids:
                 sub.node(f"empty/{label}", label="(no pods)", shape="plaintext", style="", fontcolor="#9e9e9e")
             for oid in ids:
