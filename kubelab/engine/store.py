@@ -202,8 +202,11 @@ class Store:
         return obj
 
     def _finish_if_done(self, obj: Obj) -> None:
-        """An object marked deleted whose finalizers are all gone leaves the store."""
+        """An object marked deleted whose finalizers are all gone leaves the store (a
+        Namespace also waits for its ``spec.finalizers``, which the namespace controller drops)."""
         meta = obj["metadata"]
+        if obj["kind"] == "Namespace" and (obj.get("spec") or {}).get("finalizers"):
+            return
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and obj["kind"] != "Pod":
             self.remove(*key_of(obj))
 
