@@ -10,10 +10,12 @@ QoS class, namespace finalizer and phase, service IP families). Cluster-dependen
 from __future__ import annotations
 
 import base64
+import math
+from fractions import Fraction
 from typing import Any, Callable
 
+from kubelab.api import quantity
 from kubelab.api.kinds import Kind
-from kubelab.api.schema import canonical_quantity
 
 Obj = dict[str, Any]
 
@@ -76,7 +78,14 @@ def _resource_list(resources: Obj) -> None:
         values = resources.get(key)
         if isinstance(values, dict):
             for name, q in values.items():
-                values[name] = canonical_quantity(q, -3)
+                values[name] = _round_milli(q)
+
+
+def _round_milli(text: str) -> str:
+    q = quantity.parse(text)
+    if (q.value * 1000).denominator == 1:
+        return text
+    return str(quantity.Quantity(Fraction(math.ceil(q.value * 1000), 1000), q.format))
 
 
 def _container(c: Obj) -> None:

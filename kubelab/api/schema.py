@@ -18,11 +18,10 @@ import base64
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import lru_cache
 from typing import Any, Callable
 
-from kubelab.api import errors
+from kubelab.api import errors, quantity
 from kubelab.api.kinds import BY_KIND, Kind
 
 Obj = dict[str, Any]
@@ -151,6 +150,26 @@ def _struct_fields(model: str) -> dict[str, tuple[str, _Node]]:
 def model_name(kind: str) -> str:
     """The python-client model class of a kind (``Pod`` -> ``V1Pod``)."""
     return _MODEL_OF.get(kind, "V1" + kind)
+
+
+def root(kind: str) -> _Node | None:
+    """The schema type of a kind's objects (None for a kind kubelab does not serve)."""
+    return _struct(model_name(kind)) if kind in BY_KIND else None
+
+
+def child(node: _Node | None, key: str) -> _Node | None:
+    """The type of field ``key`` of a struct type (None when unknown)."""
+    if node is None or node.kind != "struct":
+        return None
+    found = node.fields.get(key)
+    return found[1] if found else None
+
+
+def element(node: _Node | None) -> _Node | None:
+    """The element type of a list or map type (the type itself otherwise)."""
+    while node is not None and node.kind in ("list", "map"):
+        node = node.elem
+    return node
 
 
 # -- decoding ---------------------------------------------------------------------------
@@ -286,9 +305,8 @@ def _int_or_string(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> 
 
 def _quantity(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
     if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-        raise _TypeError(_QUANTITY_FORMAT)
-    text = v if isinstance(v, str) else (repr(v) if isinstance(v, float) else str(v))
-    return canonical_quantity(text)
+        raise _TypeError(quantity.FORMAT_WRONG)
+    return canonical_quantity(v if isinstance(v, str) else repr(v))
 
 
 def _time(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
@@ -408,66 +426,14 @@ def _emit(out: bytearray, buf: list[int]) -> None:
 
 # -- resource.Quantity ------------------------------------------------------------------
 
-_QUANTITY_RE = r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
-_QUANTITY_FORMAT = f"quantities must match the regular expression '{_QUANTITY_RE}'"
-_BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_DECIMAL_SUFFIX = {v: k for k, v in _DECIMAL.items()}
-
-
 @lru_cache(maxsize=4096)
-def canonical_quantity(text: str, finest: int = -9) -> str:
-    """A Quantity in the form the server writes back (``0.5`` -> ``500m``, ``1024Mi`` -> ``1Gi``),
-    rounded up to ``10**finest`` (nano; resource lists are rounded to milli by defaulting).
-
-    Raises the parse error Kubernetes reports for a malformed quantity."""
-    m = re.match(_QUANTITY_RE, text)
-    if not m or m.group(1).count(".") > 1 or m.group(1).strip("+-") in (".", ""):
-        if m and m.group(1).count(".") <= 1:
-            raise _TypeError("unable to parse numeric part of quantity")
-        raise _TypeError(_QUANTITY_FORMAT)
-    value, fmt = _quantity_parts(m.group(1), m.group(2))
-    if value == 0:
-        return "0"
-    if fmt == "binary" and value.denominator == 1 and abs(value) >= 1024:  # else written as decimal
-        power = 0
-        mantissa = value.numerator
-        while power < 6 and mantissa % 1024 == 0:
-            mantissa //= 1024
-            power += 1
-        if power:
-            return f"{mantissa}{[k for k, v in _BINARY.items() if v == power][0]}"
-        return str(mantissa)
-    # decimal forms: integer mantissa, exponent a multiple of 3, no finer than ``finest`` (rounded up)
-    exp = finest
-    scaled = value * Fraction(10) ** -finest
-    mantissa = -((-scaled.numerator) // scaled.denominator)  # ceil
-    while exp < 18 and mantissa % 1000 == 0:
-        mantissa //= 1000
-        exp += 3
-    if fmt == "exp":
-        return f"{mantissa}e{exp}" if exp else str(mantissa)
-    if exp > 18:
-        return f"{mantissa}e{exp}"
-    return f"{mantissa}{_DECIMAL_SUFFIX[exp]}"
-
-
-def _quantity_parts(number: str, suffix: str) -> tuple[Fraction, str]:
-    value = Fraction(number)
-    if suffix in _BINARY:
-        return value * 1024 ** _BINARY[suffix], "binary"
-    if suffix in _DECIMAL:
-        return value * Fraction(10) ** _DECIMAL[suffix], "si"
-    if re.fullmatch(r"[eE][-+]?[0-9]+", suffix):
-        return value * Fraction(10) ** int(suffix[1:]), "exp"
-    raise _TypeError("unable to parse quantity's suffix")
-
-
-def quantity_value(text: str) -> Fraction:
-    """The exact value of a (canonical) Quantity string, for comparisons (``500m`` -> 1/2)."""
-    m = re.match(_QUANTITY_RE, canonical_quantity(text))
-    assert m is not None
-    return _quantity_parts(m.group(1), m.group(2))[0]
+def canonical_quantity(text: str) -> str:
+    """A Quantity as the server writes it back (``0.5`` -> ``500m``, ``1024Mi`` -> ``1Gi``);
+    a malformed one raises the decoder error Kubernetes reports."""
+    try:
+        return str(quantity.parse(text))
+    except quantity.QuantityError as e:
+        raise _TypeError(str(e)) from None
 
 
 # -- explain data -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from kubelab.api.errors import Cause
 from kubelab.api.kinds import Kind
-from kubelab.api.schema import quantity_value
+from kubelab.api.quantity import parse as parse_quantity
 
 Obj = dict[str, Any]
 Errs = list[Cause]
@@ -387,7 +387,7 @@ def _resources(resources: Obj, path: str) -> Errs:
     errs: Errs = []
     limits = resources.get("limits") or {}
     for name, request in (resources.get("requests") or {}).items():
-        if name in limits and quantity_value(request) > quantity_value(limits[name]):
+        if name in limits and parse_quantity(request).value > parse_quantity(limits[name]).value:
             errs.append(invalid(f"{path}.requests[{name}]", request,
                                 f"must be less than or equal to {name} limit of {limits[name]}"))
     return errs
