@@ -786,14 +786,10 @@ def _secret(obj: Obj, old: Obj | None) -> Errs:
     return errs + _immutable_data(obj, old, ("data",))
 
 
-def _namespace(obj: Obj, old: Obj | None) -> Errs:
-    return []
-
-
 _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
-    "ConfigMap": _configmap, "Secret": _secret, "Namespace": _namespace,
+    "ConfigMap": _configmap, "Secret": _secret,
 }
 
 
