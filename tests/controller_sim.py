@@ -56,13 +56,15 @@ def set_pod(c: Cluster, pod: dict[str, Any], phase: str = "Running", ready: bool
 
 
 def run_all(c: Cluster, ns: str = "default", ready: bool = True) -> None:
-    """Make every active pod in ``ns`` Running (and Ready), and drop pods marked for deletion."""
+    """Make every active pod in ``ns`` Running (and Ready), and remove pods marked for
+    deletion whose finalizers are done (what the kubelet does once their containers stop)."""
     for _ in range(50):
         changed = False
         for pod in c.api.list("Pod", ns)["items"]:
             if pod["metadata"].get("deletionTimestamp"):
-                c.engine.store.remove("Pod", ns, pod["metadata"]["name"])
-                changed = True
+                if not pod["metadata"].get("finalizers"):
+                    c.engine.store.remove("Pod", ns, pod["metadata"]["name"])
+                    changed = True
                 continue
             if (pod.get("status") or {}).get("phase") != "Running" or _ready(pod) != ready:
                 set_pod(c, pod, ready=ready)

@@ -146,6 +146,11 @@ class APIServer:
                 return copy.deepcopy(obj)
             if propagation == "Orphan":
                 self._orphan_dependents(obj)
+            elif propagation == "Foreground" and "foregroundDeletion" not in (obj["metadata"].get("finalizers") or ()):
+                # the garbage collector deletes the dependents, then drops this finalizer
+                marked = copy.deepcopy(obj)
+                marked["metadata"]["finalizers"] = [*(obj["metadata"].get("finalizers") or ()), "foregroundDeletion"]
+                obj = self.store.update(marked)
             handler = self.delete_handlers.get(kind)
             if handler is not None:
                 result = handler(obj, grace_period)
