@@ -236,12 +236,14 @@ class DeploymentController(Controller):
             updated = copy.deepcopy(current)
             updated["status"] = copy.deepcopy(d["status"])
             self.store.update(updated, status=True)
+            self.enqueue(key_of(d))  # as the informer would: the next sync sees this status
 
     def _fresh(self, rss: Iterable[Obj | None]) -> list[Obj]:
         return [o for o in (self.store.get(*key_of(r)) for r in rss if r is not None) if o is not None]
 
     # -- revisions and the new ReplicaSet ----------------------------------------------------
     def _new_and_old(self, d: Obj, rss: list[Obj], create: bool) -> tuple[Obj | None, list[Obj]]:
+        rss = self._fresh(rss)  # an earlier step of this sync may have written some
         existing = find_new(d, rss)
         old = [r for r in rss if existing is None or r["metadata"]["uid"] != existing["metadata"]["uid"]]
         return self._new_rs(d, rss, old, existing, create), old
