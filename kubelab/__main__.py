@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -103,6 +104,8 @@ def lab_command(workdir: Path, port: int | None = None, browser: bool = True,
         cmd.append(f"--ServerApp.port={port}")
     if not browser:
         cmd.append("--no-browser")
+    if getattr(os, "geteuid", lambda: 1)() == 0:  # containers and CI often run as root
+        cmd.append("--allow-root")
     cmd.append(str(workdir.resolve() / notebook))
     return cmd
 

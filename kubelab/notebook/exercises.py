@@ -101,9 +101,9 @@ def check(name: str, client: "Client | None" = None, wait: float = 20.0) -> Repo
         raise KeyError(f"no exercise called {name!r}; there are: {', '.join(sorted(CHECKS))}")
     title, fn = CHECKS[name]
     if client is None:
-        from kubelab.notebook.magics import current_client
+        from kubelab.notebook import client as kernel_client
 
-        client = current_client()
+        client = kernel_client()
 
     def run() -> Report:
         report = Report(name, title)

@@ -1,0 +1,188 @@
+"""The walkthrough in a real browser: JupyterLab on 127.0.0.1, headless Debian Chromium driven by
+Playwright. Runs a notebook, then uses the dashboard: scale up and see the pod table grow,
+delete a pod and see its replacement appear. Screenshots go to test-artifacts/.
+
+Only 127.0.0.1 is used: Chromium runs with background networking off, and JupyterLab with news,
+update checks and the PyPI extension manager switched off.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from kubelab.__main__ import lab_command
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+TOKEN = "kubelab-browser-test"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAB_OFFLINE = ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               "--LabApp.extension_manager=readonly"]
+
+NOTEBOOK_CELLS = [
+    "%load_ext kubelab",
+    """%%kube apply
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: echo-server
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: echo-server
+  template:
+    metadata:
+      labels:
+        app: echo-server
+    spec:
+      containers:
+      - name: echo-server-container
+        image: kennship/http-echo""",
+    "%kube rollout status deploy/echo-server",
+    "%kube get pods -o wide",
+    "%kube dashboard",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[str]:
+    """A JupyterLab server on 127.0.0.1 serving a folder with the test notebook; yields its URL."""
+    import nbformat
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium; .ci/run installs it)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    work = tmp_path / "work"
+    work.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in NOTEBOOK_CELLS],
+                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                                           "language": "python"}})
+    nbformat.write(nb, work / "dashboard.ipynb")
+    port = _free_port()
+    env = {**os.environ, "JUPYTER_TOKEN": TOKEN, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    cmd = lab_command(work, port, browser=False, notebook="dashboard.ipynb")
+    cmd[-1:-1] = LAB_OFFLINE
+    log = open(tmp_path / "lab.log", "wb")
+    proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/status?token={TOKEN}", timeout=5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text())
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _pod_names(page) -> list[str]:  # noqa: ANN001 (playwright Page)
+    rows = page.locator(".kubelab-dashboard .kubelab-pod-row:visible")
+    return [_name_of(rows.nth(i).inner_text()) for i in range(rows.count())]
+
+
+def _name_of(row_text: str) -> str:
+    """The first word after the delete button's label: the pod's name."""
+    words = row_text.split()
+    return words[1] if words and words[0] == "delete" else words[0]
+
+
+def _wait_for(page, predicate, timeout: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            page.screenshot(path=str(ARTIFACTS / "browser-timeout.png"), full_page=True)
+            pytest.fail(f"timed out waiting for {what}")
+        page.wait_for_timeout(250)
+
+
+def test_dashboard_scales_and_heals(lab: str, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            # the browser may only ever talk to the JupyterLab server on 127.0.0.1
+            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(lab)
+                       else route.abort())
+            try:
+                _drive(page, lab)
+            except BaseException:
+                page.screenshot(path=str(ARTIFACTS / "browser-failure.png"), full_page=True)
+                raise
+        finally:
+            context.close()
+
+
+def _drive(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
+    """Run the notebook, then scale up and delete a pod from the dashboard."""
+    page.goto(f"{lab}/lab/tree/dashboard.ipynb?token={TOKEN}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    select = page.locator(".jp-Dialog button", has_text="Select")  # JupyterLab may ask which kernel
+    try:
+        select.click(timeout=5_000)
+    except Exception:  # no dialog: the notebook's kernel started by itself
+        pass
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+    dashboard = page.locator(".kubelab-dashboard")
+    dashboard.wait_for(state="visible", timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "browser-1-notebook-run.png"), full_page=True)
+    _wait_for(page, lambda: len(_pod_names(page)) == 2, 60, "the 2 pods in the dashboard")
+    before = set(_pod_names(page))
+    dashboard.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "browser-2-dashboard.png"), full_page=True)
+
+    page.locator("button.kubelab-scale-up").click()
+    _wait_for(page, lambda: len(_pod_names(page)) == 3, 60, "a third pod after scale up")
+    page.screenshot(path=str(ARTIFACTS / "browser-3-scaled-up.png"), full_page=True)
+
+    names = set(_pod_names(page))
+    assert before < names
+    victim = sorted(before)[0]
+    row = page.locator(".kubelab-dashboard .kubelab-pod-row:visible", has_text=victim)
+    row.locator("button", has_text="delete").click()
+    _wait_for(page, lambda: len(set(_pod_names(page)) - names) == 1, 60,
+              f"a replacement for {victim}")
+    _wait_for(page, lambda: victim not in _pod_names(page) or "Terminating" in
+              page.locator(".kubelab-pod-row:visible", has_text=victim).inner_text(), 60,
+              f"{victim} to go")
+    page.screenshot(path=str(ARTIFACTS / "browser-4-pod-replaced.png"), full_page=True)
+
