@@ -52,6 +52,14 @@ class Client(Protocol):
     def wait(self, condition: Callable[[], bool], timeout: float) -> bool: ...
 
 
+class TrafficClient(Client, Protocol):
+    """What a simulated cluster can tell beyond the API: where requests went and which ports
+    processes really listen on. A real cluster can't; pictures go without it there."""
+
+    def recent_requests(self, service: str, namespace: str) -> list[dict[str, Any]]: ...
+    def listening_ports(self, pod: str, namespace: str) -> set[int]: ...
+
+
 class EmbeddedClient:
     """The client seam served by the in-process engine. Every call first lets the engine catch
     up with the clock, so a real-time cluster has moved on exactly as far as time has."""
@@ -114,6 +122,18 @@ class EmbeddedClient:
 
     def now(self) -> float:
         return self.engine.clock.now()
+
+    def recent_requests(self, service: str, namespace: str) -> list[dict[str, Any]]:
+        """The latest requests through a Service, oldest first (who asked, which pod answered)."""
+        self._sync()
+        return [route._asdict() for route in self.engine.network.recent(namespace, service)]
+
+    def listening_ports(self, pod: str, namespace: str) -> set[int]:
+        """The ports a pod's processes listen on right now (not just the ones declared)."""
+        self._sync()
+        ip = (self.api.get("Pod", pod, namespace).get("status") or {}).get("podIP", "")
+        sandbox = self.engine.network.sandboxes.get(ip)
+        return set(sandbox.listeners) if sandbox is not None else set()
 
     def wait(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Wait up to ``timeout`` seconds of cluster time for ``condition``: a virtual clock

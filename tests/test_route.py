@@ -6,7 +6,6 @@ import pytest
 
 from kubelab import Cluster
 from kubelab.api.errors import StatusError
-from kubelab.client import EmbeddedClient
 from kubelab.notebook.display import GREEN, RED
 from kubelab.notebook.route import route
 
@@ -22,9 +21,11 @@ def service(client, name="web", type_="ClusterIP", target=3000, selector=None):
                                    "ports": [{"port": 80, "targetPort": target}]}})
 
 
-def pod(cluster, name, ready=True, port=3000, labels=None):
-    """An http-echo pod (it listens on 3000); ``ready=False`` adds a probe that never passes."""
-    container = {"name": "web", "image": "kennship/http-echo", "ports": [{"containerPort": port}]}
+def pod(cluster, name, ready=True, port=3000, labels=None, env=None):
+    """An http-echo pod (it listens on $PORT, 3000 unless ``env`` says otherwise); ``ready=False``
+    adds a probe that never passes."""
+    container = {"name": "web", "image": "kennship/http-echo", "ports": [{"containerPort": port}],
+                 "env": [{"name": k, "value": v} for k, v in (env or {}).items()]}
     if not ready:
         container["readinessProbe"] = {"tcpSocket": {"port": 9999}, "periodSeconds": 5}
     node = cluster.client.list("Node")["items"][0]["metadata"]["name"]
@@ -78,14 +79,14 @@ def test_selector_matching_nothing_is_broken(cluster):
     assert "matches no pods" in d.nodes["Broken/no-endpoints"]["label"]
 
 
-def test_target_port_nothing_declares_is_broken(cluster):
+def test_target_port_nothing_listens_on_is_broken(cluster):
     c = cluster.client
     service(c, target=8080)
     pod(cluster, "web-a", port=3000)
     d = route(c, "web")
     assert d.has_edge("Service/default/web", "Pod/default/web-a", "broken")
     assert d.nodes["Pod/default/web-a"]["colour"] == RED
-    assert "nothing declares port 8080" in d.nodes["Pod/default/web-a"]["label"]
+    assert "nothing listens on 8080" in d.nodes["Pod/default/web-a"]["label"]  # the network knows
     assert d.problems and "targetPort 8080" in d.problems[0]
 
 
@@ -95,44 +96,26 @@ def test_missing_service_is_not_found(cluster):
     assert err.value.reason == "NotFound"
 
 
-class ClientWithTraffic(EmbeddedClient):
-    """The embedded client plus the ``recent_requests`` call the route picture asks for
-    (requested from the network layer; here it replays a fixed record)."""
-
-    def __init__(self, inner: EmbeddedClient, records: list[dict]) -> None:
-        super().__init__(inner.engine, inner.api)
-        self.records = records
-
-    def recent_requests(self, service: str, namespace: str) -> list[dict]:
-        return self.records
-
-
 def test_pod_that_answered_last_is_highlighted(cluster):
     service(cluster.client)
     pod(cluster, "web-a")
     pod(cluster, "web-b")
-    c = ClientWithTraffic(cluster.client, [{"pod": "web-a"}, {"pod": "web-b"}])
-    d = route(c, "web")
-    assert d.nodes["Pod/default/web-b"]["answered"] and not d.nodes["Pod/default/web-a"]["answered"]
-    assert d.has_edge("Service/default/web", "Pod/default/web-b", "answered")
-    assert d.nodes["Pod/default/web-b"]["attrs"]["color"] == GREEN
-
-
-class ClientWithListeners(EmbeddedClient):
-    """The embedded client plus ``listening_ports`` (requested from the network layer)."""
-
-    def __init__(self, inner: EmbeddedClient, ports: dict[str, set[int]]) -> None:
-        super().__init__(inner.engine, inner.api)
-        self.ports = ports
-
-    def listening_ports(self, pod: str, namespace: str) -> set[int]:
-        return self.ports[pod]
+    answered = []
+    for _ in range(6):  # real requests through the Service from outside the cluster
+        _, _, served_by = cluster.engine.network.request(None, "http://web.default.svc.cluster.local/")
+        answered.append(served_by.split("/")[-1])
+    last = answered[-1]
+    other = "web-a" if last == "web-b" else "web-b"
+    d = route(cluster.client, "web")
+    assert d.nodes[f"Pod/default/{last}"]["answered"] and not d.nodes[f"Pod/default/{other}"]["answered"]
+    assert d.has_edge("Service/default/web", f"Pod/default/{last}", "answered")
+    assert d.nodes[f"Pod/default/{last}"]["attrs"]["color"] == GREEN
 
 
 def test_what_really_listens_beats_what_is_declared(cluster):
     service(cluster.client, target=3000)
-    pod(cluster, "web-a", port=3000)  # declares 3000 ...
-    c = ClientWithListeners(cluster.client, {"web-a": {8080}})   # ... but listens on 8080
-    d = route(c, "web")
+    pod(cluster, "web-a", port=3000, env={"PORT": "8080"})  # declares 3000, listens on 8080
+    assert cluster.client.listening_ports("web-a", "default") == {8080}
+    d = route(cluster.client, "web")
     assert d.has_edge("Service/default/web", "Pod/default/web-a", "broken")
     assert "nothing listens on 3000" in d.nodes["Pod/default/web-a"]["label"]

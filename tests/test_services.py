@@ -161,20 +161,13 @@ def test_invalid_is_a_status_with_causes(c):
                                             "message": "Invalid value: 30001: provided port is already allocated"}]
 
 
-def test_type_change_drops_unchanged_node_ports():
-    """dropTypeDependentFields: NodePort -> ClusterIP with the allocated ports left in place
-    drops them; an update that leaves out what was allocated keeps it."""
-    from kubelab.engine.services import _keep_allocated
-
-    old = {"type": "NodePort", "clusterIP": "10.100.0.1", "clusterIPs": ["10.100.0.1"],
-           "ports": [{"name": "http", "port": 80, "nodePort": 30100}]}
-    new = {"type": "ClusterIP", "ports": [{"name": "http", "port": 80, "nodePort": 30100}]}
-    _keep_allocated(new, old)
-    assert new == {"type": "ClusterIP", "clusterIP": "10.100.0.1", "clusterIPs": ["10.100.0.1"],
-                   "ports": [{"name": "http", "port": 80}]}
-    new = {"type": "NodePort", "ports": [{"name": "http", "port": 80}]}
-    _keep_allocated(new, old)
-    assert new["ports"][0]["nodePort"] == 30100
-    new = {"type": "ExternalName", "externalName": "example.com", "ports": []}
-    _keep_allocated(new, old)
-    assert "clusterIP" not in new
+def test_type_change_drops_unchanged_node_ports(c):
+    """dropTypeDependentFields: ``kubectl patch -p '{"spec":{"type":"ClusterIP"}}'`` on a NodePort
+    Service (its allocated nodePort still in the object) drops the port and frees it."""
+    c.api.create(svc("a", "NodePort", [{"name": "http", "port": 80, "nodePort": 30100}]))
+    out = c.api.patch("Service", "a", "default", {"spec": {"type": "ClusterIP"}}, "merge")
+    assert out["spec"]["type"] == "ClusterIP" and "nodePort" not in out["spec"]["ports"][0]
+    assert c.api.create(svc("b", "NodePort", [{"port": 80, "nodePort": 30100}]))["spec"]["ports"][0]["nodePort"] == 30100
+    out = c.api.patch("Service", "a", "default", {"spec": {"type": "ExternalName", "externalName": "example.com"}},
+                      "merge")
+    assert "clusterIP" not in out["spec"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelab.api import defaults, errors, schema, validation
+from kubelab.api import defaults, errors, schema, strategy, validation
 from kubelab.api.kinds import Kind
 
 Obj = dict[str, Any]
@@ -28,6 +28,7 @@ def admit_update(obj: Obj, old: Obj, kind: Kind, field_validation: str = "Strict
     """Decode, default and validate a replacement of ``old`` (immutable fields included)."""
     obj, warnings = schema.decode(obj, kind, field_validation)
     defaults.apply(obj, kind)
+    strategy.prepare_for_update(obj, old, kind)
     causes = validation.validate(obj, kind, old)
     if causes:
         raise errors.invalid(kind.kind, obj["metadata"].get("name", ""), causes, kind.group)

@@ -128,6 +128,9 @@ class APIServer:
         with self.engine.lock:
             current = self.get(kind, name, namespace)
             patched = patching.apply_patch(current, body, patch_type)
+            if not isinstance(patched.get("metadata"), dict):
+                patched["metadata"] = {}
+            patched["metadata"]["name"] = name  # a patch cannot rename or move an object
             patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             return self.update(patched, namespace, dry_run=dry_run, field_validation=field_validation)
 

@@ -119,8 +119,6 @@ class ServiceAllocator:
         spec = svc.setdefault("spec", {})
         name = svc["metadata"].get("name", "")
         key = key_of(svc)
-        if old is not None:
-            _keep_allocated(spec, old.get("spec") or {})
         if spec.get("type") == "ExternalName":
             return
         self._cluster_ip(spec, old, name, key)
@@ -230,38 +228,6 @@ def _node_ports(svc: Obj | None) -> list[int]:
     if spec.get("healthCheckNodePort"):
         ports.append(spec["healthCheckNodePort"])
     return ports
-
-
-def _keep_allocated(spec: dict[str, Any], old: dict[str, Any]) -> None:
-    """An update that leaves out what the server allocated keeps it (patchAllocatedValues), and
-    a type change drops what the new type has no use for (dropTypeDependentFields)."""
-    kind, old_kind = spec.get("type"), old.get("type")
-    if kind != "ExternalName" and not spec.get("clusterIP") and old.get("clusterIP"):
-        spec["clusterIP"] = old["clusterIP"]
-        spec["clusterIPs"] = list(old.get("clusterIPs") or [old["clusterIP"]])
-    if kind == "ExternalName" and old_kind != "ExternalName":
-        if spec.get("clusterIP") in (None, "", old.get("clusterIP")):
-            for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
-                spec.pop(field, None)
-    new_ports, old_ports = spec.get("ports") or [], old.get("ports") or []
-    if kind in ("NodePort", "LoadBalancer") and old_kind in ("NodePort", "LoadBalancer"):
-        used = {p.get("nodePort") for p in new_ports if p.get("nodePort")}
-        by_name = {p.get("name", ""): p.get("nodePort") for p in old_ports if p.get("nodePort")}
-        for port in new_ports:
-            was = by_name.get(port.get("name", ""))
-            if not port.get("nodePort") and was and was not in used:
-                port["nodePort"] = was
-                used.add(was)
-    elif kind not in ("NodePort", "LoadBalancer") and old_kind in ("NodePort", "LoadBalancer"):
-        old_by_name = {p.get("name", ""): p.get("nodePort") for p in old_ports}
-        if all(p.get("nodePort") in (None, 0, old_by_name.get(p.get("name", ""))) for p in new_ports):
-            for port in new_ports:
-                port.pop("nodePort", None)
-    if kind == "LoadBalancer" and spec.get("externalTrafficPolicy") == "Local":
-        if not spec.get("healthCheckNodePort") and old.get("healthCheckNodePort"):
-            spec["healthCheckNodePort"] = old["healthCheckNodePort"]
-    elif spec.get("healthCheckNodePort") in (None, 0, old.get("healthCheckNodePort")):
-        spec.pop("healthCheckNodePort", None)
 
 
 def _system_objects(control_plane_ip: str) -> list[Obj]:

@@ -21,11 +21,6 @@ FOLLOW_SECONDS = 5.0
 _PROMPT_HINT = "If you don't see a command prompt, try pressing enter."
 
 
-def _is_virtual(client: Any) -> bool:
-    clock = getattr(getattr(client, "engine", None), "clock", None)
-    return bool(getattr(clock, "virtual", False))
-
-
 def pod_for(ctx: Context, word: str) -> Obj:
     """The pod a ``logs``/``exec``/``attach`` argument names: ``POD``, ``pod/POD``, or a
     controller (``deploy/x``), whose pods are ranked the way kubectl picks one for logging."""
@@ -117,9 +112,10 @@ def _print_logs(ctx: Context, pod: Obj, container: str | None, tail: int) -> Non
     prefix = f"[pod/{name}/{container}] " if ctx.flags.get("prefix") else ""
     text = ctx.client.logs(name, ns, container, previous, None if tail < 0 else tail)
     ctx.out.write("".join(prefix + line for line in text.splitlines(keepends=True)))
-    if not ctx.flags.get("follow") or _is_virtual(ctx.client):
+    if not ctx.flags.get("follow"):
         return
-    # Following on a real clock: stream what the container writes for a bounded time.
+    # Following: stream what the container writes for a bounded stretch of cluster time
+    # (a notebook cell must end; a virtual clock runs forward that far).
     seen = text
 
     def more() -> bool:
