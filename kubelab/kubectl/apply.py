@@ -94,6 +94,11 @@ def apply_one(ctx: Context, doc: Doc, dry_run: str, validation: str) -> tuple[Ki
                 raise with_source(e, "creating", doc.source) from None
         return kind, name, "created", result
     original_text = ((current.get("metadata") or {}).get("annotations") or {}).get(LAST_APPLIED)
+    if original_text is None:
+        ctx.eprint(f"Warning: resource {kind.plural}/{name} is missing the {LAST_APPLIED} annotation which is "
+                   "required by kubectl apply. kubectl apply should only be used on resources created "
+                   "declaratively by either kubectl create --save-config or kubectl apply. The missing "
+                   "annotation will be patched automatically.")
     original = json.loads(original_text) if original_text else {}
     patch = three_way(original, modified, current)
     if not patch:

@@ -1,0 +1,520 @@
+"""The notes' whole walkthrough, every command in order, with kubectl 1.32's complete output.
+
+Each chapter is one scenario on its own virtual-clock cluster. Expected texts are written
+from kubectl 1.32's formats (tabwriter columns padded by three spaces, its messages and exit
+codes); what a real cluster makes up at random (pod and ReplicaSet hashes, IPs, ages,
+container IDs, pull times) is read from the cluster's state and put into the text, never
+blurred away.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from kubelab import Cluster
+
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: echo-server
+  labels:
+    app: echo-server
+spec:
+  containers:
+  - name: echo-server-container
+    image: kennship/http-echo
+"""
+NAMESPACE = """apiVersion: v1
+kind: Namespace
+metadata:
+  name: my-namespace-name
+"""
+REPLICASET = """apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: echo-server
+  labels:
+    app: echo-server
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: echo-server
+  template:
+    metadata:
+      labels:
+        app: echo-server
+    spec:
+      containers:
+      - name: echo-server-container
+        image: kennship/http-echo
+"""
+DEPLOYMENT = REPLICASET.replace("kind: ReplicaSet", "kind: Deployment")
+ENV_FROM = """        envFrom:
+        - configMapRef:
+            name: echo-server-config-{v}
+"""
+CLUSTER_IP = """apiVersion: v1
+kind: Service
+metadata:
+  name: my-echo-server-service
+spec:
+  type: ClusterIP
+  selector:
+    app: echo-server
+  ports:
+  - protocol: TCP
+    port: 80
+    targetPort: 3000
+"""
+NODE_PORT = """apiVersion: v1
+kind: Service
+metadata:
+  name: my-echo-server-service
+spec:
+  type: NodePort
+  selector:
+    app: echo-server
+  ports:
+  - nodePort: 30001
+    protocol: TCP
+    port: 80
+    targetPort: 3000
+"""
+LOAD_BALANCER = NODE_PORT.replace("type: NodePort", "type: LoadBalancer")
+CONFIG_V1 = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: echo-server-config-v1
+data:
+  PORT: "3000"
+"""
+CONFIG_V2 = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: echo-server-config-v2
+data:
+  PORT: "4000"
+"""
+PROMPT = "If you don't see a command prompt, try pressing enter.\n"
+
+
+# -- the formats, written independently of kubelab's printers ---------------------------------
+def table(*rows: tuple, pad: int = 3) -> str:
+    """kubectl's table text: every column but the last padded to its widest cell plus 3
+    (``describe`` writes its tables with a padding of 2)."""
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return "".join("".join(f"{str(cell):<{w + pad}}" for cell, w in zip(r[:-1], widths)) + f"{r[-1]}\n"
+                   for r in rows)
+
+
+def human(seconds: float) -> str:
+    """apimachinery's duration.HumanDuration for the ranges a walkthrough reaches."""
+    s = int(seconds)
+    if s < 120:
+        return f"{max(s, 0)}s"
+    minutes = s // 60
+    if minutes < 10:
+        return f"{minutes}m{s % 60}s" if s % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    return f"{s // 3600}h{minutes % 60}m" if minutes % 60 else f"{s // 3600}h"
+
+
+def epoch(ts: str) -> float:
+    return datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def rfc1123z(ts: str) -> str:
+    return datetime.fromtimestamp(epoch(ts), tz=timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+class Walk:
+    """One learner's session: runs kubectl and reads what the cluster made up."""
+
+    def __init__(self, tmp_path) -> None:
+        self.c = Cluster(clock="virtual", seed=1)
+        self.dir = tmp_path
+
+    def file(self, name: str, text: str) -> str:
+        (self.dir / name).write_text(text)
+        return str(self.dir / name)
+
+    def run(self, line: str, stdin: str | None = None, out: str = "", err: str = "", code: int = 0) -> None:
+        r = self.c.kubectl(line, stdin=stdin)
+        assert r.stdout == out, line
+        assert (r.stderr, r.returncode) == (err, code), line
+
+    def obj(self, kind: str, name: str, ns: str = "default") -> dict:
+        return self.c.client.get(kind, name, ns)
+
+    def pods(self, ns: str = "default", prefix: str = "") -> list[dict]:
+        items = self.c.client.list("Pod", ns)["items"]
+        return sorted((p for p in items if p["metadata"]["name"].startswith(prefix)),
+                      key=lambda p: p["metadata"]["name"])
+
+    def age(self, obj_or_ts) -> str:
+        ts = obj_or_ts if isinstance(obj_or_ts, str) else obj_or_ts["metadata"]["creationTimestamp"]
+        return human(self.c.clock.now() - epoch(ts))
+
+    def pod_row(self, pod: dict, status: str = "Running", ready: str = "1/1", wide: bool = False) -> tuple:
+        row = (pod["metadata"]["name"], ready, status, "0", self.age(pod))
+        if wide:
+            row += (pod["status"].get("podIP", "<none>"), pod["spec"].get("nodeName", "<none>"), "<none>", "<none>")
+        return row
+
+    def rs_name(self, deploy: str = "echo-server") -> str:
+        """The Deployment's newest ReplicaSet (pod-template-hash suffix)."""
+        uid = self.obj("Deployment", deploy)["metadata"]["uid"]
+        mine = [rs for rs in self.c.client.list("ReplicaSet", "default")["items"]
+                if any(ref["uid"] == uid for ref in rs["metadata"].get("ownerReferences", []))]
+        newest = max(mine, key=lambda rs: int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]))
+        return newest["metadata"]["name"]
+
+    def busybox(self, script: str, out: str) -> None:
+        """``kubectl run -it busybox --rm`` with the learner's typing on stdin."""
+        self.run("run busybox --image=busybox --rm -it --restart=Never", stdin=script,
+                 out=out + 'pod "busybox" deleted\n', err=PROMPT)
+
+    def watch_busybox(self) -> dict:
+        """Remember the throw-away busybox pod's IP and when it was deleted (it is gone after)."""
+        seen: dict = {}
+
+        def listener(event, obj, old):
+            if obj.get("kind") == "Pod" and obj["metadata"]["name"] == "busybox":
+                if obj.get("status", {}).get("podIP"):
+                    seen["ip"] = obj["status"]["podIP"]
+                if obj["metadata"].get("deletionTimestamp") and "deleted_at" not in seen:
+                    seen["deleted_at"] = self.c.clock.now()
+
+        self.c.engine.store.subscribe(listener)
+        return seen
+
+
+def echo(host: str, client_ip: str, pod: str) -> str:
+    """The JSON kennship/http-echo answers with (no trailing newline)."""
+    return json.dumps({"path": "/", "headers": {"host": host, "user-agent": "Wget", "accept": "*/*",
+                                                "connection": "close"},
+                       "method": "GET", "body": "", "cookies": {}, "fresh": False,
+                       "hostname": host.split(":")[0], "ip": f"::ffff:{client_ip}", "ips": [],
+                       "protocol": "http", "query": {}, "subdomains": [], "xhr": False,
+                       "os": {"hostname": pod}}, separators=(",", ":"))
+
+
+@pytest.fixture
+def w(tmp_path) -> Walk:
+    return Walk(tmp_path)
+
+
+# -- Pods ----------------------------------------------------------------------------------------
+def test_pods_chapter(w: Walk):
+    path = w.file("echo-server.yaml", POD)
+    w.run(f"apply -f {path}", out="pod/echo-server created\n")
+    pod = w.obj("Pod", "echo-server")
+    w.run("get pods", out=table(("NAME", "READY", "STATUS", "RESTARTS", "AGE"),
+                                w.pod_row(pod, "ContainerCreating", "0/1")))
+    w.c.settle()
+    pod = w.obj("Pod", "echo-server")
+    w.run("get pods", out=table(("NAME", "READY", "STATUS", "RESTARTS", "AGE"), w.pod_row(pod)))
+    w.run("get pods -o wide", out=table(
+        ("NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"),
+        w.pod_row(pod, wide=True)))
+    ip, node = pod["status"]["podIP"], pod["spec"]["nodeName"]
+
+    seen = w.watch_busybox()
+    r = w.c.kubectl("run busybox --image=busybox --rm -it --restart=Never", stdin=f"wget -qO- {ip}:3000\nexit\n")
+    assert (r.returncode, r.stderr) == (0, PROMPT)
+    assert r.stdout == echo(f"{ip}:3000", seen["ip"], "echo-server") + 'pod "busybox" deleted\n'
+    asked_at = seen["deleted_at"]
+    with pytest.raises(Exception):
+        w.obj("Pod", "busybox")
+
+    # describe: every line, with what the cluster made up read from the pod and its events
+    pod = w.obj("Pod", "echo-server")
+    status = pod["status"]["containerStatuses"][0]
+    created = pod["metadata"]["creationTimestamp"]
+    started = status["state"]["running"]["startedAt"]
+    node_ip = pod["status"]["hostIP"]
+    pulled = next(e for e in w.c.client.list("Event", "default")["items"]
+                  if e["reason"] == "Pulled" and e["involvedObject"]["name"] == "echo-server")
+    took = pulled["message"].split(" in ")[1].split(" ")[0]
+    events = table(("Type", "Reason", "Age", "From", "Message"),
+                   ("----", "------", "----", "----", "-------"),
+                   ("Normal", "Scheduled", w.age(created), "default-scheduler",
+                    f"Successfully assigned default/echo-server to {node}"),
+                   ("Normal", "Pulling", w.age(created), "kubelet", 'Pulling image "kennship/http-echo"'),
+                   ("Normal", "Pulled", w.age(pulled["lastTimestamp"]), "kubelet",
+                    f'Successfully pulled image "kennship/http-echo" in {took} ({took} including waiting). '
+                    "Image size: 28740914 bytes."),
+                   ("Normal", "Created", w.age(started), "kubelet", "Created container: echo-server-container"),
+                   ("Normal", "Started", w.age(started), "kubelet", "Started container echo-server-container"), pad=2)
+    w.run("describe pod echo-server", out=f"""\
+Name:             echo-server
+Namespace:        default
+Priority:         0
+Service Account:  default
+Node:             {node}/{node_ip}
+Start Time:       {rfc1123z(created)}
+Labels:           app=echo-server
+Annotations:      <none>
+Status:           Running
+IP:               {ip}
+IPs:
+  IP:  {ip}
+Containers:
+  echo-server-container:
+    Container ID:   {status["containerID"]}
+    Image:          kennship/http-echo
+    Image ID:       {status["imageID"]}
+    Port:           <none>
+    Host Port:      <none>
+    State:          Running
+      Started:      {rfc1123z(started)}
+    Ready:          True
+    Restart Count:  0
+    Environment:    <none>
+    Mounts:         <none>
+Conditions:
+  Type                        Status
+  PodReadyToStartContainers   True 
+  Initialized                 True 
+  Ready                       True 
+  ContainersReady             True 
+  PodScheduled                True 
+Volumes:                      <none>
+QoS Class:                    BestEffort
+Node-Selectors:               <none>
+Tolerations:                  node.kubernetes.io/not-ready:NoExecute op=Exists for 300s
+                              node.kubernetes.io/unreachable:NoExecute op=Exists for 300s
+Events:
+""" + "".join("  " + line + "\n" for line in events.splitlines()))
+
+    stamp = datetime.fromtimestamp(int(asked_at), tz=timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000")
+    w.run("logs echo-server", out=f'Listening on port 3000\n::ffff:{seen["ip"]} - - [{stamp}] "GET / HTTP/1.1" '
+                                  f'200 {len(echo(f"{ip}:3000", seen["ip"], "echo-server"))} "-" "Wget"\n')
+
+    r = w.c.kubectl("get pod echo-server -o yaml")
+    assert r.returncode == 0
+    last_applied = json.dumps({"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "annotations": {}, "labels": {"app": "echo-server"}, "name": "echo-server", "namespace": "default"},
+        "spec": {"containers": [{"image": "kennship/http-echo", "name": "echo-server-container"}]}},
+        separators=(",", ":"))
+    ready_at = next(c["lastTransitionTime"] for c in pod["status"]["conditions"] if c["type"] == "Ready")
+    assert r.stdout == f"""\
+apiVersion: v1
+kind: Pod
+metadata:
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: |
+      {last_applied}
+  creationTimestamp: "{created}"
+  labels:
+    app: echo-server
+  name: echo-server
+  namespace: default
+  resourceVersion: "{pod["metadata"]["resourceVersion"]}"
+  uid: {pod["metadata"]["uid"]}
+spec:
+  containers:
+  - image: kennship/http-echo
+    imagePullPolicy: Always
+    name: echo-server-container
+    resources: {{}}
+    terminationMessagePath: /dev/termination-log
+    terminationMessagePolicy: File
+  dnsPolicy: ClusterFirst
+  enableServiceLinks: true
+  nodeName: {node}
+  preemptionPolicy: PreemptLowerPriority
+  priority: 0
+  restartPolicy: Always
+  schedulerName: default-scheduler
+  securityContext: {{}}
+  serviceAccount: default
+  serviceAccountName: default
+  terminationGracePeriodSeconds: 30
+  tolerations:
+  - effect: NoExecute
+    key: node.kubernetes.io/not-ready
+    operator: Exists
+    tolerationSeconds: 300
+  - effect: NoExecute
+    key: node.kubernetes.io/unreachable
+    operator: Exists
+    tolerationSeconds: 300
+status:
+  conditions:
+  - lastTransitionTime: "{created}"
+    status: "True"
+    type: PodReadyToStartContainers
+  - lastProbeTime: null
+    lastTransitionTime: "{created}"
+    status: "True"
+    type: Initialized
+  - lastProbeTime: null
+    lastTransitionTime: "{ready_at}"
+    status: "True"
+    type: Ready
+  - lastProbeTime: null
+    lastTransitionTime: "{ready_at}"
+    status: "True"
+    type: ContainersReady
+  - lastProbeTime: null
+    lastTransitionTime: "{created}"
+    status: "True"
+    type: PodScheduled
+  containerStatuses:
+  - containerID: {status["containerID"]}
+    image: docker.io/kennship/http-echo:latest
+    imageID: {status["imageID"]}
+    lastState: {{}}
+    name: echo-server-container
+    ready: true
+    restartCount: 0
+    started: true
+    state:
+      running:
+        startedAt: "{started}"
+  hostIP: {node_ip}
+  hostIPs:
+  - ip: {node_ip}
+  phase: Running
+  podIP: {ip}
+  podIPs:
+  - ip: {ip}
+  qosClass: BestEffort
+  startTime: "{created}"
+"""
+    # the notes' `exec -it echo-server bash`: kubectl 1.32 wants `--`, and the image has no bash
+    w.run("exec -it echo-server bash", code=1,
+          err="error: exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead\n"
+              "See 'kubectl exec -h' for help and examples\n")
+    w.run("exec -it echo-server -- bash", code=126,
+          err='OCI runtime exec failed: exec failed: unable to start container process: exec: "bash": '
+              "executable file not found in $PATH: unknown\ncommand terminated with exit code 126\n")
+    w.run("exec -it echo-server -- sh", stdin="hostname\n", out="echo-server\n")
+    w.run("exec echo-server -- printenv HOSTNAME", out="echo-server\n")
+    w.run("attach -it busybox", code=1, err='Error from server (NotFound): pods "busybox" not found\n')
+    w.run("delete pod echo-server", out='pod "echo-server" deleted\n')
+    w.run("get pods", err="No resources found in default namespace.\n")
+
+
+# -- Namespaces ----------------------------------------------------------------------------------
+def test_namespaces_chapter(w: Walk):
+    w.run("create namespace my-namespace", out="namespace/my-namespace created\n")
+    path = w.file("namespace.yaml", NAMESPACE)
+    w.run(f"apply -f {path}", out="namespace/my-namespace-name created\n")
+    w.run(f"apply -f {path}", out="namespace/my-namespace-name unchanged\n")
+    w.run("create namespace my-namespace", code=1,
+          err='Error from server (AlreadyExists): namespaces "my-namespace" already exists\n')
+    # created imperatively, then applied: kubectl patches the missing annotation in and says so
+    w.run("create namespace third", out="namespace/third created\n")
+    w.run("apply -f -", stdin=NAMESPACE.replace("my-namespace-name", "third"), out="namespace/third configured\n",
+          err="Warning: resource namespaces/third is missing the kubectl.kubernetes.io/last-applied-configuration "
+              "annotation which is required by kubectl apply. kubectl apply should only be used on resources "
+              "created declaratively by either kubectl create --save-config or kubectl apply. The missing "
+              "annotation will be patched automatically.\n")
+    names = ["default", "kube-node-lease", "kube-public", "kube-system", "my-namespace", "my-namespace-name", "third"]
+    w.run("get namespaces", out=table(("NAME", "STATUS", "AGE"),
+                                      *((n, "Active", w.age(w.obj("Namespace", n, ""))) for n in names)))
+
+    pod_file = w.file("echo-server.yaml", POD)
+    w.run(f"apply -f {pod_file} -n my-namespace-name", out="pod/echo-server created\n")
+    w.c.settle()
+    w.run("get pods", err="No resources found in default namespace.\n")
+    pod = w.obj("Pod", "echo-server", "my-namespace-name")
+    w.run("get pods -n my-namespace-name", out=table(("NAME", "READY", "STATUS", "RESTARTS", "AGE"), w.pod_row(pod)))
+    w.run("get pods --all-namespaces", out=table(("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"),
+                                                 ("my-namespace-name",) + w.pod_row(pod)))
+    w.run("get pod echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
+    # metadata.namespace in the file wins over the default, and must agree with -n
+    in_file = POD.replace("  name: echo-server\n", "  name: echo-server\n  namespace: my-namespace\n", 1)
+    w.run("apply -f -", stdin=in_file, out="pod/echo-server created\n")
+    assert w.obj("Pod", "echo-server", "my-namespace")
+    w.run("apply -n third -f -", stdin=in_file, code=1,
+          err="error: the namespace from the provided object \"my-namespace\" does not match the namespace "
+              "\"third\". You must pass '--namespace=my-namespace' to perform this operation.\n")
+    # a namespace that is not there
+    w.run("apply -n nowhere -f -", stdin=POD, code=1,
+          err='Error from server (NotFound): error when creating "STDIN": namespaces "nowhere" not found\n')
+    w.run("get pods -n nowhere", err="No resources found in nowhere namespace.\n")
+    w.run("delete namespace my-namespace-name", out='namespace "my-namespace-name" deleted\n')
+    w.run("get pods -A", out=table(("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"),
+                                   ("my-namespace",) + w.pod_row(w.obj("Pod", "echo-server", "my-namespace"))))
+
+
+# -- ReplicaSets ---------------------------------------------------------------------------------
+def test_replicaset_chapter(w: Walk):
+    w.run("apply -f -", stdin=POD, out="pod/echo-server created\n")
+    w.c.settle()
+    bare_uid = w.obj("Pod", "echo-server")["metadata"]["uid"]
+    path = w.file("echo-server-rs.yaml", REPLICASET)
+    w.run(f"apply -f {path}", out="replicaset.apps/echo-server created\n")
+    w.c.settle()
+    rs = w.obj("ReplicaSet", "echo-server")
+    w.run("get replicasets", out=table(("NAME", "DESIRED", "CURRENT", "READY", "AGE"),
+                                       ("echo-server", "3", "3", "3", w.age(rs))))
+    w.run("get rs -o wide", out=table(("NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"),
+                                      ("echo-server", "3", "3", "3", w.age(rs), "echo-server-container",
+                                       "kennship/http-echo", "app=echo-server")))
+    pods = w.pods()
+    # the bare pod was adopted: exactly two new pods, with a random suffix
+    assert [p["metadata"]["name"] == "echo-server" for p in pods] == [True, False, False]
+    assert pods[0]["metadata"]["uid"] == bare_uid
+    assert pods[0]["metadata"]["ownerReferences"][0]["name"] == "echo-server"
+    assert all(len(p["metadata"]["name"]) == len("echo-server-") + 5 for p in pods[1:])
+    w.run("get pods", out=table(("NAME", "READY", "STATUS", "RESTARTS", "AGE"), *map(w.pod_row, pods)))
+    created = [p["metadata"]["name"] for p in pods[1:]]
+    events = table(("Type", "Reason", "Age", "From", "Message"), ("----", "------", "----", "----", "-------"),
+                   *(("Normal", "SuccessfulCreate", w.age(rs), "replicaset-controller", f"Created pod: {n}")
+                     for n in sorted(created, key=lambda n: w.obj("Pod", n)["metadata"]["resourceVersion"])), pad=2)
+    w.run("describe rs echo-server", out="""\
+Name:         echo-server
+Namespace:    default
+Selector:     app=echo-server
+Labels:       app=echo-server
+Annotations:  <none>
+Replicas:     3 current / 3 desired
+Pods Status:  3 Running / 0 Waiting / 0 Succeeded / 0 Failed
+Pod Template:
+  Labels:  app=echo-server
+  Containers:
+   echo-server-container:
+    Image:         kennship/http-echo
+    Port:          <none>
+    Host Port:     <none>
+    Environment:   <none>
+    Mounts:        <none>
+  Volumes:         <none>
+  Node-Selectors:  <none>
+  Tolerations:     <none>
+Events:
+""" + "".join("  " + line + "\n" for line in events.splitlines()))
+
+    victim = created[1]
+    w.run(f"delete pod {victim}", out=f'pod "{victim}" deleted\n')
+    w.c.settle()
+    pods = w.pods()
+    assert len(pods) == 3 and victim not in [p["metadata"]["name"] for p in pods]
+    w.run("get pods", out=table(("NAME", "READY", "STATUS", "RESTARTS", "AGE"), *map(w.pod_row, pods)))
+
+    w.file("echo-server-rs.yaml", REPLICASET.replace("replicas: 3", "replicas: 5"))
+    w.run(f"apply -f {path}", out="replicaset.apps/echo-server configured\n")
+    w.run(f"apply -f {path}", out="replicaset.apps/echo-server unchanged\n")
+    w.c.settle()
+    w.run("get rs", out=table(("NAME", "DESIRED", "CURRENT", "READY", "AGE"), ("echo-server", "5", "5", "5", w.age(rs))))
+    w.file("echo-server-rs.yaml", REPLICASET.replace("replicas: 3", "replicas: 2"))
+    w.run(f"apply -f {path}", out="replicaset.apps/echo-server configured\n")
+    w.c.settle()
+    assert len(w.pods()) == 2
+    w.run("scale rs echo-server --replicas=1", out="replicaset.apps/echo-server scaled\n")
+    w.c.settle()
+    assert len(w.pods()) == 1
+
+    w.run("delete replicaset echo-server", out='replicaset.apps "echo-server" deleted\n')
+    w.c.settle()
+    w.run("get pods", err="No resources found in default namespace.\n")
+    w.run("get rs", err="No resources found in default namespace.\n")
