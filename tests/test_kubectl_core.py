@@ -238,7 +238,7 @@ def test_create_objects_and_errors(c, tmp_path):
     assert r.stdout == "configmap/cfg created\n"
     assert c.client.get("ConfigMap", "cfg", "dev")["data"] == {"a": "1"}
     r = c.kubectl("create configmap cfg -n dev")
-    assert r.stderr == 'Error from server (AlreadyExists): configmaps "cfg" already exists\n'
+    assert r.stderr == 'error: failed to create configmap: configmaps "cfg" already exists\n'
     r = c.kubectl("create deployment x")
     assert r.stderr == 'error: required flag(s) "image" not set\n'
     r = c.kubectl("create deployment x --image=a --replicas=abc")

@@ -518,3 +518,408 @@ Events:
     w.c.settle()
     w.run("get pods", err="No resources found in default namespace.\n")
     w.run("get rs", err="No resources found in default namespace.\n")
+
+
+# -- Deployments ---------------------------------------------------------------------------------
+DEPLOY_HEAD = ("NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE")
+RS_HEAD = ("NAME", "DESIRED", "CURRENT", "READY", "AGE")
+POD_HEAD = ("NAME", "READY", "STATUS", "RESTARTS", "AGE")
+
+
+def rolled_out(lines: list[str], name: str = "echo-server") -> str:
+    """``rollout status`` of a 3-replica rolling update (maxSurge 1, maxUnavailable 0): one line
+    per change of the Deployment's status the watch sees, as kubectl prints them."""
+    wait = f'Waiting for deployment "{name}" rollout to finish: '
+    return "".join(wait + line + "\n" for line in lines) + f'deployment "{name}" successfully rolled out\n'
+
+
+ROLLING = ["1 out of 3 new replicas have been updated..."] * 3 + \
+          ["2 out of 3 new replicas have been updated..."] * 3 + \
+          ["1 old replicas are pending termination..."] * 2
+
+
+def history(*revisions: int, name: str = "echo-server") -> str:
+    return (f"deployment.apps/{name} \n" +
+            table(("REVISION", "CHANGE-CAUSE"), *((str(r), "<none>") for r in revisions), pad=2) + "\n")
+
+
+def test_deployment_chapter(w: Walk):
+    w.run("apply -f -", stdin=REPLICASET, out="replicaset.apps/echo-server created\n")
+    w.c.settle()
+    w.run("delete replicaset echo-server", out='replicaset.apps "echo-server" deleted\n')
+    w.c.settle()
+    path = w.file("echo-server-deployment.yaml", DEPLOYMENT)
+    w.run(f"apply -f {path}", out="deployment.apps/echo-server created\n")
+    deploy = w.obj("Deployment", "echo-server")
+    w.run("get deploy", out=table(DEPLOY_HEAD, ("echo-server", "0/3", "3", "0", w.age(deploy))))
+    w.c.settle()
+    w.run("get deploy", out=table(DEPLOY_HEAD, ("echo-server", "3/3", "3", "3", w.age(deploy))))
+    rs1 = w.rs_name()
+    hash1 = rs1.rsplit("-", 1)[1]
+    w.run("get deploy -o wide", out=table(DEPLOY_HEAD + ("CONTAINERS", "IMAGES", "SELECTOR"),
+                                          ("echo-server", "3/3", "3", "3", w.age(deploy), "echo-server-container",
+                                           "kennship/http-echo", "app=echo-server")))
+    w.run("get rs", out=table(RS_HEAD, (rs1, "3", "3", "3", w.age(deploy))))
+    w.run("get rs -o wide", out=table(RS_HEAD + ("CONTAINERS", "IMAGES", "SELECTOR"),
+                                      (rs1, "3", "3", "3", w.age(deploy), "echo-server-container",
+                                       "kennship/http-echo", f"app=echo-server,pod-template-hash={hash1}")))
+    pods = w.pods()
+    assert [p["metadata"]["name"].rsplit("-", 1)[0] for p in pods] == [rs1] * 3
+    w.run("get pods", out=table(POD_HEAD, *map(w.pod_row, pods)))
+    w.run("get deploy,rs", out=table(DEPLOY_HEAD, ("deployment.apps/echo-server", "3/3", "3", "3", w.age(deploy)))
+          + "\n" + table(RS_HEAD, (f"replicaset.apps/{rs1}", "3", "3", "3", w.age(deploy))))
+    w.run("rollout status deployment echo-server", out='deployment "echo-server" successfully rolled out\n')
+    w.run("rollout history deploy echo-server", out=history(1))
+
+    # a new image: a second ReplicaSet, rolled over pod by pod
+    w.file("echo-server-deployment.yaml", DEPLOYMENT.replace("image: kennship/http-echo", "image: kennship/http-echo:latest"))
+    w.run(f"apply -f {path}", out="deployment.apps/echo-server configured\n")
+    w.run("rollout status deploy/echo-server", out=rolled_out(ROLLING))
+    rs2 = w.rs_name()
+    hash2 = rs2.rsplit("-", 1)[1]
+    w.run("get rs", out=table(RS_HEAD, *sorted([(rs1, "0", "0", "0", w.age(deploy)),
+                                                (rs2, "3", "3", "3", w.age(w.obj("ReplicaSet", rs2)))])))
+    w.run("rollout history deploy echo-server", out=history(1, 2))
+    w.run("rollout history deploy echo-server --revision=2", out=f"""\
+deployment.apps/echo-server with revision #2
+Pod Template:
+  Labels:\tapp=echo-server
+\tpod-template-hash={hash2}
+  Containers:
+   echo-server-container:
+    Image:\tkennship/http-echo:latest
+    Port:\t<none>
+    Host Port:\t<none>
+    Environment:\t<none>
+    Mounts:\t<none>
+  Volumes:\t<none>
+  Node-Selectors:\t<none>
+  Tolerations:\t<none>
+
+""")
+    w.run("rollout history deploy echo-server --revision=7", code=1, err="error: unable to find the specified revision\n")
+    w.run("rollout undo deploy echo-server", out="deployment.apps/echo-server rolled back\n")
+    w.run("rollout status deploy echo-server", out=rolled_out(ROLLING))
+    assert w.rs_name() == rs1
+    w.run("rollout history deploy echo-server", out=history(2, 3))
+    w.run("rollout undo deploy echo-server --to-revision=3", out="deployment.apps/echo-server skipped rollback "
+                                                                   "(current template already matches revision 3)\n")
+    w.run("rollout undo deploy echo-server --to-revision=1", code=1,
+          err="error: unable to find specified revision 1 in history\n")
+    w.run("rollout undo deploy echo-server --to-revision=2", out="deployment.apps/echo-server rolled back\n")
+    w.c.settle()
+    w.run("rollout history deploy echo-server", out=history(3, 4))
+    assert w.rs_name() == rs2
+    deploy = w.obj("Deployment", "echo-server")
+    conditions = {c["type"]: c for c in deploy["status"]["conditions"]}
+    scaling = [e for e in w.c.client.list("Event", "default")["items"]
+               if e["involvedObject"]["name"] == "echo-server" and e["involvedObject"]["kind"] == "Deployment"]
+    # the second roll-over repeats the first one's messages: client-go counts them on the same Event
+    scaling.sort(key=lambda e: e["firstTimestamp"])
+    steps = [f"Scaled up replica set {rs2} from 0 to 1", f"Scaled down replica set {rs1} from 3 to 2",
+             f"Scaled up replica set {rs2} from 1 to 2", f"Scaled down replica set {rs1} from 2 to 1",
+             f"Scaled up replica set {rs2} from 2 to 3", f"Scaled down replica set {rs1} from 1 to 0"]
+    back = [f"Scaled up replica set {rs1} from 0 to 1", f"Scaled down replica set {rs2} from 3 to 2",
+            f"Scaled up replica set {rs1} from 1 to 2", f"Scaled down replica set {rs2} from 2 to 1",
+            f"Scaled up replica set {rs1} from 2 to 3", f"Scaled down replica set {rs2} from 1 to 0"]
+    assert [(e["message"], e["count"]) for e in scaling] == (
+        [(f"Scaled up replica set {rs1} from 0 to 3", 1)] + [(m, 2) for m in steps] + [(m, 1) for m in back])
+    scaling.sort(key=lambda e: e["lastTimestamp"])
+    events = table(("Type", "Reason", "Age", "From", "Message"), ("----", "------", "----", "----", "-------"),
+                   *(("Normal", "ScalingReplicaSet",
+                      w.age(e["lastTimestamp"]) if e.get("count", 1) == 1 else
+                      f'{w.age(e["lastTimestamp"])} (x{e["count"]} over {w.age(e["firstTimestamp"])})',
+                      "deployment-controller", e["message"]) for e in scaling), pad=2)
+    w.run("describe deployment echo-server", out=f"""\
+Name:                   echo-server
+Namespace:              default
+CreationTimestamp:      {rfc1123z(deploy["metadata"]["creationTimestamp"])}
+Labels:                 app=echo-server
+Annotations:            deployment.kubernetes.io/revision: 4
+Selector:               app=echo-server
+Replicas:               3 desired | 3 updated | 3 total | 3 available | 0 unavailable
+StrategyType:           RollingUpdate
+MinReadySeconds:        0
+RollingUpdateStrategy:  25% max unavailable, 25% max surge
+Pod Template:
+  Labels:  app=echo-server
+  Containers:
+   echo-server-container:
+    Image:         kennship/http-echo:latest
+    Port:          <none>
+    Host Port:     <none>
+    Environment:   <none>
+    Mounts:        <none>
+  Volumes:         <none>
+  Node-Selectors:  <none>
+  Tolerations:     <none>
+Conditions:
+  Type           Status  Reason
+  ----           ------  ------
+  Available      True    {conditions["Available"]["reason"]}
+  Progressing    True    {conditions["Progressing"]["reason"]}
+OldReplicaSets:  <none>
+NewReplicaSet:   {rs2} (3/3 replicas created)
+Events:
+""" + "".join("  " + line + "\n" for line in events.splitlines()))
+    w.run("scale deployment echo-server --replicas=1", out="deployment.apps/echo-server scaled\n")
+    w.c.settle()
+    w.run("get deploy", out=table(DEPLOY_HEAD, ("echo-server", "1/1", "1", "1", w.age(deploy))))
+    w.run("delete deployment echo-server", out='deployment.apps "echo-server" deleted\n')
+    w.c.settle()
+    w.run("get all", out=table(("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"),
+                               ("service/kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP",
+                                w.age(w.obj("Service", "kubernetes")))))
+
+
+# -- Services ------------------------------------------------------------------------------------
+SVC_HEAD = ("NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE")
+
+
+def running_deployment(w: Walk, manifest: str = DEPLOYMENT) -> list[dict]:
+    w.run("apply -f -", stdin=manifest, out="deployment.apps/echo-server created\n")
+    w.c.settle()
+    return w.pods()
+
+
+def test_services_chapter(w: Walk):
+    pods = running_deployment(w)
+    path = w.file("echo-server-service.yaml", CLUSTER_IP)
+    w.run(f"apply -f {path}", out="service/my-echo-server-service created\n")
+    svc, kube = w.obj("Service", "my-echo-server-service"), w.obj("Service", "kubernetes")
+    ip = svc["spec"]["clusterIP"]
+    assert ip.startswith("10.") and ip != "10.96.0.1"
+    w.run("get services", out=table(SVC_HEAD, ("kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP", w.age(kube)),
+                                    ("my-echo-server-service", "ClusterIP", ip, "<none>", "80/TCP", w.age(svc))))
+    w.run("get svc my-echo-server-service -o wide", out=table(
+        SVC_HEAD + ("SELECTOR",), ("my-echo-server-service", "ClusterIP", ip, "<none>", "80/TCP", w.age(svc),
+                                    "app=echo-server")))
+    w.c.settle()
+    endpoints = ",".join(sorted(f'{p["status"]["podIP"]}:3000' for p in pods))
+    w.run("get endpoints my-echo-server-service", out=table(("NAME", "ENDPOINTS", "AGE"),
+                                                            ("my-echo-server-service", endpoints, w.age(svc))))
+    w.run("describe service my-echo-server-service", out=f"""\
+Name:                     my-echo-server-service
+Namespace:                default
+Labels:                   <none>
+Annotations:              <none>
+Selector:                 app=echo-server
+Type:                     ClusterIP
+IP Family Policy:         SingleStack
+IP Families:              IPv4
+IP:                       {ip}
+IPs:                      {ip}
+Port:                     <unset>  80/TCP
+TargetPort:               3000/TCP
+Endpoints:                {endpoints}
+Session Affinity:         None
+Internal Traffic Policy:  Cluster
+Events:                   <none>
+""")
+    names = [p["metadata"]["name"] for p in pods]
+
+    def through(host: str, script: str) -> None:
+        """busybox asks ``host``; any of the three pods may answer, each exactly as http-echo does."""
+        seen = w.watch_busybox()
+        r = w.c.kubectl("run busybox --image=busybox --rm -it --restart=Never", stdin=script)
+        assert (r.returncode, r.stderr) == (0, PROMPT)
+        assert r.stdout in {echo(host, seen["ip"], n) + 'pod "busybox" deleted\n' for n in names}
+
+    through("my-echo-server-service", "wget -qO- http://my-echo-server-service\n")
+    through(ip, f"wget -qO- {ip}\n")
+    through("my-echo-server-service.default", "wget -qO- http://my-echo-server-service.default\n")
+    w.busybox("wget -qO- http://my-echo-server-service:3000\n",
+              "wget: can't connect to remote host (" + ip + "): Connection timed out\n")
+    w.busybox("wget -qO- http://no-such-service\n", "wget: bad address 'no-such-service'\n")
+
+    # NodePort: the same Service, now also on port 30001 of every node
+    w.file("echo-server-service.yaml", NODE_PORT)
+    w.run(f"apply -f {path}", out="service/my-echo-server-service configured\n")
+    w.run("get services", out=table(SVC_HEAD, ("kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP", w.age(kube)),
+                                    ("my-echo-server-service", "NodePort", ip, "<none>", "80:30001/TCP", w.age(svc))))
+    node_ip = w.c.node_ip()
+    through(f"{node_ip}:30001", f"wget -qO- {node_ip}:30001\n")
+    through("my-echo-server-service", "wget -qO- http://my-echo-server-service\n")
+    # another Service cannot take the same node port, nor one outside 30000-32767
+    taken = NODE_PORT.replace("my-echo-server-service", "other")
+    w.run("apply -f -", stdin=taken, code=1,
+          err='The Service "other" is invalid: spec.ports[0].nodePort: Invalid value: 30001: '
+              "provided port is already allocated\n")
+    w.run("apply -f -", stdin=taken.replace("30001", "80"), code=1,
+          err='The Service "other" is invalid: spec.ports[0].nodePort: Invalid value: 80: '
+              "provided port is not in the valid range. The range of valid ports is 30000-32767\n")
+    w.run("get svc other", code=1, err='Error from server (NotFound): services "other" not found\n')
+
+    # LoadBalancer: no cloud here, so the external IP stays pending (as on minikube)
+    w.run("apply -f -", stdin=LOAD_BALANCER, out="service/my-echo-server-service configured\n")
+    w.run("get services", out=table(SVC_HEAD, ("kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP", w.age(kube)),
+                                    ("my-echo-server-service", "LoadBalancer", ip, "<pending>", "80:30001/TCP",
+                                     w.age(svc))))
+    w.run("delete service my-echo-server-service", out='service "my-echo-server-service" deleted\n')
+    w.busybox("wget -qO- http://my-echo-server-service\n", "wget: bad address 'my-echo-server-service'\n")
+
+
+# -- ConfigMaps ----------------------------------------------------------------------------------
+def test_configmaps_chapter(w: Walk):
+    running_deployment(w)
+    path = w.file("echo-server-config.yaml", CONFIG_V1)
+    w.run(f"apply -f {path}", out="configmap/echo-server-config-v1 created\n")
+    cm = w.obj("ConfigMap", "echo-server-config-v1")
+    root_ca = w.obj("ConfigMap", "kube-root-ca.crt") if any(
+        c["metadata"]["name"] == "kube-root-ca.crt" for c in w.c.client.list("ConfigMap", "default")["items"]) else None
+    rows = [("echo-server-config-v1", "1", w.age(cm))] + ([("kube-root-ca.crt", "1", w.age(root_ca))] if root_ca else [])
+    w.run("get configmaps", out=table(("NAME", "DATA", "AGE"), *rows))
+    last = '{"apiVersion":"v1","data":{"PORT":"3000"},"kind":"ConfigMap","metadata":{"annotations":{},' \
+           '"name":"echo-server-config-v1","namespace":"default"}}'
+    w.run("get configmap echo-server-config-v1 -o yaml", out=f"""\
+apiVersion: v1
+data:
+  PORT: "3000"
+kind: ConfigMap
+metadata:
+  annotations:
+    kubectl.kubernetes.io/last-applied-configuration: |
+      {last}
+  creationTimestamp: "{cm["metadata"]["creationTimestamp"]}"
+  name: echo-server-config-v1
+  namespace: default
+  resourceVersion: "{cm["metadata"]["resourceVersion"]}"
+  uid: {cm["metadata"]["uid"]}
+""")
+    w.run("describe configmap echo-server-config-v1", out="""\
+Name:         echo-server-config-v1
+Namespace:    default
+Labels:       <none>
+Annotations:  <none>
+
+Data
+====
+PORT:
+----
+3000
+
+
+BinaryData
+====
+
+Events:  <none>
+""")
+    deploy_path = w.file("echo-server-deployment.yaml", DEPLOYMENT + ENV_FROM.format(v="v1"))
+    w.run(f"apply -f {deploy_path}", out="deployment.apps/echo-server configured\n")
+    w.run("rollout status deploy echo-server", out=rolled_out(ROLLING))
+    w.c.settle()
+    pods = w.pods()
+    assert len(pods) == 3
+    first = pods[0]["metadata"]["name"]
+    w.run(f"exec {first} -- printenv PORT", out="3000\n")
+    pod_ip = pods[0]["status"]["podIP"]
+    seen = w.watch_busybox()
+    r = w.c.kubectl("run busybox --image=busybox --rm -it --restart=Never", stdin=f"wget -qO- {pod_ip}:3000\n")
+    assert r.stdout == echo(f"{pod_ip}:3000", seen["ip"], first) + 'pod "busybox" deleted\n'
+
+    # a new port: a new ConfigMap, and the Deployment pointed at it
+    w.run("apply -f -", stdin=CONFIG_V2, out="configmap/echo-server-config-v2 created\n")
+    w.file("echo-server-deployment.yaml", DEPLOYMENT + ENV_FROM.format(v="v2"))
+    w.run(f"apply -f {deploy_path}", out="deployment.apps/echo-server configured\n")
+    w.run("rollout status deploy echo-server", out=rolled_out(ROLLING))
+    w.c.settle()
+    pods = w.pods()
+    pod, pod_ip = pods[0]["metadata"]["name"], pods[0]["status"]["podIP"]
+    w.run(f"exec {pod} -- printenv PORT", out="4000\n")
+    seen = w.watch_busybox()
+    r = w.c.kubectl("run busybox --image=busybox --rm -it --restart=Never",
+                    stdin=f"wget -qO- {pod_ip}:4000\nwget -qO- {pod_ip}:3000\n")
+    assert r.stdout == (echo(f"{pod_ip}:4000", seen["ip"], pod) +
+                        f"wget: can't connect to remote host ({pod_ip}): Connection refused\n" + 'pod "busybox" deleted\n')
+    w.run(f"logs {pod}", out=f"Listening on port 4000\n" + w.c.kubectl(f"logs {pod}").stdout.split("\n", 1)[1])
+    assert w.c.kubectl(f"logs {pod}").stdout.count("\n") == 2
+
+    hashes = {n: w.obj("ReplicaSet", n)["metadata"]["labels"]["pod-template-hash"]
+              for n in (rs["metadata"]["name"] for rs in w.c.client.list("ReplicaSet", "default")["items"])}
+    w.run("rollout history deploy echo-server", out=history(1, 2, 3))
+    w.run("rollout history deploy echo-server --revision=3", out=f"""\
+deployment.apps/echo-server with revision #3
+Pod Template:
+  Labels:\tapp=echo-server
+\tpod-template-hash={hashes[w.rs_name()]}
+  Containers:
+   echo-server-container:
+    Image:\tkennship/http-echo
+    Port:\t<none>
+    Host Port:\t<none>
+    Environment Variables from:
+      echo-server-config-v2\tConfigMap\tOptional: false
+    Environment:\t<none>
+    Mounts:\t<none>
+  Volumes:\t<none>
+  Node-Selectors:\t<none>
+  Tolerations:\t<none>
+
+""")
+    # roll back: the v1 pods come back, listening on 3000 again
+    w.run("rollout undo deploy echo-server", out="deployment.apps/echo-server rolled back\n")
+    w.run("rollout status deploy echo-server", out=rolled_out(ROLLING))
+    w.c.settle()
+    w.run(f"exec {w.pods()[0]['metadata']['name']} -- printenv PORT", out="3000\n")
+    w.run("rollout history deploy echo-server", out=history(1, 3, 4))
+    w.run("rollout undo deploy echo-server --to-revision=3", out="deployment.apps/echo-server rolled back\n")
+    w.run("rollout status deploy echo-server", out=rolled_out(ROLLING))
+    w.c.settle()
+    w.run(f"exec {w.pods()[0]['metadata']['name']} -- printenv PORT", out="4000\n")
+    w.run("delete configmap echo-server-config-v1", out='configmap "echo-server-config-v1" deleted\n')
+    # rolling back to a revision whose ConfigMap is gone: the new pods cannot start
+    w.run("rollout undo deploy echo-server", out="deployment.apps/echo-server rolled back\n")
+    w.c.advance(10)
+    new_rs = w.rs_name()
+    stuck = w.pods(prefix=new_rs)
+    assert len(stuck) == 1
+    w.run("get pods", out=table(POD_HEAD, *(w.pod_row(p, "CreateContainerConfigError", "0/1") if p in stuck
+                                            else w.pod_row(p) for p in w.pods())))
+    w.run("rollout history deploy echo-server", out=history(1, 5, 6))
+
+
+# -- Secrets -------------------------------------------------------------------------------------
+def test_secrets_chapter(w: Walk):
+    w.run("create secret generic echo-secret --from-literal=PASSWORD=hunter2",
+          out="secret/echo-secret created\n")
+    secret = w.obj("Secret", "echo-secret")
+    assert secret["data"] == {"PASSWORD": base64.b64encode(b"hunter2").decode()}
+    yaml_secret = ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: api-token\ntype: Opaque\n"
+                   f"data:\n  TOKEN: {base64.b64encode(b's3cr3t-token').decode()}\n")
+    w.run("apply -f -", stdin=yaml_secret, out="secret/api-token created\n")
+    token = w.obj("Secret", "api-token")
+    w.run("get secrets", out=table(("NAME", "TYPE", "DATA", "AGE"), ("api-token", "Opaque", "1", w.age(token)),
+                                   ("echo-secret", "Opaque", "1", w.age(secret))))
+    w.run("get secret echo-secret -o yaml", out=f"""\
+apiVersion: v1
+data:
+  PASSWORD: aHVudGVyMg==
+kind: Secret
+metadata:
+  creationTimestamp: "{secret["metadata"]["creationTimestamp"]}"
+  name: echo-secret
+  namespace: default
+  resourceVersion: "{secret["metadata"]["resourceVersion"]}"
+  uid: {secret["metadata"]["uid"]}
+type: Opaque
+""")
+    w.run("describe secret echo-secret", out="""\
+Name:         echo-secret
+Namespace:    default
+Labels:       <none>
+Annotations:  <none>
+
+Type:  Opaque
+
+Data
+====
+PASSWORD:  7 bytes
+""")
+    with_env = DEPLOYMENT.replace("replicas: 3", "replicas: 1") + """        envFrom:
+        - secretRef:
+            name: echo-secret
+"""
+    pods = running_deployment(w, with_env)
+    w.run(f"exec {pods[0]['metadata']['name']} -- printenv PASSWORD", out="hunter2\n")
+    w.run("create secret generic echo-secret --from-literal=PASSWORD=x", code=1,
+          err='error: failed to create secret secrets "echo-secret" already exists\n')

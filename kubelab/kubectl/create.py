@@ -25,8 +25,10 @@ Obj = dict[str, Any]
 COMMON = (fl.DRY_RUN, *fl.PRINT_FLAGS, fl.VALIDATE, fl.FIELD_MANAGER, fl.SAVE_CONFIG)
 
 
-def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "") -> None:
-    """Send (or not, for a client dry run) one object and print what kubectl prints."""
+def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = "") -> None:
+    """Send (or not, for a client dry run) one object and print what kubectl prints.
+    ``failed`` is the prefix some generators wrap a server error in (it then prints as
+    ``error: <failed><message>``, no longer as ``Error from server``)."""
     dry_run = ctx.dry_run()
     if ctx.flags.get("save-config"):
         obj = with_last_applied(obj)
@@ -42,6 +44,8 @@ def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "") -> None:
             obj = ctx.warnings(ctx.client.create(obj, ns, dry_run=dry_run == "server",
                                                  field_validation=field_validation(ctx)))
         except StatusError as e:
+            if failed:
+                raise error(f"{failed}{e.message}") from None
             raise with_source(e, "creating", source) from None
         name = obj["metadata"]["name"]
     if output == "yaml":
@@ -227,7 +231,7 @@ def create_configmap(ctx: Context, args: list[str]) -> int:
     data = dict(_data(ctx, "ConfigMap", name))
     if data:
         obj["data"] = data
-    _finish(ctx, kind, obj)
+    _finish(ctx, kind, obj, failed="failed to create configmap: ")
     return 0
 
 
@@ -249,7 +253,7 @@ def create_secret_generic(ctx: Context, args: list[str]) -> int:
         obj["data"] = data
     if ctx.flags.get("type"):
         obj["type"] = ctx.flags.get("type")
-    _finish(ctx, kind, obj)
+    _finish(ctx, kind, obj, failed="failed to create secret ")
     return 0
 
 
