@@ -107,14 +107,10 @@ def lab(tmp_path: Path) -> Iterator[str]:
 
 
 def _pod_names(page) -> list[str]:  # noqa: ANN001 (playwright Page)
+    """The NAME column of the dashboard's visible pod rows."""
     rows = page.locator(".kubelab-dashboard .kubelab-pod-row:visible")
-    return [_name_of(rows.nth(i).inner_text()) for i in range(rows.count())]
-
-
-def _name_of(row_text: str) -> str:
-    """The first word after the delete button's label: the pod's name."""
-    words = row_text.split()
-    return words[1] if words and words[0] == "delete" else words[0]
+    return [rows.nth(i).locator(".widget-html-content span").first.inner_text().strip()
+            for i in range(rows.count())]
 
 
 def _wait_for(page, predicate, timeout: float, what: str) -> None:  # noqa: ANN001
@@ -130,6 +126,8 @@ def test_dashboard_scales_and_heals(lab: str, tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob("browser-*.png"):
+        old.unlink()
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             str(tmp_path / "chromium-profile"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,

@@ -352,10 +352,11 @@ def _nodeport(client: "Client", report: Report) -> None:
     else:
         report.good("Deployment hello exists")
         want = deploy["spec"].get("replicas", 1)
+        pods = _matching_pods(client, "default", deploy["spec"]["selector"].get("matchLabels") or {})
         if want != 3:
             report.bad(f"it asks for {want} replicas, not 3", "spec.replicas, or `%kube scale`")
-        pods = _matching_pods(client, "default", deploy["spec"]["selector"].get("matchLabels") or {})
-        _pods_ready(report, pods, 3, "hello")
+        else:
+            _pods_ready(report, pods, 3, "hello")
     svc = _get(client, "Service", "hello")
     if svc is None:
         report.bad("there is no Service called hello", "write a Service manifest (or try `%kube expose`)")
@@ -371,7 +372,7 @@ def _nodeport(client: "Client", report: Report) -> None:
     if any(p.get("nodePort") == 30080 for p in ports):
         report.good("node port 30080")
     else:
-        found = ", ".join(str(p["nodePort"]) for p in ports if p.get("nodePort")) or "none chosen by you"
+        found = ", ".join(str(p["nodePort"]) for p in ports if p.get("nodePort")) or "none"
         report.bad(f"node port is not 30080 ({found})", "set nodePort in the Service's ports: otherwise one is picked at random")
     selector = spec.get("selector") or {}
     selected = _matching_pods(client, "default", selector)
