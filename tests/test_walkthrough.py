@@ -923,3 +923,108 @@ PASSWORD:  7 bytes
     w.run(f"exec {pods[0]['metadata']['name']} -- printenv PASSWORD", out="hunter2\n")
     w.run("create secret generic echo-secret --from-literal=PASSWORD=x", code=1,
           err='error: failed to create secret secrets "echo-secret" already exists\n')
+
+
+# -- Mistakes a learner makes on the way -----------------------------------------------------------
+RFC1123_SUBDOMAIN = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+                     "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+                     "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+
+
+def test_errors(w: Walk, monkeypatch):
+    monkeypatch.chdir(w.dir)
+    w.run("apply -f echo-server.yaml", code=1, err='error: the path "echo-server.yaml" does not exist\n')
+    w.file("bad.yaml", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n   labels: a\n")
+    w.run("apply -f bad.yaml", code=1, err="error: error parsing bad.yaml: error converting YAML to JSON: yaml: "
+                                           "line 5: mapping values are not allowed in this context\n")
+    w.file("nokind.yaml", "apiVersion: v1\nmetadata:\n  name: x\n")
+    w.run("apply -f nokind.yaml", code=1,
+          err='error: error validating "nokind.yaml": error validating data: kind not set; if you choose to '
+              "ignore these errors, turn validation off with --validate=false\n")
+    w.file("unknown.yaml", POD.replace("kind: Pod", "kind: Pood"))
+    w.run("apply -f unknown.yaml", code=1,
+          err='error: resource mapping not found for name: "echo-server" namespace: "" from "unknown.yaml": '
+              'no matches for kind "Pood" in version "v1"\nensure CRDs are installed first\n')
+    w.run("get pod echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
+    w.run("describe pod echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
+    w.run("delete pod echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
+    w.run("logs echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
+    w.run("get deploy echo-server", code=1,
+          err='Error from server (NotFound): deployments.apps "echo-server" not found\n')
+    w.run("get pods -n nope", err="No resources found in nope namespace.\n")
+    w.run("apply -n nope -f -", stdin=POD, code=1,
+          err='Error from server (NotFound): error when creating "STDIN": namespaces "nope" not found\n')
+    w.run("get frobs", code=1, err='error: the server doesn\'t have a resource type "frobs"\n')
+    w.run("frobnicate", code=1, err='Error: unknown command "frobnicate" for "kubectl"\n')
+    w.run("get pods --frob", code=1, err="Error: unknown flag: --frob\nSee 'kubectl get --help' for usage.\n")
+
+    w.run("create -f -", stdin=POD, out="pod/echo-server created\n")
+    w.run("create -f -", stdin=POD, code=1,
+          err='Error from server (AlreadyExists): error when creating "STDIN": pods "echo-server" already exists\n')
+    w.run("create namespace dev", out="namespace/dev created\n")
+    w.run("create namespace dev", code=1, err='Error from server (AlreadyExists): namespaces "dev" already exists\n')
+    w.run("create configmap cfg --from-literal=PORT=3000", out="configmap/cfg created\n")
+    w.run("create configmap cfg --from-literal=PORT=3000", code=1,
+          err='error: failed to create configmap: configmaps "cfg" already exists\n')
+
+    w.run("apply -f -", stdin=POD.replace("name: echo-server\n", "name: Echo_Server\n", 1), code=1,
+          err=f'The Pod "Echo_Server" is invalid: metadata.name: Invalid value: "Echo_Server": {RFC1123_SUBDOMAIN}\n')
+    w.run("create namespace My_Space", code=1,
+          err='The Namespace "My_Space" is invalid: metadata.name: Invalid value: "My_Space": a lowercase RFC 1123 '
+              "label must consist of lower case alphanumeric characters or '-', and must start and end with an "
+              "alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is "
+              "'[a-z0-9]([-a-z0-9]*[a-z0-9])?')\n")
+    w.run("apply -f -", stdin=NODE_PORT.replace("30001", "40000"), code=1,
+          err='The Service "my-echo-server-service" is invalid: spec.ports[0].nodePort: Invalid value: 40000: '
+              "provided port is not in the valid range. The range of valid ports is 30000-32767\n")
+    w.run("apply -f -", stdin=NODE_PORT, out="service/my-echo-server-service created\n")
+    w.run("apply -f -", stdin=NODE_PORT.replace("name: my-echo-server-service", "name: second"), code=1,
+          err='The Service "second" is invalid: spec.ports[0].nodePort: Invalid value: 30001: '
+              "provided port is already allocated\n")
+    w.run("apply -f -", stdin=DEPLOYMENT.replace("matchLabels:\n      app: echo-server", "matchLabels:\n      app: web"),
+          code=1, err='The Deployment "echo-server" is invalid: spec.template.metadata.labels: Invalid value: '
+                      'map[string]string{"app":"echo-server"}: `selector` does not match template `labels`\n')
+    w.run("apply -f -", stdin=DEPLOYMENT, out="deployment.apps/echo-server created\n")
+    two_labels = DEPLOYMENT.replace("app: echo-server\n  template", "app: echo-server\n      tier: web\n  template") \
+        .replace("        app: echo-server\n    spec", "        app: echo-server\n        tier: web\n    spec")
+    w.run("apply -f -", stdin=two_labels, code=1,
+          err='The Deployment "echo-server" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:'
+              'map[string]string{"app":"echo-server", "tier":"web"}, MatchExpressions:[]v1.LabelSelectorRequirement'
+              "(nil)}: field is immutable\n")
+    w.run("apply -f -", stdin=POD.replace("name: echo-server\n", "name: typo\n", 1).replace("containers:", "containerz:"),
+          code=1, err='Error from server (BadRequest): error when creating "STDIN": Pod in version "v1" cannot be '
+                      'handled as a Pod: strict decoding error: unknown field "spec.containerz"\n')
+    w.run("apply -f -", stdin=POD.replace("name: echo-server\n", "name: typo\n", 1)
+          .replace("image: kennship/http-echo", "image: kennship/http-echo\n    portz: 3"), code=1,
+          err='Error from server (BadRequest): error when creating "STDIN": Pod in version "v1" cannot be '
+              'handled as a Pod: strict decoding error: unknown field "spec.containers[0].portz"\n')
+    # with --validate=warn the server drops the unknown field and says so
+    w.run("apply --validate=warn -f -", stdin=POD.replace("name: echo-server\n", "name: typo\n", 1)
+          .replace("image: kennship/http-echo", "image: kennship/http-echo\n    portz: 3"),
+          out="pod/typo created\n", err='Warning: unknown field "spec.containers[0].portz"\n')
+    kinds_before = {k: len(w.c.client.list(k, None)["items"]) for k in ("Pod", "ConfigMap", "Deployment", "Service")}
+    w.c.settle()
+
+    # several documents, two of them bad: the good ones apply, the bad ones are reported, exit 1
+    multi = "---\n".join([CONFIG_V1, CONFIG_V2.replace("kind: ConfigMap", "kind: ConfigMapp"),
+                          CONFIG_V2.replace("v2", "v3"), POD.replace("name: echo-server\n", "name: Bad_Name\n", 1)])
+    w.run("apply -f -", stdin=multi, code=1,
+          out="configmap/echo-server-config-v1 created\nconfigmap/echo-server-config-v3 created\n",
+          err='resource mapping not found for name: "echo-server-config-v2" namespace: "" from "STDIN": no matches '
+              'for kind "ConfigMapp" in version "v1"\nensure CRDs are installed first\n'
+              'Error from server (Invalid): error when creating "STDIN": Pod "Bad_Name" is invalid: metadata.name: '
+              f'Invalid value: "Bad_Name": {RFC1123_SUBDOMAIN}\n')
+    cms = {c["metadata"]["name"] for c in w.c.client.list("ConfigMap", "default")["items"]}
+    assert {"echo-server-config-v1", "echo-server-config-v3"} <= cms and "echo-server-config-v2" not in cms
+    assert [p["metadata"]["name"] for p in w.c.client.list("Pod", None)["items"] if "Bad" in p["metadata"]["name"]] == []
+    assert len(w.c.client.list("ConfigMap", None)["items"]) == kinds_before["ConfigMap"] + 2
+    # a YAML error ends the stream: the documents before it still apply, as with kubectl
+    w.run("apply -f -", stdin=CONFIG_V2 + "---\n" + "kind: [\n---\n" + CONFIG_V2.replace("v2", "v4"), code=1,
+          out="configmap/echo-server-config-v2 created\n",
+          err="error: error parsing STDIN: error converting YAML to JSON: yaml: line 1: did not find expected "
+              "node content\n")
+    with pytest.raises(Exception):
+        w.obj("ConfigMap", "echo-server-config-v4")
+    w.file("t.yaml", "data:\n  PORT: 3000\n PATH: /\n")
+    w.run("apply -f t.yaml", code=1,
+          err="error: error parsing t.yaml: error converting YAML to JSON: yaml: line 2: did not find expected key\n")

@@ -44,7 +44,12 @@ class Recorder:
             involved.pop("namespace")
         if field_path:
             involved["fieldPath"] = field_path
-        name = f"{meta['name']}.{int(self.store.clock.now() * 1e9) + len(self._seen):x}"
+        # name.<nanoseconds>, as client-go names events; virtual time stands still, so step past
+        # names other recorders took at this instant (a Deployment and a Pod may share a name)
+        stamp = int(self.store.clock.now() * 1e9) + len(self._seen)
+        while self.store.get("Event", ns, f"{meta['name']}.{stamp:x}") is not None:
+            stamp += 1
+        name = f"{meta['name']}.{stamp:x}"
         source: dict[str, str] = {"component": self.component}
         if host or self.host:
             source["host"] = host or self.host or ""

@@ -61,16 +61,28 @@ _YAML_MESSAGES = (
     ("expected ',' or '}'", "did not find expected ',' or '}'"),
     ("found unexpected end of stream", "found unexpected end of stream"),
     ("expected a comment or a line break", "did not find expected comment or line break"),
-    ("found undefined alias", "unknown anchor referenced"),
+    ("expected the node content", "did not find expected node content"),
 )
 
 
 def yaml_error(exc: Exception) -> str:
-    """go-yaml's wording for a PyYAML error: ``yaml: line 3: mapping values are not allowed in this context``."""
+    """go-yaml's wording for a PyYAML error: ``yaml: line 3: mapping values are not allowed in this context``.
+
+    go-yaml numbers lines as it finds them: a scanner error names the 1-based line, a parser
+    error the 0-based line of its problem (else of its context), and no line when that is 0."""
+    import yaml
+
     problem = getattr(exc, "problem", None) or str(exc)
-    mark = getattr(exc, "problem_mark", None)
+    alias = re.match(r"found undefined alias '?([^']*)'?", problem)
+    if alias:
+        return f"yaml: unknown anchor '{alias.group(1)}' referenced"
     message = next((go for py, go in _YAML_MESSAGES if py in problem), problem)
-    return f"yaml: line {mark.line + 1}: {message}" if mark is not None else f"yaml: {message}"
+    mark, context = getattr(exc, "problem_mark", None), getattr(exc, "context_mark", None)
+    if isinstance(exc, yaml.scanner.ScannerError) and mark is not None:
+        line = mark.line + 1
+    else:
+        line = (mark.line if mark is not None else 0) or (context.line if context is not None else 0)
+    return f"yaml: line {line}: {message}" if line else f"yaml: {message}"
 
 
 def parse_documents(text: str, source: str, validate: bool = True) -> list[Doc]:
