@@ -50,3 +50,36 @@ def test_status_lines_follow_the_status_viewer():
     assert deployment_status(d) == ('deployment "x" successfully rolled out\n', True)
     d["status"]["observedGeneration"] = 1
     assert deployment_status(d) == ("Waiting for deployment spec update to be observed...\n", False)
+
+
+def test_status_history_and_undo_with_the_controller():
+    c = with_deployment()
+    c.settle()
+    assert c.kubectl("rollout status deploy/echo-server").stdout == 'deployment "echo-server" successfully rolled out\n'
+    r = c.kubectl("set image deploy/echo-server c=kennship/http-echo:latest")
+    assert r.stdout == "deployment.apps/echo-server image updated\n"
+    r = c.kubectl("rollout status deploy/echo-server")
+    assert r.returncode == 0 and r.stdout.endswith('deployment "echo-server" successfully rolled out\n')
+    assert c.kubectl("rollout history deploy/echo-server").stdout == (
+        "deployment.apps/echo-server \nREVISION  CHANGE-CAUSE\n1         <none>\n2         <none>\n\n")
+    r = c.kubectl("rollout history deploy/echo-server --revision=1")
+    assert r.stdout.startswith("deployment.apps/echo-server with revision #1\nPod Template:\n  Labels:\tapp=echo-server\n")
+    assert "    Image:\tkennship/http-echo\n" in r.stdout
+    assert c.kubectl("rollout undo deploy/echo-server --to-revision=1").stdout == "deployment.apps/echo-server rolled back\n"
+    c.settle()
+    assert c.client.get("Deployment", "echo-server")["spec"]["template"]["spec"]["containers"][0]["image"] == \
+        "kennship/http-echo"
+    assert c.kubectl("rollout history deploy/echo-server").stdout.endswith("2         <none>\n3         <none>\n\n")
+
+
+def test_status_reports_a_rollout_that_cannot_progress():
+    c = with_deployment()
+    c.settle()
+    c.kubectl("set image deploy/echo-server c=kennship/http-echo:no-such-tag")
+    r = c.kubectl("rollout status deploy/echo-server")
+    assert r.returncode == 1
+    assert r.stdout == ('Waiting for deployment "echo-server" rollout to finish: 1 out of 3 new replicas have been '
+                        "updated...\n")
+    assert r.stderr == 'error: deployment "echo-server" exceeded its progress deadline\n'
+    r = c.kubectl("rollout status deploy/echo-server --timeout=5s")
+    assert r.returncode == 1
