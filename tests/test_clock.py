@@ -61,3 +61,26 @@ def test_settle_until_a_condition() -> None:
     engine.clock.call_later(50, lambda: None)
     assert engine.settle(100, until=lambda: state["done"]) is True
     assert engine.clock.now() == 4.0
+
+
+def test_real_clock_catches_up_on_chained_timers_at_their_due_times() -> None:
+    """A cluster left alone on a real clock has moved as far as time has: a chain of steps
+    that fell due while nobody looked all happen, each counted from the step before."""
+    import time
+
+    from kubelab.engine.clock import RealClock
+
+    engine = Engine(RealClock())
+    seen: list[float] = []
+    start = time.time() - 10  # as if the steps began ten seconds ago
+
+    def step() -> None:
+        seen.append(engine.clock.now())
+        if len(seen) < 3:
+            engine.clock.call_later(2, step)
+
+    engine.clock.call_at(start, step)
+    engine.sync()
+    assert len(seen) == 3
+    assert [round(t - start, 6) for t in seen] == [0, 2, 4]
+    assert engine.clock.now() >= time.time() - 1  # reads the wall again afterwards

@@ -6,11 +6,13 @@ the engine ever sleeps.
 """
 from __future__ import annotations
 
+import calendar
 import heapq
 import itertools
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Callable
 
 # Virtual time starts at a fixed, readable instant so test outputs are reproducible.
@@ -90,8 +92,19 @@ class Clock:
 
 
 class RealClock(Clock):
+    """Wall-clock time. While the engine catches up on timers that fell due since it last ran,
+    ``now`` is pinned to each timer's due time, so a step that schedules the next one (pulled
+    -> created -> started) counts from when it happened, not from when someone looked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pinned: float | None = None
+
     def now(self) -> float:
-        return time.time()
+        return self._pinned if self._pinned is not None else time.time()
+
+    def set(self, when: float) -> None:
+        self._pinned = when if when < time.time() else None
 
 
 class VirtualClock(Clock):
@@ -109,6 +122,13 @@ class VirtualClock(Clock):
             self._now = when
 
 
+@lru_cache(maxsize=4096)
 def parse_timestamp(value: str) -> float:
-    """Seconds since the epoch for an RFC 3339 timestamp the store wrote."""
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    """Seconds since the epoch for an RFC 3339 timestamp the store wrote (``...Z``). Cached and
+    parsed by hand: controllers read pod timestamps on every reconcile."""
+    try:
+        return float(calendar.timegm((int(value[0:4]), int(value[5:7]), int(value[8:10]),
+                                      int(value[11:13]), int(value[14:16]), int(value[17:19]))))
+    except (ValueError, IndexError):
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).timestamp()

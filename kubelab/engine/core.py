@@ -16,6 +16,10 @@ from kubelab.engine.clock import Clock, Timer
 from kubelab.engine.store import Key, Obj, Store, key_of
 
 
+# How far apart timers may be and still be handled before one reconcile (cluster seconds).
+BATCH = 0.05
+
+
 class Controller:
     """Base of every control loop: say which kinds you watch, reconcile one key at a time."""
 
@@ -86,18 +90,25 @@ class Engine:
 
     # -- moving time ----------------------------------------------------------------------
     def run_until(self, until: float) -> None:
-        """Fire every timer due by ``until`` in order, reconciling after each."""
+        """Fire every timer due by ``until`` in order. Controllers reconcile once per batch of
+        timers due within ``BATCH`` seconds, not after each one: like a real controller's work
+        queue, a burst of changes (a thousand pods going Running) collapses into one sync."""
         with self.lock:
             self.drain()
             while (timer := self.clock.pop_due(until)) is not None:
                 self._set_time(timer.when)
                 timer.fn()
+                window = min(until, timer.when + BATCH)
+                while (more := self.clock.pop_due(window)) is not None:
+                    self._set_time(more.when)
+                    more.fn()
                 self.drain()
             self._set_time(until)
 
     def sync(self) -> None:
         """Catch up to the clock's now (real time moved on since the last call)."""
         self.run_until(self.clock.now())
+        self._set_time(float("inf"))  # a real clock reads the wall again
 
     def advance(self, seconds: float) -> None:
         if not self.clock.virtual:
@@ -122,6 +133,7 @@ class Engine:
                 self.run_until(due)
 
     def _set_time(self, when: float) -> None:
+        """Move a virtual clock forward; pin a real one to a due time it is catching up on."""
         set_time = getattr(self.clock, "set", None)
-        if set_time is not None:
+        if set_time is not None and (when != float("inf") or not self.clock.virtual):
             set_time(when)
