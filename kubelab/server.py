@@ -392,12 +392,19 @@ class _Handler(BaseHTTPRequestHandler):
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.api.port}"}]})
         if parts == ["apis"]:
             return self._send_json(_group_list())
+        if parts == ["openapi", "v2"]:
+            # an empty protobuf Document: no schemas, so kubectl's client-side validation
+            # skips unknown kinds and lets the REST mapping report them, as on a real cluster
+            return self._send(b"", content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
         if parts == ["openapi", "v3"]:
             return self._send_json(_openapi_root())
         if parts[:2] == ["openapi", "v3"]:
             gv = "/".join(parts[3:]) if parts[2:3] == ["apis"] else "/".join(parts[3:])
             if parts[2:3] in (["api"], ["apis"]) and gv in _group_versions():
                 return self._send_json(_openapi_doc(gv))
+        extra = _cluster_extras(self.api.client, parts) if method == "GET" else None
+        if extra is not None:
+            return self._send_json(extra)
         route = _route(parts)
         if route is None:
             raise StatusError(404, "NotFound", "the server could not find the requested resource")
@@ -622,6 +629,32 @@ def _follow(client: Any, r: _Route, container: str | None, seen: str) -> Iterato
         running = [s for s in statuses if container in (None, s.get("name")) and "running" in (s.get("state") or {})]
         if not running:
             return
+
+
+_EMPTY_LISTS = {"resourcequotas": "ResourceQuotaList", "limitranges": "LimitRangeList"}
+
+
+def _cluster_extras(client: Any, parts: list[str]) -> Obj | None:
+    """What every real cluster answers and kubelab has no kind for, read by kubectl describe:
+    (empty) ResourceQuota and LimitRange lists for a namespace, and each node's heartbeat
+    Lease in kube-node-lease (kubelab's nodes renew theirs with the Ready heartbeat)."""
+    if parts[:2] == ["api", "v1"] and parts[-1:] and parts[-1] in _EMPTY_LISTS and len(parts) in (3, 5):
+        return {"kind": _EMPTY_LISTS[parts[-1]], "apiVersion": "v1", "metadata": {"resourceVersion": ""}, "items": []}
+    if parts[:6] == ["apis", "coordination.k8s.io", "v1", "namespaces", "kube-node-lease", "leases"] \
+            and len(parts) == 7:
+        try:
+            node = client.get("Node", parts[6])
+        except StatusError:
+            raise StatusError(404, "NotFound", f'leases.coordination.k8s.io "{parts[6]}" not found',
+                              "leases", parts[6], "coordination.k8s.io") from None
+        conditions = (node.get("status") or {}).get("conditions") or []
+        beat = next((c.get("lastHeartbeatTime") for c in conditions if c.get("type") == "Ready"), None)
+        spec: Obj = {"holderIdentity": parts[6], "leaseDurationSeconds": 40}
+        if beat:
+            spec["renewTime"] = beat.replace("Z", ".000000Z")
+        return {"kind": "Lease", "apiVersion": "coordination.k8s.io/v1",
+                "metadata": {"name": parts[6], "namespace": "kube-node-lease"}, "spec": spec}
+    return None
 
 
 def _scale_of(obj: Obj) -> Obj:
