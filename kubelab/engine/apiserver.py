@@ -94,7 +94,7 @@ class APIServer:
             fields = _parse_field_selector(field_selector)
             items = [copy.deepcopy(o) for o in candidates
                      if (selector is None or selector.matches(o["metadata"].get("labels")))
-                     and all(_field(o, path) == want for path, want in fields)]
+                     and all((_field(o, path) == want) == equal for path, want, equal in fields)]
             items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
             return {"apiVersion": k.api_version, "kind": f"{k.kind}List",
                     "metadata": {"resourceVersion": self.store.resource_version}, "items": items}
@@ -271,14 +271,16 @@ def _short(obj: Obj) -> str:
     return json.dumps(obj, separators=(",", ":"))[:200]
 
 
-def _parse_field_selector(text: str | None) -> list[tuple[str, str]]:
+def _parse_field_selector(text: str | None) -> list[tuple[str, str, bool]]:
+    """``a=b,c!=d`` -> [(path, value, equal)]; kubectl describe node asks ``status.phase!=Failed``."""
     if not text:
         return []
-    pairs = []
+    terms = []
     for part in text.split(","):
-        path, _, want = part.partition("==" if "==" in part else "=")
-        pairs.append((path.strip(), want.strip()))
-    return pairs
+        op = "!=" if "!=" in part else "==" if "==" in part else "="
+        path, _, want = part.partition(op)
+        terms.append((path.strip(), want.strip(), op != "!="))
+    return terms
 
 
 def _field(obj: Obj, path: str) -> str:
