@@ -16,6 +16,7 @@ from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.kinds import lookup
 from kubelab.api.quantity import Quantity, parse as parse_quantity
 from kubelab.kubectl import flags as fl
+from kubelab.kubectl.gosort import go_sort
 from kubelab.kubectl.command import Context, KubectlError, command, error, standard_message
 
 Obj = dict[str, Any]
@@ -276,7 +277,7 @@ def describe_events(w: Writer, events: list[Obj], now: float) -> None:
         series = e.get("series") or {}
         return parse_time(series.get("lastObservedTime") or e.get("lastTimestamp") or e.get("eventTime")) or 0.0
 
-    for e in sorted(events, key=last_seen):
+    for e in go_sort(events, lambda x, y: last_seen(x) < last_seen(y)):  # kubectl's sort.Sort
         first = e.get("eventTime") or e.get("firstTimestamp")
         first_since = since(first, now)
         series = e.get("series")
