@@ -192,7 +192,8 @@ def get(ctx: Context, args: list[str]) -> int:
             written = written or bool(text)
     else:
         objects = [o for _, objs in groups for o in objs]
-        if objects or fmt != "name":
+        # a single named object that failed prints nothing but the error (printGeneric)
+        if (objects or fmt != "name") and not (single and errors):
             print_objects(ctx, objects, fmt, output, single)
             written = bool(objects) or fmt != "name"
     if not written and not errors and not ctx.flags.get("ignore-not-found"):
