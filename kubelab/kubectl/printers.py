@@ -118,14 +118,16 @@ def to_yaml(obj: Any) -> str:
     import yaml
 
     class Dumper(yaml.SafeDumper):
-        def choose_scalar_style(self) -> str:
-            style = super().choose_scalar_style()
-            return '"' if style == "'" else style
+        pass
 
     def represent_str(dumper: yaml.SafeDumper, data: str) -> Any:
         if "\n" in data and not re.search(r"[ \t]\n| $", data):
             return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|")
-        if data in ("y", "Y", "n", "N"):  # YAML 1.1 booleans to go-yaml, not to PyYAML
+        # go-yaml double-quotes a string that would read back as another type ("3000", a
+        # timestamp, "", and y/n, YAML 1.1 booleans to go-yaml but not to PyYAML); any other
+        # string is plain when it can be, else single-quoted ('a: [b]'), as PyYAML also picks
+        if data in ("y", "Y", "n", "N") or \
+                dumper.resolve(yaml.ScalarNode, data, (True, False)) != "tag:yaml.org,2002:str":
             return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
         return dumper.represent_scalar("tag:yaml.org,2002:str", data)
 
