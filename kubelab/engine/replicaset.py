@@ -104,7 +104,7 @@ def _claim_changed(obj: Obj, old: Obj | None) -> bool:
     return (meta.get("labels") != before.get("labels")
             or meta.get("ownerReferences") != before.get("ownerReferences")
             or meta.get("deletionTimestamp") != before.get("deletionTimestamp")
-            or (obj.get("status") or {}).get("phase") != (old.get("status") or {}).get("phase"))
+            or (is_pod_active(obj) != is_pod_active(old) if obj["kind"] == "Pod" else False))
 
 
 def claim(store: Any, owner: Obj, selector: Selector, kind: str, candidates: Iterable[Obj],
