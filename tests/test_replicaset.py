@@ -68,9 +68,10 @@ def test_min_ready_seconds_delays_available(c):
     c.api.create(rs(2, minReadySeconds=10))
     c.engine.drain()
     run_all(c)
+    c.advance(1)  # pod status changes reach the controller within a quarter second
     status = c.api.get("ReplicaSet", "echo-server")["status"]
     assert status["readyReplicas"] == 2 and "availableReplicas" not in status
-    c.advance(5)
+    c.advance(4)
     assert "availableReplicas" not in c.api.get("ReplicaSet", "echo-server")["status"]
     c.advance(6)
     assert c.api.get("ReplicaSet", "echo-server")["status"]["availableReplicas"] == 2
