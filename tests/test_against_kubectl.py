@@ -262,6 +262,30 @@ def test_describe_matches_real_kubectl(served, command):
     pytest.skip("the machine is too busy to run kubectl within one wall-clock second")
 
 
+def test_rollout_views_match_real_kubectl(tmp_path):
+    """A Deployment after two image changes and mid-way through a third: history, old and
+    new ReplicaSets in describe, rollout status."""
+    cluster = Cluster(clock=VirtualClock(start=int(time.time()) - 3600), seed=2)
+    cluster.kubectl("apply -f -", stdin=STATE.split("---\n")[3].replace("envFrom", "env").replace(
+        "        - configMapRef:\n            name: echo-server-config-v1\n", "        - {name: PORT, value: '3000'}\n"))
+    cluster.settle(600)
+    for image in ("nginx", "httpd"):
+        cluster.kubectl(f"set image deployment/echo-server echo-server-container={image}")
+        cluster.advance(60)
+    cluster.kubectl("set image deployment/echo-server echo-server-container=nginx")
+    cluster.advance(1)
+    with serve(cluster) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path / "home"))
+        for command in ("rollout history deploy echo-server", "rollout history deploy echo-server --revision=2",
+                        "get rs", "rollout status deploy echo-server --watch=false"):
+            same(cluster, kubectl(command), command)
+        real = kubectl("describe deploy echo-server")
+        mine = cluster.kubectl("describe deploy echo-server")
+        replica_sets = [line for line in real.stdout.splitlines() if "ReplicaSets:" in line or "ReplicaSet:" in line]
+        assert replica_sets == [line for line in mine.stdout.splitlines() if "ReplicaSets:" in line or "ReplicaSet:" in line]
+        assert "(0/0 replicas created)" in replica_sets[0]
+
+
 def test_write_commands_match_real_kubectl(served):
     """Errors of commands that would change things (and so change nothing)."""
     cluster, kubectl = served

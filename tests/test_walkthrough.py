@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import pytest
 
 from kubelab import Cluster
+from kubelab.kubectl.gosort import go_sort
 
 POD = """apiVersion: v1
 kind: Pod
@@ -624,7 +625,9 @@ Pod Template:
             f"Scaled up replica set {rs1} from 2 to 3", f"Scaled down replica set {rs2} from 1 to 0"]
     assert [(e["message"], e["count"]) for e in scaling] == (
         [(f"Scaled up replica set {rs1} from 0 to 3", 1)] + [(m, 2) for m in steps] + [(m, 1) for m in back])
-    scaling.sort(key=lambda e: e["lastTimestamp"])
+    # kubectl orders them with Go's (unstable) sort.Sort by last time, from the API's name order
+    scaling = go_sort(sorted(scaling, key=lambda e: e["metadata"]["name"]),
+                      lambda a, b: a["lastTimestamp"] < b["lastTimestamp"])
     events = table(("Type", "Reason", "Age", "From", "Message"), ("----", "------", "----", "----", "-------"),
                    *(("Normal", "ScalingReplicaSet",
                       w.age(e["lastTimestamp"]) if e.get("count", 1) == 1 else
@@ -658,7 +661,7 @@ Conditions:
   ----           ------  ------
   Available      True    {conditions["Available"]["reason"]}
   Progressing    True    {conditions["Progressing"]["reason"]}
-OldReplicaSets:  <none>
+OldReplicaSets:  {rs1} (0/0 replicas created)
 NewReplicaSet:   {rs2} (3/3 replicas created)
 Events:
 """ + "".join("  " + line + "\n" for line in events.splitlines()))

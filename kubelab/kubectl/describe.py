@@ -710,9 +710,7 @@ def describe_deployment(client: Any, deploy: Obj, now: float, show_events: bool 
         for c in status["conditions"]:
             w.w(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
     old, new = deployment_replicasets(client, deploy)
-    # kubectl lists only old sets still asked for pods, in the API's (name) order
-    old = sorted((rs for rs in old if (rs.get("spec") or {}).get("replicas", 1) != 0),
-                 key=lambda rs: rs["metadata"]["name"])
+    # kubectl 1.32 lists every old set, scaled to 0 or not (checked against the binary), oldest first
     w.w(0, f"OldReplicaSets:\t{_rs_summary(old)}\n")
     w.w(0, f"NewReplicaSet:\t{_rs_summary([new] if new else [])}\n")
     if show_events:
