@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from kubelab.api.selectors import from_map
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.owners import controller_ref
-from kubelab.engine.replicaset import Throttle, is_pod_ready
+from kubelab.engine.replicaset import is_pod_ready
 from kubelab.engine.store import Key, Obj, key_of
 
 SERVICE_NAME = "kubernetes.io/service-name"
@@ -64,24 +64,22 @@ class EndpointsController(Controller):
     def __init__(self, engine: Engine, api: Any) -> None:
         super().__init__(engine)
         self.api = api
-        self.throttle = Throttle(self)
 
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
         if obj["kind"] == "Service":
             return (key_of(obj),)
+        # No extra throttle: the engine already folds a burst of pod changes into one sync,
+        # and the real endpoints controller publishes readiness changes at once.
         ns = obj["metadata"].get("namespace", "")
         labels = [obj["metadata"].get("labels")] + ([old["metadata"].get("labels")] if old else [])
-        for svc in self.store.list("Service", ns):
-            selector = (svc.get("spec") or {}).get("selector")
-            if selector and any(from_map(selector).matches(lab) for lab in labels):
-                self.throttle.enqueue(key_of(svc))
-        return ()
+        return [key_of(svc) for svc in self.store.list("Service", ns)
+                if (selector := (svc.get("spec") or {}).get("selector"))
+                and any(from_map(selector).matches(lab) for lab in labels)]
 
     def reconcile(self, key: Key) -> None:
         _, ns, name = key
         svc = self.store.get(*key)
         if svc is None or not (svc.get("spec") or {}).get("selector"):
-            self.throttle.forget(key)
             if svc is None and self.store.get("Endpoints", ns, name) is not None:
                 self.store.remove("Endpoints", ns, name)
             return
