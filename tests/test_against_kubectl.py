@@ -258,6 +258,11 @@ def test_describe_matches_real_kubectl(served, command):
             continue  # moving the cluster took too long: try the next second
         real = kubectl(command)
         if time.time() < second + 0.95:
+            if command.startswith("describe secret"):
+                # kubectl prints a Secret's data keys in Go map order, which is random
+                mine = cluster.kubectl(command)
+                assert sorted(mine.stdout.splitlines()) == sorted(real.stdout.splitlines())
+                return
             return same(cluster, real, command)
     pytest.skip("the machine is too busy to run kubectl within one wall-clock second")
 
