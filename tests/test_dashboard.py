@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from kubelab import Cluster
-from kubelab.notebook.dashboard import PAGE, Dashboard, human_duration
+from kubelab.api.tables import human_duration
+from kubelab.notebook.dashboard import PAGE, Dashboard
 
 
 def replicaset(client, name="web", replicas=2):

@@ -14,6 +14,8 @@ from typing import Any, Callable, Iterable, Mapping
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.kinds import lookup
+from kubelab.api.tables import format_labels, human_duration, parse_time, since
+from kubelab.api.tables import selector_string as format_selector
 from kubelab.api.quantity import Quantity, parse as parse_quantity
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.gosort import go_sort
@@ -80,72 +82,12 @@ class Writer:
 
 
 # -- small formatters shared with rollout and get ---------------------------------------------
-def parse_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    value = re.sub(r"\.\d+", "", value)
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
-
-
 def rfc1123z(value: str | None) -> str:
     """Go's ``time.RFC1123Z`` (``Mon, 02 Jan 2006 15:04:05 -0700``), in UTC."""
     at = parse_time(value)
     if at is None:
         return "Mon, 01 Jan 0001 00:00:00 +0000"
     return datetime.fromtimestamp(at, tz=timezone.utc).strftime("%a, %d %b %Y %H:%M:%S +0000")
-
-
-def human_duration(seconds: float) -> str:
-    """apimachinery's ``duration.HumanDuration``: ``45s``, ``3m20s``, ``5h``, ``2d3h``."""
-    s = int(seconds)
-    if s < -1:
-        return "<invalid>"
-    if s < 0:
-        return "0s"
-    if s < 120:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 10:
-        return f"{minutes}m" if s % 60 == 0 else f"{minutes}m{s % 60}s"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = s // 3600
-    if hours < 8:
-        return f"{hours}h" if minutes % 60 == 0 else f"{hours}h{minutes % 60}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours // 24}d{hours % 24}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        years, days = hours // 24 // 365, (hours // 24) % 365
-        return f"{years}y" if days == 0 else f"{years}y{days}d"
-    return f"{hours // 24 // 365}y"
-
-
-def since(value: str | None, now: float) -> str:
-    at = parse_time(value)
-    return "<unknown>" if at is None else human_duration(now - at)
-
-
-def format_selector(selector: Mapping[str, Any] | None) -> str:
-    """``labels.Selector.String()`` of a LabelSelector: sorted by key, ``k=v``, ``k in (a,b)``."""
-    parts: list[tuple[str, str]] = []
-    for key, value in ((selector or {}).get("matchLabels") or {}).items():
-        parts.append((key, f"{key}={value}"))
-    for expr in (selector or {}).get("matchExpressions") or ():
-        key, op, values = expr["key"], expr["operator"], sorted(expr.get("values") or ())
-        text = {"In": f"{key} in ({','.join(values)})", "NotIn": f"{key} notin ({','.join(values)})",
-                "Exists": key, "DoesNotExist": f"!{key}"}.get(op, key)
-        parts.append((key, text))
-    return ",".join(text for _, text in sorted(parts, key=lambda p: p[0]))
-
-
-def format_labels(labels: Mapping[str, str] | None) -> str:
-    """``labels.FormatLabels``: ``a=b,c=d`` sorted, ``<none>`` when empty."""
-    text = ",".join(f"{k}={v}" for k, v in sorted((labels or {}).items()))
-    return text or "<none>"
 
 
 def equal_ignore_hash(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

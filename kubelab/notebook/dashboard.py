@@ -19,43 +19,15 @@ import time
 from typing import Any
 
 from kubelab.notebook.display import FILL, pod_status, status_colour
+from kubelab.api.tables import since
 
 Obj = dict[str, Any]
 PAGE = 30  # pod rows on screen at once; the rest are a page away (1,000 pods stay responsive)
 DIAGRAM_LIMIT = 250  # above this many pods the picture is unreadable and slow: filter instead
 
 
-def human_duration(seconds: float) -> str:
-    """kubectl's AGE format (apimachinery duration.HumanDuration)."""
-    if seconds < -1:
-        return "<invalid>"
-    s = max(0, int(seconds))
-    if s < 120:
-        return f"{s}s"
-    m = s // 60
-    if m < 10:
-        return f"{m}m{s % 60}s" if s % 60 else f"{m}m"
-    if m < 180:
-        return f"{m}m"
-    h = m // 60
-    if h < 8:
-        return f"{h}h{m % 60}m" if m % 60 else f"{h}h"
-    if h < 48:
-        return f"{h}h"
-    if h < 24 * 8:
-        return f"{h // 24}d{h % 24}h" if h % 24 else f"{h // 24}d"
-    if h < 24 * 365 * 2:
-        return f"{h // 24}d"
-    if h < 24 * 365 * 8:
-        return f"{h // 24 // 365}y{(h // 24) % 365}d"
-    return f"{h // 24 // 365}y"
-
-
 def _age(obj: Obj, now: float) -> str:
-    from kubelab.engine.clock import parse_timestamp
-
-    ts = obj["metadata"].get("creationTimestamp")
-    return human_duration(now - parse_timestamp(ts)) if ts else "<unknown>"
+    return since(obj["metadata"].get("creationTimestamp"), now)
 
 
 def pod_row(pod: Obj, now: float) -> list[str]:
@@ -327,11 +299,8 @@ class Dashboard:
                     e["metadata"].get("creationTimestamp") or "")
         now = self.client.now()
         rows = []
-        from kubelab.engine.clock import parse_timestamp
-
         for e in events[-10:]:
-            when = e.get("lastTimestamp") or e["metadata"].get("creationTimestamp")
-            seen = human_duration(now - parse_timestamp(when)) if when else "<unknown>"
+            seen = since(e.get("lastTimestamp") or e["metadata"].get("creationTimestamp"), now)
             obj = e.get("involvedObject") or {}
             colour = "#c62828" if e.get("type") == "Warning" else "inherit"
             rows.append(f'<tr style="color:{colour}"><td>{seen}</td><td>{html.escape(e.get("type", ""))}</td>'
