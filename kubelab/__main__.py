@@ -139,7 +139,10 @@ def tutorial(args: argparse.Namespace) -> int:
     if args.print_command:
         print(" ".join(cmd))
         return 0
-    print(f"Starting JupyterLab in {workdir} (Ctrl-C to stop)")
+    print(f"Starting JupyterLab in {workdir} (Ctrl-C to stop)", flush=True)
+    if os.name == "posix":  # become JupyterLab, so signals (Ctrl-C, a stop) reach it directly
+        os.chdir(workdir)
+        os.execv(cmd[0], cmd)
     try:
         return subprocess.call(cmd, cwd=workdir)
     except KeyboardInterrupt:
