@@ -6,6 +6,7 @@ serves it from a real cluster through the official ``kubernetes`` package.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
@@ -52,12 +53,27 @@ class Client(Protocol):
     def wait(self, condition: Callable[[], bool], timeout: float) -> bool: ...
 
 
+class PortForwardError(Exception):
+    """What the kubelet writes on a port-forward's error stream when it cannot reach the
+    pod's port (kubectl then gives up the whole forward: "lost connection to pod")."""
+
+
 class TrafficClient(Client, Protocol):
     """What a simulated cluster can tell beyond the API: where requests went and which ports
     processes really listen on. A real cluster can't; pictures go without it there."""
 
     def recent_requests(self, service: str, namespace: str) -> list[dict[str, Any]]: ...
     def listening_ports(self, pod: str, namespace: str) -> set[int]: ...
+
+
+class PortForwardClient(Client, Protocol):
+    """A cluster that can carry ``kubectl port-forward`` traffic: one HTTP request delivered to
+    ``localhost:port`` inside a pod. Raises :class:`PortForwardError` when nothing is there;
+    returns None when what listens there does not speak HTTP (the connection just closes)."""
+
+    def port_forward_request(self, pod: str, namespace: str, port: int, method: str, path: str,
+                             headers: dict[str, str], body: str = ""
+                             ) -> tuple[int, str, dict[str, str], str] | None: ...
 
 
 class EmbeddedClient:
@@ -134,6 +150,45 @@ class EmbeddedClient:
         ip = (self.api.get("Pod", pod, namespace).get("status") or {}).get("podIP", "")
         sandbox = self.engine.network.sandboxes.get(ip)
         return set(sandbox.listeners) if sandbox is not None else set()
+
+    def port_forward_request(self, pod: str, namespace: str, port: int, method: str, path: str,
+                             headers: dict[str, str], body: str = ""
+                             ) -> tuple[int, str, dict[str, str], str] | None:
+        """Deliver one HTTP request to ``localhost:port`` in the pod's network namespace, as the
+        kubelet's port-forward stream does; ``(status, reason, headers, body)`` of the answer.
+        Called from the forward's socket threads, hence the engine lock."""
+        from email.utils import formatdate
+
+        from kubelab.engine.network import ConnectError, HttpRequest
+
+        sandbox_id = hashlib.sha256(f"sandbox/{namespace}/{pod}".encode()).hexdigest()
+        prefix = f"error forwarding port {port} to pod {sandbox_id}, uid : "
+        with self.engine.lock:
+            self._sync()
+            obj = self.engine.store.get("Pod", namespace, pod)
+            ip = ((obj or {}).get("status") or {}).get("podIP", "")
+            sandbox = self.engine.network.sandboxes.get(ip) if obj is not None else None
+            if sandbox is None or (sandbox.namespace, sandbox.pod) != (namespace, pod):
+                raise PortForwardError(f'{prefix}failed to find sandbox "{sandbox_id}" in store: not found')
+            try:
+                handler, _, _ = self.engine.network.connect(sandbox, "127.0.0.1", port)
+            except ConnectError:
+                h = hashlib.sha256(f"netns/{namespace}/{pod}".encode()).hexdigest()
+                netns = f"/var/run/netns/cni-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+                raise PortForwardError(
+                    f'{prefix}failed to execute portforward in network namespace "{netns}": failed to connect '
+                    f'to localhost:{port} inside namespace "{sandbox_id}", IPv4: dial tcp4 127.0.0.1:{port}: '
+                    f"connect: connection refused IPv6 dial tcp6 [::1]:{port}: connect: connection refused ") from None
+            if handler is None:
+                return None
+            response = handler(HttpRequest(method, path, dict(headers), "127.0.0.1", body))
+            now = self.engine.clock.now()
+        content_type = response.content_type
+        if content_type.startswith(("text/", "application/json")) and "charset" not in content_type:
+            content_type += "; charset=utf-8"
+        head = {"Content-Type": content_type, "Content-Length": str(len(response.body.encode())),
+                "Date": formatdate(now, usegmt=True), "Connection": "close"}
+        return response.status, response.reason, head, response.body
 
     def wait(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Wait up to ``timeout`` seconds of cluster time for ``condition``: a virtual clock

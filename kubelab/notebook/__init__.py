@@ -72,7 +72,10 @@ def reset() -> Any:
         if old is None and _client is not None:
             raise RuntimeError("reset works on the embedded cluster only; this kernel uses another client")
         from kubelab.cluster import Cluster
+        from kubelab.kubectl.portforward import stop_all
 
+        if _client is not None:
+            stop_all(_client)  # free the old cluster's forwarded ports before anything else
         if old is None:
             _cluster = Cluster()
         else:
