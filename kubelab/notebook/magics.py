@@ -10,6 +10,8 @@ Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...]`
 ``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset``, ``ip`` (the node IP,
 like ``minikube ip``) and ``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
 object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
+``%kube port-forward svc/NAME 8080:80`` keeps forwarding in the background after the cell
+returns, until ``%kube port-forward --stop [PORT]`` or ``%kube reset``.
 """
 from __future__ import annotations
 
