@@ -246,7 +246,14 @@ def test_argument_errors(cluster: Cluster) -> None:
     assert cluster.kubectl("port-forward configmap/settings 80").stderr == \
         "error: cannot attach to *v1.ConfigMap: not implemented\n"
     assert cluster.kubectl("port-forward --stop").stderr == "error: no port-forward is running\n"
+    assert cluster.kubectl("port-forward --stop 8080").stderr == "error: no port-forward is listening on port 8080\n"
     assert forwards(cluster.client) == []
+
+
+def test_help_documents_stop(cluster: Cluster) -> None:
+    r = cluster.kubectl("port-forward -h")
+    assert r.returncode == 0 and r.stdout.startswith("Forward one or more local ports to a pod.\n")
+    assert "kubectl port-forward --stop [LOCAL_PORT...]" in r.stdout and "127.0.0.1 only" in r.stdout
 
 
 def test_nothing_listening_on_the_remote_port_ends_the_forward(cluster: Cluster) -> None:

@@ -420,10 +420,53 @@ def _bind_error(err: OSError, local: int) -> str:
 
 
 # -- the command --------------------------------------------------------------------------------
+HELP = """\
+Forward one or more local ports to a pod.
+
+ Name the pod with TYPE/NAME (deployment/mydeployment, service/myservice): one pod it selects is
+ used, and the forward ends when that pod goes away. A bare NAME is a pod.
+
+ In kubelab the forward runs in the background and the command returns at once (kubectl itself
+ runs until Ctrl-C). It listens on 127.0.0.1 only. End it with --stop.
+
+Examples:
+  # Local port 8080 to the Service's port 80 (the targetPort of one of its pods)
+  kubectl port-forward svc/my-echo-server-service 8080:80
+
+  # The same port number on both sides
+  kubectl port-forward pod/mypod 3000
+
+  # A free local port, picked for you
+  kubectl port-forward deploy/mydeployment :3000
+
+  # Stop every forward, or only the one on local port 8080
+  kubectl port-forward --stop
+  kubectl port-forward --stop 8080
+
+Options:
+    --address=[localhost]:
+\tAddresses to listen on (comma separated). kubelab accepts only localhost and 127.0.0.1.
+
+    --pod-running-timeout=1m0s:
+\tHow long to wait for at least one pod to exist (e.g. 5s, 2m).
+
+    --stop=false:
+\tkubelab's own: stop the forwards (all, or those on the LOCAL_PORTs given) and print what they
+\tprinted while running.
+
+Usage:
+  kubectl port-forward TYPE/NAME [options] [LOCAL_PORT:]REMOTE_PORT [...[LOCAL_PORT_N:]REMOTE_PORT_N]
+  kubectl port-forward --stop [LOCAL_PORT...]
+"""
+
+
 @command("port-forward", fl.Flag("address", type=fl.STRING_SLICE, default=["localhost"]),
          fl.Flag("pod-running-timeout", type=fl.DURATION, default=60.0), fl.Flag("stop", type=fl.BOOL),
-         short="Forward one or more local ports to a pod")
+         fl.Flag("help", "h", fl.BOOL), short="Forward one or more local ports to a pod")
 def port_forward(ctx: Context, args: list[str]) -> int:
+    if ctx.flags.get("help"):
+        ctx.out.write(HELP)
+        return 0
     if ctx.flags.get("stop"):
         return _stop(ctx, args)
     if len(args) < 2:
