@@ -23,11 +23,13 @@ def c():
 
 
 def test_get_table(c):
+    # every namespace holds the cluster CA since the cluster started (root-ca-cert-publisher)
     r = c.kubectl("get configmaps")
     assert (r.returncode, r.stderr) == (0, "")
-    assert r.stdout == ("NAME    DATA   AGE\n"
-                        "alpha   1      2m\n"
-                        "beta    2      30s\n")
+    assert r.stdout == ("NAME               DATA   AGE\n"
+                        "alpha              1      2m\n"
+                        "beta               2      30s\n"
+                        "kube-root-ca.crt   1      2m\n")
 
 
 def test_get_short_name_names_and_missing(c):
@@ -42,7 +44,7 @@ def test_get_all_namespaces_labels_selector(c):
     assert r.stdout == ("NAMESPACE   NAME    DATA   AGE   LABELS\n"
                         "default     alpha   1      2m    app=web\n"
                         "default     beta    2      30s   app=api\n")
-    assert c.kubectl("get cm -n team --no-headers").stdout == "gamma   0     30s\n"
+    assert c.kubectl("get cm -n team --no-headers").stdout == "gamma              0     30s\nkube-root-ca.crt   1     2m\n"
 
 
 def test_no_resources(c):
@@ -54,9 +56,10 @@ def test_no_resources(c):
 
 def test_several_kinds_get_kind_prefix_and_blank_line(c):
     r = c.kubectl("get cm,svc")
-    assert r.stdout == ("NAME              DATA   AGE\n"
-                        "configmap/alpha   1      2m\n"
-                        "configmap/beta    2      30s\n"
+    assert r.stdout == ("NAME                         DATA   AGE\n"
+                        "configmap/alpha              1      2m\n"
+                        "configmap/beta               2      30s\n"
+                        "configmap/kube-root-ca.crt   1      2m\n"
                         "\n"
                         "NAME                 TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE\n"
                         "service/kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP   2m\n")
@@ -79,9 +82,10 @@ def test_output_yaml_single_and_list(c):
 
 def test_output_jsonpath_and_custom_columns(c):
     r = c.kubectl("get", "cm", "-o", 'jsonpath={range .items[*]}{.metadata.name}:{.data.a}{"\\n"}{end}')
-    assert r.stdout == "alpha:1\nbeta:1\n"
+    assert r.stdout == "alpha:1\nbeta:1\nkube-root-ca.crt:\n"
     r = c.kubectl("get cm -o custom-columns=NAME:.metadata.name,APP:.metadata.labels.app --sort-by=.metadata.labels.app")
-    assert r.stdout == "NAME    APP\nbeta    api\nalpha   web\n"
+    # an item without the field sorts first, as kubectl's RuntimeSort puts empty results
+    assert r.stdout == "NAME               APP\nkube-root-ca.crt   <none>\nbeta               api\nalpha              web\n"
 
 
 def test_get_errors(c):
@@ -110,10 +114,11 @@ def test_watch_is_bounded_and_shows_changes(c):
     c.clock.call_later(2, later)
     r = c.kubectl("get cm -w")
     assert r.returncode == 0
-    assert r.stdout == ("NAME    DATA   AGE\n"
-                        "alpha   1      2m\n"
-                        "beta    2      30s\n"
-                        "delta   0      0s\n")
+    assert r.stdout == ("NAME               DATA   AGE\n"
+                        "alpha              1      2m\n"
+                        "beta               2      30s\n"
+                        "kube-root-ca.crt   1      2m\n"
+                        "delta              0      0s\n")
 
 
 DEPLOY = """apiVersion: apps/v1
@@ -259,7 +264,9 @@ def test_delete_forms(c, tmp_path):
     assert c.kubectl("delete cm/beta --dry-run=client").stdout == 'configmap "beta" deleted (dry run)\n'
     assert c.kubectl("get cm beta").returncode == 0
     assert c.kubectl("delete cm -l app=api").stdout == 'configmap "beta" deleted\n'
-    assert c.kubectl("delete cm --all -n team").stdout == 'configmap "gamma" deleted\n'
+    # --all takes the CA bundle too (the publisher puts it back)
+    assert c.kubectl("delete cm --all -n team").stdout == \
+        'configmap "gamma" deleted\nconfigmap "kube-root-ca.crt" deleted\n'
     assert c.kubectl("delete cm -l app=none").stdout == "No resources found\n"
     r = c.kubectl("delete svc kubernetes --force --dry-run=server")
     assert r.stderr.startswith("Warning: Immediate deletion does not wait for confirmation")

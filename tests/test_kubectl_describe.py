@@ -85,7 +85,18 @@ def test_describe_running_pod_has_node_containers_conditions_and_events():
     assert "    State:          Running" in lines
     assert "    Ready:          True" in lines
     assert "  Type                        Status" in lines
-    assert "QoS Class:                    BestEffort" in lines
+    # the ServiceAccount admission plugin's projected volume, as on any real cluster
+    volume = next(v["name"] for v in c.client.get("Pod", "echo-server")["spec"]["volumes"])
+    assert f"      /var/run/secrets/kubernetes.io/serviceaccount from {volume} (ro)" in lines
+    at = lines.index("Volumes:")
+    assert lines[at + 1:at + 8] == [
+        f"  {volume}:",
+        "    Type:                    Projected (a volume that contains injected data from multiple sources)",
+        "    TokenExpirationSeconds:  3607",
+        "    ConfigMapName:           kube-root-ca.crt",
+        "    ConfigMapOptional:       <nil>",
+        "    DownwardAPI:             true",
+        "QoS Class:                   BestEffort"]
     assert "  Type    Reason     Age   From               Message" in lines
     assert "  ----    ------     ----  ----               -------" in lines
 

@@ -167,6 +167,12 @@ class Walk:
             row += (pod["status"].get("podIP", "<none>"), pod["spec"].get("nodeName", "<none>"), "<none>", "<none>")
         return row
 
+    def created_order(self, pod: str) -> str:
+        """Pods a controller made in one instant list in the order it made them: the name of its
+        SuccessfulCreate event (client-go names events by the nanosecond)."""
+        return next(e["metadata"]["name"] for e in self.c.client.list("Event", "default")["items"]
+                    if e["reason"] == "SuccessfulCreate" and e["message"].endswith(f" {pod}"))
+
     def rs_name(self, deploy: str = "echo-server") -> str:
         """The Deployment's newest ReplicaSet (pod-template-hash suffix)."""
         uid = self.obj("Deployment", deploy)["metadata"]["uid"]
@@ -239,6 +245,9 @@ def test_pods_chapter(w: Walk):
     created = pod["metadata"]["creationTimestamp"]
     started = status["state"]["running"]["startedAt"]
     node_ip = pod["status"]["hostIP"]
+    # the ServiceAccount admission plugin's token volume, named with a random suffix
+    access = pod["spec"]["volumes"][0]["name"]
+    assert access.startswith("kube-api-access-") and len(access) == len("kube-api-access-") + 5
     pulled = next(e for e in w.c.client.list("Event", "default")["items"]
                   if e["reason"] == "Pulled" and e["involvedObject"]["name"] == "echo-server")
     took = pulled["message"].split(" in ")[1].split(" ")[0]
@@ -277,7 +286,8 @@ Containers:
     Ready:          True
     Restart Count:  0
     Environment:    <none>
-    Mounts:         <none>
+    Mounts:
+      /var/run/secrets/kubernetes.io/serviceaccount from {access} (ro)
 Conditions:
   Type                        Status
   PodReadyToStartContainers   True 
@@ -285,11 +295,17 @@ Conditions:
   Ready                       True 
   ContainersReady             True 
   PodScheduled                True 
-Volumes:                      <none>
-QoS Class:                    BestEffort
-Node-Selectors:               <none>
-Tolerations:                  node.kubernetes.io/not-ready:NoExecute op=Exists for 300s
-                              node.kubernetes.io/unreachable:NoExecute op=Exists for 300s
+Volumes:
+  {access}:
+    Type:                    Projected (a volume that contains injected data from multiple sources)
+    TokenExpirationSeconds:  3607
+    ConfigMapName:           kube-root-ca.crt
+    ConfigMapOptional:       <nil>
+    DownwardAPI:             true
+QoS Class:                   BestEffort
+Node-Selectors:              <none>
+Tolerations:                 node.kubernetes.io/not-ready:NoExecute op=Exists for 300s
+                             node.kubernetes.io/unreachable:NoExecute op=Exists for 300s
 Events:
 """ + "".join("  " + line + "\n" for line in events.splitlines()))
 
@@ -326,6 +342,10 @@ spec:
     resources: {{}}
     terminationMessagePath: /dev/termination-log
     terminationMessagePolicy: File
+    volumeMounts:
+    - mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      name: {access}
+      readOnly: true
   dnsPolicy: ClusterFirst
   enableServiceLinks: true
   nodeName: {node}
@@ -346,6 +366,25 @@ spec:
     key: node.kubernetes.io/unreachable
     operator: Exists
     tolerationSeconds: 300
+  volumes:
+  - name: {access}
+    projected:
+      defaultMode: 420
+      sources:
+      - serviceAccountToken:
+          expirationSeconds: 3607
+          path: token
+      - configMap:
+          items:
+          - key: ca.crt
+            path: ca.crt
+          name: kube-root-ca.crt
+      - downwardAPI:
+          items:
+          - fieldRef:
+              apiVersion: v1
+              fieldPath: metadata.namespace
+            path: namespace
 status:
   conditions:
   - lastTransitionTime: "{created}"
@@ -471,7 +510,7 @@ def test_replicaset_chapter(w: Walk):
     created = [p["metadata"]["name"] for p in pods[1:]]
     events = table(("Type", "Reason", "Age", "From", "Message"), ("----", "------", "----", "----", "-------"),
                    *(("Normal", "SuccessfulCreate", w.age(rs), "replicaset-controller", f"Created pod: {n}")
-                     for n in sorted(created, key=lambda n: w.obj("Pod", n)["metadata"]["resourceVersion"])), pad=2)
+                     for n in sorted(created, key=w.created_order)), pad=2)
     w.run("describe rs echo-server", out="""\
 Name:         echo-server
 Namespace:    default

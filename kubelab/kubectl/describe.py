@@ -401,6 +401,11 @@ def describe_containers(w: Writer, label: str, containers: list[Mapping[str, Any
             w.w(3, f"{m.get('mountPath', '')} from {m.get('name', '')} ({','.join(flags)})\n")
 
 
+def _optional(source: Mapping[str, Any]) -> str:
+    value = source.get("optional")
+    return "<nil>" if value is None else str(bool(value)).lower()
+
+
 def describe_volumes(w: Writer, volumes: list[Mapping[str, Any]] | None, space: str = "") -> None:
     if not volumes:
         w.w(0, f"{space}Volumes:\t<none>\n")
@@ -431,14 +436,15 @@ def describe_volumes(w: Writer, volumes: list[Mapping[str, Any]] | None, space: 
         elif "projected" in v:
             w.w(2, "Type:\tProjected (a volume that contains injected data from multiple sources)\n")
             for source in v["projected"].get("sources") or ():
+                # kubectl prints the *bool itself: <nil> when unset
                 if "secret" in source:
                     w.w(2, f"SecretName:\t{source['secret'].get('name', '')}\n"
-                           f"    Optional:\t{'true' if source['secret'].get('optional') else 'false'}\n")
+                           f"    SecretOptionalName:\t{_optional(source['secret'])}\n")
                 elif "downwardAPI" in source:
                     w.w(2, "DownwardAPI:\ttrue\n")
                 elif "configMap" in source:
                     w.w(2, f"ConfigMapName:\t{source['configMap'].get('name', '')}\n"
-                           f"    Optional:\t{'true' if source['configMap'].get('optional') else 'false'}\n")
+                           f"    ConfigMapOptional:\t{_optional(source['configMap'])}\n")
                 elif "serviceAccountToken" in source:
                     w.w(2, f"TokenExpirationSeconds:\t{source['serviceAccountToken'].get('expirationSeconds', 3600)}\n")
         elif "downwardAPI" in v:

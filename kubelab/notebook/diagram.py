@@ -17,6 +17,7 @@ from kubelab.notebook.display import FILL, GREEN, GREY, RED, pod_status, status_
 Obj = dict[str, Any]
 Snapshot = dict[str, list[Obj]]
 
+ROOT_CA = "kube-root-ca.crt"  # the root-ca-cert-publisher's ConfigMap in every namespace
 KINDS = ("Node", "Pod", "Deployment", "ReplicaSet", "Service", "ConfigMap", "Secret")
 _KIND_WORDS = {
     "pod": "Pod", "pods": "Pod", "po": "Pod",
@@ -58,6 +59,8 @@ def snapshot(client: Any, namespace: str | None = None) -> Snapshot:
             snap[kind] = client.list(kind, ns)["items"]
         except Exception:  # a kind the backend does not serve yet: leave it out of the picture
             snap[kind] = []
+    # every namespace's CA bundle, mounted by every pod: cluster plumbing, not the learner's config
+    snap["ConfigMap"] = [c for c in snap["ConfigMap"] if c["metadata"]["name"] != ROOT_CA]
     return snap
 
 
@@ -83,7 +86,7 @@ def config_refs(pod: Obj) -> list[tuple[str, str, str]]:
         if vol.get("secret"):
             refs.append(("Secret", vol["secret"].get("secretName", ""), "volume"))
         for source in (vol.get("projected") or {}).get("sources") or []:
-            if source.get("configMap"):
+            if source.get("configMap") and source["configMap"].get("name") != ROOT_CA:
                 refs.append(("ConfigMap", source["configMap"].get("name", ""), "volume"))
             if source.get("secret"):
                 refs.append(("Secret", source["secret"].get("name", ""), "volume"))
