@@ -92,7 +92,9 @@ class Dashboard:
             delete.on_click(self._on_delete)
             box = cls(w.HBox([delete, cell], layout=w.Layout(display="none")), "kubelab-pod-row")
             self._rows.append((box, cell, delete))
-        self.rows_box = w.VBox([self.header] + [r[0] for r in self._rows])
+        # the header sits over the cells, right of the rows' delete buttons
+        spacer = w.HTML(layout=w.Layout(width="70px"))
+        self.rows_box = w.VBox([w.HBox([spacer, self.header])] + [r[0] for r in self._rows])
         self.diagram = cls(w.HTML(), "kubelab-diagram")
         self.events = cls(w.HTML(), "kubelab-events")
         self.log = cls(w.HTML(), "kubelab-log")
@@ -303,11 +305,12 @@ class Dashboard:
             seen = since(e.get("lastTimestamp") or e["metadata"].get("creationTimestamp"), now)
             obj = e.get("involvedObject") or {}
             colour = "#c62828" if e.get("type") == "Warning" else "inherit"
-            rows.append(f'<tr style="color:{colour}"><td>{seen}</td><td>{html.escape(e.get("type", ""))}</td>'
+            rows.append(f'<tr style="color:{colour};white-space:nowrap"><td>{seen}</td><td>{html.escape(e.get("type", ""))}</td>'
                         f'<td>{html.escape(e.get("reason", ""))}</td>'
                         f'<td>{html.escape(obj.get("kind", "").lower())}/{html.escape(obj.get("name", ""))}</td>'
-                        f'<td>{html.escape(e.get("message", ""))}</td></tr>')
-        self.events.value = ('<table style="font-family:monospace;font-size:11px"><tr><th>LAST SEEN</th>'
+                        f'<td style="white-space:normal">{html.escape(e.get("message", ""))}</td></tr>')
+        self.events.value = ('<table style="font-family:monospace;font-size:11px"><tr style="white-space:nowrap">'
+                             '<th>LAST SEEN</th>'
                              '<th>TYPE</th><th>REASON</th><th>OBJECT</th><th>MESSAGE</th></tr>'
                              + "".join(rows) + "</table>") if rows else "<i>no events</i>"
 
@@ -319,7 +322,7 @@ class Dashboard:
         from kubelab.notebook.diagram import diagram
 
         try:
-            self.diagram.value = diagram(self.client, self.namespace).svg()
+            self.diagram.value = diagram(self.client, self.namespace).html()
         except Exception as exc:  # a picture that cannot be drawn must not stop the dashboard
             self.diagram.value = f"<i>no diagram: {html.escape(str(exc))}</i>"
 

@@ -9,6 +9,7 @@ and code can ask what is in the picture without reading SVG.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -28,6 +29,7 @@ _KIND_WORDS = {
     "secret": "Secret", "secrets": "Secret",
     "node": "Node", "nodes": "Node", "no": "Node",
 }
+MIN_SCALE = 0.6  # below this the labels get too small to read: scroll instead
 _SHAPES = {"Deployment": "box3d", "ReplicaSet": "folder", "Service": "box", "ConfigMap": "note",
            "Secret": "note", "Pod": "box"}
 
@@ -164,8 +166,19 @@ class Diagram:
     def _repr_svg_(self) -> str:
         return self.svg()
 
+    def html(self) -> str:
+        """The picture as inline SVG that shrinks to the output's width, down to MIN_SCALE of
+        its size (wider ones scroll sideways). JupyterLab shows ``image/svg+xml`` at its natural
+        size and cuts off the right-hand side, which is where the pods are."""
+        svg = self.svg()
+        svg = svg[svg.find("<svg"):]
+        m = re.match(r'<svg width="([\d.]+)pt"', svg)
+        fit = "max-width:100%;height:auto" + (f";min-width:{float(m.group(1)) * MIN_SCALE:.0f}pt" if m else "")
+        return (f'<div class="kubelab-diagram-fit" style="overflow-x:auto">'
+                f'<svg style="{fit}"{svg[4:]}</div>')
+
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        return {"image/svg+xml": self.svg(), "text/plain": self.summary()}
+        return {"text/html": self.html(), "image/svg+xml": self.svg(), "text/plain": self.summary()}
 
     def summary(self) -> str:
         counts: dict[str, int] = {}

@@ -143,20 +143,24 @@ def is_table_get(argv: Sequence[str]) -> bool:
 
 
 def table_html(tables: list[tuple[list[str], list[list[str]]]]) -> str:
-    """Styled HTML for parsed tables: coloured STATUS/READY cells, one ``<tr data-name>`` per row."""
-    parts = ['<div class="kubelab-get">']
+    """Styled HTML for parsed tables: coloured STATUS/READY cells, one ``<tr data-name>`` per row.
+
+    Cells never wrap (kubectl's columns don't): a table wider than the output scrolls instead of
+    breaking ``echo-server-k4xp8`` or ``NOMINATED NODE`` over two lines."""
+    parts = ['<div class="kubelab-get" style="overflow-x:auto">']
     for header, rows in tables:
         parts.append('<table class="kubelab-table" style="border-collapse:collapse;font-family:monospace;'
                      'font-size:12px">')
         parts.append("<thead><tr>" + "".join(
-            f'<th style="text-align:left;padding:2px 10px;border-bottom:1px solid #999">{html.escape(h)}</th>'
+            f'<th style="text-align:left;padding:2px 10px;border-bottom:1px solid #999;white-space:nowrap">'
+            f'{html.escape(h)}</th>'
             for h in header) + "</tr></thead><tbody>")
         name_col = header.index("NAME") if "NAME" in header else 0
         for row in rows:
             name = row[name_col] if name_col < len(row) else ""
             cells = []
             for h, value in zip(header, row):
-                style = "padding:2px 10px;text-align:left"
+                style = "padding:2px 10px;text-align:left;white-space:nowrap"
                 colour = None
                 if h in ("STATUS", "PHASE"):
                     colour = status_colour(value)

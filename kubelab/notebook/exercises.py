@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -74,13 +75,20 @@ class Report:
         items = []
         for f in self.findings:
             mark = '<span style="color:#1a7f37">✔</span>' if f.ok else '<span style="color:#cf222e">✘</span>'
-            hint = f'<br><span style="color:#57606a">💡 {html.escape(f.hint)}</span>' if not f.ok and f.hint else ""
+            hint = (f'<br><span style="color:#57606a">hint: {_code(f.hint)}</span>' if not f.ok and f.hint
+                    else "")
             items.append(f"<li style='list-style:none'>{mark} {html.escape(f.text)}{hint}</li>")
         verdict = "All done, well done!" if self.passed else "Not there yet: fix the ✘ lines and run the check again."
         return (f"<div style='border-left:4px solid {colour};padding:4px 10px'>"
                 f"<b>Exercise {html.escape(self.name)}</b>: {html.escape(self.title)}"
                 f"<ul style='padding-left:4px;margin:4px 0'>{''.join(items)}</ul>"
                 f"<b style='color:{colour}'>{verdict}</b></div>")
+
+
+def _code(text: str) -> str:
+    """Escape a hint for HTML, showing its `backticked` commands as code (no emoji: a missing
+    emoji font shows an empty box)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
 
 
 Check = Callable[["Client", Report], None]

@@ -10,6 +10,7 @@ the pod's containers declare).
 """
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from kubelab.api.errors import StatusError
@@ -17,6 +18,8 @@ from kubelab.notebook.diagram import Diagram
 from kubelab.notebook.display import AMBER, GREEN, GREY, RED, pod_status, status_colour
 
 Obj = dict[str, Any]
+CLIENT = {"shape": "box", "style": "filled"}  # square corners: not a pod; narrower than an oval
+WRAP = 40  # characters per line of a problem written into the Service's box
 
 
 def _ready(pod: Obj) -> bool:
@@ -124,7 +127,7 @@ def route(client: Any, name: str, namespace: str = "default") -> Diagram:
     dns = f"{name}.{namespace}.svc.cluster.local"
     d.nodes[inside] = {"kind": "Client", "name": "a pod in the cluster", "namespace": namespace,
                        "label": f"a pod in the cluster\nhttp://{name}" + (f":{ports[0].get('port')}" if ports else "")
-                       + f"\n({dns})", "colour": GREY, "attrs": {"shape": "oval"}}
+                       + f"\n({dns})", "colour": GREY, "attrs": dict(CLIENT)}
     d.groups["clients"] = [inside]
     d.edges.append((inside, sid, "sends", ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports)))
     if spec.get("type") in ("NodePort", "LoadBalancer"):
@@ -133,7 +136,7 @@ def route(client: Any, name: str, namespace: str = "default") -> Diagram:
         node_ports = ", ".join(f"{ip}:{p['nodePort']}" for p in ports if p.get("nodePort"))
         d.nodes[outside] = {"kind": "Client", "name": "outside", "namespace": namespace,
                             "label": f"outside the cluster\n{node_ports or ip}", "colour": GREY,
-                            "attrs": {"shape": "oval"}}
+                            "attrs": dict(CLIENT)}
         d.groups["clients"].append(outside)
         d.edges.append((outside, sid, "sends", "nodePort " + ", ".join(
             f"{p.get('nodePort')}→{p.get('port')}" for p in ports if p.get("nodePort"))))
@@ -184,7 +187,8 @@ def route(client: Any, name: str, namespace: str = "default") -> Diagram:
     if problems:
         d.nodes[sid]["colour"] = RED
         d.nodes[sid]["broken"] = True
-        d.nodes[sid]["label"] += "\n✗ " + problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
+        first = "✗ " + problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")
+        d.nodes[sid]["label"] += "\n" + textwrap.fill(first, WRAP, break_on_hyphens=False)
         if not pods:
             nothing = "Broken/no-endpoints"
             d.nodes[nothing] = {"kind": "Broken", "name": "no endpoints", "namespace": namespace,

@@ -1,0 +1,82 @@
+"""What a learner trips over in JupyterLab, found by looking at the walkthrough's screenshots
+(``tools/screenshots.py``), checked here structurally: tables that keep kubectl's one-line cells,
+pictures that fit the output instead of losing their right-hand side, a dashboard whose column
+titles sit over their columns, hints that show without an emoji font."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from kubelab import Cluster
+from kubelab.notebook.dashboard import Dashboard
+from kubelab.notebook.diagram import MIN_SCALE, Diagram
+from kubelab.notebook.display import parse_tables, table_html
+from kubelab.notebook.exercises import check
+from kubelab.notebook.route import WRAP, route
+
+WIDE = """\
+NAME                      READY   STATUS    RESTARTS   AGE   IP           NODE          NOMINATED NODE   READINESS GATES
+echo-server-7b5848d7b8-x   1/1     Running   0          3s    10.244.1.2   kubelab-m02   <none>           <none>
+"""
+
+
+def test_table_cells_never_wrap_and_a_wide_table_scrolls():
+    page = table_html(parse_tables(WIDE))
+    assert page.startswith('<div class="kubelab-get" style="overflow-x:auto">')
+    cells = re.findall(r"<t[hd] style=\"([^\"]*)\"", page)
+    assert len(cells) == 18 and all("white-space:nowrap" in style for style in cells)
+
+
+def test_diagram_html_shrinks_to_the_output_width_but_not_below_min_scale():
+    d = Diagram(title="t")
+    d.nodes["Pod/default/a"] = {"kind": "Pod", "name": "a", "namespace": "default", "label": "a"}
+    d.groups["node n"] = ["Pod/default/a"]
+    bundle = d._repr_mimebundle_()
+    assert "image/svg+xml" in bundle  # still there for tools that only show pictures
+    page = bundle["text/html"]
+    assert page.startswith('<div class="kubelab-diagram-fit" style="overflow-x:auto"><svg style="')
+    assert "<?xml" not in page and "<!DOCTYPE" not in page
+    width = float(re.search(r'<svg width="([\d.]+)pt"', d.svg()).group(1))
+    style = re.search(r'<svg style="([^"]*)"', page).group(1)
+    assert "max-width:100%" in style and "height:auto" in style
+    assert f"min-width:{width * MIN_SCALE:.0f}pt" in style
+    assert page.count("<svg") == 1
+
+
+@pytest.fixture
+def cluster():
+    c = Cluster(clock="virtual", seed=3)
+    c.kubectl("create", "deployment", "echo-server", "--image=kennship/http-echo", "--replicas=2")
+    c.kubectl("expose", "deployment", "echo-server", "--name=my-echo-server-service", "--port=80",
+              "--target-port=4000", "--type=NodePort")
+    c.settle()
+    return c
+
+
+def test_route_clients_are_narrow_boxes_and_a_long_problem_is_wrapped(cluster):
+    d = route(cluster.client, "my-echo-server-service")
+    for client in ("Client/in-cluster", "Client/outside"):
+        assert d.nodes[client]["attrs"]["shape"] == "box"
+    label = d.nodes["Service/default/my-echo-server-service"]["label"]
+    problem = label[label.index("✗"):]
+    assert "targetPort 4000" in problem.replace("\n", " ")
+    assert problem.count("\n") >= 1 and all(len(line) <= WRAP for line in problem.split("\n"))
+
+
+def test_dashboard_header_sits_over_the_cells_not_the_delete_buttons(cluster):
+    dash = Dashboard(cluster.client, "default", autostart=False)
+    try:
+        header_row = dash.rows_box.children[0]
+        spacer, header = header_row.children
+        assert header is dash.header
+        _, _, delete = dash._rows[0]
+        assert spacer.layout.width == delete.layout.width
+    finally:
+        dash.close()
+
+
+def test_exercise_hints_show_commands_as_code_without_emoji():
+    page = check("05-nodeport", Cluster(clock="virtual", seed=1).client, wait=0)._repr_html_()
+    assert "hint: " in page and "💡" not in page
+    assert "<code>%kube expose</code>" in page and "`" not in page
