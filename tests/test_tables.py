@@ -167,5 +167,5 @@ def test_events_and_default():
     wide = table("Event", [ev], NOW, wide=True)["rows"][0]["cells"]
     assert wide == ["10s", "Normal", "Scheduled", "pod/web", "", "default-scheduler",
                     "Successfully assigned default/web", "60s", 2, "web.1"]
-    other = table("Job", [{"metadata": {"name": "j", "creationTimestamp": T0}}], NOW)
+    other = table("Binding", [{"metadata": {"name": "j", "creationTimestamp": T0}}], NOW)
     assert [c["name"] for c in other["columnDefinitions"]] == ["Name", "Age"]

@@ -18,6 +18,7 @@ def admit_create(obj: Obj, kind: Kind, field_validation: str = "Strict") -> tupl
     (unknown fields under ``Warn`` validation); raises ``StatusError`` when it is rejected."""
     obj, warnings = schema.decode(obj, kind, field_validation)
     defaults.apply(obj, kind)
+    strategy.prepare_for_create(obj, kind)
     causes = validation.validate(obj, kind, None)
     if causes:
         raise errors.invalid(kind.kind, obj["metadata"].get("name", ""), causes, kind.group)

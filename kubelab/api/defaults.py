@@ -276,6 +276,7 @@ def _job_spec(spec: Obj) -> None:
 def _job(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
     _job_spec(spec)
+    spec.setdefault("manualSelector", False)
     labels = spec["template"]["metadata"].get("labels")
     if labels and not obj["metadata"].get("labels"):
         obj["metadata"]["labels"] = dict(labels)

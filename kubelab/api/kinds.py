@@ -54,6 +54,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("Secret", "", "v1", "secrets", True),
     Kind("ServiceAccount", "", "v1", "serviceaccounts", True, ("sa",)),
     Kind("Service", "", "v1", "services", True, ("svc",), _ALL),
+    Kind("ControllerRevision", "apps", "v1", "controllerrevisions", True),
     Kind("DaemonSet", "apps", "v1", "daemonsets", True, ("ds",), _ALL),
     Kind("Deployment", "apps", "v1", "deployments", True, ("deploy",), _ALL),
     Kind("ReplicaSet", "apps", "v1", "replicasets", True, ("rs",), _ALL),

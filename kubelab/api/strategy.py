@@ -1,6 +1,8 @@
-"""PrepareForUpdate: what a kind's registry strategy does to an update before validation.
+"""PrepareForCreate / PrepareForUpdate: what a kind's registry strategy does to an object
+before validation.
 
-The real API server lets an update leave out what the server itself filled in, and drops
+The real API server fills in what only it can know on create (a Job's generated selector needs
+the new object's uid), lets an update leave out what the server itself filled in, and drops
 fields a change of type has made meaningless, before it validates the new object.
 """
 from __future__ import annotations
@@ -8,6 +10,41 @@ from __future__ import annotations
 from typing import Any
 
 from kubelab.api.kinds import Kind
+
+
+# Kinds whose create-time preparation needs metadata.uid before validation: the API server
+# assigns it before admission for these.
+UID_BEFORE_ADMISSION = frozenset({"Job"})
+JOB_UID_LABEL = "batch.kubernetes.io/controller-uid"
+JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+
+
+def prepare_for_create(obj: dict[str, Any], kind: Kind) -> None:
+    """Fill in what the server derives on create (in place), before validation."""
+    if kind.kind == "Job":
+        obj["status"] = {}
+        if not (obj.get("spec") or {}).get("manualSelector"):
+            _job_selector(obj)
+
+
+def _job_selector(job: dict[str, Any]) -> None:
+    """generateSelector: label the pod template with the job's uid and name (the new
+    ``batch.kubernetes.io/`` keys and the legacy ones) and select on the uid, unless the user
+    already chose these labels (then validation catches a mismatch)."""
+    meta, spec = job["metadata"], job.setdefault("spec", {})
+    uid, name = meta.get("uid", ""), meta.get("name", "")
+    template = spec.setdefault("template", {}).setdefault("metadata", {})
+    labels = template.get("labels") or {}
+    for key, value in ((JOB_UID_LABEL, uid), ("controller-uid", uid), (JOB_NAME_LABEL, name), ("job-name", name)):
+        labels.setdefault(key, value)
+    template["labels"] = labels
+    selector = spec.get("selector") or {}
+    match = selector.get("matchLabels") or {}
+    match.setdefault(JOB_UID_LABEL, uid)
+    selector["matchLabels"] = match
+    spec["selector"] = selector
+    if not meta.get("labels"):  # the stored object is defaulted again on read: labels from the template
+        meta["labels"] = dict(labels)
 
 
 def prepare_for_update(obj: dict[str, Any], old: dict[str, Any], kind: Kind) -> None:

@@ -232,6 +232,58 @@ def _statefulset(ss: Obj, now: float) -> Row:
              _age(ss, now)], _containers(spec))
 
 
+def _has_condition(obj: Obj, type_: str) -> bool:
+    return any(c.get("type") == type_ and c.get("status") == "True"
+               for c in (obj.get("status") or {}).get("conditions") or ())
+
+
+def _job(job: Obj, now: float) -> Row:
+    spec, status = job.get("spec") or {}, job.get("status") or {}
+    done = status.get("succeeded", 0)
+    if spec.get("completions") is not None:
+        completions = f"{done}/{spec['completions']}"
+    elif (spec.get("parallelism") or 0) > 1:
+        completions = f"{done}/1 of {spec['parallelism']}"
+    else:
+        completions = f"{done}/1"
+    start, end = parse_time(status.get("startTime")), parse_time(status.get("completionTime"))
+    duration = "" if start is None else human_duration((end if end is not None else now) - start)
+    if _has_condition(job, "Complete"):
+        state = "Complete"
+    elif _has_condition(job, "Failed"):
+        state = "Failed"
+    elif job["metadata"].get("deletionTimestamp"):
+        state = "Terminating"
+    elif _has_condition(job, "Suspended"):
+        state = "Suspended"
+    elif _has_condition(job, "FailureTarget"):
+        state = "FailureTarget"
+    else:
+        state = "Running"
+    return ([job["metadata"]["name"], state, completions, duration, _age(job, now)],
+            [*_containers(spec), format_label_selector(spec.get("selector"))])
+
+
+def _cronjob(cj: Obj, now: float) -> Row:
+    spec, status = cj.get("spec") or {}, cj.get("status") or {}
+    last = since(status["lastScheduleTime"], now) if status.get("lastScheduleTime") else "<none>"
+    suspend = spec.get("suspend")
+    job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    return ([cj["metadata"]["name"], spec.get("schedule", ""), spec.get("timeZone") or "<none>",
+             "<unset>" if suspend is None else ("True" if suspend else "False"),
+             len(status.get("active") or ()), last, _age(cj, now)],
+            [*_containers(job_spec), format_label_selector(job_spec.get("selector"))])
+
+
+def _controllerrevision(rev: Obj, now: float) -> Row:
+    ref = next((r for r in rev["metadata"].get("ownerReferences") or () if r.get("controller")), None)
+    owner = "<none>"
+    if ref is not None:
+        group = ref.get("apiVersion", "").rpartition("/")[0]
+        owner = f"{ref.get('kind', '').lower()}{'.' + group if group else ''}/{ref.get('name', '')}"
+    return [rev["metadata"]["name"], owner, rev.get("revision", 0), _age(rev, now)], []
+
+
 # -- services and endpoints ---------------------------------------------------------------
 def _lb_ips(svc: Obj, wide: bool) -> str:
     ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
@@ -435,6 +487,22 @@ COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
                    _AGE], _WORKLOAD_WIDE),
     "StatefulSet": ([_NAME, ("Ready", "string", "", "Ready pods out of the desired replicas."), _AGE],
                     _WORKLOAD_WIDE[:2]),
+    "ControllerRevision": ([_NAME,
+                            ("Controller", "string", "", "Controller of the object."),
+                            ("Revision", "integer", "", "Revision of the ControllerRevision."),
+                            _AGE], []),
+    "Job": ([_NAME,
+             ("Status", "string", "", "Status of the job."),
+             ("Completions", "string", "", "The completion status of the job."),
+             ("Duration", "string", "", "Time required to complete the job."),
+             _AGE], _WORKLOAD_WIDE),
+    "CronJob": ([_NAME,
+                 ("Schedule", "string", "", "The schedule for running the job."),
+                 ("Timezone", "string", "", "The time zone the schedule is interpreted in."),
+                 ("Suspend", "boolean", "", "Whether the cron job is suspended."),
+                 ("Active", "integer", "", "Number of jobs running."),
+                 ("Last Schedule", "string", "", "When the job was last scheduled."),
+                 _AGE], _WORKLOAD_WIDE),
     "Service": ([_NAME,
                  ("Type", "string", "", "How the service is exposed."),
                  ("Cluster-IP", "string", "", "The virtual IP of the service inside the cluster."),
@@ -480,7 +548,7 @@ _EVENT_COLUMNS: list[tuple[Column, int]] = [
 
 _ROWS: dict[str, Callable[[Obj, float], Row]] = {
     "Pod": _pod, "ReplicaSet": _replicaset, "Deployment": _deployment, "DaemonSet": _daemonset,
-    "StatefulSet": _statefulset, "Endpoints": _endpoints, "EndpointSlice": _endpointslice,
+    "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "ControllerRevision": _controllerrevision, "Endpoints": _endpoints, "EndpointSlice": _endpointslice,
     "ConfigMap": _configmap, "Secret": _secret, "ServiceAccount": _serviceaccount,
     "Namespace": _namespace, "Node": _node,
 }

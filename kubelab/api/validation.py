@@ -16,6 +16,7 @@ import json
 import re
 from typing import Any, Callable
 
+from kubelab.api import cron
 from kubelab.api.errors import Cause
 from kubelab.api.kinds import Kind
 from kubelab.api.quantity import parse as parse_quantity
@@ -631,14 +632,16 @@ def _statefulset(obj: Obj, old: Obj | None) -> Errs:
 def _job(obj: Obj, old: Obj | None) -> Errs:
     spec = obj.get("spec") or {}
     errs: Errs = []
-    for key in ("parallelism", "completions", "backoffLimit"):
+    for key in ("parallelism", "completions", "backoffLimit", "ttlSecondsAfterFinished"):
         errs += _non_negative(spec, key)
+    deadline = spec.get("activeDeadlineSeconds")
+    if isinstance(deadline, int) and deadline <= 0:
+        errs.append(invalid("spec.activeDeadlineSeconds", deadline, "must be greater than 0"))
     template = spec.get("template") or {}
-    errs += _labels((template.get("metadata") or {}).get("labels"), "spec.template.metadata.labels")
-    errs += pod_spec(template.get("spec") or {}, "spec.template.spec", ("OnFailure", "Never"))
+    errs += _workload_template(spec, "job", ("OnFailure", "Never"))
     if old is not None and (old.get("spec") or {}).get("template") != template:
         errs.append(invalid("spec.template", _Raw("core.PodTemplateSpec{...}"), "field is immutable"))
-    return errs
+    return errs + _immutable_selector(obj, old)
 
 
 def _cronjob(obj: Obj, old: Obj | None) -> Errs:
@@ -646,6 +649,16 @@ def _cronjob(obj: Obj, old: Obj | None) -> Errs:
     errs: Errs = []
     if not spec.get("schedule"):
         errs.append(required("spec.schedule"))
+    else:
+        try:
+            cron.parse(spec["schedule"])
+        except cron.ScheduleError as e:
+            errs.append(invalid("spec.schedule", spec["schedule"], str(e)))
+    zone = spec.get("timeZone")
+    if zone is not None and cron.time_zone(zone) is None:
+        errs.append(invalid("spec.timeZone", zone, f"unknown time zone {zone}"))
+    for key in ("startingDeadlineSeconds", "successfulJobsHistoryLimit", "failedJobsHistoryLimit"):
+        errs += _non_negative(spec, key)
     policy = spec.get("concurrencyPolicy", "")
     if policy not in ("Allow", "Forbid", "Replace"):
         errs.append(not_supported("spec.concurrencyPolicy", policy, ("Allow", "Forbid", "Replace")))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-from kubelab.api import admission, errors, patch as patching
+from kubelab.api import admission, errors, patch as patching, strategy
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.selectors import Selector, parse
 from kubelab.engine.core import Engine
@@ -61,6 +61,9 @@ class APIServer:
             self._place(obj, kind, namespace)
             if not meta.get("name") and meta.get("generateName"):
                 meta["name"] = meta["generateName"] + self.random_suffix()
+            meta.pop("uid", None)  # the server assigns identity; a Job's selector needs it early
+            if kind.kind in strategy.UID_BEFORE_ADMISSION:
+                meta["uid"] = self.store.new_uid()
             obj, warnings = admission.admit_create(obj, kind, field_validation)
             self._check_namespace(obj, kind, "create")
             name = obj["metadata"]["name"]

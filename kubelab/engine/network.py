@@ -195,9 +195,24 @@ class Network:
                 return ip
             ready = self._endpoint_ips(svc)
             return ready[0] if ready else None
+        if len(parts) == 4 and parts[3] == "svc":
+            return self._hostname_record(parts[2], parts[1], parts[0])
         if len(parts) == 3 and parts[2] == "pod":
             ip = parts[0].replace("-", ".")
             return ip if ip in self.sandboxes and self.sandboxes[ip].namespace == parts[1] else None
+        return None
+
+    def _hostname_record(self, namespace: str, service: str, hostname: str) -> str | None:
+        """``<hostname>.<service>.<ns>.svc``: a pod whose spec.hostname/subdomain put it behind a
+        headless Service (a StatefulSet's pods), as the Service's Endpoints list it."""
+        svc = self.store.get("Service", namespace, service)
+        if svc is None or svc.get("spec", {}).get("clusterIP") != "None":
+            return None
+        endpoints = self.store.get("Endpoints", namespace, service) or {}
+        for subset in endpoints.get("subsets") or ():
+            for address in subset.get("addresses") or ():
+                if address.get("hostname") == hostname:
+                    return address.get("ip")
         return None
 
     # -- routing ---------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ class Store:
             k = BY_KIND[kind]
             raise errors.already_exists(k.plural, name, k.group)
         meta = obj["metadata"]
-        meta["uid"] = self.new_uid()
+        meta["uid"] = meta.get("uid") or self.new_uid()  # the API server may have assigned it
         meta["resourceVersion"] = self.next_resource_version()
         meta["creationTimestamp"] = self.clock.timestamp()
         if kind in GENERATION_KINDS:

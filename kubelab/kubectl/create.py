@@ -1,5 +1,6 @@
 """``kubectl create``: from files (``-f``) or from generators (``create deployment``,
-``namespace``, ``configmap``, ``secret generic``, ``service clusterip|nodeport``).
+``namespace``, ``configmap``, ``secret generic``, ``service clusterip|nodeport``, ``job``,
+``cronjob``).
 
 Generated objects are built in the field order kubectl's typed structs have, so
 ``--dry-run=client -o json`` prints them exactly as kubectl does.
@@ -308,3 +309,91 @@ def create_svc_clusterip(ctx: Context, args: list[str]) -> int:
 @command("create svc nodeport", *COMMON, *SERVICE_FLAGS, Flag("node-port", type=fl.INT))
 def create_svc_nodeport(ctx: Context, args: list[str]) -> int:
     return _service(ctx, args, "NodePort")
+
+
+def _command_words(ctx: Context, args: list[str]) -> tuple[list[str], list[str]]:
+    """(names before ``--``, the command after it)."""
+    dash = ctx.flags.dash_index
+    return (args[:dash], args[dash:]) if dash >= 0 else (args, [])
+
+
+@command("create job", *COMMON, Flag("image", type=fl.STRING), Flag("from", type=fl.STRING))
+def create_job(ctx: Context, args: list[str]) -> int:
+    names, words = _command_words(ctx, args)
+    name = _one_name(ctx, names)
+    image, source = ctx.flags.get("image"), ctx.flags.get("from")
+    if bool(image) == bool(source):
+        raise error("either --image or --from must be specified")
+    if words and source:
+        raise error("cannot specify --from and command")
+    kind = BY_KIND["Job"]
+    if source:
+        obj = _job_from(ctx, name, source)
+    else:
+        container: Obj = {"name": name, "image": image}
+        if words:
+            container["command"] = list(words)
+        container["resources"] = {}
+        obj = {"kind": "Job", "apiVersion": "batch/v1", "metadata": _meta(name, ctx, kind),
+               "spec": {"template": {"metadata": {"creationTimestamp": None},
+                                     "spec": {"containers": [container], "restartPolicy": "Never"}}},
+               "status": {}}
+    _finish(ctx, kind, obj)
+    return 0
+
+
+def _job_from(ctx: Context, name: str, source: str) -> Obj:
+    """A Job from a CronJob's jobTemplate, owned by the CronJob and marked as started by hand
+    (``cronjob.kubernetes.io/instantiate: manual``), as ``createJobFromCronJob`` builds it."""
+    from kubelab.api.kinds import lookup
+
+    word, _, cron_name = source.partition("/")
+    kind = lookup(word)
+    if kind.kind != "CronJob" or not cron_name:
+        raise error(f"from must be an existing cronjob: {source}" if kind.kind == "CronJob"
+                    else f"unknown object type *v1.{kind.kind}")
+    cron = ctx.client.get("CronJob", cron_name, ctx.namespace)
+    template = (cron.get("spec") or {}).get("jobTemplate") or {}
+    tmeta = template.get("metadata") or {}
+    meta: Obj = {"name": name}
+    if ctx.explicit_namespace:
+        meta["namespace"] = ctx.namespace
+    meta["creationTimestamp"] = None
+    if tmeta.get("labels"):
+        meta["labels"] = dict(tmeta["labels"])
+    meta["annotations"] = {"cronjob.kubernetes.io/instantiate": "manual", **(tmeta.get("annotations") or {})}
+    meta["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "CronJob", "name": cron_name,
+                                "uid": cron["metadata"]["uid"], "controller": True}]
+    return {"kind": "Job", "apiVersion": "batch/v1", "metadata": meta,
+            "spec": dict(template.get("spec") or {}), "status": {}}
+
+
+@command("create cronjob", *COMMON, Flag("image", type=fl.STRING), Flag("schedule", type=fl.STRING),
+         Flag("restart", type=fl.STRING))
+def create_cronjob(ctx: Context, args: list[str]) -> int:
+    names, words = _command_words(ctx, args)
+    missing = [f'"{f}"' for f in ("image", "schedule") if not ctx.flags.changed(f)]
+    if missing:
+        raise error(f"required flag(s) {', '.join(missing)} not set")
+    name = _one_name(ctx, names)
+    restart = ctx.flags.get("restart") or "OnFailure"
+    kind = BY_KIND["CronJob"]
+    container: Obj = {"name": name, "image": ctx.flags.get("image")}
+    if words:
+        container["command"] = list(words)
+    container["resources"] = {}
+    obj = {"kind": "CronJob", "apiVersion": "batch/v1", "metadata": _meta(name, ctx, kind),
+           "spec": {"schedule": ctx.flags.get("schedule"),
+                    "jobTemplate": {"metadata": {"name": name, "creationTimestamp": None},
+                                    "spec": {"template": {"metadata": {"creationTimestamp": None},
+                                                          "spec": {"containers": [container],
+                                                                   "restartPolicy": restart}}}}},
+           "status": {}}
+    _finish(ctx, kind, obj)
+    return 0
+
+
+@command("create cj", *COMMON, Flag("image", type=fl.STRING), Flag("schedule", type=fl.STRING),
+         Flag("restart", type=fl.STRING))
+def create_cj(ctx: Context, args: list[str]) -> int:
+    return create_cronjob(ctx, args)

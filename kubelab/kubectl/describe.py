@@ -666,6 +666,126 @@ def describe_deployment(client: Any, deploy: Obj, now: float, show_events: bool 
     return w.text()
 
 
+def describe_job(client: Any, job: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, spec, status = job["metadata"], job.get("spec") or {}, job.get("status") or {}
+    _header(w, job)
+    w.w(0, f"Selector:\t{format_selector(spec.get('selector'))}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    ref = controller_of(job)
+    if ref:
+        w.w(0, f"Controlled By:\t{ref['kind']}/{ref['name']}\n")
+    if spec.get("parallelism") is not None:
+        w.w(0, f"Parallelism:\t{spec['parallelism']}\n")
+    w.w(0, f"Completions:\t{spec['completions'] if spec.get('completions') is not None else '<unset>'}\n")
+    if spec.get("completionMode"):
+        w.w(0, f"Completion Mode:\t{spec['completionMode']}\n")
+    if spec.get("suspend") is not None:
+        w.w(0, f"Suspend:\t{'true' if spec['suspend'] else 'false'}\n")
+    if spec.get("backoffLimit") is not None:
+        w.w(0, f"Backoff Limit:\t{spec['backoffLimit']}\n")
+    if spec.get("ttlSecondsAfterFinished") is not None:
+        w.w(0, f"TTL Seconds After Finished:\t{spec['ttlSecondsAfterFinished']}\n")
+    if status.get("startTime"):
+        w.w(0, f"Start Time:\t{rfc1123z(status['startTime'])}\n")
+    if status.get("completionTime"):
+        w.w(0, f"Completed At:\t{rfc1123z(status['completionTime'])}\n")
+    start, end = parse_time(status.get("startTime")), parse_time(status.get("completionTime"))
+    if start is not None and end is not None:
+        w.w(0, f"Duration:\t{human_duration(end - start)}\n")
+    if spec.get("activeDeadlineSeconds") is not None:
+        w.w(0, f"Active Deadline Seconds:\t{spec['activeDeadlineSeconds']}s\n")
+    counts = f"{status.get('succeeded', 0)} Succeeded / {status.get('failed', 0)} Failed"
+    if status.get("ready") is None:
+        w.w(0, f"Pods Statuses:\t{status.get('active', 0)} Active / {counts}\n")
+    else:
+        w.w(0, f"Pods Statuses:\t{status.get('active', 0)} Active ({status['ready']} Ready) / {counts}\n")
+    if spec.get("completionMode") == "Indexed":
+        w.w(0, f"Completed Indexes:\t{_cap_indexes(status.get('completedIndexes') or '', 50)}\n")
+    describe_pod_template(w, spec.get("template"))
+    if show_events:
+        describe_events(w, search_events(client, job), now)
+    return w.text()
+
+
+def _cap_indexes(indexes: str, soft_limit: int) -> str:
+    """capIndexesListOrNone: cut a long index list after the first comma past ``soft_limit``."""
+    if not indexes:
+        return "<none>"
+    cut = indexes.find(",", soft_limit)
+    return indexes if cut < 0 or soft_limit >= len(indexes) else indexes[:cut + 1] + "..."
+
+
+def describe_cronjob(client: Any, cj: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, spec, status = cj["metadata"], cj.get("spec") or {}, cj.get("status") or {}
+    _header(w, cj)
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"Schedule:\t{spec.get('schedule', '')}\n")
+    w.w(0, f"Concurrency Policy:\t{spec.get('concurrencyPolicy', '')}\n")
+    suspend = spec.get("suspend")
+    w.w(0, f"Suspend:\t{'<unset>' if suspend is None else ('True' if suspend else 'False')}\n")
+    for label, field in (("Successful Job History Limit", "successfulJobsHistoryLimit"),
+                         ("Failed Job History Limit", "failedJobsHistoryLimit")):
+        w.w(0, f"{label}:\t{spec[field] if spec.get(field) is not None else '<unset>'}\n")
+    deadline = spec.get("startingDeadlineSeconds")
+    w.w(0, f"Starting Deadline Seconds:\t{f'{deadline}s' if deadline is not None else '<unset>'}\n")
+    job_spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    w.w(0, f"Selector:\t{format_selector(job_spec['selector']) if job_spec.get('selector') else '<unset>'}\n")
+    for label, field in (("Parallelism", "parallelism"), ("Completions", "completions")):
+        w.w(0, f"{label}:\t{job_spec[field] if job_spec.get(field) is not None else '<unset>'}\n")
+    if job_spec.get("activeDeadlineSeconds") is not None:
+        w.w(0, f"Active Deadline Seconds:\t{job_spec['activeDeadlineSeconds']}s\n")
+    describe_pod_template(w, job_spec.get("template"))
+    last = status.get("lastScheduleTime")
+    w.w(0, f"Last Schedule Time:\t{rfc1123z(last) if last else '<unset>'}\n")
+    active = [ref.get("name", "") for ref in status.get("active") or ()]
+    w.w(0, f"Active Jobs:\t{', '.join(active) if active else '<none>'}\n")
+    if show_events:
+        describe_events(w, search_events(client, cj), now)
+    return w.text()
+
+
+def describe_statefulset(client: Any, sts: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, spec, status = sts["metadata"], sts.get("spec") or {}, sts.get("status") or {}
+    _header(w, sts)
+    w.w(0, f"CreationTimestamp:\t{rfc1123z(meta.get('creationTimestamp'))}\n")
+    w.w(0, f"Selector:\t{format_selector(spec.get('selector'))}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"Replicas:\t{spec.get('replicas', 1)} desired | {status.get('replicas', 0)} total\n")
+    strategy = spec.get("updateStrategy") or {}
+    w.w(0, f"Update Strategy:\t{strategy.get('type', '')}\n")
+    rolling = strategy.get("rollingUpdate")
+    if rolling is not None and rolling.get("partition") is not None:
+        w.w(1, f"Partition:\t{rolling['partition']}\n")
+        if rolling.get("maxUnavailable") is not None:
+            w.w(1, f"MaxUnavailable:\t{rolling['maxUnavailable']}\n")
+    running, waiting, succeeded, failed = _pod_counts(client, sts)
+    w.w(0, f"Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed\n")
+    describe_pod_template(w, spec.get("template"))
+    claims = spec.get("volumeClaimTemplates") or []
+    if not claims:
+        w.w(0, "Volume Claims:\t<none>\n")
+    else:
+        w.w(0, "Volume Claims:\n")
+        for pvc in claims:
+            pmeta, pspec = pvc.get("metadata") or {}, pvc.get("spec") or {}
+            w.w(1, f"Name:\t{pmeta.get('name', '')}\n")
+            w.w(1, f"StorageClass:\t{pspec.get('storageClassName', '')}\n")
+            labels_multiline(w, "  Labels", pmeta.get("labels"))
+            labels_multiline(w, "  Annotations", pmeta.get("annotations"))
+            capacity = ((pspec.get("resources") or {}).get("requests") or {}).get("storage")
+            w.w(1, f"Capacity:\t{capacity or '<default>'}\n")
+            w.w(1, f"Access Modes:\t[{' '.join(pspec.get('accessModes') or [])}]\n")
+    if show_events:
+        describe_events(w, search_events(client, sts), now)
+    return w.text()
+
+
 def format_endpoints(endpoints: Mapping[str, Any] | None, port_name: str | None) -> str:
     """``ip:port`` of ready addresses for one service port, three at most then ``+ N more...``."""
     if not endpoints or not endpoints.get("subsets"):
@@ -1005,6 +1125,9 @@ DESCRIBERS: dict[str, Callable[..., str]] = {
     "Pod": describe_pod,
     "ReplicaSet": describe_replicaset,
     "Deployment": describe_deployment,
+    "Job": describe_job,
+    "CronJob": describe_cronjob,
+    "StatefulSet": describe_statefulset,
     "Service": describe_service,
     "Endpoints": describe_endpoints,
     "ConfigMap": describe_configmap,
