@@ -175,3 +175,16 @@ def test_rolling_update_goes_from_the_highest_ordinal_down_to_the_partition(c):
     assert status["currentReplicas"] == status["updatedReplicas"] == 3
     revisions = {r["metadata"]["name"]: r["revision"] for r in c.api.list("ControllerRevision", "default")["items"]}
     assert revisions == {first: 1, second: 2}
+
+
+def test_rollout_status_waits_for_every_pod(c):
+    ok(c, "apply -f -", WEB.replace("POLICY", "OrderedReady"))
+    assert ok(c, "rollout status sts/web") == (
+        "Waiting for 3 pods to be ready...\n"
+        "Waiting for 2 pods to be ready...\n"
+        "Waiting for 1 pods to be ready...\n"
+        "partitioned roll out complete: 3 new pods have been updated...\n")
+    r = c.kubectl("rollout status cj/x")
+    assert r.stderr == 'Error from server (NotFound): cronjobs.batch "x" not found\n'
+    ok(c, "create cronjob x --image=busybox --schedule=@daily")
+    assert c.kubectl("rollout status cj/x").stderr == "error: no status viewer has been implemented for CronJob.batch\n"

@@ -1,4 +1,5 @@
-"""``kubectl rollout status|history|undo|restart|pause|resume`` for Deployments.
+"""``kubectl rollout status|history|undo|restart|pause|resume`` for Deployments (and
+``rollout status`` for StatefulSets).
 
 All of it is client-side, as in kubectl 1.32: ``status`` watches the Deployment and prints
 the status viewer's line on every change; ``undo`` finds the ReplicaSet of the wanted revision
@@ -68,6 +69,33 @@ def deployment_status(d: Obj, revision: int = 0) -> tuple[str, bool]:
     return "Waiting for deployment spec update to be observed...\n", False
 
 
+def statefulset_status(sts: Obj, revision: int = 0) -> tuple[str, bool]:
+    """kubectl's StatefulSetStatusViewer: the line to print and whether the rollout is done."""
+    spec, status = sts.get("spec") or {}, sts.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    if strategy.get("type") != "RollingUpdate":
+        raise error("rollout status is only available for RollingUpdate strategy type")
+    if not status.get("observedGeneration") or sts["metadata"].get("generation", 0) > status["observedGeneration"]:
+        return "Waiting for statefulset spec update to be observed...\n", False
+    replicas, ready = spec.get("replicas", 1), status.get("readyReplicas", 0)
+    if ready < replicas:
+        return f"Waiting for {replicas - ready} pods to be ready...\n", False
+    updated = status.get("updatedReplicas", 0)
+    rolling = strategy.get("rollingUpdate")
+    if rolling is not None:
+        if rolling.get("partition") is not None and updated < replicas - rolling["partition"]:
+            return (f"Waiting for partitioned roll out to finish: {updated} out of "
+                    f"{replicas - rolling['partition']} new pods have been updated...\n", False)
+        return f"partitioned roll out complete: {updated} new pods have been updated...\n", True
+    if status.get("updateRevision") != status.get("currentRevision"):
+        return (f"waiting for statefulset rolling update to complete {updated} pods at revision "
+                f"{status.get('updateRevision', '')}...\n", False)
+    return (f"statefulset rolling update complete {status.get('currentReplicas', 0)} pods at revision "
+            f"{status.get('currentRevision', '')}...\n", True)
+
+
+_STATUS_VIEWERS = {"Deployment": deployment_status, "StatefulSet": statefulset_status}
+
 # How long ``--timeout=0`` ("forever") may wait here: past the default progress deadline.
 _FOREVER = 660.0
 
@@ -78,14 +106,20 @@ _FOREVER = 660.0
 def rollout_status(ctx: Context, args: list[str]) -> int:
     if not args:
         raise ctx.usage_error("Required resource not specified.")
-    for kind, obj in targets(ctx, args, "no status viewer has been implemented for {kind}"):
+    found = targets(ctx, args)
+    for kind, _ in found:
+        if kind.kind not in _STATUS_VIEWERS:
+            raise error(f"no status viewer has been implemented for {kind.kind}.{kind.group}" if kind.group
+                        else f"no status viewer has been implemented for {kind.kind}")
+    for kind, obj in found:
         _watch_status(ctx, kind, obj)
     return 0
 
 
 def _watch_status(ctx: Context, kind: Kind, obj: Obj) -> None:
     revision = ctx.flags.get("revision")
-    text, done = deployment_status(obj, revision)
+    viewer = _STATUS_VIEWERS[kind.kind]
+    text, done = viewer(obj, revision)
     ctx.out.write(text)
     if done or not ctx.flags.get("watch"):
         return
@@ -99,7 +133,7 @@ def _watch_status(ctx: Context, kind: Kind, obj: Obj) -> None:
             state["done"], state["error"] = True, error("object has been deleted")
             return
         try:
-            line, finished = deployment_status(changed, revision)
+            line, finished = viewer(changed, revision)
         except KubectlError as e:
             state["done"], state["error"] = True, e
             return
