@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from kubelab.client import EmbeddedClient
 from kubelab.engine.apiserver import APIServer
-from kubelab.engine.clock import Clock, RealClock, VirtualClock
+from kubelab.engine.clock import VIRTUAL_EPOCH, Clock, RealClock, VirtualClock
 from kubelab.engine.core import Engine
 
 # Engine parts, each a module with ``install(engine, api, cluster)``; order is start-up order.
@@ -22,10 +22,15 @@ PARTS = (
     "kubelab.engine.job",
     "kubelab.engine.cronjob",
     "kubelab.engine.statefulset",
+    "kubelab.engine.daemonset",
     "kubelab.engine.endpoints",
     "kubelab.engine.scheduler",
     "kubelab.engine.kubelet",
+    "kubelab.engine.system",
 )
+# How long minikube has been up when the learner's first command arrives: kube-system's pods
+# start in this time, before the cluster is handed over.
+BOOT_SECONDS = 60.0
 
 
 class Cluster:
@@ -41,10 +46,15 @@ class Cluster:
                  seed: int | None = None, images: dict[str, Any] | None = None) -> None:
         if isinstance(clock, Clock):
             self.clock = clock
+            ready_at = clock.now() + BOOT_SECONDS
         elif clock == "virtual":
-            self.clock = VirtualClock()
+            # booted before the fixed epoch, so a test's first command still runs at VIRTUAL_EPOCH
+            self.clock = VirtualClock(VIRTUAL_EPOCH - BOOT_SECONDS)
+            ready_at = VIRTUAL_EPOCH
         elif clock == "real":
             self.clock = RealClock()
+            ready_at = self.clock.now()
+            self.clock.set(ready_at - BOOT_SECONDS)  # the boot happened in the recent past
         else:
             raise ValueError(f"clock must be 'real', 'virtual' or a Clock, not {clock!r}")
         self.engine = Engine(self.clock, seed)
@@ -54,7 +64,22 @@ class Cluster:
         for name in PARTS:
             importlib.import_module(name).install(self.engine, self.api, self)
         self.client = EmbeddedClient(self.engine, self.api)
+        self._boot(ready_at, seed)
         self.engine.sync() if not self.clock.virtual else self.engine.drain()
+
+    def _boot(self, ready_at: float, seed: int | None) -> None:
+        """Start kube-system and run the cluster to ``ready_at``. The boot draws from its own
+        random stream, so the names and uids a seeded cluster makes afterwards do not depend
+        on how many system pods it started."""
+        from kubelab.engine import system
+
+        rng = self.engine.rng
+        saved = rng.getstate()
+        rng.seed(f"kubelab-boot-{seed}")
+        self.engine.drain()
+        system.boot(self.engine, self.api)
+        self.engine.run_until(ready_at)
+        rng.setstate(saved)
 
     def kubectl(self, *args: str, stdin: str | None = None) -> Any:
         """Run a kubectl command line (``"get pods -o wide"``) or its words; returns what

@@ -27,7 +27,7 @@ def c() -> Cluster:
 
 
 def rss(c: Cluster) -> dict[str, dict]:
-    return {r["metadata"]["name"]: r for r in c.api.list("ReplicaSet")["items"]}
+    return {r["metadata"]["name"]: r for r in c.api.list("ReplicaSet", "default")["items"]}
 
 
 def set_image(c: Cluster, image: str, **annotations: str) -> None:

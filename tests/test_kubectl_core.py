@@ -1,7 +1,11 @@
 """kubectl get / apply / create / delete against an embedded cluster, full outputs."""
 import pytest
 
-from kubelab.cluster import Cluster
+from kubelab.cluster import BOOT_SECONDS, Cluster
+
+# what minikube made before the test's first command (namespaces, the kubernetes Service, each
+# namespace's CA bundle) is BOOT_SECONDS older than the test's own objects
+SYSTEM_AGE = f"{(120 + int(BOOT_SECONDS)) // 60}m"
 
 
 def cm(name, ns="default", labels=None, **data):
@@ -29,7 +33,7 @@ def test_get_table(c):
     assert r.stdout == ("NAME               DATA   AGE\n"
                         "alpha              1      2m\n"
                         "beta               2      30s\n"
-                        "kube-root-ca.crt   1      2m\n")
+                        f"kube-root-ca.crt   1      {SYSTEM_AGE}\n")
 
 
 def test_get_short_name_names_and_missing(c):
@@ -41,9 +45,11 @@ def test_get_short_name_names_and_missing(c):
 
 def test_get_all_namespaces_labels_selector(c):
     r = c.kubectl("get cm -A --show-labels -l app")
-    assert r.stdout == ("NAMESPACE   NAME    DATA   AGE   LABELS\n"
-                        "default     alpha   1      2m    app=web\n"
-                        "default     beta    2      30s   app=api\n")
+    # kubeadm labels kube-system's kube-proxy ConfigMap app=kube-proxy
+    assert r.stdout == ("NAMESPACE     NAME         DATA   AGE   LABELS\n"
+                        "default       alpha        1      2m    app=web\n"
+                        "default       beta         2      30s   app=api\n"
+                        f"kube-system   kube-proxy   2      {SYSTEM_AGE}    app=kube-proxy\n")
     assert c.kubectl("get cm -n team --no-headers").stdout == "gamma              0     30s\nkube-root-ca.crt   1     2m\n"
 
 
@@ -59,17 +65,17 @@ def test_several_kinds_get_kind_prefix_and_blank_line(c):
     assert r.stdout == ("NAME                         DATA   AGE\n"
                         "configmap/alpha              1      2m\n"
                         "configmap/beta               2      30s\n"
-                        "configmap/kube-root-ca.crt   1      2m\n"
+                        f"configmap/kube-root-ca.crt   1      {SYSTEM_AGE}\n"
                         "\n"
                         "NAME                 TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE\n"
-                        "service/kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP   2m\n")
+                        f"service/kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP   {SYSTEM_AGE}\n")
     assert c.kubectl("get cm/alpha svc/kubernetes -o name").stdout == "configmap/alpha\nservice/kubernetes\n"
 
 
 def test_get_all_fresh_cluster(c):
     r = c.kubectl("get all")
     assert r.stdout == ("NAME                 TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE\n"
-                        "service/kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP   2m\n")
+                        f"service/kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP   {SYSTEM_AGE}\n")
 
 
 def test_output_yaml_single_and_list(c):
@@ -102,7 +108,7 @@ def test_get_errors(c):
 
 def test_get_nodes_wide_and_namespaces(c):
     r = c.kubectl("get ns")
-    assert r.stdout.splitlines()[:2] == ["NAME              STATUS   AGE", "default           Active   2m"]
+    assert r.stdout.splitlines()[:2] == ["NAME              STATUS   AGE", f"default           Active   {SYSTEM_AGE}"]
     r = c.kubectl("get nodes")
     assert r.stdout.splitlines()[0].split() == ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
 
@@ -117,7 +123,7 @@ def test_watch_is_bounded_and_shows_changes(c):
     assert r.stdout == ("NAME               DATA   AGE\n"
                         "alpha              1      2m\n"
                         "beta               2      30s\n"
-                        "kube-root-ca.crt   1      2m\n"
+                        f"kube-root-ca.crt   1      {SYSTEM_AGE}\n"
                         "delta              0      0s\n")
 
 

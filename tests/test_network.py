@@ -170,7 +170,7 @@ def test_port_from_configmap_changes_listening_port(c: Cluster) -> None:
 
 
 def test_pod_ips_come_from_node_cidr_and_are_released(c: Cluster) -> None:
-    pods = c.api.list("Pod")["items"]
+    pods = c.api.list("Pod", "default")["items"]
     ips = [p["status"]["podIP"] for p in pods]
     assert len(set(ips)) == len(ips)
     for p in pods:

@@ -124,7 +124,8 @@ def test_invariants_hold_after_any_sequence(sequence: list[tuple], seed: int) ->
 
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
 
-    uids = {o["metadata"]["uid"] for kind in ("Deployment", "ReplicaSet", "Pod") for o in store.list(kind)}
+    owners = ("Node", "DaemonSet", "Deployment", "ReplicaSet", "Pod")  # Nodes own static pods' mirrors
+    uids = {o["metadata"]["uid"] for kind in owners for o in store.list(kind)}
     for kind in ("ReplicaSet", "Pod"):
         for obj in store.list(kind):
             for ref in obj["metadata"].get("ownerReferences", []):
@@ -137,7 +138,8 @@ def test_invariants_hold_after_any_sequence(sequence: list[tuple], seed: int) ->
 
     for d in store.list("Deployment"):
         ns = d["metadata"]["namespace"]
-        pods = [p for p in store.list("Pod", ns) if p["metadata"].get("labels", {}).get("app") == d["metadata"]["name"]
+        selector = d["spec"]["selector"]["matchLabels"]
+        pods = [p for p in store.list("Pod", ns) if selector.items() <= p["metadata"].get("labels", {}).items()
                 and not p["metadata"].get("deletionTimestamp")]
         assert len(pods) == d["spec"]["replicas"], d["metadata"]["name"]
 

@@ -467,7 +467,12 @@ def test_namespaces_chapter(w: Walk):
     w.run("get pods", err="No resources found in default namespace.\n")
     pod = w.obj("Pod", "echo-server", "my-namespace-name")
     w.run("get pods -n my-namespace-name", out=table(("NAME", "READY", "STATUS", "RESTARTS", "AGE"), w.pod_row(pod)))
+    # minikube's own pods run in kube-system: CoreDNS, the control plane, kube-proxy, the provisioner
+    system = w.pods("kube-system")
+    assert {p["metadata"]["name"].rsplit("-", 1)[0] for p in system} >= {
+        "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "storage"}
     w.run("get pods --all-namespaces", out=table(("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"),
+                                                 *(("kube-system",) + w.pod_row(p) for p in system),
                                                  ("my-namespace-name",) + w.pod_row(pod)))
     w.run("get pod echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
     # metadata.namespace in the file wins over the default, and must agree with -n
@@ -483,6 +488,7 @@ def test_namespaces_chapter(w: Walk):
     w.run("get pods -n nowhere", err="No resources found in nowhere namespace.\n")
     w.run("delete namespace my-namespace-name", out='namespace "my-namespace-name" deleted\n')
     w.run("get pods -A", out=table(("NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"),
+                                   *(("kube-system",) + w.pod_row(p) for p in w.pods("kube-system")),
                                    ("my-namespace",) + w.pod_row(w.obj("Pod", "echo-server", "my-namespace"))))
 
 

@@ -182,7 +182,7 @@ class Kubelet(Controller):
             if c.proc is not None and c.proc.running:
                 c.proc.on_exit = lambda proc: None
                 c.proc.kill()
-        if ps.sandbox is not None:
+        if ps.sandbox is not None and self.network.sandboxes.get(ps.sandbox.ip) is ps.sandbox:
             self.network.release(ps.node, ps.sandbox.ip)
         self.pods.pop(ps.uid, None)
         self._in_ns.get(ps.key[1], set()).discard(ps.uid)
@@ -229,7 +229,15 @@ class Kubelet(Controller):
             self._drive(ps, pod, c)
 
     def _create_sandbox(self, ps: PodState) -> None:
-        meta = self._pod(ps)["metadata"]
+        pod = self._pod(ps)
+        meta = pod["metadata"]
+        if pod["spec"].get("hostNetwork"):
+            # the node's own network namespace: the pod's IP is the node's, nothing to allocate
+            node = self.store.get("Node", "", ps.node) or {}
+            ip = next((a["address"] for a in (node.get("status") or {}).get("addresses") or ()
+                       if a["type"] == "InternalIP"), "")
+            ps.sandbox = Sandbox(ip, meta["namespace"], meta["name"], ps.node)
+            return
         ip = self.network.allocate(ps.node)
         ps.sandbox = Sandbox(ip, meta["namespace"], meta["name"], ps.node)
         self.network.attach(ps.sandbox)

@@ -110,7 +110,9 @@ def build_node(desc: dict[str, Any], index: int, now: str, first: bool) -> Obj:
     if desc.get("zone"):
         labels["topology.kubernetes.io/zone"] = str(desc["zone"])
     labels.update({k: str(v) for k, v in (desc.get("labels") or {}).items()})
-    spec: dict[str, Any] = {"podCIDR": f"10.244.{index}.0/24", "podCIDRs": [f"10.244.{index}.0/24"]}
+    # node IPAM hands out /24s of the cluster CIDR in turn (past 256 nodes, of the next /16s)
+    cidr = f"10.{244 + index // 256}.{index % 256}.0/24"
+    spec: dict[str, Any] = {"podCIDR": cidr, "podCIDRs": [cidr]}
     taints = [dict(t) for t in desc.get("taints") or ()]
     if desc.get("unschedulable"):
         spec["unschedulable"] = True

@@ -295,8 +295,9 @@ class Signature:
         self.static_reason: dict[str, str | None] = {}
         raw_pref: dict[str, int] = {}
         raw_taint: dict[str, int] = {}
+        only = self.named_nodes()
         for name, node in sched.nodes.items():
-            reason = self._static_filter(node)
+            reason = R_AFFINITY if only is not None and name not in only else self._static_filter(node)
             self.static_reason[name] = reason
             if reason is None:
                 raw_pref[name] = sum(int(p.get("weight", 0)) for p in self.preferred_terms
@@ -344,6 +345,20 @@ class Signature:
             if not tolerates(self.tolerations, taint):
                 return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
         return None if self.fits_affinity(node) else R_AFFINITY
+
+    def named_nodes(self) -> set[str] | None:
+        """NodeAffinity's PreFilter: when every required term names nodes (``metadata.name In``,
+        as a DaemonSet's pods do), only those nodes can fit; None when any node might."""
+        if not self.required_terms:
+            return None
+        names: set[str] = set()
+        for term in self.required_terms:
+            fields = [f for f in term.get("matchFields") or () if f.get("key") == "metadata.name"
+                      and f.get("operator") == "In"]
+            if not fields:
+                return None
+            names.update(fields[0].get("values") or ())
+        return names
 
     def fits_affinity(self, node: NodeState) -> bool:
         """nodeSelector and required node affinity: also which nodes count for spreading."""
