@@ -5,7 +5,6 @@ object, reason and message again bumps ``count`` and ``lastTimestamp`` of one Ev
 """
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from kubelab.api.kinds import BY_KIND
@@ -31,10 +30,7 @@ class Recorder:
         if existing is not None:
             current = self.store.get("Event", ns, existing)
             if current is not None:
-                bumped = copy.deepcopy(current)
-                bumped["count"] = current.get("count", 1) + 1
-                bumped["lastTimestamp"] = now
-                self.store.update(bumped)
+                self.store.update({**current, "count": current.get("count", 1) + 1, "lastTimestamp": now})
                 return
         kind = BY_KIND[obj["kind"]]
         involved: dict[str, Any] = {"kind": obj["kind"], "namespace": ns, "name": meta["name"],

@@ -103,8 +103,10 @@ class Store:
 
     # -- writes -------------------------------------------------------------------------
     def create(self, obj: Obj) -> Obj:
-        """Store a new object, stamping uid, resourceVersion, creationTimestamp, generation."""
-        obj = copy.deepcopy(obj)
+        """Store a new object, stamping uid, resourceVersion, creationTimestamp, generation.
+        The store takes ownership of what ``obj`` holds: the caller hands over a freshly built
+        object and changes none of it afterwards (only its top level and metadata are copied)."""
+        obj = {**obj, "metadata": dict(obj["metadata"])}
         kind, ns, name = key_of(obj)
         if name in self._objects[kind][ns]:
             k = BY_KIND[kind]
@@ -125,7 +127,9 @@ class Store:
         """Replace an object. A stale ``resourceVersion`` is a Conflict; an empty one means
         "whatever is there" (an unconditional update). ``status=True`` is the status
         subresource: only ``status`` changes. Writing an identical object is a no-op that
-        keeps the resourceVersion, as the API server does."""
+        keeps the resourceVersion, as the API server does. Like ``create``, the store takes
+        ownership of the nested values of ``obj``; they may be shared with the stored object
+        (build the new object by shallow-copying only what changes)."""
         kind, ns, name = key_of(obj)
         k = BY_KIND[kind]
         old = self._objects[kind][ns].get(name)
@@ -134,7 +138,10 @@ class Store:
         rv = obj["metadata"].get("resourceVersion")
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(k.plural, name, k.group)
-        new = copy.deepcopy(obj)
+        if status:  # only status comes from obj; the rest is the stored object's
+            new = {**old, "metadata": dict(old["metadata"]), "status": obj.get("status", {})}
+            return self._replace(new, old)
+        new = {**obj, "metadata": dict(obj["metadata"])}
         meta = new["metadata"]
         for field in ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
                       "deletionGracePeriodSeconds"):
@@ -142,20 +149,20 @@ class Store:
                 meta[field] = old["metadata"][field]
             else:
                 meta.pop(field, None)
-        if status:
-            new = {**copy.deepcopy(old), "status": new.get("status", {})}
-            meta = new["metadata"]
-        elif kind not in NO_STATUS_KINDS:  # the main resource never writes status
+        if kind not in NO_STATUS_KINDS:  # the main resource never writes status
             new.pop("status", None)
             if "status" in old:
-                new["status"] = copy.deepcopy(old["status"])
-        if kind in GENERATION_KINDS and not status and _status_less(new) != _status_less(old):
+                new["status"] = old["status"]
+        if kind in GENERATION_KINDS and _status_less(new) != _status_less(old):
             meta["generation"] = old["metadata"].get("generation", 1) + 1
-        if new == old:
+        return self._replace(new, old)
+
+    def _replace(self, new: Obj, old: Obj) -> Obj:
+        """Store ``new`` (its metadata a dict of its own) in place of ``old``, unless equal."""
+        if new == old:  # cheap when they share most of their parts: == stops at identical values
             return old
-        meta["resourceVersion"] = self.next_resource_version()
-        self._drop_indexes(old)
-        self._put(new, old)
+        new["metadata"]["resourceVersion"] = self.next_resource_version()
+        self._reindex(new, old)
         self._notify("MODIFIED", new, old)
         self._finish_if_done(new)
         return new
@@ -165,7 +172,7 @@ class Store:
         old = self._require(kind, namespace, name)
         if old["metadata"].get("deletionTimestamp"):
             return old
-        new = copy.deepcopy(old)
+        new = {**old, "metadata": dict(old["metadata"])}
         meta = new["metadata"]
         meta["deletionTimestamp"] = self.clock.timestamp(self.clock.now() + (grace_seconds or 0))
         if grace_seconds is not None:
@@ -173,8 +180,7 @@ class Store:
         if kind in GENERATION_KINDS:
             meta["generation"] = meta.get("generation", 1) + 1
         meta["resourceVersion"] = self.next_resource_version()
-        self._drop_indexes(old)
-        self._put(new, old)
+        self._reindex(new, old)
         self._notify("MODIFIED", new, old)
         return new
 
@@ -209,6 +215,19 @@ class Store:
             return
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and obj["kind"] != "Pod":
             self.remove(*key_of(obj))
+
+    def _reindex(self, new: Obj, old: Obj) -> None:
+        """Replace ``old`` by ``new``; the indexes change only when what they index did (a
+        status write, the bulk of all writes, leaves them alone)."""
+        nmeta, ometa = new["metadata"], old["metadata"]
+        if (nmeta.get("labels") == ometa.get("labels")
+                and nmeta.get("ownerReferences") == ometa.get("ownerReferences")
+                and (new.get("spec") or {}).get("nodeName") == (old.get("spec") or {}).get("nodeName")):
+            kind, ns, name = key_of(new)
+            self._objects[kind][ns][name] = new
+            return
+        self._drop_indexes(old)
+        self._put(new, old)
 
     def _put(self, obj: Obj, old: Obj | None) -> None:
         kind, ns, name = key_of(obj)
