@@ -723,9 +723,13 @@ class Scheduler(Controller):
     def signature(self, pod: Obj) -> Signature:
         spec = pod["spec"]
         ref = controller_of(pod)
+        # only what scheduling reads: per-pod details (the kube-api-access-xxxxx volume mount)
+        # would give every pod a signature, and a full node scan, of its own
         text = json.dumps([pod["metadata"].get("namespace"), pod["metadata"].get("labels"), ref and ref.get("uid"),
-                           {k: spec.get(k) for k in ("containers", "initContainers", "overhead", "nodeSelector",
-                                                      "affinity", "tolerations", "topologySpreadConstraints")}],
+                           [_sched_fields(c) for c in spec.get("containers") or ()],
+                           [_sched_fields(c) for c in spec.get("initContainers") or ()],
+                           {k: spec.get(k) for k in ("overhead", "nodeSelector", "affinity", "tolerations",
+                                                      "topologySpreadConstraints")}],
                           sort_keys=True, default=str)
         sig = self.signatures.get(text)
         if sig is None:
@@ -780,6 +784,13 @@ def _term_parts(namespace: str, term: dict[str, Any]) -> tuple[frozenset[str] | 
     if term.get("namespaceSelector") is not None:
         spaces = None
     return spaces, from_label_selector(term.get("labelSelector")), term.get("topologyKey", HOSTNAME)
+
+
+def _sched_fields(container: dict[str, Any]) -> list[Any]:
+    """The parts of a container the scheduler looks at: requests/limits, host ports, and
+    whether an init container is a sidecar."""
+    return [container.get("resources"), [p for p in container.get("ports") or () if p.get("hostPort")],
+            container.get("restartPolicy")]
 
 
 def _spec_changed(pod: Obj, old: Obj | None) -> bool:
