@@ -47,7 +47,7 @@ class Client(Protocol):
     def logs(self, name: str, namespace: str | None = None, container: str | None = None,
              previous: bool = False, tail: int | None = None) -> str: ...
     def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
-             stdin: str | None = None) -> ExecResult: ...
+             stdin: str | None = None, tty: bool = False) -> ExecResult: ...
     def table(self, kind: str, objects: list[Obj], wide: bool = False) -> Obj: ...
     def now(self) -> float: ...
     def wait(self, condition: Callable[[], bool], timeout: float) -> bool: ...
@@ -127,9 +127,9 @@ class EmbeddedClient:
         return self.api.logs(name, namespace, container, previous, tail)
 
     def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
-             stdin: str | None = None) -> ExecResult:
+             stdin: str | None = None, tty: bool = False) -> ExecResult:
         self._sync()
-        return self.api.exec(name, namespace, container, command, stdin)
+        return self.api.exec(name, namespace, container, command, stdin, tty)
 
     def table(self, kind: str, objects: list[Obj], wide: bool = False) -> Obj:
         from kubelab.api.tables import table

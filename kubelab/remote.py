@@ -169,14 +169,14 @@ class RemoteClient:
         return text if isinstance(text, str) else json.dumps(text)
 
     def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
-             stdin: str | None = None) -> ExecResult:
+             stdin: str | None = None, tty: bool = False) -> ExecResult:
         """Run a command through the WebSocket exec subresource (``kubernetes.stream``)."""
         from kubernetes import client as k8s
         from kubernetes.client.exceptions import ApiException
         from kubernetes.stream import stream
 
         core = k8s.CoreV1Api(self.api_client)
-        kwargs: Obj = {"command": command, "stdout": True, "stderr": True, "stdin": False, "tty": False,
+        kwargs: Obj = {"command": command, "stdout": True, "stderr": True, "stdin": False, "tty": tty,
                        "_preload_content": False}
         if container:
             kwargs["container"] = container

@@ -206,12 +206,13 @@ class APIServer:
             return self.pod_log(pod, container, previous, tail)
 
     def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
-             stdin: str | None = None) -> Any:
-        """The ``exec`` subresource: run a command in a running container."""
+             stdin: str | None = None, tty: bool = False) -> Any:
+        """The ``exec`` subresource: run a command in a running container (``tty``: on a
+        terminal, stdout and stderr are one stream)."""
         with self.engine.lock:
             pod = self.get("Pod", name, namespace)
             assert self.pod_exec is not None, "no kubelet installed"
-            return self.pod_exec(pod, container, command, stdin)
+            return self.pod_exec(pod, container, command, stdin, tty)
 
     # -- internals ----------------------------------------------------------------------
     def _kind_of(self, obj: Any) -> Kind:

@@ -857,8 +857,9 @@ class Kubelet(Controller):
             raise errors.bad_request(f'unable to upgrade connection: container not found ("{name}")')
         return c.proc
 
-    def exec(self, pod: Obj, container: str | None, command: list[str], stdin: str | None) -> ExecResult:
-        return self._running_process(pod, container).exec(list(command), stdin)
+    def exec(self, pod: Obj, container: str | None, command: list[str], stdin: str | None,
+             tty: bool = False) -> ExecResult:
+        return self._running_process(pod, container).exec(list(command), stdin, tty)
 
     def attach(self, pod: Obj, container: str | None, line: str) -> ExecResult:
         """A line typed into the container's stdin (``kubectl run -it`` / ``kubectl attach``)."""

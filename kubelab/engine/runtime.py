@@ -464,8 +464,9 @@ class Process:
             self.exit(137)
 
     # exec and attach ------------------------------------------------------------------------
-    def exec(self, argv: list[str], stdin: str | None = None) -> ExecResult:
-        """``kubectl exec``: run a program next to the main process."""
+    def exec(self, argv: list[str], stdin: str | None = None, tty: bool = False) -> ExecResult:
+        """``kubectl exec``: run a program next to the main process. On a terminal (``tty``)
+        stdout and stderr are one stream, in the order written."""
         if not argv:
             return ExecResult("", "error: you must specify at least one command for the container\n", 1)
         prog = posixpath.basename(argv[0])
@@ -473,10 +474,10 @@ class Process:
             return ExecResult("", 'OCI runtime exec failed: exec failed: unable to start container process: '
                               f'exec: "{argv[0]}": executable file not found in $PATH: unknown\n', 126)
         out: list[str] = []
-        err: list[str] = []
+        err: list[str] = out if tty else []
         session = Shell(self, dict(self.env), self.spec.working_dir or "/", name="sh")
         code = drain(session.argv(argv, Streams(out.append, err.append, stdin or "")))
-        return ExecResult("".join(out), "".join(err), code)
+        return ExecResult("".join(out), "" if tty else "".join(err), code)
 
     def attach(self, line: str) -> ExecResult:
         """One line typed at an attached shell (``kubectl run -it``): variables persist, and

@@ -60,7 +60,9 @@ nslookup printenv printf pwd rm sleep tail test [ touch true uname unset wc wget
 BASH_BUILTINS = frozenset("""sh bash cat cd date echo env exit export false grep head hostname id ls mkdir
 printenv printf pwd rm sleep tail test [ touch true uname unset wc whoami""".split())
 KEYWORDS = frozenset({"while", "until", "do", "done", "for", "in", "if", "then", "elif", "else", "fi"})
-OPS = ("&&", "||", ";;", ">>", "2>&1", "2>", ";", "|", ">", "<", "&", "\n")
+OPS = ("&&", "||", ";;", "2>&1", "1>&2", ">&2", "2>>", "1>>", ">>", "2>", "1>", ";", "|", ">", "<", "&", "\n")
+# fd 1 written out is the same as no fd
+_SAME_OP = {"1>": ">", "1>>": ">>", "1>&2": ">&2"}
 
 
 # -- tokens --------------------------------------------------------------------------------
@@ -126,9 +128,9 @@ def tokenize(text: str) -> list[Any]:
             i = j
         else:
             op = next((o for o in OPS if text.startswith(o, i)), None)
-            if op is not None and not (op.startswith("2") and word):
+            if op is not None and not (op[0] in "12" and word):
                 flush()
-                tokens.append(op)
+                tokens.append(_SAME_OP.get(op, op))
                 i += len(op)
             else:
                 if word and word[-1][0] == "bare":
@@ -256,13 +258,13 @@ class Parser:
             tok = self.peek()
             if isinstance(tok, list):
                 words.append(self.take())
-            elif tok in (">", ">>", "2>", "<"):
+            elif tok in (">", ">>", "2>", "2>>", "<"):
                 self.take()
                 target = self.take()
                 if not isinstance(target, list):
                     raise ParseError("syntax error: unexpected redirection")
                 redirs.append((tok, target))
-            elif tok == "2>&1":
+            elif tok in ("2>&1", ">&2"):
                 self.take()
                 redirs.append((tok, []))
             else:
@@ -393,9 +395,12 @@ class Shell:
             return 0
         out, err, stdin = io.out, io.err, io.stdin
         saved: list[tuple[str, list[str], bool]] = []
-        for op, target in redirs:
+        for op, target in redirs:  # in order, as dup2 does: `>f 2>&1` and `2>&1 >f` differ
             if op == "2>&1":
                 err = out
+                continue
+            if op == ">&2":
+                out = err
                 continue
             path = self.path("".join(self.expand(target)))
             if op == "<":
@@ -406,8 +411,8 @@ class Shell:
                     return 1
                 continue
             buf: list[str] = []
-            saved.append((path, buf, op == ">>"))
-            if op == "2>":
+            saved.append((path, buf, op in (">>", "2>>")))
+            if op in ("2>", "2>>"):
                 err = buf.append
             else:
                 out = buf.append

@@ -153,11 +153,14 @@ def exec_(ctx: Context, args: list[str]) -> int:
     if phase in ("Succeeded", "Failed"):
         raise error(f"cannot exec into a container in a completed pod; current phase is {phase}")
     container = container_for(ctx, pod, ctx.flags.get("container"))
-    return _run_in(ctx, pod, container, command_words, ctx.stdin if ctx.flags.get("stdin") else None)
+    return _run_in(ctx, pod, container, command_words, ctx.stdin if ctx.flags.get("stdin") else None,
+                   ctx.flags.get("tty"))
 
 
-def _run_in(ctx: Context, pod: Obj, container: str, words: list[str], stdin: str | None) -> int:
-    result = ctx.client.exec(pod["metadata"]["name"], pod["metadata"]["namespace"], container, words, stdin)
+def _run_in(ctx: Context, pod: Obj, container: str, words: list[str], stdin: str | None, tty: bool = False) -> int:
+    """Run ``words`` in the container; with a terminal (-t) its stderr comes on stdout, in order."""
+    result = ctx.client.exec(pod["metadata"]["name"], pod["metadata"]["namespace"], container, words, stdin,
+                             **({"tty": True} if tty else {}))
     ctx.out.write(result.stdout)
     ctx.err.write(result.stderr)
     if result.exit_code:
@@ -290,7 +293,8 @@ def _attach_session(ctx: Context, pod: Obj, container: str, timeout: float) -> i
             continue
         if line.strip() == "exit":
             break
-        result = ctx.client.exec(name, ctx.namespace, container, ["sh", "-c", line], None)
+        result = ctx.client.exec(name, ctx.namespace, container, ["sh", "-c", line], None,
+                                 **({"tty": True} if ctx.flags.get("tty") else {}))
         ctx.out.write(result.stdout)
         ctx.out.write(result.stderr)
     return 0

@@ -1,0 +1,49 @@
+"""busybox sh's fd redirections and the terminal of ``kubectl exec -it`` / ``run -it``."""
+from __future__ import annotations
+
+import pytest
+
+from kubelab import Cluster
+
+
+@pytest.fixture(scope="module")
+def c() -> Cluster:
+    cluster = Cluster(clock="virtual", seed=5)
+    cluster.kubectl("create deployment web --image=nginx")
+    cluster.kubectl("run bb --image=busybox -- sleep 3600")
+    cluster.settle()
+    return cluster
+
+
+def sh(c: Cluster, script: str, flags: str = "") -> tuple[str, str, int]:
+    r = c.kubectl("exec", *flags.split(), "bb", "--", "sh", "-c", script)
+    return r.stdout, r.stderr, r.returncode
+
+
+def test_fd_redirections(c):
+    assert sh(c, "echo out; echo err >&2") == ("out\n", "err\n", 0)
+    assert sh(c, "echo err 1>&2") == ("", "err\n", 0)
+    assert sh(c, "ls /nope 2>&1") == ("ls: /nope: No such file or directory\n",
+                                      "command terminated with exit code 1\n", 1)
+    # applied left to right, as dup2 does
+    assert sh(c, "ls /nope 2>&1 >/tmp/a; cat /tmp/a") == ("ls: /nope: No such file or directory\n", "", 0)
+    assert sh(c, "ls /nope >/tmp/b 2>&1; cat /tmp/b") == ("ls: /nope: No such file or directory\n", "", 0)
+    assert sh(c, "echo x 2>/tmp/e >&2; cat /tmp/e") == ("x\n", "", 0)
+    assert sh(c, "echo a 1>/tmp/f; echo b 1>>/tmp/f; ls /nope 2>>/tmp/f; cat /tmp/f") == (
+        "a\nb\nls: /nope: No such file or directory\n", "", 0)
+    assert sh(c, "echo a1>&2") == ("", "a1\n", 0)  # a digit inside a word is not an fd
+
+
+def test_a_terminal_carries_stderr_in_the_order_written(c):
+    assert sh(c, "echo out; echo err >&2; echo again", "-it") == ("out\nerr\nagain\n", "", 0)
+    ip = c.client.list("Pod", "default", label_selector="app=web")["items"][0]["status"]["podIP"]
+    r = c.kubectl("exec", "-it", "bb", "--", "wget", ip, "-O", "-")
+    assert r.stdout.startswith(f"Connecting to {ip} ({ip}:80)\nwriting to stdout\n<!DOCTYPE html>")
+    assert r.stdout.endswith("</html>\n-                    100% |********************************|   615  0:00:00 ETA\n"
+                             "written to stdout\n") and r.stderr == ""
+    r = c.kubectl("run t --image=busybox --rm -it --restart=Never", stdin=f"wget -O- {ip}\nexit\n")
+    assert r.stdout.startswith(f"Connecting to {ip} ({ip}:80)\nwriting to stdout\n<!DOCTYPE html>")
+    assert r.stderr == "If you don't see a command prompt, try pressing enter.\n"
+    # without a terminal the streams stay apart
+    r = c.kubectl("exec", "bb", "--", "wget", ip, "-O", "-")
+    assert r.stdout.startswith("<!DOCTYPE html>") and r.stderr.startswith(f"Connecting to {ip}")
