@@ -7,14 +7,13 @@ anywhere changes nothing.
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Callable
 
 from kubelab.api import admission, errors, patch as patching, strategy
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.selectors import Selector, parse
 from kubelab.engine.core import Engine
-from kubelab.engine.store import Obj
+from kubelab.engine.store import Obj, clone
 
 # A hook sees the admitted object (and the old one on update) before it is stored; it may
 # fill in fields (allocated IPs and ports) or raise a StatusError. ``dry_run`` hooks must not
@@ -52,7 +51,7 @@ class APIServer:
                field_validation: str = "Strict") -> Obj:
         with self.engine.lock:
             kind = self._kind_of(obj)
-            obj = copy.deepcopy(obj)
+            obj = clone(obj)
             if obj.get("metadata") is None:
                 obj["metadata"] = {}
             if not isinstance(obj["metadata"], dict):
@@ -73,7 +72,7 @@ class APIServer:
                 hook(obj, None, dry_run)
             if dry_run:
                 return _with_warnings(obj, warnings)
-            return _with_warnings(copy.deepcopy(self.store.create(obj)), warnings)
+            return _with_warnings(clone(self.store.create(obj)), warnings)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
         with self.engine.lock:
@@ -81,7 +80,7 @@ class APIServer:
             obj = self.store.get(kind, self._ns(k, namespace), name)
             if obj is None:
                 raise errors.not_found(k.plural, name, k.group)
-            return copy.deepcopy(obj)
+            return clone(obj)
 
     def list(self, kind: str, namespace: str | None = None, label_selector: str | Selector | None = None,
              field_selector: str | None = None) -> Obj:
@@ -95,7 +94,7 @@ class APIServer:
             else:
                 candidates = self.store.list(kind, "" if not k.namespaced else ns)
             fields = _parse_field_selector(field_selector)
-            items = [copy.deepcopy(o) for o in candidates
+            items = [clone(o) for o in candidates
                      if (selector is None or selector.matches(o["metadata"].get("labels")))
                      and all((_field(o, path) == want) == equal for path, want, equal in fields)]
             items.sort(key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
@@ -106,7 +105,7 @@ class APIServer:
                subresource: str | None = None, field_validation: str = "Strict") -> Obj:
         with self.engine.lock:
             kind = self._kind_of(obj)
-            obj = copy.deepcopy(obj)
+            obj = clone(obj)
             obj.setdefault("metadata", {})
             self._place(obj, kind, namespace)
             meta = obj["metadata"]
@@ -114,7 +113,7 @@ class APIServer:
             if old is None:
                 raise errors.not_found(kind.plural, meta.get("name", ""), kind.group)
             if subresource == "status":
-                return copy.deepcopy(self.store.update(obj, status=True)) if not dry_run else obj
+                return clone(self.store.update(obj, status=True)) if not dry_run else obj
             rv = meta.get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(kind.plural, meta["name"], kind.group)
@@ -123,7 +122,7 @@ class APIServer:
                 hook(obj, old, dry_run)
             if dry_run:
                 return _with_warnings(obj, warnings)
-            return _with_warnings(copy.deepcopy(self.store.update(obj)), warnings)
+            return _with_warnings(clone(self.store.update(obj)), warnings)
 
     def patch(self, kind: str, name: str, namespace: str | None, body: Any, patch_type: str = "strategic",
               *, dry_run: bool = False, field_validation: str = "Strict") -> Obj:
@@ -149,12 +148,12 @@ class APIServer:
             if obj is None:
                 raise errors.not_found(k.plural, name, k.group)
             if dry_run:
-                return copy.deepcopy(obj)
+                return clone(obj)
             if propagation == "Orphan":
                 self._orphan_dependents(obj)
             elif propagation == "Foreground" and "foregroundDeletion" not in (obj["metadata"].get("finalizers") or ()):
                 # the garbage collector deletes the dependents, then drops this finalizer
-                marked = copy.deepcopy(obj)
+                marked = clone(obj)
                 marked["metadata"]["finalizers"] = [*(obj["metadata"].get("finalizers") or ()), "foregroundDeletion"]
                 obj = self.store.update(marked)
             handler = self.delete_handlers.get(kind)
@@ -167,7 +166,7 @@ class APIServer:
             if self.store.get(kind, ns, name) is None:
                 for release in self.release_hooks.get(kind, ()):
                     release(obj)
-            return copy.deepcopy(result)
+            return clone(result)
 
     def watch(self, kind: str, namespace: str | None, callback: Callable[[str, Obj], None],
               label_selector: str | None = None) -> Callable[[], None]:
@@ -182,7 +181,7 @@ class APIServer:
                 return
             if selector is not None and not selector.matches(obj["metadata"].get("labels")):
                 return
-            callback(event, copy.deepcopy(obj))
+            callback(event, clone(obj))
 
         return self.store.subscribe(listener)
 
@@ -253,7 +252,7 @@ class APIServer:
     def _orphan_dependents(self, owner: Obj) -> None:
         uid = owner["metadata"]["uid"]
         for dependent in self.store.owned_by(uid):
-            freed = copy.deepcopy(dependent)
+            freed = clone(dependent)
             refs = [r for r in freed["metadata"].get("ownerReferences", []) if r["uid"] != uid]
             if refs:
                 freed["metadata"]["ownerReferences"] = refs

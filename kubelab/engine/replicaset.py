@@ -252,10 +252,9 @@ class ReplicaSetController(Controller):
                                 "namespace": rs["metadata"]["namespace"]}
         for field in ("labels", "annotations", "finalizers"):
             if tmeta.get(field):
-                meta[field] = copy.deepcopy(tmeta[field])
+                meta[field] = tmeta[field]  # the API server copies what it is given
         meta["ownerReferences"] = [controller_ref(rs)]
-        return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
-                "spec": copy.deepcopy(template.get("spec") or {})}
+        return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": template.get("spec") or {}}
 
     def _to_delete(self, rs: Obj, pods: list[Obj], count: int) -> list[Obj]:
         """The ``count`` pods Kubernetes would delete first (controller.ActivePodsWithRanks)."""

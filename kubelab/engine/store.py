@@ -33,6 +33,22 @@ def key_of(obj: Obj) -> Key:
     return (obj["kind"], meta.get("namespace", ""), meta["name"])
 
 
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON-like value (dicts, lists, scalars), several times faster than
+    ``copy.deepcopy``: what the API server hands to and takes from its clients."""
+    t = type(value)
+    if t is dict:
+        return {k: v if type(v) in _ATOMIC else clone(v) for k, v in value.items()}
+    if t is list:
+        return [v if type(v) in _ATOMIC else clone(v) for v in value]
+    if t in _ATOMIC:
+        return value
+    return copy.deepcopy(value)
+
+
 def _status_less(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("status", "metadata")}
 
