@@ -300,3 +300,20 @@ def test_pod_lifecycle_through_watch_get_and_delete():
     assert r.stdout == "Running"
     assert cluster.kubectl("delete pod web").stdout == 'pod "web" deleted\n'
     assert cluster.kubectl("get pods").stderr == "No resources found in default namespace.\n"
+
+
+def test_delete_waits_for_the_deleted_uid_not_the_name():
+    """A StatefulSet recreates web-1 under the same name at once: kubectl's --wait is over when
+    the uid it deleted is gone."""
+    cluster = Cluster(clock="virtual", seed=1)
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"},
+           "spec": {"serviceName": "web", "replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": {"labels": {"app": "web"}},
+                                 "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}}}
+    cluster.client.create(sts)
+    cluster.settle()
+    old = cluster.client.get("Pod", "web-1")["metadata"]["uid"]
+    started = cluster.clock.now()
+    assert cluster.kubectl("delete pod web-1").stdout == 'pod "web-1" deleted\n'
+    assert cluster.clock.now() - started < 60
+    assert cluster.client.get("Pod", "web-1")["metadata"]["uid"] != old

@@ -99,17 +99,17 @@ def delete(ctx: Context, args: list[str]) -> int:
     grace = _grace(ctx)
     errors: list[BaseException] = []
     targets = _targets(ctx, args, errors)
-    deleted: list[tuple[Kind, str, str | None]] = []
+    deleted: list[tuple[Kind, str, str | None, str]] = []
     for kind, name, ns, source in targets:
         try:
-            ctx.client.delete(kind.kind, name, ns, grace_period=grace, propagation=cascade,
-                              dry_run=dry_run != "none")
+            gone = ctx.client.delete(kind.kind, name, ns, grace_period=grace, propagation=cascade,
+                                     dry_run=dry_run != "none")
         except StatusError as e:
             if e.reason == "NotFound" and ctx.flags.get("ignore-not-found"):
                 continue
             errors.append(with_source(e, "deleting", source))
             continue
-        deleted.append((kind, name, ns))
+        deleted.append((kind, name, ns, ((gone or {}).get("metadata") or {}).get("uid", "")))
         suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
         if ctx.flags.get("output") == "name":
             ctx.print(f"{kind.qualified_singular}/{name}")
@@ -125,20 +125,23 @@ def delete(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def _wait_gone(ctx: Context, deleted: list[tuple[Kind, str, str | None]]) -> None:
-    """Block until every deleted object has left the server (kubectl's --wait)."""
+def _wait_gone(ctx: Context, deleted: list[tuple[Kind, str, str | None, str]]) -> None:
+    """Block until every deleted object has left the server (kubectl's --wait). An object of
+    the same name with another uid (a StatefulSet's new pod) is not the one deleted."""
     def gone() -> bool:
-        for kind, name, ns in deleted:
+        for kind, name, ns, uid in deleted:
             try:
-                ctx.client.get(kind.kind, name, ns)
+                live = ctx.client.get(kind.kind, name, ns)
             except StatusError as e:
                 if e.reason == "NotFound":
                     continue
                 raise
+            if uid and live["metadata"].get("uid") != uid:
+                continue
             return False
         return True
 
     timeout = ctx.flags.get("timeout") or NO_WAIT_TIMEOUT
     if not ctx.client.wait(gone, timeout):
-        kind, name, _ = deleted[0]
+        kind, name, _, _ = deleted[0]
         raise error(f'timed out waiting for the condition on {kind.plural}/{name}')
