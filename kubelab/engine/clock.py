@@ -44,7 +44,7 @@ class Clock:
     virtual: bool = False
 
     def __init__(self) -> None:
-        self._timers: list[Timer] = []
+        self._timers: list[tuple[float, int, Timer]] = []  # (when, seq, timer): compared in C
         self._seq = itertools.count()
         self._progress_live = 0  # live progress timers, so settle never scans the heap
 
@@ -52,8 +52,9 @@ class Clock:
         raise NotImplementedError
 
     def call_at(self, when: float, fn: Callable[[], None], progress: bool = True) -> Timer:
-        timer = Timer(when, next(self._seq), fn, progress, clock=self)
-        heapq.heappush(self._timers, timer)
+        seq = next(self._seq)
+        timer = Timer(when, seq, fn, progress, clock=self)
+        heapq.heappush(self._timers, (when, seq, timer))
         if progress:
             self._progress_live += 1
         return timer
@@ -64,7 +65,7 @@ class Clock:
     def next_due(self) -> float | None:
         """When the next live timer fires."""
         self._drop_cancelled()
-        return self._timers[0].when if self._timers else None
+        return self._timers[0][0] if self._timers else None
 
     def has_progress(self) -> bool:
         """True while some progress timer is still to fire."""
@@ -73,8 +74,8 @@ class Clock:
     def pop_due(self, until: float) -> Timer | None:
         """Remove and return the earliest live timer due at or before ``until``."""
         self._drop_cancelled()
-        if self._timers and self._timers[0].when <= until:
-            timer = heapq.heappop(self._timers)
+        if self._timers and self._timers[0][0] <= until:
+            timer = heapq.heappop(self._timers)[2]
             if timer.progress:
                 self._progress_live -= 1
             timer.cancelled = True  # fired: a later cancel() is a no-op
@@ -82,13 +83,12 @@ class Clock:
         return None
 
     def _drop_cancelled(self) -> None:
-        while self._timers and self._timers[0].cancelled:
+        while self._timers and self._timers[0][2].cancelled:
             heapq.heappop(self._timers)
 
     def timestamp(self, at: float | None = None) -> str:
         """RFC 3339 in UTC with second precision, as the API server writes timestamps."""
-        at = self.now() if at is None else at
-        return datetime.fromtimestamp(int(at), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _timestamp(int(self.now() if at is None else at))
 
 
 class RealClock(Clock):
@@ -120,6 +120,12 @@ class VirtualClock(Clock):
     def set(self, when: float) -> None:
         if when > self._now:
             self._now = when
+
+
+@lru_cache(maxsize=4096)
+def _timestamp(seconds: int) -> str:
+    """Cached: the engine stamps every write, many in the same second (one shared string each)."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @lru_cache(maxsize=4096)

@@ -94,6 +94,7 @@ class PodState:
     timers: list[Timer] = field(default_factory=list)
     terminating: bool = False
     failed: bool = False  # an init container failed and the pod will not retry
+    written: dict[str, Any] | None = None  # the status this kubelet last wrote (the store keeps it as is)
 
     @property
     def init(self) -> list[Container]:
@@ -119,11 +120,16 @@ class Kubelet(Controller):
         self._in_ns: dict[str, set[str]] = {}  # namespace -> uids, so a ConfigMap change scans one namespace
         self._recorders: dict[str, Recorder] = {}
         self.images_on: dict[str, set[str]] = {}
+        self._host_ips: dict[str, tuple[Obj, str | None]] = {}  # node -> (Node object seen, InternalIP)
 
     # -- watching ---------------------------------------------------------------------------
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> list[Key]:
         if obj["kind"] == "Pod":
             meta = obj["metadata"]
+            ps = self.pods.get(meta["uid"])
+            if ps is not None and old is not None and ps.written is not None and obj.get("status") is ps.written \
+                    and old.get("status") is not ps.written:
+                return []  # this kubelet's own status write: it already acted on everything it shows
             return [("Pod", meta["namespace"], meta["name"])]
         ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
         keys = []
@@ -700,6 +706,7 @@ class Kubelet(Controller):
             return
         status = self._status(ps, pod)
         if status != pod.get("status"):
+            ps.written = status
             meta = {k: v for k, v in pod["metadata"].items() if k != "resourceVersion"}
             self.store.update({**pod, "metadata": meta, "status": status}, status=True)
 
@@ -763,9 +770,7 @@ class Kubelet(Controller):
         conditions.append(scheduled or {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
                                         "lastTransitionTime": ps.start_time})
         status: dict[str, Any] = {"phase": phase, "conditions": conditions}
-        node = self.store.get("Node", "", ps.node) or {}
-        host_ip = next((a["address"] for a in node.get("status", {}).get("addresses", ())
-                        if a.get("type") == "InternalIP"), None)
+        host_ip = self._host_ip(ps.node)
         if host_ip:
             status["hostIP"] = host_ip
             status["hostIPs"] = [{"ip": host_ip}]
@@ -779,6 +784,17 @@ class Kubelet(Controller):
                                              key=lambda s: s["name"])
         status["qosClass"] = old.get("qosClass") or _qos(pod)
         return status
+
+    def _host_ip(self, name: str) -> str | None:
+        """The node's InternalIP, looked up again only when the Node object changed."""
+        node = self.store.get("Node", "", name) or {}
+        cached = self._host_ips.get(name)
+        if cached is not None and cached[0] is node:
+            return cached[1]
+        ip = next((a["address"] for a in node.get("status", {}).get("addresses", ())
+                   if a.get("type") == "InternalIP"), None)
+        self._host_ips[name] = (node, ip)
+        return ip
 
     def _phase(self, ps: PodState, pod: Obj, initialized: bool) -> str:
         if ps.failed:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import random
-import uuid
 from collections import defaultdict
 from typing import Any, Callable, Iterator
 
@@ -76,7 +75,11 @@ class Store:
         return str(self._rv)
 
     def new_uid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A version-4 UUID from the seeded generator (what ``uuid.UUID(int=..., version=4)``
+        gives, formatted without building the object: every Event needs one)."""
+        n = (self.rng.getrandbits(128) & ~(0xc000 << 48) & ~(0xf000 << 64)) | (0x8000 << 48) | (4 << 76)
+        h = "%032x" % n
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     # -- reads (the returned dicts are the store's own: never mutate them) ----------------
     def get(self, kind: str, namespace: str, name: str) -> Obj | None:
