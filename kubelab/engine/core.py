@@ -7,10 +7,12 @@ clock's timers, in real time in notebooks and on demand in tests.
 """
 from __future__ import annotations
 
+import gc
 import random
 import threading
 from collections import deque
-from typing import Callable, Iterable
+from contextlib import contextmanager
+from typing import Callable, Iterable, Iterator
 
 from kubelab.engine.clock import Clock, Timer
 from kubelab.engine.store import Key, Obj, Store, key_of
@@ -18,6 +20,22 @@ from kubelab.engine.store import Key, Obj, Store, key_of
 
 # How far apart timers may be and still be handled before one reconcile (cluster seconds).
 BATCH = 0.05
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Hold Python's cyclic garbage collector while the engine works through timers. A big
+    cluster keeps millions of small dicts alive, and each full collection walks all of them: on
+    10,000 pods that was a third of the run. The engine makes almost no reference cycles, so
+    nothing piles up; collection resumes as soon as the batch is done."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class Controller:
@@ -93,7 +111,7 @@ class Engine:
         """Fire every timer due by ``until`` in order. Controllers reconcile once per batch of
         timers due within ``BATCH`` seconds, not after each one: like a real controller's work
         queue, a burst of changes (a thousand pods going Running) collapses into one sync."""
-        with self.lock:
+        with self.lock, _gc_paused():
             self.drain()
             while (timer := self.clock.pop_due(until)) is not None:
                 self._set_time(timer.when)
@@ -120,7 +138,7 @@ class Engine:
         seconds of cluster time. True when that state was reached."""
         if not self.clock.virtual:
             raise RuntimeError("settle() needs a virtual clock: Cluster(clock='virtual')")
-        with self.lock:
+        with self.lock, _gc_paused():
             deadline = self.clock.now() + timeout
             self.drain()
             while True:
