@@ -80,3 +80,30 @@ def test_exercise_hints_show_commands_as_code_without_emoji():
     page = check("05-nodeport", Cluster(clock="virtual", seed=1).client, wait=0)._repr_html_()
     assert "hint: " in page and "💡" not in page
     assert "<code>%kube expose</code>" in page and "`" not in page
+
+
+def test_history_and_event_cells_read_left_to_right_on_one_line(cluster):
+    from kubelab.notebook.history import history
+
+    page = history(cluster.client, "echo-server")._repr_mimebundle_()["text/html"]
+    cells = re.findall(r"<t[hd] style=\"([^\"]*)\"", page)
+    assert cells and all("text-align:left" in c and "white-space:nowrap" in c for c in cells)
+    dash = Dashboard(cluster.client, "default", autostart=False)
+    try:
+        rows = re.findall(r"<tr[^>]*>(.*?)</tr>", dash.events.value)
+        assert len(rows) > 1
+        for row in rows:
+            styles = re.findall(r"<t[hd] style=\"([^\"]*)\"", row)
+            assert len(styles) == 5 and all("text-align:left" in s for s in styles)
+            assert all("white-space:nowrap" in s for s in styles[:4]) and "white-space:normal" in styles[4]
+    finally:
+        dash.close()
+
+
+def test_an_idle_cluster_lists_its_nodes_from_the_top_in_name_order():
+    from kubelab.notebook.diagram import diagram
+
+    svg = diagram(Cluster(clock="virtual", seed=1).client, "default").svg()
+    tops = {m.group(2): float(m.group(1))
+            for m in re.finditer(r'<text[^>]*y="([\d.-]+)"[^>]*>node ([^<]*)</text>', svg)}
+    assert sorted(tops, key=tops.get) == ["kubelab", "kubelab&#45;m02", "kubelab&#45;m03"]

@@ -216,8 +216,9 @@ def main() -> int:
                     folder = OUT / p.stem
                     shutil.rmtree(folder, ignore_errors=True)
                     folder.mkdir(parents=True)
+                    nb = nbformat.read(work / p.name, as_version=4)  # the copy on screen
                     took = run_all(page, url, p.name, args.timeout)
-                    shots = shoot(page, nbformat.read(p, as_version=4), folder, args.all_cells)
+                    shots = shoot(page, nb, folder, args.all_cells)
                     page.keyboard.press("Control+s")
                     page.wait_for_timeout(1500)
                     shutil.copy(work / p.name, OUT / "executed" / p.name)

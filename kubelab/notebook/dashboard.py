@@ -305,14 +305,12 @@ class Dashboard:
             seen = since(e.get("lastTimestamp") or e["metadata"].get("creationTimestamp"), now)
             obj = e.get("involvedObject") or {}
             colour = "#c62828" if e.get("type") == "Warning" else "inherit"
-            rows.append(f'<tr style="color:{colour};white-space:nowrap"><td>{seen}</td><td>{html.escape(e.get("type", ""))}</td>'
-                        f'<td>{html.escape(e.get("reason", ""))}</td>'
-                        f'<td>{html.escape(obj.get("kind", "").lower())}/{html.escape(obj.get("name", ""))}</td>'
-                        f'<td style="white-space:normal">{html.escape(e.get("message", ""))}</td></tr>')
-        self.events.value = ('<table style="font-family:monospace;font-size:11px"><tr style="white-space:nowrap">'
-                             '<th>LAST SEEN</th>'
-                             '<th>TYPE</th><th>REASON</th><th>OBJECT</th><th>MESSAGE</th></tr>'
-                             + "".join(rows) + "</table>") if rows else "<i>no events</i>"
+            cells = [seen, e.get("type", ""), e.get("reason", ""),
+                     f'{obj.get("kind", "").lower()}/{obj.get("name", "")}', e.get("message", "")]
+            rows.append(f'<tr style="color:{colour}">' + _event_cells("td", cells) + "</tr>")
+        header = _event_cells("th", ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"])
+        self.events.value = ('<table style="font-family:monospace;font-size:11px">'
+                             f"<tr>{header}</tr>" + "".join(rows) + "</table>") if rows else "<i>no events</i>"
 
     def _render_diagram(self) -> None:
         if len(self.pods) > DIAGRAM_LIMIT:
@@ -356,6 +354,14 @@ class Dashboard:
             except Exception as exc:  # keep polling: a transient error must not kill the view
                 self.log.value = f'<pre style="color:#c62828">refresh failed: {html.escape(str(exc))}</pre>'
                 time.sleep(self.interval)
+
+
+def _event_cells(tag: str, values: list[str]) -> str:
+    """Left-aligned like ``kubectl get events``; only MESSAGE may wrap (JupyterLab would
+    otherwise centre the titles and break ``pod/echo-server-x`` over two lines)."""
+    last = len(values) - 1
+    return "".join(f'<{tag} style="text-align:left;padding:1px 6px;white-space:{"normal" if i == last else "nowrap"}">'
+                   f"{html.escape(v)}</{tag}>" for i, v in enumerate(values))
 
 
 def _row_html(cells: list[str], header: bool = False) -> str:

@@ -363,7 +363,11 @@ def _to_graphviz(d: Diagram) -> Any:
                          edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#555555"})
     if len(d.nodes) > 80:  # big clusters: fewer crossing-minimisation passes keep layout < 1 s
         g.graph_attr.update(mclimit="0.2", nslimit="1", nslimit1="1")
-    for i, (label, ids) in enumerate(sorted(d.groups.items())):
+    # dot stacks a left-to-right graph's same-rank boxes bottom-up: give the nodes last-first so
+    # an idle cluster reads kubelab, kubelab-m02, kubelab-m03 from the top
+    groups = sorted(d.groups.items())
+    nodes = [g for g in groups if g[0].startswith("node ")]
+    for i, (label, ids) in enumerate([g for g in groups if g not in nodes] + nodes[::-1]):
         with g.subgraph(name=f"cluster_{i}") as sub:
             is_node = label.startswith("node ")
             note = d.notes.get(label)

@@ -15,6 +15,8 @@ from kubelab.notebook.diagram import config_refs
 Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
+# JupyterLab right-aligns table cells and wraps them: read like kubectl, left and on one line
+CELL = "text-align:left;padding:2px 10px;white-space:nowrap"
 
 
 @dataclass
@@ -72,8 +74,8 @@ class History:
         for row, r in zip(self.rows(), self.revisions):
             bg = "#c8e6c9" if r.live else ("#fff3e0" if r.undo_target else "white")
             cells.append(f'<tr class="kubelab-revision" data-revision="{r.number}" style="background:{bg}">'
-                         + "".join(f'<td style="padding:2px 10px">{html.escape(c)}</td>' for c in row) + "</tr>")
-        head = "".join(f'<th style="text-align:left;padding:2px 10px">{html.escape(h)}</th>' for h in self.HEADER)
+                         + "".join(f'<td style="{CELL}">{html.escape(c)}</td>' for c in row) + "</tr>")
+        head = "".join(f'<th style="{CELL}">{html.escape(h)}</th>' for h in self.HEADER)
         target = self.undo_target
         note = (f"<code>kubectl rollout undo deployment/{html.escape(self.deployment)}</code> would go back to "
                 f"revision {target.number}" if target else "no earlier revision to roll back to")
