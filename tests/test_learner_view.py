@@ -107,3 +107,19 @@ def test_an_idle_cluster_lists_its_nodes_from_the_top_in_name_order():
     tops = {m.group(2): float(m.group(1))
             for m in re.finditer(r'<text[^>]*y="([\d.-]+)"[^>]*>node ([^<]*)</text>', svg)}
     assert sorted(tops, key=tops.get) == ["kubelab", "kubelab&#45;m02", "kubelab&#45;m03"]
+
+EVENTS = """\
+LAST SEEN   TYPE      REASON             OBJECT       MESSAGE
+2s          Normal    Scheduled          pod/typo     Successfully assigned default/typo to kubelab-m03
+0s          Warning   Failed             pod/typo     Error: ImagePullBackOff
+"""
+
+
+def test_events_warnings_are_red_and_only_the_message_wraps():
+    from kubelab.notebook.display import RED
+
+    page = table_html(parse_tables(EVENTS))
+    normal, warning = re.findall(r'<tr class="kubelab-row"[^>]*>(.*?)</tr>', page)
+    assert RED not in normal and f"color:{RED}" in re.findall(r'<td style="([^"]*)">Warning<', warning)[0]
+    styles = re.findall(r'<td style="([^"]*)">', normal)
+    assert all("white-space:nowrap" in s for s in styles[:4]) and "white-space:normal" in styles[4]

@@ -146,7 +146,8 @@ def table_html(tables: list[tuple[list[str], list[list[str]]]]) -> str:
     """Styled HTML for parsed tables: coloured STATUS/READY cells, one ``<tr data-name>`` per row.
 
     Cells never wrap (kubectl's columns don't): a table wider than the output scrolls instead of
-    breaking ``echo-server-k4xp8`` or ``NOMINATED NODE`` over two lines."""
+    breaking ``echo-server-k4xp8`` or ``NOMINATED NODE`` over two lines; only an event's MESSAGE
+    wraps, within its column. An event's Warning TYPE is red like a failing STATUS."""
     parts = ['<div class="kubelab-get" style="overflow-x:auto">']
     for header, rows in tables:
         parts.append('<table class="kubelab-table" style="border-collapse:collapse;font-family:monospace;'
@@ -160,10 +161,11 @@ def table_html(tables: list[tuple[list[str], list[list[str]]]]) -> str:
             name = row[name_col] if name_col < len(row) else ""
             cells = []
             for h, value in zip(header, row):
-                style = "padding:2px 10px;text-align:left;white-space:nowrap"
+                # MESSAGE (``get events``) is the one free-text column: let it wrap in its cell
+                style = f"padding:2px 10px;text-align:left;white-space:{'normal' if h == 'MESSAGE' else 'nowrap'}"
                 colour = None
-                if h in ("STATUS", "PHASE"):
-                    colour = status_colour(value)
+                if h in ("STATUS", "PHASE") or (h == "TYPE" and value == "Warning"):
+                    colour = RED if h == "TYPE" else status_colour(value)
                     style += f";color:{colour};background:{FILL[colour]};font-weight:bold"
                 elif h == "READY":
                     colour = _ready_colour(value)
