@@ -1,7 +1,8 @@
 """Events: what controllers, the scheduler and the kubelet say about objects.
 
 Recorded as core/v1 Events, aggregated the way client-go's event recorder does: the same
-object, reason and message again bumps ``count`` and ``lastTimestamp`` of one Event.
+object, reason and message again bumps ``count`` and ``lastTimestamp`` of one Event, for as
+long as the recorder's cache (an LRU of 4096 entries, as client-go's correlator) remembers it.
 """
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from typing import Any
 
 from kubelab.api.kinds import BY_KIND
 from kubelab.engine.store import Obj, Store
+
+# client-go's EventCorrelator remembers this many recent events for aggregation (maxLruCacheEntries).
+CACHE_ENTRIES = 4096
 
 
 class Recorder:
@@ -18,7 +22,12 @@ class Recorder:
         self.store = store
         self.component = component
         self.host = host
-        self._seen: dict[tuple[str, str, str, str, str], str] = {}  # (ns, uid, reason, msg, fieldPath) -> name
+        # (ns, uid, reason, msg, fieldPath) -> event name, least recently used first
+        self._seen: dict[tuple[str, str, str, str, str], str] = {}
+        self._keys = 0  # distinct keys recorded: spreads event names made at one instant
+        # one copy of what many events repeat (a 100,000-pod cluster keeps 600,000 events)
+        self._sources: dict[str, dict[str, str]] = {}
+        self._texts: dict[str, str] = {}
 
     def event(self, obj: Obj, type_: str, reason: str, message: str, field_path: str = "",
               host: str | None = None) -> None:
@@ -26,8 +35,9 @@ class Recorder:
         ns = meta.get("namespace") or "default"
         now = self.store.clock.timestamp()
         key = (ns, meta.get("uid", ""), reason, message, field_path)
-        existing = self._seen.get(key)
+        existing = self._seen.pop(key, None)
         if existing is not None:
+            self._seen[key] = existing  # most recently used
             current = self.store.get("Event", ns, existing)
             if current is not None:
                 self.store.update({**current, "count": current.get("count", 1) + 1, "lastTimestamp": now})
@@ -39,25 +49,38 @@ class Recorder:
         if not kind.namespaced:
             involved.pop("namespace")
         if field_path:
-            involved["fieldPath"] = field_path
+            involved["fieldPath"] = self._shared(field_path)
         # name.<nanoseconds>, as client-go names events; virtual time stands still, so step past
         # names other recorders took at this instant (a Deployment and a Pod may share a name)
-        stamp = int(self.store.clock.now() * 1e9) + len(self._seen)
+        stamp = int(self.store.clock.now() * 1e9) + self._keys
         while self.store.get("Event", ns, f"{meta['name']}.{stamp:x}") is not None:
             stamp += 1
         name = f"{meta['name']}.{stamp:x}"
-        source: dict[str, str] = {"component": self.component}
-        if host or self.host:
-            source["host"] = host or self.host or ""
+        instance = host or self.host or ""
+        source = self._sources.get(instance)
+        if source is None:  # shared by this recorder's events: stored objects are never changed
+            source = self._sources[instance] = {"component": self.component}
+            if instance:
+                source["host"] = instance
         self.store.create({
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": name, "namespace": ns},
-            "involvedObject": involved, "reason": reason, "message": message, "source": source,
+            "involvedObject": involved, "reason": reason, "message": self._shared(message), "source": source,
             "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": type_,
             "eventTime": None, "reportingComponent": self.component,
-            "reportingInstance": host or self.host or "",
+            "reportingInstance": instance,
         })
+        if key not in self._seen:
+            self._keys += 1
         self._seen[key] = name
+        if len(self._seen) > CACHE_ENTRIES:
+            del self._seen[next(iter(self._seen))]
+
+    def _shared(self, text: str) -> str:
+        """One string object for texts many events repeat ("Started container main")."""
+        if len(self._texts) > CACHE_ENTRIES:
+            self._texts.clear()
+        return self._texts.setdefault(text, text)
 
     def normal(self, obj: Obj, reason: str, message: str, **kw: Any) -> None:
         self.event(obj, "Normal", reason, message, **kw)
