@@ -171,6 +171,9 @@ class Volume:
     readonly: bool = False
 
 
+_SHARED_DIRS: dict[frozenset[str], frozenset[str]] = {}
+
+
 class Files:
     """A container's filesystem: the image's files, its own writes, and mounted volumes."""
 
@@ -179,15 +182,24 @@ class Files:
 
     def __init__(self, files: dict[str, str], mounts: dict[str, Volume]) -> None:
         self.files = dict(files)
-        self.dirs = set(self.BASE_DIRS)
         self.mounts = {posixpath.normpath(k): v for k, v in mounts.items()}
+        dirs = set(self.BASE_DIRS)
         for path in list(self.files) + list(self.mounts):
-            self._parents(path)
+            parent = posixpath.dirname(path)
+            while parent not in dirs:
+                dirs.add(parent)
+                parent = posixpath.dirname(parent)
+        # containers of one image start with the same directories: one shared set until mkdir
+        frozen = frozenset(dirs)
+        if len(_SHARED_DIRS) > 1024:
+            _SHARED_DIRS.clear()
+        self.dirs: set[str] | frozenset[str] = _SHARED_DIRS.setdefault(frozen, frozen)
 
     def _parents(self, path: str) -> None:
+        """Make the directories above ``path`` (an image writing its own files)."""
         parent = posixpath.dirname(path)
         while parent not in self.dirs:
-            self.dirs.add(parent)
+            self.dirs = {*self.dirs, parent}
             parent = posixpath.dirname(parent)
 
     def _mount(self, path: str) -> tuple[Volume, str] | None:
@@ -248,7 +260,7 @@ class Files:
             raise FileExistsError(17, "File exists")
         if posixpath.dirname(path) not in self.dirs and not self.isdir(posixpath.dirname(path)):
             raise FileNotFoundError(2, "No such file or directory")
-        self.dirs.add(path)
+        self.dirs = {*self.dirs, path}
 
     def isdir(self, path: str) -> bool:
         hit = self._mount(path)
