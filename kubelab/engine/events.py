@@ -28,6 +28,7 @@ class Recorder:
         # one copy of what many events repeat (a 100,000-pod cluster keeps 600,000 events)
         self._sources: dict[str, dict[str, str]] = {}
         self._texts: dict[str, str] = {}
+        self._last_involved: tuple[tuple[str, ...], dict[str, Any]] = ((), {})
 
     def event(self, obj: Obj, type_: str, reason: str, message: str, field_path: str = "",
               host: str | None = None) -> None:
@@ -42,14 +43,7 @@ class Recorder:
             if current is not None:
                 self.store.update({**current, "count": current.get("count", 1) + 1, "lastTimestamp": now})
                 return
-        kind = BY_KIND[obj["kind"]]
-        involved: dict[str, Any] = {"kind": obj["kind"], "namespace": ns, "name": meta["name"],
-                                    "uid": meta.get("uid", ""), "apiVersion": kind.api_version,
-                                    "resourceVersion": meta.get("resourceVersion", "")}
-        if not kind.namespaced:
-            involved.pop("namespace")
-        if field_path:
-            involved["fieldPath"] = self._shared(field_path)
+        involved = self._involved_object(obj, ns, field_path)
         # name.<nanoseconds>, as client-go names events; virtual time stands still, so step past
         # names other recorders took at this instant (a Deployment and a Pod may share a name)
         stamp = int(self.store.clock.now() * 1e9) + self._keys
@@ -75,6 +69,24 @@ class Recorder:
         self._seen[key] = name
         if len(self._seen) > CACHE_ENTRIES:
             del self._seen[next(iter(self._seen))]
+
+    def _involved_object(self, obj: Obj, ns: str, field_path: str) -> dict[str, Any]:
+        """The event's involvedObject; consecutive events about one version of one object
+        (Created then Started, a ReplicaSet's burst of SuccessfulCreate) share it."""
+        meta = obj["metadata"]
+        key = (obj["kind"], ns, meta["name"], meta.get("uid", ""), meta.get("resourceVersion", ""), field_path)
+        if self._last_involved[0] == key:
+            return self._last_involved[1]
+        kind = BY_KIND[obj["kind"]]
+        involved: dict[str, Any] = {"kind": obj["kind"], "namespace": ns, "name": meta["name"],
+                                    "uid": meta.get("uid", ""), "apiVersion": kind.api_version,
+                                    "resourceVersion": meta.get("resourceVersion", "")}
+        if not kind.namespaced:
+            involved.pop("namespace")
+        if field_path:
+            involved["fieldPath"] = self._shared(field_path)
+        self._last_involved = (key, involved)
+        return involved
 
     def _shared(self, text: str) -> str:
         """One string object for texts many events repeat ("Started container main")."""

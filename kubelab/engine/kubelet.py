@@ -121,6 +121,8 @@ class Kubelet(Controller):
         self._recorders: dict[str, Recorder] = {}
         self.images_on: dict[str, set[str]] = {}
         self._host_ips: dict[str, tuple[Obj, str | None]] = {}  # node -> (Node object seen, InternalIP)
+        self._parts: dict[tuple[Any, ...], Any] = {}  # see _shared
+        self._service_envs: dict[str, tuple[list[Obj], dict[str, str]]] = {}  # ns -> (Services seen, env)
 
     # -- watching ---------------------------------------------------------------------------
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> list[Key]:
@@ -200,6 +202,7 @@ class Kubelet(Controller):
 
         def fire() -> None:
             if self.pods.get(ps.uid) is ps:
+                ps.timers = [t for t in ps.timers if not t.cancelled]  # fired ones included
                 fn()
                 self.enqueue(ps.key)
 
@@ -554,6 +557,10 @@ class Kubelet(Controller):
         if pod["spec"].get("enableServiceLinks", True):
             services += [s for s in self.store.list("Service", ns)
                          if not (ns == "default" and s["metadata"]["name"] == "kubernetes")]
+        cached = self._service_envs.get(ns)
+        if cached is not None and len(cached[0]) == len(services) and all(
+                a is b for a, b in zip(cached[0], services)):
+            return dict(cached[1])  # same Service objects: same variables, one copy of each string
         env: dict[str, str] = {}
         for svc in sorted(services, key=lambda s: s["metadata"]["name"]):
             spec = svc.get("spec", {})
@@ -576,7 +583,8 @@ class Kubelet(Controller):
                 env[base + "_PROTO"] = pr.lower()
                 env[base + "_PORT"] = str(p["port"])
                 env[base + "_ADDR"] = ip
-        return env
+        self._service_envs[ns] = (services, env)
+        return dict(env)
 
     # -- volumes -------------------------------------------------------------------------------------
     def _mount_volumes(self, ps: PodState, pod: Obj) -> bool:
@@ -715,20 +723,23 @@ class Kubelet(Controller):
         proc = c.proc or c.previous
         st: dict[str, Any] = {"name": c.name}
         if c.running and c.proc is not None:
-            state: dict[str, Any] = {"running": {"startedAt": self.clock.timestamp(c.proc.started_at)}}
+            started = self.clock.timestamp(c.proc.started_at)
+            state: dict[str, Any] = self._shared(("running", started), lambda: {"running": {"startedAt": started}})
         elif c.waiting is not None:
             state = {"waiting": {"reason": c.waiting[0], "message": c.waiting[1]}}
         elif c.terminated is not None:
             state = {"terminated": {k: v for k, v in c.terminated.items() if k != "containerID" or v}}
         else:
-            state = {"waiting": {"reason": "PodInitializing" if c.init or initializing else "ContainerCreating"}}
+            reason = "PodInitializing" if c.init or initializing else "ContainerCreating"
+            state = self._shared(("waiting", reason), lambda: {"waiting": {"reason": reason}})
         st["state"] = state
         st["lastState"] = {"terminated": {k: v for k, v in c.last_terminated.items() if k != "containerID" or v}} \
-            if c.last_terminated else {}
+            if c.last_terminated else self._shared((), dict)
         st["ready"] = c.ready if not c.init else c.succeeded
         st["restartCount"] = c.restart_count
         st["image"] = ref.canonical if ref and proc is not None else c.spec.get("image", "")
-        st["imageID"] = f"{ref.domain}/{ref.path}@{image_digest(ref)}" if ref and proc is not None else ""
+        st["imageID"] = self._shared(("imageID", ref.canonical), lambda: f"{ref.domain}/{ref.path}@{image_digest(ref)}") \
+            if ref and proc is not None else ""
         if proc is not None:
             st["containerID"] = "containerd://" + proc.id
         st["started"] = c.running
@@ -753,7 +764,7 @@ class Kubelet(Controller):
                 c["reason"] = reason
             if message:
                 c["message"] = message
-            return c
+            return self._shared(tuple(c.items()), lambda: c)
 
         unready = f"containers with unready status: [{' '.join(c.name for c in main_ready)}]"
         incomplete = [c.name for c in ps.init if not c.succeeded]
@@ -773,7 +784,7 @@ class Kubelet(Controller):
         host_ip = self._host_ip(ps.node)
         if host_ip:
             status["hostIP"] = host_ip
-            status["hostIPs"] = [{"ip": host_ip}]
+            status["hostIPs"] = self._shared(("hostIPs", host_ip), lambda: [{"ip": host_ip}])
         if ps.sandbox is not None:
             status["podIP"] = ps.sandbox.ip
             status["podIPs"] = [{"ip": ps.sandbox.ip}]
@@ -784,6 +795,17 @@ class Kubelet(Controller):
                                              key=lambda s: s["name"])
         status["qosClass"] = old.get("qosClass") or _qos(pod)
         return status
+
+    def _shared(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """One object for a status part many pods have alike (a condition that turned True in
+        the same second, a running state, an image ID): stored objects are never changed in
+        place, so pods can share them, and 100,000 pods' statuses take far less memory."""
+        found = self._parts.get(key)
+        if found is None:
+            if len(self._parts) > 65536:
+                self._parts.clear()
+            found = self._parts[key] = make()
+        return found
 
     def _host_ip(self, name: str) -> str | None:
         """The node's InternalIP, looked up again only when the Node object changed."""
