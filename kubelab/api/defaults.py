@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import math
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any, Callable
 
 from kubelab.api import quantity
@@ -82,6 +83,16 @@ def _resource_list(resources: Obj) -> None:
 
 
 def _round_milli(text: str) -> str:
+    return _round_milli_text(text) if type(text) is str else _rounded(text)
+
+
+@lru_cache(maxsize=1024)
+def _round_milli_text(text: str) -> str:
+    """Cached: every pod of a ReplicaSet asks for the same quantities."""
+    return _rounded(text)
+
+
+def _rounded(text: str) -> str:
     q = quantity.parse(text)
     if (q.value * 1000).denominator == 1:
         return text
