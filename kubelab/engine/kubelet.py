@@ -40,7 +40,7 @@ class ConfigError(Exception):
     """A referenced ConfigMap, Secret or key is missing."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Container:
     """The kubelet's view of one container of a pod, across restarts."""
 
@@ -79,7 +79,7 @@ class Container:
         return self.terminated is not None and self.terminated["exitCode"] == 0
 
 
-@dataclass
+@dataclass(slots=True)
 class PodState:
     key: Key
     uid: str

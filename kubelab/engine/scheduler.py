@@ -159,7 +159,7 @@ def _node_state(node: Obj) -> NodeState:
         allocatable={k: quantity.amount(k, v) for k, v in alloc.items()})
 
 
-@dataclass
+@dataclass(slots=True)
 class PodRecord:
     """What a bound pod adds to its node."""
 
@@ -528,6 +528,7 @@ class Scheduler(Controller):
         self.signatures: dict[str, Signature] = {}
         self.sig_of: dict[Key, Signature] = {}  # unschedulable pods -> their signature
         self.dropped_by: dict[str, set[Signature]] = {}
+        self._record_parts: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # see _record
         for node in self.store.list("Node"):
             self._node_changed(node, None)
         for pod in self.store.list("Pod"):
@@ -597,14 +598,20 @@ class Scheduler(Controller):
             return None
         meta = pod["metadata"]
         old = self.pods.get(key_of(pod))
-        labels = dict(meta.get("labels") or {})
+        labels = meta.get("labels") or {}  # the store's own: never changed in place, so kept as is
         counted = not meta.get("deletionTimestamp")
         if old is not None and old.node == node and old.labels == labels and old.counted == counted:
             return old
         anti = (spec.get("affinity") or {}).get("podAntiAffinity") or {}
         terms = [json.dumps(t, sort_keys=True) for t in anti.get("requiredDuringSchedulingIgnoredDuringExecution") or ()]
-        return PodRecord(node, meta.get("namespace", "default"), labels, pod_requests(spec), _nonzero(spec),
-                         _host_ports(spec), counted, terms)
+        # a workload's pods ask for the same: one copy of each part for 100,000 records
+        requests, nonzero, ports = pod_requests(spec), _nonzero(spec), _host_ports(spec)
+        shared = self._record_parts.setdefault((tuple(requests.items()), nonzero, tuple(ports), tuple(terms)),
+                                               (requests, nonzero, ports, terms))
+        if len(self._record_parts) > 4096:
+            self._record_parts.clear()
+        return PodRecord(node, meta.get("namespace", "default"), labels, shared[0], shared[1], shared[2], counted,
+                         shared[3])
 
     def _account(self, key: Key, rec: PodRecord, sign: int) -> None:
         if sign > 0:
