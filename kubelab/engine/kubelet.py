@@ -752,9 +752,12 @@ class Kubelet(Controller):
         main_ready = [c for c in ps.main if not c.ready]
         phase = self._phase(ps, pod, initialized)
         done = phase in ("Succeeded", "Failed")
+        before: dict[str, dict[str, Any]] = {}
+        for x in old.get("conditions") or ():
+            before.setdefault(x["type"], x)
 
         def cond(type_: str, ok: bool, reason: str = "", message: str = "") -> dict[str, Any]:
-            prev = next((x for x in old.get("conditions") or () if x["type"] == type_), None)
+            prev = before.get(type_)
             status = "True" if ok else "False"
             c: dict[str, Any] = {"type": type_, "status": status}
             if type_ != "PodReadyToStartContainers":
@@ -777,7 +780,7 @@ class Kubelet(Controller):
             cond("ContainersReady", not main_ready and not done, *(
                 ("PodCompleted", "") if done else ("", "") if not main_ready else ("ContainersNotReady", unready))),
         ]
-        scheduled = next((x for x in old.get("conditions") or () if x["type"] == "PodScheduled"), None)
+        scheduled = before.get("PodScheduled")
         conditions.append(scheduled or {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
                                         "lastTransitionTime": ps.start_time})
         status: dict[str, Any] = {"phase": phase, "conditions": conditions}

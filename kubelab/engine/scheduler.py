@@ -538,6 +538,8 @@ class Scheduler(Controller):
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
         if obj["kind"] == "Node":
             return self._node_changed(obj if event != "DELETED" else None, old)
+        if event == "MODIFIED" and old is not None and _status_only_of_bound(obj, old):
+            return ()  # a kubelet's status write: nothing the scheduler keeps or acts on changed
         return self._pod_changed(obj if event != "DELETED" else None, old)
 
     def _node_changed(self, node: Obj | None, old: Obj | None) -> list[Key]:
@@ -791,6 +793,20 @@ def _term_parts(namespace: str, term: dict[str, Any]) -> tuple[frozenset[str] | 
     if term.get("namespaceSelector") is not None:
         spaces = None
     return spaces, from_label_selector(term.get("labelSelector")), term.get("topologyKey", HOSTNAME)
+
+
+def _status_only_of_bound(pod: Obj, old: Obj) -> bool:
+    """A bound pod's update that leaves alone everything its PodRecord depends on (spec,
+    labels, deletion, whether it finished)."""
+    meta, before = pod["metadata"], old["metadata"]
+    return (pod.get("spec") is old.get("spec") and bool((pod.get("spec") or {}).get("nodeName"))
+            and meta.get("labels") == before.get("labels")
+            and meta.get("deletionTimestamp") == before.get("deletionTimestamp")
+            and _finished(pod) == _finished(old))
+
+
+def _finished(pod: Obj) -> bool:
+    return (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
 
 
 def _sched_fields(container: dict[str, Any]) -> list[Any]:
