@@ -51,6 +51,12 @@ def session_for(client: Any) -> Session:
     return session
 
 
+# kubectl's usage text when a command that acts on resources is given none.
+NO_RESOURCES = ("You must provide one or more resources by argument or filename.\n"
+                "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
+                "   '<resource> <name>'\n   '<resource>'")
+
+
 class KubectlError(Exception):
     """End the command: ``text`` goes to stderr as is (a newline is added), exit ``code``.
     Use :func:`error` for kubectl's usual ``error: ...`` lines."""

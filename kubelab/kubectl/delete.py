@@ -10,7 +10,7 @@ from typing import Any
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors, with_source
+from kubelab.kubectl.command import NO_RESOURCES, Context, KubectlError, command, error, format_errors, with_source
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.get import Request, resource_requests
 from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests
@@ -67,9 +67,7 @@ def _targets(ctx: Context, args: list[str], errors: list[BaseException]) -> list
             targets.append((kind, (doc.obj or {}).get("metadata", {}).get("name", ""), ns, doc.source))
         return targets
     if not args:
-        raise KubectlError("error: You must provide one or more resources by argument or filename.\n"
-                           "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
-                           "   '<resource> <name>'\n   '<resource>'")
+        raise KubectlError(f"error: {NO_RESOURCES}")
     requests: list[Request] = resource_requests(args)
     selecting = ctx.flags.get("all") or ctx.flags.get("selector") or ctx.flags.get("field-selector")
     all_ns = ctx.flags.get("all-namespaces")

@@ -15,7 +15,8 @@ from typing import Any
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl.command import Context, KubectlError, command, error, format_error, group, standard_message
+from kubelab.kubectl.command import (NO_RESOURCES, Context, KubectlError, command, error, format_error, group,
+                                     standard_message)
 from kubelab.kubectl.describe import file_targets, object_name, targets
 
 Obj = dict[str, Any]
@@ -267,9 +268,7 @@ def annotate(ctx: Context, args: list[str]) -> int:
          short="Take a replication controller, service, deployment or pod and expose it as a new Kubernetes service")
 def expose(ctx: Context, args: list[str]) -> int:
     if not args and not ctx.flags.get("filename"):
-        raise ctx.usage_error("You must provide one or more resources by argument or filename.\n"
-                              "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
-                              "   '<resource> <name>'\n   '<resource>'")
+        raise ctx.usage_error(NO_RESOURCES)
     dry_run = ctx.dry_run()
     for kind, obj in _from_args_or_files(ctx, args):
         service = _service_for(ctx, kind, obj)
@@ -369,9 +368,7 @@ def patch(ctx: Context, args: list[str]) -> int:
     except yaml.YAMLError as e:
         raise error(f'unable to parse "{text}": {str(e).splitlines()[0]}') from None
     if not args and not ctx.flags.get("filename"):
-        raise ctx.usage_error("You must provide one or more resources by argument or filename.\n"
-                              "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
-                              "   '<resource> <name>'\n   '<resource>'")
+        raise ctx.usage_error(NO_RESOURCES)
     dry_run = ctx.dry_run()
     for kind, obj in _from_args_or_files(ctx, args):
         try:
@@ -413,9 +410,7 @@ def edit(ctx: Context, args: list[str]) -> int:
     from kubelab.kubectl import printers
 
     if not args and not ctx.flags.get("filename"):
-        raise ctx.usage_error("You must provide one or more resources by argument or filename.\n"
-                              "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n"
-                              "   '<resource> <name>'\n   '<resource>'")
+        raise ctx.usage_error(NO_RESOURCES)
     found = _from_args_or_files(ctx, args)
     if not found:
         raise error("edit cancelled, no objects found")
