@@ -1,8 +1,12 @@
 """Engine benchmarks on the virtual clock. They print numbers and never fail on time.
 
-- the notes' 3-replica Deployment: apply -> every pod Ready          (target 3 s)
-- a 10,000-replica Deployment on 100 nodes -> every pod Running      (target 60 s)
-- 100,000 pods on 1,000 nodes -> every pod Running, peak memory      (target 60 s, < 2 GB)
+Issue 2 lists what bench/ measures: ``import kubelab`` (bench_import.py), the notes'
+3-replica Deployment applied until every pod is Ready, a 10,000-replica Deployment on 100
+nodes until every pod is Running, and 100,000 pods on 1,000 nodes until every pod is Running
+with peak memory; then "Targets to reach: 5 ms, 3 s, 60 s and under 2 GB". Read in the
+order of that list: import 5 ms, notes' Deployment 3 s, 10,000 replicas 60 s, 100,000 pods
+under 2 GB. The times are wall seconds from apply to settled (cluster start is printed apart:
+it is mostly first-use imports); cpu is the process's own time, steadier on a shared machine.
 
 Run: ``python bench/bench_engine.py [small|large|huge]`` (one size per process, so peak memory
 is that size's own).
@@ -12,8 +16,11 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from pathlib import Path
 
-from kubelab import Cluster
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kubelab import Cluster  # noqa: E402
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -53,18 +60,19 @@ def ready(cluster: Cluster) -> int:
                       for c in p.get("status", {}).get("conditions", [])))
 
 
-def bench_deployment(replicas: int, nodes: int, label: str, until_ready: bool) -> None:
+def bench_deployment(replicas: int, nodes: int, label: str, until_ready: bool, target: str) -> None:
     t0 = time.perf_counter()
     cluster = Cluster(clock="virtual", nodes=nodes, seed=1)
-    t1 = time.perf_counter()
+    t1, c1, v1 = time.perf_counter(), time.process_time(), cluster.engine.clock.now()
     result = cluster.kubectl("apply -f -", stdin=DEPLOYMENT.format(replicas=replicas))
     assert result.returncode == 0, result.stderr
     count = ready if until_ready else running
     settled = cluster.settle(3600)
-    t2 = time.perf_counter()
+    t2, c2, v2 = time.perf_counter(), time.process_time(), cluster.engine.clock.now()
     state = "Ready" if until_ready else "Running"
     print(f"{label}: {replicas} replicas on {nodes} nodes -> {count(cluster)} {state} (reached: {settled}) "
-          f"in {t2 - t1:.2f} s wall, cluster start {t1 - t0:.2f} s; peak memory {peak_rss_mb():.0f} MB")
+          f"in {t2 - t1:.2f} s wall ({c2 - c1:.2f} s cpu, {v2 - v1:.1f} s cluster time), "
+          f"cluster start {t1 - t0:.2f} s; peak memory {peak_rss_mb():.0f} MB; issue 2 target: {target}")
 
 
 def peak_rss_mb() -> float:
@@ -72,11 +80,10 @@ def peak_rss_mb() -> float:
 
 
 def main(which: str) -> None:
-    sizes = {"small": (3, 3, "notes deployment", True),
-             "large": (10_000, 100, "large deployment", False),
-             "huge": (100_000, 1_000, "huge deployment", False)}
-    replicas, nodes, label, until_ready = sizes[which]
-    bench_deployment(replicas, nodes, label, until_ready)
+    sizes = {"small": (3, 3, "notes deployment", True, "3 s"),
+             "large": (10_000, 100, "large deployment", False, "60 s"),
+             "huge": (100_000, 1_000, "huge deployment", False, "peak memory under 2 GB")}
+    bench_deployment(*sizes[which])
 
 
 if __name__ == "__main__":
