@@ -150,3 +150,46 @@ def test_kubelab_kubectl_drives_the_remote_client(remote, cluster):
     assert cluster.client.get("Pod", "echo-server")["metadata"]["labels"]["tier"] == "web"
     r = run(remote, ["delete", "pod", "echo-server", "--wait=false"])
     assert r.stdout == 'pod "echo-server" deleted\n'
+
+
+def test_pictures_are_the_same_through_the_remote_client(remote, cluster):
+    """Diagram, routing view, rollout history and the dashboard's buttons read and act through
+    the client seam only, so over HTTP they show what they show on the embedded client."""
+    from kubelab.notebook.dashboard import Dashboard
+    from kubelab.notebook.diagram import diagram
+    from kubelab.notebook.history import history
+    from kubelab.notebook.route import route
+
+    deploy = ("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n"
+              "  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n"
+              "        app: web\n    spec:\n      containers:\n      - name: web\n        image: kennship/http-echo\n"
+              "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: NodePort\n"
+              "  selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: 3000\n")
+    assert run(remote, ["apply", "-f", "-"], stdin=deploy).returncode == 0
+    cluster.settle()
+    assert run(remote, ["set", "image", "deploy/web", "web=kennship/http-echo:latest"]).returncode == 0
+    cluster.settle()
+
+    for local, over_http in [(diagram(cluster.client, "default"), diagram(remote, "default")),
+                             (route(cluster.client, "web"), route(remote, "web"))]:
+        assert over_http.ids() == local.ids() and len(over_http.ids()) > 3
+        assert over_http.edges == local.edges
+    assert history(remote, "web").rows() == history(cluster.client, "web").rows()
+    assert len(history(remote, "web").rows()) == 2
+
+    dash = Dashboard(remote, "default", autostart=False)
+    try:
+        dash.target.value = "deployment/web"
+        dash.scale_up.click()
+        assert "deployment.apps/web scaled" in dash.log.value
+        cluster.settle()
+        dash.refresh(force=True)
+        assert len([d for _, _, d in dash._rows if d.pod]) == 3
+        button = next(d for _, _, d in dash._rows if d.pod)
+        victim = button.pod
+        button.click()
+        cluster.settle()
+        names = {p["metadata"]["name"] for p in cluster.client.list("Pod", "default", "app=web")["items"]}
+        assert victim not in names and len(names) == 3
+    finally:
+        dash.close()
