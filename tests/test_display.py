@@ -101,3 +101,25 @@ def test_history_lists_revisions_live_and_undo_target():
     text = h._repr_mimebundle_()["text/plain"]
     assert text.startswith("deployment.apps/echo") and "rollout undo would go back to revision 1" in text
     assert 'data-revision="2"' in h._repr_mimebundle_()["text/html"]
+
+
+@pytest.mark.parametrize("stderr,notice", [
+    ("No resources found in default namespace.\n", True),
+    ("No resources found\n", True),
+    ('Error from server (NotFound): pods "x" not found\n', False),
+    ('No resources found in default namespace.\nError from server (NotFound): pods "x" not found\n', False),
+    ("", False),
+])
+def test_only_kubectls_notices_are_informational(stderr, notice):
+    from kubelab.notebook.display import informational
+
+    assert informational(stderr) is notice
+
+
+def test_a_notice_keeps_kubectls_text_and_reads_neutral():
+    from kubelab.notebook.display import FILL, Notice
+
+    bundle = Notice("No resources found in default namespace.\n")._repr_mimebundle_()
+    assert bundle["text/plain"] == "No resources found in default namespace."
+    assert "No resources found in default namespace." in bundle["text/html"]
+    assert not any(colour in bundle["text/html"] for colour in (RED, AMBER, *FILL.values()))

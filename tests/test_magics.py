@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -50,6 +51,14 @@ print(type(pods.df).__name__, list(pods.df.columns)[:3], len(pods.df), pods.df["
     "history": "%kube history deploy/nope",
     "bad_quote": "%kube get 'pods",
     "dashboard": "%kube dashboard",
+    "port_forward": """%kube create deployment pf --image=kennship/http-echo
+c.settle()
+%kube expose deployment pf --port=80 --target-port=3000
+forward = %kube port-forward svc/pf :80
+import re, urllib.request
+port = re.search(r"127\\.0\\.0\\.1:(\\d+)", str(forward)).group(1)
+urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).close()""",
+    "port_forward_stop": "%kube port-forward --stop",
     "show_changes_off": """%kube config show-changes off
 print(knb.options.show_changes)""",
     "reset": """%kube reset
@@ -97,11 +106,15 @@ def test_ip_is_the_node_ip(outputs):
     assert out["data"]["text/plain"].count(".") == 3  # an IPv4 address, as `minikube ip` prints
 
 
-def test_no_resources_goes_to_stderr(outputs):
+def test_no_resources_is_a_notice_not_an_error(outputs):
+    """kubectl's stderr notice keeps its text but is not shown as Jupyter's pink error stream."""
     outs = outputs["empty"]
     no_traceback(outs)
-    assert stream(outs, "stderr") == "No resources found in default namespace.\n"
-    assert not rich(outs)
+    assert not stream(outs, "stderr")
+    (out,) = rich(outs)
+    assert out["data"]["text/plain"] == "No resources found in default namespace."
+    assert 'class="kubelab-notice"' in out["data"]["text/html"]
+    assert "#ffcdd2" not in out["data"]["text/html"]  # not the red of a failure either
 
 
 def test_get_shows_styled_table_with_kubectl_text(outputs):
@@ -147,6 +160,21 @@ def test_api_errors_print_like_kubectl(outputs):
         outs = outputs[name]
         no_traceback(outs)
         assert stream(outs, "stderr") == f'Error from server (NotFound): {kind} "nope" not found\n'
+
+
+def test_port_forward_shows_its_lines_as_they_come(outputs):
+    """Forwarding from ... at once, even when the line's value is assigned; Handling connection
+    lines go to that same output (a widget) as connections come, not to the --stop cell."""
+    outs = outputs["port_forward"]
+    no_traceback(outs)
+    assert not stream(outs, "stderr")
+    (out,) = rich(outs)
+    port = re.fullmatch(r"Forwarding from 127\.0\.0\.1:(\d+) -> 3000", out["data"]["text/plain"]).group(1)
+    assert "application/vnd.jupyter.widget-view+json" in out["data"]
+    stopped = outputs["port_forward_stop"]
+    no_traceback(stopped)
+    assert stream(stopped, "stdout") + "".join(o["data"]["text/plain"] for o in rich(stopped)) == \
+        f"Stopped forwarding from 127.0.0.1:{port} -> 3000"
 
 
 def test_diagram_is_svg(outputs):

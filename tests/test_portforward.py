@@ -316,3 +316,18 @@ def test_reset_stops_the_notebook_clusters_forwards() -> None:
         assert forwards(c.client) == []
     finally:
         nb.use(None)
+
+
+def test_a_follower_sees_each_line_as_it_is_printed_and_stop_does_not_repeat_it(cluster: Cluster) -> None:
+    from kubelab.notebook.live import LiveText
+
+    r = cluster.kubectl("port-forward svc/my-echo-server-service :80")
+    port = forwarded_port(r.stdout)
+    (forward,) = forwards(cluster.client)
+    live = LiveText(r.stdout)
+    forward.follow(live.append)
+    get(port)
+    assert live.text == r.stdout + f"Handling connection for {port}\n"  # there before --stop
+    assert f"Handling connection for {port}" in live.widget.value
+    assert live._repr_mimebundle_()["text/plain"] == live.text.rstrip("\n")
+    assert cluster.kubectl("port-forward --stop").stdout == f"Stopped forwarding from 127.0.0.1:{port} -> 3000\n"

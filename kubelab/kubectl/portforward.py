@@ -11,7 +11,8 @@ Differences from kubectl 1.32, because a notebook cell must end:
   listens; real kubectl blocks until Ctrl-C. ``kubectl port-forward --stop [LOCAL_PORT...]``
   (kubelab's own flag) ends the forwards (all, or those on the given local ports) and prints
   what they would have printed in a terminal meanwhile (``Handling connection for 8080``,
-  errors). Forwards also end with the cluster: on ``%kube reset`` and when the cluster
+  errors) and was not shown yet: in a notebook the port-forward cell shows those lines as they
+  come (:meth:`Forward.follow`). Forwards also end with the cluster: on ``%kube reset`` and when the cluster
   object is garbage-collected.
 * only IPv4 loopback is used, so only the ``Forwarding from 127.0.0.1:...`` line is printed
   (kubectl also listens on ``[::1]`` and prints a line for it); ``--address`` accepts only
@@ -28,7 +29,7 @@ import socket
 import threading
 import time
 import weakref
-from typing import Any
+from typing import Any, Callable
 
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, command, error
@@ -57,7 +58,8 @@ class Forward:
         self.namespace = namespace
         self.listeners: list[tuple[socket.socket, int, int]] = []  # (socket, local, remote)
         self.log: list[tuple[str, str]] = []  # ("out" | "err", line) printed while running
-        self.shown = 0  # how much of the log was already printed by ``--stop``
+        self.shown = 0  # how much of the log was already shown (by ``--stop``, or live to a follower)
+        self._followers: list[Callable[[str, str], None]] = []
         self.active = True
         self._lock = threading.Lock()
         self._selector = selectors.DefaultSelector()
@@ -99,9 +101,24 @@ class Forward:
                     pass
                 sock.close()
 
+    def follow(self, show: Callable[[str, str], None]) -> None:
+        """Hand each line to ``show(stream, line)`` as it is printed, as a terminal shows it (a
+        notebook cell keeps growing); what it was handed, ``--stop`` does not print again."""
+        with self._lock:
+            backlog = self.log[self.shown:]
+            self.shown = len(self.log)
+            self._followers.append(show)
+        for stream, line in backlog:
+            show(stream, line)
+
     def emit(self, stream: str, line: str) -> None:
         with self._lock:
             self.log.append((stream, line))
+            followers = list(self._followers)
+            if followers:
+                self.shown = len(self.log)
+        for show in followers:
+            show(stream, line)
 
     def _accept_loop(self) -> None:
         while self.active:

@@ -238,6 +238,33 @@ class KubeResult:
         return self.stdout
 
 
+# kubectl's stderr lines that inform rather than report a failure: ``get`` on an empty namespace,
+# and the hint ``run -i`` / ``attach -i`` print before the container's output
+INFO_PREFIXES = ("No resources found", "If you don't see a command prompt")
+
+
+def informational(stderr: str) -> bool:
+    """Is everything kubectl wrote to stderr a notice, not an error?"""
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    return bool(lines) and all(ln.startswith(INFO_PREFIXES) for ln in lines)
+
+
+@dataclass
+class Notice:
+    """kubectl's informational stderr (``No resources found in default namespace.``): the text
+    stays kubectl's, the HTML reads as a quiet note instead of Jupyter's pink error stream."""
+
+    text: str
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return {"text/plain": self.text.rstrip("\n"),
+                "text/html": f'<pre class="kubelab-notice" style="margin:0;padding:2px 0;background:none;'
+                             f'color:{GREY};font-style:italic">{html.escape(self.text.rstrip(chr(10)))}</pre>'}
+
+    def __repr__(self) -> str:
+        return self.text.rstrip("\n")
+
+
 @dataclass
 class Text:
     """Plain text shown as output (a stand-in for a terminal's print) with optional HTML."""

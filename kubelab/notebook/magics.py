@@ -10,8 +10,9 @@ Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...]`
 ``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset``, ``ip`` (the node IP,
 like ``minikube ip``) and ``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
 object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
-``%kube port-forward svc/NAME 8080:80`` keeps forwarding in the background after the cell
-returns, until ``%kube port-forward --stop [PORT]`` or ``%kube reset``.
+``%kube port-forward svc/NAME :80`` (a free local port) keeps forwarding in the background after
+the cell returns, that cell showing what it prints as it comes, until ``%kube port-forward
+--stop [PORT]`` or ``%kube reset``.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import threading
 from typing import Any
 
 import kubelab.notebook as nb
-from kubelab.notebook.display import KubeResult
+from kubelab.notebook.display import KubeResult, Notice, informational
 
 _SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip")
 
@@ -78,19 +79,50 @@ def kube_line(line: str) -> Any:
             return _special(argv)
         if argv and argv[0] == "edit":
             return _edit(argv)
+        before = _forwards() if argv[:1] == ["port-forward"] else None
         result = run_kubectl(argv)
+        if before is not None and result.stdout:
+            _follow_forwards(result, before)
     except SystemExit:  # argparse already printed the usage error
         return None
     except Exception as err:  # the learner sees kubectl-style text, never a traceback
         print(_error_text(err), file=sys.stderr)
         return None
-    if result.stderr:
-        if result.stdout:  # keep terminal order: what kubectl printed, then its errors
+    if result.stderr and informational(result.stderr):
+        # a notice, not an error: no pink stderr stream; kubectl prints it before any output
+        from IPython.display import display
+
+        display(Notice(result.stderr))
+    elif result.stderr:
+        if result.stdout and not result.shown:  # keep terminal order: what kubectl printed, then its errors
             sys.stdout.write(result.stdout)
             sys.stdout.flush()
             result.shown = True
         sys.stderr.write(result.stderr)
     return result
+
+
+def _forwards() -> list[Any]:
+    from kubelab.kubectl.portforward import forwards
+
+    return forwards(nb.client())
+
+
+def _follow_forwards(result: KubeResult, before: list[Any]) -> None:
+    """A new port-forward keeps printing (``Handling connection for ...``) after its cell
+    returned: show its output in a text that grows, as a terminal would."""
+    from IPython.display import display
+
+    from kubelab.notebook.live import LiveText
+
+    started = [f for f in _forwards() if not any(f is b for b in before)]
+    if not started:
+        return
+    live = LiveText(result.stdout)
+    display(live)
+    result.shown = True
+    for forward in started:
+        forward.follow(live.append)
 
 
 def kube_cell(line: str, cell: str) -> None:
