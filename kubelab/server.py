@@ -101,24 +101,6 @@ def _openapi_root() -> Obj:
     return {"paths": paths}
 
 
-def _openapi_doc(group_version: str) -> Obj:
-    """A minimal OpenAPI v3 document for one group version: only the PATCH operations with
-    their group-version-kind and query parameters, which is what kubectl reads to learn that
-    the server validates fields itself (``--validate=strict`` then sends ``fieldValidation``).
-    Schemas are not served, so ``kubectl explain`` has nothing to explain."""
-    params = [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}}
-              for n in ("dryRun", "fieldManager", "fieldValidation", "force")]
-    paths = {}
-    for k in _group_versions().get(group_version, []):
-        base = f"/api/{group_version}" if "/" not in group_version else f"/apis/{group_version}"
-        path = f"{base}/namespaces/{{namespace}}/{k.plural}/{{name}}" if k.namespaced else f"{base}/{k.plural}/{{name}}"
-        gvk = {"group": k.group, "version": k.version, "kind": k.kind}
-        paths[path] = {"patch": {"operationId": f"patch{k.kind}", "x-kubernetes-action": "patch",
-                                 "x-kubernetes-group-version-kind": gvk, "parameters": params,
-                                 "responses": {"200": {"description": "OK"}}}}
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": GIT_VERSION}, "paths": paths}
-
-
 def _find_kind(group_version: str, plural: str) -> Kind | None:
     return next((k for k in _group_versions().get(group_version, []) if k.plural == plural), None)
 
@@ -401,7 +383,9 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[:2] == ["openapi", "v3"]:
             gv = "/".join(parts[3:]) if parts[2:3] == ["apis"] else "/".join(parts[3:])
             if parts[2:3] in (["api"], ["apis"]) and gv in _group_versions():
-                return self._send_json(_openapi_doc(gv))
+                from kubelab.api.openapi import document
+
+                return self._send_json(document(gv))
         extra = _cluster_extras(self.api.client, parts) if method == "GET" else None
         if extra is not None:
             return self._send_json(extra)

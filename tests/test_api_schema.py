@@ -188,22 +188,3 @@ def test_every_served_kind_has_a_schema():
     for name, kind in BY_KIND.items():
         out, _ = schema.decode({"apiVersion": kind.api_version, "kind": name, "metadata": {"name": "x"}}, kind)
         assert out["metadata"]["name"] == "x"
-
-
-def test_field_info_for_explain():
-    info = schema.field_info("Pod", "spec.containers")
-    assert info.type == "[]Container" and info.required
-    assert "List of containers" in info.description
-    fields = {f.name: f for f in info.fields}
-    assert fields["name"].required and fields["name"].type == "string"
-    assert fields["ports"].type == "[]ContainerPort"
-    assert fields["resources"].type == "ResourceRequirements"
-    top = {f.name: f.type for f in schema.field_info("Pod").fields}
-    assert top == {"apiVersion": "string", "kind": "string", "metadata": "ObjectMeta",
-                   "spec": "PodSpec", "status": "PodStatus"}
-    ports = {f.name: f.type for f in schema.field_info("Service", "spec.ports").fields}
-    assert ports["targetPort"] == "IntOrString" and ports["port"] == "integer"
-    assert schema.field_info("Deployment", "spec.template.spec.containers.resources.limits").type == \
-        "map[string]Quantity"
-    with pytest.raises(KeyError):
-        schema.field_info("Pod", "spec.nope")

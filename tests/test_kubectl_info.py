@@ -41,31 +41,43 @@ def test_node_ip_like_minikube_ip():
 
 
 def test_explain_kind_field_and_errors():
+    """Layout of kubectl 1.32's plaintext template; the real binary is compared in
+    test_explain_fidelity."""
     c = Cluster(clock="virtual", seed=1)
     r = c.kubectl("explain pods")
     assert r.returncode == 0
-    assert r.stdout.startswith("KIND:       Pod\nVERSION:    v1\n\nDESCRIPTION:\n")
+    assert r.stdout.startswith("KIND:       Pod\nVERSION:    v1\n\nDESCRIPTION:\n    Pod is a collection of "
+                               "containers that can run on a host. This resource is\n    created by clients and "
+                               "scheduled onto hosts.\n    \nFIELDS:\n")
     assert ("FIELDS:\n  apiVersion\t<string>\n    APIVersion defines the versioned schema of this representation "
-            "of an\n    object. Servers should convert recognized schemas to the latest internal\n    value, and "
+            "of an object.\n    Servers should convert recognized schemas to the latest internal value, and\n    "
             "may reject unrecognized values. More info:\n    https://git.k8s.io/community/contributors/devel/"
             "sig-architecture/api-conventions.md#resources\n\n  kind\t<string>\n") in r.stdout
-    assert "  spec\t<PodSpec>\n" in r.stdout and r.stdout.endswith("\n\n")
+    assert "  spec\t<PodSpec>\n" in r.stdout and r.stdout.endswith("#spec-and-status\n\n\n")
     r = c.kubectl("explain pods.spec.containers")
-    assert r.stdout.startswith("KIND:       Pod\nVERSION:    v1\n\nFIELD: containers <[]Container>\n\nDESCRIPTION:\n"
-                               "    List of containers belonging to the pod. Containers cannot currently be\n"
-                               "    added or removed. There must be at least one container in a Pod. Cannot be\n"
-                               "    updated.\n    \nFIELDS:\n  args\t<[]string>\n")
+    assert r.stdout.startswith("KIND:       Pod\nVERSION:    v1\n\nFIELD: containers <[]Container>\n\n\n"
+                               "DESCRIPTION:\n    List of containers belonging to the pod. Containers cannot currently "
+                               "be\n    added or removed. There must be at least one container in a Pod. Cannot be\n"
+                               "    updated.\n    A single application container that you want to run within a pod.\n"
+                               "    \nFIELDS:\n  args\t<[]string>\n")
     assert "\n  name\t<string> -required-\n" in r.stdout
     r = c.kubectl("explain deploy.spec.strategy")
     assert r.stdout == ("GROUP:      apps\nKIND:       Deployment\nVERSION:    v1\n\n"
-                        "FIELD: strategy <DeploymentStrategy>\n\nDESCRIPTION:\n    <empty>\n    \nFIELDS:\n"
-                        "  rollingUpdate\t<RollingUpdateDeployment>\n    <empty>\n\n"
+                        "FIELD: strategy <DeploymentStrategy>\n\n\nDESCRIPTION:\n"
+                        "    The deployment strategy to use to replace existing pods with new ones.\n"
+                        "    DeploymentStrategy describes how to replace existing pods with new ones.\n    \nFIELDS:\n"
+                        "  rollingUpdate\t<RollingUpdateDeployment>\n"
+                        "    Rolling update config params. Present only if DeploymentStrategyType =\n"
+                        "    RollingUpdate.\n\n"
                         "  type\t<string>\n    Type of deployment. Can be \"Recreate\" or \"RollingUpdate\". Default is\n"
-                        "    RollingUpdate.\n\n")
+                        "    RollingUpdate.\n\n\n")
     r = c.kubectl("explain deploy.spec.strategy --recursive")
     assert r.stdout.endswith("FIELDS:\n  rollingUpdate\t<RollingUpdateDeployment>\n    maxSurge\t<IntOrString>\n"
                              "    maxUnavailable\t<IntOrString>\n  type\t<string>\n\n")
     r = c.kubectl("explain pods.spec.foo")
-    assert (r.returncode, r.stdout, r.stderr) == (1, "", 'error: field "foo" does not exist\n')
+    assert (r.returncode, r.stdout, r.stderr) == (1, "KIND:       Pod\nVERSION:    v1\n\n",
+                                                  'error: field "foo" does not exist\n')
     r = c.kubectl("explain foos")
-    assert (r.returncode, r.stderr) == (1, 'error: the server doesn\'t have a resource type "foos"\n')
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", 'the server doesn\'t have a resource type "foos"\n')
+    r = c.kubectl("explain pods --output=yaml")
+    assert (r.returncode, r.stderr) == (1, "error: unrecognized format: yaml\n")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelab.api.errors import StatusError
 from kubelab.api.kinds import KINDS
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, command, error, group
@@ -179,87 +178,4 @@ def config_use_context(ctx: Context, args: list[str]) -> int:
     if args[0] != ctx.session.context:
         raise error(f'no context exists with the name: "{args[0]}"')
     ctx.print(f'Switched to context "{args[0]}".')
-    return 0
-
-
-# -- explain -----------------------------------------------------------------------------------
-def _wrap(text: str, width: int) -> list[str]:
-    """go-wordwrap's WrapString: words joined up to ``width`` columns, newlines kept, a word
-    longer than the width left whole on its own line."""
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        line = ""
-        for word in paragraph.split(" "):
-            if line and len(line) + 1 + len(word) > width:
-                lines.append(line)
-                line = word
-            else:
-                line = f"{line} {word}" if line else word
-        lines.append(line)
-    return lines
-
-
-def _describe_text(text: str, indent: int) -> str:
-    """A description block as explain prints it: wrapped to 78 columns less the indent."""
-    lines = _wrap(text, 78 - indent) if text else ["<empty>"]
-    return "".join(" " * indent + line + "\n" for line in lines)
-
-
-def _field_line(info: Any, indent: int) -> str:
-    return f"{' ' * indent}{info.name}\t<{info.type}>{' -required-' if info.required else ''}\n"
-
-
-def _recursive(info: Any, indent: int, seen: tuple[str, ...]) -> str:
-    """Field names all the way down (a type that contains itself is not opened again)."""
-    from kubelab.api.schema import field_info
-
-    text = ""
-    for child in info.fields:
-        text += _field_line(child, indent)
-        if child.type in seen:
-            continue
-        path = getattr(child, "_path", "")
-        sub = field_info(info._kind, path) if path else None
-        if sub is not None and sub.fields:
-            sub._kind, sub._path = info._kind, path
-            for grandchild in sub.fields:
-                grandchild._path = f"{path}.{grandchild.name}"
-            text += _recursive(sub, indent + 2, seen + (child.type,))
-    return text
-
-
-@command("explain", fl.Flag("recursive", type=fl.BOOL), fl.Flag("api-version", type=fl.STRING),
-         fl.Flag("output", type=fl.STRING, default="plaintext"), short="Get documentation for a resource")
-def explain(ctx: Context, args: list[str]) -> int:
-    from kubelab.api.kinds import lookup
-    from kubelab.api.schema import field_info
-
-    if len(args) != 1:
-        raise ctx.usage_error("We accept only this format: explain RESOURCE" if len(args) > 1 else
-                              "You must specify the type of resource to explain. Use \"kubectl api-resources\" "
-                              "for a complete list of supported resources.\n")
-    resource, _, path = args[0].partition(".")
-    try:
-        kind = lookup(resource)
-    except StatusError as e:
-        raise error(e.message) from None
-    try:
-        info = field_info(kind.kind, path)
-    except KeyError as e:
-        raise error(f'field "{e.args[0]}" does not exist') from None
-    text = (f"GROUP:      {kind.group}\n" if kind.group else "") + f"KIND:       {kind.kind}\nVERSION:    {kind.version}\n\n"
-    if path:
-        text += f"FIELD: {info.name} <{info.type}>\n\n"
-    text += "DESCRIPTION:\n" + _describe_text(info.description, 4) + "    \n"
-    if info.fields:
-        text += "FIELDS:\n"
-        if ctx.flags.get("recursive"):
-            info._kind = kind.kind
-            for child in info.fields:
-                child._path = f"{path}.{child.name}" if path else child.name
-            text += _recursive(info, 2, (kind.kind,))
-        else:
-            for child in info.fields:
-                text += _field_line(child, 2) + _describe_text(child.description, 4) + "\n"
-    ctx.out.write(text if text.endswith("\n\n") else text + "\n")
     return 0
