@@ -46,6 +46,11 @@ COMMANDS = [
     "explain deploy --api-version=apps/v2",
     "explain",
     "explain pods svc",
+    "explain deploy --output=plaintext-openapiv2",
+    "explain foos --output=yaml",
+    "explain deploy --api-version=v1 --output=yaml",
+    "explain pods.spec.foo -o yaml",
+    "explain pods.spec -o plaintext",
 ]
 
 

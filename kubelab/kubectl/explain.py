@@ -5,7 +5,9 @@ The text is laid out as kubectl 1.32's ``plaintext`` explain template lays it ou
 header, ``FIELD:`` with its type guess, the description of the field followed by those of
 the types it names, wrapped by go-wordwrap, then the fields (``--recursive``: names and
 types only, a type that contains itself not opened again). Like the template, a bad field
-path still prints the header before the error.
+path still prints the header before the error. ``--output=plaintext-openapiv2`` needs the
+OpenAPI v2 models, which kubelab's server does not serve: it fails as the real kubectl
+does against that server.
 """
 from __future__ import annotations
 
@@ -16,7 +18,6 @@ from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error
 
 Schema = dict[str, Any]
-_FORMATS = ("plaintext", "plaintext-openapiv2")
 
 
 def wrap(text: str, limit: int) -> str:
@@ -198,34 +199,35 @@ def render(document: Schema, gvk: dict[str, str], field_path: list[str], recursi
 
 
 @command("explain", fl.Flag("recursive", type=fl.BOOL), fl.Flag("api-version", type=fl.STRING),
-         fl.Flag("output", type=fl.STRING, default="plaintext"), short="Get documentation for a resource")
+         fl.Flag("output", short="o", type=fl.STRING, default="plaintext"),
+         short="Get documentation for a resource")
 def explain(ctx: Context, args: list[str]) -> int:
-    from kubelab.api.kinds import lookup
+    from kubelab.api.kinds import KINDS, lookup
     from kubelab.api.openapi import document
 
     if len(args) != 1:
         raise error("We accept only this format: explain RESOURCE" if len(args) > 1 else
                     "You must specify the type of resource to explain. Use \"kubectl api-resources\" "
                     "for a complete list of supported resources.")
-    output = ctx.flags.get("output")
-    if output not in _FORMATS:
-        raise error(f"unrecognized format: {output}")
     resource, *field_path = args[0].split(".")
     try:
         kind = lookup(resource)
     except StatusError as e:  # explain reports the REST mapping error without "error: "
         raise KubectlError(e.message) from None
-    api_version = ctx.flags.get("api-version")
-    if api_version and api_version != kind.api_version:
-        from kubelab.api.kinds import KINDS
-
-        group, _, version = api_version.rpartition("/")
-        gvr = f"{group}/{version}, Resource={kind.plural}"
-        if any(k.api_version == api_version for k in KINDS):  # a served group version without it
-            raise error(f"GVR ({gvr}) not found in OpenAPI schema")
+    api_version = ctx.flags.get("api-version") or kind.api_version
+    group, _, version = api_version.rpartition("/")
+    output = ctx.flags.get("output")
+    if output == "plaintext-openapiv2":  # the server's OpenAPI v2 document is empty
+        raise error(f'couldn\'t find resource for "{group}/{version}, Kind={kind.kind}"')
+    gvr = f"{group}/{version}, Resource={kind.plural}"
+    if not any(k.api_version == api_version for k in KINDS):
         raise error(f'couldn\'t find resource for "{gvr}"')
+    if output != "plaintext":
+        raise error(f"unrecognized format: {output}")
+    if api_version != kind.api_version:
+        raise error(f"GVR ({gvr}) not found in OpenAPI schema")
     gvk = {"group": kind.group, "version": kind.version, "kind": kind.kind}
-    text, problem = render(document(kind.api_version), gvk, field_path, ctx.flags.get("recursive"))
+    text, problem = render(document(api_version), gvk, field_path, ctx.flags.get("recursive"))
     ctx.out.write(text)
     if problem:
         raise error(problem)
