@@ -715,8 +715,9 @@ class Kubelet(Controller):
         status = self._status(ps, pod)
         if status != pod.get("status"):
             ps.written = status
-            meta = {k: v for k, v in pod["metadata"].items() if k != "resourceVersion"}
-            self.store.update({**pod, "metadata": meta, "status": status}, status=True)
+            # the status subresource takes only status from what it is given (and the pod's
+            # resourceVersion, read just now, so no conflict)
+            self.store.update({**pod, "status": status}, status=True)
 
     def _container_status(self, ps: PodState, c: Container, initializing: bool) -> dict[str, Any]:
         ref = c.image_ref
@@ -755,19 +756,24 @@ class Kubelet(Controller):
         before: dict[str, dict[str, Any]] = {}
         for x in old.get("conditions") or ():
             before.setdefault(x["type"], x)
+        parts = self._parts
 
         def cond(type_: str, ok: bool, reason: str = "", message: str = "") -> dict[str, Any]:
             prev = before.get(type_)
             status = "True" if ok else "False"
+            since = prev["lastTransitionTime"] if prev and prev["status"] == status else now
+            found = parts.get(("condition", type_, status, since, reason, message))
+            if found is not None:  # looked up before it is built: most writes repeat conditions
+                return found
             c: dict[str, Any] = {"type": type_, "status": status}
             if type_ != "PodReadyToStartContainers":
                 c["lastProbeTime"] = None
-            c["lastTransitionTime"] = prev["lastTransitionTime"] if prev and prev["status"] == status else now
+            c["lastTransitionTime"] = since
             if reason:
                 c["reason"] = reason
             if message:
                 c["message"] = message
-            return self._shared(tuple(c.items()), lambda: c)
+            return self._shared(("condition", type_, status, since, reason, message), lambda: c)
 
         unready = f"containers with unready status: [{' '.join(c.name for c in main_ready)}]"
         incomplete = [c.name for c in ps.init if not c.succeeded]

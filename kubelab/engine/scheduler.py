@@ -529,6 +529,7 @@ class Scheduler(Controller):
         self.sig_of: dict[Key, Signature] = {}  # unschedulable pods -> their signature
         self.dropped_by: dict[str, set[Signature]] = {}
         self._record_parts: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # see _record
+        self._last_signature: tuple[Any, str] = (None, "")  # (the parts of a pod it reads, text)
         for node in self.store.list("Node"):
             self._node_changed(node, None)
         for pod in self.store.list("Pod"):
@@ -732,14 +733,17 @@ class Scheduler(Controller):
     def signature(self, pod: Obj) -> Signature:
         spec = pod["spec"]
         ref = controller_of(pod)
-        # only what scheduling reads: per-pod details (the kube-api-access-xxxxx volume mount)
-        # would give every pod a signature, and a full node scan, of its own
-        text = json.dumps([pod["metadata"].get("namespace"), pod["metadata"].get("labels"), ref and ref.get("uid"),
-                           [_sched_fields(c) for c in spec.get("containers") or ()],
-                           [_sched_fields(c) for c in spec.get("initContainers") or ()],
-                           {k: spec.get(k) for k in ("overhead", "nodeSelector", "affinity", "tolerations",
-                                                      "topologySpreadConstraints")}],
-                          sort_keys=True, default=str)
+        # what the text is made of; a sibling's parts are the same objects (the store shares
+        # them), so comparing with the last pod's stops at identity and json runs once per kind
+        parts = (pod["metadata"].get("namespace"), pod["metadata"].get("labels"), ref and ref.get("uid"),
+                 [(c.get("resources"), c.get("ports"), c.get("restartPolicy")) for c in spec.get("containers") or ()],
+                 [(c.get("resources"), c.get("ports"), c.get("restartPolicy")) for c in spec.get("initContainers") or ()],
+                 [spec.get(k) for k in _SIGNATURE_SPEC_FIELDS])
+        if parts == self._last_signature[0]:
+            text = self._last_signature[1]
+        else:
+            text = self._signature_text(pod, spec, ref)
+            self._last_signature = (parts, text)
         sig = self.signatures.get(text)
         if sig is None:
             if len(self.signatures) > 256:  # forget signatures nobody waits on
@@ -748,6 +752,16 @@ class Scheduler(Controller):
                         del self.signatures[old_text]
             sig = self.signatures[text] = Signature(self, pod)
         return sig
+
+    @staticmethod
+    def _signature_text(pod: Obj, spec: dict[str, Any], ref: dict[str, Any] | None) -> str:
+        # only what scheduling reads: per-pod details (the kube-api-access-xxxxx volume mount)
+        # would give every pod a signature, and a full node scan, of its own
+        return json.dumps([pod["metadata"].get("namespace"), pod["metadata"].get("labels"), ref and ref.get("uid"),
+                           [_sched_fields(c) for c in spec.get("containers") or ()],
+                           [_sched_fields(c) for c in spec.get("initContainers") or ()],
+                           {k: spec.get(k) for k in _SIGNATURE_SPEC_FIELDS}],
+                          sort_keys=True, default=str)
 
     def reconcile(self, key: Key) -> None:
         pod = self.store.get(*key)
@@ -784,6 +798,9 @@ class Scheduler(Controller):
         st.setdefault("phase", "Pending")
         st["conditions"] = [c for c in conditions if c.get("type") != "PodScheduled"] + [cond]
         self.store.update(new, status=True)
+
+
+_SIGNATURE_SPEC_FIELDS = ("overhead", "nodeSelector", "affinity", "tolerations", "topologySpreadConstraints")
 
 
 def _term_parts(namespace: str, term: dict[str, Any]) -> tuple[frozenset[str] | None, Selector, str]:

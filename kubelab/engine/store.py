@@ -77,7 +77,7 @@ class Store:
         self._labels: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)  # (kind, ns, k, v) -> names
         self._owned: dict[str, set[Key]] = defaultdict(set)  # owner uid -> dependents
         self._on_node: dict[str, set[Key]] = defaultdict(set)  # node name -> pods
-        self._listeners: list[Listener] = []
+        self._listeners: tuple[Listener, ...] = ()  # replaced, never changed: a notify walks a snapshot
         self._siblings: dict[str, Obj] = {}  # controller uid -> the last object created for it
 
     # -- identity -----------------------------------------------------------------------
@@ -232,8 +232,14 @@ class Store:
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` on every change; returns the function that stops it."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+        self._listeners += (listener,)
+
+        def stop() -> None:
+            if listener in self._listeners:
+                i = self._listeners.index(listener)
+                self._listeners = self._listeners[:i] + self._listeners[i + 1:]
+
+        return stop
 
     # -- internals ----------------------------------------------------------------------
     def _require(self, kind: str, namespace: str, name: str) -> Obj:
@@ -317,6 +323,6 @@ class Store:
                 self._on_node[node].discard((kind, ns, name))
 
     def _notify(self, event: str, obj: Obj, old: Obj | None) -> None:
-        for listener in list(self._listeners):
+        for listener in self._listeners:
             listener(event, obj, old)
 
