@@ -51,6 +51,11 @@ COMMANDS = [
     "explain deploy --api-version=v1 --output=yaml",
     "explain pods.spec.foo -o yaml",
     "explain pods.spec -o plaintext",
+    "explain deployments.apps.spec.replicas",
+    "explain deploy.apps",
+    "explain deployments.v1.apps.spec",
+    "explain endpointslices.discovery.k8s.io",
+    "explain pods.spec.",
 ]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelab.api.errors import StatusError
+from kubelab.api.kinds import Kind
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error
 
@@ -198,22 +199,34 @@ def render(document: Schema, gvk: dict[str, str], field_path: list[str], recursi
                     "not found in OpenAPI schema")
 
 
+def _split(text: str) -> tuple[Kind, list[str]]:
+    """The kind and field path of ``deploy.spec.replicas``; the first word names the resource,
+    and input that starts with its full name (``deployments.apps.spec``) loses that too."""
+    from kubelab.api.kinds import lookup
+
+    first, *path = text.split(".")
+    try:
+        kind = lookup(first)
+    except StatusError as e:  # explain reports the REST mapping error without "error: "
+        raise KubectlError(e.message) from None
+    full = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+    if text.startswith(full):  # kubectl drops what follows the name up to the next dot
+        path = text[len(full):].split(".")[1:]
+    return kind, [p for p in path if p]
+
+
 @command("explain", fl.Flag("recursive", type=fl.BOOL), fl.Flag("api-version", type=fl.STRING),
          fl.Flag("output", short="o", type=fl.STRING, default="plaintext"),
          short="Get documentation for a resource")
 def explain(ctx: Context, args: list[str]) -> int:
-    from kubelab.api.kinds import KINDS, lookup
+    from kubelab.api.kinds import KINDS
     from kubelab.api.openapi import document
 
     if len(args) != 1:
         raise error("We accept only this format: explain RESOURCE" if len(args) > 1 else
                     "You must specify the type of resource to explain. Use \"kubectl api-resources\" "
                     "for a complete list of supported resources.")
-    resource, *field_path = args[0].split(".")
-    try:
-        kind = lookup(resource)
-    except StatusError as e:  # explain reports the REST mapping error without "error: "
-        raise KubectlError(e.message) from None
+    kind, field_path = _split(args[0])
     api_version = ctx.flags.get("api-version") or kind.api_version
     group, _, version = api_version.rpartition("/")
     output = ctx.flags.get("output")
