@@ -96,6 +96,21 @@ def test_enum_lines_match_real_kubectl(clusters: tuple[Cluster, Kubectl], monkey
         openapi._reachable.cache_clear()
 
 
+@needs_kubectl
+def test_kind_missing_from_the_document_matches_real_kubectl(clusters: tuple[Cluster, Kubectl],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The template's own error, when no schema carries the kind's group-version-kind."""
+    served = openapi.document
+
+    def without_deployment(group_version: str) -> dict:
+        doc = copy.deepcopy(served(group_version))
+        doc["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"].pop("x-kubernetes-group-version-kind")
+        return doc
+
+    monkeypatch.setattr(openapi, "document", without_deployment)
+    _same(*clusters, "explain deploy")
+
+
 def test_served_documents_hold_v3_schemas_with_group_version_kinds() -> None:
     doc = openapi.document("apps/v1")
     schemas = doc["components"]["schemas"]

@@ -195,7 +195,7 @@ def render(document: Schema, gvk: dict[str, str], field_path: list[str], recursi
             if not text:
                 return header, f'error: field "{field_path[-1]}" does not exist'
             return header + text + "\n", ""
-    return header, (f"error: GVK {gvk['group']}/{gvk['version']}, Kind={gvk['kind']} "
+    return header, (f"error: GVK map[group:{gvk['group']} kind:{gvk['kind']} version:{gvk['version']}] "
                     "not found in OpenAPI schema")
 
 
