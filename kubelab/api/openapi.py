@@ -78,13 +78,6 @@ def _element(schema: Schema) -> Schema:
     return node
 
 
-def resolve(ref: str | None) -> Schema | None:
-    """The component a ``#/components/schemas/...`` reference names, or None."""
-    if not ref or not ref.startswith(_PREFIX):
-        return None
-    return schemas().get(ref[len(_PREFIX):])
-
-
 def name_of(kind: Kind) -> str:
     """The definition name of a served kind (``io.k8s.api.apps.v1.Deployment``)."""
     gvk = {"group": kind.group, "version": kind.version, "kind": kind.kind}
