@@ -15,6 +15,7 @@ empty lists/maps dropped (``omitempty``), Quantities in canonical form, bytes re
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
@@ -336,7 +337,7 @@ def _bytes(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
 
 
 def _raw(d: _Decoder, v: Any, node: _Node, path: str, struct: str) -> Any:
-    return v
+    return copy.deepcopy(v)  # decoding copies everything: the API server stores what it returns
 
 
 _CONVERT: dict[str, Callable[[_Decoder, Any, _Node, str, str], Any]] = {

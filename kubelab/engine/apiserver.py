@@ -48,14 +48,18 @@ class APIServer:
 
     # -- verbs --------------------------------------------------------------------------
     def create(self, obj: Obj, namespace: str | None = None, *, dry_run: bool = False,
-               field_validation: str = "Strict") -> Obj:
+               field_validation: str = "Strict", copy_result: bool = True) -> Obj:
+        """``copy_result=False`` returns the stored object itself, for a controller that only
+        reads it (never change it)."""
         with self.engine.lock:
             kind = self._kind_of(obj)
-            obj = clone(obj)
+            # decoding builds a new object; until then only the top level and metadata change
+            obj = {**obj}
             if obj.get("metadata") is None:
                 obj["metadata"] = {}
             if not isinstance(obj["metadata"], dict):
                 raise errors.bad_request("metadata must be an object")
+            obj["metadata"] = dict(obj["metadata"])
             meta = obj["metadata"]
             self._place(obj, kind, namespace)
             if not meta.get("name") and meta.get("generateName"):
@@ -72,7 +76,8 @@ class APIServer:
                 hook(obj, None, dry_run)
             if dry_run:
                 return _with_warnings(obj, warnings)
-            return _with_warnings(clone(self.store.create(obj)), warnings)
+            created = self.store.create(obj)
+            return _with_warnings(clone(created) if copy_result else created, warnings)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
         with self.engine.lock:

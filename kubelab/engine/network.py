@@ -13,6 +13,7 @@ import ipaddress
 import re
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, NamedTuple
 from urllib.parse import urlsplit
 
@@ -122,10 +123,10 @@ class Network:
         obj = self.store.get("Node", "", node)
         cidr = (obj or {}).get("spec", {}).get("podCIDR")
         if cidr:
-            return ipaddress.ip_network(cidr)
+            return _network(cidr)
         names = sorted(n["metadata"]["name"] for n in self.store.list("Node", ""))
         index = names.index(node) if node in names else len(names)
-        return ipaddress.ip_network(f"10.244.{index}.0/24")
+        return _network(f"10.244.{index}.0/24")
 
     def allocate(self, node: str) -> str:
         """The next free address of the node's pod CIDR, handed out in turn as the
@@ -347,6 +348,12 @@ class Network:
         meta = svc["metadata"]
         ep = self.store.get("Endpoints", meta["namespace"], meta["name"]) or {}
         return [a["ip"] for s in ep.get("subsets") or () for a in s.get("addresses") or ()]
+
+
+@lru_cache(maxsize=4096)
+def _network(cidr: str) -> ipaddress.IPv4Network:
+    """A node's pod CIDR, parsed once (every pod started on the node asks for it)."""
+    return ipaddress.ip_network(cidr)  # type: ignore[return-value]
 
 
 def _ignore(status: int | None) -> None:

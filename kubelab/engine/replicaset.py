@@ -291,7 +291,7 @@ class ReplicaSetController(Controller):
         while done < count:
             for _ in range(min(batch, count - done)):
                 try:
-                    pod = self.api.create(self._pod_for(rs))
+                    pod = self.api.create(self._pod_for(rs), copy_result=False)
                 except errors.StatusError as err:
                     if "because it is being terminated" in err.message:
                         return None

@@ -171,7 +171,7 @@ class Volume:
     readonly: bool = False
 
 
-_SHARED_DIRS: dict[frozenset[str], frozenset[str]] = {}
+_SHARED_DIRS: dict[tuple[str, ...], frozenset[str]] = {}  # file and mount paths -> their directories
 
 
 class Files:
@@ -183,17 +183,22 @@ class Files:
     def __init__(self, files: dict[str, str], mounts: dict[str, Volume]) -> None:
         self.files = dict(files)
         self.mounts = {posixpath.normpath(k): v for k, v in mounts.items()}
-        dirs = set(self.BASE_DIRS)
-        for path in list(self.files) + list(self.mounts):
-            parent = posixpath.dirname(path)
-            while parent not in dirs:
-                dirs.add(parent)
-                parent = posixpath.dirname(parent)
-        # containers of one image start with the same directories: one shared set until mkdir
-        frozen = frozenset(dirs)
-        if len(_SHARED_DIRS) > 1024:
-            _SHARED_DIRS.clear()
-        self.dirs: set[str] | frozenset[str] = _SHARED_DIRS.setdefault(frozen, frozen)
+        # containers of one image start with the same directories: one shared set until mkdir,
+        # worked out once per layout of files and mount points
+        paths = (*self.files, *self.mounts)
+        shared = _SHARED_DIRS.get(paths)
+        if shared is None:
+            dirs = set(self.BASE_DIRS)
+            for path in paths:
+                parent = posixpath.dirname(path)
+                while parent not in dirs:
+                    dirs.add(parent)
+                    parent = posixpath.dirname(parent)
+            if len(_SHARED_DIRS) > 1024:
+                _SHARED_DIRS.clear()
+            frozen = frozenset(dirs)
+            shared = _SHARED_DIRS[paths] = next((d for d in _SHARED_DIRS.values() if d == frozen), frozen)
+        self.dirs: set[str] | frozenset[str] = shared
 
     def _parents(self, path: str) -> None:
         """Make the directories above ``path`` (an image writing its own files)."""
