@@ -96,20 +96,20 @@ def cluster():
 def test_unknown_command_with_suggestion(cluster):
     r = cluster.kubectl("gte pods")
     assert (r.returncode, r.stdout) == (1, "")
-    assert r.stderr == 'Error: unknown command "gte" for "kubectl"\n\nDid you mean this?\n\tget\n\n'
+    assert r.stderr == 'error: unknown command "gte" for "kubectl"\n\nDid you mean this?\n\tget\n'
 
 
 def test_unknown_command_suggestions_in_kubectl_order(cluster):
     r = cluster.kubectl("ap")
-    assert r.stderr == ('Error: unknown command "ap" for "kubectl"\n\nDid you mean this?\n'
-                        "\ttop\n\tcp\n\tapply\n\tapi-versions\n\tapi-resources\n\n")
+    assert r.stderr == ('error: unknown command "ap" for "kubectl"\n\nDid you mean this?\n'
+                        "\ttop\n\tcp\n\tapply\n\tapi-versions\n\tapi-resources\n")
 
 
 def test_unknown_command_without_suggestion(cluster):
     r = cluster.kubectl("xyzzy")
-    assert (r.returncode, r.stderr) == (1, 'Error: unknown command "xyzzy" for "kubectl"\n')
+    assert (r.returncode, r.stderr) == (1, 'error: unknown command "xyzzy" for "kubectl"\n')
 
 
 def test_global_flag_missing_value(cluster):
     r = cluster.kubectl("-n")
-    assert (r.returncode, r.stderr) == (1, "Error: flag needs an argument: 'n' in -n\nSee 'kubectl --help' for usage.\n")
+    assert (r.returncode, r.stderr) == (1, "error: flag needs an argument: 'n' in -n\nSee 'kubectl --help' for usage.\n")

@@ -103,7 +103,7 @@ def test_get_errors(c):
     r = c.kubectl("get cm cm/alpha")
     assert r.stderr.startswith("error: there is no need to specify a resource type as a separate argument")
     r = c.kubectl("get cm --foo")
-    assert r.stderr == "Error: unknown flag: --foo\nSee 'kubectl get --help' for usage.\n"
+    assert r.stderr == "error: unknown flag: --foo\nSee 'kubectl get --help' for usage.\n"
 
 
 def test_get_nodes_wide_and_namespaces(c):
@@ -253,7 +253,7 @@ def test_create_objects_and_errors(c, tmp_path):
     r = c.kubectl("create deployment x")
     assert r.stderr == 'error: required flag(s) "image" not set\n'
     r = c.kubectl("create deployment x --image=a --replicas=abc")
-    assert r.stderr == ('Error: invalid argument "abc" for "-r, --replicas" flag: strconv.ParseInt: parsing "abc": '
+    assert r.stderr == ('error: invalid argument "abc" for "-r, --replicas" flag: strconv.ParseInt: parsing "abc": '
                         "invalid syntax\nSee 'kubectl create deployment --help' for usage.\n")
     f = tmp_path / "svc.yaml"
     f.write_text(SERVICE)

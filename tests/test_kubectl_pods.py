@@ -50,4 +50,5 @@ def test_run_it_rm_runs_stdin_lines_then_deletes_the_pod():
 
 def test_rm_needs_an_attached_container():
     r = Cluster(clock="virtual", seed=1).kubectl("run x --image=busybox --rm")
-    assert (r.returncode, r.stderr) == (1, "error: --rm should only be used for attached containers\n")
+    assert (r.returncode, r.stderr) == (1, "error: --rm should only be used for attached containers\n"
+                                      "See 'kubectl run -h' for help and examples\n")

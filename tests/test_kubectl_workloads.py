@@ -23,7 +23,7 @@ def test_scale_and_its_precondition():
     r = c.kubectl("scale deployment echo-server --replicas=5 --current-replicas=3")
     assert (r.returncode, r.stderr) == (1, "error: Expected replicas to be 3, was 2\n")
     r = c.kubectl("scale deploy/echo-server")
-    assert r.stderr == "error: The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0\n"
+    assert r.stderr == 'error: required flag(s) "replicas" not set\n'
 
 
 def test_label_overwrite_rules_and_removal():

@@ -1003,8 +1003,8 @@ def test_errors(w: Walk, monkeypatch):
     w.run("apply -n nope -f -", stdin=POD, code=1,
           err='Error from server (NotFound): error when creating "STDIN": namespaces "nope" not found\n')
     w.run("get frobs", code=1, err='error: the server doesn\'t have a resource type "frobs"\n')
-    w.run("frobnicate", code=1, err='Error: unknown command "frobnicate" for "kubectl"\n')
-    w.run("get pods --frob", code=1, err="Error: unknown flag: --frob\nSee 'kubectl get --help' for usage.\n")
+    w.run("frobnicate", code=1, err='error: unknown command "frobnicate" for "kubectl"\n')
+    w.run("get pods --frob", code=1, err="error: unknown flag: --frob\nSee 'kubectl get --help' for usage.\n")
 
     w.run("create -f -", stdin=POD, out="pod/echo-server created\n")
     w.run("create -f -", stdin=POD, code=1,

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 from kubelab.api.errors import StatusError
 from kubelab.kubectl import flags as fl
+from kubelab.kubectl import usage
 
 Obj = dict[str, Any]
 
@@ -80,17 +81,20 @@ class Spec:
     fn: Callable[["Context", list[str]], int] | None
     flags: tuple[fl.Flag, ...]
     short: str = ""
+    required: tuple[str, ...] = ()  # flags cobra insists on (MarkFlagRequired)
 
 
 COMMANDS: dict[str, Spec] = {}
 
 
-def command(path: str, *flags: fl.Flag, short: str = "") -> Callable[[Callable[..., int]], Callable[..., int]]:
+def command(path: str, *flags: fl.Flag, short: str = "",
+            required: tuple[str, ...] = ()) -> Callable[[Callable[..., int]], Callable[..., int]]:
     """Register ``fn(ctx, args) -> int`` as ``kubectl <path>`` with ``flags`` (global flags are
-    always added). ``args`` are the positional arguments after the command words."""
+    always added). ``args`` are the positional arguments after the command words; ``required``
+    names flags that must be typed (checked before ``fn`` runs, with cobra's error)."""
 
     def register(fn: Callable[..., int]) -> Callable[..., int]:
-        COMMANDS[path] = Spec(path, fn, tuple(flags), short)
+        COMMANDS[path] = Spec(path, fn, tuple(flags), short, required)
         return fn
 
     return register
@@ -159,7 +163,7 @@ class Context:
 
     def usage_error(self, message: str) -> KubectlError:
         """kubectl's UsageErrorf: ``error: msg`` + ``See 'kubectl get -h' for help and examples``."""
-        return KubectlError(f"error: {message}\nSee 'kubectl {self.path} -h' for help and examples")
+        return KubectlError(f"error: {message}\nSee 'kubectl {usage.canonical(self.path)} -h' for help and examples")
 
     def now(self) -> float:
         return self.client.now()
@@ -226,6 +230,13 @@ KUBECTL_COMMANDS = (
     "diff", "apply", "patch", "replace", "wait", "kustomize", "label", "annotate", "completion",
     "config", "plugin", "version", "api-versions", "api-resources", "options",
 )
+
+
+def _flag_error(path: str, err: fl.FlagError) -> Result:
+    """pflag's error as kubectl prints it (through cmdutil.CheckErr), naming the command by its
+    canonical words."""
+    where = f"kubectl {usage.canonical(path)}" if path else "kubectl"
+    return Result(1, "", f"error: {err}\nSee '{where} --help' for usage.\n")
 
 
 def _distance(a: str, b: str) -> int:
@@ -299,9 +310,15 @@ def run(client: Any, argv: list[str], stdin: str | None = None) -> Result:
     if spec.fn is None:
         return _group_without_subcommand(spec, rest)
     try:
-        flags, args = fl.parse(rest, [*spec.flags, *fl.GLOBAL_FLAGS])
+        flags, args = fl.parse(rest, [*spec.flags, *fl.GLOBAL_FLAGS, fl.HELP])
     except fl.FlagError as e:
-        return Result(1, "", f"Error: {e}\nSee 'kubectl {path} --help' for usage.\n")
+        return _flag_error(path, e)
+    if flags.get("help") and fl.HELP not in spec.flags:  # (a command declaring -h prints its own)
+        return Result(0, usage.help_text(path), "")
+    missing = [name for name in sorted(spec.required) if not flags.changed(name)]
+    if missing:
+        names = ", ".join(f'"{name}"' for name in missing)
+        return Result(1, "", f"error: required flag(s) {names} not set\n")
     ctx = Context(client, session, path, flags, stdin)
     try:
         code = spec.fn(ctx, args)
@@ -318,34 +335,53 @@ def run(client: Any, argv: list[str], stdin: str | None = None) -> Result:
 def _no_command(argv: list[str], rest: list[str]) -> Result:
     """No registered command: kubectl's help, a flag error, or cobra's unknown command."""
     try:
-        _, args = fl.parse(rest, fl.GLOBAL_FLAGS)
+        flags, args = fl.parse(rest, [*fl.GLOBAL_FLAGS, fl.HELP])
     except fl.FlagError as e:
-        return Result(1, "", f"Error: {e}\nSee 'kubectl --help' for usage.\n")
-    if not args:
-        return Result(0, "kubectl controls the Kubernetes cluster manager.\n", "")
+        return _flag_error("", e)
+    if not args or flags.get("help"):
+        return Result(0, usage.root_help(), "")
     word = args[0]
+    if word == "help":
+        return _help(args[1:])
     if argv and argv[0].startswith("-") and word in KUBECTL_COMMANDS:
         return Result(1, "", f"Error: flags cannot be placed before plugin name: {argv[0]}\n")
     if word in KUBECTL_COMMANDS:
         return Result(1, "", f'error: kubelab does not implement "kubectl {word}"\n')
-    text = f'Error: unknown command "{word}" for "kubectl"\n'
+    text = f'error: unknown command "{word}" for "kubectl"\n'
     found = suggestions(word)
     if found:
-        text += "\nDid you mean this?\n" + "".join(f"\t{s}\n" for s in found) + "\n"
+        text += "\nDid you mean this?\n" + "".join(f"\t{s}\n" for s in found)
     return Result(1, "", text)
+
+
+def _help(topic: list[str]) -> Result:
+    """``kubectl help [command...]``: that command's help, or cobra's unknown topic."""
+    words, _ = _find(topic)
+    if words:
+        return Result(0, usage.help_text(" ".join(words)), "")
+    if topic and topic[0] not in KUBECTL_COMMANDS:
+        return Result(0, "", f"Unknown help topic [`{topic[0]}`]\n\n\n" + usage.root_usage())
+    return Result(0, usage.root_help(), "")
+
+
+# kubectl prints a command group's help on stderr when no subcommand is typed, except rollout's
+GROUP_HELP_ON_STDOUT = ("rollout",)
 
 
 def _group_without_subcommand(spec: Spec, rest: list[str]) -> Result:
     try:
-        _, args = fl.parse(rest, fl.GLOBAL_FLAGS)
+        flags, args = fl.parse(rest, [*fl.GLOBAL_FLAGS, fl.HELP])
     except fl.FlagError as e:
-        return Result(1, "", f"Error: {e}\nSee 'kubectl {spec.path} --help' for usage.\n")
+        return _flag_error(spec.path, e)
+    if flags.get("help"):
+        return Result(0, usage.help_text(spec.path), "")
     if args:
         return Result(1, "", f'error: unknown command "{args[0]}"\n'
-                             f"See 'kubectl {spec.path} -h' for help and examples\n")
-    subs = sorted(p.split()[-1] for p in COMMANDS if p.startswith(spec.path + " "))
-    return Result(1, (spec.short + "\n\n" if spec.short else "") + "Available Commands:\n"
-                  + "".join(f"  {s}\n" for s in subs), "")
+                             f"See 'kubectl {usage.canonical(spec.path)} -h' for help and examples\n")
+    text = usage.help_text(spec.path)
+    if spec.path in GROUP_HELP_ON_STDOUT:
+        return Result(1, text, "")
+    return Result(1, "", text)
 
 
 def flag_set(*groups: Iterable[fl.Flag] | fl.Flag) -> tuple[fl.Flag, ...]:

@@ -124,11 +124,9 @@ def _container_name(image: str) -> str:
 
 
 @command("create deployment", *COMMON, Flag("image", type=fl.STRING_SLICE), Flag("replicas", "r", fl.INT, default=1),
-         Flag("port", type=fl.INT, default=-1))
+         Flag("port", type=fl.INT, default=-1), required=("image",))
 def create_deployment(ctx: Context, args: list[str]) -> int:
     images = ctx.flags.get("image")
-    if not ctx.flags.changed("image"):
-        raise error('required flag(s) "image" not set')
     name = _one_name(ctx, args)
     if len(images) > 1 and ctx.flags.get("port") >= 0:
         raise error("cannot specify multiple --image options and port")
@@ -152,7 +150,7 @@ def create_deployment(ctx: Context, args: list[str]) -> int:
 
 
 @command("create deploy", *COMMON, Flag("image", type=fl.STRING_SLICE), Flag("replicas", "r", fl.INT, default=1),
-         Flag("port", type=fl.INT, default=-1))
+         Flag("port", type=fl.INT, default=-1), required=("image",))
 def create_deploy(ctx: Context, args: list[str]) -> int:
     return create_deployment(ctx, args)
 
@@ -369,12 +367,9 @@ def _job_from(ctx: Context, name: str, source: str) -> Obj:
 
 
 @command("create cronjob", *COMMON, Flag("image", type=fl.STRING), Flag("schedule", type=fl.STRING),
-         Flag("restart", type=fl.STRING))
+         Flag("restart", type=fl.STRING), required=("image", "schedule"))
 def create_cronjob(ctx: Context, args: list[str]) -> int:
     names, words = _command_words(ctx, args)
-    missing = [f'"{f}"' for f in ("image", "schedule") if not ctx.flags.changed(f)]
-    if missing:
-        raise error(f"required flag(s) {', '.join(missing)} not set")
     name = _one_name(ctx, names)
     restart = ctx.flags.get("restart") or "OnFailure"
     kind = BY_KIND["CronJob"]
@@ -394,6 +389,6 @@ def create_cronjob(ctx: Context, args: list[str]) -> int:
 
 
 @command("create cj", *COMMON, Flag("image", type=fl.STRING), Flag("schedule", type=fl.STRING),
-         Flag("restart", type=fl.STRING))
+         Flag("restart", type=fl.STRING), required=("image", "schedule"))
 def create_cj(ctx: Context, args: list[str]) -> int:
     return create_cronjob(ctx, args)

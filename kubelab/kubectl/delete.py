@@ -66,10 +66,12 @@ def _targets(ctx: Context, args: list[str], errors: list[BaseException]) -> list
                 continue
             targets.append((kind, (doc.obj or {}).get("metadata", {}).get("name", ""), ns, doc.source))
         return targets
-    if not args:
-        raise KubectlError(f"error: {NO_RESOURCES}")
-    requests: list[Request] = resource_requests(args)
     selecting = ctx.flags.get("all") or ctx.flags.get("selector") or ctx.flags.get("field-selector")
+    if not args:
+        raise error("at least one resource must be specified to use a selector" if selecting else NO_RESOURCES)
+    requests: list[Request] = resource_requests(args)
+    if selecting and any(req.names for req in requests):
+        raise error("name cannot be provided when a selector is specified")
     all_ns = ctx.flags.get("all-namespaces")
     for req in requests:
         ns = ctx.namespace if req.kind.namespaced else None
@@ -90,7 +92,7 @@ def delete(ctx: Context, args: list[str]) -> int:
     cascade = _CASCADE.get(ctx.flags.get("cascade"))
     if cascade is None:
         raise error(f'invalid cascade value ({ctx.flags.get("cascade")}). Must be "background", "foreground", '
-                    'or "orphan".')
+                    'or "orphan"')
     if ctx.flags.get("all") and ctx.flags.get("selector"):
         raise error("cannot set --all and --selector at the same time")
     dry_run = ctx.dry_run()

@@ -232,6 +232,8 @@ VALIDATE = Flag("validate", type=STRING, default="strict", no_opt="strict")
 FIELD_MANAGER = Flag("field-manager", type=STRING)
 SAVE_CONFIG = Flag("save-config", type=BOOL)
 
+HELP = Flag("help", "h", BOOL)  # every command's -h/--help (cobra adds it)
+
 PRINT_FLAGS = (OUTPUT, SHOW_MANAGED_FIELDS, TEMPLATE, ALLOW_MISSING_TEMPLATE_KEYS)
 FILE_FLAGS = (FILENAME, RECURSIVE, KUSTOMIZE)
 

@@ -7,6 +7,7 @@ notices kubectl prints (``If you don't see a command prompt, try pressing enter.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kubelab.api.errors import StatusError
@@ -85,7 +86,10 @@ def logs(ctx: Context, args: list[str]) -> int:
     if not args and not selector:
         raise ctx.usage_error("expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\n"
                               "POD or TYPE/NAME is a required argument for the logs command")
-    if len(args) > 2 or (selector and args):
+    if len(args) > 2:
+        raise ctx.usage_error("expected 'logs [-f] [-p] (POD | TYPE/NAME) [-c CONTAINER]'.\n"
+                              "POD or TYPE/NAME is a required argument for the logs command")
+    if selector and args:
         raise ctx.usage_error("only a selector (-l) or a POD name is allowed")
     tail = ctx.flags.get("tail")
     if selector:
@@ -140,14 +144,14 @@ def _print_logs(ctx: Context, pod: Obj, container: str | None, tail: int) -> Non
 def exec_(ctx: Context, args: list[str]) -> int:
     dash = ctx.flags.dash_index
     if not args:
-        raise ctx.usage_error("pod, type/name or --filename must be specified")
+        raise error("pod, type/name or --filename must be specified")
     if dash < 0 and len(args) > 1:
         raise ctx.usage_error("exec [POD] [COMMAND] is not supported anymore. Use exec [POD] -- [COMMAND] instead")
     if dash == 0:
-        raise ctx.usage_error("pod, type/name or --filename must be specified")
+        raise error("pod, type/name or --filename must be specified")
     command_words = args[dash:] if dash >= 0 else []
     if not command_words:
-        raise ctx.usage_error("you must specify at least one command for the container")
+        raise error("you must specify at least one command for the container")
     pod = pod_for(ctx, args[0])
     phase = (pod.get("status") or {}).get("phase")
     if phase in ("Succeeded", "Failed"):
@@ -178,7 +182,7 @@ def _run_in(ctx: Context, pod: Obj, container: str, words: list[str], stdin: str
          fl.Flag("expose", type=fl.BOOL), fl.Flag("quiet", "q", fl.BOOL), fl.Flag("privileged", type=fl.BOOL),
          fl.Flag("overrides", type=fl.STRING), fl.Flag("serviceaccount", type=fl.STRING),
          fl.Flag("pod-running-timeout", type=fl.DURATION, default=60.0),
-         fl.Flag("generator", type=fl.STRING), short="Run a particular image on the cluster")
+         fl.Flag("generator", type=fl.STRING), short="Run a particular image on the cluster", required=("image",))
 def run(ctx: Context, args: list[str]) -> int:
     if ctx.flags.changed("generator"):
         ctx.eprint("Note: kubectl 1.32 has no --generator flag (it was removed; a real kubectl says "
@@ -188,16 +192,16 @@ def run(ctx: Context, args: list[str]) -> int:
     if not names:
         raise ctx.usage_error("NAME is required for run")
     image = ctx.flags.get("image")
-    if not image:
-        raise error("--image is required")
     restart = ctx.flags.get("restart")
     if restart not in ("Always", "OnFailure", "Never"):
-        raise error(f"invalid restart policy: {restart}")
+        raise ctx.usage_error(f"invalid restart policy: {restart}")
     interactive = ctx.flags.get("stdin") or ctx.flags.get("tty") or ctx.flags.get("attach")
     if ctx.flags.get("rm") and not interactive:
-        raise error("--rm should only be used for attached containers")
+        raise ctx.usage_error("--rm should only be used for attached containers")
     if ctx.flags.get("tty") and not ctx.flags.get("stdin"):
-        raise error("-i/--stdin is required for containers with -t/--tty=true")
+        raise ctx.usage_error("-i/--stdin is required for containers with -t/--tty=true")
+    if ctx.flags.get("expose") and not ctx.flags.get("port"):
+        raise ctx.usage_error("--port must be set when exposing a service")
     name = names[0]
     pod = _pod_for_run(ctx, name, image, restart, args[dash:] if dash >= 0 else names[1:])
     dry_run = ctx.dry_run()
@@ -240,7 +244,10 @@ def _pod_for_run(ctx: Context, name: str, image: str, restart: str, words: list[
     if words:
         container["command" if ctx.flags.get("command") else "args"] = list(words)
     if ctx.flags.get("port"):
-        container["ports"] = [{"containerPort": int(ctx.flags.get("port"))}]
+        port = ctx.flags.get("port")
+        if not re.fullmatch(r"[+-]?\d+", port):  # Go's strconv.Atoi
+            raise error(f'strconv.Atoi: parsing "{port}": invalid syntax')
+        container["ports"] = [{"containerPort": int(port)}]
     if ctx.flags.get("env"):
         container["env"] = [{"name": k, "value": v} for k, _, v in (e.partition("=") for e in ctx.flags.get("env"))]
     if ctx.flags.get("image-pull-policy"):
@@ -305,10 +312,12 @@ def _attach_session(ctx: Context, pod: Obj, container: str, timeout: float) -> i
          fl.Flag("pod-running-timeout", type=fl.DURATION, default=60.0),
          short="Attach to a running container")
 def attach(ctx: Context, args: list[str]) -> int:
-    if len(args) != 1:
-        raise ctx.usage_error("expected POD, TYPE/NAME, or TYPE NAME, (at most 2 arguments) saw %d: %s"
-                              % (len(args), args) if args else "at least 1 argument is required for attach")
-    pod = pod_for(ctx, args[0])
+    if not args:
+        raise error("at least 1 argument is required for attach")
+    if len(args) > 2:
+        raise ctx.usage_error(f"expected POD, TYPE/NAME, or TYPE NAME, (at most 2 arguments) saw {len(args)}: "
+                              f"[{' '.join(args)}]")
+    pod = pod_for(ctx, "/".join(args))
     phase = (pod.get("status") or {}).get("phase")
     if phase in ("Succeeded", "Failed"):
         raise error(f"cannot attach a container in a completed pod; current phase is {phase}")

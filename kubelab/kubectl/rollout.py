@@ -1,5 +1,5 @@
 """``kubectl rollout status|history|undo|restart|pause|resume`` for Deployments (and
-``rollout status`` for StatefulSets).
+``rollout status|history`` for StatefulSets and DaemonSets, from their ControllerRevisions).
 
 All of it is client-side, as in kubectl 1.32: ``status`` watches the Deployment and prints
 the status viewer's line on every change; ``undo`` finds the ReplicaSet of the wanted revision
@@ -16,9 +16,9 @@ from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error, group, standard_message
-from kubelab.kubectl.describe import (CHANGE_CAUSE, HASH_LABEL, REVISION, Writer, deployment_replicasets,
-                                      describe_pod_template, equal_ignore_hash, object_name as _name, tabwrite,
-                                      targets)
+from kubelab.kubectl.describe import (CHANGE_CAUSE, HASH_LABEL, REVISION, Writer, controller_of,
+                                      deployment_replicasets, describe_pod_template, equal_ignore_hash,
+                                      format_selector, object_name as _name, tabwrite, targets)
 
 Obj = dict[str, Any]
 
@@ -94,7 +94,27 @@ def statefulset_status(sts: Obj, revision: int = 0) -> tuple[str, bool]:
             f"{status.get('currentRevision', '')}...\n", True)
 
 
-_STATUS_VIEWERS = {"Deployment": deployment_status, "StatefulSet": statefulset_status}
+def daemonset_status(ds: Obj, revision: int = 0) -> tuple[str, bool]:
+    """kubectl's DaemonSetStatusViewer (it ignores ``--revision``)."""
+    name = ds["metadata"]["name"]
+    spec, status = ds.get("spec") or {}, ds.get("status") or {}
+    if (spec.get("updateStrategy") or {}).get("type") != "RollingUpdate":
+        raise error("rollout status is only available for RollingUpdate strategy type")
+    if ds["metadata"].get("generation", 0) > status.get("observedGeneration", 0):
+        return "Waiting for daemon set spec update to be observed...\n", False
+    desired = status.get("desiredNumberScheduled", 0)
+    updated, available = status.get("updatedNumberScheduled", 0), status.get("numberAvailable", 0)
+    if updated < desired:
+        return (f'Waiting for daemon set "{name}" rollout to finish: {updated} out of {desired} '
+                "new pods have been updated...\n", False)
+    if available < desired:
+        return (f'Waiting for daemon set "{name}" rollout to finish: {available} of {desired} '
+                "updated pods are available...\n", False)
+    return f'daemon set "{name}" successfully rolled out\n', True
+
+
+_STATUS_VIEWERS = {"Deployment": deployment_status, "StatefulSet": statefulset_status,
+                   "DaemonSet": daemonset_status}
 
 # How long ``--timeout=0`` ("forever") may wait here: past the default progress deadline.
 _FOREVER = 660.0
@@ -105,7 +125,7 @@ _FOREVER = 660.0
          fl.Flag("timeout", type=fl.DURATION), short="Show the status of the rollout")
 def rollout_status(ctx: Context, args: list[str]) -> int:
     if not args:
-        raise ctx.usage_error("Required resource not specified.")
+        raise error("required resource not specified")
     found = targets(ctx, args)
     for kind, _ in found:
         if kind.kind not in _STATUS_VIEWERS:
@@ -153,11 +173,11 @@ def _watch_status(ctx: Context, kind: Kind, obj: Obj) -> None:
 
 
 # -- history -----------------------------------------------------------------------------------
-def history(client: Any, deploy: Obj) -> dict[int, Obj]:
-    """Revision -> pod template (with the ReplicaSet's change-cause), as kubectl's
-    DeploymentHistoryViewer collects it."""
+def history(client: Any, deploy: Obj) -> dict[int, tuple[Obj, str]]:
+    """Revision -> (pod template, change-cause) as kubectl's DeploymentHistoryViewer collects
+    it: each ReplicaSet's template, carrying the ReplicaSet's change-cause."""
     old, new = deployment_replicasets(client, deploy)
-    found: dict[int, Obj] = {}
+    found: dict[int, tuple[Obj, str]] = {}
     for rs in old + ([new] if new else []):
         rev = revision_of(rs)
         if rev is None:
@@ -166,8 +186,28 @@ def history(client: Any, deploy: Obj) -> dict[int, Obj]:
         cause = (rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
         if cause:
             template.setdefault("metadata", {}).setdefault("annotations", {})[CHANGE_CAUSE] = cause
-        found[rev] = template
+        found[rev] = (template, cause or "")
     return found
+
+
+def revision_history(client: Any, obj: Obj) -> dict[int, tuple[Obj, str]]:
+    """Revision -> (pod template, change-cause) for a StatefulSet or DaemonSet: the
+    ControllerRevisions it controls (matched by its selector), each template the one its
+    patch puts back, the change-cause the revision's own annotation."""
+    meta = obj["metadata"]
+    selector = format_selector((obj.get("spec") or {}).get("selector"))
+    revisions = client.list("ControllerRevision", meta["namespace"], label_selector=selector or None)["items"]
+    found: dict[int, tuple[Obj, str]] = {}
+    for rev in revisions:
+        if (controller_of(rev) or {}).get("uid") != meta.get("uid"):
+            continue
+        template = copy.deepcopy(((rev.get("data") or {}).get("spec") or {}).get("template") or {})
+        template.pop("$patch", None)
+        found[int(rev.get("revision", 0))] = (template, (rev["metadata"].get("annotations") or {}).get(CHANGE_CAUSE, ""))
+    return found
+
+
+_HISTORIES = {"Deployment": history, "StatefulSet": revision_history, "DaemonSet": revision_history}
 
 
 def print_template(template: Obj) -> str:
@@ -186,17 +226,22 @@ def rollout_history(ctx: Context, args: list[str]) -> int:
         raise error("required resource not specified")
     if revision < 0:
         raise error(f"revision must be a positive integer: {revision}")
-    for kind, obj in targets(ctx, args, 'no history viewer has been implemented for "{kind}"'):
-        found = history(ctx.client, obj)
+    found_objects = targets(ctx, args)
+    for kind, _ in found_objects:
+        if kind.kind not in _HISTORIES:
+            raise error(f'no history viewer has been implemented for "{kind.kind}.{kind.group}"' if kind.group
+                        else f'no history viewer has been implemented for "{kind.kind}"')
+    for kind, obj in found_objects:
+        found = _HISTORIES[kind.kind](ctx.client, obj)
         if not found:
             text = "No rollout history found."
         elif revision > 0:
             if revision not in found:
                 raise error("unable to find the specified revision")
-            text = print_template(found[revision])
+            text = print_template(found[revision][0])
         else:
             rows = "REVISION\tCHANGE-CAUSE\n" + "".join(
-                f"{r}\t{(found[r].get('metadata') or {}).get('annotations', {}).get(CHANGE_CAUSE) or '<none>'}\n"
+                f"{r}\t{found[r][1] or '<none>'}\n"
                 for r in sorted(found))
             text = tabwrite(rows)
         with_revision = f"with revision #{revision}" if revision > 0 else ""

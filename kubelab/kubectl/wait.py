@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from kubelab.api.errors import StatusError
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl.command import Context, KubectlError, command, error
+from kubelab.kubectl.command import NO_RESOURCES, Context, KubectlError, command, error
 from kubelab.kubectl.describe import object_name, resource_args
 
 Obj = dict[str, Any]
@@ -54,8 +54,6 @@ def _jsonpath(spec: str) -> Callable[[Obj], bool]:
          short="Experimental: Wait for a specific condition on one or many resources")
 def wait(ctx: Context, args: list[str]) -> int:
     spec = ctx.flags.get("for")
-    if not spec:
-        raise error("--for must be specified")
     delete = spec == "delete"
     if delete:
         check = None
@@ -66,11 +64,10 @@ def wait(ctx: Context, args: list[str]) -> int:
     elif spec == "create":
         check = lambda obj: True  # noqa: E731 - created is enough
     else:
-        raise error(f"unrecognized condition: {spec!r}")
+        quoted = spec.replace("\\", "\\\\").replace('"', '\\"')  # Go's %q
+        raise error(f'unrecognized condition: "{quoted}"')
     if not args:
-        raise error("resource(s) were provided, but no name was specified" if ctx.flags.get("all") else
-                    "you must provide one or more resources by argument or filename.\nExample resource specifications "
-                    "include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'\n   '<resource> <name>'\n   '<resource>'")
+        raise error(NO_RESOURCES)
     timeout = ctx.flags.get("timeout")
     pairs = []
     for kind, names in resource_args(args):

@@ -50,13 +50,14 @@ def _aggregate(errs: list[BaseException | str]) -> KubectlError:
 @command("scale", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS, fl.DRY_RUN,
          fl.Flag("replicas", type=fl.INT, default=-1), fl.Flag("current-replicas", type=fl.INT, default=-1),
          fl.Flag("resource-version", type=fl.STRING), fl.Flag("all", type=fl.BOOL),
-         fl.Flag("timeout", type=fl.DURATION), short="Set a new size for a deployment, replica set, or replication controller")
+         fl.Flag("timeout", type=fl.DURATION), short="Set a new size for a deployment, replica set, or replication controller",
+         required=("replicas",))
 def scale(ctx: Context, args: list[str]) -> int:
     replicas = ctx.flags.get("replicas")
     if replicas < 0:
         raise error("The --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
     if not args and not ctx.flags.get("filename"):
-        raise ctx.usage_error("Required resource not specified.")
+        raise error(NO_RESOURCES)
     dry_run = ctx.dry_run()
     errs: list[BaseException | str] = []
     for kind, obj in _from_args_or_files(ctx, args):
@@ -112,13 +113,10 @@ def _pod_spec(obj: Obj) -> Obj | None:
 def set_image(ctx: Context, args: list[str]) -> int:
     resources = [a for a in args if "=" not in a]
     images = [a for a in args if "=" in a]
-    problems = []
     if not resources and not ctx.flags.get("filename"):
-        problems.append("one or more resources must be specified as <resource> <name> or <resource>/<name>")
+        raise error(NO_RESOURCES)
     if not images:
-        problems.append("at least one image update is required")
-    if problems:
-        raise error(problems[0] if len(problems) == 1 else "[" + ", ".join(problems) + "]")
+        raise error("at least one image update is required")
     updates = {}
     for pair in images:
         container, _, image = pair.partition("=")
@@ -186,10 +184,10 @@ def _parse_changes(pairs: list[str], what: str, check_value: bool) -> tuple[dict
 def _relabel(ctx: Context, args: list[str], field: str, noun: str) -> int:
     resources, pairs = _split_pairs(args)
     if not resources and not ctx.flags.get("filename"):
-        raise ctx.usage_error("one or more resources must be specified as <resource> <name> or <resource>/<name>")
+        raise error("one or more resources must be specified as <resource> <name> or <resource>/<name>")
     list_only = field == "labels" and ctx.flags.get("list")
     if not pairs and not list_only:
-        raise ctx.usage_error(f"at least one {noun} update is required")
+        raise error(f"at least one {noun} update is required")
     add, remove = _parse_changes(pairs, noun, check_value=field == "labels")
     overwrite = ctx.flags.get("overwrite")
     dry_run = ctx.dry_run()
@@ -268,7 +266,7 @@ def annotate(ctx: Context, args: list[str]) -> int:
          short="Take a replication controller, service, deployment or pod and expose it as a new Kubernetes service")
 def expose(ctx: Context, args: list[str]) -> int:
     if not args and not ctx.flags.get("filename"):
-        raise ctx.usage_error(NO_RESOURCES)
+        raise error(NO_RESOURCES)
     dry_run = ctx.dry_run()
     for kind, obj in _from_args_or_files(ctx, args):
         service = _service_for(ctx, kind, obj)
@@ -368,7 +366,7 @@ def patch(ctx: Context, args: list[str]) -> int:
     except yaml.YAMLError as e:
         raise error(f'unable to parse "{text}": {str(e).splitlines()[0]}') from None
     if not args and not ctx.flags.get("filename"):
-        raise ctx.usage_error(NO_RESOURCES)
+        raise error(NO_RESOURCES)
     dry_run = ctx.dry_run()
     for kind, obj in _from_args_or_files(ctx, args):
         try:
@@ -410,7 +408,7 @@ def edit(ctx: Context, args: list[str]) -> int:
     from kubelab.kubectl import printers
 
     if not args and not ctx.flags.get("filename"):
-        raise ctx.usage_error(NO_RESOURCES)
+        raise error(NO_RESOURCES)
     found = _from_args_or_files(ctx, args)
     if not found:
         raise error("edit cancelled, no objects found")

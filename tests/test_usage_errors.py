@@ -1,0 +1,204 @@
+"""kubectl's client-side errors, usage texts and help, byte for byte against the real binary.
+
+These command lines fail (or print help) before kubectl talks to a server, so the real kubectl 1.32
+needs no cluster: it runs with an empty kubeconfig. Only klog's timestamp and pid are normalised
+(kubectl logs through klog when discovery fails; none of these lines should get there).
+Help screens are compared on what kubelab reproduces (see kubelab/kubectl/usage.py): the summary
+paragraph, the Aliases and Available Commands sections, and everything from ``Usage:`` on.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+
+import pytest
+
+from kubelab import Cluster
+from kubelab.kubectl import run
+from test_server import KUBECTL
+
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason="no kubectl binary")
+
+COMMANDS = [
+    '',
+    '--help',
+    '-h',
+    'help',
+    'help get',
+    'get --help',
+    'get -h',
+    'apply --help',
+    'create --help',
+    'create deployment --help',
+    'run --help',
+    'expose --help',
+    'scale --help',
+    'rollout --help',
+    'rollout status --help',
+    'logs --help',
+    'exec --help',
+    'delete --help',
+    'describe --help',
+    'rollout restart',
+    'rollout undo',
+    'rollout history',
+    'rollout pause',
+    'rollout resume',
+    'rollout status',
+    'rollout status deploy/x --timeout=xyz',
+    'rollout bogus',
+    'rollout status deploy/x --watch=maybe',
+    'set',
+    'set image',
+    'set image deploy/x nginx=nginx:1.2 --dry-run=maybe',
+    'top',
+    'top pod --bogus',
+    'config',
+    'config set-context',
+    'create',
+    'create secret',
+    'create service',
+    'create svc',
+    'create service clusterip',
+    'create service nodeport',
+    'create job',
+    'create cronjob',
+    'create cronjob x',
+    'create cronjob x --image=nginx',
+    'create job x',
+    'create configmap',
+    'create configmap x --dry-run=maybe',
+    'create namespace',
+    'create namespace a b',
+    'create deployment x --image=nginx --replicas=abc',
+    'create deployment x --image=nginx --dry-run=maybe',
+    'create deployment --image=nginx',
+    'create deploy x --image=nginx --port=abc',
+    'scale',
+    'scale --replicas=abc deploy/x',
+    'scale --replicas=3',
+    'scale --replicas=-1 deploy/x',
+    'scale --replicas=3 deploy/x --timeout=xyz',
+    'scale --replicas=3 deploy/x --dry-run=maybe',
+    'run',
+    'run x',
+    'run --image=nginx',
+    'run x --image=nginx --dry-run=maybe',
+    'run x --image=nginx --restart=Sometimes',
+    'run x --image=nginx --port=abc',
+    'run x --image=nginx --rm',
+    'run x --image=nginx --expose',
+    'wait',
+    'wait --for=condition=Ready',
+    'wait --for=bogus pod/x',
+    'wait --for=condition=Ready pod/x --timeout=xyz',
+    'wait pod/x',
+    'delete',
+    'delete pods x --grace-period=x',
+    'delete pods x --dry-run=maybe',
+    'delete pods x --cascade=maybe',
+    'delete pods x --timeout=xyz',
+    'delete --all',
+    'delete pods x --now --grace-period=5',
+    'get',
+    'get pods --watch=maybe',
+    'get pods --chunk-size=abc',
+    'get pods -l',
+    'get --bogus',
+    'logs',
+    'logs --tail=abc x',
+    'logs x --since=xyz',
+    'logs x y z',
+    'logs -f',
+    'exec x',
+    'exec x -- ',
+    'exec -it',
+    'exec x --bogus -- ls',
+    'attach',
+    'describe',
+    'describe --bogus',
+    'apply',
+    'apply -f',
+    'apply -f x.yaml --dry-run=maybe',
+    'apply -f x.yaml --timeout=xyz',
+    'apply -f x.yaml --grace-period=x',
+    'create -f',
+    'create x',
+    'create -f x.yaml --dry-run=maybe',
+    'edit',
+    'patch',
+    'patch pod x',
+    'patch pod x -p {} --type=bogus',
+    'patch pod x -p {} --dry-run=maybe',
+    'label',
+    'label pod x',
+    'label pod x a=b --dry-run=maybe',
+    'annotate',
+    'annotate pod x',
+    'expose',
+    'expose deploy x --dry-run=maybe',
+    'cordon',
+    'uncordon',
+    'drain',
+    'drain --grace-period=x n1',
+    'drain n1 --timeout=xyz',
+    'taint',
+    'taint nodes',
+    'taint nodes n1',
+    'taint nodes n1 a=b',
+    'port-forward',
+    'port-forward x',
+    'explain',
+    'explain pods --bogus',
+    'cluster-info --bogus',
+    'api-resources --bogus',
+    'api-versions --bogus',
+    'version --bogus',
+    'nope',
+    'get pods --namespace',
+    '-n',
+    '-n x get',
+    '--bogus',
+    'edit --bogus',
+]
+
+_KLOG = re.compile(r"^([EWIF])\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ ", re.M)
+
+
+def _reduce_help(text: str) -> str:
+    """A help screen without the long description, examples and options kubelab leaves out."""
+    if 'Use "kubectl options" for a list' not in text or "\nUsage:\n" not in text:
+        return text
+    parts = [text.split("\n\n", 1)[0]]
+    for section in ("Aliases:", "Available Commands:"):
+        m = re.search(r"\n\n(" + section + r"\n.*?)\n\n", text, re.S)
+        if m:
+            parts.append(m.group(1))
+    return "\n\n".join(parts) + "\n" + text[text.index("\nUsage:\n"):]
+
+
+def _normal(text: str) -> str:
+    return _reduce_help(_KLOG.sub(r"\1MMDD hh:mm:ss.uuuuuu PID ", text))
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Cluster:
+    return Cluster(clock="virtual", seed=1)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("home"))
+
+
+@pytest.mark.parametrize("line", COMMANDS)
+def test_same_as_kubectl(cluster: Cluster, home: str, line: str) -> None:
+    argv = shlex.split(line)
+    real = subprocess.run([KUBECTL, *argv], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KUBECONFIG": "/dev/null", "HOME": home})
+    mine = run(cluster.client, argv)
+    assert (mine.returncode, _normal(mine.stdout), _normal(mine.stderr)) == \
+        (real.returncode, _normal(real.stdout), _normal(real.stderr))
+
