@@ -2,9 +2,14 @@
 
 One embedded cluster holds the walkthrough's objects (the notes' pod, a ReplicaSet in a
 namespace, the Deployment with its ConfigMap, ClusterIP/NodePort/LoadBalancer Services, a
-Secret) plus a crash-looping pod, an ImagePullBackOff pod and an unschedulable pod. It is
-served over HTTP; every command runs through ``Cluster.kubectl`` and through the real binary,
-and their exit codes, stdout and stderr must be identical.
+Secret) plus a crash-looping pod, an ImagePullBackOff pod and an unschedulable pod. A second
+one holds what a learner meets after the walkthrough (WORKLOADS): Jobs that completed, failed
+and still run, a CronJob, a StatefulSet behind a headless Service, a DaemonSet, a
+ServiceAccount with a token Secret, pods with ConfigMap/Secret env and volumes, init
+containers, a failing readiness probe and a missing ConfigMap, Deployments with resources,
+stuck mid-rollout and rolled back, and a cordoned, tainted node. Each is served over HTTP;
+every command runs through ``Cluster.kubectl`` and through the real binary, and their exit
+codes, stdout and stderr must be identical.
 
 Server-side Tables carry AGE from the cluster's (frozen, virtual) clock, so ``get`` needs no
 care. ``describe`` computes event ages in kubectl itself from the wall clock, so the cluster
@@ -221,6 +226,356 @@ ERRORS = [
 ]
 
 
+# -- the second state: workloads beyond the walkthrough ------------------------------------------
+WORKLOADS = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: pi
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: pi
+        image: busybox
+        command: ["sh", "-c", "echo 3.14159"]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: flaky
+spec:
+  backoffLimit: 2
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: busybox
+        command: ["sh", "-c", "echo failing; exit 1"]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: long
+spec:
+  completions: 3
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: OnFailure
+      containers:
+      - name: main
+        image: busybox
+        command: ["sleep", "86400"]
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: hello
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - name: hello
+            image: busybox
+            command: ["sh", "-c", "date; echo Hello"]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  clusterIP: None
+  selector:
+    app: web
+  ports:
+  - name: http
+    port: 80
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: web
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: nginx
+        image: nginx
+        ports:
+        - containerPort: 80
+          name: http
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: node-agent
+  labels:
+    app: node-agent
+spec:
+  selector:
+    matchLabels:
+      app: node-agent
+  template:
+    metadata:
+      labels:
+        app: node-agent
+    spec:
+      containers:
+      - name: agent
+        image: busybox
+        command: ["sleep", "86400"]
+        resources:
+          requests:
+            cpu: 10m
+            memory: 16Mi
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: builder
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: builder-token
+  annotations:
+    kubernetes.io/service-account.name: builder
+type: kubernetes.io/service-account-token
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: app-config
+data:
+  MODE: production
+  app.properties: |
+    color=blue
+    size=3
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: app-secret
+type: Opaque
+stringData:
+  API_KEY: s3cr3t
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: configured
+spec:
+  serviceAccountName: builder
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "86400"]
+    env:
+    - name: MODE
+      valueFrom:
+        configMapKeyRef:
+          name: app-config
+          key: MODE
+    - name: API_KEY
+      valueFrom:
+        secretKeyRef:
+          name: app-secret
+          key: API_KEY
+    envFrom:
+    - configMapRef:
+        name: app-config
+      prefix: CFG_
+    volumeMounts:
+    - name: config
+      mountPath: /etc/config
+    - name: secret
+      mountPath: /etc/secret
+      readOnly: true
+  volumes:
+  - name: config
+    configMap:
+      name: app-config
+  - name: secret
+    secret:
+      secretName: app-secret
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: missing-config
+spec:
+  containers:
+  - name: app
+    image: busybox
+    command: ["sleep", "86400"]
+    env:
+    - name: MODE
+      valueFrom:
+        configMapKeyRef:
+          name: no-such-config
+          key: MODE
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: not-ready
+spec:
+  containers:
+  - name: web
+    image: nginx
+    readinessProbe:
+      httpGet:
+        path: /healthz
+        port: 8080
+      periodSeconds: 5
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: with-init
+spec:
+  initContainers:
+  - name: setup
+    image: busybox
+    command: ["sh", "-c", "echo setting up"]
+  containers:
+  - name: app
+    image: nginx
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: init-waits
+spec:
+  initContainers:
+  - name: wait-for-db
+    image: busybox
+    command: ["sleep", "86400"]
+  containers:
+  - name: app
+    image: nginx
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: sized
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: sized
+  template:
+    metadata:
+      labels:
+        app: sized
+    spec:
+      containers:
+      - name: app
+        image: nginx
+        resources:
+          requests:
+            cpu: 100m
+            memory: 64Mi
+          limits:
+            cpu: 250m
+            memory: 128Mi
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: stuck
+spec:
+  replicas: 3
+  progressDeadlineSeconds: 120
+  selector:
+    matchLabels:
+      app: stuck
+  template:
+    metadata:
+      labels:
+        app: stuck
+    spec:
+      containers:
+      - name: app
+        image: nginx
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: undone
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: undone
+  template:
+    metadata:
+      labels:
+        app: undone
+    spec:
+      containers:
+      - name: app
+        image: nginx
+"""
+# What happens to WORKLOADS after it is applied, in order (cluster time moves between steps).
+WORKLOADS_STEPS = [
+    ("cordon kubelab-m03", 0), ("taint nodes kubelab-m03 dedicated=gpu:NoSchedule", 600),
+    ("set image deploy/undone app=httpd", 60), ("rollout undo deploy/undone", 60),
+    ("set image deploy/stuck app=nginx:no-such-tag", 20 * 60),
+]
+WORKLOADS_GETS = [
+    "get all", "get all -o wide", "get jobs", "get jobs -o wide", "get cronjobs", "get cronjobs -o wide",
+    "get sts", "get sts -o wide", "get ds", "get ds -o wide", "get sa", "get sa -A", "get cm", "get secrets",
+    "get pods", "get pods -o wide", "get pods -n kube-system -o wide", "get nodes", "get nodes -o wide",
+    "get deploy -o wide", "get rs -o wide", "get controllerrevisions", "get svc web -o wide", "get ep web",
+    "get events --sort-by=.lastTimestamp", "get events -A --sort-by=.metadata.creationTimestamp",
+    "get pods --sort-by=.status.podIP", "get pods -o name --sort-by=.spec.nodeName",
+]
+WORKLOADS_YAML = [
+    "get pod configured -o yaml", "get pod missing-config -o yaml", "get pod with-init -o yaml",
+    "get pod init-waits -o yaml", "get pod not-ready -o yaml", "get job pi -o yaml", "get job flaky -o yaml",
+    "get cronjob hello -o yaml", "get sts web -o yaml", "get ds node-agent -o yaml", "get sa builder -o yaml",
+    "get secret builder-token -o yaml", "get cm kube-root-ca.crt -o yaml", "get node kubelab-m03 -o yaml",
+    "get deploy sized -o yaml", "get deploy stuck -o json", "get pods -n kube-system -o yaml",
+]
+WORKLOADS_DESCRIBES = [
+    "describe job pi", "describe job flaky", "describe job long", "describe cronjob hello", "describe sts web",
+    "describe svc web", "describe ds node-agent", "describe sa builder", "describe sa default",
+    "describe secret builder-token", "describe cm kube-root-ca.crt", "describe node kubelab-m03",
+    "describe node kubelab", "describe pod configured", "describe pod missing-config", "describe pod not-ready",
+    "describe pod with-init", "describe pod init-waits", "describe pod web-0", "describe deploy sized",
+    "describe deploy stuck", "describe deploy undone", "describe rs", "describe pod -n kube-system coredns",
+    "describe pod -n kube-system etcd-kubelab", "describe pod -n kube-system kube-proxy",
+    "describe ds -n kube-system kube-proxy", "describe deploy -n kube-system coredns",
+    "describe pods -l job-name=pi", "describe pods -l app=stuck",
+]
+WORKLOADS_ROLLOUTS = [
+    "rollout history deploy undone", "rollout history deploy undone --revision=3", "rollout history deploy stuck",
+    "rollout history sts web", "rollout history ds node-agent", "rollout history sts web --revision=1",
+    "rollout history ds node-agent --revision=1", "rollout history ds node-agent --revision=7",
+    "rollout history job pi", "rollout status deploy undone", "rollout status deploy stuck --watch=false",
+    "rollout status sts web", "rollout status ds node-agent", "rollout status ds -n kube-system kube-proxy",
+    "rollout status job pi",
+]
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """The cluster an hour into its life (so ages read like minutes), served, with
@@ -247,9 +602,9 @@ def test_get_output_matches_real_kubectl(served, command):
     same(cluster, kubectl(command), command)
 
 
-@pytest.mark.parametrize("command", DESCRIBES)
-def test_describe_matches_real_kubectl(served, command):
-    cluster, kubectl = served
+def same_at_wall_clock(cluster: Cluster, kubectl, command: str) -> None:
+    """``same`` for commands that read the wall clock (describe's ages): the cluster is moved
+    to the middle of the wall-clock second in which the real kubectl runs."""
     for _ in range(5):
         second = math.ceil(time.time()) + 1
         cluster.advance(second + 0.5 - cluster.clock.now())
@@ -258,13 +613,47 @@ def test_describe_matches_real_kubectl(served, command):
             continue  # moving the cluster took too long: try the next second
         real = kubectl(command)
         if time.time() < second + 0.95:
-            if command.startswith("describe secret"):
+            if command.startswith("describe secret") and "token" not in command:
                 # kubectl prints a Secret's data keys in Go map order, which is random
                 mine = cluster.kubectl(command)
                 assert sorted(mine.stdout.splitlines()) == sorted(real.stdout.splitlines())
                 return
             return same(cluster, real, command)
     pytest.skip("the machine is too busy to run kubectl within one wall-clock second")
+
+
+@pytest.mark.parametrize("command", DESCRIBES)
+def test_describe_matches_real_kubectl(served, command):
+    cluster, kubectl = served
+    same_at_wall_clock(cluster, kubectl, command)
+
+
+@pytest.fixture(scope="module")
+def workloads(tmp_path_factory):
+    """WORKLOADS an hour into the cluster's life, after WORKLOADS_STEPS, served."""
+    cluster = Cluster(clock=VirtualClock(start=int(time.time()) - 3600), seed=3)
+    r = cluster.kubectl("apply -f -", stdin=WORKLOADS)
+    assert r.returncode == 0, r.stderr
+    for command, then in WORKLOADS_STEPS:
+        r = cluster.kubectl(command)
+        assert r.returncode == 0, r.stderr
+        cluster.advance(then)
+    with serve(cluster) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path_factory.mktemp("home")))
+        assert kubectl("get ns").returncode == 0
+        yield cluster, kubectl
+
+
+@pytest.mark.parametrize("command", WORKLOADS_GETS + WORKLOADS_YAML + WORKLOADS_ROLLOUTS)
+def test_workloads_get_and_rollout_match_real_kubectl(workloads, command):
+    cluster, kubectl = workloads
+    same(cluster, kubectl(command), command)
+
+
+@pytest.mark.parametrize("command", WORKLOADS_DESCRIBES)
+def test_workloads_describe_matches_real_kubectl(workloads, command):
+    cluster, kubectl = workloads
+    same_at_wall_clock(cluster, kubectl, command)
 
 
 def test_rollout_views_match_real_kubectl(tmp_path):

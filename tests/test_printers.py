@@ -1,5 +1,6 @@
 """kubectl's output formats: tabwriter layout, yaml, json, jsonpath, custom-columns."""
 from kubelab.kubectl import printers
+from kubelab.kubectl.gosort import go_sort
 
 POD = {"apiVersion": "v1", "kind": "Pod",
        "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web", "tier": "fe"},
@@ -91,6 +92,21 @@ def test_custom_columns():
                     "web    nginx,busybox   <none>\n")
 
 
-def test_sort_key():
-    objs = [{"n": 10}, {"n": 9}, {"n": None}]
-    assert [o["n"] for o in sorted(objs, key=lambda o: printers.sort_key(o, "{.n}"))] == [None, 9, 10]
+def test_sort_less():
+    less = printers.sort_less("{.n}")
+    objs = [{"n": 10}, {"n": 9}, {"n": None}, {}]
+    assert [o.get("n", "-") for o in go_sort(objs, less)] == ["-", None, 9, 10]
+    names = [{"n": n} for n in ("web-10", "web-9", "10.0.1.2", "10.0.1.11", "Web")]
+    assert [o["n"] for o in go_sort(names, less)] == ["10.0.1.11", "10.0.1.2", "Web", "web-10", "web-9"]
+    assert [o["n"] for o in go_sort([{"n": "2"}, {"n": "100m"}, {"n": "1Ki"}], less)] == ["100m", "2", "1Ki"]
+
+
+def test_go_sort_moves_ties_as_go_does():
+    """Permutations printed by Go's sort.Sort (the Go kubectl 1.32 is built with) for keys
+    i*7 % 3: ties land where the pattern-breaking swaps leave them."""
+    for n, want in ((14, [6, 0, 12, 3, 9, 4, 1, 10, 7, 13, 5, 8, 11, 2]),
+                    (60, [21, 57, 54, 3, 51, 48, 6, 45, 42, 9, 39, 36, 12, 33, 0, 15, 30, 27, 18, 24, 31, 10, 22, 58,
+                          19, 25, 1, 55, 28, 52, 16, 4, 49, 13, 34, 46, 7, 37, 43, 40, 50, 26, 8, 38, 44, 11, 35, 20,
+                          59, 41, 47, 14, 29, 53, 2, 17, 56, 32, 23, 5])):
+        items = [(i, i * 7 % 3) for i in range(n)]
+        assert [i for i, _ in go_sort(items, lambda a, b: a[1] < b[1])] == want

@@ -7,6 +7,7 @@ a column block ends at the first line without a cell in that column.
 """
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
@@ -27,6 +28,9 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
+MIRROR = "kubernetes.io/config.mirror"
+SA_NAME = "kubernetes.io/service-account.name"
+SA_UID = "kubernetes.io/service-account.uid"
 _MAX_ANNOTATION = 140
 
 
@@ -303,15 +307,20 @@ def describe_probe(probe: Mapping[str, Any]) -> str:
 
 
 def _field_value(pod: Mapping[str, Any] | None, path: str) -> str:
+    """A ``fieldRef`` env value as kubectl resolves it (client-go's ExtractFieldPathAsString):
+    metadata only; ``spec.nodeName``, ``status.podIP`` and the like print empty."""
     if pod is None:
         return ""
+    meta = pod.get("metadata") or {}
     m = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", path)
     if m:
-        return str((pod.get("metadata", {}).get(m.group(1)) or {}).get(m.group(2), ""))
-    value: Any = pod
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return "" if value is None else str(value)
+        return str((meta.get(m.group(1)) or {}).get(m.group(2), ""))
+    if path in ("metadata.labels", "metadata.annotations"):
+        values = meta.get(path.split(".")[1]) or {}
+        return "\n".join(f"{k}={json.dumps(values[k])}" for k in sorted(values))
+    if path in ("metadata.name", "metadata.namespace", "metadata.uid"):
+        return str(meta.get(path.split(".")[1], ""))
+    return ""
 
 
 def _env(w: Writer, container: Mapping[str, Any], pod: Mapping[str, Any] | None) -> None:
@@ -416,7 +425,7 @@ def describe_volumes(w: Writer, volumes: list[Mapping[str, Any]] | None, space: 
         if "hostPath" in v:
             h = v["hostPath"]
             w.w(2, f"Type:\tHostPath (bare host directory volume)\n    Path:\t{h.get('path', '')}\n"
-                   f"    HostPathType:\t{h.get('type') or '<none>'}\n")
+                   f"    HostPathType:\t{h.get('type', '<none>')}\n")
         elif "emptyDir" in v:
             e = v["emptyDir"] or {}
             w.w(2, "Type:\tEmptyDir (a temporary directory that shares a pod's lifetime)\n"
@@ -543,6 +552,11 @@ def describe_pod(client: Any, pod: Obj, now: float, show_events: bool = True) ->
         w.w(0, f"Reason:\t{status['reason']}\n")
     if status.get("message"):
         w.w(0, f"Message:\t{status['message']}\n")
+    seccomp = (spec.get("securityContext") or {}).get("seccompProfile")
+    if seccomp is not None:
+        w.w(0, f"SeccompProfile:\t{seccomp.get('type', '')}\n")
+        if seccomp.get("type") == "Localhost":
+            w.w(0, f"LocalhostProfile:\t{seccomp.get('localhostProfile', '')}\n")
     w.w(0, f"IP:\t{status.get('podIP', '')}\n")
     ips = status.get("podIPs") or []
     if not ips:
@@ -573,7 +587,9 @@ def describe_pod(client: Any, pod: Obj, now: float, show_events: bool = True) ->
     labels_multiline(w, "Node-Selectors", spec.get("nodeSelector"))
     tolerations_multiline(w, "Tolerations", spec.get("tolerations"))
     if show_events:
-        describe_events(w, search_events(client, pod, with_kind=False), now)
+        mirror = (meta.get("annotations") or {}).get(MIRROR)
+        about = pod if mirror is None else {**pod, "metadata": {**meta, "uid": mirror}}
+        describe_events(w, search_events(client, about, with_kind=False), now)
     return w.text()
 
 
@@ -783,6 +799,63 @@ def describe_statefulset(client: Any, sts: Obj, now: float, show_events: bool = 
             w.w(1, f"Access Modes:\t[{' '.join(pspec.get('accessModes') or [])}]\n")
     if show_events:
         describe_events(w, search_events(client, sts), now)
+    return w.text()
+
+
+def describe_daemonset(client: Any, ds: Obj, now: float, show_events: bool = True) -> str:
+    w = Writer()
+    meta, spec, status = ds["metadata"], ds.get("spec") or {}, ds.get("status") or {}
+    w.w(0, f"Name:\t{meta['name']}\n")
+    w.w(0, f"Selector:\t{format_selector(spec.get('selector'))}\n")
+    node_selector = ((spec.get("template") or {}).get("spec") or {}).get("nodeSelector")
+    w.w(0, f"Node-Selector:\t{format_labels(node_selector)}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    for text, field in (("Desired Number of Nodes Scheduled", "desiredNumberScheduled"),
+                        ("Current Number of Nodes Scheduled", "currentNumberScheduled"),
+                        ("Number of Nodes Scheduled with Up-to-date Pods", "updatedNumberScheduled"),
+                        ("Number of Nodes Scheduled with Available Pods", "numberAvailable"),
+                        ("Number of Nodes Misscheduled", "numberMisscheduled")):
+        w.w(0, f"{text}: {status.get(field, 0)}\n")
+    running, waiting, succeeded, failed = _pod_counts(client, ds)
+    w.w(0, f"Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed\n")
+    describe_pod_template(w, spec.get("template"))
+    if show_events:
+        describe_events(w, search_events(client, ds), now)
+    return w.text()
+
+
+def describe_serviceaccount(client: Any, sa: Obj, now: float, show_events: bool = True) -> str:
+    """Pull secrets, mountable secrets (marked when missing) and the token Secrets that name
+    this account and carry its uid, under headers in sorted order as kubectl prints them."""
+    w = Writer()
+    meta = sa["metadata"]
+    _header(w, sa)
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    tokens: list[str] = []
+    missing: set[str] = set()
+    try:
+        secrets = client.list("Secret", meta.get("namespace"))["items"]
+    except StatusError:
+        secrets = None
+    if secrets is not None:
+        for s in secrets:
+            notes = s["metadata"].get("annotations") or {}
+            if s.get("type") == "kubernetes.io/service-account-token" and notes.get(SA_NAME) == meta["name"] \
+                    and notes.get(SA_UID, "") == meta.get("uid", ""):
+                tokens.append(s["metadata"]["name"])
+        existing = {s["metadata"]["name"] for s in secrets}
+        missing = {r.get("name", "") for r in sa.get("secrets") or ()} - existing
+    for header, names in (("Image pull secrets:", [r.get("name", "") for r in sa.get("imagePullSecrets") or ()]),
+                          ("Mountable secrets: ", [r.get("name", "") for r in sa.get("secrets") or ()]),
+                          ("Tokens:            ", tokens)):
+        if not names:
+            w.w(0, f"{header}\t<none>\n")
+        for i, name in enumerate(names):
+            w.w(0, f"{header if i == 0 else ' ' * 19}\t{name}{' (not found)' if name in missing else ''}\n")
+    if show_events:
+        describe_events(w, search_events(client, sa), now)
     return w.text()
 
 
@@ -1128,6 +1201,8 @@ DESCRIBERS: dict[str, Callable[..., str]] = {
     "Job": describe_job,
     "CronJob": describe_cronjob,
     "StatefulSet": describe_statefulset,
+    "DaemonSet": describe_daemonset,
+    "ServiceAccount": describe_serviceaccount,
     "Service": describe_service,
     "Endpoints": describe_endpoints,
     "ConfigMap": describe_configmap,

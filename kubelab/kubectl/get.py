@@ -15,6 +15,7 @@ from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
 from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors
 from kubelab.kubectl.flags import Flag
+from kubelab.kubectl.gosort import go_sort
 
 Obj = dict[str, Any]
 
@@ -178,8 +179,8 @@ def get(ctx: Context, args: list[str]) -> int:
     errors: list[BaseException] = []
     groups = [(req, fetch(ctx, req, all_namespaces, errors)) for req in requests]
     if ctx.flags.get("sort-by"):
-        key = ctx.flags.get("sort-by")
-        groups = [(req, sorted(objs, key=lambda o: printers.sort_key(o, key))) for req, objs in groups]
+        less = printers.sort_less(ctx.flags.get("sort-by"))
+        groups = [(req, go_sort(objs, less)) for req, objs in groups]  # kubectl's sort.Sort: ties move
     single = len(requests) == 1 and len(requests[0].names) == 1 and not ctx.flags.get("filename")
     written = False
     if fmt in ("", "wide"):

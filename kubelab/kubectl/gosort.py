@@ -161,15 +161,15 @@ class _Sorter:
         state = length
         mask = (1 << 64) - 1
         modulus = 1 << length.bit_length()
-        idx = a + (length // 4) * 2 - 1
-        for i in range(3):
+        first = a + (length // 4) * 2 - 1
+        for idx in range(first, first + 3):
             state ^= (state << 13) & mask
-            state ^= state >> 7
-            state ^= (state << 17) & mask
+            state ^= state >> 17
+            state ^= (state << 5) & mask
             other = state & (modulus - 1)
             if other >= length:
                 other -= length
-            self.swap(idx - 1 + i, a + other)
+            self.swap(idx, a + other)
 
     def choose_pivot(self, a: int, b: int) -> tuple[int, int]:
         length = b - a

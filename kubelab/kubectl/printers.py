@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
+from kubelab.api import quantity
 from kubelab.api.kinds import BY_KIND
 from kubelab.api.tables import format_labels
 
@@ -438,12 +439,29 @@ def custom_columns(spec: str, objects: list[Obj], no_headers: bool = False) -> s
     return tabwrite(rows)
 
 
-def sort_key(obj: Obj, path: str) -> tuple[int, Any]:
-    """A key ordering objects by ``--sort-by``: numbers numerically, everything else as text."""
-    values = evaluate(normalize_path(path), obj)
-    if not values or values[0] is None:
-        return (0, "")
-    v = values[0]
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return (1, v)
-    return (2, value_text(v))
+def sort_less(path: str) -> Callable[[Obj, Obj], bool]:
+    """kubectl's ``--sort-by`` comparison (TableSorter/RuntimeSort ``Less``), to hand to Go's
+    ``sort.Sort`` (:func:`go_sort`): a missing field sorts first (and ``Less`` of two missing
+    ones is true), nulls before values, numbers by value, strings as quantities when both read
+    as one, else byte by byte (so ``10.0.1.11`` comes before ``10.0.1.2``)."""
+    steps = normalize_path(path)
+
+    def less(a: Obj, b: Obj) -> bool:
+        av, bv = evaluate(steps, a), evaluate(steps, b)
+        if not av:
+            return True
+        if not bv:
+            return False
+        x, y = av[0], bv[0]
+        if x is None or y is None:
+            return x is None and y is not None
+        if isinstance(x, str) and isinstance(y, str):
+            try:
+                return quantity.parse(x).value < quantity.parse(y).value
+            except quantity.QuantityError:
+                return x < y
+        if isinstance(x, (int, float)) and not isinstance(x, bool) and type(x) is type(y):
+            return x < y
+        return False
+
+    return less
