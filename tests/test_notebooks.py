@@ -8,6 +8,7 @@ kubectl's informational stderr lines (``No resources found ...``) are not errors
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
@@ -32,6 +33,17 @@ def test_stored_clean(path: Path) -> None:
     assert all(not c.outputs and c.execution_count is None for c in code), "strip the outputs before committing"
     assert code[0].source.strip() == "%load_ext kubelab"
     assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_port_forwards_let_kubectl_pick_a_free_local_port(path: Path) -> None:
+    """A fixed local port (8080:80) can be taken on a shared machine (Binder): ``:80`` never is."""
+    import nbformat
+
+    for cell in nbformat.read(path, as_version=4).cells:
+        for line in cell.source.splitlines():
+            if cell.cell_type == "code" and "port-forward" in line and "--stop" not in line:
+                assert re.search(r"port-forward \S+ :\d+$", line), line
 
 
 @pytest.mark.notebooks
