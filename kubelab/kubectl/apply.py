@@ -27,7 +27,7 @@ APPLY_FLAGS = (
     Flag("prune", type=fl.BOOL), Flag("force", type=fl.BOOL), Flag("server-side", type=fl.BOOL),
     Flag("overwrite", type=fl.BOOL, default=True), Flag("wait", type=fl.BOOL),
     Flag("grace-period", type=fl.INT, default=-1), Flag("timeout", type=fl.DURATION),
-    Flag("record", type=fl.BOOL),
+    Flag("record", type=fl.BOOL), Flag("all", type=fl.BOOL),
 )
 
 
@@ -117,16 +117,21 @@ def apply_one(ctx: Context, doc: Doc, dry_run: str, validation: str) -> tuple[Ki
 
 @command("apply", *APPLY_FLAGS)
 def apply(ctx: Context, args: list[str]) -> int:
-    if not ctx.flags.get("filename") and not ctx.flags.get("kustomize"):
-        raise error("must specify one of -f and -k")
     if args:
         raise ctx.usage_error(f"Unexpected args: {_go_list(args)}")
+    if not ctx.flags.get("filename") and not ctx.flags.get("kustomize"):
+        raise error("must specify one of -f and -k")
+    dry_run = ctx.dry_run()
+    if ctx.flags.get("server-side") and ctx.flags.get("force"):
+        raise error("--force cannot be used with --server-side")
+    if ctx.flags.get("prune") and not ctx.flags.get("all") and not ctx.flags.get("selector"):
+        raise error("all resources selected for prune without explicitly passing --all. To prune all resources, "
+                    "pass the --all flag. If you did not mean to prune all resources, specify a label selector")
     output = ctx.flags.get("output")
     if output not in ("", "name", "yaml", "json"):
         from kubelab.kubectl.get import check_output
 
         check_output(output)
-    dry_run = ctx.dry_run()
     validation = field_validation(ctx)
     docs = read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive"))
     errors: list[BaseException] = [KubectlError(d.error) for d in docs if d.error]

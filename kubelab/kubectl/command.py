@@ -163,6 +163,7 @@ class Context:
 
     def usage_error(self, message: str) -> KubectlError:
         """kubectl's UsageErrorf: ``error: msg`` + ``See 'kubectl get -h' for help and examples``."""
+        message = message[len("error: "):] if message.startswith("error: ") else message
         return KubectlError(f"error: {message}\nSee 'kubectl {usage.canonical(self.path)} -h' for help and examples")
 
     def now(self) -> float:

@@ -263,13 +263,16 @@ def _service(ctx: Context, args: list[str], svc_type: str) -> int:
         raise error("at least one tcp port specifier must be provided")
     ports = []
     for spec in tcp:
-        port, _, target = spec.partition(":")
-        if not port.isdigit() or (target and not target.isdigit()):
-            raise error(f"{spec} is not a valid port specifier")
+        port, target = (spec.split(":") + [""])[:2]
+        if not port.isdigit():  # Go's strconv.ParseUint(port, 10, 16)
+            raise error(f'strconv.ParseUint: parsing "{port}": invalid syntax')
+        if int(port) > 65535:
+            raise error(f'strconv.ParseUint: parsing "{port}": value out of range')
         entry: Obj = {"name": f"{port}-{target}" if target else port}
         if ctx.flags.values.get("node-port"):
             entry["nodePort"] = ctx.flags.get("node-port")
-        entry = {"name": entry["name"], "protocol": "TCP", "port": int(port), "targetPort": int(target or port),
+        entry = {"name": entry["name"], "protocol": "TCP", "port": int(port),
+                 "targetPort": int(target) if target.isdigit() else target or int(port),
                  **({"nodePort": entry["nodePort"]} if "nodePort" in entry else {})}
         ports.append(entry)
     kind = BY_KIND["Service"]

@@ -206,7 +206,8 @@ def run(ctx: Context, args: list[str]) -> int:
     pod = _pod_for_run(ctx, name, image, restart, args[dash:] if dash >= 0 else names[1:])
     dry_run = ctx.dry_run()
     if dry_run != "none" and interactive:
-        raise error("--dry-run=[server|client] can't be used with attached containers options (--attach, --stdin, or --tty)")
+        raise ctx.usage_error("--dry-run=[server|client] can't be used with attached containers options "
+                              "(--attach, --stdin, or --tty)")
     if dry_run == "client":
         return _print_created(ctx, pod, " (dry run)")
     created = ctx.warnings(ctx.client.create(pod, ctx.namespace, dry_run=dry_run == "server")) or pod
