@@ -127,3 +127,36 @@ def test_deleted_pods_come_back_and_a_new_template_rolls_out_one_node_at_a_time(
     c.kubectl("delete ds logger")
     c.settle()
     assert pods(c) == []
+
+
+def test_a_noschedule_taint_keeps_running_pods_a_noexecute_one_evicts_them():
+    c = Cluster(clock="virtual", seed=1)
+    c.kubectl("apply -f -", stdin=DS.format(image="nginx"))
+    c.settle()
+    c.kubectl("taint nodes kubelab-m03 dedicated=gpu:NoSchedule")
+    c.settle()
+    assert [p["spec"]["nodeName"] for p in pods(c)] == ["kubelab", "kubelab-m02", "kubelab-m03"]
+    status = c.client.get("DaemonSet", "logger")["status"]
+    assert (status["desiredNumberScheduled"], status["numberMisscheduled"]) == (2, 1)
+    c.kubectl("taint nodes kubelab-m03 dedicated=gpu:NoExecute")
+    c.settle()
+    assert [p["spec"]["nodeName"] for p in pods(c)] == ["kubelab", "kubelab-m02"]
+
+
+def test_each_template_is_a_controller_revision_that_rollout_history_lists():
+    c = Cluster(clock="virtual", seed=1)
+    c.kubectl("apply -f -", stdin=DS.format(image="nginx"))
+    c.settle()
+    c.kubectl("set image ds/logger main=httpd")
+    c.settle()
+    c.kubectl("set image ds/logger main=nginx")  # back to the first template: it becomes revision 3
+    c.settle()
+    revisions = c.client.list("ControllerRevision", "default")["items"]
+    assert sorted(r["revision"] for r in revisions) == [2, 3]
+    first = next(r for r in revisions if r["revision"] == 3)
+    hashes = {p["metadata"]["labels"]["controller-revision-hash"] for p in pods(c)}
+    assert hashes == {first["metadata"]["labels"]["controller-revision-hash"]}
+    assert first["metadata"]["name"] == "logger-" + hashes.pop()
+    assert c.kubectl("rollout history ds logger").stdout == (
+        "daemonset.apps/logger \nREVISION  CHANGE-CAUSE\n2         <none>\n3         <none>\n\n")
+    assert "Image:\tnginx" in c.kubectl("rollout history ds logger --revision=3").stdout

@@ -49,8 +49,10 @@ def daemon_tolerations(spec: Obj) -> list[Obj]:
     return out
 
 
-def should_run(node: Obj, template_spec: Obj) -> bool:
-    """NodeShouldRunDaemonPod: selector, required node affinity and taints."""
+def should_run(node: Obj, template_spec: Obj, effects: tuple[str, ...] = ("NoSchedule", "NoExecute")) -> bool:
+    """NodeShouldRunDaemonPod: selector, required node affinity and taints of ``effects``. With
+    ``("NoExecute",)`` it answers the other question, whether a pod already there may stay
+    (a NoSchedule taint keeps new daemon pods off a node but evicts none)."""
     labels = node["metadata"].get("labels") or {}
     name = node["metadata"]["name"]
     if any(labels.get(k) != v for k, v in (template_spec.get("nodeSelector") or {}).items()):
@@ -62,7 +64,7 @@ def should_run(node: Obj, template_spec: Obj) -> bool:
         return False
     tolerations = daemon_tolerations(template_spec)
     return all(tolerates(tolerations, t) for t in (node.get("spec") or {}).get("taints") or ()
-               if t.get("effect") in ("NoSchedule", "NoExecute"))
+               if t.get("effect") in effects)
 
 
 def _target_node(pod: Obj) -> str:
@@ -131,9 +133,11 @@ class DaemonSetController(Controller):
         nodes = {n["metadata"]["name"]: n for n in self.store.list("Node")}
         spec = template.get("spec") or {}
         wanted = {name for name, node in nodes.items() if should_run(node, spec)}
+        keep = {name for name, node in nodes.items() if should_run(node, spec, ("NoExecute",))}
+        self._history(ds, revision, by_node)
         doomed: list[Obj] = []
         for name, pods in by_node.items():
-            if name not in wanted:
+            if name not in keep:
                 doomed.extend(pods)
                 continue
             pods.sort(key=lambda p: p["metadata"]["creationTimestamp"])
@@ -153,6 +157,37 @@ class DaemonSetController(Controller):
             if not by_node.get(name):
                 self._create(ds, name, revision)
         self._status(ds, wanted, revision)
+
+    def _history(self, ds: Obj, revision: str, by_node: dict[str, list[Obj]]) -> None:
+        """ControllerRevisions, as the controller's constructHistory keeps them: one per template
+        (``<name>-<hash>``, a patch that puts the template back), the current one renumbered to
+        the newest on a return to an old template, and no more than revisionHistoryLimit old
+        ones that no pod still runs."""
+        meta = ds["metadata"]
+        revisions = [r for r in self.store.owned_by(meta["uid"]) if r["kind"] == "ControllerRevision"]
+        top = max((r.get("revision", 0) for r in revisions), default=0)
+        name = f"{meta['name']}-{revision}"
+        current = next((r for r in revisions if r["metadata"]["name"] == name), None)
+        template = ds["spec"].get("template") or {}
+        if current is None:
+            labels = {**((template.get("metadata") or {}).get("labels") or {}), REVISION_LABEL: revision}
+            revision_meta: Obj = {"name": name, "namespace": meta["namespace"], "labels": labels,
+                                  "ownerReferences": [controller_ref(ds)]}
+            if meta.get("annotations"):
+                revision_meta["annotations"] = dict(meta["annotations"])
+            self.store.create({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": revision_meta,
+                               "data": {"spec": {"template": {**copy.deepcopy(template), "$patch": "replace"}}},
+                               "revision": top + 1})
+        elif current.get("revision", 0) < top:
+            bumped = copy.deepcopy(current)
+            bumped["revision"] = top + 1
+            self.store.update(bumped)
+        live = {(p["metadata"].get("labels") or {}).get(REVISION_LABEL) for pods in by_node.values() for p in pods}
+        old = sorted((r for r in revisions if r["metadata"]["name"] != name
+                      and (r["metadata"].get("labels") or {}).get(REVISION_LABEL) not in live),
+                     key=lambda r: r.get("revision", 0))
+        for r in old[:max(0, len(old) - int(ds["spec"].get("revisionHistoryLimit", 10)))]:
+            self.store.remove("ControllerRevision", meta["namespace"], r["metadata"]["name"])
 
     def _outdated(self, ds: Obj, by_node: dict[str, list[Obj]], wanted: set[str], revision: str) -> list[Obj]:
         """RollingUpdate: old pods to delete now, keeping at most maxUnavailable nodes without an

@@ -14,6 +14,8 @@ from kubelab.engine.store import Obj, Store
 # client-go's EventCorrelator remembers this many recent events for aggregation (maxLruCacheEntries).
 CACHE_ENTRIES = 4096
 
+MIRROR = "kubernetes.io/config.mirror"
+
 
 class Recorder:
     """Writes Events into the store for one reporting component (``deployment-controller``)."""
@@ -78,8 +80,10 @@ class Recorder:
         if self._last_involved[0] == key:
             return self._last_involved[1]
         kind = BY_KIND[obj["kind"]]
+        # the kubelet reports on a static pod, whose uid its mirror pod carries in an annotation
+        uid = (meta.get("annotations") or {}).get(MIRROR) or meta.get("uid", "")
         involved: dict[str, Any] = {"kind": obj["kind"], "namespace": ns, "name": meta["name"],
-                                    "uid": meta.get("uid", ""), "apiVersion": kind.api_version,
+                                    "uid": uid, "apiVersion": kind.api_version,
                                     "resourceVersion": meta.get("resourceVersion", "")}
         if not kind.namespaced:
             involved.pop("namespace")
