@@ -123,3 +123,27 @@ def test_events_warnings_are_red_and_only_the_message_wraps():
     assert RED not in normal and f"color:{RED}" in re.findall(r'<td style="([^"]*)">Warning<', warning)[0]
     styles = re.findall(r'<td style="([^"]*)">', normal)
     assert all("white-space:nowrap" in s for s in styles[:4]) and "white-space:normal" in styles[4]
+
+
+def test_the_editor_keeps_long_yaml_lines_whole(cluster):
+    """A wrapped last-applied-configuration line looked like YAML broken over several lines."""
+    from kubelab.notebook.editor import Editor
+
+    editor = Editor(cluster.client, ["edit", "deployment/echo-server"])
+    styles = [c.value for c in editor.widget.children if "<style>" in getattr(c, "value", "")]
+    assert styles and ".kubelab-edit-text textarea{white-space:pre;" in styles[0]
+    assert "kubelab-edit-text" in editor.text._dom_classes
+
+
+def test_wait_with_a_selector_and_all_namespaces_waits_for_each_pod():
+    """Notebook 02 waits for its three same-named echo-server pods, one per namespace, before
+    showing them: a wait in the default namespace alone left the others ContainerCreating."""
+    c = Cluster(clock="virtual", seed=2)
+    for ns in ("default", "a", "b"):
+        if ns != "default":
+            c.kubectl("create", "namespace", ns)
+        c.kubectl("run", "echo-server", "--image=kennship/http-echo", "-l", "app=echo-server", "-n", ns)
+    r = c.kubectl("wait", "--for=condition=Ready", "pod", "-l", "app=echo-server", "-A", "--timeout=60s")
+    assert (r.returncode, r.stdout) == (0, "pod/echo-server condition met\n" * 3)
+    table = c.kubectl("get", "pods", "-A", "-l", "app=echo-server").stdout
+    assert table.count("Running") == 3

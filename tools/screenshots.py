@@ -49,6 +49,7 @@ KEY_CELLS = [
     (r"%kube rollout history", "rollout-history"),
     (r"^%%kube apply", "apply"),
     (r"check\(", "check"),
+    (r"%kube port-forward (?!--stop)", "port-forward"),
     (r"%kube get [^\n]*(pods?|po)\b(?![^\n]*-o (yaml|json|jsonpath))", "get-pods"),
     (r"%kube get (?![^\n]*-o (yaml|json|jsonpath))", "get"),
     (r"\.df\b", "dataframe"),
@@ -127,8 +128,13 @@ def run_all(page: Any, url: str, name: str, timeout: float) -> float:
     prompts = page.locator(".jp-Notebook .jp-CodeCell .jp-InputArea-prompt")
     while True:
         page.wait_for_timeout(1000)
-        texts = prompts.all_inner_texts()
-        if texts and all(re.fullmatch(r"\[\d+\]:", t.strip()) for t in texts):
+        texts = [t.strip() for t in prompts.all_inner_texts()]
+        if texts and all(re.fullmatch(r"\[\d+\]:", t) for t in texts):
+            break
+        if texts and "[*]:" not in texts and any(re.fullmatch(r"\[\d+\]:", t) for t in texts):
+            # Run All stops at a cell that raised: the cells after it stay unrun, so waiting is in vain
+            last = max(i for i, t in enumerate(texts) if re.fullmatch(r"\[\d+\]:", t))
+            print(f"  {name}: Run All stopped after code cell {last + 1} of {len(texts)} (it raised?)")
             break
         if time.monotonic() - started > timeout:
             print(f"  {name}: still running after {timeout:.0f} s: taking what is there")

@@ -71,15 +71,19 @@ def wait(ctx: Context, args: list[str]) -> int:
     timeout = ctx.flags.get("timeout")
     pairs = []
     for kind, names in resource_args(args):
+        ns = ctx.namespace if kind.namespaced else None
         if not names:
             selector = ctx.flags.get("selector") or None
-            names = [o["metadata"]["name"] for o in ctx.client.list(kind.kind, ctx.namespace, label_selector=selector)["items"]]
-            if not names:
+            everywhere = ctx.flags.get("all-namespaces") and kind.namespaced
+            found = ctx.client.list(kind.kind, None if everywhere else ns, label_selector=selector)["items"]
+            if not found:
                 raise error("no matching resources found")
-        pairs += [(kind, name) for name in names]
+            pairs += [(kind, o["metadata"]["name"], o["metadata"].get("namespace") if kind.namespaced else None)
+                      for o in found]
+        else:
+            pairs += [(kind, name, ns) for name in names]
     errs: list[str] = []
-    for kind, name in pairs:
-        ns = ctx.namespace if kind.namespaced else None
+    for kind, name, ns in pairs:
         label = f"{kind.qualified_singular}/{name}"
 
         def current() -> Obj | None:

@@ -15,6 +15,11 @@ import html
 from typing import Any
 
 
+# Lines stay whole as in a terminal editor (a wrapped last-applied-configuration line reads as if
+# the YAML had line breaks in it); a long line scrolls sideways instead.
+NO_WRAP = ".kubelab-edit-text textarea{white-space:pre;overflow-wrap:normal;overflow-x:auto}"
+
+
 class Editor:
     """The editor widget for one ``kubectl edit`` command line."""
 
@@ -33,7 +38,7 @@ class Editor:
         self.save.on_click(lambda _: self.apply())
         self.log = w.HTML()
         self.log.add_class("kubelab-edit-log")
-        self.widget = w.VBox([self.text, self.save, self.log])
+        self.widget = w.VBox([w.HTML(f"<style>{NO_WRAP}</style>"), self.text, self.save, self.log])
         self.widget.add_class("kubelab-editor")
 
     @property
