@@ -49,9 +49,10 @@ class Recorder:
         # name.<nanoseconds>, as client-go names events; virtual time stands still, so step past
         # names other recorders took at this instant (a Deployment and a Pod may share a name)
         stamp = int(self.store.clock.now() * 1e9) + self._keys
-        while self.store.get("Event", ns, f"{meta['name']}.{stamp:x}") is not None:
-            stamp += 1
         name = f"{meta['name']}.{stamp:x}"
+        while self.store.get("Event", ns, name) is not None:
+            stamp += 1
+            name = f"{meta['name']}.{stamp:x}"
         instance = host or self.host or ""
         source = self._sources.get(instance)
         if source is None:  # shared by this recorder's events: stored objects are never changed

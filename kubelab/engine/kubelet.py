@@ -936,12 +936,14 @@ def _expand(text: str, env: dict[str, str]) -> str:
             return "$"
         return env.get(m.group(1), m.group(0))
 
+    if "$" not in text:  # nothing to expand (most values)
+        return text
     return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)", sub, text)
 
 
 def _field_value(pod: Obj, path: str) -> str | None:
     meta, spec, status = pod["metadata"], pod["spec"], pod.get("status", {})
-    m = re.fullmatch(r"metadata\.(labels|annotations)\['([^']+)'\]", path)
+    m = re.fullmatch(r"metadata\.(labels|annotations)\['([^']+)'\]", path) if "[" in path else None
     if m:
         return (meta.get(m.group(1)) or {}).get(m.group(2), "")
     if path in ("metadata.labels", "metadata.annotations"):

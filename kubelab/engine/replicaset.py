@@ -202,21 +202,27 @@ class ReplicaSetController(Controller):
             elif old is not None and only_status_changed(obj, old):
                 return ()  # its own status write: nothing new to act on
             return (key_of(obj),)
-        ns = obj["metadata"].get("namespace", "")
+        meta = obj["metadata"]
+        ns = meta.get("namespace", "")
         keys: set[Key] = set()
-        for pod in (obj, old) if old is not None else (obj,):
-            ref = controller_of(pod)
-            if ref is not None and ref.get("kind") == "ReplicaSet":
-                keys.add(("ReplicaSet", ns, ref["name"]))
-        if controller_of(obj) is None and event != "DELETED" and _claim_changed(obj, old):
-            labels = obj["metadata"].get("labels")
+        ref = controller_of(obj)
+        if ref is not None and ref.get("kind") == "ReplicaSet":
+            keys.add(("ReplicaSet", ns, ref["name"]))
+        if old is not None:  # the same references (a status write) name the same owner
+            old_ref = ref if old["metadata"].get("ownerReferences") is meta.get("ownerReferences") \
+                else controller_of(old)
+            if old_ref is not None and old_ref.get("kind") == "ReplicaSet":
+                keys.add(("ReplicaSet", ns, old_ref["name"]))
+        claim_changed = _claim_changed(obj, old)
+        if ref is None and event != "DELETED" and claim_changed:
+            labels = meta.get("labels")
             for rs in self.store.list("ReplicaSet", ns):
                 if from_label_selector(rs["spec"].get("selector")).matches(labels):
                     keys.add(key_of(rs))
-        name = obj["metadata"]["name"]
+        name = meta["name"]
         for key in keys:
             self._dirty.setdefault(key, set()).add(name)
-        if event == "MODIFIED" and not _claim_changed(obj, old):
+        if event == "MODIFIED" and not claim_changed:
             for key in keys:
                 self.throttle.enqueue(key)
             return ()

@@ -140,19 +140,21 @@ class Store:
         """Store a new object, stamping uid, resourceVersion, creationTimestamp, generation.
         The store takes ownership of what ``obj`` holds: the caller hands over a freshly built
         object and changes none of it afterwards (only its top level and metadata are copied)."""
-        obj = {**obj, "metadata": dict(obj["metadata"])}
-        kind, ns, name = key_of(obj)
+        meta = dict(obj["metadata"])
+        obj = {**obj, "metadata": meta}
+        kind, ns, name = obj["kind"], meta.get("namespace", ""), meta["name"]
         if name in self._objects[kind][ns]:
             k = BY_KIND[kind]
             raise errors.already_exists(k.plural, name, k.group)
-        meta = obj["metadata"]
         meta["uid"] = meta.get("uid") or self.new_uid()  # the API server may have assigned it
-        meta["resourceVersion"] = self.next_resource_version()
+        self._rv += 1
+        meta["resourceVersion"] = str(self._rv)
         meta["creationTimestamp"] = self.clock.timestamp()
         if kind in GENERATION_KINDS:
             meta["generation"] = 1
-        for field in ("deletionTimestamp", "deletionGracePeriodSeconds"):
-            meta.pop(field, None)
+        if "deletionTimestamp" in meta or "deletionGracePeriodSeconds" in meta:
+            meta.pop("deletionTimestamp", None)
+            meta.pop("deletionGracePeriodSeconds", None)
         if kind == "Pod":
             self._share_with_sibling(obj)
         self._put(obj, None)
