@@ -257,8 +257,9 @@ class Notice:
     text: str
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        # indented like JupyterLab's plain-text outputs, so it lines up with kubectl's other lines
         return {"text/plain": self.text.rstrip("\n"),
-                "text/html": f'<pre class="kubelab-notice" style="margin:0;padding:2px 0;background:none;'
+                "text/html": f'<pre class="kubelab-notice" style="margin:0;padding:0 0 0 8px;background:none;'
                              f'color:{GREY};font-style:italic">{html.escape(self.text.rstrip(chr(10)))}</pre>'}
 
     def __repr__(self) -> str:

@@ -13,7 +13,8 @@ from typing import Any
 
 from kubelab.notebook.display import RED
 
-_STYLE = ("margin:0;padding:0;background:none;font-family:var(--jp-code-font-family,monospace);"
+# lined up with plain-text outputs (JupyterLab indents those a few pixels more than a widget)
+_STYLE = ("margin:0;padding:0 0 0 6px;background:none;font-family:var(--jp-code-font-family,monospace);"
           "font-size:var(--jp-code-font-size,13px);line-height:var(--jp-code-line-height,1.3)")
 
 
