@@ -345,7 +345,9 @@ class _Handler(BaseHTTPRequestHandler):
             obj = dict(obj)
             warnings = obj.pop("__warnings__")
         headers = [("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"') for w in warnings]
-        self._send(json.dumps(obj).encode(), code, headers=headers)
+        # compact, as the API server writes JSON: kubectl compares raw bytes it is sent (rollout undo
+        # compares a ControllerRevision's data with the patch it makes from the live object)
+        self._send(json.dumps(obj, separators=(",", ":")).encode(), code, headers=headers)
 
     def _start_stream(self, content_type: str) -> None:
         self.send_response(200)
@@ -550,7 +552,7 @@ class _Handler(BaseHTTPRequestHandler):
 
         def encode(event: str, obj: Obj) -> bytes:
             shown = self._table(r.kind, [obj]) if table else obj
-            return json.dumps({"type": event, "object": shown}).encode() + b"\n"
+            return json.dumps({"type": event, "object": shown}, separators=(",", ":")).encode() + b"\n"
 
         rv_text = self.query.get("resourceVersion") or ""
         self._start_stream("application/json")

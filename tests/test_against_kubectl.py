@@ -223,6 +223,8 @@ ERRORS = [
     "get pod nope", "get pod nope -o yaml", "get pod nope echo-server -o name", "get nonsense",
     "get pods -n nope", "describe deploy nope", "describe pod nope", "delete pod nope",
     "delete deploy nope -n my-namespace-name", "get deploy nope -o json",
+    "describe pods -l app=echo-server echo-server", "describe pods/echo-server -l app=echo-server",
+    "describe pods echo-server -l app=nope",
 ]
 
 
@@ -573,6 +575,10 @@ WORKLOADS_ROLLOUTS = [
     "rollout history job pi", "rollout status deploy undone", "rollout status deploy stuck --watch=false",
     "rollout status sts web", "rollout status ds node-agent", "rollout status ds -n kube-system kube-proxy",
     "rollout status job pi",
+    "rollout undo sts web", "rollout undo ds node-agent --to-revision=1", "rollout undo sts/web --to-revision=1",
+    "rollout undo ds/node-agent --to-revision=7", "rollout undo ds node-agent", "rollout undo sts web --dry-run=client",
+    "rollout undo ds -n kube-system kube-proxy", "rollout undo sts web --to-revision=-2",
+    "rollout undo sts/web --to-revision=1 --dry-run=client",
 ]
 
 
@@ -678,6 +684,37 @@ def test_rollout_views_match_real_kubectl(tmp_path):
         replica_sets = [line for line in real.stdout.splitlines() if "ReplicaSets:" in line or "ReplicaSet:" in line]
         assert replica_sets == [line for line in mine.stdout.splitlines() if "ReplicaSets:" in line or "ReplicaSet:" in line]
         assert "(0/0 replicas created)" in replica_sets[0]
+
+
+def test_undo_of_statefulset_and_daemonset_matches_real_kubectl(tmp_path):
+    """Twin clusters (same seed, same start, same steps): the real kubectl rolls one back and
+    kubelab's kubectl the other, step by step; what each prints and the states they leave
+    must be the same (rollback by the ControllerRevision's patch, skipped when it matches)."""
+    start = int(time.time()) - 3600
+    kinds = ("kind: Service\n", "kind: StatefulSet\n", "kind: DaemonSet\n")
+    manifest = "---\n".join(doc for doc in WORKLOADS.split("---\n") if any(k in doc for k in kinds))
+
+    def build() -> Cluster:
+        cluster = Cluster(clock=VirtualClock(start=start), seed=4)
+        for command in ("apply -f -", "set image sts/web nginx=httpd", "set image ds/node-agent agent=alpine"):
+            assert cluster.kubectl(command, stdin=manifest).returncode == 0
+            cluster.advance(120)
+        return cluster
+
+    theirs, mine = build(), build()
+    with serve(theirs) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path / "home"))
+        for command in ("rollout undo sts/web --dry-run=client", "rollout undo ds node-agent --dry-run=server",
+                        "rollout undo sts/web --to-revision=2", "rollout undo sts/web", "rollout undo ds/node-agent",
+                        "rollout history sts web", "rollout undo ds/node-agent --to-revision=2",
+                        "rollout undo sts web --to-revision=2", "rollout history ds node-agent --revision=4",
+                        "rollout undo ds/node-agent --to-revision=9", "rollout undo sts,ds --to-revision=3"):
+            same(mine, kubectl(command), command)
+            theirs.advance(60)
+            mine.advance(60)
+        for command in ("get sts,ds,controllerrevisions,pods -o wide", "get sts web -o yaml", "get ds node-agent -o yaml",
+                        "rollout history sts web", "rollout history ds node-agent"):
+            same(mine, kubectl(command), command)
 
 
 def test_write_commands_match_real_kubectl(served):

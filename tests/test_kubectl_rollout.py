@@ -83,3 +83,77 @@ def test_status_reports_a_rollout_that_cannot_progress():
     assert r.stderr == 'error: deployment "echo-server" exceeded its progress deadline\n'
     r = c.kubectl("rollout status deploy/echo-server --timeout=5s")
     assert r.returncode == 1
+
+
+WORKLOADS = """\
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web}
+spec:
+  serviceName: web
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: nginx, image: nginx}]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: agent, image: busybox, command: [sleep, "86400"]}]}
+"""
+
+
+def images(c: Cluster, kind: str, name: str) -> set[str]:
+    """The images of the pods a workload runs (one template when a rollout is done)."""
+    uid = c.client.get(kind, name)["metadata"]["uid"]
+    return {p["spec"]["containers"][0]["image"] for p in c.client.list("Pod")["items"]
+            if (p["metadata"].get("ownerReferences") or [{}])[0].get("uid") == uid}
+
+
+def test_undo_statefulset_and_daemonset_by_controller_revision():
+    """undo puts the previous ControllerRevision's template back; the controllers roll the
+    pods back and renumber that revision as the newest; a second undo goes forward again."""
+    c = Cluster(clock="virtual", seed=5)
+    assert c.kubectl("apply -f -", stdin=WORKLOADS).returncode == 0
+    c.settle()
+    for command in ("rollout undo sts/web", "rollout undo ds agent"):
+        r = c.kubectl(command)
+        assert (r.returncode, r.stderr) == (1, "error: no last revision to roll back to\n")
+    c.kubectl("set image sts/web nginx=httpd")
+    c.kubectl("set image ds/agent agent=alpine")
+    assert c.settle()
+    assert images(c, "StatefulSet", "web") == {"httpd"} and images(c, "DaemonSet", "agent") == {"alpine"}
+    r = c.kubectl("rollout undo sts/web ds/agent")
+    assert r.stdout == "statefulset.apps/web rolled back\ndaemonset.apps/agent rolled back\n"
+    assert c.settle()
+    assert images(c, "StatefulSet", "web") == {"nginx"} and images(c, "DaemonSet", "agent") == {"busybox"}
+    revisions = {r["metadata"]["name"]: r["revision"] for r in c.client.list("ControllerRevision")["items"]
+                 if r["metadata"]["name"].startswith("web-")}
+    assert sorted(revisions.values()) == [2, 3]
+    assert c.client.get("StatefulSet", "web")["status"]["updateRevision"] == max(revisions, key=revisions.get)
+    r = c.kubectl("rollout undo sts/web --to-revision=3")
+    assert r.stdout == "statefulset.apps/web skipped rollback (current template already matches revision 3)\n"
+    r = c.kubectl("rollout undo ds/agent --to-revision=1")
+    assert (r.returncode, r.stderr) == (1, "error: unable to find specified revision 1 in history\n")
+    assert c.kubectl("rollout undo sts/web --to-revision=2").stdout == "statefulset.apps/web rolled back\n"
+    assert c.settle()
+    assert images(c, "StatefulSet", "web") == {"httpd"}
+
+
+def test_undo_dry_runs_change_nothing():
+    c = Cluster(clock="virtual", seed=6)
+    c.kubectl("apply -f -", stdin=WORKLOADS)
+    c.settle()
+    c.kubectl("set image ds/agent agent=alpine")
+    c.settle()
+    before = c.client.get("DaemonSet", "agent")
+    r = c.kubectl("rollout undo ds/agent --dry-run=client")
+    assert r.stdout.startswith("daemonset.apps/agent will roll back to Pod Template:\n  Labels:\tapp=agent\n")
+    assert r.stdout.endswith(" (dry run)\n") and "Image:\tbusybox" in r.stdout
+    assert c.kubectl("rollout undo ds/agent --dry-run=server").stdout == "daemonset.apps/agent rolled back (server dry run)\n"
+    assert c.client.get("DaemonSet", "agent") == before

@@ -17,6 +17,7 @@ from kubelab.api.selectors import from_label_selector
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.deployment import compute_hash, scaled_value
 from kubelab.engine.events import Recorder
+from kubelab.engine.history import template_patch
 from kubelab.engine.owners import controller_of, controller_ref
 from kubelab.engine.replicaset import is_pod_active, is_pod_available, is_pod_ready
 from kubelab.engine.scheduler import _node_term_matches, tolerates
@@ -176,7 +177,7 @@ class DaemonSetController(Controller):
             if meta.get("annotations"):
                 revision_meta["annotations"] = dict(meta["annotations"])
             self.store.create({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": revision_meta,
-                               "data": {"spec": {"template": {**copy.deepcopy(template), "$patch": "replace"}}},
+                               "data": template_patch(template),
                                "revision": top + 1})
         elif current.get("revision", 0) < top:
             bumped = copy.deepcopy(current)

@@ -19,6 +19,7 @@ from kubelab.api.selectors import from_label_selector
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.deployment import compute_hash
 from kubelab.engine.events import Recorder
+from kubelab.engine.history import template_patch
 from kubelab.engine.owners import controller_of, controller_ref
 from kubelab.engine.replicaset import is_pod_available, is_pod_ready, only_status_changed
 from kubelab.engine.store import Key, Obj, key_of
@@ -73,7 +74,7 @@ class StatefulSetController(Controller):
         """The ControllerRevision of the current template, made (or bumped to the newest
         revision number, on a rollback to an old template) as needed."""
         template = (sts.get("spec") or {}).get("template") or {}
-        data = {"spec": {"template": {**copy.deepcopy(template), "$patch": "replace"}}}
+        data = template_patch(template)
         top = max((r.get("revision", 0) for r in revisions), default=0)
         collisions = (sts.get("status") or {}).get("collisionCount") or 0
         name = f"{sts['metadata']['name']}-{compute_hash(template, collisions or None)}"
@@ -99,7 +100,7 @@ class StatefulSetController(Controller):
             return
         spec = sts.get("spec") or {}
         selector = from_label_selector(spec.get("selector"))
-        name, uid = sts["metadata"]["name"], sts["metadata"]["uid"]
+        uid = sts["metadata"]["uid"]
         pods = [p for p in self.store.owned_by(uid)
                 if p["kind"] == "Pod" and (controller_of(p) or {}).get("uid") == uid
                 and selector.matches(p["metadata"].get("labels"))]

@@ -1240,9 +1240,10 @@ def resource_args(args: list[str]) -> list[tuple[Kind, list[str]]]:
     return [(kind, list(args[1:])) for kind in kinds]
 
 
-def targets(ctx: Context, args: list[str], unsupported: str | None = None) -> list[tuple[Kind, Obj]]:
+def targets(ctx: Context, args: list[str], unsupported: str | None = None,
+            supported: tuple[str, ...] = ("Deployment",)) -> list[tuple[Kind, Obj]]:
     """The objects a command acts on (``deploy/x``, ``deploy x y``, or every one of a kind,
-    narrowed by ``-l``), fetched; ``unsupported`` is the error for kinds other than Deployment
+    narrowed by ``-l``), fetched; ``unsupported`` is the error for kinds not in ``supported``
     (``{kind}`` is filled in)."""
     found: list[tuple[Kind, Obj]] = []
     for kind, names in resource_args(args):
@@ -1253,7 +1254,7 @@ def targets(ctx: Context, args: list[str], unsupported: str | None = None) -> li
         for name in names:
             found.append((kind, ctx.client.get(kind.kind, name, ctx.namespace)))
     for kind, _ in found:
-        if kind.kind != "Deployment" and unsupported:
+        if kind.kind not in supported and unsupported:
             raise error(unsupported.format(kind=f"{kind.kind}.{kind.group}" if kind.group else kind.kind))
     return found
 
@@ -1293,10 +1294,15 @@ def describe_command(ctx: Context, args: list[str]) -> int:
             targets_.extend(file_targets(ctx))
         except StatusError as e:
             errs.append(e)
-    for kind, names in resource_args(args):
+    selector = ctx.flags.get("selector") or None
+    if selector and any("/" in a for a in args):
+        raise error("selectors and the all flag cannot be used when passing resource/name arguments")
+    requested = resource_args(args)
+    if selector and any(names for _, names in requested):
+        raise error("name cannot be provided when a selector is specified")
+    for kind, names in requested:
         ns = None if (all_ns and kind.namespaced) else ctx.namespace
         if not names:
-            selector = ctx.flags.get("selector") or None
             targets_ += [(kind, o) for o in ctx.client.list(kind.kind, ns, label_selector=selector)["items"]]
             continue
         for name in names:

@@ -1,9 +1,10 @@
 """``kubectl rollout status|history|undo|restart|pause|resume`` for Deployments (and
-``rollout status|history`` for StatefulSets and DaemonSets, from their ControllerRevisions).
+``rollout status|history|undo`` for StatefulSets and DaemonSets, from their ControllerRevisions).
 
 All of it is client-side, as in kubectl 1.32: ``status`` watches the Deployment and prints
 the status viewer's line on every change; ``undo`` finds the ReplicaSet of the wanted revision
-and JSON-patches its template back into the Deployment; ``restart`` stamps the template with
+and JSON-patches its template back into the Deployment (or, for a StatefulSet or DaemonSet,
+applies the ControllerRevision's patch); ``restart`` stamps the template with
 ``kubectl.kubernetes.io/restartedAt``; ``pause``/``resume`` flip ``spec.paused``.
 """
 from __future__ import annotations
@@ -280,9 +281,10 @@ def rollout_undo(ctx: Context, args: list[str]) -> int:
     if not args:
         raise error("required resource not specified")
     errs: list[BaseException] = []
-    for kind, deploy in targets(ctx, args, 'no rollbacker has been implemented for "{kind}"'):
+    for kind, obj in targets(ctx, args, 'no rollbacker has been implemented for "{kind}"', tuple(_ROLLBACKERS)):
         try:
-            ctx.print(f"{_name(kind, deploy)} {_undo(ctx, deploy, to_revision, dry_run)}")
+            result = _ROLLBACKERS[kind.kind](ctx, obj, to_revision, dry_run)
+            ctx.print(f"{_name(kind, obj)} {result}{_DRY_RUN_SUFFIX.get(dry_run, '')}")
         except (KubectlError, StatusError) as e:
             errs.append(e)
     if errs:
@@ -316,6 +318,44 @@ def _undo(ctx: Context, deploy: Obj, to_revision: int, dry_run: str) -> str:
     except StatusError as e:
         raise error(f"failed restoring revision {to_revision}: {e.message}") from None
     return "rolled back"
+
+
+def _undo_revision(ctx: Context, obj: Obj, to_revision: int, dry_run: str) -> str:
+    """The StatefulSet and DaemonSet rollbacker: the ControllerRevision's data is a strategic
+    merge patch that puts its template back (``$patch: replace``), applied as it is."""
+    if to_revision < 0:
+        raise error(f"unable to find specified revision {to_revision} in history")
+    meta = obj["metadata"]
+    selector = format_selector((obj.get("spec") or {}).get("selector"))
+    history = sorted((r for r in ctx.client.list("ControllerRevision", meta["namespace"],
+                                                  label_selector=selector or None)["items"]
+                      if (controller_of(r) or {}).get("uid") == meta.get("uid")),
+                     key=lambda r: int(r.get("revision", 0)))
+    if to_revision == 0 and len(history) <= 1:
+        raise error("no last revision to roll back to")
+    if to_revision == 0:
+        chosen: Obj | None = history[-2]
+    else:
+        chosen = next((r for r in history if int(r.get("revision", 0)) == to_revision), None)
+    if chosen is None:
+        raise error(f"unable to find specified revision {to_revision} in history")
+    data = copy.deepcopy(chosen.get("data") or {})
+    if dry_run == "client":
+        template = copy.deepcopy(((data.get("spec") or {}).get("template")) or {})
+        template.pop("$patch", None)
+        return f"will roll back to {print_template(template)}"
+    current = {"spec": {"template": {**((obj.get("spec") or {}).get("template") or {}), "$patch": "replace"}}}
+    if current == data:
+        return f"skipped rollback (current template already matches revision {to_revision})"
+    try:
+        ctx.client.patch(obj["kind"], meta["name"], meta["namespace"], data, "strategic", dry_run=dry_run == "server")
+    except StatusError as e:
+        raise error(f"failed restoring revision {to_revision}: {e.message}") from None
+    return "rolled back"
+
+
+_DRY_RUN_SUFFIX = {"client": " (dry run)", "server": " (server dry run)"}
+_ROLLBACKERS = {"Deployment": _undo, "StatefulSet": _undo_revision, "DaemonSet": _undo_revision}
 
 
 # -- restart, pause, resume --------------------------------------------------------------------
