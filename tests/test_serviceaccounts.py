@@ -2,6 +2,9 @@
 a real cluster gets, through the full cluster."""
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 
 from kubelab import Cluster
@@ -73,3 +76,63 @@ def test_automount_off_on_the_pod_or_its_serviceaccount_and_mirror_pods(c):
     # a template is not a pod: Deployments keep their spec as written
     c.kubectl("create deployment web --image=nginx")
     assert "volumes" not in c.client.get("Deployment", "web")["spec"]["template"]["spec"]
+
+
+def token_secret(name: str, account: str, **extra) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": name, "annotations": {"kubernetes.io/service-account.name": account}}, **extra}
+
+
+def make_account(c: Cluster, name: str) -> None:
+    c.client.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}})
+
+
+def test_token_controller_fills_a_token_secret_in(c):
+    make_account(c, "builder")
+    c.client.create(token_secret("builder-token", "builder"))
+    c.settle()
+    secret = c.client.get("Secret", "builder-token")
+    account = c.client.get("ServiceAccount", "builder")
+    assert secret["metadata"]["annotations"]["kubernetes.io/service-account.uid"] == account["metadata"]["uid"]
+    data = {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
+    assert sorted(data) == ["ca.crt", "namespace", "token"]
+    assert data["ca.crt"] == CA_CERT and data["namespace"] == "default"
+    header, claims, signature = data["token"].split(".")
+    assert json.loads(base64.urlsafe_b64decode(header + "=="))["alg"] == "RS256"
+    claims = json.loads(base64.urlsafe_b64decode(claims + "=="))
+    assert claims["sub"] == "system:serviceaccount:default:builder"
+    assert claims["kubernetes.io/serviceaccount/secret.name"] == "builder-token"
+    assert len(base64.urlsafe_b64decode(signature + "==")) == 256
+    assert "builder-token   kubernetes.io/service-account-token   3" in c.kubectl("get secrets").stdout
+    assert "Tokens:              builder-token\n" in c.kubectl("describe sa builder").stdout
+    # a token is made once: a later sync leaves it alone; the same seed makes the same token
+    c.client.patch("Secret", "builder-token", "default", {"metadata": {"labels": {"a": "b"}}})
+    c.settle()
+    assert c.client.get("Secret", "builder-token")["data"] == secret["data"]
+    tokens = []
+    for seed in (3, 4):
+        twin = Cluster(clock="virtual", seed=seed)
+        make_account(twin, "builder")
+        twin.client.create(token_secret("builder-token", "builder"))
+        twin.settle()
+        tokens.append(twin.client.get("Secret", "builder-token")["data"]["token"])
+    assert tokens[0] == secret["data"]["token"] != tokens[1]
+
+
+def test_token_secrets_go_with_their_serviceaccount(c):
+    c.client.create(token_secret("orphan", "nobody"))
+    c.settle()
+    assert c.kubectl("get secret orphan").stderr == 'Error from server (NotFound): secrets "orphan" not found\n'
+    make_account(c, "builder")
+    c.client.create(token_secret("t1", "builder"))
+    c.client.create(token_secret("t2", "builder"))
+    c.client.create({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "plain"}, "stringData": {"a": "b"}})
+    c.settle()
+    c.kubectl("delete serviceaccount builder")
+    make_account(c, "builder")  # a new account of that name is not the one the tokens were for
+    c.settle()
+    assert [s["metadata"]["name"] for s in c.client.list("Secret")["items"]] == ["plain"]
+    # the default ServiceAccount's own token works the same way
+    c.client.create(token_secret("default-token", "default"))
+    c.settle()
+    assert len(c.client.get("Secret", "default-token")["data"]) == 3

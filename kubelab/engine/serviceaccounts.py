@@ -6,6 +6,10 @@ Three pieces of Kubernetes, reimplemented:
   in every active namespace, and puts it back when it is deleted;
 * the root-ca-cert-publisher keeps the ``kube-root-ca.crt`` ConfigMap (the cluster CA, so pods
   can verify the API server) in every namespace, and restores it when it is changed or deleted;
+* the token controller (kube-controller-manager) fills a ``kubernetes.io/service-account-token``
+  Secret in for the ServiceAccount its annotation names (``ca.crt``, ``namespace``, a legacy
+  ``token``, the account's uid annotation) and deletes such Secrets whose ServiceAccount is
+  gone (or is a different one by now);
 * the ServiceAccount admission plugin (kube-apiserver) gives each new pod a projected
   ``kube-api-access-xxxxx`` volume (token, CA, namespace) mounted read-only at
   ``/var/run/secrets/kubernetes.io/serviceaccount`` in every container, unless the pod or its
@@ -13,9 +17,13 @@ Three pieces of Kubernetes, reimplemented:
 """
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
+import json
 from typing import Any, Iterable
+
+from kubelab.api import errors
 
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.store import Key, Obj
@@ -108,6 +116,89 @@ class RootCAPublisher(Controller):
         self.store.update(fixed)
 
 
+TOKEN_TYPE = "kubernetes.io/service-account-token"
+SA_NAME = "kubernetes.io/service-account.name"
+SA_UID = "kubernetes.io/service-account.uid"
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenController(Controller):
+    """kube-controller-manager's tokens controller, for legacy service-account-token Secrets.
+
+    The token is shaped like the real one (an RS256 JWT: header with a key id, the legacy
+    claims, a 256-byte signature) but nothing signs it: the key id and the "signature" are
+    hashes of a cluster key taken from the seeded random stream's state (without drawing
+    from it, so no other name moves), the secret's identity and the claims. Nothing in
+    kubelab verifies tokens; a learner only reads them.
+    """
+
+    watches = ("ServiceAccount", "Secret")
+
+    def __init__(self, engine: Engine, api: Any) -> None:
+        super().__init__(engine)
+        self.api = api
+        self.key = hashlib.sha256(repr(engine.rng.getstate()).encode()).digest()
+
+    def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
+        meta = obj["metadata"]
+        if obj["kind"] == "Secret":
+            return () if event == "DELETED" or obj.get("type") != TOKEN_TYPE else (("Secret", meta["namespace"], meta["name"]),)
+        if event == "MODIFIED":
+            return ()
+        # an account came or went: the token Secrets that name it are looked at again
+        return [("Secret", meta["namespace"], s["metadata"]["name"])
+                for s in self.store.list("Secret", meta["namespace"])
+                if s.get("type") == TOKEN_TYPE and (s["metadata"].get("annotations") or {}).get(SA_NAME) == meta["name"]]
+
+    def reconcile(self, key: Key) -> None:
+        secret = self.store.get(*key)
+        if secret is None or secret["metadata"].get("deletionTimestamp") or secret.get("type") != TOKEN_TYPE:
+            return
+        meta = secret["metadata"]
+        notes = meta.get("annotations") or {}
+        account = self.store.get("ServiceAccount", meta["namespace"], notes.get(SA_NAME, ""))
+        if account is None or account["metadata"].get("uid") != notes.get(SA_UID, account["metadata"].get("uid")):
+            try:
+                self.api.delete("Secret", meta["name"], meta["namespace"])
+            except errors.StatusError:
+                pass
+            return
+        data = secret.get("data") or {}
+        wanted = {"ca.crt": base64.b64encode(CA_CERT.encode()).decode(),
+                  "namespace": base64.b64encode(meta["namespace"].encode()).decode()}
+        if data.get("ca.crt") == wanted["ca.crt"] and data.get("namespace") and data.get("token"):
+            return
+        filled = copy.deepcopy(secret)
+        filled["data"] = new_data = dict(data)
+        new_data["ca.crt"] = wanted["ca.crt"]
+        if not new_data.get("namespace"):
+            new_data["namespace"] = wanted["namespace"]
+        if not new_data.get("token"):
+            new_data["token"] = base64.b64encode(self._token(secret, account).encode()).decode()
+        filled["metadata"]["annotations"] = {**notes, SA_NAME: account["metadata"]["name"],
+                                             SA_UID: account["metadata"]["uid"]}
+        self.store.update(filled)
+
+    def _token(self, secret: Obj, account: Obj) -> str:
+        """A legacy service-account JWT: RS256 header, the legacy claims (keys sorted, as the
+        JOSE library writes them), and an opaque 256-byte stand-in for the signature."""
+        ns, name = account["metadata"]["namespace"], account["metadata"]["name"]
+        header = {"alg": "RS256", "kid": _b64url(hashlib.sha256(self.key + b"kid").digest())}
+        claims = {"iss": "kubernetes/serviceaccount",
+                  "kubernetes.io/serviceaccount/namespace": ns,
+                  "kubernetes.io/serviceaccount/secret.name": secret["metadata"]["name"],
+                  "kubernetes.io/serviceaccount/service-account.name": name,
+                  "kubernetes.io/serviceaccount/service-account.uid": account["metadata"]["uid"],
+                  "sub": f"system:serviceaccount:{ns}:{name}"}
+        signed = _b64url(json.dumps(header, separators=(",", ":")).encode()) + "." + \
+            _b64url(json.dumps(claims, separators=(",", ":")).encode())
+        digest = b"".join(hashlib.sha256(self.key + signed.encode() + bytes([i])).digest() for i in range(8))
+        return f"{signed}.{_b64url(digest)}"
+
+
 def access_volume(name: str) -> Obj:
     """The projected volume the admission plugin adds, with its defaults filled in."""
     return {"name": name, "projected": {"defaultMode": 420, "sources": [
@@ -153,7 +244,7 @@ def admit_pod(store: Any, pod: Obj) -> None:
 
 
 def install(engine: Engine, api: Any, cluster: Any) -> None:
-    """Start both controllers and the admission step; the namespaces that exist get theirs now."""
+    """Start the controllers and the admission step; the namespaces that exist get theirs now."""
     def admit(obj: Obj, old: Obj | None, dry_run: bool) -> None:
         if old is None:
             admit_pod(engine.store, obj)
@@ -164,3 +255,4 @@ def install(engine: Engine, api: Any, cluster: Any) -> None:
         for ns in engine.store.list("Namespace"):
             for key in controller.keys_for("ADDED", ns, None):
                 controller.enqueue(key)
+    engine.add(TokenController(engine, api))
