@@ -25,10 +25,10 @@ from urllib.parse import parse_qs, urlsplit
 from kubelab.api import errors
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import KINDS, Kind
+from kubelab.api.version import GIT_VERSION, server_version
 
 Obj = dict[str, Any]
 
-GIT_VERSION = "v1.32.0"
 WATCH_HISTORY = 4096  # events kept per kind so a watch can resume from a resourceVersion
 
 # Subresources served per kind, with their verbs and the kind they carry (kube-apiserver's).
@@ -83,13 +83,6 @@ def _group_list() -> Obj:
         ref = {"groupVersion": gv, "version": version}
         groups.append({"name": name, "versions": [ref], "preferredVersion": ref})
     return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
-
-
-def _version() -> Obj:
-    major, minor, patch = GIT_VERSION[1:].split(".")
-    return {"major": major, "minor": minor, "gitVersion": GIT_VERSION, "gitCommit": "kubelab",
-            "gitTreeState": "clean", "buildDate": "2024-12-11T00:00:00Z", "goVersion": "go1.23.3",
-            "compiler": "gc", "platform": "linux/amd64"}
 
 
 def _openapi_root() -> Obj:
@@ -370,7 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
         if parts in (["healthz"], ["readyz"], ["livez"]):
             return self._send(b"ok", content_type="text/plain")
         if parts == ["version"]:
-            return self._send_json(_version())
+            return self._send_json(server_version())
         if parts == ["api"]:
             return self._send_json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
                 {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{self.api.port}"}]})

@@ -1,5 +1,13 @@
 """api-versions, cluster-info, config and version: what kubectl says about the cluster."""
+import json
+
+import yaml
+
 from kubelab import Cluster
+from kubelab.api.version import server_version
+from kubelab.kubectl import printers
+from kubelab.server import serve
+from test_server import Kubectl, needs_kubectl
 
 
 def test_api_versions():
@@ -31,8 +39,44 @@ def test_set_context_namespace_changes_later_commands():
 
 
 def test_version():
-    r = Cluster(clock="virtual", seed=1).kubectl("version")
+    c = Cluster(clock="virtual", seed=1)
+    r = c.kubectl("version")
     assert r.stdout == "Client Version: v1.32.0\nKustomize Version: v5.5.0\nServer Version: v1.32.0\n"
+    assert c.kubectl("version --client").stdout == "Client Version: v1.32.0\nKustomize Version: v5.5.0\n"
+    r = c.kubectl("version -o json")
+    assert json.loads(r.stdout)["serverVersion"] == server_version()
+    assert r.stdout.startswith('{\n  "clientVersion": {\n    "major": "1",\n    "minor": "32",\n'
+                               '    "gitVersion": "v1.32.0",\n') and r.stdout.endswith('"\n  }\n}\n')
+    r = c.kubectl("version --client -o yaml")
+    assert r.stdout.startswith("clientVersion:\n  buildDate: ") and r.stdout.endswith("kustomizeVersion: v5.5.0\n\n")
+    for line, err in (("version -o bogus", "error: --output must be 'yaml' or 'json'\n"),
+                      ("version x", "error: extra arguments: [x]\n")):
+        r = c.kubectl(line)
+        assert (r.returncode, r.stdout, r.stderr) == (1, "", err)
+
+
+@needs_kubectl
+def test_version_matches_real_kubectl(tmp_path):
+    """The real kubectl sees our /version as the server's; its client block is its own build,
+    so only that block (a v1.32 kubectl's, in the same fields) may differ."""
+    c = Cluster(clock="virtual", seed=1)
+    with serve(c) as server:
+        real = Kubectl(server.kubeconfig, str(tmp_path))
+        for output in ("json", "yaml"):
+            theirs, mine = real(f"version -o {output}"), c.kubectl(f"version -o {output}")
+            load = json.loads if output == "json" else yaml.safe_load
+            t, m = load(theirs.stdout), load(mine.stdout)
+            assert t["serverVersion"] == m["serverVersion"] == server_version()
+            assert list(t["clientVersion"]) == list(m["clientVersion"])
+            assert t["clientVersion"]["gitVersion"].startswith("v1.32.")
+            # same layout: their text, with our client block in place of theirs, is ours
+            dump = (lambda o: json.dumps(o, indent=2) + "\n") if output == "json" else \
+                (lambda o: printers.to_yaml(o) + "\n")
+            assert dump(t) == theirs.stdout
+            t["clientVersion"] = m["clientVersion"]
+            assert dump(t) == mine.stdout
+        theirs, mine = real("version"), c.kubectl("version")
+        assert theirs.stdout.splitlines()[1:] == mine.stdout.splitlines()[1:]
 
 
 def test_node_ip_like_minikube_ip():

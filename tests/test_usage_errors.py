@@ -219,6 +219,17 @@ COMMANDS = [
     'get -o',
     'get pods -w --watch-only=maybe',
     'port-forward --address',
+    'version x',
+    'version -o bogus',
+    'version --client -o bogus',
+    'version x -o bogus',
+    'api-versions x',
+    'api-resources x',
+    'api-resources x -o bogus',
+    'config view x',
+    'config use-context',
+    'config use-context a b',
+    'config use a b',
 ]
 
 _KLOG = re.compile(r"^([EWIF])\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ ", re.M)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubelab.api import version as versions
 from kubelab.api.kinds import KINDS
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl.command import Context, command, error, group
-
-CLIENT_VERSION = "v1.32.0"
-KUSTOMIZE_VERSION = "v5.5.0"
+from kubelab.kubectl import usage
+from kubelab.kubectl.command import Context, KubectlError, command, error, group
 _GROUP_ORDER = ("", "apps", "batch", "discovery.k8s.io")
 # go-colortext's escapes, which kubectl cluster-info writes even when stdout is not a terminal.
 _GREEN, _YELLOW, _RESET = "\x1b[0;32m", "\x1b[0;33m", "\x1b[0m"
@@ -41,6 +40,7 @@ def _table(rows: list[list[str]]) -> str:
          fl.Flag("no-headers", type=fl.BOOL), fl.Flag("sort-by", type=fl.STRING), fl.Flag("cached", type=fl.BOOL),
          fl.Flag("categories", type=fl.STRING_SLICE), short="Print the supported API resources on the server")
 def api_resources(ctx: Context, args: list[str]) -> int:
+    _no_args(ctx, args)
     kinds = sorted(KINDS, key=lambda k: (_GROUP_ORDER.index(k.group) if k.group in _GROUP_ORDER else 99, k.plural))
     if ctx.flags.changed("namespaced"):
         kinds = [k for k in kinds if k.namespaced == ctx.flags.get("namespaced")]
@@ -70,6 +70,7 @@ def api_resources(ctx: Context, args: list[str]) -> int:
 
 @command("api-versions", short="Print the supported API versions on the server, in the form of \"group/version\"")
 def api_versions(ctx: Context, args: list[str]) -> int:
+    _no_args(ctx, args)
     for version in sorted({k.api_version for k in KINDS}):
         ctx.print(version)
     return 0
@@ -90,13 +91,36 @@ def cluster_info(ctx: Context, args: list[str]) -> int:
 
 @command("version", fl.OUTPUT, fl.Flag("client", type=fl.BOOL), short="Print the client and server version information")
 def version(ctx: Context, args: list[str]) -> int:
-    ctx.print(f"Client Version: {CLIENT_VERSION}")
-    ctx.print(f"Kustomize Version: {KUSTOMIZE_VERSION}")
+    """The client's build, kustomize's, and the server's ``/version`` (kubelab is the server)."""
+    if args:
+        raise error(f"extra arguments: [{' '.join(args)}]")
+    output = ctx.flags.get("output")
+    if output not in ("", "yaml", "json"):
+        raise error("--output must be 'yaml' or 'json'")
+    info: dict[str, Any] = {"clientVersion": versions.client_version(),
+                            "kustomizeVersion": versions.KUSTOMIZE_VERSION}
     if not ctx.flags.get("client"):
-        nodes = ctx.client.list("Node")["items"]
-        kubelet = next(((n.get("status") or {}).get("nodeInfo", {}).get("kubeletVersion") for n in nodes), None)
-        ctx.print(f"Server Version: {kubelet or CLIENT_VERSION}")
+        info["serverVersion"] = versions.server_version()
+    if output == "yaml":
+        from kubelab.kubectl.printers import to_yaml
+
+        ctx.print(to_yaml(info))
+    elif output == "json":
+        import json
+
+        ctx.print(json.dumps(info, indent=2))
+    else:
+        ctx.print(f"Client Version: {info['clientVersion']['gitVersion']}")
+        ctx.print(f"Kustomize Version: {info['kustomizeVersion']}")
+        if "serverVersion" in info:
+            ctx.print(f"Server Version: {info['serverVersion']['gitVersion']}")
     return 0
+
+
+def _no_args(ctx: Context, args: list[str]) -> None:
+    """cobra's NoArgs check as these commands spell it."""
+    if args:
+        raise ctx.usage_error(f"unexpected arguments: [{' '.join(args)}]")
 
 
 # -- config --------------------------------------------------------------------------------------
@@ -106,6 +130,7 @@ group("config", short="Modify kubeconfig files")
 @command("config view", fl.OUTPUT, fl.Flag("minify", type=fl.BOOL), fl.Flag("raw", type=fl.BOOL),
          fl.Flag("flatten", type=fl.BOOL), short="Display merged kubeconfig settings or a specified kubeconfig file")
 def config_view(ctx: Context, args: list[str]) -> int:
+    _no_args(ctx, args)
     s = ctx.session
     data = "DATA+OMITTED" if not ctx.flags.get("raw") else "REDACTED"
     ctx.out.write(
@@ -171,10 +196,12 @@ def config_set_context(ctx: Context, args: list[str]) -> int:
     return 0
 
 
+@command("config use", short="Set the current-context in a kubeconfig file")  # cobra's alias
 @command("config use-context", short="Set the current-context in a kubeconfig file")
 def config_use_context(ctx: Context, args: list[str]) -> int:
-    if len(args) != 1:
-        raise ctx.usage_error("Unexpected args: " + str(args) if args else "Unexpected args: []")
+    if len(args) != 1:  # kubectl prints the help, then the error without a See line
+        ctx.out.write(usage.help_text("config use-context"))
+        raise KubectlError(f"error: Unexpected args: [{' '.join(args)}]")
     if args[0] != ctx.session.context:
         raise error(f'no context exists with the name: "{args[0]}"')
     ctx.print(f'Switched to context "{args[0]}".')
