@@ -301,3 +301,139 @@ def test_many_pods_spread_evenly(make):
     counts = Counter(node_of(c, f"web-{i}") for i in range(2000))
     assert None not in counts
     assert max(counts.values()) - min(counts.values()) <= 2
+
+
+# -- kube-scheduler's scores on small clusters ---------------------------------------------------
+MI = 1024 * 1024
+NODE_MEMORY = 4015008 * 1024  # a minikube node's allocatable memory
+ECHO_DEPLOYMENT = {
+    "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "echo-server", "labels": {"app": "echo-server"}},
+    "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "echo-server"}},
+             "template": {"metadata": {"labels": {"app": "echo-server"}},
+                          "spec": {"containers": [{"name": "echo-server-container", "image": "kennship/http-echo"}]}}}}
+ECHO_SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo-server"},
+                "spec": {"selector": {"app": "echo-server"}, "ports": [{"port": 80, "targetPort": 8080}]}}
+
+
+def web_service(c, name="web"):
+    c.engine.store.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "default"},
+                           "spec": {"selector": {"app": name}, "ports": [{"port": 80}]}})
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_notes_deployment_behind_a_service_lands_one_pod_per_node(seed):
+    """The notes' echo-server (3 replicas, no requests) on the default cluster, kube-system on
+    the control plane: kube-scheduler's spreading (normalised over the 3 nodes) outweighs the
+    control plane's busier LeastAllocated/BalancedAllocation, so each node gets one."""
+    c = Cluster(clock="virtual", seed=seed)
+    c.api.create(ECHO_SERVICE, "default")
+    c.api.create(ECHO_DEPLOYMENT, "default")
+    c.settle(120)
+    pods = c.engine.store.list("Pod", "default")
+    assert sorted(p["spec"]["nodeName"] for p in pods) == ["kubelab", "kubelab-m02", "kubelab-m03"]
+
+
+def test_six_replicas_two_per_node(make):
+    c = make()
+    web_service(c)
+    create(c, *(pod(f"web-{i}", labels={"app": "web"}) for i in range(6)))
+    assert Counter(node_of(c, f"web-{i}") for i in range(6)) == {"kubelab": 2, "kubelab-m02": 2, "kubelab-m03": 2}
+
+
+def test_prefer_no_schedule_node_avoided_while_others_have_room(make):
+    c = make(nodes=[{"name": "a", "cpu": "1"}, {"name": "b", "cpu": "1"},
+                    {"name": "d", "cpu": "1", "taints": [{"key": "meh", "effect": "PreferNoSchedule"}]}])
+    web_service(c)
+    # spreading would put the third pod on d (200 vs 100 normalised, times 2), but the
+    # untolerated taint costs 300: a and b take two each until they are full
+    for i in range(5):
+        create(c, pod(f"web-{i}", cpu="400m", labels={"app": "web"}))
+    assert Counter(node_of(c, f"web-{i}") for i in range(4)) == {"a": 2, "b": 2}
+    assert node_of(c, "web-4") == "d"
+    create(c, pod("tolerant", labels={"app": "other"}, tolerations=[{"key": "meh", "operator": "Exists"}]))
+    assert node_of(c, "tolerant") == "d"  # a tolerated taint costs nothing; d is the emptiest
+
+
+def report_images(c, node, images):
+    current = copy.deepcopy(c.engine.store.get("Node", "", node))
+    current["status"]["images"] = [{"names": names, "sizeBytes": size} for names, size in images]
+    c.engine.store.update(current, status=True)
+    c.engine.drain()
+
+
+def test_image_locality_then_spreading(make):
+    c = make(nodes=[{"name": "a"}, {"name": "b"}, {"name": "d"}])
+    # ImageLocality: 800 MiB on 1 of 3 nodes scales to 266 MiB: 100 * (266 - 23) / (1000 - 23) = 24
+    report_images(c, "d", [(["registry.example/big@sha256:0f", "registry.example/big:1.0"], 800 * MI)])
+    web_service(c)
+    create(c, pod("web-0", labels={"app": "web"}))
+    c.engine.store.remove("Pod", "default", "web-0")
+    c.engine.drain()
+    placed = []
+    for i in range(3):
+        p = pod(f"web-{i}", labels={"app": "web"})
+        p["spec"]["containers"][0]["image"] = "registry.example/big:1.0"
+        create(c, p)
+        placed.append(node_of(c, f"web-{i}"))
+    # the first pod goes where its image is; then spreading (100 normalised points, times 2)
+    # outweighs the image's 24 and the pods go one per node
+    assert placed[0] == "d" and sorted(placed) == ["a", "b", "d"]
+    # an image under 23 MiB per node share scores nothing: placement is left to the tie-break
+    report_images(c, "a", [(["registry.example/small:1"], 60 * MI)])
+    seen = set()
+    for i in range(12):
+        p = pod(f"small-{i}", labels={"app": f"small-{i}"})
+        p["spec"]["containers"][0]["image"] = "registry.example/small:1"
+        create(c, p)
+        seen.add(node_of(c, f"small-{i}"))
+    assert len(seen) > 1
+
+
+def _least(requested, capacity):
+    return 0 if requested > capacity else (capacity - requested) * 100 // capacity
+
+
+def _resources(nonzero_cpu, nonzero_mem, cpu, mem):
+    """NodeResourcesFit (LeastAllocated, non-zero requests) + BalancedAllocation (real requests)
+    for a node of 2 cpus and minikube's memory, the pod being placed included."""
+    least = (_least(nonzero_cpu, 2000) + _least(nonzero_mem, NODE_MEMORY)) // 2
+    balanced = int((1 - abs(min(cpu / 2000, 1) - min(mem / NODE_MEMORY, 1)) / 2) * 100)
+    return least + balanced
+
+
+def test_control_plane_requests_tilt_least_allocated_by_hand(make):
+    """Three nodes, a control plane's requests on ``kubelab`` (650m cpu, 100Mi; five containers,
+    two asking no memory and one asking nothing, as kube-system's), echo pods without requests
+    behind a Service. Totals computed from kube-scheduler's formulas and weights."""
+    c = make()
+    system = [("etcd", "100m", "100Mi"), ("apiserver", "250m", None), ("manager", "200m", None),
+              ("scheduler", "100m", None), ("proxy", None, None)]
+    for name, cpu, mem in system:
+        p = pod(name, cpu=cpu, memory=mem, nodeName="kubelab")
+        p["metadata"]["namespace"] = "kube-system"
+        c.engine.store.create(p)
+    c.engine.drain()
+    web_service(c, "echo")
+    # non-zero requests: cpu 100+250+200+100+100 = 750m, memory 100Mi + 4 * 200Mi = 900Mi;
+    # real requests: 650m, 100Mi; the echo pod adds 100m/200Mi non-zero and nothing real
+    cp = lambda echo: _resources(750 + 100 * (echo + 1), (900 + 200 * (echo + 1)) * MI, 650, 100 * MI)  # noqa: E731
+    worker = lambda echo: _resources(100 * (echo + 1), 200 * (echo + 1) * MI, 0, 0)  # noqa: E731
+    assert (cp(0), worker(0), worker(1)) == (64 + 85, 94 + 100, 89 + 100)
+    # spreading, hostname only (no zones): raw = round(count * log(3 + 2) + 3 - 1), normalised
+    # 100 * (max + min - raw) / max; untolerated-taint score 100 each (weight 3) cancels out
+    raw = {0: 2, 1: 4, 2: 5}
+    spread = lambda count, counts: 100 * (max(raw[n] for n in counts) + min(raw[n] for n in counts) - raw[count]) // max(raw[n] for n in counts)  # noqa: E501,E731
+    # pods 1 and 2: all spreading scores equal; the workers' 194 beat the control plane's 149
+    create(c, pod("echo-0", labels={"app": "echo"}))
+    first = node_of(c, "echo-0")
+    assert first != "kubelab"
+    create(c, pod("echo-1", labels={"app": "echo"}))
+    assert node_of(c, "echo-1") not in ("kubelab", first)  # 194 + 2*100 > 189 + 2*50
+    # pod 3: counts 0/1/1, so 149 + 2*100 = 349 on the control plane vs 189 + 2*50 = 289
+    assert cp(0) + 2 * spread(0, (0, 1, 1)) == 349 and worker(1) + 2 * spread(1, (0, 1, 1)) == 289
+    create(c, pod("echo-2", labels={"app": "echo"}))
+    assert node_of(c, "echo-2") == "kubelab"
+    # pod 4: one each, spreading equal again: the workers' 189 beat the control plane's 144
+    assert (cp(1), worker(1)) == (144, 189)
+    create(c, pod("echo-3", labels={"app": "echo"}))
+    assert node_of(c, "echo-3") != "kubelab"

@@ -2,21 +2,32 @@
 
 Filters, in the default profile's order: NodeUnschedulable, TaintToleration, NodeAffinity
 (nodeSelector and required node affinity), NodePorts, NodeResourcesFit, PodTopologySpread
-(DoNotSchedule), InterPodAffinity (required terms, and existing pods' anti-affinity). Scores:
-least allocated and balanced resources, preferred node affinity, PreferNoSchedule taints, spreading
-of a workload's pods across nodes and zones (the default topology spread constraints), preferred
-pod (anti-)affinity. The best node wins; ties go to the cluster's seeded random generator.
+(DoNotSchedule), InterPodAffinity (required terms, and existing pods' anti-affinity). Scores, with
+the default profile's weights: NodeResourcesFit LeastAllocated (1; a container asking for no cpu
+or memory counts as 100m/200Mi) and BalancedAllocation (1; real requests), ImageLocality (1; from
+the images nodes report in ``status.images``), InterPodAffinity (2; the pod's preferred terms),
+NodeAffinity (2; preferred terms), PodTopologySpread (2; the pod's ScheduleAnyway constraints, or
+the system defaults: hostname maxSkew 3 and zone maxSkew 5 over the pods its Services and
+ReplicaSet/StatefulSet select), TaintToleration (3; PreferNoSchedule taints). The best node wins;
+ties go to the cluster's seeded random generator, as kube-scheduler picks among equals at random.
 
-Made for big clusters: per-node sums of requests are kept from the store's change stream, and
-pods with the same scheduling needs (a ReplicaSet's pods) share one "signature" holding a heap
-of nodes by score, so placing 100,000 pods on 1,000 nodes never lists pods or scans every node
-per pod. A node's heap entry is refreshed only when that node changed. Scores depend only on the
-node and its zone (a small, documented simplification of kube-scheduler's normalisation), which
-is what lets a heap find the best node.
+Two ways to find the best node, sharing one set of per-plugin raw scores:
 
-A pod that fits nowhere stays Pending with PodScheduled=False/Unschedulable and a
-FailedScheduling event in kube-scheduler's words; it is retried when a node it could use
-changes (pod removed, node added or relabelled), not by rescanning.
+- Up to 100 nodes (kube-scheduler's minFeasibleNodesToFind: it filters and scores every node
+  there), every feasible node is scored per pod and each plugin's NormalizeScore runs over the
+  feasible nodes, so placements are kube-scheduler's. Per-node filter results and resource
+  scores are cached until that node (or the pods that global filters count) changes.
+- Past 100 nodes kube-scheduler itself only scores a sample (percentageOfNodesToScore), so exact
+  global normalisation is not what it does either. There, pods with the same scheduling needs
+  (a ReplicaSet's pods) share one "signature" holding heaps of nodes by a node-local score:
+  normalisations that need every node's score (spreading's max/min, affinity's min/max) are
+  replaced by node-local curves with the same ordering, which is what lets a heap find the best
+  node; placing 100,000 pods on 1,000 nodes never lists pods or scans every node per pod.
+
+Per-node sums of requests are kept from the store's change stream either way. A pod that fits
+nowhere stays Pending with PodScheduled=False/Unschedulable and a FailedScheduling event in
+kube-scheduler's words; it is retried when a node it could use changes (pod removed, node added
+or relabelled), not by rescanning.
 """
 from __future__ import annotations
 
@@ -40,6 +51,12 @@ ZONE = "topology.kubernetes.io/zone"
 # What a container asks for in scoring when it asks for nothing (non-zero defaults).
 DEFAULT_MILLI_CPU = 100
 DEFAULT_MEMORY = 200 * 1024 * 1024
+MAX_NODE_SCORE = 100
+# kube-scheduler scores every feasible node up to this many nodes (minFeasibleNodesToFind)
+EXACT_NODES = 100
+# ImageLocality's bounds: images under 23 MiB score nothing, 1000 MiB per container scores 100
+IMAGE_MIN = 23 * 1024 * 1024
+IMAGE_MAX_PER_CONTAINER = 1000 * 1024 * 1024
 
 R_UNSCHEDULABLE = "node(s) were unschedulable"
 R_NODE_NAME = "node(s) didn't match the requested node name"
@@ -144,6 +161,7 @@ class NodeState:
     nonzero_mem: int = 0
     pods: int = 0
     ports: dict[tuple[str, int], int] = field(default_factory=dict)
+    images: dict[str, int] = field(default_factory=dict)  # status.images: name -> size in bytes
     version: int = 0
 
 
@@ -156,7 +174,48 @@ def _node_state(node: Obj) -> NodeState:
         unschedulable=bool(spec.get("unschedulable")),
         hard_taints=[t for t in taints if t.get("effect") in ("NoSchedule", "NoExecute")],
         soft_taints=[t for t in taints if t.get("effect") == "PreferNoSchedule"],
-        allocatable={k: quantity.amount(k, v) for k, v in alloc.items()})
+        allocatable={k: quantity.amount(k, v) for k, v in alloc.items()},
+        images={name: int(image.get("sizeBytes") or 0) for image in (node.get("status") or {}).get("images") or ()
+                for name in image.get("names") or ()})
+
+
+def image_name(image: str) -> str:
+    """An image as nodes list it: ``:latest`` added when the reference has no tag."""
+    return image if image.rfind(":") > image.rfind("/") else image + ":latest"
+
+
+def normalize(raw: list[int], reverse: bool = False) -> list[int]:
+    """kube-scheduler's DefaultNormalizeScore: scale to 0..100 by the highest score (reversed:
+    100 minus that); all zero stays zero, or 100 each when reversed."""
+    top = max(raw, default=0)
+    if top == 0:
+        return [MAX_NODE_SCORE if reverse else 0] * len(raw)
+    scaled = [MAX_NODE_SCORE * r // top for r in raw]
+    return [MAX_NODE_SCORE - v for v in scaled] if reverse else scaled
+
+
+def least_allocated(requested: int, capacity: int) -> int:
+    """LeastAllocated for one resource: the share left free, 0..100, in integers."""
+    if capacity == 0 or requested > capacity:
+        return 0
+    return (capacity - requested) * MAX_NODE_SCORE // capacity
+
+
+def balanced_allocation(cpu: float, memory: float) -> int:
+    """BalancedAllocation for cpu and memory fractions (capped at 1): 100 minus their standard
+    deviation, truncated."""
+    return int((1 - abs(min(cpu, 1.0) - min(memory, 1.0)) / 2) * MAX_NODE_SCORE)
+
+
+def spread_raw(count: int, max_skew: int, weight: float) -> float:
+    """PodTopologySpread's raw score for one constraint: matching pods in the domain weighted by
+    log(domains + 2), plus maxSkew - 1 to water small skews down. Lower is better."""
+    return count * weight + (max_skew - 1)
+
+
+def go_round(value: float) -> int:
+    """Go's math.Round for the non-negative scores here: halves go up."""
+    return int(math.floor(value + 0.5))
 
 
 @dataclass(slots=True)
@@ -245,6 +304,8 @@ class Signature:
         self.requests = pod_requests(spec)
         self.nonzero = _nonzero(spec)
         self.ports = _host_ports(spec)
+        containers = [*(spec.get("initContainers") or ()), *(spec.get("containers") or ())]
+        self.images = [image_name(c.get("image") or "") for c in containers]
         self.tolerations = spec.get("tolerations") or []
         self.node_selector = spec.get("nodeSelector") or {}
         affinity = spec.get("affinity") or {}
@@ -280,11 +341,16 @@ class Signature:
                 self.all_soft_spread = [Term(HOSTNAME, pods, max_skew=3), Term(ZONE, pods, max_skew=5)]
         for term in (*self.affinity, *self.anti, *self.preferred, *self.hard_spread, *self.all_soft_spread):
             term.pods.track(term.key, sched.nodes)
+        self.explicit_spread = bool(constraints)  # nodes missing a key are then left unscored
         self.global_filters = bool(self.affinity or self.anti or self.hard_spread)
         self.retry_on_bind = bool(self.affinity or self.hard_spread)  # a new pod can make room
         self.node_gen = -1
         self.message: tuple[int, str] = (-1, "")
         self.pending: set[Key] = set()  # pods of this signature waiting for a node
+        # exact path: node name -> ((node version, node_gen, pod_gen or -1), fits, resource+image score)
+        self.cache: dict[str, tuple[tuple[int, int, int], bool, int]] = {}
+        self.heaps: dict[tuple[str | None, ...], list[tuple[float, float, str, int]]] = {}
+        self.dropped: set[str] = set()
 
     # -- node-only filters and scores, recomputed when nodes change --------------------------
     def refresh(self) -> None:
@@ -293,8 +359,9 @@ class Signature:
             return
         self.node_gen = sched.node_gen
         self.static_reason: dict[str, str | None] = {}
-        raw_pref: dict[str, int] = {}
-        raw_taint: dict[str, int] = {}
+        self.raw_pref: dict[str, int] = {}
+        self.raw_taint: dict[str, int] = {}
+        raw_pref, raw_taint = self.raw_pref, self.raw_taint
         only = self.named_nodes()
         for name, node in sched.nodes.items():
             reason = R_AFFINITY if only is not None and name not in only else self._static_filter(node)
@@ -303,11 +370,10 @@ class Signature:
                 raw_pref[name] = sum(int(p.get("weight", 0)) for p in self.preferred_terms
                                      if _node_term_matches(p.get("preference") or {}, node.labels, name))
                 raw_taint[name] = sum(1 for t in node.soft_taints if not tolerates(self.tolerations, t))
-        top_pref, top_taint = max(raw_pref.values(), default=0), max(raw_taint.values(), default=0)
-        self.static_score = {
-            name: 2 * (raw_pref[name] * 100 // top_pref if top_pref else 0)
-            + 3 * (100 - raw_taint[name] * 100 // top_taint if top_taint else 100)
-            for name in raw_pref}
+        # the heap path normalises these over the nodes passing node-only filters
+        names = list(raw_pref)
+        self.static_score = {name: 2 * pref + 3 * taint for name, pref, taint in zip(
+            names, normalize([raw_pref[n] for n in names]), normalize([raw_taint[n] for n in names], reverse=True))}
         domains = {key: len({n.labels[key] for n in sched.nodes.values() if key in n.labels})
                    for key in {t.key for t in self.all_soft_spread}}
         for term in self.all_soft_spread:
@@ -315,7 +381,11 @@ class Signature:
         self.soft_spread = [t for t in self.all_soft_spread if domains.get(t.key)]
         # nodes are grouped by the labels that scores depend on beyond the node itself
         self.part_keys = sorted({t.key for t in (*self.soft_spread, *self.preferred) if t.key != HOSTNAME})
-        self.rebuild()
+        self.cache = {}
+        if len(sched.nodes) > EXACT_NODES:
+            self.rebuild()
+        else:  # heaps are only for big clusters; crossing the line changes node_gen
+            self.heaps, self.dropped = {}, set()
 
     def rebuild(self) -> None:
         """Fresh heaps from every node that passes the node-only filters."""
@@ -397,18 +467,120 @@ class Signature:
             return [R_EXISTING_ANTI]
         return []
 
-    def node_score(self, node: NodeState) -> float:
-        """Node-local score (the zone part is added per partition). LeastAllocated counts a
-        container without requests as 100m/200Mi; BalancedAllocation uses the real requests."""
+    # -- raw scores, shared by both paths ------------------------------------------------------
+    def resource_score(self, node: NodeState) -> int:
+        """LeastAllocated (non-zero requests) plus BalancedAllocation (real requests)."""
         cpu_alloc = node.allocatable.get("cpu", 0)
         mem_alloc = node.allocatable.get("memory", 0)
-        cpu_frac = (node.nonzero_cpu + self.nonzero[0]) / cpu_alloc if cpu_alloc else 1.0
-        mem_frac = (node.nonzero_mem + self.nonzero[1]) / mem_alloc if mem_alloc else 1.0
-        least = ((max(0.0, 1 - cpu_frac) + max(0.0, 1 - mem_frac)) / 2) * 100
+        least = (least_allocated(node.nonzero_cpu + self.nonzero[0], cpu_alloc)
+                 + least_allocated(node.nonzero_mem + self.nonzero[1], mem_alloc)) // 2
         cpu_used = (node.requested.get("cpu", 0) + self.requests.get("cpu", 0)) / cpu_alloc if cpu_alloc else 1.0
         mem_used = (node.requested.get("memory", 0) + self.requests.get("memory", 0)) / mem_alloc if mem_alloc else 1.0
-        balanced = (1 - abs(min(cpu_used, 1.0) - min(mem_used, 1.0)) / 2) * 100
-        score = self.static_score.get(node.name, 0) + least + balanced
+        return least + balanced_allocation(cpu_used, mem_used)
+
+    def image_score(self, node: NodeState) -> int:
+        """ImageLocality: the sizes of the pod's images the node has, each scaled by the share
+        of nodes that have it (so a widely spread image does not pull pods to one node)."""
+        if not node.images or not self.images:
+            return 0
+        spread = self.sched.image_spread()
+        total = max(len(self.sched.nodes), 1)
+        found = sum(int(node.images[name] * spread.get(name, 0) / total) for name in self.images if name in node.images)
+        top = IMAGE_MAX_PER_CONTAINER * len(self.images)
+        found = min(max(found, IMAGE_MIN), top)
+        return MAX_NODE_SCORE * (found - IMAGE_MIN) // (top - IMAGE_MIN)
+
+    # -- exact scoring (small clusters) --------------------------------------------------------
+    def best_exact(self) -> NodeState | None:
+        """Every feasible node scored as kube-scheduler does, normalisation included."""
+        sched = self.sched
+        gen = sched.pod_gen if (self.global_filters or sched.anti_groups) else -1
+        feasible: list[NodeState] = []
+        totals: list[int] = []
+        for name, node in sched.nodes.items():
+            if self.static_reason.get(name) is not None:
+                continue
+            key = (node.version, sched.node_gen, gen)
+            hit = self.cache.get(name)
+            if hit is None or hit[0] != key:
+                fits = not self.dynamic_reasons(node)
+                hit = self.cache[name] = (key, fits, self.resource_score(node) + self.image_score(node) if fits else 0)
+            if hit[1]:
+                feasible.append(node)
+                totals.append(hit[2])
+        if len(feasible) <= 1:
+            return feasible[0] if feasible else None
+        parts = [(3, normalize([self.raw_taint[n.name] for n in feasible], reverse=True))]
+        if self.preferred_terms:
+            parts.append((2, normalize([self.raw_pref[n.name] for n in feasible])))
+        if self.all_soft_spread:
+            parts.append((2, self.spread_scores(feasible)))
+        if self.preferred:
+            parts.append((2, self.affinity_scores(feasible)))
+        for weight, scores in parts:
+            totals = [t + weight * v for t, v in zip(totals, scores)]
+        top = max(totals)
+        best = [n for n, t in zip(feasible, totals) if t == top]
+        return best[0] if len(best) == 1 else best[sched.rng.randrange(len(best))]
+
+    def spread_scores(self, feasible: list[NodeState]) -> list[int]:
+        """PodTopologySpread's Score and NormalizeScore over the feasible nodes."""
+        terms = self.all_soft_spread
+        # explicit constraints need every key on a node; the system defaults score what a node has
+        scored = [not self.explicit_spread or all(t.key in n.labels for t in terms) for n in feasible]
+        raw: list[int | None] = []
+        weights, domain_counts = [], []
+        for term in terms:
+            if term.key == HOSTNAME:
+                size = sum(scored)
+                counts: dict[str, int] = {}
+            else:
+                values = {n.labels.get(term.key, "") for n, ok in zip(feasible, scored) if ok}
+                size = len(values)
+                counts = dict.fromkeys(values, 0)
+                for node in self.sched.nodes.values():  # pods on nodes the pod's node affinity allows
+                    value = node.labels.get(term.key)
+                    if value in counts and self.fits_affinity(node):
+                        counts[value] += term.pods.by_node.get(node.name, 0)
+            weights.append(math.log(size + 2))
+            domain_counts.append(counts)
+        for node, ok in zip(feasible, scored):
+            if not ok:
+                raw.append(None)
+                continue
+            total = 0.0
+            for term, weight, counts in zip(terms, weights, domain_counts):
+                value = node.labels.get(term.key)
+                if value is None:
+                    continue
+                count = term.pods.by_node.get(node.name, 0) if term.key == HOSTNAME else counts[value]
+                total += spread_raw(count, term.max_skew, weight)
+            raw.append(go_round(total))
+        valid = [r for r in raw if r is not None]
+        low, high = min(valid, default=0), max(valid, default=0)
+        if high == 0:
+            return [0 if r is None else MAX_NODE_SCORE for r in raw]
+        return [0 if r is None else MAX_NODE_SCORE * (high + low - r) // high for r in raw]
+
+    def affinity_scores(self, feasible: list[NodeState]) -> list[int]:
+        """InterPodAffinity's preferred terms: weight times matching pods in the node's domain,
+        scaled between the lowest and highest feasible node."""
+        raw = []
+        for node in feasible:
+            total = 0
+            for term in self.preferred:
+                if term.key in node.labels:
+                    total += term.weight * term.pods.in_domain(term.key, node)
+            raw.append(total)
+        low, high = min(raw), max(raw)
+        if high == low:
+            return [0] * len(raw)
+        return [int(MAX_NODE_SCORE * ((r - low) / (high - low))) for r in raw]
+
+    # -- heap scoring (big clusters) -------------------------------------------------------------
+    def node_score(self, node: NodeState) -> float:
+        """Node-local score (the zone part is added per partition)."""
+        score = self.static_score.get(node.name, 0) + self.resource_score(node) + self.image_score(node)
         for term in self.soft_spread:
             if term.key == HOSTNAME:
                 score += _spread_score(term, term.pods.in_domain(HOSTNAME, node))
@@ -431,6 +603,8 @@ class Signature:
     def best_node(self) -> NodeState | None:
         sched = self.sched
         self.refresh()
+        if len(sched.nodes) <= EXACT_NODES:
+            return self.best_exact()
         if (self.global_filters and self.dirty_version != sched.pod_gen) or self.reset_gen != sched.reset_gen:
             self.rebuild()
         best: tuple[float, float] | None = None
@@ -500,11 +674,10 @@ class Signature:
 
 
 def _spread_score(term: Term, count: int) -> float:
-    """Fewer matching pods in the domain is better; each extra pod costs less as counts grow,
-    like kube-scheduler's normalised topology spread score (weight 2)."""
-    raw = count * term.spread_weight + (term.max_skew - 1)
+    """The heap path's stand-in for spreading's normalisation over every node (weight 2): a
+    node-local curve, highest for an empty domain, each extra pod costing less as counts grow."""
     base = max(term.max_skew - 1, 1)
-    return 200 * base / (raw + base)
+    return 200 * base / (spread_raw(count, term.max_skew, term.spread_weight) + base)
 
 
 class Scheduler(Controller):
@@ -530,6 +703,7 @@ class Scheduler(Controller):
         self.dropped_by: dict[str, set[Signature]] = {}
         self._record_parts: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # see _record
         self._last_signature: tuple[Any, str] = (None, "")  # (the parts of a pod it reads, text)
+        self._image_spread: tuple[int, dict[str, int]] = (-1, {})
         for node in self.store.list("Node"):
             self._node_changed(node, None)
         for pod in self.store.list("Pod"):
@@ -554,8 +728,8 @@ class Scheduler(Controller):
         current = self.nodes.get(name)
         if current is not None:
             same = (current.labels, current.unschedulable, current.hard_taints, current.soft_taints,
-                    current.allocatable) == (state.labels, state.unschedulable, state.hard_taints,
-                                             state.soft_taints, state.allocatable)
+                    current.allocatable, current.images) == (state.labels, state.unschedulable, state.hard_taints,
+                                                             state.soft_taints, state.allocatable, state.images)
             if same:
                 return []
             state.requested, state.pods, state.ports = current.requested, current.pods, current.ports
@@ -653,6 +827,16 @@ class Scheduler(Controller):
                 domains[value] = domains.get(value, 0) + sign
 
     # -- shared lookups ------------------------------------------------------------------------
+    def image_spread(self) -> dict[str, int]:
+        """How many nodes list each image (ImageLocality's spread), kept per node generation."""
+        if self._image_spread[0] != self.node_gen:
+            counts: dict[str, int] = {}
+            for node in self.nodes.values():
+                for name in node.images:
+                    counts[name] = counts.get(name, 0) + 1
+            self._image_spread = (self.node_gen, counts)
+        return self._image_spread[1]
+
     def pod_set(self, namespaces: frozenset[str] | None, selector: Selector) -> PodSet:
         key = (namespaces, selector.requirements)
         found = self.pod_sets.get(key)
@@ -736,8 +920,10 @@ class Scheduler(Controller):
         # what the text is made of; a sibling's parts are the same objects (the store shares
         # them), so comparing with the last pod's stops at identity and json runs once per kind
         parts = (pod["metadata"].get("namespace"), pod["metadata"].get("labels"), ref and ref.get("uid"),
-                 [(c.get("resources"), c.get("ports"), c.get("restartPolicy")) for c in spec.get("containers") or ()],
-                 [(c.get("resources"), c.get("ports"), c.get("restartPolicy")) for c in spec.get("initContainers") or ()],
+                 [(c.get("resources"), c.get("ports"), c.get("restartPolicy"), c.get("image"))
+                  for c in spec.get("containers") or ()],
+                 [(c.get("resources"), c.get("ports"), c.get("restartPolicy"), c.get("image"))
+                  for c in spec.get("initContainers") or ()],
                  [spec.get(k) for k in _SIGNATURE_SPEC_FIELDS])
         if parts == self._last_signature[0]:
             text = self._last_signature[1]
@@ -827,10 +1013,10 @@ def _finished(pod: Obj) -> bool:
 
 
 def _sched_fields(container: dict[str, Any]) -> list[Any]:
-    """The parts of a container the scheduler looks at: requests/limits, host ports, and
-    whether an init container is a sidecar."""
+    """The parts of a container the scheduler looks at: requests/limits, host ports, whether
+    an init container is a sidecar, and its image (ImageLocality)."""
     return [container.get("resources"), [p for p in container.get("ports") or () if p.get("hostPort")],
-            container.get("restartPolicy")]
+            container.get("restartPolicy"), container.get("image")]
 
 
 def _spec_changed(pod: Obj, old: Obj | None) -> bool:
