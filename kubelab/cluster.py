@@ -14,6 +14,7 @@ from kubelab.engine.core import Engine
 PARTS = (
     "kubelab.engine.nodes",
     "kubelab.engine.namespaces",
+    "kubelab.engine.eventttl",
     "kubelab.engine.serviceaccounts",
     "kubelab.engine.services",
     "kubelab.engine.garbage",
