@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelab.api.kinds import BY_KIND
-from kubelab.engine.store import Obj, Store
+from kubelab.engine.store import Obj, Store, compact
 
 # client-go's EventCorrelator remembers this many recent events for aggregation (maxLruCacheEntries).
 CACHE_ENTRIES = 4096
@@ -90,6 +90,7 @@ class Recorder:
             involved.pop("namespace")
         if field_path:
             involved["fieldPath"] = self._shared(field_path)
+        involved = compact(involved)
         self._last_involved = (key, involved)
         return involved
 

@@ -10,6 +10,7 @@ when the grace period ends, and only then does the pod leave the store.
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from kubelab.engine.events import Recorder
 from kubelab.engine.network import Network, Sandbox
 from kubelab.engine.runtime import (Catalog, InvalidImageName, Process, PullError, Reference, Runtime, Spec,
                                     StartError, Volume, image_digest, parse_reference)
-from kubelab.engine.store import Key, Obj
+from kubelab.engine.store import Key, Obj, compact
 
 SANDBOX_DELAY = 0.5  # binding to sandbox ready (the pod IP is known)
 CREATE_DELAY = 0.3  # create + start a container
@@ -38,6 +39,12 @@ DEFAULT_GRACE = 30
 
 class ConfigError(Exception):
     """A referenced ConfigMap, Secret or key is missing."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_path(init: bool, name: str) -> str:
+    """One string per container name: every event about a pod's container carries it."""
+    return f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
 
 
 @dataclass(slots=True)
@@ -68,7 +75,7 @@ class Container:
 
     @property
     def field_path(self) -> str:
-        return f"spec.{'initContainers' if self.init else 'containers'}{{{self.name}}}"
+        return _field_path(self.init, self.name)
 
     @property
     def running(self) -> bool:
@@ -744,7 +751,7 @@ class Kubelet(Controller):
         if proc is not None:
             st["containerID"] = "containerd://" + proc.id
         st["started"] = c.running
-        return st
+        return compact(st)
 
     def _status(self, ps: PodState, pod: Obj) -> dict[str, Any]:
         old = pod.get("status") or {}
@@ -795,15 +802,15 @@ class Kubelet(Controller):
             status["hostIP"] = host_ip
             status["hostIPs"] = self._shared(("hostIPs", host_ip), lambda: [{"ip": host_ip}])
         if ps.sandbox is not None:
-            status["podIP"] = ps.sandbox.ip
-            status["podIPs"] = [{"ip": ps.sandbox.ip}]
+            status["podIP"] = ip = ps.sandbox.ip
+            status["podIPs"] = old["podIPs"] if old.get("podIP") == ip and "podIPs" in old else [compact({"ip": ip})]
         status["startTime"] = ps.start_time
         if ps.init:
             status["initContainerStatuses"] = [self._container_status(ps, c, True) for c in ps.init]
         status["containerStatuses"] = sorted((self._container_status(ps, c, not initialized) for c in ps.main),
                                              key=lambda s: s["name"])
         status["qosClass"] = old.get("qosClass") or _qos(pod)
-        return status
+        return compact(status)
 
     def _shared(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
         """One object for a status part many pods have alike (a condition that turned True in
