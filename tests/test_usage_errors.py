@@ -230,6 +230,18 @@ COMMANDS = [
     'config use-context',
     'config use-context a b',
     'config use a b',
+    'set env',
+    'set env A=1',
+    'set env deploy/x --keys=a',
+    'set env deploy/x --list -o yaml',
+    'set env deploy/x A=1 A-',
+    'set env deploy/x 1A=1',
+    'set env deploy/x A=1 deploy/y',
+    'set env deploy/x --all -l a=b',
+    'set env deploy/x --local --dry-run=server',
+    'set env --help',
+    'set resources --help',
+    'set resources',
 ]
 
 _KLOG = re.compile(r"^([EWIF])\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ ", re.M)

@@ -364,6 +364,16 @@ HELP: dict[str, Help] = {
             ('subject', 'Update the user, group, or service account in a role binding or cluster role binding'),
         ),
     ),
+    'set env': Help(
+        'Update environment variables on a pod template.',
+        'kubectl set env RESOURCE/NAME KEY_1=VAL_1 ... KEY_N=VAL_N [options]',
+    ),
+    'set resources': Help(
+        'Specify compute resource requirements (CPU, memory) for any resource that defines a pod template.  If a '
+        'pod is successfully scheduled, it is guaranteed the amount of resource requested, but may burst up to its '
+        'specified limits.',
+        'kubectl set resources (-f FILENAME | TYPE NAME)  ([--limits=LIMITS & --requests=REQUESTS] [options]',
+    ),
     'set image': Help(
         'Update existing container image(s) of resources.',
         'kubectl set image (-f FILENAME | TYPE NAME) CONTAINER_NAME_1=CONTAINER_IMAGE_1 ... CONTAINER_NAME_N=CONTAINER_IMAGE_N [options]',

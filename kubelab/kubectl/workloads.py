@@ -156,6 +156,341 @@ def _dry_suffix(dry_run: str) -> str:
     return {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
 
 
+# -- set env and set resources -----------------------------------------------------------------
+_ENV_ARGUMENT = re.compile(r"(?s)^(.+)=(.*)$")
+_ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
+_ENV_NAME_MESSAGE = ("a valid environment variable name must consist of alphabetic characters, digits, '_', '-', "
+                     "or '.', and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or "
+                     "'MyEnvName1', regex used for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')")
+
+
+def _split_env_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """envutil.SplitEnvironmentFromResources: resources first, then ``K=V`` and ``K-`` words."""
+    resources: list[str] = []
+    changes: list[str] = []
+    for word in args:
+        if _ENV_ARGUMENT.match(word) or word.endswith("-"):
+            changes.append(word)
+        elif changes:
+            raise error(f"all resources must be specified before environment changes: {' '.join(args)}")
+        else:
+            resources.append(word)
+    return resources, changes
+
+
+def _parse_env(specs: list[str], stdin: str) -> tuple[list[Obj], list[str]]:
+    """envutil.ParseEnv: variables to set (``-`` reads ``K=V`` lines from stdin) and names to
+    remove, with kubectl's errors."""
+    env: list[Obj] = []
+    remove: list[str] = []
+    for spec in specs:
+        if spec == "-":
+            for line in stdin.splitlines():
+                line = line.split("#", 1)[0]
+                if "=" in line:
+                    name, _, value = line.partition("=")
+                    env.append({"name": name, "value": value})
+        elif "=" in spec:
+            name, _, value = spec.partition("=")
+            if not _ENV_NAME.match(name):
+                raise error(f'"{name}" is not a valid key name: {_ENV_NAME_MESSAGE}')
+            env.append({"name": name, "value": value})
+        elif spec.endswith("-"):
+            remove.append(spec[:-1])
+        else:
+            raise error(f"unknown environment variable: {spec}")
+    if any(e["name"] in remove for e in env):
+        raise error("can not both modify and remove the same environment variable in the same command")
+    return env, remove
+
+
+def _env_from(ctx: Context, source: str, keys: list[str]) -> list[Obj]:
+    """``--from=configmap/NAME|secret/NAME``: one variable per key, named as kubectl names them
+    (non-word characters to ``_``, upper case, with a warning when that changes it), referring
+    to that key. Keys go in sorted order
+    (kubectl walks a Go map, so its order varies from run to run)."""
+    env: list[Obj] = []
+    for kind, obj in targets(ctx, [source]):
+        if kind.kind not in ("ConfigMap", "Secret"):
+            raise error("unsupported resource specified in --from")
+        ref = "configMapKeyRef" if kind.kind == "ConfigMap" else "secretKeyRef"
+        for key in sorted(obj.get("data") or {}):
+            if not keys or key in keys:
+                name = re.sub(r"[^a-zA-Z0-9_]", "_", key).upper()
+                if name != key:
+                    ctx.eprint(f"Warning: key {key} transferred to {name}")
+                env.append({"name": name, "valueFrom": {ref: {"key": key, "name": obj["metadata"]["name"]}}})
+    return env
+
+
+def _update_env(existing: list[Obj], env: list[Obj], remove: list[str]) -> list[Obj]:
+    """kubectl's updateEnv: a set variable replaces every one of its name in place, new ones
+    go last, removals win."""
+    out: list[Obj] = []
+    covered = set(remove)
+    for e in existing:
+        if e["name"] in covered:
+            continue
+        newer = next((n for n in env if n["name"] == e["name"]), None)
+        if newer is not None:
+            covered.add(e["name"])
+        out.append(copy.deepcopy(newer if newer is not None else e))
+    for e in env:
+        if e["name"] not in covered:
+            covered.add(e["name"])
+            out.append(copy.deepcopy(e))
+    return out
+
+
+def _select_containers(containers: list[Obj], selector: str) -> list[Obj]:
+    """``-c``: container names matching a pattern where ``*`` is a wildcard."""
+    pattern = re.compile(".*".join(re.escape(part) for part in selector.split("*")), re.S)
+    return [c for c in containers if pattern.fullmatch(c["name"])]
+
+
+def _ref_text(source: Obj) -> str:
+    """envutil.GetEnvVarRefString."""
+    if "configMapKeyRef" in source:
+        return f"configmap {source['configMapKeyRef'].get('name', '')}, key {source['configMapKeyRef']['key']}"
+    if "secretKeyRef" in source:
+        return f"secret {source['secretKeyRef'].get('name', '')}, key {source['secretKeyRef']['key']}"
+    if "fieldRef" in source:
+        return f"field path {source['fieldRef']['fieldPath']}"
+    if "resourceFieldRef" in source:
+        ref = source["resourceFieldRef"]
+        return f"resource field {ref['containerName'] + '/' if ref.get('containerName') else ''}{ref['resource']}"
+    return "invalid valueFrom"
+
+
+def _ref_value(ctx: Context, source: Obj) -> str:
+    """The value a ConfigMap or Secret key reference resolves to (``--list --resolve``)."""
+    import base64
+
+    for field, kind, noun, data in (("configMapKeyRef", "ConfigMap", "config map", "data"),
+                                    ("secretKeyRef", "Secret", "secret", "data")):
+        if field in source:
+            ref = source[field]
+            obj = ctx.client.get(kind, ref.get("name", ""), ctx.namespace)
+            values = obj.get(data) or {}
+            if ref["key"] not in values:
+                raise ValueError(f"key {ref['key']} not found in {noun} {ref.get('name', '')}")
+            value = values[ref["key"]]
+            return base64.b64decode(value).decode("utf-8", "replace") if kind == "Secret" else value
+    raise ValueError("invalid valueFrom")
+
+
+def _list_env(ctx: Context, kind: Kind, obj: Obj, container: Obj) -> None:
+    """``--list``: the container's variables (after this command's changes), references as
+    comments unless ``--resolve``."""
+    ctx.print(f"# {kind.kind} {obj['metadata']['name']}, container {container['name']}")
+    failures: dict[str, list[str]] = {}
+    for e in container.get("env") or ():
+        source = e.get("valueFrom")
+        if source is None:
+            ctx.print(f"{e['name']}={e.get('value', '')}")
+            continue
+        if ctx.flags.get("resolve") and ("configMapKeyRef" in source or "secretKeyRef" in source):
+            try:
+                ctx.print(f"{e['name']}={_ref_value(ctx, source)}")
+                continue
+            except (StatusError, ValueError) as err:
+                failures.setdefault(err.message if isinstance(err, StatusError) else str(err), []).append(e["name"])
+        ctx.print(f"# {e['name']} from {_ref_text(source)}")
+    for text in sorted(f"error retrieving reference for {', '.join(sorted(names))}: {message}"
+                       for message, names in failures.items()):
+        ctx.eprint(text)
+
+
+def _print_changed(ctx: Context, kind: Kind, obj: Obj, message: str, dry_run: str) -> None:
+    """What kubectl's PrintFlags print for a changed object: ``-o yaml|json|name`` or the
+    ``<kind>/<name> <message>`` line."""
+    from kubelab.kubectl import printers
+
+    output = ctx.flags.get("output")
+    if output in ("yaml", "json"):
+        ctx.out.write(printers.to_yaml(obj) if output == "yaml" else printers.to_json(obj))
+    elif output == "name":
+        ctx.print(object_name(kind, obj))
+    else:
+        ctx.print(f"{object_name(kind, obj)} {message}{_dry_suffix(dry_run)}")
+
+
+def _template_targets(ctx: Context, resources: list[str], local_args: str) -> list[tuple[Kind, Obj]]:
+    """The objects ``set env|resources`` change: from the server, or with ``--local`` the
+    manifests given with ``-f`` as they are (``local_args`` is the error for names given with
+    ``--local``: each command words it its own way)."""
+    if any("/" in r for r in resources) and (ctx.flags.get("all") or ctx.flags.get("selector")):
+        raise error("selectors and the all flag cannot be used when passing resource/name arguments")
+    if not ctx.flags.get("local"):
+        return _from_args_or_files(ctx, resources)
+    if resources:
+        raise error(local_args)
+    from kubelab.kubectl.manifests import kind_of, read_manifests
+
+    found: list[tuple[Kind, Obj]] = []
+    for doc in read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive")):
+        if doc.error or doc.obj is None:
+            raise KubectlError(doc.error)
+        found.append((kind_of(doc), doc.obj))
+    return found
+
+
+def _patch_templates(ctx: Context, found: list[tuple[Kind, Obj]], change: Any, verb: str,
+                     message: str, dry_run: str) -> list[BaseException | str]:
+    """kubectl's CalculatePatches then PATCH: ``change(kind, obj, pod_spec)`` edits a copy's
+    pod spec (returning an error text to skip the object); the two-way strategic merge patch
+    from the old object to the new is sent, and an empty patch means nothing to do."""
+    from kubelab.api.patch import three_way
+
+    errs: list[BaseException | str] = []
+    for kind, obj in found:
+        changed = copy.deepcopy(obj)
+        spec = _pod_spec(changed)
+        if spec is None:
+            errs.append(f"error: {kind.plural}/{obj['metadata']['name']} the object is not a pod or does not "
+                        f"have a pod template: *v1.{kind.kind}")
+            continue
+        problem = change(kind, changed, spec)
+        if problem:
+            errs.append(f"error: {kind.plural}/{obj['metadata']['name']} {problem}")
+            continue
+        body = three_way(obj, changed, obj)
+        if not body:
+            continue
+        if dry_run == "client" or ctx.flags.get("local"):
+            _print_changed(ctx, kind, changed, message, dry_run)
+            continue
+        try:
+            patched = ctx.client.patch(kind.kind, obj["metadata"]["name"], obj["metadata"].get("namespace"), body,
+                                       "strategic", dry_run=dry_run == "server")
+        except StatusError as e:
+            errs.append(f"failed to patch {verb} update to pod template{':' if verb == 'env' else ''} {e.message}")
+            continue
+        _print_changed(ctx, kind, ctx.warnings(patched) or changed, message, dry_run)
+    return errs
+
+
+@command("set env", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS, fl.DRY_RUN,
+         fl.FIELD_MANAGER, fl.Flag("containers", "c", fl.STRING, default="*"), fl.Flag("from", type=fl.STRING),
+         fl.Flag("prefix", type=fl.STRING), fl.Flag("env", "e", fl.STRING_ARRAY),
+         fl.Flag("keys", type=fl.STRING_SLICE), fl.Flag("list", type=fl.BOOL), fl.Flag("resolve", type=fl.BOOL),
+         fl.Flag("local", type=fl.BOOL), fl.Flag("all", type=fl.BOOL),
+         fl.Flag("overwrite", type=fl.BOOL, default=True), short="Update environment variables on a pod template")
+def set_env(ctx: Context, args: list[str]) -> int:
+    """Change (or ``--list``) the variables of pod templates' containers: a Deployment rolls out."""
+    if ctx.flags.get("all") and ctx.flags.get("selector"):
+        raise error("cannot set --all and --selector at the same time")
+    resources, changes = _split_env_args(args)
+    dry_run = ctx.dry_run()
+    if ctx.flags.get("local") and dry_run == "server":
+        raise error("cannot specify --local and --dry-run=server - did you mean --dry-run=client?")
+    if not ctx.flags.get("filename") and not resources:
+        raise error("one or more resources must be specified as <resource> <name> or <resource>/<name>")
+    if ctx.flags.get("list") and ctx.flags.get("output"):
+        raise error("--list and --output may not be specified together")
+    if ctx.flags.get("keys") and not ctx.flags.get("from"):
+        raise error("when specifying --keys, a configmap or secret must be provided with --from")
+    env, remove = _parse_env([*ctx.flags.get("env"), *changes], ctx.stdin or "")
+    if ctx.flags.get("from"):
+        env += _env_from(ctx, ctx.flags.get("from"), ctx.flags.get("keys"))
+    prefix = ctx.flags.get("prefix")
+    env = [{**e, "name": prefix + e["name"]} for e in env]
+    selector = ctx.flags.get("containers")
+    listing = ctx.flags.get("list")
+
+    def change(kind: Kind, obj: Obj, spec: Obj) -> str | None:
+        containers = _select_containers(spec.get("containers") or [], selector)
+        if not containers:
+            ctx.eprint(f'Warning: {kind.kind}/{obj["metadata"]["name"]} does not have any containers matching '
+                       f'"{selector}"')
+        for container in containers:
+            existing = container.get("env") or []
+            if not ctx.flags.get("overwrite"):
+                for e in env:
+                    current = next((x for x in existing if x["name"] == e["name"]), None)
+                    if current is not None and current.get("value", "") != e.get("value", ""):
+                        return (f"'{current['name']}' already has a value ({current.get('value', '')}), "
+                                "and --overwrite is false")
+            updated = _update_env(existing, env, remove)
+            if updated:
+                container["env"] = updated
+            else:
+                container.pop("env", None)
+            if listing:
+                _list_env(ctx, kind, obj, container)
+        return None
+
+    found = _template_targets(ctx, resources, NO_RESOURCES)
+    if listing:
+        for kind, obj in found:
+            spec = _pod_spec(copy.deepcopy(obj))
+            if spec is not None:
+                change(kind, obj, spec)
+        return 0
+    errs = _patch_templates(ctx, found, change, "env", "env updated", dry_run)
+    if errs:
+        raise _aggregate(errs)
+    return 0
+
+
+def _resource_list(text: str) -> Obj:
+    """generateversioned's populateResourceListV1: ``cpu=100m,memory=256Mi`` with quantities in
+    their canonical spelling."""
+    from kubelab.api.quantity import QuantityError, parse
+
+    result: Obj = {}
+    for statement in text.split(","):
+        parts = statement.split("=")
+        if len(parts) != 2:
+            raise error(f"Invalid argument syntax {statement}, expected <resource>=<value>")
+        try:
+            result[parts[0]] = str(parse(parts[1]))
+        except QuantityError as e:
+            raise error(str(e)) from None
+    return result
+
+
+@command("set resources", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, fl.SELECTOR, *fl.PRINT_FLAGS, fl.DRY_RUN,
+         fl.FIELD_MANAGER, fl.Flag("containers", "c", fl.STRING, default="*"), fl.Flag("limits", type=fl.STRING),
+         fl.Flag("requests", type=fl.STRING), fl.Flag("local", type=fl.BOOL), fl.Flag("all", type=fl.BOOL),
+         fl.Flag("record", type=fl.BOOL), short="Update resource requests/limits on objects with pod templates")
+def set_resources(ctx: Context, args: list[str]) -> int:
+    """Set requests/limits on pod templates' containers (kubectl fetches the objects first, then
+    checks the flags)."""
+    dry_run = ctx.dry_run()
+    if not args and not ctx.flags.get("filename"):
+        raise error(NO_RESOURCES)
+    found = _template_targets(ctx, args, "you must specify resources by --filename when --local is set.\n"
+                              "Example resource specifications include:\n   '-f rsrc.yaml'\n   '--filename=rsrc.json'")
+    if ctx.flags.get("local") and dry_run == "server":
+        raise error("cannot specify --local and --dry-run=server - did you mean --dry-run=client?")
+    if ctx.flags.get("all") and ctx.flags.get("selector"):
+        raise error("cannot set --all and --selector at the same time")
+    limits, requests = ctx.flags.get("limits"), ctx.flags.get("requests")
+    if not limits and not requests:
+        raise error("you must specify an update to requests or limits (in the form of --requests/--limits)")
+    wanted = {"limits": _resource_list(limits) if limits else {},
+              "requests": _resource_list(requests) if requests else {}}
+    selector = ctx.flags.get("containers")
+    errs: list[BaseException | str] = []
+
+    def change(kind: Kind, obj: Obj, spec: Obj) -> str | None:
+        containers = _select_containers(spec.get("containers") or [], selector)
+        if not containers:
+            errs.append(f"error: unable to find container named {selector}")
+        for container in containers:
+            resources = container.setdefault("resources", {})
+            for field, values in wanted.items():
+                if values:
+                    resources[field] = {**(resources.get(field) or {}), **values}
+        return None
+
+    errs += _patch_templates(ctx, found, change, "resources", "resource requirements updated", dry_run)
+    if errs:
+        raise _aggregate(errs)
+    return 0
+
+
 # -- label and annotate ------------------------------------------------------------------------
 _KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
                   r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
