@@ -1,4 +1,6 @@
 """kubectl's output formats: tabwriter layout, yaml, json, jsonpath, custom-columns."""
+import pytest
+
 from kubelab.kubectl import printers
 from kubelab.kubectl.gosort import go_sort
 
@@ -77,8 +79,9 @@ def test_jsonpath_fields_ranges_filters():
     assert printers.jsonpath("name={.metadata.name} missing={.nope}", POD) == "name=web missing="
     assert printers.jsonpath("{..containerPort}", POD) == "80"
     assert printers.jsonpath("{.spec.containers[-1:].name}", POD) == "d"
-    assert printers.jsonpath("{.metadata.name}{'\\t'}", POD) == "web\\t"
-    assert printers.jsonpath("{.metadata.name,.metadata.namespace}", POD) == "web default"
+    assert printers.jsonpath("{.metadata.name}{'\\t'}", POD) == "web\t"  # single quotes unescape too
+    with pytest.raises(printers.JSONPathError, match="unrecognized character in action: U\\+002C ','"):
+        printers.jsonpath("{.metadata.name,.metadata.namespace}", POD)  # unions only inside [...]
 
 
 def test_jsonpath_escaped_dots():

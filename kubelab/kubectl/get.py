@@ -94,45 +94,40 @@ def fetch(ctx: Context, req: Request, all_namespaces: bool, errors: list[BaseExc
     return result["items"]
 
 
-def check_output(output: str) -> str:
-    """The printer for ``-o``, or kubectl's error for an unknown one."""
-    name = output.split("=", 1)[0]
-    if name in ("", "wide", "yaml", "json", "name"):
-        return name
-    if name in ("jsonpath", "custom-columns", "jsonpath-as-json"):
-        if "=" not in output or not output.split("=", 1)[1]:
-            raise error("template format specified but no template given" if name.startswith("jsonpath")
-                        else "custom-columns format specified but no custom columns given")
-        return name
-    raise error(f'unable to match a printer suitable for the output format "{output}", allowed formats are: '
-                + ",".join(OUTPUT_FORMATS))
+def check_output(output: str, template: str = "") -> str:
+    """The printer for ``-o`` (with ``--template``), or kubectl's error for an unknown one."""
+    try:
+        return printers.output_format(output, template, OUTPUT_FORMATS)[0]
+    except printers.PrintError as e:
+        raise error(str(e)) from None
 
 
 def print_objects(ctx: Context, objects: list[Obj], fmt: str, output: str, single: bool) -> None:
-    """Print objects in a non-table output format (yaml, json, name, jsonpath, custom-columns)."""
+    """Print objects in a non-table output format (yaml, json, name, templates, custom-columns)."""
     if fmt == "name":
         for obj in objects:
             ctx.print(printers.object_name(obj))
         return
-    if fmt == "custom-columns":
-        try:
-            ctx.out.write(printers.custom_columns(output.split("=", 1)[1], objects, ctx.flags.get("no-headers")))
-        except printers.PrintError as e:
-            raise error(str(e)) from None
-        return
-    if not ctx.flags.get("show-managed-fields"):
-        objects = [_without_managed_fields(o) for o in objects]
-    data = objects[0] if single and len(objects) == 1 else printers.as_list(objects)
-    if fmt == "yaml":
-        ctx.out.write(printers.to_yaml(data))
-    elif fmt == "json":
-        ctx.out.write(printers.to_json(data))
-    else:
-        template = output.split("=", 1)[1]
-        try:
-            ctx.out.write(printers.jsonpath(template, data))
-        except printers.JSONPathError as e:
-            raise error(f"error parsing jsonpath {template}, {e}") from None
+    template = printers.output_format(output, ctx.flags.get("template"), OUTPUT_FORMATS)[1] if fmt not in (
+        "yaml", "json") else ""
+    try:
+        if fmt in ("custom-columns", "custom-columns-file"):
+            columns = printers.custom_columns if fmt == "custom-columns" else printers.custom_columns_file
+            ctx.out.write(columns(template, objects, ctx.flags.get("no-headers")))
+            return
+        if not ctx.flags.get("show-managed-fields"):
+            objects = [_without_managed_fields(o) for o in objects]
+        data = objects[0] if single and len(objects) == 1 else printers.as_list(objects)
+        if fmt == "yaml":
+            ctx.out.write(printers.to_yaml(data))
+        elif fmt == "json":
+            ctx.out.write(printers.to_json(data))
+        else:
+            ctx.out.write(printers.template_output(fmt, template, data,
+                                                   allow_missing=ctx.flags.get("allow-missing-template-keys")))
+    except printers.PrintError as e:
+        ctx.out.write(e.stdout)
+        raise error(str(e)) from None
 
 
 def _without_managed_fields(obj: Obj) -> Obj:
@@ -156,7 +151,7 @@ def table_text(ctx: Context, kind: str, objects: list[Obj], *, with_kind: bool, 
 @command("get", *GET_FLAGS)
 def get(ctx: Context, args: list[str]) -> int:
     output = ctx.flags.get("output")
-    fmt = check_output(output)
+    fmt = check_output(output, ctx.flags.get("template"))
     all_namespaces = ctx.flags.get("all-namespaces")
     if ctx.flags.get("filename"):
         from kubelab.kubectl.manifests import kind_of, read_manifests

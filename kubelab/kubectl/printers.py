@@ -1,4 +1,5 @@
-"""kubectl's printers: a server Table as padded text, and ``-o yaml|json|name|jsonpath|custom-columns``.
+"""kubectl's printers: a server Table as padded text, and ``-o yaml|json|name``, the template
+formats (``jsonpath``, ``go-template``, ``custom-columns`` and their ``-file`` forms).
 
 Text tables are laid out like Go's tabwriter as kubectl configures it (minimum width 6,
 3 spaces of padding, the last column unpadded); YAML comes out the way sigs.k8s.io/yaml
@@ -14,12 +15,17 @@ from typing import Any, Callable, Iterable
 from kubelab.api import quantity
 from kubelab.api.kinds import BY_KIND
 from kubelab.api.tables import format_labels
+from kubelab.kubectl import gofmt, gotemplate
+from kubelab.kubectl import jsonpath as jsonpath_mod
 
 Obj = dict[str, Any]
 
 
 class PrintError(Exception):
-    """An output format kubectl refuses; the text is kubectl's message (without ``error: ``)."""
+    """An output format kubectl refuses; the text is kubectl's message (without ``error: ``).
+    ``stdout`` is what kubectl printed to standard output before the error."""
+
+    stdout = ""
 
 
 # -- tabwriter ------------------------------------------------------------------------------
@@ -147,296 +153,147 @@ def as_list(objects: list[Obj]) -> Obj:
     return {"apiVersion": "v1", "items": objects, "kind": "List", "metadata": {"resourceVersion": ""}}
 
 
-# -- jsonpath -------------------------------------------------------------------------------
-class JSONPathError(Exception):
-    """A template kubectl's jsonpath parser or executor refuses."""
-
-
-def _split_template(template: str) -> list[tuple[str, str]]:
-    """Text and ``{expression}`` pieces of a jsonpath template."""
-    pieces: list[tuple[str, str]] = []
-    i = 0
-    text = ""
-    while i < len(template):
-        ch = template[i]
-        if ch == "{":
-            depth, j, quote = 1, i + 1, ""
-            while j < len(template) and depth:
-                c = template[j]
-                if quote:
-                    if c == "\\":
-                        j += 1
-                    elif c == quote:
-                        quote = ""
-                elif c in "\"'":
-                    quote = c
-                elif c == "{":
-                    depth += 1
-                elif c == "}":
-                    depth -= 1
-                j += 1
-            if depth:
-                raise JSONPathError("unclosed action")
-            if text:
-                pieces.append(("text", text))
-                text = ""
-            pieces.append(("expr", template[i + 1:j - 1].strip()))
-            i = j
-        else:
-            text += ch
-            i += 1
-    if text:
-        pieces.append(("text", text))
-    return pieces
-
-
-_TOKEN = re.compile(r"""
-    (?P<recursive>\.\.)
-  | \.(?P<field>(?:\\.|[^.\[\]])+)
-  | \[(?P<bracket>(?:'[^']*'|"[^"]*"|\?\((?:[^()]|\([^()]*\))*\)|[^\]])*)\]
-  | (?P<bare>[A-Za-z_][\w\-/\\.]*)
-""", re.X)
-
-
-def _steps(path: str) -> list[tuple[str, str]]:
-    if path in ("@", "$", ""):
-        return []
-    if path[0] in "@$":
-        path = path[1:]
-    steps, pos = [], 0
-    while pos < len(path):
-        m = _TOKEN.match(path, pos)
-        if not m:
-            raise JSONPathError(f"unrecognized identifier {path[pos:]}")
-        if m.group("recursive"):
-            steps.append(("recursive", ""))
-            pos = m.end()
-            after = re.match(r"(?:\\.|[^.\[\]])+", path[pos:])
-            if after:
-                steps.append(("field", after.group(0).replace("\\.", ".")))
-                pos += after.end()
-            continue
-        if m.group("field") is not None:
-            steps.append(("field", m.group("field").replace("\\.", ".")))
-        elif m.group("bracket") is not None:
-            steps.append(("bracket", m.group("bracket").strip()))
-        else:
-            steps.append(("field", m.group("bare").replace("\\.", ".")))
-        pos = m.end()
-    return steps
-
-
-def _walk_all(value: Any) -> list[Any]:
-    out = [value]
-    if isinstance(value, dict):
-        for v in value.values():
-            out.extend(_walk_all(v))
-    elif isinstance(value, list):
-        for v in value:
-            out.extend(_walk_all(v))
-    return out
-
-
-def _literal(text: str) -> Any:
-    text = text.strip()
-    if text[:1] in "\"'":
-        return text[1:-1]
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            return text
-
-
-def _filter(items: list[Any], expr: str, root: Any) -> list[Any]:
-    m = re.fullmatch(r"\s*(@[^<>=!~\s]*)\s*(==|!=|<=|>=|<|>|=~)?\s*(.*?)\s*", expr)
-    if not m:
-        raise JSONPathError(f"unrecognized filter {expr}")
-    left, op, right = m.groups()
-    out = []
-    for item in items:
-        found = evaluate(left, item, root)
-        if not op:
-            if found:
-                out.append(item)
-            continue
-        if not found:
-            continue
-        want = evaluate(right, item, root)[0] if right.startswith(("@", "$")) else _literal(right)
-        have = found[0]
-        try:
-            ok = {"==": have == want, "!=": have != want}.get(op)
-            if ok is None and op == "=~":
-                ok = re.search(str(want), str(have)) is not None
-            if ok is None:
-                ok = {"<": have < want, ">": have > want, "<=": have <= want, ">=": have >= want}[op]
-        except TypeError:
-            ok = False
-        if ok:
-            out.append(item)
-    return out
-
-
-def evaluate(path: str, obj: Any, root: Any = None) -> list[Any]:
-    """Every value ``path`` (``.items[*].metadata.name``) selects in ``obj``."""
-    root = obj if root is None else root
-    current = [root if path.startswith("$") else obj]
-    for kind, arg in _steps(path):
-        nxt: list[Any] = []
-        if kind == "recursive":
-            for v in current:
-                nxt.extend(_walk_all(v))
-        elif kind == "field":
-            for v in current:
-                if arg == "*":
-                    nxt.extend(v.values() if isinstance(v, dict) else v if isinstance(v, list) else [])
-                elif isinstance(v, dict) and arg in v:
-                    nxt.append(v[arg])
-        else:
-            for v in current:
-                nxt.extend(_bracket(v, arg, root))
-        current = nxt
-    return current
-
-
-def _bracket(value: Any, arg: str, root: Any) -> list[Any]:
-    if arg.startswith("?("):
-        items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else []
-        return _filter(items, arg[2:-1], root)
-    if arg == "*":
-        return list(value) if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else []
-    if arg[:1] in "\"'":
-        keys = [k.strip()[1:-1] for k in arg.split(",")]
-        return [value[k] for k in keys if isinstance(value, dict) and k in value]
-    if not isinstance(value, list):
-        return []
-    if ":" in arg:
-        parts = [int(p) if p.strip() else None for p in arg.split(":")]
-        return value[slice(*parts)]
-    out = []
-    for idx in arg.split(","):
-        i = int(idx)
-        if -len(value) <= i < len(value):
-            out.append(value[i])
-        else:
-            raise JSONPathError(f"array index out of bounds: index {i}, length {len(value)}")
-    return out
-
-
-def value_text(value: Any) -> str:
-    """How kubectl's jsonpath prints one value: strings bare, the rest as compact JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
-    return str(value)
-
-
-def _unquote(text: str) -> str:
-    body = text[1:-1]
-    if text[0] == '"':
-        return json.loads(text) if "\\" in body else body
-    return body
+# -- jsonpath, go-template, custom-columns ------------------------------------------------------
+JSONPathError = jsonpath_mod.JSONPathError
 
 
 def jsonpath(template: str, obj: Any) -> str:
-    """kubectl's ``-o jsonpath=...``: text and ``{expressions}``, with ``{range}...{end}``."""
-    pieces = _split_template(template)
-    out, _ = _execute(pieces, 0, obj, obj)
-    return out
+    """kubectl's ``-o jsonpath=...`` output for ``obj`` (missing keys print nothing)."""
+    return jsonpath_mod.execute(jsonpath_mod.parse(template), obj)
 
 
-def _execute(pieces: list[tuple[str, str]], i: int, current: Any, root: Any) -> tuple[str, int]:
-    out = ""
-    while i < len(pieces):
-        kind, text = pieces[i]
-        if kind == "text":
-            out += text
-        elif text == "end":
-            return out, i
-        elif text.startswith("range "):
-            values = evaluate(text[6:].strip(), current, root)
-            body_end = _matching_end(pieces, i + 1)
-            for v in values:
-                chunk, _ = _execute(pieces, i + 1, v, root)
-                out += chunk
-            i = body_end
-        elif text[:1] in "\"'":
-            out += _unquote(text)
-        else:
-            values = []
-            for part in _split_union(text):
-                values.extend(evaluate(part, current, root))
-            out += " ".join(value_text(v) for v in values)
-        i += 1
-    return out, i
+def evaluate(path: str, obj: Any) -> list[Any]:
+    """Every value a relaxed path (``.a.b``, ``a.b``, ``{.a.b}``) selects in ``obj``."""
+    return jsonpath_mod.evaluate(relaxed_path(path)[1:-1], obj)
 
 
-def _split_union(text: str) -> list[str]:
-    """``{.a,.b}``: several paths in one action."""
-    parts, depth, start, quote = [], 0, 0, ""
-    for n, c in enumerate(text):
-        if quote:
-            quote = "" if c == quote else quote
-        elif c in "\"'":
-            quote = c
-        elif c in "[(":
-            depth += 1
-        elif c in "])":
-            depth -= 1
-        elif c == "," and depth == 0:
-            parts.append(text[start:n])
-            start = n + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts]
+_RELAXED = re.compile(r"^\{\.?([^{}]+)\}$|^\.?([^{}]+)$")
 
 
-def _matching_end(pieces: list[tuple[str, str]], i: int) -> int:
-    depth = 1
-    while i < len(pieces):
-        kind, text = pieces[i]
-        if kind == "expr" and text.startswith("range "):
-            depth += 1
-        elif kind == "expr" and text == "end":
-            depth -= 1
-            if depth == 0:
-                return i
-        i += 1
-    raise JSONPathError("not in range, nothing to end")
+def relaxed_path(path: str) -> str:
+    """kubectl's RelaxedJSONPathExpression: ``{.a.b}`` from ``.a.b``, ``a.b`` or ``{a.b}``."""
+    if not path:
+        return path
+    m = _RELAXED.match(path)
+    if not m:
+        raise PrintError("unexpected path string, expected a 'name1.name2' or '.name1.name2' or '{name1.name2}' "
+                         "or '{.name1.name2}'")
+    return "{." + (m.group(1) or m.group(2)) + "}"
 
-
-def normalize_path(field: str) -> str:
-    """``--sort-by`` and custom-columns accept ``.a.b`` and ``{.a.b}``; this gives ``.a.b``."""
-    field = field.strip()
-    if field.startswith("{") and field.endswith("}"):
-        field = field[1:-1]
-    if not field.startswith((".", "$", "@", "[")):
-        field = "." + field
-    return field
 
 
 def custom_columns(spec: str, objects: list[Obj], no_headers: bool = False) -> str:
-    """``-o custom-columns=NAME:.metadata.name,...``: values joined by commas, ``<none>`` when missing."""
+    """``-o custom-columns=NAME:.metadata.name,...``: each value as Go's ``%v``, joined by
+    commas, ``<none>`` when nothing matches."""
     columns = []
     for part in spec.split(","):
-        if ":" not in part:
-            raise PrintError(f'unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>')
-        header, _, path = part.partition(":")
-        columns.append((header, normalize_path(path)))
+        header, sep, path = part.partition(":")
+        if not sep:
+            raise PrintError(f"unexpected custom-columns spec: {part}, expected <header>:<json-path-expr>")
+        columns.append((header, path))
+    return _columns_table(columns, objects, no_headers)
+
+
+def custom_columns_file(text: str, objects: list[Obj], no_headers: bool = False) -> str:
+    """``-o custom-columns-file=F``: a line of headers, then a line of paths."""
+    lines = text.splitlines()
+    expected = "Expected format is one line of space separated headers, one line of space separated column specs."
+    if not lines:
+        raise PrintError(f"invalid template, missing header line. {expected}")
+    if len(lines) < 2:
+        raise PrintError(f"invalid template, missing spec line. {expected}")
+    headers, specs = lines[0].split(), lines[1].split()
+    if len(headers) != len(specs):
+        raise PrintError(f"number of headers ({len(headers)}) and field specifications ({len(specs)}) don't match")
+    return _columns_table(list(zip(headers, specs)), objects, no_headers)
+
+
+def _columns_table(columns: list[tuple[str, str]], objects: list[Obj], no_headers: bool) -> str:
+    parsed = []
+    for header, path in columns:
+        try:
+            parsed.append(jsonpath_mod.parse(relaxed_path(path)))
+        except JSONPathError as e:
+            raise PrintError(str(e)) from None
     rows = [] if no_headers else [[h for h, _ in columns]]
     for obj in objects:
         row = []
-        for _, path in columns:
-            values = evaluate(path, obj)
-            row.append(",".join(value_text(v) for v in values) if values else "<none>")
+        for nodes in parsed:
+            try:
+                values = [v for r in jsonpath_mod.results(nodes, obj) for v in r]
+            except JSONPathError as e:
+                raise PrintError(str(e)) from None
+            row.append(",".join(gofmt.format_v(v) for v in values) if values else "<none>")
         rows.append(row)
     return tabwrite(rows)
+
+
+TEMPLATE_FORMATS = {"go-template": "go-template", "go-template-file": "go-template", "template": "go-template",
+                    "templatefile": "go-template", "jsonpath": "jsonpath", "jsonpath-file": "jsonpath",
+                    "jsonpath-as-json": "jsonpath-as-json", "custom-columns": "custom-columns",
+                    "custom-columns-file": "custom-columns-file"}
+
+
+def output_format(output: str, template_flag: str, allowed: Iterable[str]) -> tuple[str, str]:
+    """``(printer, template)`` for ``-o`` and ``--template`` as kubectl's PrintFlags pick them:
+    ``--template`` alone means go-template, ``-o go-template=T`` carries its template (unless
+    ``--template`` is set), ``-file`` formats read theirs. PrintError with kubectl's message."""
+    allowed = list(allowed)
+    name, template = output, template_flag
+    if not name and template_flag:
+        name = "go-template"
+    if "=" in name and not template_flag:
+        name, template = name.split("=", 1)
+    printer = TEMPLATE_FORMATS.get(name) if name in allowed else None
+    if printer is None:
+        if name == "" or (name in allowed and name in ("wide", "yaml", "json", "name")):
+            return name, ""
+        raise PrintError(f'unable to match a printer suitable for the output format "{output}", '
+                         f"allowed formats are: {','.join(allowed)}")
+    if not template:
+        raise PrintError("custom-columns format specified but no custom columns given"
+                         if name == "custom-columns" else "template format specified but no template given")
+    if name.endswith("file"):
+        try:
+            with open(template, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as e:
+            why = "no such file or directory" if isinstance(e, FileNotFoundError) else (e.strerror or str(e)).lower()
+            which = "template" if printer == "custom-columns-file" else "--template"
+            raise PrintError(f"error reading {which} {template}, open {template}: {why}") from None
+        template = text
+    return printer, template
+
+
+def template_output(printer: str, template: str, data: Any, *, allow_missing: bool = True) -> str:
+    """``-o go-template`` / ``jsonpath`` / ``jsonpath-as-json`` output for ``data`` (one object
+    or the List). PrintError carries kubectl's message and, in ``stdout``, what kubectl writes
+    to standard output before failing."""
+    if printer == "go-template":
+        try:
+            parsed = gotemplate.parse(template)
+        except gotemplate.ParseError as e:
+            raise PrintError(f"error parsing template {template}, {e}") from None
+        try:
+            return parsed.execute(data, missing_error=not allow_missing)
+        except gotemplate.ExecError as e:
+            raw = jsonpath_mod.go_json(data)
+            err = PrintError(f"error executing template {gofmt.go_quote(template)}: {e}")
+            err.stdout = (getattr(e, "partial", "") +
+                          f"Error executing template: {e}. Printing more information for debugging the template:\n"
+                          f"\ttemplate was:\n\t\t{template}\n\traw data was:\n\t\t{raw}\n"
+                          f"\tobject given to template engine was:\n\t\t{gofmt.format_v(data)}\n\n")
+            raise err from None
+    try:
+        nodes = jsonpath_mod.parse(template)
+    except JSONPathError as e:
+        raise PrintError(f"error parsing jsonpath {template}, {e}") from None
+    try:
+        return jsonpath_mod.execute(nodes, data, allow_missing=allow_missing, as_json=printer == "jsonpath-as-json")
+    except JSONPathError as e:
+        raise PrintError(f"error executing jsonpath {gofmt.go_quote(template)}: Error executing template: {e}. "
+                         f"Printing more information for debugging the template:\n\ttemplate was:\n\t\t{template}\n"
+                         f"\tobject given to jsonpath engine was:\n\t\t{gofmt.go_syntax(data)}\n\n\n") from None
 
 
 def sort_less(path: str) -> Callable[[Obj, Obj], bool]:
@@ -444,10 +301,8 @@ def sort_less(path: str) -> Callable[[Obj, Obj], bool]:
     ``sort.Sort`` (:func:`go_sort`): a missing field sorts first (and ``Less`` of two missing
     ones is true), nulls before values, numbers by value, strings as quantities when both read
     as one, else byte by byte (so ``10.0.1.11`` comes before ``10.0.1.2``)."""
-    steps = normalize_path(path)
-
     def less(a: Obj, b: Obj) -> bool:
-        av, bv = evaluate(steps, a), evaluate(steps, b)
+        av, bv = evaluate(path, a), evaluate(path, b)
         if not av:
             return True
         if not bv:
