@@ -1,5 +1,7 @@
 """logs, exec, run and attach against the simulated kubelet and runtime."""
 from kubelab import Cluster
+from kubelab.server import serve
+from test_server import Kubectl, needs_kubectl
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "echo-server", "labels": {"app": "echo-server"}},
        "spec": {"containers": [{"name": "echo-server-container", "image": "kennship/http-echo"}]}}
@@ -52,3 +54,46 @@ def test_rm_needs_an_attached_container():
     r = Cluster(clock="virtual", seed=1).kubectl("run x --image=busybox --rm")
     assert (r.returncode, r.stderr) == (1, "error: --rm should only be used for attached containers\n"
                                       "See 'kubectl run -h' for help and examples\n")
+
+
+def test_run_expose_creates_the_pod_and_a_clusterip_service():
+    c = Cluster(clock="virtual", seed=1)
+    r = c.kubectl("run web --image=nginx --port=80 --expose")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "service/web created\npod/web created\n", "")
+    service = c.client.get("Service", "web")
+    assert service["spec"]["type"] == "ClusterIP" and service["spec"]["selector"] == {"run": "web"}
+    assert service["spec"]["ports"] == [{"protocol": "TCP", "port": 80, "targetPort": 80}]
+    assert "labels" not in service["metadata"]
+    c.settle()
+    assert c.kubectl("get endpoints web -o jsonpath={.subsets[0].ports[0].port}").stdout == "80"
+    r = c.kubectl("run web --image=nginx --port=80 --expose")  # the pod exists: no Service attempted
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", 'Error from server (AlreadyExists): pods "web" already exists\n')
+    r = c.kubectl("run other --image=nginx --expose")
+    assert r.stderr == "error: --port must be set when exposing a service\nSee 'kubectl run -h' for help and examples\n"
+
+
+RUN_COMMANDS = [
+    "run x --image=nginx --port=80 --expose --dry-run=client -o yaml",
+    "run x --image=nginx --port=80 --expose --dry-run=client", "run x --image=nginx --port=80 --expose --dry-run=client -o name",
+    "run x --image=nginx --port=80 -n kube-system --expose --dry-run=client -o json",
+    "run x --image=nginx --port=80 --env=A=1 --labels=a=b --image-pull-policy=Never --dry-run=client -o json",
+    "run x --image=nginx --dry-run=client -o json --command -- sh -c true",
+    "run x --image=nginx --port=80 --expose -l app=web,tier=fe --dry-run=client -o yaml",
+    "run x --image=nginx --port=80 --expose --dry-run=server", "run x --image=nginx --port=80 --expose",
+    "get svc x -o yaml", "run x --image=nginx --port=80 --expose", "run y --image=nginx --port=80 --expose -o name",
+    "run taken --image=nginx --port=80 --expose",
+]
+
+
+@needs_kubectl
+def test_run_expose_matches_real_kubectl(tmp_path):
+    """Two identical clusters, one changed by the real kubectl (served), one by kubelab's."""
+    served, mine = Cluster(clock="virtual", seed=1), Cluster(clock="virtual", seed=1)
+    for c in (served, mine):
+        c.kubectl("create service clusterip taken --tcp=80")
+    with serve(served) as server:
+        real = Kubectl(server.kubeconfig, str(tmp_path))
+        for command in RUN_COMMANDS:
+            theirs, ours = real(command.split()), mine.kubectl(command)
+            assert (ours.returncode, ours.stdout, ours.stderr) == (theirs.returncode, theirs.stdout, theirs.stderr), \
+                command

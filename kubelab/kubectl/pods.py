@@ -208,11 +208,26 @@ def run(ctx: Context, args: list[str]) -> int:
     if dry_run != "none" and interactive:
         raise ctx.usage_error("--dry-run=[server|client] can't be used with attached containers options "
                               "(--attach, --stdin, or --tty)")
-    if dry_run == "client":
-        return _print_created(ctx, pod, " (dry run)")
-    created = ctx.warnings(ctx.client.create(pod, ctx.namespace, dry_run=dry_run == "server")) or pod
+    suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
+    created = pod if dry_run == "client" else \
+        ctx.warnings(ctx.client.create(pod, ctx.namespace, dry_run=dry_run == "server")) or pod
+    separator = ""
+    failed: StatusError | None = None
+    if ctx.flags.get("expose"):  # kubectl creates the pod, then the Service, and prints the Service first
+        service = _service_for_run(ctx, pod)
+        try:
+            if dry_run != "client":
+                service = ctx.warnings(ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server")) \
+                    or service
+            _print_created(ctx, service, suffix)
+            separator = "---\n---\n"
+        except StatusError as e:
+            failed = e
     if not interactive:
-        return _print_created(ctx, created, " (server dry run)" if dry_run == "server" else "")
+        _print_created(ctx, created, suffix, separator)
+        if failed:
+            raise failed
+        return 0
     code = _attach_session(ctx, created, name, ctx.flags.get("pod-running-timeout"))
     if ctx.flags.get("rm"):
         ctx.client.delete("Pod", name, ctx.namespace)
@@ -221,15 +236,41 @@ def run(ctx: Context, args: list[str]) -> int:
     return code
 
 
-def _print_created(ctx: Context, pod: Obj, suffix: str) -> int:
+def _print_created(ctx: Context, obj: Obj, suffix: str, separator: str = "") -> int:
+    """One object ``run`` made, as its printer shows it: objects kubectl built itself (client
+    dry run) keep Go's field order in JSON and say ``creationTimestamp: null``; ``separator``
+    goes before a second YAML document."""
     output = ctx.flags.get("output")
+    kind = obj["kind"].lower()
     if output in ("yaml", "json"):
         from kubelab.kubectl import printers
 
-        ctx.out.write(printers.to_yaml(pod) if output == "yaml" else printers.to_json(pod))
+        built = "creationTimestamp" not in obj["metadata"]
+        if built:
+            meta = obj["metadata"]
+            obj = {**obj, "metadata": {**{k: meta[k] for k in ("name", "namespace") if k in meta},
+                                       "creationTimestamp": None, **meta}}
+        ctx.out.write(separator + printers.to_yaml(obj) if output == "yaml" else
+                      printers.to_json(obj, sort_keys=not built))
         return 0
-    ctx.print(f"pod/{pod['metadata']['name']}{'' if output == 'name' else ' created' + suffix}")
+    ctx.print(f"{kind}/{obj['metadata']['name']}{'' if output == 'name' else ' created' + suffix}")
     return 0
+
+
+def _service_for_run(ctx: Context, pod: Obj) -> Obj:
+    """``--expose``: the ClusterIP Service kubectl's generator makes, selecting the pod's labels
+    on ``--port`` (labelled only when ``--labels`` was given)."""
+    name = pod["metadata"]["name"]
+    port = pod["spec"]["containers"][0]["ports"][0]["containerPort"]
+    meta: Obj = {"name": name}
+    if ctx.explicit_namespace:
+        meta["namespace"] = ctx.namespace
+    if ctx.flags.get("labels"):
+        meta["labels"] = dict(pod["metadata"]["labels"])
+    return {"kind": "Service", "apiVersion": "v1", "metadata": meta,
+            "spec": {"ports": [{"protocol": "TCP", "port": port, "targetPort": port}],
+                     "selector": dict(pod["metadata"]["labels"])},
+            "status": {"loadBalancer": {}}}
 
 
 def _pod_for_run(ctx: Context, name: str, image: str, restart: str, words: list[str]) -> Obj:
@@ -241,7 +282,7 @@ def _pod_for_run(ctx: Context, name: str, image: str, restart: str, words: list[
             if not eq:
                 raise error(f"invalid label spec: {pair}")
             labels[key] = value
-    container: Obj = {"name": name, "image": image, "resources": {}}
+    container: Obj = {"name": name, "image": image}  # in Go's field order (client dry-run JSON keeps it)
     if words:
         container["command" if ctx.flags.get("command") else "args"] = list(words)
     if ctx.flags.get("port"):
@@ -251,19 +292,23 @@ def _pod_for_run(ctx: Context, name: str, image: str, restart: str, words: list[
         container["ports"] = [{"containerPort": int(port)}]
     if ctx.flags.get("env"):
         container["env"] = [{"name": k, "value": v} for k, _, v in (e.partition("=") for e in ctx.flags.get("env"))]
+    container["resources"] = {}
     if ctx.flags.get("image-pull-policy"):
         container["imagePullPolicy"] = ctx.flags.get("image-pull-policy")
     if ctx.flags.get("stdin"):
         container.update(stdin=True, stdinOnce=True)
     if ctx.flags.get("tty"):
         container["tty"] = True
-    meta: Obj = {"name": name, "labels": labels}
+    meta: Obj = {"name": name}
+    if ctx.explicit_namespace:
+        meta["namespace"] = ctx.namespace
+    meta["labels"] = labels
     if ctx.flags.get("annotations"):
         meta["annotations"] = dict(a.partition("=")[::2] for a in ctx.flags.get("annotations"))
-    spec: Obj = {"containers": [container], "dnsPolicy": "ClusterFirst", "restartPolicy": restart}
+    spec: Obj = {"containers": [container], "restartPolicy": restart, "dnsPolicy": "ClusterFirst"}
     if ctx.flags.get("serviceaccount"):
         spec["serviceAccountName"] = ctx.flags.get("serviceaccount")
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec, "status": {}}
+    return {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": spec, "status": {}}
 
 
 def _gone(ctx: Context, name: str) -> bool:

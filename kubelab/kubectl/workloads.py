@@ -1,5 +1,5 @@
-"""kubectl's object-changing verbs: ``scale``, ``set image``, ``label``, ``annotate``,
-``expose``, ``patch`` and ``edit``, with kubectl 1.32's messages.
+"""kubectl's object-changing verbs: ``scale``, ``set image|env|resources``, ``label``,
+``annotate``, ``expose``, ``patch`` and ``edit``, with kubectl 1.32's messages.
 
 Each works the way kubectl does it client-side: fetch the object, compute the change, send a
 patch (or the scale subresource, or an update for ``edit``), and name the object in the reply
