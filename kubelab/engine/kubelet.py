@@ -14,7 +14,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import AbstractSet, Any, Callable
 
 from kubelab.api import errors
 from kubelab.client import ExecResult
@@ -97,7 +97,7 @@ class PodState:
     sandbox: Sandbox | None = None
     sandbox_pending: bool = False
     volumes: dict[str, Volume] | None = None
-    volume_sources: set[tuple[str, str]] = field(default_factory=set)  # (kind, name) mounted
+    volume_sources: AbstractSet[tuple[str, str]] = frozenset()  # (kind, name) mounted
     timers: list[Timer] = field(default_factory=list)
     terminating: bool = False
     failed: bool = False  # an init container failed and the pod will not retry
@@ -381,7 +381,7 @@ class Kubelet(Controller):
         command, args = c.spec.get("command"), c.spec.get("args")
         argv = list(command or []) + list(args or []) if command else \
             (image.entrypoint + list(args) if args else [])
-        env = {k: _expand(v, env) for k, v in env.items()}
+        env = compact({k: _expand(v, env) for k, v in env.items()})
         argv = [_expand(a, env) for a in argv]
         mounts = {m["mountPath"]: ps.volumes[m["name"]] for m in c.spec.get("volumeMounts") or ()
                   if m.get("name") in ps.volumes}
@@ -605,14 +605,17 @@ class Kubelet(Controller):
 
     def _volumes(self, ps: PodState, pod: Obj) -> dict[str, Volume]:
         volumes = {}
-        ps.volume_sources = set()
+        mounted: set[tuple[str, str]] = set()
         for vol in pod["spec"].get("volumes") or ():
-            files = self._volume_files(ps, pod, vol)
+            files = self._volume_files(pod, vol, mounted)
             volumes[vol["name"]] = Volume(files, readonly=files is not None and "emptyDir" not in vol
                                           and "hostPath" not in vol and "persistentVolumeClaim" not in vol)
+        # one set for the pods that mount the same objects (every pod mounts kube-root-ca.crt)
+        ps.volume_sources = self._shared(("sources", *sorted(mounted)), lambda: frozenset(mounted))
         return volumes
 
-    def _volume_files(self, ps: PodState, pod: Obj, vol: dict[str, Any]) -> dict[str, str]:
+    def _volume_files(self, pod: Obj, vol: dict[str, Any], mounted: set[tuple[str, str]]) -> dict[str, str]:
+        """The files of one volume; the ConfigMaps and Secrets it reads go into ``mounted``."""
         ns = pod["metadata"]["namespace"]
         sources: list[tuple[str, dict[str, Any]]] = []
         if "configMap" in vol:
@@ -640,7 +643,7 @@ class Kubelet(Controller):
             if kind == "token":
                 files[ref.get("path", "token")] = "eyJhbGciOiJSUzI1NiIsImtpZCI6Imt1YmVsYWIifQ.simulated.token"
                 continue
-            ps.volume_sources.add((kind, ref.get("name", "")))
+            mounted.add((kind, ref.get("name", "")))
             data = self._source(kind, ns, ref.get("name", ""))
             if data is None:
                 if ref.get("optional"):
@@ -670,7 +673,7 @@ class Kubelet(Controller):
             if current is None or not current.readonly:
                 continue
             try:
-                files = self._volume_files(ps, pod, vol)
+                files = self._volume_files(pod, vol, set())
             except ConfigError:
                 continue
             current.files.clear()

@@ -117,6 +117,7 @@ class Network:
         self._used: dict[str, set[str]] = {}  # node -> IPs in use
         self._next: dict[str, int] = {}  # node -> next host number to try (host-local IPAM)
         self._routes: dict[tuple[str, str], deque[Route]] = {}
+        self._resolv: dict[str, str] = {}  # namespace -> /etc/resolv.conf
 
     # -- IP addresses ------------------------------------------------------------------------
     def pod_cidr(self, node: str) -> ipaddress.IPv4Network:
@@ -156,8 +157,12 @@ class Network:
         return [f"{namespace}.svc.{CLUSTER_DOMAIN}", f"svc.{CLUSTER_DOMAIN}", CLUSTER_DOMAIN]
 
     def resolv_conf(self, namespace: str) -> str:
-        return (f"search {' '.join(self.search_path(namespace))}\nnameserver {DNS_SERVER}\n"
-                "options ndots:5\n")
+        """One text per namespace: every container's /etc/resolv.conf."""
+        text = self._resolv.get(namespace)
+        if text is None:
+            text = self._resolv[namespace] = (f"search {' '.join(self.search_path(namespace))}\n"
+                                              f"nameserver {DNS_SERVER}\noptions ndots:5\n")
+        return text
 
     def lookup(self, name: str, namespace: str | None) -> tuple[str, str] | None:
         """(fully qualified name, IP) as a pod in ``namespace`` resolves ``name``; None is NXDOMAIN."""

@@ -22,6 +22,7 @@ from kubelab.client import ExecResult
 from kubelab.engine.clock import Clock, Timer
 from kubelab.engine.network import Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER
 from kubelab.engine.shell import Shell, Sleep, Streams, drain
+from kubelab.engine.store import compact
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MAX_LOG_LINES = 10_000
@@ -181,7 +182,7 @@ class Files:
                  "/usr", "/usr/bin", "/usr/local", "/usr/local/bin", "/var", "/var/run", "/sbin")
 
     def __init__(self, files: dict[str, str], mounts: dict[str, Volume]) -> None:
-        self.files = dict(files)
+        self.files = compact(files)
         self.mounts = {posixpath.normpath(k): v for k, v in mounts.items()}
         # containers of one image start with the same directories: one shared set until mkdir,
         # worked out once per layout of files and mount points
@@ -330,7 +331,7 @@ class Process:
         self.flavour = "busybox" if spec.image.shell == "busybox" else "bash"
         self.id = hashlib.sha256(f"{sandbox.namespace}/{sandbox.pod}/{spec.name}/{runtime.next_id()}"
                                  .encode()).hexdigest()
-        self.env = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname, **spec.image.env, **spec.env}
+        self.env = compact({"PATH": DEFAULT_PATH, "HOSTNAME": hostname, **spec.image.env, **spec.env})
         if self.flavour == "bash":
             self.env.setdefault("HOME", "/root")
         self.fs = Files(self._base_files(), spec.mounts)

@@ -67,7 +67,7 @@ _MAX_SHAPES = 4096
 
 
 def compact(d: Obj) -> Obj:
-    """An equal dict (same keys in the same order) at half the memory or less: a dict taken
+    """A new equal dict (same keys in the same order) at half the memory or less: a dict taken
     from an instance's ``__dict__`` keeps only its values and shares its keys with every
     instance of the class (PEP 412's key-sharing dictionaries), one class per key tuple.
     Stored objects are never changed in place, so their top level and metadata (a 100,000-pod
@@ -77,7 +77,7 @@ def compact(d: Obj) -> Obj:
     cls = _SHAPES.get(shape)
     if cls is None:
         if len(_SHAPES) >= _MAX_SHAPES or not all(type(k) is str for k in shape):
-            return d
+            return dict(d)
         cls = _SHAPES[shape] = type("Shape", (), {"__module__": __name__})
     out: Obj = cls().__dict__
     for k, v in d.items():
