@@ -370,6 +370,7 @@ class Signature:
                 raw_pref[name] = sum(int(p.get("weight", 0)) for p in self.preferred_terms
                                      if _node_term_matches(p.get("preference") or {}, node.labels, name))
                 raw_taint[name] = sum(1 for t in node.soft_taints if not tolerates(self.tolerations, t))
+        self.any_taint = any(raw_taint.values())
         # the heap path normalises these over the nodes passing node-only filters
         names = list(raw_pref)
         self.static_score = {name: 2 * pref + 3 * taint for name, pref, taint in zip(
@@ -510,7 +511,11 @@ class Signature:
                 totals.append(hit[2])
         if len(feasible) <= 1:
             return feasible[0] if feasible else None
-        parts = [(3, normalize([self.raw_taint[n.name] for n in feasible], reverse=True))]
+        parts = []
+        if self.any_taint:
+            parts.append((3, normalize([self.raw_taint[n.name] for n in feasible], reverse=True)))
+        else:  # nothing untolerated: 100 each
+            totals = [t + 3 * MAX_NODE_SCORE for t in totals]
         if self.preferred_terms:
             parts.append((2, normalize([self.raw_pref[n.name] for n in feasible])))
         if self.all_soft_spread:
@@ -527,35 +532,37 @@ class Signature:
         """PodTopologySpread's Score and NormalizeScore over the feasible nodes."""
         terms = self.all_soft_spread
         # explicit constraints need every key on a node; the system defaults score what a node has
-        scored = [not self.explicit_spread or all(t.key in n.labels for t in terms) for n in feasible]
-        raw: list[int | None] = []
-        weights, domain_counts = [], []
+        scored = [all(t.key in n.labels for t in terms) for n in feasible] if self.explicit_spread else None
+        in_play = feasible if scored is None else [n for n, ok in zip(feasible, scored) if ok]
+        columns: list[list[float | None]] = []  # per term, each feasible node's raw part
         for term in terms:
+            by_node = term.pods.by_node
             if term.key == HOSTNAME:
-                size = sum(scored)
-                counts: dict[str, int] = {}
+                weight = math.log(len(in_play) + 2)
+                counts = [by_node.get(n.name, 0) if HOSTNAME in n.labels else None for n in feasible]
             else:
-                values = {n.labels.get(term.key, "") for n, ok in zip(feasible, scored) if ok}
-                size = len(values)
-                counts = dict.fromkeys(values, 0)
+                values = {n.labels.get(term.key, "") for n in in_play}
+                weight = math.log(len(values) + 2)
+                if not any(term.key in n.labels for n in in_play):
+                    continue
+                domain = dict.fromkeys(values, 0)
                 for node in self.sched.nodes.values():  # pods on nodes the pod's node affinity allows
                     value = node.labels.get(term.key)
-                    if value in counts and self.fits_affinity(node):
-                        counts[value] += term.pods.by_node.get(node.name, 0)
-            weights.append(math.log(size + 2))
-            domain_counts.append(counts)
-        for node, ok in zip(feasible, scored):
-            if not ok:
+                    if value in domain and self.fits_affinity(node):
+                        domain[value] += by_node.get(node.name, 0)
+                counts = [domain[n.labels[term.key]] if term.key in n.labels else None for n in feasible]
+            parts: dict[int | None, float | None] = {None: None}
+            columns.append([parts[c] if c in parts else parts.setdefault(c, spread_raw(c, term.max_skew, weight))
+                            for c in counts])
+        memo: dict[tuple[float | None, ...], int] = {}
+        raw: list[int | None] = []
+        for i, row in enumerate(zip(*columns) if columns else [()] * len(feasible)):
+            if scored is not None and not scored[i]:
                 raw.append(None)
-                continue
-            total = 0.0
-            for term, weight, counts in zip(terms, weights, domain_counts):
-                value = node.labels.get(term.key)
-                if value is None:
-                    continue
-                count = term.pods.by_node.get(node.name, 0) if term.key == HOSTNAME else counts[value]
-                total += spread_raw(count, term.max_skew, weight)
-            raw.append(go_round(total))
+            elif row in memo:
+                raw.append(memo[row])
+            else:
+                raw.append(memo.setdefault(row, go_round(sum(v for v in row if v is not None))))
         valid = [r for r in raw if r is not None]
         low, high = min(valid, default=0), max(valid, default=0)
         if high == 0:
