@@ -41,6 +41,17 @@ class ConfigError(Exception):
     """A referenced ConfigMap, Secret or key is missing."""
 
 
+def _compacted(status: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    """A status as it is stored: key-sharing dicts, and the previous status's container
+    statuses where they did not change (100,000 pods keep 100,000 statuses)."""
+    for field_ in ("initContainerStatuses", "containerStatuses"):
+        if field_ in status:
+            before = old.get(field_) or ()
+            status[field_] = [before[i] if i < len(before) and before[i] == st else compact(st)
+                              for i, st in enumerate(status[field_])]
+    return compact(status)
+
+
 @functools.lru_cache(maxsize=1024)
 def _field_path(init: bool, name: str) -> str:
     """One string per container name: every event about a pod's container carries it."""
@@ -724,7 +735,7 @@ class Kubelet(Controller):
             return
         status = self._status(ps, pod)
         if status != pod.get("status"):
-            ps.written = status
+            status = ps.written = _compacted(status, pod.get("status") or {})
             # the status subresource takes only status from what it is given (and the pod's
             # resourceVersion, read just now, so no conflict)
             self.store.update({**pod, "status": status}, status=True)
@@ -754,7 +765,7 @@ class Kubelet(Controller):
         if proc is not None:
             st["containerID"] = "containerd://" + proc.id
         st["started"] = c.running
-        return compact(st)
+        return st
 
     def _status(self, ps: PodState, pod: Obj) -> dict[str, Any]:
         old = pod.get("status") or {}
@@ -813,7 +824,7 @@ class Kubelet(Controller):
         status["containerStatuses"] = sorted((self._container_status(ps, c, not initialized) for c in ps.main),
                                              key=lambda s: s["name"])
         status["qosClass"] = old.get("qosClass") or _qos(pod)
-        return compact(status)
+        return status
 
     def _shared(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
         """One object for a status part many pods have alike (a condition that turned True in

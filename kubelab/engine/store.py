@@ -201,8 +201,10 @@ class Store:
         if rv and rv != old["metadata"]["resourceVersion"]:
             raise errors.conflict(k.plural, name, k.group)
         if status:  # only status comes from obj; the rest is the stored object's
-            new = {**old, "metadata": dict(old["metadata"]), "status": obj.get("status", {})}
-            return self._replace(new, old)
+            new = old.copy()  # copies of key-sharing dicts share keys too: nothing to compact
+            new["metadata"] = old["metadata"].copy()
+            new["status"] = obj.get("status", {})
+            return self._replace(new, old, compacted=True)
         new = {**obj, "metadata": dict(obj["metadata"])}
         meta = new["metadata"]
         for field in ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
@@ -219,11 +221,12 @@ class Store:
             meta["generation"] = old["metadata"].get("generation", 1) + 1
         return self._replace(new, old)
 
-    def _replace(self, new: Obj, old: Obj) -> Obj:
+    def _replace(self, new: Obj, old: Obj, compacted: bool = False) -> Obj:
         """Store ``new`` (its metadata a dict of its own) in place of ``old``, unless equal."""
         if new == old:  # cheap when they share most of their parts: == stops at identical values
             return old
-        new = self._compact(new, old)
+        if not compacted:
+            new = self._compact(new, old)
         new["metadata"]["resourceVersion"] = self.next_resource_version()
         self._reindex(new, old)
         self._notify("MODIFIED", new, old)
