@@ -15,7 +15,7 @@ from typing import Any
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl import printers
+from kubelab.kubectl import printers, usage
 from kubelab.kubectl.apply import field_validation, with_last_applied
 from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors, group, with_source
 from kubelab.kubectl.flags import Flag
@@ -26,6 +26,21 @@ Obj = dict[str, Any]
 COMMON = (fl.DRY_RUN, *fl.PRINT_FLAGS, fl.VALIDATE, fl.FIELD_MANAGER, fl.SAVE_CONFIG)
 
 
+# The printers kubectl create's PrintFlags offer (no table formats: wide, custom-columns).
+CREATE_FORMATS = ("go-template", "go-template-file", "json", "jsonpath", "jsonpath-as-json", "jsonpath-file", "name",
+                  "template", "templatefile", "yaml")
+
+
+def _check_output(ctx: Context) -> str:
+    """``-o`` as given, once kubectl would accept it (its error otherwise, before any request)."""
+    output = ctx.flags.get("output")
+    try:
+        printers.output_format(output, ctx.flags.get("template"), CREATE_FORMATS)
+    except printers.PrintError as e:
+        raise error(str(e)) from None
+    return output
+
+
 def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = "") -> None:
     """Send (or not, for a client dry run) one object and print what kubectl prints.
     ``failed`` is the prefix some generators wrap a server error in (it then prints as
@@ -33,11 +48,7 @@ def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = 
     dry_run = ctx.dry_run()
     if ctx.flags.get("save-config"):
         obj = with_last_applied(obj)
-    output = ctx.flags.get("output")
-    if output not in ("", "name", "yaml", "json"):
-        from kubelab.kubectl.get import check_output
-
-        check_output(output)
+    output = _check_output(ctx)
     name = obj["metadata"].get("name", "")
     ns = namespace_for(ctx, kind, obj)
     if dry_run != "client":
@@ -84,10 +95,9 @@ def create(ctx: Context, args: list[str]) -> int:
 
 
 def _one_name(ctx: Context, args: list[str]) -> str:
-    if not args:
-        raise error("exactly one NAME is required, got 0\nSee 'kubectl " + ctx.path + " -h' for help and examples")
-    if len(args) > 1:
-        raise error(f"exactly one NAME is required, got {len(args)}\nSee 'kubectl {ctx.path} -h' for help and examples")
+    if len(args) != 1:
+        raise error(f"exactly one NAME is required, got {len(args)}\n"
+                    f"See 'kubectl {usage.canonical(ctx.path)} -h' for help and examples")
     return args[0]
 
 
@@ -195,6 +205,8 @@ def _from_env_files(paths: list[str]) -> list[tuple[str, str]]:
                 if not line or line.startswith("#"):
                     continue
                 key, sep, value = line.partition("=")
+                if not re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", key):
+                    raise error(f'"{key}" is not a valid key name: {_ENV_RULE}')
                 if not sep:
                     value = os.environ.get(key, "")
                 pairs.append((key, value))
@@ -205,15 +217,27 @@ def _data(ctx: Context, kind: str, name: str) -> list[tuple[str, str]]:
     pairs = [_literal(t) for t in ctx.flags.get("from-literal")]
     pairs += _from_files(ctx.flags.get("from-file"))
     pairs += _from_env_files(ctx.flags.get("from-env-file"))
+    return _checked_keys(pairs, kind, name)
+
+
+_KEY_RULE = ("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  "
+             "or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
+_ENV_RULE = ("a valid environment variable name must consist of alphabetic characters, digits, '_', '-', or '.', "
+             "and must not start with a digit (e.g. 'my.env-name',  or 'MY_ENV.NAME',  or 'MyEnvName1', regex used "
+             "for validation is '[-._a-zA-Z][-._a-zA-Z0-9]*')")
+
+
+def _checked_keys(pairs: list[tuple[str, str]], kind: str, name: str) -> list[tuple[str, str]]:
+    """Refuse invalid or repeated keys, in the words kubectl's ConfigMap and Secret builders use."""
     seen: set[str] = set()
     for key, _ in pairs:
         if not re.fullmatch(r"[-._a-zA-Z0-9]+", key):
-            raise error(f'"{key}" is not a valid key name: a valid config key must consist of alphanumeric '
-                        "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used "
-                        "for validation is '[-._a-zA-Z0-9]+')")
+            raise error(f'"{key}" is not valid key name for a Secret {_KEY_RULE}' if kind == "Secret"
+                        else f'"{key}" is not a valid key name for a ConfigMap: {_KEY_RULE}')
         if key in seen:
-            raise error(f'cannot add key "{key}", another key by that name already exists in Data for {kind} '
-                        f'"{name}"')
+            raise error(f"cannot add key {key}, another key by that name already exists" if kind == "Secret"
+                        else f'cannot add key "{key}", another key by that name already exists in Data for '
+                        f'{kind} "{name}"')
         seen.add(key)
     return pairs
 
@@ -256,60 +280,270 @@ def create_secret_generic(ctx: Context, args: list[str]) -> int:
     return 0
 
 
+@command("create serviceaccount", *COMMON)
+def create_serviceaccount(ctx: Context, args: list[str]) -> int:
+    name = _one_name(ctx, args)
+    kind = BY_KIND["ServiceAccount"]
+    _finish(ctx, kind, {"kind": "ServiceAccount", "apiVersion": "v1", "metadata": _meta(name, ctx, kind)},
+            failed="failed to create serviceaccount: ")
+    return 0
+
+
+@command("create sa", *COMMON)
+def create_sa(ctx: Context, args: list[str]) -> int:
+    return create_serviceaccount(ctx, args)
+
+
+def _secret(name: str, ctx: Context, secret_type: str, data: dict[str, bytes]) -> Obj:
+    """A Secret as kubectl's newSecretObj builds it (data base64-encoded as JSON carries bytes)."""
+    obj: Obj = {"kind": "Secret", "apiVersion": "v1", "metadata": _meta(name, ctx, BY_KIND["Secret"])}
+    if data:
+        obj["data"] = {k: base64.b64encode(v).decode() for k, v in data.items()}
+    obj["type"] = secret_type
+    return obj
+
+
+def _go_json(value: Any) -> str:
+    """Compact JSON as Go's encoding/json writes it (HTML-safe escapes for <, > and &)."""
+    import json
+
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape)
+    return text
+
+
+@command("create secret docker-registry", *COMMON, Flag("docker-username", type=fl.STRING),
+         Flag("docker-password", type=fl.STRING), Flag("docker-email", type=fl.STRING),
+         Flag("docker-server", type=fl.STRING, default="https://index.docker.io/v1/"),
+         Flag("append-hash", type=fl.BOOL), Flag("from-file", type=fl.STRING_SLICE))
+def create_secret_docker_registry(ctx: Context, args: list[str]) -> int:
+    """A ``kubernetes.io/dockerconfigjson`` Secret: ``{"auths": {server: entry}}`` from the flags
+    (entry fields omitted when empty, ``auth`` = base64 of ``user:password``), or files as given."""
+    name = _one_name(ctx, args)
+    user, password = ctx.flags.get("docker-username"), ctx.flags.get("docker-password")
+    email, server = ctx.flags.get("docker-email"), ctx.flags.get("docker-server")
+    files = ctx.flags.get("from-file")
+    if not files and not (user and password and server):
+        raise error("either --from-file or the combination of --docker-username, --docker-password and "
+                    "--docker-server is required")
+    if files:  # a file given without a key is the .dockerconfigjson
+        files = [f if "=" in f else f".dockerconfigjson={f}" for f in files]
+        data = {k: v.encode() for k, v in _checked_keys(_from_files(files), "Secret", name)}
+    else:
+        entry = {k: v for k, v in (("username", user), ("password", password), ("email", email)) if v}
+        entry["auth"] = base64.b64encode(f"{user}:{password}".encode()).decode()
+        data = {".dockerconfigjson": _go_json({"auths": {server: entry}}).encode()}
+    obj = _secret(name, ctx, "kubernetes.io/dockerconfigjson", data)
+    _finish(ctx, BY_KIND["Secret"], obj, failed="failed to create secret ")
+    return 0
+
+
+def _read(path: str) -> bytes:
+    """kubectl's readFile, with Go's os error wording."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise error(f"Cannot read file {path}, open {path}: no such file or directory") from None
+    except IsADirectoryError:
+        raise error(f"Cannot read file {path}, read {path}: is a directory") from None
+    except PermissionError:
+        raise error(f"Cannot read file {path}, open {path}: permission denied") from None
+
+
+@command("create secret tls", *COMMON, Flag("cert", type=fl.STRING), Flag("key", type=fl.STRING),
+         Flag("append-hash", type=fl.BOOL))
+def create_secret_tls(ctx: Context, args: list[str]) -> int:
+    from kubelab.kubectl.tlspair import PairError, check_pair
+
+    name = _one_name(ctx, args)
+    cert_path, key_path = ctx.flags.get("cert"), ctx.flags.get("key")
+    if not cert_path or not key_path:
+        raise error("key and cert must be specified")
+    cert, key = _read(cert_path), _read(key_path)
+    try:
+        check_pair(cert, key)
+    except PairError as e:
+        raise error(str(e)) from None
+    obj = _secret(name, ctx, "kubernetes.io/tls", {"tls.crt": cert, "tls.key": key})
+    _finish(ctx, BY_KIND["Secret"], obj, failed="failed to create secret: ")
+    return 0
+
+
+def _unserved(ctx: Context, obj: Obj, qualified: str, resource: str, what: str) -> None:
+    """Print a generated object of a kind kubelab's API does not serve: client dry runs print as
+    kubectl does; anything that would reach the server fails as a server without the resource
+    answers kubectl's POST (404)."""
+    output = _check_output(ctx)
+    if ctx.dry_run() != "client":
+        raise error(f"failed to create {what}: the server could not find the requested resource "
+                    f"(post {resource})")
+    if output == "yaml":
+        ctx.out.write(printers.to_yaml(obj))
+    elif output == "json":
+        ctx.out.write(printers.to_json(obj, sort_keys=False))
+    elif output == "name":
+        ctx.print(f"{qualified}/{obj['metadata']['name']}")
+    else:
+        ctx.print(f"{qualified}/{obj['metadata']['name']} created (dry run)")
+
+
+PRIORITY_FLAGS = (Flag("value", type=fl.INT), Flag("global-default", type=fl.BOOL),
+                  Flag("description", type=fl.STRING),
+                  Flag("preemption-policy", type=fl.STRING, default="PreemptLowerPriority"))
+
+
+@command("create priorityclass", *COMMON, *PRIORITY_FLAGS)
+def create_priorityclass(ctx: Context, args: list[str]) -> int:
+    """A scheduling.k8s.io/v1 PriorityClass (cluster-scoped: ``-n`` does not reach it)."""
+    name = _one_name(ctx, args)
+    obj: Obj = {"kind": "PriorityClass", "apiVersion": "scheduling.k8s.io/v1",
+                "metadata": {"name": name, "creationTimestamp": None}, "value": ctx.flags.get("value")}
+    if ctx.flags.get("global-default"):
+        obj["globalDefault"] = True
+    if ctx.flags.get("description"):
+        obj["description"] = ctx.flags.get("description")
+    obj["preemptionPolicy"] = ctx.flags.get("preemption-policy")
+    _unserved(ctx, obj, "priorityclass.scheduling.k8s.io", "priorityclasses", "priorityclass")
+    return 0
+
+
+@command("create pc", *COMMON, *PRIORITY_FLAGS)
+def create_pc(ctx: Context, args: list[str]) -> int:
+    return create_priorityclass(ctx, args)
+
+
+QUOTA_FLAGS = (Flag("hard", type=fl.STRING), Flag("scopes", type=fl.STRING))
+
+
+@command("create quota", *COMMON, *QUOTA_FLAGS)
+def create_quota(ctx: Context, args: list[str]) -> int:
+    """A ResourceQuota from ``--hard=cpu=1,pods=2`` (quantities in canonical form) and
+    ``--scopes=A,B`` (scope names are the server's to check, as kubectl leaves them)."""
+    from kubelab.api.quantity import QuantityError, parse
+
+    name = _one_name(ctx, args)
+    spec: Obj = {}
+    if ctx.flags.get("hard"):
+        hard = {}
+        for statement in ctx.flags.get("hard").split(","):
+            parts = statement.split("=")
+            if len(parts) != 2:
+                raise error(f"Invalid argument syntax {statement}, expected <resource>=<value>")
+            try:
+                hard[parts[0]] = str(parse(parts[1]))
+            except QuantityError as e:
+                raise error(str(e)) from None
+        spec["hard"] = dict(sorted(hard.items()))
+    if ctx.flags.get("scopes"):
+        scopes = ctx.flags.get("scopes").split(",")
+        if "" in scopes:
+            raise error('invalid resource quota scope ""')
+        spec["scopes"] = scopes
+    obj = {"kind": "ResourceQuota", "apiVersion": "v1",
+           "metadata": _meta(name, ctx, Kind("ResourceQuota", "", "v1", "resourcequotas", True)),
+           "spec": spec, "status": {}}
+    _unserved(ctx, obj, "resourcequota", "resourcequotas", "quota")
+    return 0
+
+
+@command("create resourcequota", *COMMON, *QUOTA_FLAGS)
+def create_resourcequota(ctx: Context, args: list[str]) -> int:
+    return create_quota(ctx, args)
+
+
+def _target_port(text: str) -> int | str:
+    """The part after ``:`` in ``--tcp``: a number (1-65535) or an IANA port name, checked as
+    kubectl's parsePorts checks it (Atoi, then IsValidPortNum or IsValidPortName)."""
+    if re.fullmatch(r"[+-]?\d+", text) and -2**63 <= int(text) < 2**63:
+        if not 1 <= int(text) <= 65535:
+            raise error("must be between 1 and 65535, inclusive")
+        return int(text)
+    errs = []
+    if len(text) > 15:
+        errs.append("must be no more than 15 characters")
+    if not re.fullmatch(r"[-a-z0-9]+", text):
+        errs.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+    if not re.search(r"[a-z]", text):
+        errs.append("must contain at least one letter (a-z)")
+    if "--" in text:
+        errs.append("must not contain consecutive hyphens")
+    if text and (text[0] == "-" or text[-1] == "-"):
+        errs.append("must not begin or end with a hyphen")
+    if errs:
+        raise error(",".join(errs))
+    return text
+
+
+def _service_port(spec: str, node_port: int) -> Obj:
+    parts = spec.split(":")
+    port = parts[0]
+    if not port.isdigit():  # Go's strconv.ParseUint(port, 10, 16)
+        raise error(f'strconv.ParseUint: parsing "{port}": invalid syntax')
+    if int(port) > 65535:
+        raise error(f'strconv.ParseUint: parsing "{port}": value out of range')
+    target = _target_port(parts[1]) if len(parts) > 1 else int(port)
+    entry: Obj = {"name": spec.replace(":", "-"), "protocol": "TCP", "port": int(port), "targetPort": target}
+    if node_port:
+        entry["nodePort"] = node_port
+    return entry
+
+
 def _service(ctx: Context, args: list[str], svc_type: str) -> int:
+    """``create service <type>``: checks in kubectl's order (name, then Validate, then ports)."""
+    from kubelab.api.validation import dns1123_subdomain
+
     name = _one_name(ctx, args)
     tcp = ctx.flags.get("tcp")
-    if not tcp and svc_type != "ClusterIP":
+    cluster_ip = ctx.flags.values.get("clusterip") or ""
+    external = ctx.flags.values.get("external-name") or ""
+    if cluster_ip != "None" and not tcp and svc_type != "ExternalName":
         raise error("at least one tcp port specifier must be provided")
-    ports = []
-    for spec in tcp:
-        port, target = (spec.split(":") + [""])[:2]
-        if not port.isdigit():  # Go's strconv.ParseUint(port, 10, 16)
-            raise error(f'strconv.ParseUint: parsing "{port}": invalid syntax')
-        if int(port) > 65535:
-            raise error(f'strconv.ParseUint: parsing "{port}": value out of range')
-        entry: Obj = {"name": f"{port}-{target}" if target else port}
-        if ctx.flags.values.get("node-port"):
-            entry["nodePort"] = ctx.flags.get("node-port")
-        entry = {"name": entry["name"], "protocol": "TCP", "port": int(port),
-                 "targetPort": int(target) if target.isdigit() else target or int(port),
-                 **({"nodePort": entry["nodePort"]} if "nodePort" in entry else {})}
-        ports.append(entry)
+    if svc_type == "ExternalName" and dns1123_subdomain(external):
+        raise error(f"invalid service external name {external}")
+    ports = [_service_port(spec, ctx.flags.values.get("node-port") or 0) for spec in tcp]
     kind = BY_KIND["Service"]
     labels = {"app": name}
-    spec: Obj = {"ports": ports, "selector": dict(labels)}
-    if ctx.flags.values.get("clusterip"):
-        spec["clusterIP"] = ctx.flags.values["clusterip"]
+    spec: Obj = {"ports": ports} if ports else {}
+    spec["selector"] = dict(labels)
+    if cluster_ip:
+        spec["clusterIP"] = cluster_ip
     spec["type"] = svc_type
+    if external:
+        spec["externalName"] = external
     obj = {"kind": "Service", "apiVersion": "v1", "metadata": _meta(name, ctx, kind, labels), "spec": spec,
            "status": {"loadBalancer": {}}}
-    _finish(ctx, kind, obj)
+    _finish(ctx, kind, obj, failed=f"failed to create {svc_type} service: ")
     return 0
 
 
 SERVICE_FLAGS = (Flag("tcp", type=fl.STRING_SLICE),)
-group("create service")
-group("create svc")
+SERVICE_TYPES = {
+    "clusterip": ("ClusterIP", Flag("clusterip", type=fl.STRING)),
+    "nodeport": ("NodePort", Flag("node-port", type=fl.INT)),
+    "loadbalancer": ("LoadBalancer", None),
+    "externalname": ("ExternalName", Flag("external-name", type=fl.STRING)),
+}
 
 
-@command("create service clusterip", *COMMON, *SERVICE_FLAGS, Flag("clusterip", type=fl.STRING))
-def create_service_clusterip(ctx: Context, args: list[str]) -> int:
-    return _service(ctx, args, "ClusterIP")
+def _register_services() -> None:
+    """``create service|svc clusterip|nodeport|loadbalancer|externalname``: one generator, four
+    types, each with the one extra flag its cobra command adds."""
+    for word in ("service", "svc"):
+        group(f"create {word}")
+        for sub, (svc_type, extra) in SERVICE_TYPES.items():
+            flags = (*COMMON, *SERVICE_FLAGS, *((extra,) if extra else ()))
+            required = ("external-name",) if svc_type == "ExternalName" else ()
+
+            def run(ctx: Context, args: list[str], svc_type: str = svc_type) -> int:
+                return _service(ctx, args, svc_type)
+
+            command(f"create {word} {sub}", *flags, required=required)(run)
 
 
-@command("create service nodeport", *COMMON, *SERVICE_FLAGS, Flag("node-port", type=fl.INT))
-def create_service_nodeport(ctx: Context, args: list[str]) -> int:
-    return _service(ctx, args, "NodePort")
-
-
-@command("create svc clusterip", *COMMON, *SERVICE_FLAGS, Flag("clusterip", type=fl.STRING))
-def create_svc_clusterip(ctx: Context, args: list[str]) -> int:
-    return _service(ctx, args, "ClusterIP")
-
-
-@command("create svc nodeport", *COMMON, *SERVICE_FLAGS, Flag("node-port", type=fl.INT))
-def create_svc_nodeport(ctx: Context, args: list[str]) -> int:
-    return _service(ctx, args, "NodePort")
+_register_services()
 
 
 def _command_words(ctx: Context, args: list[str]) -> tuple[list[str], list[str]]:

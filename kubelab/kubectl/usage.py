@@ -24,7 +24,8 @@ class Help:
 
 # The command words kubectl also accepts for a (sub)command: the help and errors name the first.
 ALIASES = {"ns": "namespace", "deploy": "deployment", "cm": "configmap", "svc": "service",
-           "cj": "cronjob", "nodes": "node", "no": "node", "pods": "pod", "po": "pod"}
+           "cj": "cronjob", "nodes": "node", "no": "node", "pods": "pod", "po": "pod", "sa": "serviceaccount",
+           "pc": "priorityclass", "resourcequota": "quota"}
 
 ROOT_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ('Basic Commands (Beginner)', (
@@ -176,6 +177,37 @@ HELP: dict[str, Help] = {
         'Create a cron job with the specified name.',
         "kubectl create cronjob NAME --image=image --schedule='0/5 * * * ?' -- [COMMAND] [args...] [flags] [options]",
         aliases='cronjob, cj',
+    ),
+    'create serviceaccount': Help(
+        'Create a service account with the specified name.',
+        'kubectl create serviceaccount NAME [--dry-run=server|client|none] [options]',
+        aliases='serviceaccount, sa',
+    ),
+    'create secret docker-registry': Help(
+        "Create a new secret for use with Docker registries.\n        \n        Dockercfg secrets are used to authenticate against Docker registries.\n        \n        When using the Docker command line to push images, you can authenticate to a given registry by running:\n        '$ docker login DOCKER_REGISTRY_SERVER --username=DOCKER_USER --password=DOCKER_PASSWORD --email=DOCKER_EMAIL'.\n        \n That produces a ~/.dockercfg file that is used by subsequent 'docker push' and 'docker pull' commands to authenticate to the registry. The email address is optional.",
+        'kubectl create secret docker-registry NAME --docker-username=user --docker-password=password --docker-email=email [--docker-server=string] [--from-file=[key=]source] [--dry-run=server|client|none] [options]',
+    ),
+    'create secret tls': Help(
+        'Create a TLS secret from the given public/private key pair.',
+        'kubectl create secret tls NAME --cert=path/to/cert/file --key=path/to/key/file [--dry-run=server|client|none] [options]',
+    ),
+    'create service loadbalancer': Help(
+        'Create a LoadBalancer service with the specified name.',
+        'kubectl create service loadbalancer NAME [--tcp=port:targetPort] [--dry-run=server|client|none] [options]',
+    ),
+    'create service externalname': Help(
+        'Create an ExternalName service with the specified name.',
+        'kubectl create service externalname NAME --external-name external.name [--dry-run=server|client|none] [options]',
+    ),
+    'create priorityclass': Help(
+        'Create a priority class with the specified name, value, globalDefault and description.',
+        'kubectl create priorityclass NAME --value=VALUE --global-default=BOOL [--dry-run=server|client|none] [options]',
+        aliases='priorityclass, pc',
+    ),
+    'create quota': Help(
+        'Create a resource quota with the specified name, hard limits, and optional scopes.',
+        'kubectl create quota NAME [--hard=key1=value1,key2=value2] [--scopes=Scope1,Scope2] [--dry-run=server|client|none] [options]',
+        aliases='quota, resourcequota',
     ),
     'get': Help(
         'Display one or many resources.',
