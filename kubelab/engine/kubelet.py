@@ -672,7 +672,7 @@ class Kubelet(Controller):
                     files[item["path"]] = data[item["key"]]
             else:
                 files.update(data)
-        return files
+        return compact(files)
 
     def _refresh_volumes(self, ps: PodState) -> None:
         """Mounted ConfigMaps and Secrets follow their source (env variables do not)."""

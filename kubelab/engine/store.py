@@ -331,17 +331,18 @@ class Store:
         self._put(new, old)
 
     def _put(self, obj: Obj, old: Obj | None) -> None:
-        kind, ns, name = key_of(obj)
+        key = key_of(obj)  # one tuple for the owner and node indexes
+        kind, ns, name = key
         self._objects[kind][ns][name] = obj
         meta = obj["metadata"]
         for k, v in (meta.get("labels") or {}).items():
             self._labels[(kind, ns, k, v)].add(name)
         for ref in meta.get("ownerReferences") or ():
-            self._owned[ref["uid"]].add((kind, ns, name))
+            self._owned[ref["uid"]].add(key)
         if kind == "Pod":
             node = obj.get("spec", {}).get("nodeName")
             if node:
-                self._on_node[node].add((kind, ns, name))
+                self._on_node[node].add(key)
 
     def _drop_indexes(self, obj: Obj) -> None:
         kind, ns, name = key_of(obj)
