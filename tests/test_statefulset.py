@@ -113,7 +113,7 @@ Events:
   ----    ------            ----  ----                    -------
   Normal  SuccessfulCreate  62s   statefulset-controller  create Pod web-0 in StatefulSet web successful
   Normal  SuccessfulCreate  59s   statefulset-controller  create Pod web-1 in StatefulSet web successful
-  Normal  SuccessfulCreate  56s   statefulset-controller  create Pod web-2 in StatefulSet web successful
+  Normal  SuccessfulCreate  55s   statefulset-controller  create Pod web-2 in StatefulSet web successful
 """
 
 
