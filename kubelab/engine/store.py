@@ -80,8 +80,7 @@ def compact(d: Obj) -> Obj:
             return dict(d)
         cls = _SHAPES[shape] = type("Shape", (), {"__module__": __name__})
     out: Obj = cls().__dict__
-    for k, v in d.items():
-        out[k] = v
+    out.update(d.items())  # pair by pair, which keeps the shared keys (update(d) would not)
     return out
 
 
@@ -163,8 +162,8 @@ class Store:
         """Store a new object, stamping uid, resourceVersion, creationTimestamp, generation.
         The store takes ownership of what ``obj`` holds: the caller hands over a freshly built
         object and changes none of it afterwards (only its top level and metadata are copied)."""
-        meta = dict(obj["metadata"])
-        obj = {**obj, "metadata": meta}
+        obj = compact(obj)
+        meta = obj["metadata"] = dict(obj["metadata"])
         kind, ns, name = obj["kind"], meta.get("namespace", ""), meta["name"]
         if name in self._objects[kind][ns]:
             k = BY_KIND[kind]
@@ -180,7 +179,9 @@ class Store:
             meta.pop("deletionGracePeriodSeconds", None)
         if kind == "Pod":
             self._share_with_sibling(obj)
-        obj = self._compact(obj, None)
+        obj["metadata"] = compact(meta)
+        if type(obj.get("spec")) is dict:
+            obj["spec"] = compact(obj["spec"])
         self._put(obj, None)
         self._notify("ADDED", obj, None)
         return obj
@@ -205,8 +206,8 @@ class Store:
             new["metadata"] = old["metadata"].copy()
             new["status"] = obj.get("status", {})
             return self._replace(new, old, compacted=True)
-        new = {**obj, "metadata": dict(obj["metadata"])}
-        meta = new["metadata"]
+        new = compact(obj)
+        meta = new["metadata"] = dict(obj["metadata"])
         for field in ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
                       "deletionGracePeriodSeconds"):
             if field in old["metadata"]:
@@ -226,7 +227,7 @@ class Store:
         if new == old:  # cheap when they share most of their parts: == stops at identical values
             return old
         if not compacted:
-            new = self._compact(new, old)
+            self._compact(new, old)
         new["metadata"]["resourceVersion"] = self.next_resource_version()
         self._reindex(new, old)
         self._notify("MODIFIED", new, old)
@@ -280,15 +281,13 @@ class Store:
         return obj
 
     @staticmethod
-    def _compact(obj: Obj, old: Obj | None) -> Obj:
-        """``obj`` with its top level, metadata and a new spec kept compactly (a status is
-        compacted by its writer, which may look for the very object it wrote)."""
-        obj = compact(obj)
-        obj["metadata"] = compact(obj["metadata"])
-        spec = obj.get("spec")
-        if type(spec) is dict and (old is None or spec is not old.get("spec")):
-            obj["spec"] = compact(spec)
-        return obj
+    def _compact(new: Obj, old: Obj) -> None:
+        """Keep the metadata and a new spec of ``new`` (its top level is already) compactly; a
+        status is compacted by its writer, which may look for the very object it wrote."""
+        new["metadata"] = compact(new["metadata"])
+        spec = new.get("spec")
+        if type(spec) is dict and spec is not old.get("spec"):
+            new["spec"] = compact(spec)
 
     def _finish_if_done(self, obj: Obj) -> None:
         """An object marked deleted whose finalizers are all gone leaves the store (a
