@@ -37,6 +37,7 @@ class Recorder:
         meta = obj["metadata"]
         ns = meta.get("namespace") or "default"
         now = self.store.clock.timestamp()
+        message = self._shared(message)  # also in the aggregation key, which outlives the event
         key = (ns, meta.get("uid", ""), reason, message, field_path)
         existing = self._seen.pop(key, None)
         if existing is not None:
@@ -62,7 +63,7 @@ class Recorder:
         self.store.create({
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": name, "namespace": ns},
-            "involvedObject": involved, "reason": reason, "message": self._shared(message), "source": source,
+            "involvedObject": involved, "reason": reason, "message": message, "source": source,
             "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": type_,
             "eventTime": None, "reportingComponent": self.component,
             "reportingInstance": instance,
