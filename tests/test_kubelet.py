@@ -378,3 +378,32 @@ def test_attach_keeps_shell_state(c: Cluster) -> None:
     kubelet.attach(p, None, "exit")
     c.advance(1)
     assert state(c, "shell")["restartCount"] == 1 or "terminated" in state(c, "shell")["state"]
+
+
+def test_node_reports_its_images(c: Cluster) -> None:
+    """status.images: the preloaded system images from boot, pulled images once pulled, largest
+    first, digests then tags; another pod of a present image writes nothing to the Node."""
+    first = c.api.get("Node", "kubelab")
+    boot = first["status"]["images"]
+    assert [i["names"][1] for i in boot][:2] == ["registry.k8s.io/etcd:3.5.16-0", "registry.k8s.io/kube-proxy:v1.32.0"]
+    assert [i["sizeBytes"] for i in boot] == sorted((i["sizeBytes"] for i in boot), reverse=True)
+    c.api.create(pod("one", "nginx:1.27", nodeName="kubelab"))
+    c.settle()
+    images = c.api.get("Node", "kubelab")["status"]["images"]
+    digest = state(c, "one")["imageID"].split("@")[1]
+    assert images[0] == {"names": [f"nginx@{digest}", "nginx:1.27"], "sizeBytes": images[0]["sizeBytes"]}
+    assert images[1:] == boot
+    version = c.api.get("Node", "kubelab")["metadata"]["resourceVersion"]
+    c.api.create(pod("two", "nginx:1.27", nodeName="kubelab"))
+    c.settle()
+    assert state(c, "two")["ready"]
+    assert c.api.get("Node", "kubelab")["metadata"]["resourceVersion"] == version
+
+
+def test_node_reports_at_most_fifty_images() -> None:
+    c = Cluster(clock="virtual", seed=3, nodes=1,
+                images={f"example/app{i}": {"size": 1000 + i} for i in range(60)})
+    c.engine.kubelet.add_images("kubelab", [f"docker.io/example/app{i}:latest" for i in range(60)])
+    images = c.api.get("Node", "kubelab")["status"]["images"]
+    assert len(images) == 50 and images[0]["names"][1] == "registry.k8s.io/etcd:3.5.16-0"
+    assert images[-1]["names"][1] == "example/app17:latest"  # the 7 system images, then app59..app17

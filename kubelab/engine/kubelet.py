@@ -14,7 +14,7 @@ import functools
 import math
 import re
 from dataclasses import dataclass, field
-from typing import AbstractSet, Any, Callable
+from typing import AbstractSet, Any, Callable, Iterable
 
 from kubelab.api import errors
 from kubelab.client import ExecResult
@@ -35,6 +35,8 @@ BACKOFF_MAX = 300.0
 CONFIG_RETRY = 10.0  # a CreateContainerConfigError is retried on every pod resync
 VOLUME_SYNC_DELAY = 30.0  # a changed ConfigMap reaches mounted files after the kubelet's sync
 DEFAULT_GRACE = 30
+NODE_STATUS_MAX_IMAGES = 50  # the kubelet's nodeStatusMaxImages default
+MAX_NAMES_PER_IMAGE = 5  # names per image the Images setter reports
 
 
 class ConfigError(Exception):
@@ -351,8 +353,38 @@ class Kubelet(Controller):
         d = _go_duration(took)
         self._event(ps, "Normal", "Pulled", f'Successfully pulled image "{ref.text}" in {d} ({d} including '
                                             f"waiting). Image size: {image.size} bytes.", c)
-        self.images_on.setdefault(ps.node, set()).add(ref.canonical)
+        self.add_images(ps.node, (ref.canonical,))
         self._create(ps, c)
+
+    def add_images(self, node: str, canonical: Iterable[str]) -> None:
+        """Record images now on ``node`` and, when its image set grew, report the set in the
+        Node's ``status.images`` (what kube-scheduler's ImageLocality reads). One status write
+        per new image on a node, never one per pod start."""
+        have = self.images_on.setdefault(node, set())
+        new = set(canonical) - have
+        if not new:
+            return
+        have |= new
+        obj = self.store.get("Node", "", node)
+        if obj is None:
+            return
+        status = {k: v for k, v in obj.get("status", {}).items() if k != "images"}
+        status["images"] = self._node_images(have)
+        self.store.update({**obj, "status": dict(sorted(status.items()))}, status=True)
+
+    def _node_images(self, canonical: AbstractSet[str]) -> list[dict[str, Any]]:
+        """The Images setter over the runtime's image list: largest first (equal sizes by image
+        ID, descending), at most 50 images, each named by its digests then its tags (Docker's
+        short names, as cri-dockerd reports them), at most 5 names."""
+        rows = []
+        for text in canonical:
+            ref = parse_reference(text)
+            image = self.runtime.catalog.find(ref)
+            digest = ref.digest or image_digest(ref)
+            names = [f"{ref.short}@{digest}"] + ([] if ref.digest else [f"{ref.short}:{ref.tag}"])
+            rows.append((image.size if image else 0, digest, names[:MAX_NAMES_PER_IMAGE]))
+        rows.sort(key=lambda row: (row[0], row[1]), reverse=True)
+        return [{"names": names, "sizeBytes": size} for size, _, names in rows[:NODE_STATUS_MAX_IMAGES]]
 
     def _pull_failed(self, ps: PodState, c: Container, ref: Reference, why: str) -> None:
         self._event(ps, "Warning", "Failed", f'Failed to pull image "{ref.text}": {why}', c)

@@ -259,9 +259,9 @@ def install(engine: Engine, api: Any, cluster: Any) -> None:
     """Preload the system images on every node and give system-critical pods their priority."""
     kubelet = getattr(engine, "kubelet", None)
     if kubelet is not None:
-        canonical = {parse_reference(image).canonical for image in IMAGES}
+        canonical = [parse_reference(image).canonical for image in IMAGES]
         for node in engine.store.list("Node"):
-            kubelet.images_on.setdefault(node["metadata"]["name"], set()).update(canonical)
+            kubelet.add_images(node["metadata"]["name"], canonical)
 
     def priority(obj: Obj, old: Obj | None, dry_run: bool) -> None:
         spec = obj.get("spec") or {}
