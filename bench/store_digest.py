@@ -2,7 +2,8 @@
 the engine keeps objects (sharing, compact dicts) leaves what the API serves byte-identical.
 
 Run before and after a change: ``python bench/store_digest.py`` prints one hash per kind and
-one for all; the JSON keeps key order, so order changes show too (``-v`` prints the objects).
+one for all, then one per kubectl command of ``COMMANDS`` (what a learner reads); the JSON
+keeps key order, so order changes show too (``-v`` prints the objects).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ BAD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bad"},
        "spec": {"containers": [{"name": "c", "image": "no-such-image:1"}]}}
 CRASH = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crash"},
          "spec": {"containers": [{"name": "c", "image": "busybox", "command": ["sh", "-c", "exit 1"]}]}}
+COMMANDS = ("get pods -o yaml", "get events -A -o yaml", "get events -A -o json", "describe pods")
 SVC = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}
 
@@ -47,7 +49,8 @@ def scenario() -> Cluster:
 
 
 def main() -> None:
-    store = scenario().engine.store
+    cluster = scenario()
+    store = cluster.engine.store
     total = hashlib.sha256()
     for kind in sorted(store.kinds()):
         text = json.dumps(store.list(kind), default=str)
@@ -56,6 +59,9 @@ def main() -> None:
         total.update(text.encode())
         print(f"{kind:24} {store.count(kind):5} {hashlib.sha256(text.encode()).hexdigest()[:16]}")
     print(f"{'all':30} {total.hexdigest()[:16]}")
+    for command in COMMANDS:
+        out = cluster.kubectl(*command.split()).stdout
+        print(f"{command:30} {hashlib.sha256(out.encode()).hexdigest()[:16]}")
 
 
 if __name__ == "__main__":
