@@ -124,6 +124,40 @@ def test_nslookup(c: Cluster) -> None:
     assert missing.exit_code == 1 and "** server can't find nothing-here: NXDOMAIN" in missing.stdout
 
 
+def external_name(name: str, target: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"type": "ExternalName", "externalName": target}}
+
+
+def test_external_name_is_a_cname(c: Cluster) -> None:
+    """An ExternalName Service answers with a CNAME; CoreDNS follows it when it stays in the
+    cluster, so a request to the alias reaches the Service it names. A name outside the
+    cluster does not resolve in the simulation; a loop stops."""
+    c.api.create(service())
+    c.api.create(external_name("alias", "my-echo-server-service.default.svc.cluster.local."))
+    c.api.create(external_name("outside", "example.com"))
+    c.api.create(external_name("loop-a", "loop-b.default.svc.cluster.local"))
+    c.api.create(external_name("loop-b", "loop-a.default.svc.cluster.local"))
+    c.settle()
+    ensure_endpoints(c)
+    svc_ip = c.api.get("Service", "my-echo-server-service")["spec"]["clusterIP"]
+    header = "Server:\t\t10.96.0.10\nAddress:\t10.96.0.10:53\n\n"
+    result = sh(c, "nslookup alias")
+    assert result.exit_code == 0 and result.stdout == header + (
+        "alias.default.svc.cluster.local\tcanonical name = my-echo-server-service.default.svc.cluster.local\n"
+        f"Name:\tmy-echo-server-service.default.svc.cluster.local\nAddress: {svc_ip}\n\n")
+    fetched = sh(c, "wget -qO- http://alias/hi")
+    assert fetched.exit_code == 0 and json.loads(fetched.stdout)["path"] == "/hi"
+    assert json.loads(fetched.stdout)["os"]["hostname"].startswith("echo-")
+    assert sh(c, "nslookup outside").stdout == header + \
+        "outside.default.svc.cluster.local\tcanonical name = example.com\n\n"
+    assert sh(c, "wget -qO- http://outside").stderr == "wget: bad address 'outside'\n"
+    assert sh(c, "nslookup loop-a").stdout == header + (
+        "loop-a.default.svc.cluster.local\tcanonical name = loop-b.default.svc.cluster.local\n"
+        "loop-b.default.svc.cluster.local\tcanonical name = loop-a.default.svc.cluster.local\n\n")
+    assert sh(c, "wget -qO- http://loop-a").stderr == "wget: bad address 'loop-a'\n"
+
+
 def test_other_namespace_needs_qualified_name(c: Cluster) -> None:
     c.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}})
     c.settle()

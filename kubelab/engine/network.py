@@ -25,6 +25,7 @@ POD_NETWORK = ipaddress.ip_network("10.244.0.0/16")
 SERVICE_NETWORK = ipaddress.ip_network("10.96.0.0/12")
 CONNECT_TIMEOUT = 130.0  # Linux gives up a TCP connect after ~2 minutes of retries
 RECENT = 50
+MAX_CNAMES = 8  # CoreDNS stops following in-cluster CNAMEs after this many (or a repeat)
 
 
 @dataclass
@@ -82,6 +83,16 @@ class Reply(NamedTuple):
     status: int
     body: str
     served_by: str | None  # "namespace/pod"
+
+
+class Answer(NamedTuple):
+    """What the cluster DNS answers for a name: the name that matched, the CNAMEs followed from
+    it (an ExternalName Service is one), and the address (None when the chain leaves the
+    cluster, which the simulation cannot resolve, or loops)."""
+
+    fqdn: str
+    cnames: tuple[tuple[str, str], ...]
+    ip: str | None
 
 
 class ConnectError(Exception):
@@ -164,13 +175,13 @@ class Network:
                                               f"nameserver {DNS_SERVER}\noptions ndots:5\n")
         return text
 
-    def lookup(self, name: str, namespace: str | None) -> tuple[str, str] | None:
-        """(fully qualified name, IP) as a pod in ``namespace`` resolves ``name``; None is NXDOMAIN."""
+    def lookup(self, name: str, namespace: str | None) -> Answer | None:
+        """The answer a pod in ``namespace`` gets for ``name``; None is NXDOMAIN."""
         name = name.lower()
         if _is_ip(name):
-            return name, name
+            return Answer(name, (), name)
         if name in ("localhost", "localhost.localdomain"):
-            return "localhost", "127.0.0.1"
+            return Answer("localhost", (), "127.0.0.1")
         absolute = name.endswith(".")
         name = name.rstrip(".")
         candidates = []
@@ -178,16 +189,35 @@ class Network:
             candidates = [f"{name}.{domain}" for domain in self.search_path(namespace)]
         candidates.append(name)
         for fqdn in candidates:
-            ip = self._record(fqdn)
-            if ip is not None:
-                return fqdn, ip
+            target = self._cname(fqdn)
+            ip = self._record(fqdn) if target is None else None
+            if target is None and ip is None:
+                continue
+            cnames: list[tuple[str, str]] = []
+            while target is not None:  # CoreDNS follows CNAMEs that stay in its zone
+                cnames.append((cnames[-1][1] if cnames else fqdn, target))
+                if len(cnames) >= MAX_CNAMES or any(target == alias for alias, _ in cnames):
+                    break
+                target, ip = self._cname(target), self._record(target)
+            return Answer(fqdn, tuple(cnames), ip)
         return None
 
     def resolve(self, name: str, namespace: str | None) -> str | None:
         found = self.lookup(name, namespace)
-        return found[1] if found else None
+        return found.ip if found else None
+
+    def _cname(self, fqdn: str) -> str | None:
+        """The CNAME target of ``<svc>.<ns>.svc.cluster.local`` when that is an ExternalName Service."""
+        parts = fqdn.split(".")
+        if len(parts) != 5 or f"{parts[2]}.{parts[3]}.{parts[4]}" != f"svc.{CLUSTER_DOMAIN}":
+            return None
+        spec = (self.store.get("Service", parts[1], parts[0]) or {}).get("spec") or {}
+        if spec.get("type") != "ExternalName":
+            return None
+        return (spec.get("externalName") or "").lower().rstrip(".") or None
 
     def _record(self, fqdn: str) -> str | None:
+        """The name's A record (None for none)."""
         suffix = "." + CLUSTER_DOMAIN
         if not fqdn.endswith(suffix):
             return None
@@ -196,7 +226,10 @@ class Network:
             svc = self.store.get("Service", parts[1], parts[0])
             if svc is None:
                 return None
-            ip = svc.get("spec", {}).get("clusterIP")
+            spec = svc.get("spec", {})
+            if spec.get("type") == "ExternalName":
+                return None
+            ip = spec.get("clusterIP")
             if ip and ip != "None":
                 return ip
             ready = self._endpoint_ips(svc)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from kubelab.client import ExecResult
 from kubelab.engine.clock import Clock, Timer
-from kubelab.engine.network import Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER
+from kubelab.engine.network import Answer, Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER
 from kubelab.engine.shell import Shell, Sleep, Streams, drain
 from kubelab.engine.store import compact
 
@@ -357,7 +357,7 @@ class Process:
     def http_get(self, url: str, user_agent: str) -> Fetch:
         return self.runtime.network.fetch(self.sandbox, url, user_agent)
 
-    def dns_lookup(self, name: str) -> tuple[str, str] | None:
+    def dns_lookup(self, name: str) -> Answer | None:
         return self.runtime.network.lookup(name, self.sandbox.namespace)
 
     def dns_server(self) -> str:

@@ -50,7 +50,7 @@ class Host(Protocol):
     def now(self) -> float: ...
     def has_program(self, name: str) -> bool: ...
     def http_get(self, url: str, user_agent: str) -> Any: ...  # network.Fetch
-    def dns_lookup(self, name: str) -> tuple[str, str] | None: ...  # (fqdn, ip)
+    def dns_lookup(self, name: str) -> Any: ...  # network.Answer, None for NXDOMAIN
     def dns_server(self) -> str: ...
 
 
@@ -868,8 +868,11 @@ class Shell:
         if found is None:
             io.out(f"** server can't find {names[0]}: NXDOMAIN\n\n")
             return 1
-        fqdn, ip = found
-        io.out(f"Name:\t{fqdn}\nAddress: {ip}\n\n")
+        for owner, target in found.cnames:
+            io.out(f"{owner}\tcanonical name = {target}\n")
+        if found.ip is not None:
+            io.out(f"Name:\t{found.cnames[-1][1] if found.cnames else found.fqdn}\nAddress: {found.ip}\n")
+        io.out("\n")
         return 0
         yield  # pragma: no cover
 
