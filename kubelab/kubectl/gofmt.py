@@ -212,3 +212,52 @@ def _format_one(verb: str, flags: str, prec: int | None, arg: Any) -> str:
         text = text.upper() if verb in "EG" else text
         return ("+" + text) if "+" in flags and arg >= 0 else text
     return _bad(verb, arg)
+
+
+def rune(ch: str) -> str:
+    """Go's ``%#U``, as parse errors name a bad character."""
+    return f"U+{ord(ch):04X} '{ch}'" if ch.isprintable() else f"U+{ord(ch):04X}"
+
+
+_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
+
+
+def unquote(raw: str) -> str:
+    """Go's strconv.Unquote, also for single-quoted strings; ValueError when invalid."""
+    q, body = raw[0], raw[1:-1]
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == q:
+            raise ValueError(raw)
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        if i + 1 >= len(body):
+            raise ValueError(raw)
+        e = body[i + 1]
+        if e in _ESCAPES:
+            out.append(_ESCAPES[e])
+            i += 2
+        elif e in "\"'":
+            if e != q:
+                raise ValueError(raw)
+            out.append(e)
+            i += 2
+        elif e in "xuU":
+            n = {"x": 2, "u": 4, "U": 8}[e]
+            digits = body[i + 2:i + 2 + n]
+            if len(digits) != n or not re.fullmatch(r"[0-9a-fA-F]+", digits):
+                raise ValueError(raw)
+            out.append(chr(int(digits, 16)))
+            i += 2 + n
+        elif e in "01234567":
+            digits = body[i + 1:i + 4]
+            if not re.fullmatch(r"[0-7]{3}", digits) or int(digits, 8) > 255:
+                raise ValueError(raw)
+            out.append(chr(int(digits, 8)))
+            i += 4
+        else:
+            raise ValueError(raw)
+    return "".join(out)

@@ -208,7 +208,7 @@ def _lex_into(text: str, items: list[Item]) -> None:
                     emit("var" if ch == "$" else "dot", ch, pos)
                 else:
                     if not _at_terminator(text, end):
-                        fail(f"bad character {_rune(text[end])}")
+                        fail(f"bad character {gofmt.rune(text[end])}")
                     emit("var" if ch == "$" else "field", text[pos:end], pos)
                 pos = end
             elif ch in "+-." or ch.isdigit():
@@ -229,7 +229,7 @@ def _lex_into(text: str, items: list[Item]) -> None:
                 typ = ("keyword" if word in KEYWORDS else "bool" if word in ("true", "false")
                        else "nil" if word == "nil" else "ident")
                 if not _at_terminator(text, end):
-                    fail(f"bad character {_rune(text[end])}")
+                    fail(f"bad character {gofmt.rune(text[end])}")
                 emit(typ, word, pos)
                 pos = end
             elif ch == "(":
@@ -246,11 +246,7 @@ def _lex_into(text: str, items: list[Item]) -> None:
                 emit("char_item", ch, pos)
                 pos += 1
             else:
-                fail(f"bad character {_rune(ch)}")
-
-
-def _rune(ch: str) -> str:
-    return f"U+{ord(ch):04X} '{ch}'" if ch.isprintable() else f"U+{ord(ch):04X}"
+                fail(f"bad character {gofmt.rune(ch)}")
 
 
 def _at_terminator(text: str, pos: int) -> bool:
@@ -422,7 +418,7 @@ class _Parser:
         item = self.next_non_space()
         if item.typ not in ("string", "raw"):
             self.unexpected(item, context)
-        return item.val[1:-1] if item.typ == "raw" else _unquote(item.val)
+        return item.val[1:-1] if item.typ == "raw" else gofmt.unquote(item.val)
 
     def definition(self, context: str) -> str:
         """``{{define "name"}}...{{end}}``: the body is kept for ``{{template}}``."""
@@ -589,7 +585,7 @@ class _Parser:
             return self.pipeline("parenthesized pipeline", "rparen")
         if t in ("string", "raw"):
             try:
-                value = item.val[1:-1] if t == "raw" else _unquote(item.val)
+                value = item.val[1:-1] if t == "raw" else gofmt.unquote(item.val)
             except ValueError:
                 self.fail("invalid syntax", item)
             return Node("string", item.pos, item.line, value, item.val)
@@ -600,7 +596,7 @@ class _Parser:
         text = item.val
         if item.typ == "char":
             try:
-                ch = _unquote('"' + text[1:-1].replace('"', '\\"') + '"') if text[1:2] == "\\" else text[1:-1]
+                ch = gofmt.unquote('"' + text[1:-1].replace('"', '\\"') + '"') if text[1:2] == "\\" else text[1:-1]
             except ValueError:
                 ch = ""
             if len(ch) != 1:
@@ -617,37 +613,6 @@ class _Parser:
             return float(clean)
         except ValueError:
             self.fail(f"illegal number syntax: {gofmt.go_quote(text)}", item)
-
-
-_ESC = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\", '"': '"'}
-
-
-def _unquote(raw: str) -> str:
-    """strconv.Unquote of a double-quoted Go string."""
-    body, out, i = raw[1:-1], [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\":
-            out.append(ch)
-            i += 1
-            continue
-        e = body[i + 1:i + 2]
-        if e in _ESC:
-            out.append(_ESC[e])
-            i += 2
-        elif e in ("x", "u", "U"):
-            n = {"x": 2, "u": 4, "U": 8}[e]
-            digits = body[i + 2:i + 2 + n]
-            if len(digits) != n or not re.fullmatch(r"[0-9a-fA-F]+", digits):
-                raise ValueError(raw)
-            out.append(chr(int(digits, 16)))
-            i += 2 + n
-        elif e and e in "01234567" and re.fullmatch(r"[0-7]{3}", body[i + 1:i + 4]):
-            out.append(chr(int(body[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            raise ValueError(raw)
-    return "".join(out)
 
 
 # -- values ---------------------------------------------------------------------------------

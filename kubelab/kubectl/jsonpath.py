@@ -40,11 +40,6 @@ _SLICE = re.compile(r"^(-?\d*)(:-?\d*)?(:-?\d*)?$")
 _FILTER = re.compile(r"^([^!<>=]+)([!<>=]+)(.+?)$", re.S)
 
 
-def _rune(ch: str) -> str:
-    """Go's ``%#U``."""
-    return f"U+{ord(ch):04X} '{ch}'" if ch.isprintable() else f"U+{ord(ch):04X}"
-
-
 def _terminator(ch: str) -> bool:
     return ch in " \t\r\n.,[]$@{}" or ch == ""
 
@@ -111,7 +106,7 @@ class _Parser:
                 word = self.text[start:self.pos]
                 cur.append(Node("bool", word == "true") if word in ("true", "false") else Node("identifier", word))
             else:
-                raise JSONPathError(f"unrecognized character in action: {_rune(ch)}")
+                raise JSONPathError(f"unrecognized character in action: {gofmt.rune(ch)}")
 
     def field(self, cur: list[Node]) -> None:
         start = self.pos
@@ -218,7 +213,7 @@ class _Parser:
                 break
         raw = self.text[start:self.pos]
         try:
-            cur.append(Node("text", unquote(raw)))
+            cur.append(Node("text", gofmt.unquote(raw)))
         except ValueError:
             raise JSONPathError(f"unquote string {raw} error invalid syntax") from None
 
@@ -230,50 +225,6 @@ def _action(text: str) -> Node:
     node = Node("list")
     p.inside(node.nodes)
     return node
-
-
-_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v", "\\": "\\"}
-
-
-def unquote(raw: str) -> str:
-    """Go's strconv.Unquote, also for single-quoted strings; ValueError when invalid."""
-    q, body = raw[0], raw[1:-1]
-    out, i = [], 0
-    while i < len(body):
-        ch = body[i]
-        if ch == q:
-            raise ValueError(raw)
-        if ch != "\\":
-            out.append(ch)
-            i += 1
-            continue
-        if i + 1 >= len(body):
-            raise ValueError(raw)
-        e = body[i + 1]
-        if e in _ESCAPES:
-            out.append(_ESCAPES[e])
-            i += 2
-        elif e in "\"'":
-            if e != q:
-                raise ValueError(raw)
-            out.append(e)
-            i += 2
-        elif e in "xuU":
-            n = {"x": 2, "u": 4, "U": 8}[e]
-            digits = body[i + 2:i + 2 + n]
-            if len(digits) != n or not re.fullmatch(r"[0-9a-fA-F]+", digits):
-                raise ValueError(raw)
-            out.append(chr(int(digits, 16)))
-            i += 2 + n
-        elif e in "01234567":
-            digits = body[i + 1:i + 4]
-            if not re.fullmatch(r"[0-7]{3}", digits) or int(digits, 8) > 255:
-                raise ValueError(raw)
-            out.append(chr(int(digits, 8)))
-            i += 4
-        else:
-            raise ValueError(raw)
-    return "".join(out)
 
 
 def parse(template: str) -> list[Node]:
