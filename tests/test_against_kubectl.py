@@ -728,3 +728,20 @@ def test_write_commands_match_real_kubectl(served):
         real = kubectl(command, stdin=stdin)
         mine = cluster.kubectl(command, stdin=stdin)
         assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr), command
+
+
+def test_apply_prints_templates_like_real_kubectl(served):
+    """apply -o jsonpath/go-template prints the template over the applied object (a List when
+    there are several); --template alone prints it per object. Applying what is there changes
+    nothing, so both sides print the same objects."""
+    cluster, kubectl = served
+    pod = STATE.split("---\n")[0]
+    for argv, stdin in ((["apply", "-f", "-", "-o", "jsonpath={.kind}/{.metadata.name} {.metadata.resourceVersion}"], pod),
+                        (["apply", "-f", "-", "-o", "jsonpath={.items[*].metadata.name}"], STATE),
+                        (["apply", "-f", "-", "-o", 'go-template={{range .items}}{{.kind}} {{end}}'], STATE),
+                        (["apply", "-f", "-", "--template", "{{.metadata.name}},"], STATE),
+                        (["apply", "-f", "-", "-o", "jsonpath={.nothing}", "--allow-missing-template-keys=false"], pod),
+                        (["apply", "-f", "-", "-o", "custom-columns=N:.metadata.name"], pod)):
+        real = kubectl(argv, stdin=stdin)
+        mine = cluster.kubectl(*argv, stdin=stdin)
+        assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr), argv

@@ -22,6 +22,10 @@ from kubelab.kubectl.manifests import Doc, kind_of, namespace_for, read_manifest
 Obj = dict[str, Any]
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
+# The printers kubectl apply's PrintFlags offer (no table formats).
+APPLY_FORMATS = ("go-template", "go-template-file", "json", "jsonpath", "jsonpath-as-json", "jsonpath-file", "name",
+                 "template", "templatefile", "yaml")
+
 APPLY_FLAGS = (
     *fl.FILE_FLAGS, fl.DRY_RUN, fl.VALIDATE, fl.FIELD_MANAGER, *fl.PRINT_FLAGS, fl.SELECTOR,
     Flag("prune", type=fl.BOOL), Flag("force", type=fl.BOOL), Flag("server-side", type=fl.BOOL),
@@ -128,10 +132,10 @@ def apply(ctx: Context, args: list[str]) -> int:
         raise error("all resources selected for prune without explicitly passing --all. To prune all resources, "
                     "pass the --all flag. If you did not mean to prune all resources, specify a label selector")
     output = ctx.flags.get("output")
-    if output not in ("", "name", "yaml", "json"):
-        from kubelab.kubectl.get import check_output
-
-        check_output(output)
+    try:
+        printer, template = printers.output_format(output, ctx.flags.get("template"), APPLY_FORMATS)
+    except printers.PrintError as e:
+        raise error(str(e)) from None
     validation = field_validation(ctx)
     docs = read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive"))
     errors: list[BaseException] = [KubectlError(d.error) for d in docs if d.error]
@@ -145,19 +149,33 @@ def apply(ctx: Context, args: list[str]) -> int:
         except (StatusError, KubectlError) as e:
             errors.append(e)
             continue
-        if not output:
-            ctx.print(_verbed(kind, name, verb, dry_run))
-        elif output == "name":
+        if printer == "name":
             ctx.print(f"{kind.qualified_singular}/{name}")
-        else:
+        elif output:
             printed.append(obj)
-    if printed:
-        data = printed[0] if len(printed) == 1 else printers.as_list(printed)
-        ctx.out.write(printers.to_yaml(data) if output == "yaml" else printers.to_json(data))
-    if errors:
+        elif printer:  # --template alone: the template is the per-object message
+            _template(ctx, printer, template, obj)
+        else:
+            ctx.print(_verbed(kind, name, verb, dry_run))
+    if errors:  # kubectl prints the objects only once everything applied
         ctx.eprint(format_errors(errors))
         return 1
+    if printed:
+        data = printed[0] if len(printed) == 1 else printers.as_list(printed)
+        if printer in ("yaml", "json"):
+            ctx.out.write(printers.to_yaml(data) if printer == "yaml" else printers.to_json(data))
+        else:
+            _template(ctx, printer, template, data)
     return 0
+
+
+def _template(ctx: Context, printer: str, template: str, data: Obj) -> None:
+    try:
+        ctx.out.write(printers.template_output(printer, template, data,
+                                               allow_missing=ctx.flags.get("allow-missing-template-keys")))
+    except printers.PrintError as e:
+        ctx.out.write(e.stdout)
+        raise error(str(e)) from None
 
 
 def _go_list(items: list[str]) -> str:

@@ -60,15 +60,31 @@ def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = 
                 raise error(f"{failed}{e.message}") from None
             raise with_source(e, "creating", source) from None
         name = obj["metadata"]["name"]
+    _print(ctx, output, kind.qualified_singular, name, obj, dry_run)
+
+
+def _print(ctx: Context, output: str, qualified: str, name: str, obj: Obj, dry_run: str) -> None:
+    """What kubectl create prints for the object it created (or would have): the ``-o`` format
+    over it, else ``<kind>/<name> created``. A client dry run prints the typed object, in its
+    struct's field order."""
     if output == "yaml":
         ctx.out.write(printers.to_yaml(obj))
     elif output == "json":
         ctx.out.write(printers.to_json(obj, sort_keys=dry_run != "client"))
     elif output == "name":
-        ctx.print(f"{kind.qualified_singular}/{name}")
+        ctx.print(f"{qualified}/{name}")
+    elif output or ctx.flags.get("template"):
+        printer, template = printers.output_format(output, ctx.flags.get("template"), CREATE_FORMATS)
+        try:
+            ctx.out.write(printers.template_output(printer, template, obj,
+                                                   allow_missing=ctx.flags.get("allow-missing-template-keys"),
+                                                   typed=dry_run == "client"))
+        except printers.PrintError as e:
+            ctx.out.write(e.stdout)
+            raise error(str(e)) from None
     else:
         suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
-        ctx.print(f"{kind.qualified_singular}/{name} created{suffix}")
+        ctx.print(f"{qualified}/{name} created{suffix}")
 
 
 @command("create", *fl.FILE_FLAGS, *COMMON, Flag("edit", type=fl.BOOL), Flag("raw", type=fl.STRING),
@@ -380,14 +396,7 @@ def _unserved(ctx: Context, obj: Obj, qualified: str, resource: str, what: str) 
     if ctx.dry_run() != "client":
         raise error(f"failed to create {what}: the server could not find the requested resource "
                     f"(post {resource})")
-    if output == "yaml":
-        ctx.out.write(printers.to_yaml(obj))
-    elif output == "json":
-        ctx.out.write(printers.to_json(obj, sort_keys=False))
-    elif output == "name":
-        ctx.print(f"{qualified}/{obj['metadata']['name']}")
-    else:
-        ctx.print(f"{qualified}/{obj['metadata']['name']} created (dry run)")
+    _print(ctx, output, qualified, obj["metadata"]["name"], obj, "client")
 
 
 PRIORITY_FLAGS = (Flag("value", type=fl.INT), Flag("global-default", type=fl.BOOL),

@@ -113,9 +113,10 @@ def to_json(obj: Any, sort_keys: bool = True) -> str:
     return json.dumps(obj, indent=4, sort_keys=sort_keys, ensure_ascii=False) + "\n"
 
 
-def go_json(obj: Any) -> str:
-    """Compact JSON as Go's encoding/json writes a map: sorted keys, ``<>&`` escaped."""
-    text = json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+def go_json(obj: Any, sort_keys: bool = True) -> str:
+    """Compact JSON as Go's encoding/json writes a map: sorted keys, ``<>&`` escaped (a typed
+    object kubectl built itself keeps its struct's field order: ``sort_keys=False``)."""
+    text = json.dumps(obj, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
@@ -265,10 +266,12 @@ def output_format(output: str, template_flag: str, allowed: Iterable[str]) -> tu
     return printer, template
 
 
-def template_output(printer: str, template: str, data: Any, *, allow_missing: bool = True) -> str:
+def template_output(printer: str, template: str, data: Any, *, allow_missing: bool = True,
+                    typed: bool = False) -> str:
     """``-o go-template`` / ``jsonpath`` / ``jsonpath-as-json`` output for ``data`` (one object
     or the List). PrintError carries kubectl's message and, in ``stdout``, what kubectl writes
-    to standard output before failing."""
+    to standard output before failing (``typed``: an object kubectl built, whose raw JSON keeps
+    its field order)."""
     if printer == "go-template":
         try:
             parsed = gotemplate.parse(template)
@@ -277,7 +280,7 @@ def template_output(printer: str, template: str, data: Any, *, allow_missing: bo
         try:
             return parsed.execute(data, missing_error=not allow_missing)
         except gotemplate.ExecError as e:
-            raw = jsonpath_mod.go_json(data)
+            raw = go_json(data, sort_keys=not typed)
             err = PrintError(f"error executing template {gofmt.go_quote(template)}: {e}")
             err.stdout = (getattr(e, "partial", "") +
                           f"Error executing template: {e}. Printing more information for debugging the template:\n"
