@@ -319,17 +319,6 @@ def _secret(name: str, ctx: Context, secret_type: str, data: dict[str, bytes]) -
     return obj
 
 
-def _go_json(value: Any) -> str:
-    """Compact JSON as Go's encoding/json writes it (HTML-safe escapes for <, > and &)."""
-    import json
-
-    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
-                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
-    return text
-
-
 @command("create secret docker-registry", *COMMON, Flag("docker-username", type=fl.STRING),
          Flag("docker-password", type=fl.STRING), Flag("docker-email", type=fl.STRING),
          Flag("docker-server", type=fl.STRING, default="https://index.docker.io/v1/"),
@@ -350,7 +339,7 @@ def create_secret_docker_registry(ctx: Context, args: list[str]) -> int:
     else:
         entry = {k: v for k, v in (("username", user), ("password", password), ("email", email)) if v}
         entry["auth"] = base64.b64encode(f"{user}:{password}".encode()).decode()
-        data = {".dockerconfigjson": _go_json({"auths": {server: entry}}).encode()}
+        data = {".dockerconfigjson": printers.go_json({"auths": {server: entry}}, sort_keys=False).encode()}
     obj = _secret(name, ctx, "kubernetes.io/dockerconfigjson", data)
     _finish(ctx, BY_KIND["Secret"], obj, failed="failed to create secret ")
     return 0
