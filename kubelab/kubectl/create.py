@@ -20,6 +20,7 @@ from kubelab.kubectl.apply import field_validation, with_last_applied
 from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors, group, with_source
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests
+from kubelab.kubectl.workloads import resource_list
 
 Obj = dict[str, Any]
 
@@ -420,21 +421,10 @@ QUOTA_FLAGS = (Flag("hard", type=fl.STRING), Flag("scopes", type=fl.STRING))
 def create_quota(ctx: Context, args: list[str]) -> int:
     """A ResourceQuota from ``--hard=cpu=1,pods=2`` (quantities in canonical form) and
     ``--scopes=A,B`` (scope names are the server's to check, as kubectl leaves them)."""
-    from kubelab.api.quantity import QuantityError, parse
-
     name = _one_name(ctx, args)
     spec: Obj = {}
     if ctx.flags.get("hard"):
-        hard = {}
-        for statement in ctx.flags.get("hard").split(","):
-            parts = statement.split("=")
-            if len(parts) != 2:
-                raise error(f"Invalid argument syntax {statement}, expected <resource>=<value>")
-            try:
-                hard[parts[0]] = str(parse(parts[1]))
-            except QuantityError as e:
-                raise error(str(e)) from None
-        spec["hard"] = dict(sorted(hard.items()))
+        spec["hard"] = dict(sorted(resource_list(ctx.flags.get("hard")).items()))
     if ctx.flags.get("scopes"):
         scopes = ctx.flags.get("scopes").split(",")
         if "" in scopes:

@@ -433,9 +433,9 @@ def set_env(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def _resource_list(text: str) -> Obj:
-    """generateversioned's populateResourceListV1: ``cpu=100m,memory=256Mi`` with quantities in
-    their canonical spelling."""
+def resource_list(text: str) -> Obj:
+    """generateversioned's populateResourceListV1 (set resources, create quota):
+    ``cpu=100m,memory=256Mi`` with quantities in their canonical spelling."""
     from kubelab.api.quantity import QuantityError, parse
 
     result: Obj = {}
@@ -469,8 +469,8 @@ def set_resources(ctx: Context, args: list[str]) -> int:
     limits, requests = ctx.flags.get("limits"), ctx.flags.get("requests")
     if not limits and not requests:
         raise error("you must specify an update to requests or limits (in the form of --requests/--limits)")
-    wanted = {"limits": _resource_list(limits) if limits else {},
-              "requests": _resource_list(requests) if requests else {}}
+    wanted = {"limits": resource_list(limits) if limits else {},
+              "requests": resource_list(requests) if requests else {}}
     selector = ctx.flags.get("containers")
     errs: list[BaseException | str] = []
 
