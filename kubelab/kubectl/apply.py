@@ -17,6 +17,7 @@ from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
 from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors, with_source
 from kubelab.kubectl.flags import Flag
+from kubelab.kubectl.get import check_output, write_template
 from kubelab.kubectl.manifests import Doc, kind_of, namespace_for, read_manifests
 
 Obj = dict[str, Any]
@@ -132,10 +133,7 @@ def apply(ctx: Context, args: list[str]) -> int:
         raise error("all resources selected for prune without explicitly passing --all. To prune all resources, "
                     "pass the --all flag. If you did not mean to prune all resources, specify a label selector")
     output = ctx.flags.get("output")
-    try:
-        printer, template = printers.output_format(output, ctx.flags.get("template"), APPLY_FORMATS)
-    except printers.PrintError as e:
-        raise error(str(e)) from None
+    printer, template = check_output(output, ctx.flags.get("template"), APPLY_FORMATS)
     validation = field_validation(ctx)
     docs = read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive"))
     errors: list[BaseException] = [KubectlError(d.error) for d in docs if d.error]
@@ -154,7 +152,7 @@ def apply(ctx: Context, args: list[str]) -> int:
         elif output:
             printed.append(obj)
         elif printer:  # --template alone: the template is the per-object message
-            _template(ctx, printer, template, obj)
+            write_template(ctx, printer, template, obj)
         else:
             ctx.print(_verbed(kind, name, verb, dry_run))
     if errors:  # kubectl prints the objects only once everything applied
@@ -165,17 +163,8 @@ def apply(ctx: Context, args: list[str]) -> int:
         if printer in ("yaml", "json"):
             ctx.out.write(printers.to_yaml(data) if printer == "yaml" else printers.to_json(data))
         else:
-            _template(ctx, printer, template, data)
+            write_template(ctx, printer, template, data)
     return 0
-
-
-def _template(ctx: Context, printer: str, template: str, data: Obj) -> None:
-    try:
-        ctx.out.write(printers.template_output(printer, template, data,
-                                               allow_missing=ctx.flags.get("allow-missing-template-keys")))
-    except printers.PrintError as e:
-        ctx.out.write(e.stdout)
-        raise error(str(e)) from None
 
 
 def _go_list(items: list[str]) -> str:

@@ -19,6 +19,7 @@ from kubelab.kubectl import printers, usage
 from kubelab.kubectl.apply import field_validation, with_last_applied
 from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors, group, with_source
 from kubelab.kubectl.flags import Flag
+from kubelab.kubectl.get import check_output, write_template
 from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests
 from kubelab.kubectl.workloads import resource_list
 
@@ -35,10 +36,7 @@ CREATE_FORMATS = ("go-template", "go-template-file", "json", "jsonpath", "jsonpa
 def _check_output(ctx: Context) -> str:
     """``-o`` as given, once kubectl would accept it (its error otherwise, before any request)."""
     output = ctx.flags.get("output")
-    try:
-        printers.output_format(output, ctx.flags.get("template"), CREATE_FORMATS)
-    except printers.PrintError as e:
-        raise error(str(e)) from None
+    check_output(output, ctx.flags.get("template"), CREATE_FORMATS)
     return output
 
 
@@ -76,13 +74,7 @@ def _print(ctx: Context, output: str, qualified: str, name: str, obj: Obj, dry_r
         ctx.print(f"{qualified}/{name}")
     elif output or ctx.flags.get("template"):
         printer, template = printers.output_format(output, ctx.flags.get("template"), CREATE_FORMATS)
-        try:
-            ctx.out.write(printers.template_output(printer, template, obj,
-                                                   allow_missing=ctx.flags.get("allow-missing-template-keys"),
-                                                   typed=dry_run == "client"))
-        except printers.PrintError as e:
-            ctx.out.write(e.stdout)
-            raise error(str(e)) from None
+        write_template(ctx, printer, template, obj, typed=dry_run == "client")
     else:
         suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
         ctx.print(f"{qualified}/{name} created{suffix}")

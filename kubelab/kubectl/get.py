@@ -94,11 +94,24 @@ def fetch(ctx: Context, req: Request, all_namespaces: bool, errors: list[BaseExc
     return result["items"]
 
 
-def check_output(output: str, template: str = "") -> str:
-    """The printer for ``-o`` (with ``--template``), or kubectl's error for an unknown one."""
+def check_output(output: str, template: str = "", allowed: tuple[str, ...] = OUTPUT_FORMATS) -> tuple[str, str]:
+    """``(printer, template)`` for ``-o`` (with ``--template``) among a command's ``allowed``
+    formats, or kubectl's error for an unknown one (before any request)."""
     try:
-        return printers.output_format(output, template, OUTPUT_FORMATS)[0]
+        return printers.output_format(output, template, allowed)
     except printers.PrintError as e:
+        raise error(str(e)) from None
+
+
+def write_template(ctx: Context, printer: str, template: str, data: Obj, typed: bool = False) -> None:
+    """A go-template or jsonpath printer's output over ``data``; when it fails, what kubectl
+    writes to standard output before its error (``typed`` as for printers.template_output)."""
+    try:
+        ctx.out.write(printers.template_output(printer, template, data,
+                                               allow_missing=ctx.flags.get("allow-missing-template-keys"),
+                                               typed=typed))
+    except printers.PrintError as e:
+        ctx.out.write(e.stdout)
         raise error(str(e)) from None
 
 
@@ -123,8 +136,7 @@ def print_objects(ctx: Context, objects: list[Obj], fmt: str, output: str, singl
         elif fmt == "json":
             ctx.out.write(printers.to_json(data))
         else:
-            ctx.out.write(printers.template_output(fmt, template, data,
-                                                   allow_missing=ctx.flags.get("allow-missing-template-keys")))
+            write_template(ctx, fmt, template, data)
     except printers.PrintError as e:
         ctx.out.write(e.stdout)
         raise error(str(e)) from None
@@ -151,7 +163,7 @@ def table_text(ctx: Context, kind: str, objects: list[Obj], *, with_kind: bool, 
 @command("get", *GET_FLAGS)
 def get(ctx: Context, args: list[str]) -> int:
     output = ctx.flags.get("output")
-    fmt = check_output(output, ctx.flags.get("template"))
+    fmt = check_output(output, ctx.flags.get("template"))[0]
     all_namespaces = ctx.flags.get("all-namespaces")
     if ctx.flags.get("filename"):
         from kubelab.kubectl.manifests import kind_of, read_manifests
