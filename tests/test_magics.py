@@ -45,6 +45,10 @@ print(type(pods.df).__name__, list(pods.df.columns)[:3], len(pods.df), pods.df["
     "yaml": "%kube get pod web-1 -o name",
     "expand": """which = "web-1"
 %kube get pod $which -o name""",
+    "go_template": """def name_of(which):
+    found = %kube get pod {which} -o go-template='{{.metadata.name}} {{"on"}}'
+    return str(found)
+name_of("web-1")""",
     "apply": "%%kube apply\n" + POD,
     "notfound": "%kube route svc/nope",
     "diagram": "%kube diagram",
@@ -143,6 +147,14 @@ def test_variables_expand(outputs):
     no_traceback(outs)
     (out,) = rich(outs)
     assert out["data"]["text/plain"] == "pod/web-1"
+
+
+def test_go_template_braces_survive_expansion(outputs):
+    """{var} still expands (from the caller's locals too), but {{...}} reaches kubectl whole."""
+    outs = outputs["go_template"]
+    no_traceback(outs)
+    (out,) = rich(outs)
+    assert out["data"]["text/plain"] == "'web-1 on'"
 
 
 @pytest.mark.skipif(importlib.util.find_spec("kubelab.kubectl.apply") is None,

@@ -1,7 +1,7 @@
 """``%kube`` and ``%%kube``: kubectl in a cell.
 
 ``%kube get pods -o wide`` runs kubectl with the words after ``%kube`` (split like a shell,
-``$var`` / ``{var}`` expanded by IPython). ``%%kube apply`` (or ``create``, ``delete``,
+``$var`` / ``{var}`` expanded by IPython, except inside Go template actions ``{{...}}``). ``%%kube apply`` (or ``create``, ``delete``,
 ``apply -n NS``) runs that command with the cell body as ``-f -``. Output is kubectl's own text
 (errors on stderr, never a traceback); ``get`` tables are also shown styled, and the line's
 value is a :class:`~kubelab.notebook.display.KubeResult` (``(%kube get pods).df``).
@@ -17,6 +17,7 @@ the cell returns, that cell showing what it prints as it comes, until ``%kube po
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import sys
 import threading
@@ -26,6 +27,8 @@ import kubelab.notebook as nb
 from kubelab.notebook.display import KubeResult, Notice, informational
 
 _SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip")
+_GO_ACTION = re.compile(r"\{\{.*?\}\}", re.S)
+_HELD = re.compile("\x00(\\d+)\x00")
 
 
 def load(ipython: Any) -> None:
@@ -67,8 +70,28 @@ def run_kubectl(argv: list[str], stdin: str | None = None) -> KubeResult:
     return KubeResult(list(argv), r.returncode, r.stdout, r.stderr)
 
 
+def expand(line: str, depth: int = 0) -> str:
+    """IPython's ``{var}``/``$var`` expansion of a ``%kube`` line, leaving Go template actions
+    alone: Python's format would turn ``-o go-template='{{.metadata.name}}'`` into single braces.
+    ``depth``: frames between the caller and the user's code."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return line
+    kept: list[str] = []
+
+    def hold(m: re.Match[str]) -> str:
+        kept.append(m.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    expanded = shell.var_expand(_GO_ACTION.sub(hold, line), depth + 2)
+    return _HELD.sub(lambda m: kept[int(m.group(1))], expanded)
+
+
 def kube_line(line: str) -> Any:
     """``%kube ARGS``: run kubectl (or one of kubelab's extra words)."""
+    line = expand(line, depth=1)  # the caller is IPython's run_line_magic, then the user's code
     try:
         argv = shlex.split(line)
     except ValueError as err:
@@ -123,6 +146,9 @@ def _follow_forwards(result: KubeResult, before: list[Any]) -> None:
     result.shown = True
     for forward in started:
         forward.follow(live.append)
+
+
+kube_line._ipython_magic_no_var_expand = True  # type: ignore[attr-defined]  # expand() does it
 
 
 def kube_cell(line: str, cell: str) -> None:
