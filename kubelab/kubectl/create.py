@@ -16,7 +16,7 @@ from kubelab.api.errors import StatusError
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers, usage
-from kubelab.kubectl.apply import field_validation, with_last_applied
+from kubelab.kubectl.apply import APPLY_FORMATS, field_validation, with_last_applied
 from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors, group, with_source
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.get import check_output, write_template
@@ -28,9 +28,8 @@ Obj = dict[str, Any]
 COMMON = (fl.DRY_RUN, *fl.PRINT_FLAGS, fl.VALIDATE, fl.FIELD_MANAGER, fl.SAVE_CONFIG)
 
 
-# The printers kubectl create's PrintFlags offer (no table formats: wide, custom-columns).
-CREATE_FORMATS = ("go-template", "go-template-file", "json", "jsonpath", "jsonpath-as-json", "jsonpath-file", "name",
-                  "template", "templatefile", "yaml")
+# kubectl create's PrintFlags offer apply's printers (no table formats: wide, custom-columns).
+CREATE_FORMATS = APPLY_FORMATS
 
 
 def _check_output(ctx: Context) -> str:
