@@ -424,38 +424,28 @@ class _Parser:
         """``{{define "name"}}...{{end}}``: the body is kept for ``{{template}}``."""
         name = self.template_name(context)
         self.expect("right", context)
-        saved = self.vars
-        self.vars = ["$"]
+        self.named_body(name)
+        return name
+
+    def named_body(self, name: str) -> None:
+        """The body of a ``define`` or ``block`` up to its ``{{end}}``; it sees only ``$``."""
+        saved, self.vars = self.vars, ["$"]
         body, end = self.item_list()
         self.vars = saved
         if end.kind != "end":
             self.fail(f"unexpected {{{{{end.kind}}}}}")
         self.defs[name] = body
-        return name
 
     def template_call(self, word: str) -> Node:
         context = "template clause" if word == "template" else "block clause"
         name_item = self.peek_non_space()
-        if word == "block":
-            start = self.i
-            name = self.template_name(context)
-            self.i = start
-        else:
-            name = self.template_name(context)
+        name = self.template_name(context)
         node = Node("template", name_item.pos, name_item.line, name, text=name_item.val)
-        if word == "block":
-            self.template_name(context)
         if self.next_non_space().typ != "right":
             self.backup()
             node.pipe = self.pipeline(context, "right")
         if word == "block":
-            saved = self.vars
-            self.vars = ["$"]
-            body, end = self.item_list()
-            self.vars = saved
-            if end.kind != "end":
-                self.fail(f"unexpected {{{{{end.kind}}}}}")
-            self.defs[name] = body
+            self.named_body(name)
         return node
 
     def control(self, context: str, item: Item) -> Node:
