@@ -74,7 +74,6 @@ class StatefulSetController(Controller):
         """The ControllerRevision of the current template, made (or bumped to the newest
         revision number, on a rollback to an old template) as needed."""
         template = (sts.get("spec") or {}).get("template") or {}
-        data = template_patch(template)
         top = max((r.get("revision", 0) for r in revisions), default=0)
         collisions = (sts.get("status") or {}).get("collisionCount") or 0
         name = f"{sts['metadata']['name']}-{compute_hash(template, collisions or None)}"
@@ -91,7 +90,7 @@ class StatefulSetController(Controller):
             "apiVersion": "apps/v1", "kind": "ControllerRevision",
             "metadata": {"name": name, "namespace": sts["metadata"]["namespace"], "labels": labels,
                          "ownerReferences": [controller_ref(sts)]},
-            "data": data, "revision": top + 1})
+            "data": template_patch(template), "revision": top + 1})
 
     # -- the sync ------------------------------------------------------------------------------
     def reconcile(self, key: Key) -> None:
