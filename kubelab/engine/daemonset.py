@@ -17,13 +17,12 @@ from kubelab.api.selectors import from_label_selector
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.deployment import compute_hash, scaled_value
 from kubelab.engine.events import Recorder
-from kubelab.engine.history import template_patch
+from kubelab.engine.history import REVISION_LABEL, ensure_revision
 from kubelab.engine.owners import controller_of, controller_ref
 from kubelab.engine.replicaset import is_pod_active, is_pod_available, is_pod_ready
 from kubelab.engine.scheduler import _node_term_matches, tolerates
 from kubelab.engine.store import Key, Obj
 
-REVISION_LABEL = "controller-revision-hash"
 GENERATION_LABEL = "pod-template-generation"
 
 # What every daemon pod tolerates (util.AddOrUpdateDaemonPodTolerations), in its order.
@@ -166,23 +165,8 @@ class DaemonSetController(Controller):
         ones that no pod still runs."""
         meta = ds["metadata"]
         revisions = [r for r in self.store.owned_by(meta["uid"]) if r["kind"] == "ControllerRevision"]
-        top = max((r.get("revision", 0) for r in revisions), default=0)
         name = f"{meta['name']}-{revision}"
-        current = next((r for r in revisions if r["metadata"]["name"] == name), None)
-        template = ds["spec"].get("template") or {}
-        if current is None:
-            labels = {**((template.get("metadata") or {}).get("labels") or {}), REVISION_LABEL: revision}
-            revision_meta: Obj = {"name": name, "namespace": meta["namespace"], "labels": labels,
-                                  "ownerReferences": [controller_ref(ds)]}
-            if meta.get("annotations"):
-                revision_meta["annotations"] = dict(meta["annotations"])
-            self.store.create({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": revision_meta,
-                               "data": template_patch(template),
-                               "revision": top + 1})
-        elif current.get("revision", 0) < top:
-            bumped = copy.deepcopy(current)
-            bumped["revision"] = top + 1
-            self.store.update(bumped)
+        ensure_revision(self.store, ds, revisions, name, revision, annotations=True)
         live = {(p["metadata"].get("labels") or {}).get(REVISION_LABEL) for pods in by_node.values() for p in pods}
         old = sorted((r for r in revisions if r["metadata"]["name"] != name
                       and (r["metadata"].get("labels") or {}).get(REVISION_LABEL) not in live),

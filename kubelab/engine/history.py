@@ -1,4 +1,4 @@
-"""The data of a StatefulSet's or DaemonSet's ControllerRevision.
+"""A StatefulSet's or DaemonSet's ControllerRevisions: their data, and making or renumbering one.
 
 Both controllers store, as the revision's ``data``, a strategic merge patch that puts the pod
 template back (``{"spec": {"template": {..., "$patch": "replace"}}}``), written from a generic
@@ -6,13 +6,19 @@ map, so every object's keys come out sorted. ``kubectl rollout undo`` compares t
 with the same patch made from the live object to decide whether a rollback would change
 anything, so the stored dict keeps the keys in that sorted order too (the server writes a
 dict's keys in insertion order).
+
+Both controllers also keep one revision per template the same way: made when the template is
+new, renumbered to the newest when the workload returns to an old template.
 """
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-Obj = dict[str, Any]
+from kubelab.engine.owners import controller_ref
+from kubelab.engine.store import Obj, Store
+
+REVISION_LABEL = "controller-revision-hash"
 
 
 def _sorted(value: Any) -> Any:
@@ -26,3 +32,28 @@ def _sorted(value: Any) -> Any:
 def template_patch(template: Obj) -> Obj:
     """The revision data for a workload whose ``spec.template`` is ``template``."""
     return _sorted({"spec": {"template": {**template, "$patch": "replace"}}})
+
+
+def ensure_revision(store: Store, owner: Obj, revisions: list[Obj], name: str, label: str,
+                    annotations: bool) -> Obj:
+    """The ControllerRevision ``name`` of ``owner``'s current template: created (labelled with
+    the template's labels plus ``controller-revision-hash: label``, and with the owner's
+    annotations when ``annotations``) if none of ``revisions`` has that name, or renumbered
+    past the newest if an older number is stored."""
+    top = max((r.get("revision", 0) for r in revisions), default=0)
+    existing = next((r for r in revisions if r["metadata"]["name"] == name), None)
+    if existing is not None:
+        if existing.get("revision", 0) < top:
+            bumped = copy.deepcopy(existing)
+            bumped["revision"] = top + 1
+            existing = store.update(bumped)
+        return existing
+    meta = owner["metadata"]
+    template = (owner.get("spec") or {}).get("template") or {}
+    labels = {**((template.get("metadata") or {}).get("labels") or {}), REVISION_LABEL: label}
+    revision_meta: Obj = {"name": name, "namespace": meta["namespace"], "labels": labels,
+                          "ownerReferences": [controller_ref(owner)]}
+    if annotations and meta.get("annotations"):
+        revision_meta["annotations"] = dict(meta["annotations"])
+    return store.create({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": revision_meta,
+                         "data": template_patch(template), "revision": top + 1})

@@ -19,12 +19,11 @@ from kubelab.api.selectors import from_label_selector
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.deployment import compute_hash
 from kubelab.engine.events import Recorder
-from kubelab.engine.history import template_patch
+from kubelab.engine.history import REVISION_LABEL, ensure_revision
 from kubelab.engine.owners import controller_of, controller_ref
 from kubelab.engine.replicaset import is_pod_available, is_pod_ready, only_status_changed
 from kubelab.engine.store import Key, Obj, key_of
 
-REVISION_LABEL = "controller-revision-hash"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 
@@ -74,23 +73,9 @@ class StatefulSetController(Controller):
         """The ControllerRevision of the current template, made (or bumped to the newest
         revision number, on a rollback to an old template) as needed."""
         template = (sts.get("spec") or {}).get("template") or {}
-        top = max((r.get("revision", 0) for r in revisions), default=0)
         collisions = (sts.get("status") or {}).get("collisionCount") or 0
         name = f"{sts['metadata']['name']}-{compute_hash(template, collisions or None)}"
-        existing = next((r for r in revisions if r["metadata"]["name"] == name), None)
-        if existing is not None:
-            if existing.get("revision", 0) != top:
-                bumped = copy.deepcopy(existing)
-                bumped["revision"] = top + 1
-                existing = self.store.update(bumped)
-            return existing
-        labels = dict((template.get("metadata") or {}).get("labels") or {})
-        labels[REVISION_LABEL] = name
-        return self.store.create({
-            "apiVersion": "apps/v1", "kind": "ControllerRevision",
-            "metadata": {"name": name, "namespace": sts["metadata"]["namespace"], "labels": labels,
-                         "ownerReferences": [controller_ref(sts)]},
-            "data": template_patch(template), "revision": top + 1})
+        return ensure_revision(self.store, sts, revisions, name, name, annotations=False)
 
     # -- the sync ------------------------------------------------------------------------------
     def reconcile(self, key: Key) -> None:
