@@ -32,21 +32,25 @@ COMMON = (fl.DRY_RUN, *fl.PRINT_FLAGS, fl.VALIDATE, fl.FIELD_MANAGER, fl.SAVE_CO
 CREATE_FORMATS = APPLY_FORMATS
 
 
-def _check_output(ctx: Context) -> str:
-    """``-o`` as given, once kubectl would accept it (its error otherwise, before any request)."""
-    output = ctx.flags.get("output")
-    check_output(output, ctx.flags.get("template"), CREATE_FORMATS)
-    return output
+Printing = tuple[str, str]  # (printer, template) as check_output gives them
 
 
-def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = "") -> None:
+def _check_output(ctx: Context) -> Printing:
+    """The printer for ``-o`` (with its template, a ``-file`` format's text read here, once),
+    or kubectl's error before any request."""
+    return check_output(ctx.flags.get("output"), ctx.flags.get("template"), CREATE_FORMATS)
+
+
+def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = "",
+            printing: Printing | None = None) -> None:
     """Send (or not, for a client dry run) one object and print what kubectl prints.
     ``failed`` is the prefix some generators wrap a server error in (it then prints as
-    ``error: <failed><message>``, no longer as ``Error from server``)."""
+    ``error: <failed><message>``, no longer as ``Error from server``). ``printing``: the
+    command's _check_output, when it prints several objects."""
     dry_run = ctx.dry_run()
     if ctx.flags.get("save-config"):
         obj = with_last_applied(obj)
-    output = _check_output(ctx)
+    printing = _check_output(ctx) if printing is None else printing
     name = obj["metadata"].get("name", "")
     ns = namespace_for(ctx, kind, obj)
     if dry_run != "client":
@@ -58,21 +62,21 @@ def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = 
                 raise error(f"{failed}{e.message}") from None
             raise with_source(e, "creating", source) from None
         name = obj["metadata"]["name"]
-    _print(ctx, output, kind.qualified_singular, name, obj, dry_run)
+    _print(ctx, printing, kind.qualified_singular, name, obj, dry_run)
 
 
-def _print(ctx: Context, output: str, qualified: str, name: str, obj: Obj, dry_run: str) -> None:
+def _print(ctx: Context, printing: Printing, qualified: str, name: str, obj: Obj, dry_run: str) -> None:
     """What kubectl create prints for the object it created (or would have): the ``-o`` format
     over it, else ``<kind>/<name> created``. A client dry run prints the typed object, in its
     struct's field order."""
-    if output == "yaml":
+    printer, template = printing
+    if printer == "yaml":
         ctx.out.write(printers.to_yaml(obj))
-    elif output == "json":
+    elif printer == "json":
         ctx.out.write(printers.to_json(obj, sort_keys=dry_run != "client"))
-    elif output == "name":
+    elif printer == "name":
         ctx.print(f"{qualified}/{name}")
-    elif output or ctx.flags.get("template"):
-        printer, template = printers.output_format(output, ctx.flags.get("template"), CREATE_FORMATS)
+    elif printer:
         write_template(ctx, printer, template, obj, typed=dry_run == "client")
     else:
         suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
@@ -87,13 +91,14 @@ def create(ctx: Context, args: list[str]) -> int:
     if not ctx.flags.get("filename") and not ctx.flags.get("kustomize"):
         raise error("must specify one of -f and -k")
     ctx.dry_run()
+    printing = _check_output(ctx)
     docs = read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive"))
     errors: list[BaseException] = [KubectlError(d.error) for d in docs if d.error]
     for doc in docs:
         if doc.error:
             continue
         try:
-            _finish(ctx, kind_of(doc), doc.obj or {}, doc.source)
+            _finish(ctx, kind_of(doc), doc.obj or {}, doc.source, printing=printing)
         except (StatusError, KubectlError) as e:
             errors.append(e)
     if errors:
@@ -373,11 +378,11 @@ def _unserved(ctx: Context, obj: Obj, qualified: str, resource: str, what: str) 
     """Print a generated object of a kind kubelab's API does not serve: client dry runs print as
     kubectl does; anything that would reach the server fails as a server without the resource
     answers kubectl's POST (404)."""
-    output = _check_output(ctx)
+    printing = _check_output(ctx)
     if ctx.dry_run() != "client":
         raise error(f"failed to create {what}: the server could not find the requested resource "
                     f"(post {resource})")
-    _print(ctx, output, qualified, obj["metadata"]["name"], obj, "client")
+    _print(ctx, printing, qualified, obj["metadata"]["name"], obj, "client")
 
 
 PRIORITY_FLAGS = (Flag("value", type=fl.INT), Flag("global-default", type=fl.BOOL),

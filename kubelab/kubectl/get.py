@@ -115,14 +115,13 @@ def write_template(ctx: Context, printer: str, template: str, data: Obj, typed: 
         raise error(str(e)) from None
 
 
-def print_objects(ctx: Context, objects: list[Obj], fmt: str, output: str, single: bool) -> None:
-    """Print objects in a non-table output format (yaml, json, name, templates, custom-columns)."""
+def print_objects(ctx: Context, objects: list[Obj], fmt: str, template: str, single: bool) -> None:
+    """Print objects in a non-table output format (yaml, json, name, templates, custom-columns);
+    ``template`` is check_output's (a ``-file`` format's text, read once per command)."""
     if fmt == "name":
         for obj in objects:
             ctx.print(printers.object_name(obj))
         return
-    template = printers.output_format(output, ctx.flags.get("template"), OUTPUT_FORMATS)[1] if fmt not in (
-        "yaml", "json") else ""
     try:
         if fmt in ("custom-columns", "custom-columns-file"):
             columns = printers.custom_columns if fmt == "custom-columns" else printers.custom_columns_file
@@ -163,7 +162,7 @@ def table_text(ctx: Context, kind: str, objects: list[Obj], *, with_kind: bool, 
 @command("get", *GET_FLAGS)
 def get(ctx: Context, args: list[str]) -> int:
     output = ctx.flags.get("output")
-    fmt = check_output(output, ctx.flags.get("template"))[0]
+    fmt, template = check_output(output, ctx.flags.get("template"))
     all_namespaces = ctx.flags.get("all-namespaces")
     if ctx.flags.get("filename"):
         from kubelab.kubectl.manifests import kind_of, read_manifests
@@ -182,7 +181,7 @@ def get(ctx: Context, args: list[str]) -> int:
     else:
         requests = resource_requests(args)
     if ctx.flags.get("watch") or ctx.flags.get("watch-only"):
-        return watch(ctx, requests, fmt, all_namespaces)
+        return watch(ctx, requests, fmt, template, all_namespaces)
     errors: list[BaseException] = []
     groups = [(req, fetch(ctx, req, all_namespaces, errors)) for req in requests]
     if ctx.flags.get("sort-by"):
@@ -202,7 +201,7 @@ def get(ctx: Context, args: list[str]) -> int:
         objects = [o for _, objs in groups for o in objs]
         # a single named object that failed prints nothing but the error (printGeneric)
         if (objects or fmt != "name") and not (single and errors):
-            print_objects(ctx, objects, fmt, output, single)
+            print_objects(ctx, objects, fmt, template, single)
             written = bool(objects) or fmt != "name"
     if not written and not errors and not ctx.flags.get("ignore-not-found"):
         if not all_namespaces and all(req.kind.namespaced for req in requests):
@@ -215,7 +214,7 @@ def get(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def watch(ctx: Context, requests: list[Request], fmt: str, all_namespaces: bool) -> int:
+def watch(ctx: Context, requests: list[Request], fmt: str, template: str, all_namespaces: bool) -> int:
     """``get -w``: the current state (unless ``--watch-only``), then each change as it happens,
     for a bounded time."""
     if len(requests) != 1:
@@ -231,7 +230,7 @@ def watch(ctx: Context, requests: list[Request], fmt: str, all_namespaces: bool)
     def emit(objs: list[Obj]) -> None:
         if fmt not in ("", "wide"):
             for obj in objs:
-                print_objects(ctx, [obj], fmt, ctx.flags.get("output"), True)
+                print_objects(ctx, [obj], fmt, template, True)
             return
         rows = printers.table_rows(ctx.client.table(kind, objs, wide), no_headers=headers_done[0],
                                    objects=objs, **options)
