@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -365,3 +366,35 @@ def test_same_as_kubectl(cluster: Cluster, home: str, line: str) -> None:
     assert (mine.returncode, _normal(mine.stdout), _normal(mine.stderr)) == \
         (real.returncode, _normal(real.stdout), _normal(real.stderr))
 
+
+
+# Manifests for the client-only ``--local`` commands, which print the object as kubectl decodes
+# it into its Go type (its empty fields included).
+MANIFESTS = {
+    "deploy.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\n"
+                   "spec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n"
+                   "    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n"
+                   "      - name: nginx\n        image: nginx:1.27\n        ports:\n        - containerPort: 80\n",
+    "pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n"
+                "    image: busybox\n    command: [sleep, '3600']\n",
+}
+
+LOCAL = [
+    'set env --local -f deploy.yaml A=1 -o yaml',
+    'set env --local -f pod.yaml A=1 -o yaml',
+    'set resources --local -f deploy.yaml --limits=cpu=200m -o yaml',
+    'set resources --local -f pod.yaml --requests=memory=64Mi -o yaml',
+]
+
+
+@pytest.mark.parametrize("line", LOCAL)
+def test_local_same_as_kubectl(cluster: Cluster, home: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                               line: str) -> None:
+    for name, text in MANIFESTS.items():
+        (tmp_path / name).write_text(text)
+    monkeypatch.chdir(tmp_path)
+    argv = shlex.split(line)
+    real = subprocess.run([KUBECTL, *argv], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KUBECONFIG": "/dev/null", "HOME": home})
+    mine = run(cluster.client, argv)
+    assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr)

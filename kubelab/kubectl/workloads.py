@@ -331,8 +331,53 @@ def _template_targets(ctx: Context, resources: list[str], local_args: str) -> li
     for doc in read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive")):
         if doc.error or doc.obj is None:
             raise KubectlError(doc.error)
-        found.append((kind_of(doc), doc.obj))
+        found.append((kind_of(doc), _typed(doc.obj)))
     return found
+
+
+# Fields of the workload structs without omitempty, which a typed object prints though the
+# manifest left them out (a pod spec's containers add ``resources: {}``, every ObjectMeta
+# ``creationTimestamp: null``, every workload ``status``).
+_WORKLOADS = frozenset(("Pod", "Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "ReplicationController",
+                        "Job", "CronJob"))
+_TYPED_SPEC: dict[str, Obj] = {"Deployment": {"strategy": {}}, "DaemonSet": {"updateStrategy": {}},
+                               "StatefulSet": {"serviceName": "", "updateStrategy": {}}}
+_TYPED_STATUS: dict[str, Obj] = {
+    "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0,
+                  "numberReady": 0},
+    "StatefulSet": {"replicas": 0, "availableReplicas": 0}, "ReplicaSet": {"replicas": 0},
+    "ReplicationController": {"replicas": 0}}
+
+
+def _typed(obj: Obj) -> Obj:
+    """A workload manifest as kubectl holds it once decoded into its Go type (``--local``
+    prints that, as ``create deployment --dry-run=client`` prints the object it built): with
+    the empty fields the type always writes."""
+    kind = obj.get("kind", "")
+    if kind not in _WORKLOADS:
+        return obj
+    out = copy.deepcopy(obj)
+    _stamp(out)
+    spec = out.get("spec") or {}
+    for field, empty in _TYPED_SPEC.get(kind, {}).items():
+        spec.setdefault(field, empty)
+    if kind == "CronJob" and isinstance(spec.get("jobTemplate"), dict):
+        _stamp(spec["jobTemplate"])
+        spec = spec["jobTemplate"].get("spec") or {}
+    template = out if kind == "Pod" else spec.get("template")
+    if isinstance(template, dict):
+        if template is not out:
+            _stamp(template)
+        pod_spec = template.get("spec") or {}
+        for container in [*(pod_spec.get("initContainers") or ()), *(pod_spec.get("containers") or ())]:
+            container.setdefault("resources", {})
+    out["status"] = {**_TYPED_STATUS.get(kind, {}), **(out.get("status") or {})}
+    return out
+
+
+def _stamp(holder: Obj) -> None:
+    """ObjectMeta's creationTimestamp, which a typed object writes as null when unset."""
+    holder["metadata"] = {"creationTimestamp": None, **(holder.get("metadata") or {})}
 
 
 def _patch_templates(ctx: Context, found: list[tuple[Kind, Obj]], change: Any, verb: str,
