@@ -188,3 +188,16 @@ def test_rollout_status_waits_for_every_pod(c):
     assert r.stderr == 'Error from server (NotFound): cronjobs.batch "x" not found\n'
     ok(c, "create cronjob x --image=busybox --schedule=@daily")
     assert c.kubectl("rollout status cj/x").stderr == "error: no status viewer has been implemented for CronJob.batch\n"
+
+
+def test_revisions_carry_the_hash_label_and_the_sets_annotations(c):
+    """history.NewControllerRevision labels a StatefulSet's revision with
+    controller.kubernetes.io/hash (the hash in its name) and newRevision copies the set's
+    annotations; the pods carry controller-revision-hash with the revision's full name."""
+    ok(c, "apply -f -", WEB.replace("POLICY", "Parallel"))
+    c.settle()
+    [revision] = c.api.list("ControllerRevision", "default")["items"]
+    name = revision["metadata"]["name"]
+    assert revision["metadata"]["labels"] == {"app": "web", "controller.kubernetes.io/hash": name[len("web-"):]}
+    assert "kubectl.kubernetes.io/last-applied-configuration" in revision["metadata"]["annotations"]
+    assert c.api.get("Pod", "web-0")["metadata"]["labels"]["controller-revision-hash"] == name

@@ -166,7 +166,7 @@ class DaemonSetController(Controller):
         meta = ds["metadata"]
         revisions = [r for r in self.store.owned_by(meta["uid"]) if r["kind"] == "ControllerRevision"]
         name = f"{meta['name']}-{revision}"
-        ensure_revision(self.store, ds, revisions, name, revision, annotations=True)
+        ensure_revision(self.store, ds, revisions, name, (REVISION_LABEL, revision))
         live = {(p["metadata"].get("labels") or {}).get(REVISION_LABEL) for pods in by_node.values() for p in pods}
         old = sorted((r for r in revisions if r["metadata"]["name"] != name
                       and (r["metadata"].get("labels") or {}).get(REVISION_LABEL) not in live),

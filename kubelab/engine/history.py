@@ -18,7 +18,8 @@ from typing import Any
 from kubelab.engine.owners import controller_ref
 from kubelab.engine.store import Obj, Store
 
-REVISION_LABEL = "controller-revision-hash"
+REVISION_LABEL = "controller-revision-hash"  # on a DaemonSet's revisions, and on both controllers' pods
+HASH_LABEL = "controller.kubernetes.io/hash"  # on a StatefulSet's revisions (history.NewControllerRevision)
 
 
 def _sorted(value: Any) -> Any:
@@ -34,12 +35,11 @@ def template_patch(template: Obj) -> Obj:
     return _sorted({"spec": {"template": {**template, "$patch": "replace"}}})
 
 
-def ensure_revision(store: Store, owner: Obj, revisions: list[Obj], name: str, label: str,
-                    annotations: bool) -> Obj:
+def ensure_revision(store: Store, owner: Obj, revisions: list[Obj], name: str, hash_label: tuple[str, str]) -> Obj:
     """The ControllerRevision ``name`` of ``owner``'s current template: created (labelled with
-    the template's labels plus ``controller-revision-hash: label``, and with the owner's
-    annotations when ``annotations``) if none of ``revisions`` has that name, or renumbered
-    past the newest if an older number is stored."""
+    the template's labels plus ``hash_label``, annotated with the owner's annotations, as both
+    controllers do) if none of ``revisions`` has that name, or renumbered past the newest if an
+    older number is stored."""
     top = max((r.get("revision", 0) for r in revisions), default=0)
     existing = next((r for r in revisions if r["metadata"]["name"] == name), None)
     if existing is not None:
@@ -50,10 +50,10 @@ def ensure_revision(store: Store, owner: Obj, revisions: list[Obj], name: str, l
         return existing
     meta = owner["metadata"]
     template = (owner.get("spec") or {}).get("template") or {}
-    labels = {**((template.get("metadata") or {}).get("labels") or {}), REVISION_LABEL: label}
+    labels = {**((template.get("metadata") or {}).get("labels") or {}), hash_label[0]: hash_label[1]}
     revision_meta: Obj = {"name": name, "namespace": meta["namespace"], "labels": labels,
                           "ownerReferences": [controller_ref(owner)]}
-    if annotations and meta.get("annotations"):
+    if meta.get("annotations"):
         revision_meta["annotations"] = dict(meta["annotations"])
     return store.create({"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": revision_meta,
                          "data": template_patch(template), "revision": top + 1})

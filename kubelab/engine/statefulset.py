@@ -19,7 +19,7 @@ from kubelab.api.selectors import from_label_selector
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.deployment import compute_hash
 from kubelab.engine.events import Recorder
-from kubelab.engine.history import REVISION_LABEL, ensure_revision
+from kubelab.engine.history import HASH_LABEL, REVISION_LABEL, ensure_revision
 from kubelab.engine.owners import controller_of, controller_ref
 from kubelab.engine.replicaset import is_pod_available, is_pod_ready, only_status_changed
 from kubelab.engine.store import Key, Obj, key_of
@@ -74,8 +74,8 @@ class StatefulSetController(Controller):
         revision number, on a rollback to an old template) as needed."""
         template = (sts.get("spec") or {}).get("template") or {}
         collisions = (sts.get("status") or {}).get("collisionCount") or 0
-        name = f"{sts['metadata']['name']}-{compute_hash(template, collisions or None)}"
-        return ensure_revision(self.store, sts, revisions, name, name, annotations=False)
+        digest = compute_hash(template, collisions or None)
+        return ensure_revision(self.store, sts, revisions, f"{sts['metadata']['name']}-{digest}", (HASH_LABEL, digest))
 
     # -- the sync ------------------------------------------------------------------------------
     def reconcile(self, key: Key) -> None:
