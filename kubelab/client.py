@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol
 if TYPE_CHECKING:
     from kubelab.engine.apiserver import APIServer
     from kubelab.engine.core import Engine
+    from kubelab.engine.session import Session
 
 Obj = dict[str, Any]
 
@@ -48,6 +49,14 @@ class Client(Protocol):
              previous: bool = False, tail: int | None = None) -> str: ...
     def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
              stdin: str | None = None, tty: bool = False) -> ExecResult: ...
+    def open_exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
+                  stdin: bool = False, tty: bool = False) -> "Session":
+        """``exec`` as an interactive stream (``-i``, ``-t``): see kubelab.engine.session."""
+        ...
+    def open_attach(self, name: str, namespace: str | None, container: str | None, stdin: bool = False,
+                    tty: bool = False) -> "Session":
+        """``attach`` (and ``run -it``): a stream to the container's main process."""
+        ...
     def table(self, kind: str, objects: list[Obj], wide: bool = False) -> Obj: ...
     def now(self) -> float: ...
     def wait(self, condition: Callable[[], bool], timeout: float) -> bool: ...
@@ -130,6 +139,16 @@ class EmbeddedClient:
              stdin: str | None = None, tty: bool = False) -> ExecResult:
         self._sync()
         return self.api.exec(name, namespace, container, command, stdin, tty)
+
+    def open_exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
+                  stdin: bool = False, tty: bool = False) -> "Session":
+        self._sync()
+        return self.api.open_exec(name, namespace, container, command, stdin, tty)
+
+    def open_attach(self, name: str, namespace: str | None, container: str | None, stdin: bool = False,
+                    tty: bool = False) -> "Session":
+        self._sync()
+        return self.api.open_attach(name, namespace, container, stdin, tty)
 
     def table(self, kind: str, objects: list[Obj], wide: bool = False) -> Obj:
         from kubelab.api.tables import table

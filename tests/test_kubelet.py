@@ -367,19 +367,6 @@ def test_database_without_password_crash_loops(c: Cluster) -> None:
     assert "superuser password is not specified" in c.api.logs("db", previous=True)
 
 
-def test_attach_keeps_shell_state(c: Cluster) -> None:
-    c.api.create(busybox("shell", container={"stdin": True, "tty": True}))
-    c.settle()
-    assert status(c, "shell")["phase"] == "Running"
-    kubelet = c.engine.kubelet
-    p = c.api.get("Pod", "shell")
-    assert kubelet.attach(p, None, "X=42").exit_code == 0
-    assert kubelet.attach(p, None, "echo $X").stdout == "42\n"
-    kubelet.attach(p, None, "exit")
-    c.advance(1)
-    assert state(c, "shell")["restartCount"] == 1 or "terminated" in state(c, "shell")["state"]
-
-
 def test_node_reports_its_images(c: Cluster) -> None:
     """status.images: the preloaded system images from boot, pulled images once pulled, largest
     first, digests then tags; another pod of a present image writes nothing to the Node."""

@@ -13,6 +13,7 @@ from kubelab.api import admission, errors, patch as patching, strategy
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.selectors import Selector, parse
 from kubelab.engine.core import Engine
+from kubelab.engine.session import Session
 from kubelab.engine.store import Obj, clone
 
 # A hook sees the admitted object (and the old one on update) before it is stored; it may
@@ -32,9 +33,12 @@ class APIServer:
         self.hooks: dict[str, list[Hook]] = {}
         self.release_hooks: dict[str, list[ReleaseHook]] = {}
         self.delete_handlers: dict[str, Callable[[Obj, int | None], Obj]] = {}
-        # Pod subresources served by the kubelet/runtime: "log" and "exec".
+        # Pod subresources served by the kubelet/runtime: "log", "exec" and the streams of
+        # exec and attach.
         self.pod_log: Callable[..., str] | None = None
         self.pod_exec: Callable[..., Any] | None = None
+        self.pod_open_exec: Callable[..., Session] | None = None
+        self.pod_open_attach: Callable[..., Session] | None = None
 
     # -- extension points ---------------------------------------------------------------
     def add_hook(self, kind: str, hook: Hook) -> None:
@@ -217,6 +221,22 @@ class APIServer:
             pod = self.get("Pod", name, namespace)
             assert self.pod_exec is not None, "no kubelet installed"
             return self.pod_exec(pod, container, command, stdin, tty)
+
+    def open_exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
+                  stdin: bool = False, tty: bool = False) -> Session:
+        """The ``exec`` subresource as a stream: a new process in a running container."""
+        with self.engine.lock:
+            pod = self.get("Pod", name, namespace)
+            assert self.pod_open_exec is not None, "no kubelet installed"
+            return self.pod_open_exec(pod, container, command, stdin, tty)
+
+    def open_attach(self, name: str, namespace: str | None, container: str | None, stdin: bool = False,
+                    tty: bool = False) -> Session:
+        """The ``attach`` subresource: a stream to a running container's main process."""
+        with self.engine.lock:
+            pod = self.get("Pod", name, namespace)
+            assert self.pod_open_attach is not None, "no kubelet installed"
+            return self.pod_open_attach(pod, container, stdin, tty)
 
     # -- internals ----------------------------------------------------------------------
     def _kind_of(self, obj: Any) -> Kind:

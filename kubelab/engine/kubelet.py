@@ -23,6 +23,7 @@ from kubelab.engine.clock import Timer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
 from kubelab.engine.network import Network, Sandbox
+from kubelab.engine.session import ProcessSession
 from kubelab.engine.runtime import (Catalog, InvalidImageName, Process, PullError, Reference, Runtime, Spec,
                                     StartError, Volume, image_digest, parse_reference)
 from kubelab.engine.store import Key, Obj, compact
@@ -429,7 +430,7 @@ class Kubelet(Controller):
         mounts = {m["mountPath"]: ps.volumes[m["name"]] for m in c.spec.get("volumeMounts") or ()
                   if m.get("name") in ps.volumes}
         spec = Spec(c.name, c.image_ref, image, argv, env, mounts, bool(c.spec.get("stdin")),
-                    bool(c.spec.get("tty")), c.spec.get("workingDir", ""))
+                    bool(c.spec.get("tty")), c.spec.get("workingDir", ""), bool(c.spec.get("stdinOnce")))
         self._after(ps, CREATE_DELAY, lambda: self._start(ps, c, spec))
 
     def _start(self, ps: PodState, c: Container, spec: Spec) -> None:
@@ -961,11 +962,14 @@ class Kubelet(Controller):
              tty: bool = False) -> ExecResult:
         return self._running_process(pod, container).exec(list(command), stdin, tty)
 
-    def attach(self, pod: Obj, container: str | None, line: str) -> ExecResult:
-        """A line typed into the container's stdin (``kubectl run -it`` / ``kubectl attach``)."""
-        result = self._running_process(pod, container).attach(line)
-        self.enqueue(("Pod", pod["metadata"]["namespace"], pod["metadata"]["name"]))
-        return result
+    def open_exec(self, pod: Obj, container: str | None, command: list[str], stdin: bool,
+                  tty: bool) -> ProcessSession:
+        """``kubectl exec -i/-t``: a stream to a new process in a running container."""
+        return self._running_process(pod, container).exec_session(self.engine.lock, command, stdin, tty)
+
+    def open_attach(self, pod: Obj, container: str | None, stdin: bool, tty: bool) -> ProcessSession:
+        """``kubectl attach`` / ``run -it``: a stream to the container's main process."""
+        return self._running_process(pod, container).attach_session(self.engine.lock, stdin, tty)
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -1058,6 +1062,7 @@ def install(engine: Any, api: Any, cluster: Any) -> None:
     api.delete_handlers["Pod"] = kubelet.delete
     api.pod_log = kubelet.logs
     api.pod_exec = kubelet.exec
-    api.pod_attach = kubelet.attach
+    api.pod_open_exec = kubelet.open_exec
+    api.pod_open_attach = kubelet.open_attach
     for pod in engine.store.list("Pod"):
         kubelet.enqueue(("Pod", pod["metadata"]["namespace"], pod["metadata"]["name"]))

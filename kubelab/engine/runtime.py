@@ -13,6 +13,7 @@ import hashlib
 import json
 import posixpath
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -21,6 +22,7 @@ from typing import Any, Callable
 from kubelab.client import ExecResult
 from kubelab.engine.clock import Clock, Timer
 from kubelab.engine.network import Answer, Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER
+from kubelab.engine.session import STDERR, STDOUT, Console, Output, ProcessSession, attach_session, exec_session
 from kubelab.engine.shell import Shell, Sleep, Streams, drain
 from kubelab.engine.store import compact
 
@@ -310,6 +312,7 @@ class Spec:
     stdin: bool = False
     tty: bool = False
     working_dir: str = ""
+    stdin_once: bool = False
 
 
 class StartError(Exception):
@@ -342,6 +345,12 @@ class Process:
         self.ports: list[int] = []
         self.on_exit = on_exit
         self.shell = Shell(self, self.env, spec.working_dir or "/", name="sh")
+        # what attach meets: the shell reading stdin (``run -it``), the output, the end
+        self.console: Console | None = None
+        self.output = Output()
+        self._exited: threading.Event | None = None  # made when a client waits (pods are many)
+        self.stdin_once = spec.stdin_once
+        self.sessions: list[ProcessSession] = []  # exec'd processes: they die with the container
         self._timer: Timer | None = None
         self._kill_timer: Timer | None = None
         self._partial = ""
@@ -415,8 +424,11 @@ class Process:
         elif len(argv) == 1 and prog in ("sh", "ash", "bash", "python", "python3", "node"):
             if not self.spec.stdin:  # an interactive program reading an empty stdin ends at once
                 self._exit_soon(0)
+            elif prog in ("sh", "ash", "bash"):
+                self.console = Console(self.shell, self.clock, self.spec.tty, self.emit, self._console_exited)
+                self.console.start()
         else:
-            self._step(self.shell.argv(argv, Streams(self.write, self.write)))
+            self._step(self.shell.argv(argv, Streams(self.write, lambda text: self.emit(STDERR, text))))
 
     def _step(self, gen: Any) -> None:
         """Run the script until it sleeps (resume on the clock) or ends (the process exits)."""
@@ -433,7 +445,15 @@ class Process:
         self._timer = self.clock.call_later(0.05, lambda: self.exit(code), True)
 
     def write(self, text: str) -> None:
-        """Append to the log line by line, stamped with the time it was written."""
+        self.emit(STDOUT, text)
+
+    def emit(self, channel: int, text: str) -> None:
+        """What the process prints: to attached clients as it comes, and to the log, line by
+        line, stamped with the time it was written."""
+        self.output.emit(channel, text)
+        self._log(text)
+
+    def _log(self, text: str) -> None:
         text = self._partial + text
         *lines, self._partial = text.split("\n")
         now = self.clock.now()
@@ -449,7 +469,7 @@ class Process:
         if self.exit_code is not None:
             return
         if self._partial:
-            self.write("\n")
+            self._log("\n")  # the log's last line is complete; attached clients saw it as it was
         self.exit_code = code
         self.finished_at = self.clock.now()
         for t in (self._timer, self._kill_timer):
@@ -457,7 +477,29 @@ class Process:
                 t.cancel()
         for port in self.ports:
             self.sandbox.listeners.pop(port, None)
+        if self.console is not None:
+            self.console.kill(code)
+        for session in self.sessions:
+            if session.target is not None:
+                session.target.kill(137)
+        self.sessions.clear()
+        if self._exited is not None:
+            self._exited.set()
         self.on_exit(self)
+
+    @property
+    def exited(self) -> threading.Event:
+        """Set when the process has ended: what an attached client waits on."""
+        if self._exited is None:
+            self._exited = threading.Event()
+            if self.exit_code is not None:
+                self._exited.set()
+        return self._exited
+
+    def _console_exited(self, code: int) -> None:
+        """The shell on stdin ended (``exit``, ^D, EOF): so does the container."""
+        if self.exit_code is None:
+            self._exit_soon(code)
 
     @property
     def running(self) -> bool:
@@ -497,17 +539,24 @@ class Process:
         code = drain(session.argv(argv, Streams(out.append, err.append, stdin or "")))
         return ExecResult("".join(out), "" if tty else "".join(err), code)
 
-    def attach(self, line: str) -> ExecResult:
-        """One line typed at an attached shell (``kubectl run -it``): variables persist, and
-        ``exit`` ends the main process."""
-        out: list[str] = []
-        err: list[str] = []
-        code = drain(self.shell.script(line, Streams(out.append, err.append)))
-        stripped = line.strip()
-        if stripped == "exit" or stripped.startswith("exit "):
-            self._exit_soon(code)
-        self.write("".join(out) + "".join(err))
-        return ExecResult("".join(out), "".join(err), code)
+    def exec_session(self, lock: threading.RLock, argv: list[str], stdin: bool, tty: bool) -> ProcessSession:
+        """``kubectl exec`` as a stream (``-i``/``-t``): a new process in this container."""
+        failure: tuple[str, int] | None = None
+        if not argv:
+            failure = ("error: you must specify at least one command for the container\n", 1)
+        elif not self._runnable(posixpath.basename(argv[0]), argv[0]):
+            failure = ('OCI runtime exec failed: exec failed: unable to start container process: '
+                       f'exec: "{argv[0]}": executable file not found in $PATH: unknown\n', 126)
+        shell = Shell(self, dict(self.env), self.spec.working_dir or "/", name="sh")
+        session = exec_session(lock, self.clock, shell, list(argv), stdin, tty, failure)
+        self.sessions = [other for other in self.sessions if other.exit_code is None]
+        if session.exit_code is None:
+            self.sessions.append(session)
+        return session
+
+    def attach_session(self, lock: threading.RLock, stdin: bool, tty: bool) -> ProcessSession:
+        """``kubectl attach`` / ``run -it``: this process's own stdin and output."""
+        return attach_session(lock, self, stdin, tty)
 
 
 # -- behaviours -------------------------------------------------------------------------------

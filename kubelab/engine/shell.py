@@ -303,6 +303,7 @@ class Shell:
     status: int = 0
     loop_depth: int = 0
     name: str = field(default="sh")
+    exited: bool = False  # `exit` ran: an interactive shell ends after this command
 
     # entry points ----------------------------------------------------------------------
     def script(self, text: str, io: Streams) -> Run:
@@ -315,6 +316,7 @@ class Shell:
         try:
             return (yield from self.run_list(tree, io))
         except ShellExit as done:
+            self.exited = True
             return done.code
 
     def argv(self, argv: list[str], io: Streams) -> Run:

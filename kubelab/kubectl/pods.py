@@ -20,6 +20,8 @@ Obj = dict[str, Any]
 # How long ``logs -f`` follows on a real clock before it stops by itself.
 FOLLOW_SECONDS = 5.0
 _PROMPT_HINT = "If you don't see a command prompt, try pressing enter."
+# How long (cluster seconds) a shell fed from text may run before kubectl stops waiting for it.
+SESSION_SECONDS = 600.0
 
 
 def pod_for(ctx: Context, word: str) -> Obj:
@@ -341,15 +343,16 @@ def _attach_session(ctx: Context, pod: Obj, container: str, timeout: float) -> i
     if ctx.stdin is None:
         ctx.out.write(ctx.client.logs(name, ctx.namespace, container, False, None))
         return 0
-    for line in ctx.stdin.splitlines():
-        if not line.strip():
-            continue
-        if line.strip() == "exit":
-            break
-        result = ctx.client.exec(name, ctx.namespace, container, ["sh", "-c", line], None,
-                                 **({"tty": True} if ctx.flags.get("tty") else {}))
-        ctx.out.write(result.stdout)
-        ctx.out.write(result.stderr)
+    # Input that is not a terminal (a cell's text, a pipe): the shell reads it as a pipe, runs
+    # each line, and ends at its end (stdinOnce), as `printf 'cmd\n' | kubectl run -i` does.
+    session = ctx.client.open_attach(name, ctx.namespace, container, stdin=True, tty=False)
+    printed: list[bytes] = []
+    session.subscribe(lambda channel, data: printed.append(data))
+    session.write(ctx.stdin.encode() if ctx.stdin.endswith("\n") else (ctx.stdin + "\n").encode())
+    session.close_stdin()
+    ctx.client.wait(lambda: session.exit_code is not None, SESSION_SECONDS)
+    session.close()
+    ctx.out.write(b"".join(printed).decode(errors="replace"))
     return 0
 
 
