@@ -125,3 +125,50 @@ def test_main_process_output_is_logged_over_time() -> None:
     lines = c.api.logs("ticker").splitlines()
     assert 2 <= len(lines) <= 4 and lines[0] == "tick 0"
     assert c.api.logs("ticker", tail=1) == lines[-1] + "\n"
+
+
+SIDECAR = """
+apiVersion: v1
+kind: Pod
+metadata: {name: side}
+spec:
+  volumes: [{name: logs, emptyDir: {}}]
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, 'sleep 3; while true; do echo "logging $(date +%s)" >> /opt/logs.txt; sleep 1; done']
+    volumeMounts: [{name: logs, mountPath: /opt}]
+  - name: sidecar
+    image: busybox
+    command: [sh, -c, 'tail -F /opt/logs.txt']
+    volumeMounts: [{name: logs, mountPath: /opt}]
+"""
+
+
+def test_tail_follows_a_file_that_appears_later() -> None:
+    """The docs' logging sidecar: ``tail -F`` on a file another container writes later."""
+    c = Cluster(clock="virtual", seed=1)
+    assert c.kubectl("apply -f -", stdin=SIDECAR).returncode == 0
+    c.advance(8)
+    first = c.kubectl("logs side -c sidecar").stdout.splitlines()
+    c.advance(3)
+    later = c.kubectl("logs side -c sidecar").stdout.splitlines()
+    assert first[0] == "tail: can't open '/opt/logs.txt': No such file or directory"
+    assert len(first) >= 3 and all(line.startswith("logging ") for line in first[1:])
+    assert later[:len(first)] == first and len(later) >= len(first) + 2  # it goes on following
+    assert c.api.get("Pod", "side")["status"]["phase"] == "Running"
+
+
+@pytest.mark.parametrize("script, out, err, code", [
+    ("head -n x /etc/hostname", "", "head: invalid number 'x'\n", 1),  # an applet's bad input
+    ("tail -f /nope", "", "tail: can't open '/nope': No such file or directory\n", 1),
+    (": ; echo $?", "0\n", "", 0),
+    ("yes | head -n 2; yes no | head -n 1", "y\ny\nno\n", "", 0),  # an endless writer into a pipe
+])
+def test_applets_fail_like_busybox_never_with_python_errors(script: str, out: str, err: str, code: int) -> None:
+    c = Cluster(clock="virtual", seed=1)
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bb"},
+                  "spec": {"containers": [{"name": "bb", "image": "busybox", "command": ["sleep", "3600"]}]}})
+    c.settle()
+    result = c.client.exec("bb", "default", None, ["sh", "-c", script])
+    assert (result.stdout, result.stderr, result.exit_code) == (out, err, code)

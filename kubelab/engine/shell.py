@@ -55,10 +55,14 @@ class Host(Protocol):
 
 
 BUSYBOX_APPLETS = frozenset("""sh ash cat cd date echo env exit export false grep head hostname id ls mkdir
-nslookup printenv printf pwd rm sleep tail test [ touch true uname unset wc wget whoami ps kill
+nslookup printenv printf pwd rm sleep tail test [ touch true uname unset wc wget whoami ps kill : yes
 """.split())
 BASH_BUILTINS = frozenset("""sh bash cat cd date echo env exit export false grep head hostname id ls mkdir
-printenv printf pwd rm sleep tail test [ touch true uname unset wc whoami""".split())
+printenv printf pwd rm sleep tail test [ touch true uname unset wc whoami : yes""".split())
+# How often ``tail -f`` looks at its file again (busybox's tail sleeps 1 s between reads).
+TAIL_POLL_SECONDS = 1.0
+# Lines ``yes`` prints between two looks at the clock (a flood, bounded per step).
+YES_BATCH = 100
 KEYWORDS = frozenset({"while", "until", "do", "done", "for", "in", "if", "then", "elif", "else", "fi"})
 OPS = ("&&", "||", ";;", "2>&1", "1>&2", ">&2", "2>>", "1>>", ">>", "2>", "1>", ";", "|", ">", "<", "&", "\n")
 # fd 1 written out is the same as no fd
@@ -351,9 +355,12 @@ class Shell:
             if last:
                 status = yield from self.run_command(cmd, Streams(io.out, io.err, stdin))
             else:
-                buf: list[str] = []
-                status = yield from self.run_command(cmd, Streams(buf.append, io.err, stdin))
-                stdin = "".join(buf)
+                pipe = _Pipe()
+                try:
+                    status = yield from self.run_command(cmd, Streams(pipe.write, io.err, stdin))
+                except _PipeFull:
+                    status = 141  # the reader would have stopped it with SIGPIPE (`yes | head`)
+                stdin = pipe.text()
         return status
 
     def run_command(self, cmd: Any, io: Streams) -> Run:
@@ -463,7 +470,13 @@ class Shell:
         applets = BUSYBOX_APPLETS if self.host.flavour == "busybox" else BASH_BUILTINS
         impl = getattr(self, "cmd_" + _ident(base), None)
         if base in applets and impl is not None:
-            return (yield from impl(argv[1:], io))
+            try:
+                return (yield from impl(argv[1:], io))
+            except (OSError, ValueError, LookupError) as exc:
+                # an applet meets what it cannot handle (a bad number, a missing file): it
+                # reports and fails, as busybox does; the container never sees a Python error
+                io.err(f"{base}: {_oserror(exc) if isinstance(exc, OSError) else _applet_error(exc)}\n")
+                return 1
         if base in ("curl",) and self.host.has_program(base):
             return (yield from self.cmd_curl(argv[1:], io))
         if self.host.has_program(base):
@@ -499,6 +512,12 @@ class Shell:
     def cmd_exit(self, args: list[str], io: Streams) -> Run:
         raise ShellExit(int(args[0]) if args and args[0].lstrip("-").isdigit() else self.status)
         yield  # pragma: no cover - makes this a generator
+
+    def cmd_yes(self, args: list[str], io: Streams) -> Run:
+        line = (" ".join(args) or "y") + "\n"
+        while True:
+            io.out(line * YES_BATCH)
+            yield Sleep(0, True)
 
     def cmd_true(self, args: list[str], io: Streams) -> Run:
         return 0
@@ -759,10 +778,44 @@ class Shell:
         yield  # pragma: no cover
 
     def cmd_tail(self, args: list[str], io: Streams) -> Run:
-        count, lines = self._lines(args, io)
-        io.out("".join(lines[-count:] if count else []))
-        return 0
-        yield  # pragma: no cover
+        follow = [a for a in args if a in ("-f", "-F")]
+        if not follow:
+            count, lines = self._lines(args, io)
+            io.out("".join(lines[-count:] if count else []))
+            return 0
+        rest = [a for a in args if a not in follow]
+        files = [a for a in rest if not a.startswith("-") and not a.isdigit()]
+        if len(files) != 1:
+            count, lines = self._lines(rest, io)
+            io.out("".join(lines[-count:] if count else []))
+            return 0
+        return (yield from self._follow(files[0], rest, retry="-F" in follow, io=io))
+
+    def _follow(self, name: str, args: list[str], retry: bool, io: Streams) -> Run:
+        """``tail -f FILE``: the last lines, then what is appended, for as long as it runs;
+        ``-F`` also waits for a file that is not there yet, and shows it when it appears."""
+        path, shown = self.path(name), None  # shown: the file's text as printed so far
+        options = [a for a in args if a != name]
+        while True:
+            try:
+                text = self.host.fs.read(path)
+            except OSError as exc:
+                if not retry or shown is None:
+                    self._can_not_open("tail", name, exc, io)
+                if not retry:
+                    return 1
+                shown = ""  # when it appears, all of it is new
+                yield Sleep(TAIL_POLL_SECONDS, True)
+                continue
+            if shown is None:
+                count, lines = self._lines(options, Streams(io.out, io.err, text))
+                io.out("".join(lines[-count:] if count else []))
+            elif text.startswith(shown):
+                io.out(text[len(shown):])
+            else:  # truncated or replaced: it starts over from the top
+                io.out(text)
+            shown = text
+            yield Sleep(TAIL_POLL_SECONDS, True)
 
     def cmd_wc(self, args: list[str], io: Streams) -> Run:
         text = io.stdin
@@ -899,8 +952,40 @@ def drain(gen: Run) -> int:
         return stop.value if stop.value is not None else 0
 
 
+# What a command before a `|` may write before it counts as stopped by its reader. The
+# commands of a pipeline run one after the other here, so an endless writer needs an end.
+PIPE_LIMIT = 1 << 20
+
+
+class _PipeFull(Exception):
+    """Not an OSError: applets must not catch it."""
+
+
+class _Pipe:
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > PIPE_LIMIT:
+            raise _PipeFull
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _applet_error(exc: Exception) -> str:
+    """An applet's message for bad input (``head -n x`` -> ``invalid number 'x'``)."""
+    text = str(exc)
+    if isinstance(exc, ValueError) and "invalid literal for int()" in text:
+        return f"invalid number {text.rpartition(': ')[2]}"
+    return text
+
+
 def _ident(name: str) -> str:
-    return {"[": "test"}.get(name, name.replace("-", "_"))
+    return {"[": "test", ":": "true"}.get(name, name.replace("-", "_"))
 
 
 def _oserror(exc: OSError) -> str:
