@@ -31,10 +31,7 @@ Obj = dict[str, Any]
 
 WATCH_HISTORY = 4096  # events kept per kind so a watch can resume from a resourceVersion
 
-# Subresources served per kind, with their verbs and the kind they carry (kube-apiserver's).
-_SCALED = ("Deployment", "ReplicaSet", "StatefulSet")
-_WITH_STATUS = ("Pod", "Service", "Node", "Namespace", "Deployment", "ReplicaSet", "StatefulSet",
-                "DaemonSet", "Job", "CronJob")
+# The verbs of the status and scale subresources (kube-apiserver's).
 _GET_PATCH_UPDATE = ["get", "patch", "update"]
 
 _TABLE_MEDIA = "as=Table"
@@ -59,10 +56,10 @@ def _resource_list(group_version: str) -> Obj:
         if k.categories:
             entry["categories"] = list(k.categories)
         resources.append(entry)
-        if k.kind in _WITH_STATUS:
+        if k.status:
             resources.append({"name": f"{k.plural}/status", "singularName": "", "namespaced": k.namespaced,
                               "kind": k.kind, "verbs": _GET_PATCH_UPDATE})
-        if k.kind in _SCALED:
+        if k.scale:
             resources.append({"name": f"{k.plural}/scale", "singularName": "", "namespaced": True,
                               "group": "autoscaling", "version": "v1", "kind": "Scale",
                               "verbs": _GET_PATCH_UPDATE})

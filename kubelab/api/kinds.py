@@ -1,6 +1,11 @@
-"""The group/version/kind registry: how a word typed in kubectl becomes an API resource.
+"""The group/version/kind registry: how a word typed in kubectl becomes an API resource,
+and every fact about a kind that more than one layer needs.
 
 Mirrors what ``kubectl api-resources`` lists for a 1.32 cluster, for the kinds kubelab serves.
+The registry's order is the discovery order (the server lists kinds in it, and kubectl
+expands a category such as ``all`` in it). Store, server, controllers and kubectl read the
+facts below from here; adding a kind is one entry (plus its own modules), not an edit to
+tables spread across layers.
 """
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from kubelab.api.errors import StatusError
 
 @dataclass(frozen=True)
 class Kind:
-    """One API resource: its kind, where it lives, and every name kubectl accepts for it."""
+    """One API resource: its kind, where it lives, every name kubectl accepts for it, and how
+    the API server treats it (its REST strategy's facts)."""
 
     kind: str
     group: str
@@ -21,6 +27,17 @@ class Kind:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     verbs: tuple[str, ...] = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+    # A ``/status`` subresource: the main resource then never writes ``status`` (the
+    # strategy's PrepareForUpdate keeps the stored one) and only ``/status`` does.
+    status: bool = False
+    # A ``/scale`` subresource (autoscaling/v1 Scale), what ``kubectl scale`` needs.
+    scale: bool = False
+    # Spec changes bump ``metadata.generation`` (the strategy increments it on any change
+    # outside status and metadata), so controllers report ``observedGeneration``.
+    generation: bool = False
+    # Namespace termination deletes kinds with a rank first, lowest first (controllers before
+    # what they make, so nothing is re-created meanwhile), then the rest in registry order.
+    deletion_rank: int | None = None
 
     @property
     def api_version(self) -> str:
@@ -42,25 +59,29 @@ class Kind:
 
 
 _ALL = ("all",)
+_WORKLOAD = {"status": True, "generation": True}  # the apps/batch controllers' kinds
 KINDS: tuple[Kind, ...] = (
     Kind("Binding", "", "v1", "bindings", True, verbs=("create",)),
     Kind("ConfigMap", "", "v1", "configmaps", True, ("cm",)),
     Kind("Endpoints", "", "v1", "endpoints", True, ("ep",)),
     Kind("Event", "", "v1", "events", True, ("ev",)),
     Kind("Namespace", "", "v1", "namespaces", False, ("ns",),
-         verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
-    Kind("Node", "", "v1", "nodes", False, ("no",)),
-    Kind("Pod", "", "v1", "pods", True, ("po",), _ALL),
+         verbs=("create", "delete", "get", "list", "patch", "update", "watch"), status=True),
+    Kind("Node", "", "v1", "nodes", False, ("no",), status=True),
+    Kind("Pod", "", "v1", "pods", True, ("po",), _ALL, status=True, deletion_rank=7),
     Kind("Secret", "", "v1", "secrets", True),
     Kind("ServiceAccount", "", "v1", "serviceaccounts", True, ("sa",)),
-    Kind("Service", "", "v1", "services", True, ("svc",), _ALL),
+    Kind("Service", "", "v1", "services", True, ("svc",), _ALL, status=True),
     Kind("ControllerRevision", "apps", "v1", "controllerrevisions", True),
-    Kind("DaemonSet", "apps", "v1", "daemonsets", True, ("ds",), _ALL),
-    Kind("Deployment", "apps", "v1", "deployments", True, ("deploy",), _ALL),
-    Kind("ReplicaSet", "apps", "v1", "replicasets", True, ("rs",), _ALL),
-    Kind("StatefulSet", "apps", "v1", "statefulsets", True, ("sts",), _ALL),
-    Kind("Job", "batch", "v1", "jobs", True, (), _ALL),
-    Kind("CronJob", "batch", "v1", "cronjobs", True, ("cj",), _ALL),
+    Kind("DaemonSet", "apps", "v1", "daemonsets", True, ("ds",), _ALL, **_WORKLOAD, deletion_rank=3),
+    Kind("Deployment", "apps", "v1", "deployments", True, ("deploy",), _ALL, **_WORKLOAD, scale=True,
+         deletion_rank=1),
+    Kind("ReplicaSet", "apps", "v1", "replicasets", True, ("rs",), _ALL, **_WORKLOAD, scale=True,
+         deletion_rank=6),
+    Kind("StatefulSet", "apps", "v1", "statefulsets", True, ("sts",), _ALL, **_WORKLOAD, scale=True,
+         deletion_rank=2),
+    Kind("Job", "batch", "v1", "jobs", True, (), _ALL, **_WORKLOAD, deletion_rank=5),
+    Kind("CronJob", "batch", "v1", "cronjobs", True, ("cj",), _ALL, **_WORKLOAD, deletion_rank=4),
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
 )
 
@@ -97,6 +118,11 @@ def for_object(api_version: str, kind: str) -> Kind:
 
 
 def all_category() -> list[Kind]:
-    """What ``kubectl get all`` lists, in kubectl's order."""
-    order = ["Pod", "Service", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet", "Job", "CronJob"]
-    return [BY_KIND[k] for k in order]
+    """What ``kubectl get all`` lists: the kinds in category ``all``, in discovery order."""
+    return [k for k in KINDS if "all" in k.categories]
+
+
+def namespace_content() -> tuple[Kind, ...]:
+    """The namespaced kinds namespace termination deletes, in the order it deletes them."""
+    ranked = sorted((k for k in KINDS if k.deletion_rank is not None), key=lambda k: k.deletion_rank or 0)
+    return tuple(ranked) + tuple(k for k in KINDS if k.namespaced and k.deletion_rank is None and "delete" in k.verbs)

@@ -11,7 +11,7 @@ import copy
 from typing import Any, Iterable
 
 from kubelab.api import errors
-from kubelab.api.kinds import BY_KIND, KINDS
+from kubelab.api.kinds import namespace_content
 from kubelab.engine.clock import parse_timestamp
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.store import Key, Obj
@@ -21,10 +21,8 @@ IMMORTAL = frozenset({"default", "kube-system", "kube-public"})
 NAME_LABEL = "kubernetes.io/metadata.name"
 FINALIZER = "kubernetes"
 
-# Deletion order: controllers before what they make, so nothing is re-created meanwhile.
-_FIRST = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Pod")
-CONTENT = tuple(BY_KIND[k] for k in _FIRST) + tuple(
-    k for k in KINDS if k.namespaced and k.kind not in _FIRST and "delete" in k.verbs)
+# What termination deletes, in order (each Kind's deletion_rank).
+CONTENT = namespace_content()
 
 # (condition type, ok reason, ok message): the namespace deleter's conditions, in its order.
 _CONDITIONS = (

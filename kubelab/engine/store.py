@@ -21,10 +21,6 @@ Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (kind, namespace or "", name)
 Listener = Callable[[str, Obj, "Obj | None"], None]  # (ADDED|MODIFIED|DELETED, object, old object)
 
-# Kinds whose API strategy counts spec changes in metadata.generation.
-GENERATION_KINDS = frozenset({"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob"})
-# Kinds without a status subresource: an update writes the whole object.
-NO_STATUS_KINDS = frozenset({"ConfigMap", "Secret", "Event", "Endpoints", "EndpointSlice", "ServiceAccount"})
 
 
 def key_of(obj: Obj) -> Key:
@@ -172,7 +168,7 @@ class Store:
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
         meta["creationTimestamp"] = self.clock.timestamp()
-        if kind in GENERATION_KINDS:
+        if BY_KIND[kind].generation:
             meta["generation"] = 1
         if "deletionTimestamp" in meta or "deletionGracePeriodSeconds" in meta:
             meta.pop("deletionTimestamp", None)
@@ -214,11 +210,11 @@ class Store:
                 meta[field] = old["metadata"][field]
             else:
                 meta.pop(field, None)
-        if kind not in NO_STATUS_KINDS:  # the main resource never writes status
+        if k.status:  # the main resource never writes status
             new.pop("status", None)
             if "status" in old:
                 new["status"] = old["status"]
-        if kind in GENERATION_KINDS and _status_less(new) != _status_less(old):
+        if k.generation and _status_less(new) != _status_less(old):
             meta["generation"] = old["metadata"].get("generation", 1) + 1
         return self._replace(new, old)
 
@@ -244,7 +240,7 @@ class Store:
         meta["deletionTimestamp"] = self.clock.timestamp(self.clock.now() + (grace_seconds or 0))
         if grace_seconds is not None:
             meta["deletionGracePeriodSeconds"] = grace_seconds
-        if kind in GENERATION_KINDS:
+        if BY_KIND[kind].generation:
             meta["generation"] = meta.get("generation", 1) + 1
         meta["resourceVersion"] = self.next_resource_version()
         self._reindex(new, old)

@@ -21,8 +21,6 @@ from kubelab.kubectl.describe import file_targets, object_name, targets
 
 Obj = dict[str, Any]
 
-_SCALABLE = {"Deployment", "ReplicaSet", "StatefulSet"}
-
 
 def _split_pairs(args: list[str]) -> tuple[list[str], list[str]]:
     """cmdutil.GetResourcesAndPairs: ``key=value`` and ``key-`` words are pairs, the rest
@@ -63,7 +61,7 @@ def scale(ctx: Context, args: list[str]) -> int:
     for kind, obj in _from_args_or_files(ctx, args):
         name = obj["metadata"]["name"]
         current = (obj.get("spec") or {}).get("replicas", 1)
-        if kind.kind not in _SCALABLE:
+        if not kind.scale:  # no scale subresource
             errs.append(StatusError(404, "NotFound", "the server could not find the requested resource"))
             continue
         expected = ctx.flags.get("current-replicas")
