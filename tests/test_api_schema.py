@@ -1,4 +1,4 @@
-"""Strict decoding against the schema walked from the kubernetes client models."""
+"""Strict decoding against the schema pre-digested from Kubernetes 1.32's OpenAPI."""
 from __future__ import annotations
 
 import base64
@@ -188,3 +188,64 @@ def test_every_served_kind_has_a_schema():
     for name, kind in BY_KIND.items():
         out, _ = schema.decode({"apiVersion": kind.api_version, "kind": name, "metadata": {"name": "x"}}, kind)
         assert out["metadata"]["name"] == "x"
+
+
+# -- int32 vs int64 from the OpenAPI's format ------------------------------------------
+
+def test_int64_fields_take_values_beyond_int32():
+    big = 2**40
+    rev = {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": {"name": "r"}, "revision": big}
+    assert decode(rev, "ControllerRevision")[0]["revision"] == big
+    sleeper = pod(lifecycle={"preStop": {"sleep": {"seconds": big}}})
+    out, _ = decode(sleeper)
+    assert out["spec"]["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"] == big
+    rev["revision"] = 2**63
+    assert error(rev, "ControllerRevision").endswith(
+        "json: cannot unmarshal number 9223372036854775808 into Go struct field ControllerRevision.revision "
+        "of type int64")
+
+
+def test_event_count_is_int32():
+    ev = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}, "count": 2**31}
+    assert error(ev, "Event").endswith(
+        "json: cannot unmarshal number 2147483648 into Go struct field Event.count of type int32")
+    ev["count"] = 5
+    assert decode(ev, "Event")[0]["count"] == 5
+
+
+def test_every_served_kind_has_its_openapi_definition():
+    for kind in BY_KIND.values():
+        node = schema.root(kind.kind)
+        assert node is not None and node.struct_name == kind.kind, kind.kind
+
+
+def test_fields_digest_matches_the_installed_openapi():
+    """The committed digest is what tools/digest_openapi.py makes from kubernetes-validate's 1.32."""
+    import importlib.util
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parent.parent / "tools" / "digest_openapi.py"
+    spec = importlib.util.spec_from_file_location("digest_openapi", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert schema._DIGEST.read_text(encoding="utf-8") == module.render()
+
+
+def test_list_map_keys_come_from_the_openapi():
+    spec = schema.child(schema.root("Pod"), "spec")
+    assert spec.list_map_keys("containers") == ("name",)
+    port = schema.element(schema.child(schema.element(spec.fields["containers"]), "ports"))
+    assert port is not None and port.struct_name == "ContainerPort"
+    assert schema.element(spec.fields["containers"]).list_map_keys("ports") == ("containerPort", "protocol")
+    assert spec.list_map_keys("nodeSelector") == ()
+
+
+def test_decoding_imports_neither_the_kubernetes_client_nor_jsonschema():
+    import subprocess
+    import sys
+
+    code = ("import sys; from kubelab.api import schema; from kubelab.api.kinds import BY_KIND; "
+            "schema.decode({'apiVersion': 'v1', 'kind': 'Pod', 'spec': {'containers': [{'name': 'c'}]}}, "
+            "BY_KIND['Pod']); print(sorted(m for m in ('kubernetes', 'jsonschema', 'kubernetes_validate') "
+            "if m in sys.modules))")
+    assert subprocess.check_output([sys.executable, "-c", code], text=True).strip() == "[]"

@@ -206,7 +206,7 @@ def _strategy(node: Any, key: str) -> tuple[bool, str | None]:
     """(merges by key?, merge key) for field ``key`` of the struct ``node``."""
     if node is None or node.kind != "struct":
         return False, None
-    found = (node.model, key)
+    found = ("V1" + node.struct_name, key)
     if found in MERGE_KEYS:
         return True, MERGE_KEYS[found]
     return False, None

@@ -1,10 +1,10 @@
 """Strict decoding of request bodies against the Kubernetes 1.32 field schema.
 
-The schema is not written by hand: it is walked from the official ``kubernetes`` Python
-client (32.x = Kubernetes 1.32), whose models list every field's JSON name and type.
-What the models lose from the Go types is restored by small tables here: which ``int``
-fields are int64 (the rest are int32), which ``object`` fields are IntOrString (the rest are
-raw JSON), which ``dict(str, str)`` fields hold Quantities, and which hold ``[]byte``.
+The schema is not written by hand: it is Kubernetes 1.32's published OpenAPI, pre-digested
+by tools/digest_openapi.py into ``fields-v1.32.0.json`` beside this module (every field's
+JSON name and type, int32 vs int64, IntOrString, Quantity, ``[]byte``, times, patch
+strategies, merge keys and list-map keys). Loading it takes milliseconds and imports
+neither the ``kubernetes`` client nor jsonschema.
 
 Decoding behaves like the API server's JSON decoder (sigs.k8s.io/json, case-sensitive,
 strict): the first type mismatch rejects the request with Go's ``json: cannot unmarshal``
@@ -17,9 +17,11 @@ from __future__ import annotations
 import base64
 import copy
 import datetime as _dt
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, Callable
 
 from kubelab.api import errors, quantity
@@ -27,34 +29,22 @@ from kubelab.api.kinds import BY_KIND, Kind
 
 Obj = dict[str, Any]
 
-# Go int64 fields (by python attribute name); every other ``int`` is int32.
-_INT64 = frozenset({
-    "termination_grace_period_seconds", "active_deadline_seconds", "run_as_user", "run_as_group",
-    "fs_group", "supplemental_groups", "deletion_grace_period_seconds", "generation",
-    "observed_generation", "expiration_seconds", "starting_deadline_seconds", "toleration_seconds",
-    "grace_period_seconds", "remaining_item_count", "count",
-})
-# ``object`` fields that are intstr.IntOrString (the others are raw JSON).
-_INT_OR_STRING = frozenset({"port", "target_port", "max_surge", "max_unavailable", "min_available"})
-# ``dict(str, str)`` / ``str`` fields whose values are resource.Quantity.
-_QUANTITY = frozenset({
-    ("V1ResourceRequirements", "limits"), ("V1ResourceRequirements", "requests"),
-    ("V1VolumeResourceRequirements", "limits"), ("V1VolumeResourceRequirements", "requests"),
-    ("V1EmptyDirVolumeSource", "size_limit"), ("V1NodeStatus", "capacity"),
-    ("V1NodeStatus", "allocatable"), ("V1PodSpec", "overhead"), ("V1ResourceQuotaSpec", "hard"),
-    ("V1ResourceQuotaStatus", "hard"), ("V1ResourceQuotaStatus", "used"),
-    ("V1LimitRangeItem", "default"), ("V1LimitRangeItem", "default_request"), ("V1LimitRangeItem", "max"),
-    ("V1LimitRangeItem", "min"), ("V1LimitRangeItem", "max_limit_request_ratio"),
-    ("V1PersistentVolumeSpec", "capacity"), ("V1PersistentVolumeClaimStatus", "capacity"),
-    ("V1PersistentVolumeClaimStatus", "allocated_resources"), ("V1ContainerStatus", "allocated_resources"),
-    ("V1ResourceFieldSelector", "divisor"),
-})
-# ``dict(str, str)`` fields whose values are []byte (base64 on the wire).
-_BYTES = frozenset({("V1Secret", "data"), ("V1ConfigMap", "binary_data")})
-# Model class for a kind, where it is not simply "V1" + kind.
-_MODEL_OF = {"Event": "CoreV1Event"}
+_DIGEST = Path(__file__).with_name("fields-v1.32.0.json")
+
+# Digest type -> (node kind, Go type name as the decoder's messages print it).
+_SCALARS = {
+    "string": ("str", "string"), "int32": ("int32", "int32"), "int64": ("int64", "int64"),
+    "bool": ("bool", "bool"), "float64": ("float", "float64"), "time": ("time", "v1.Time"),
+    "quantity": ("qty", "resource.Quantity"), "intorstring": ("ios", "intstr.IntOrString"),
+    "bytes": ("bytes", "[]uint8"), "raw": ("raw", "interface {}"),
+}
 
 _INT_RANGE = {"int32": (-(2**31), 2**31 - 1), "int64": (-(2**63), 2**63 - 1)}
+
+
+@lru_cache(maxsize=1)
+def _digest() -> dict[str, Any]:
+    return json.loads(_DIGEST.read_text(encoding="utf-8"))
 
 
 class _TypeError(Exception):
@@ -67,103 +57,78 @@ class _TypeError(Exception):
 
 @dataclass
 class _Node:
-    """One compiled type: ``kind`` is struct/list/map or a scalar kind; ``go`` its Go name."""
+    """One compiled type: ``kind`` is struct/list/map or a scalar kind; ``go`` its Go name;
+    ``definition`` a struct's OpenAPI definition (``io.k8s.api.core.v1.PodSpec``)."""
 
     kind: str
     go: str
-    model: str = ""
+    definition: str = ""
     elem: _Node | None = None
-    _fields: dict[str, tuple[str, _Node]] | None = field(default=None, repr=False)
+    _fields: dict[str, _Node] | None = field(default=None, repr=False)
 
     @property
-    def fields(self) -> dict[str, tuple[str, _Node]]:
-        """JSON name -> (python attribute, type); resolved on first use (types recurse)."""
+    def fields(self) -> dict[str, _Node]:
+        """JSON name -> type; resolved on first use (types recurse)."""
         if self._fields is None:
-            self._fields = _struct_fields(self.model)
+            spec = _digest()["types"][self.definition]["fields"]
+            self._fields = {name: _compile(t) for name, t in spec.items()}
         return self._fields
 
     @property
     def struct_name(self) -> str:
         return self.go.rpartition(".")[2]
 
+    def patch_strategy(self, key: str) -> tuple[str, str | None] | None:
+        """Field ``key``'s (x-kubernetes-patch-strategy, x-kubernetes-patch-merge-key), if any."""
+        found = _digest()["types"][self.definition].get("patch", {}).get(key)
+        return (found[0], found[1]) if found else None
 
-def _models() -> Any:
-    from kubernetes.client import models  # heavy (~0.5 s): only when a schema is first needed
-
-    return models
-
-
-def _go_package(model: str) -> str:
-    m = re.match(r"^(?:[A-Z][a-z]+)*?(V\d+(?:(?:alpha|beta)\d+)?)[A-Z]", model)
-    return m.group(1).lower() if m else "v1"
-
-
-def _go_struct(model: str) -> str:
-    m = re.match(r"^(?:[A-Z][a-z]+)*?V\d+(?:(?:alpha|beta)\d+)?(?=[A-Z])", model)
-    return f"{_go_package(model)}.{model[m.end():] if m else model}"
+    def list_map_keys(self, key: str) -> tuple[str, ...]:
+        """Field ``key``'s x-kubernetes-list-map-keys (empty unless a list of type map)."""
+        return tuple(_digest()["types"][self.definition].get("listMapKeys", {}).get(key, ()))
 
 
 _STRUCTS: dict[str, _Node] = {}
 
 
-def _struct(model: str) -> _Node:
-    node = _STRUCTS.get(model)
+def _struct(definition: str) -> _Node:
+    node = _STRUCTS.get(definition)
     if node is None:
-        node = _STRUCTS[model] = _Node("struct", _go_struct(model), model)
+        node = _STRUCTS[definition] = _Node("struct", _digest()["types"][definition]["go"], definition)
     return node
 
 
-def _compile(type_name: str, model: str, attr: str) -> _Node:
-    """A python-client type string (``list[V1Container]``, ``dict(str, str)``...) as a node."""
-    if type_name.startswith("list["):
-        elem = _compile(type_name[5:-1], model, attr)
+def _compile(type_name: str) -> _Node:
+    """A digest type string (``[]io.k8s.api.core.v1.Container``, ``map[string]string``...) as a node."""
+    if type_name.startswith("[]"):
+        elem = _compile(type_name[2:])
         return _Node("list", "[]" + elem.go, elem=elem)
-    if type_name.startswith("dict("):
-        elem = _compile(type_name[type_name.index(",") + 1:-1].strip(), model, attr)
+    if type_name.startswith("map[string]"):
+        elem = _compile(type_name[11:])
         return _Node("map", "map[string]" + elem.go, elem=elem)
-    if (model, attr) in _QUANTITY:
-        return _Node("qty", "resource.Quantity")
-    if (model, attr) in _BYTES:
-        return _Node("bytes", "[]uint8")
-    if type_name == "str":
-        return _Node("str", "string")
-    if type_name == "int":
-        go = "int64" if attr in _INT64 else "int32"
-        return _Node(go, go)
-    if type_name == "bool":
-        return _Node("bool", "bool")
-    if type_name == "float":
-        return _Node("float", "float64")
-    if type_name == "datetime":
-        return _Node("time", "v1.Time")
-    if type_name == "object":
-        if attr in _INT_OR_STRING:
-            return _Node("ios", "intstr.IntOrString")
-        return _Node("raw", "interface {}")
+    scalar = _SCALARS.get(type_name)
+    if scalar:
+        return _Node(*scalar)
     return _struct(type_name)
 
 
-def _struct_fields(model: str) -> dict[str, tuple[str, _Node]]:
-    cls = getattr(_models(), model)
-    return {cls.attribute_map[attr]: (attr, _compile(t, model, attr)) for attr, t in cls.openapi_types.items()}
-
-
-def model_name(kind: str) -> str:
-    """The python-client model class of a kind (``Pod`` -> ``V1Pod``)."""
-    return _MODEL_OF.get(kind, "V1" + kind)
+def definition_of(kind: Kind) -> str | None:
+    """The OpenAPI definition of a kind's objects (``io.k8s.api.apps.v1.Deployment``)."""
+    return _digest()["gvk"].get(f"{kind.api_version}/{kind.kind}")
 
 
 def root(kind: str) -> _Node | None:
     """The schema type of a kind's objects (None for a kind kubelab does not serve)."""
-    return _struct(model_name(kind)) if kind in BY_KIND else None
+    found = BY_KIND.get(kind)
+    definition = definition_of(found) if found else None
+    return _struct(definition) if definition else None
 
 
 def child(node: _Node | None, key: str) -> _Node | None:
     """The type of field ``key`` of a struct type (None when unknown)."""
     if node is None or node.kind != "struct":
         return None
-    found = node.fields.get(key)
-    return found[1] if found else None
+    return node.fields.get(key)
 
 
 def element(node: _Node | None) -> _Node | None:
@@ -217,14 +182,13 @@ class _Decoder:
         name = node.struct_name
         out: Obj = {}
         for key, item in v.items():
-            spec = fields.get(key)
+            child = fields.get(key)
             sub = f"{path}.{key}" if path else key
-            if spec is None:
+            if child is None:
                 self.unknown.append(sub)
                 continue
             if item is None:
                 continue
-            child = spec[1]
             got = _CONVERT[child.kind](self, item, child, sub, name)
             if child.kind in ("list", "map") and not got:
                 continue  # omitempty
@@ -354,7 +318,7 @@ def decode(obj: Obj, kind: Kind, field_validation: str = "Strict") -> tuple[Obj,
     when ``field_validation`` is ``Strict``."""
     decoder = _Decoder()
     try:
-        out = decoder.struct(obj, _struct(model_name(kind.kind)), "", "")
+        out = decoder.struct(obj, _struct(definition_of(kind) or ""), "", "")
     except _TypeError as e:
         raise _cannot_handle(kind, e.message) from None
     unknown = [f'unknown field "{p}"' for p in decoder.unknown]
