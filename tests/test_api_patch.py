@@ -160,6 +160,30 @@ def test_service_ports_merge_by_port():
     assert out["spec"]["ports"] == [{"port": 80, "targetPort": 8080, "nodePort": 30080}, {"port": 443}]
 
 
+def test_job_status_conditions_merge_by_type():
+    """JobStatus.conditions is patchStrategy=merge, patchMergeKey=type (batch/v1 types.go)."""
+    job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+           "status": {"conditions": [{"type": "SuccessCriteriaMet", "status": "True"}]}}
+    out = patch.apply_patch(job, {"status": {"conditions": [{"type": "Complete", "status": "True"}]}}, "strategic")
+    assert out["status"]["conditions"] == [{"type": "SuccessCriteriaMet", "status": "True"},
+                                           {"type": "Complete", "status": "True"}]
+    out = patch.apply_patch(out, {"status": {"conditions": [{"type": "Complete", "status": "False"}]}},
+                            "strategic")
+    assert [c["status"] for c in out["status"]["conditions"]] == ["True", "False"]
+
+
+@pytest.mark.parametrize("kind,path,item,key", [
+    ("Service", ("status", "conditions"), {"type": "A", "status": "True"}, "type"),
+    ("Node", ("spec", "podCIDRs"), "10.0.0.0/24", None),
+])
+def test_merge_keys_the_hand_table_missed(kind, path, item, key):
+    """Fields whose merge strategy the OpenAPI has and the hand-kept table had not."""
+    other = {**item, key: "B"} if key else "10.0.1.0/24"
+    obj = {"apiVersion": "v1", "kind": kind, "metadata": {"name": "x"}, path[0]: {path[1]: [item]}}
+    out = patch.apply_patch(obj, {path[0]: {path[1]: [other]}}, "strategic")
+    assert out[path[0]][path[1]] == [item, other]
+
+
 def test_missing_merge_key_is_a_bad_request():
     with pytest.raises(StatusError) as e:
         patch.apply_patch(pod(), {"spec": {"containers": [{"image": "x"}]}}, "strategic")

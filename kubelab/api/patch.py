@@ -2,11 +2,11 @@
 merge patch, plus the three-way patch ``kubectl apply`` computes.
 
 A strategic merge patch merges some lists by a key instead of replacing them (containers by
-name, container ports by containerPort...). The python client's models do not carry the Go
-types' ``patchStrategy``/``patchMergeKey`` tags, so the table below is written by hand from
-k8s.io/api (core/v1, apps/v1 types.go, apimachinery's ObjectMeta); where a field is not in
-it, lists are replaced whole, as Kubernetes does for lists without a strategy (tolerations,
-args, command...). The types along the path come from the schema (``kubelab.api.schema``).
+name, container ports by containerPort, conditions by type...): the Go types'
+``patchStrategy``/``patchMergeKey`` tags, which the 1.32 OpenAPI publishes as
+``x-kubernetes-patch-strategy``/``x-kubernetes-patch-merge-key`` and the schema
+(``kubelab.api.schema``) carries with the types along the path. Lists without a merge
+strategy are replaced whole, as Kubernetes does (tolerations, args, command...).
 """
 from __future__ import annotations
 
@@ -17,40 +17,6 @@ from typing import Any
 from kubelab.api import errors, schema
 
 Obj = dict[str, Any]
-
-# (model, JSON field) -> merge key; None merges a list of scalars as a set (finalizers).
-MERGE_KEYS: dict[tuple[str, str], str | None] = {
-    ("V1ObjectMeta", "finalizers"): None,
-    ("V1ObjectMeta", "ownerReferences"): "uid",
-    ("V1PodSpec", "containers"): "name",
-    ("V1PodSpec", "initContainers"): "name",
-    ("V1PodSpec", "ephemeralContainers"): "name",
-    ("V1PodSpec", "volumes"): "name",
-    ("V1PodSpec", "imagePullSecrets"): "name",
-    ("V1PodSpec", "hostAliases"): "ip",
-    ("V1PodSpec", "topologySpreadConstraints"): "topologyKey",
-    ("V1PodSpec", "schedulingGates"): "name",
-    ("V1PodSpec", "resourceClaims"): "name",
-    ("V1Container", "ports"): "containerPort",
-    ("V1Container", "env"): "name",
-    ("V1Container", "volumeMounts"): "mountPath",
-    ("V1Container", "volumeDevices"): "devicePath",
-    ("V1EphemeralContainer", "ports"): "containerPort",
-    ("V1EphemeralContainer", "env"): "name",
-    ("V1EphemeralContainer", "volumeMounts"): "mountPath",
-    ("V1ServiceSpec", "ports"): "port",
-    ("V1ServiceAccount", "secrets"): "name",
-    ("V1PodStatus", "conditions"): "type",
-    ("V1PodStatus", "podIPs"): "ip",
-    ("V1PodStatus", "hostIPs"): "ip",
-    ("V1NodeStatus", "conditions"): "type",
-    ("V1NodeStatus", "addresses"): "type",
-    ("V1DeploymentStatus", "conditions"): "type",
-    ("V1ReplicaSetStatus", "conditions"): "type",
-    ("V1DaemonSetStatus", "conditions"): "type",
-    ("V1StatefulSetStatus", "conditions"): "type",
-    ("V1NamespaceStatus", "conditions"): "type",
-}
 
 _DIRECTIVES = ("$patch", "$retainKeys")
 _ORDER = "$setElementOrder/"
@@ -203,12 +169,13 @@ def json_patch(obj: Obj, ops: Any) -> Obj:
 # -- strategic merge patch --------------------------------------------------------------
 
 def _strategy(node: Any, key: str) -> tuple[bool, str | None]:
-    """(merges by key?, merge key) for field ``key`` of the struct ``node``."""
+    """(merges?, merge key) for field ``key`` of the struct ``node``; a merge without a key
+    merges a list of scalars as a set (finalizers)."""
     if node is None or node.kind != "struct":
         return False, None
-    found = ("V1" + node.struct_name, key)
-    if found in MERGE_KEYS:
-        return True, MERGE_KEYS[found]
+    found = node.patch_strategy(key)
+    if found and "merge" in found[0].split(","):
+        return True, found[1]
     return False, None
 
 
