@@ -240,11 +240,12 @@ def test_list_map_keys_come_from_the_openapi():
     assert spec.list_map_keys("nodeSelector") == ()
 
 
-def test_decoding_imports_neither_the_kubernetes_client_nor_jsonschema():
+def test_decoding_and_explain_import_neither_the_kubernetes_client_nor_jsonschema():
     import subprocess
     import sys
 
-    code = ("import sys; from kubelab.api import schema; from kubelab.api.kinds import BY_KIND; "
+    code = ("import sys; from kubelab.api import openapi, schema; from kubelab.api.kinds import BY_KIND; "
+            "openapi.schemas(); "
             "schema.decode({'apiVersion': 'v1', 'kind': 'Pod', 'spec': {'containers': [{'name': 'c'}]}}, "
             "BY_KIND['Pod']); print(sorted(m for m in ('kubernetes', 'jsonschema', 'kubernetes_validate') "
             "if m in sys.modules))")

@@ -20,13 +20,13 @@ Usage: ``python tools/digest_openapi.py`` (``--check`` exits 1 when the committe
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-K8S_VERSION = "v1.32.0"
+from kubelab.api.openapi import K8S_VERSION, definitions_path
+
 OUT = Path(__file__).resolve().parent.parent / "kubelab" / "api" / f"fields-{K8S_VERSION}.json"
 
 # Definitions that are scalars on the wire (the Go types have their own JSON codecs).
@@ -43,16 +43,6 @@ _SCALAR_DEFS = {
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrBool": "raw",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaPropsOrStringArray": "raw",
 }
-
-
-def source() -> Path:
-    """``_definitions.json`` of kubernetes-validate, found without importing the package
-    (its import pulls in jsonschema)."""
-    spec = importlib.util.find_spec("kubernetes_validate")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("kubernetes-validate is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "kubernetes-json-schema" / \
-        f"{K8S_VERSION}-local" / "_definitions.json"
 
 
 def _types(schema: dict[str, Any]) -> list[str]:
@@ -118,7 +108,7 @@ def digest(defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def render() -> str:
-    defs = json.loads(source().read_text(encoding="utf-8"))["$defs"]
+    defs = json.loads(definitions_path().read_text(encoding="utf-8"))["$defs"]
     return json.dumps(digest(defs), sort_keys=True, separators=(",", ":")) + "\n"
 
 

@@ -11,8 +11,10 @@ kubernetes-validate adds to ``apiVersion``/``kind`` is dropped. Loaded on first 
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from kubelab.api.kinds import KINDS, Kind
@@ -26,12 +28,19 @@ _PREFIX = "#/components/schemas/"
 @lru_cache(maxsize=1)
 def schemas() -> dict[str, Schema]:
     """Every definition by name (``io.k8s.api.core.v1.Pod``), in v3 form."""
-    from importlib import resources
-
-    path = resources.files("kubernetes_validate") / "kubernetes-json-schema" / f"{K8S_VERSION}-local" / \
-        "_definitions.json"
+    path = definitions_path()
     defs = json.loads(path.read_text(encoding="utf-8"))["$defs"]
     return {name: _component(schema) for name, schema in defs.items()}
+
+
+def definitions_path() -> Path:
+    """kubernetes-validate's ``_definitions.json`` for 1.32, found without importing the
+    package (its ``__init__`` imports jsonschema, which takes most of a second)."""
+    spec = importlib.util.find_spec("kubernetes_validate")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("kubernetes-validate is not installed")
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root / "kubernetes-json-schema" / f"{K8S_VERSION}-local" / "_definitions.json"
 
 
 def _component(schema: Schema) -> Schema:
