@@ -6,25 +6,18 @@ serves it from a real cluster through the official ``kubernetes`` package.
 """
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Protocol
+
+from kubelab.engine.results import ExecResult, PortForwardError
 
 if TYPE_CHECKING:
     from kubelab.engine.apiserver import APIServer
     from kubelab.engine.core import Engine
+    from kubelab.engine.network import Network
     from kubelab.engine.session import Session
 
 Obj = dict[str, Any]
-
-
-@dataclass
-class ExecResult:
-    """What a command run in a container wrote and how it ended."""
-
-    stdout: str
-    stderr: str
-    exit_code: int
+__all__ = ["Client", "EmbeddedClient", "ExecResult", "PortForwardClient", "PortForwardError", "TrafficClient"]
 
 
 class Client(Protocol):
@@ -62,11 +55,6 @@ class Client(Protocol):
     def wait(self, condition: Callable[[], bool], timeout: float) -> bool: ...
 
 
-class PortForwardError(Exception):
-    """What the kubelet writes on a port-forward's error stream when it cannot reach the
-    pod's port (kubectl then gives up the whole forward: "lost connection to pod")."""
-
-
 class TrafficClient(Client, Protocol):
     """What a simulated cluster can tell beyond the API: where requests went and which ports
     processes really listen on. A real cluster can't; pictures go without it there."""
@@ -89,9 +77,10 @@ class EmbeddedClient:
     """The client seam served by the in-process engine. Every call first lets the engine catch
     up with the clock, so a real-time cluster has moved on exactly as far as time has."""
 
-    def __init__(self, engine: "Engine", api: "APIServer") -> None:
+    def __init__(self, engine: "Engine", api: "APIServer", network: "Network") -> None:
         self.engine = engine
         self.api = api
+        self.network = network  # what only a simulated cluster can tell: traffic, listeners
 
     def _sync(self) -> None:
         self.engine.sync()
@@ -161,13 +150,13 @@ class EmbeddedClient:
     def recent_requests(self, service: str, namespace: str) -> list[dict[str, Any]]:
         """The latest requests through a Service, oldest first (who asked, which pod answered)."""
         self._sync()
-        return [route._asdict() for route in self.engine.network.recent(namespace, service)]
+        return [route._asdict() for route in self.network.recent(namespace, service)]
 
     def listening_ports(self, pod: str, namespace: str) -> set[int]:
         """The ports a pod's processes listen on right now (not just the ones declared)."""
         self._sync()
         ip = (self.api.get("Pod", pod, namespace).get("status") or {}).get("podIP", "")
-        sandbox = self.engine.network.sandboxes.get(ip)
+        sandbox = self.network.sandboxes.get(ip)
         return set(sandbox.listeners) if sandbox is not None else set()
 
     def port_forward_request(self, pod: str, namespace: str, port: int, method: str, path: str,
@@ -176,38 +165,9 @@ class EmbeddedClient:
         """Deliver one HTTP request to ``localhost:port`` in the pod's network namespace, as the
         kubelet's port-forward stream does; ``(status, reason, headers, body)`` of the answer.
         Called from the forward's socket threads, hence the engine lock."""
-        from email.utils import formatdate
-
-        from kubelab.engine.network import ConnectError, HttpRequest
-
-        sandbox_id = hashlib.sha256(f"sandbox/{namespace}/{pod}".encode()).hexdigest()
-        prefix = f"error forwarding port {port} to pod {sandbox_id}, uid : "
         with self.engine.lock:
             self._sync()
-            obj = self.engine.store.get("Pod", namespace, pod)
-            ip = ((obj or {}).get("status") or {}).get("podIP", "")
-            sandbox = self.engine.network.sandboxes.get(ip) if obj is not None else None
-            if sandbox is None or (sandbox.namespace, sandbox.pod) != (namespace, pod):
-                raise PortForwardError(f'{prefix}failed to find sandbox "{sandbox_id}" in store: not found')
-            try:
-                handler, _, _ = self.engine.network.connect(sandbox, "127.0.0.1", port)
-            except ConnectError:
-                h = hashlib.sha256(f"netns/{namespace}/{pod}".encode()).hexdigest()
-                netns = f"/var/run/netns/cni-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-                raise PortForwardError(
-                    f'{prefix}failed to execute portforward in network namespace "{netns}": failed to connect '
-                    f'to localhost:{port} inside namespace "{sandbox_id}", IPv4: dial tcp4 127.0.0.1:{port}: '
-                    f"connect: connection refused IPv6 dial tcp6 [::1]:{port}: connect: connection refused ") from None
-            if handler is None:
-                return None
-            response = handler(HttpRequest(method, path, dict(headers), "127.0.0.1", body))
-            now = self.engine.clock.now()
-        content_type = response.content_type
-        if content_type.startswith(("text/", "application/json")) and "charset" not in content_type:
-            content_type += "; charset=utf-8"
-        head = {"Content-Type": content_type, "Content-Length": str(len(response.body.encode())),
-                "Date": formatdate(now, usegmt=True), "Connection": "close"}
-        return response.status, response.reason, head, response.body
+            return self.api.port_forward(pod, namespace, port, method, path, headers, body)
 
     def wait(self, condition: Callable[[], bool], timeout: float) -> bool:
         """Wait up to ``timeout`` seconds of cluster time for ``condition``: a virtual clock

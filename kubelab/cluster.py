@@ -1,7 +1,6 @@
 """``Cluster``: the embedded Kubernetes cluster a notebook or a test holds in its hand."""
 from __future__ import annotations
 
-import importlib
 import shlex
 from typing import Any, Sequence
 
@@ -10,25 +9,6 @@ from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import VIRTUAL_EPOCH, Clock, RealClock, VirtualClock
 from kubelab.engine.core import Engine
 
-# Engine parts, each a module with ``install(engine, api, cluster)``; order is start-up order.
-PARTS = (
-    "kubelab.engine.nodes",
-    "kubelab.engine.namespaces",
-    "kubelab.engine.eventttl",
-    "kubelab.engine.serviceaccounts",
-    "kubelab.engine.services",
-    "kubelab.engine.garbage",
-    "kubelab.engine.replicaset",
-    "kubelab.engine.deployment",
-    "kubelab.engine.job",
-    "kubelab.engine.cronjob",
-    "kubelab.engine.statefulset",
-    "kubelab.engine.daemonset",
-    "kubelab.engine.endpoints",
-    "kubelab.engine.scheduler",
-    "kubelab.engine.kubelet",
-    "kubelab.engine.system",
-)
 # How long minikube has been up when the learner's first command arrives: kube-system's pods
 # start in this time, before the cluster is handed over.
 BOOT_SECONDS = 60.0
@@ -62,9 +42,11 @@ class Cluster:
         self.api = APIServer(self.engine)
         self.nodes_spec = nodes
         self.images = dict(images or {})
-        for name in PARTS:
-            importlib.import_module(name).install(self.engine, self.api, self)
-        self.client = EmbeddedClient(self.engine, self.api)
+        from kubelab.engine import parts  # the whole control plane: imported when a cluster starts
+
+        started = parts.install(self.engine, self.api, nodes, self.images)
+        self.kubelet, self.network = started.kubelet, started.network
+        self.client = EmbeddedClient(self.engine, self.api, self.network)
         self._boot(ready_at, seed)
         self.engine.sync() if not self.clock.virtual else self.engine.drain()
 

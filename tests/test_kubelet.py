@@ -317,7 +317,7 @@ def test_grace_period_from_pod_and_request(c: Cluster) -> None:
     c.api.delete("Pod", "forced", grace_period=0)
     assert not c.api.list("Pod", field_selector="metadata.name=forced")["items"]
     c.settle()
-    assert ip not in c.engine.network.sandboxes
+    assert ip not in c.network.sandboxes
 
 
 def test_unbound_pod_is_removed_at_once(c: Cluster) -> None:
@@ -390,7 +390,7 @@ def test_node_reports_its_images(c: Cluster) -> None:
 def test_node_reports_at_most_fifty_images() -> None:
     c = Cluster(clock="virtual", seed=3, nodes=1,
                 images={f"example/app{i}": {"size": 1000 + i} for i in range(60)})
-    c.engine.kubelet.add_images("kubelab", [f"docker.io/example/app{i}:latest" for i in range(60)])
+    c.kubelet.add_images("kubelab", [f"docker.io/example/app{i}:latest" for i in range(60)])
     images = c.api.get("Node", "kubelab")["status"]["images"]
     assert len(images) == 50 and images[0]["names"][1] == "registry.k8s.io/etcd:3.5.16-0"
     assert images[-1]["names"][1] == "example/app17:latest"  # the 7 system images, then app59..app17

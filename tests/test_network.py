@@ -90,7 +90,7 @@ def test_errors(c: Cluster) -> None:
     bad = sh(c, "wget -qO- http://nope")
     assert bad.stderr == "wget: bad address 'nope'\n" and bad.exit_code == 1
     with pytest.raises(ConnectError):
-        c.engine.network.request(None, f"http://{ip}:9999/")
+        c.network.request(None, f"http://{ip}:9999/")
 
 
 def test_cluster_ip_dns_names_and_spreading(c: Cluster) -> None:
@@ -105,10 +105,10 @@ def test_cluster_ip_dns_names_and_spreading(c: Cluster) -> None:
         assert json.loads(result.stdout)["os"]["hostname"].startswith("echo-")
     hosts = {json.loads(sh(c, "wget -qO- my-echo-server-service").stdout)["os"]["hostname"] for _ in range(30)}
     assert hosts == {"echo-0", "echo-1", "echo-2"}
-    recent = c.engine.network.recent("default", "my-echo-server-service")
+    recent = c.network.recent("default", "my-echo-server-service")
     assert recent[-1].client == "default/busybox" and recent[-1].pod.startswith("echo-")
     assert recent[-1].port == 3000 and recent[-1].status == 200 and recent[-1].via == "ClusterIP"
-    status, body, served_by = c.engine.network.request(c.api.get("Pod", "busybox"), "http://my-echo-server-service/x")
+    status, body, served_by = c.network.request(c.api.get("Pod", "busybox"), "http://my-echo-server-service/x")
     assert status == 200 and served_by.startswith("default/echo-")
     assert json.loads(body)["path"] == "/x"
 
@@ -186,12 +186,12 @@ def test_node_port_from_outside_on_any_node(c: Cluster) -> None:
     ensure_endpoints(c)
     for node in c.api.list("Node")["items"]:
         ip = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
-        status, body, served_by = c.engine.network.request(None, f"http://{ip}:30001/")
+        status, body, served_by = c.network.request(None, f"http://{ip}:30001/")
         assert status == 200 and served_by.startswith("default/echo-")
-    assert c.engine.network.recent("default", "my-echo-server-service")[-1].via == "NodePort"
-    assert c.engine.network.recent("default", "my-echo-server-service")[-1].client == "outside"
+    assert c.network.recent("default", "my-echo-server-service")[-1].via == "NodePort"
+    assert c.network.recent("default", "my-echo-server-service")[-1].client == "outside"
     with pytest.raises(ConnectError) as err:
-        c.engine.network.request(None, f"http://{c.node_ip()}:30002/")
+        c.network.request(None, f"http://{c.node_ip()}:30002/")
     assert "Connection refused" in str(err.value)
 
 
@@ -214,5 +214,5 @@ def test_pod_ips_come_from_node_cidr_and_are_released(c: Cluster) -> None:
     gone = ip_of(c, "echo-2")
     c.api.delete("Pod", "echo-2")
     c.settle()
-    assert gone not in c.engine.network.sandboxes
+    assert gone not in c.network.sandboxes
     assert "No route to host" in sh(c, f"wget -qO- http://{gone}:3000").stderr

@@ -102,7 +102,7 @@ def test_pod_that_answered_last_is_highlighted(cluster):
     pod(cluster, "web-b")
     answered = []
     for _ in range(6):  # real requests through the Service from outside the cluster
-        _, _, served_by = cluster.engine.network.request(None, "http://web.default.svc.cluster.local/")
+        _, _, served_by = cluster.network.request(None, "http://web.default.svc.cluster.local/")
         answered.append(served_by.split("/")[-1])
     last = answered[-1]
     other = "web-a" if last == "web-b" else "web-b"

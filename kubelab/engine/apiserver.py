@@ -7,12 +7,13 @@ anywhere changes nothing.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from kubelab.api import admission, errors, patch as patching, strategy
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.selectors import Selector, parse
 from kubelab.engine.core import Engine
+from kubelab.engine.results import ExecResult
 from kubelab.engine.session import Session
 from kubelab.engine.store import Obj, clone
 
@@ -21,6 +22,25 @@ from kubelab.engine.store import Obj, clone
 # keep what they allocate.
 Hook = Callable[[Obj, "Obj | None", bool], None]
 ReleaseHook = Callable[[Obj], None]
+
+# What a port-forward's HTTP request gets back: (status, reason, headers, body), or None when
+# what listens on the port does not speak HTTP.
+ForwardReply = tuple[int, str, dict[str, str], str] | None
+
+
+class NodeAgent(Protocol):
+    """What the API server asks of the node agent (kubelab's kubelet) for a pod's streaming
+    subresources, as kube-apiserver proxies log, exec, attach and portforward to the kubelet."""
+
+    def logs(self, pod: Obj, container: str | None, previous: bool, tail: int | None) -> str: ...
+    def exec(self, pod: Obj, container: str | None, command: list[str], stdin: str | None,
+             tty: bool = False) -> ExecResult: ...
+    def open_exec(self, pod: Obj, container: str | None, command: list[str], stdin: bool,
+                  tty: bool) -> Session: ...
+    def open_attach(self, pod: Obj, container: str | None, stdin: bool, tty: bool) -> Session: ...
+    def port_forward(self, pod: str, namespace: str, port: int, method: str, path: str,
+                     headers: dict[str, str], body: str) -> ForwardReply: ...
+
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand alphanums
 
@@ -33,12 +53,8 @@ class APIServer:
         self.hooks: dict[str, list[Hook]] = {}
         self.release_hooks: dict[str, list[ReleaseHook]] = {}
         self.delete_handlers: dict[str, Callable[[Obj, int | None], Obj]] = {}
-        # Pod subresources served by the kubelet/runtime: "log", "exec" and the streams of
-        # exec and attach.
-        self.pod_log: Callable[..., str] | None = None
-        self.pod_exec: Callable[..., Any] | None = None
-        self.pod_open_exec: Callable[..., Session] | None = None
-        self.pod_open_attach: Callable[..., Session] | None = None
+        # Serves the pod subresources log, exec, attach and portforward (set by the kubelet part).
+        self.node_agent: NodeAgent | None = None
 
     # -- extension points ---------------------------------------------------------------
     def add_hook(self, kind: str, hook: Hook) -> None:
@@ -210,33 +226,39 @@ class APIServer:
         """The ``log`` subresource of a pod, from the kubelet."""
         with self.engine.lock:
             pod = self.get("Pod", name, namespace)
-            assert self.pod_log is not None, "no kubelet installed"
-            return self.pod_log(pod, container, previous, tail)
+            return self._node_agent().logs(pod, container, previous, tail)
 
     def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
-             stdin: str | None = None, tty: bool = False) -> Any:
+             stdin: str | None = None, tty: bool = False) -> ExecResult:
         """The ``exec`` subresource: run a command in a running container (``tty``: on a
         terminal, stdout and stderr are one stream)."""
         with self.engine.lock:
             pod = self.get("Pod", name, namespace)
-            assert self.pod_exec is not None, "no kubelet installed"
-            return self.pod_exec(pod, container, command, stdin, tty)
+            return self._node_agent().exec(pod, container, command, stdin, tty)
 
     def open_exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
                   stdin: bool = False, tty: bool = False) -> Session:
         """The ``exec`` subresource as a stream: a new process in a running container."""
         with self.engine.lock:
             pod = self.get("Pod", name, namespace)
-            assert self.pod_open_exec is not None, "no kubelet installed"
-            return self.pod_open_exec(pod, container, command, stdin, tty)
+            return self._node_agent().open_exec(pod, container, command, stdin, tty)
 
     def open_attach(self, name: str, namespace: str | None, container: str | None, stdin: bool = False,
                     tty: bool = False) -> Session:
         """The ``attach`` subresource: a stream to a running container's main process."""
         with self.engine.lock:
             pod = self.get("Pod", name, namespace)
-            assert self.pod_open_attach is not None, "no kubelet installed"
-            return self.pod_open_attach(pod, container, stdin, tty)
+            return self._node_agent().open_attach(pod, container, stdin, tty)
+
+    def port_forward(self, name: str, namespace: str, port: int, method: str, path: str,
+                     headers: dict[str, str], body: str = "") -> ForwardReply:
+        """The ``portforward`` subresource, one HTTP request to ``localhost:port`` in the pod."""
+        with self.engine.lock:
+            return self._node_agent().port_forward(name, namespace, port, method, path, headers, body)
+
+    def _node_agent(self) -> NodeAgent:
+        assert self.node_agent is not None, "no kubelet installed"
+        return self.node_agent
 
     # -- internals ----------------------------------------------------------------------
     def _kind_of(self, obj: Any) -> Kind:

@@ -12,6 +12,7 @@ import copy
 from typing import Any, Iterable
 
 from kubelab.api import cron, errors
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import Timer, parse_timestamp
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
@@ -28,7 +29,7 @@ NEXT_SCHEDULE_DELTA = 0.1
 class CronJobController(Controller):
     watches = ("CronJob", "Job")
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
         self.events = Recorder(self.store, "cronjob-controller")
@@ -206,6 +207,6 @@ def _reference(job: Obj) -> Obj:
             "apiVersion": "batch/v1", "resourceVersion": meta.get("resourceVersion", "")}
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Run the CronJob controller in this engine."""
     engine.add(CronJobController(engine, api))

@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 from kubelab.api import errors
 from kubelab.api.selectors import from_label_selector
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.deployment import compute_hash, scaled_value
 from kubelab.engine.events import Recorder
@@ -91,7 +92,7 @@ def _pinned(spec: Obj, node: str) -> None:
 class DaemonSetController(Controller):
     watches = ("DaemonSet", "Pod", "Node")
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
         self.events = Recorder(self.store, "daemonset-controller")
@@ -266,6 +267,6 @@ class DaemonSetController(Controller):
             self.requeue_after(min_ready, ("DaemonSet", ds["metadata"]["namespace"], ds["metadata"]["name"]))
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Run the DaemonSet controller in this engine."""
     engine.add(DaemonSetController(engine, api))

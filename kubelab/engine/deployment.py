@@ -17,6 +17,7 @@ from typing import Any, Iterable
 
 from kubelab.api import errors
 from kubelab.api.selectors import from_label_selector
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import parse_timestamp
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
@@ -167,7 +168,7 @@ def deployment_progressing(d: Obj, new: Obj) -> bool:
 class DeploymentController(Controller):
     watches = ("Deployment", "ReplicaSet", "Pod")
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
         self.events = Recorder(self.store, "deployment-controller")
@@ -688,6 +689,6 @@ class DeploymentController(Controller):
         status["conditions"] = [c for c in status.get("conditions") or () if c["type"] != ctype] + [cond]
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Run the Deployment controller in this engine."""
     engine.add(DeploymentController(engine, api))

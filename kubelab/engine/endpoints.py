@@ -12,6 +12,7 @@ import copy
 from typing import Any, Iterable
 
 from kubelab.api.selectors import from_map
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.owners import controller_ref
 from kubelab.engine.replicaset import is_pod_ready
@@ -61,7 +62,7 @@ class EndpointsController(Controller):
 
     watches = ("Service", "Pod")
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
 
@@ -216,6 +217,6 @@ def json_key(value: Any) -> tuple:
     return tuple(tuple(sorted(p.items())) for p in value or ())
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Run the endpoint and EndpointSlice controllers in this engine."""
     engine.add(EndpointsController(engine, api))

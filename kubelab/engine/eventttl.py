@@ -54,6 +54,6 @@ class EventExpiry(Controller):
                 store.remove("Event", ns, name)
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine) -> None:
     """Expire Events as kube-apiserver does with its default --event-ttl."""
     engine.add(EventExpiry(engine))

@@ -13,6 +13,7 @@ from typing import Any, Iterable
 
 from kubelab.api import errors
 from kubelab.api.kinds import BY_KIND, KINDS
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.store import Key, Obj, key_of
 
@@ -27,7 +28,7 @@ def _in_foreground_deletion(obj: Obj) -> bool:
 class GarbageCollector(Controller):
     watches = tuple(k.kind for k in KINDS if k.kind != "Event")
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
 
@@ -106,6 +107,6 @@ class GarbageCollector(Controller):
             self.store.update(done)
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Run the garbage collector in this engine."""
     engine.add(GarbageCollector(engine, api))

@@ -14,6 +14,7 @@ import copy
 from typing import Any, Iterable
 
 from kubelab.api import errors
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import Timer, parse_timestamp
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
@@ -45,7 +46,7 @@ def is_finished(job: Obj) -> bool:
 class JobController(Controller):
     watches = ("Job", "Pod")
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
         self.events = Recorder(self.store, "job-controller")
@@ -354,6 +355,6 @@ class JobController(Controller):
         self._ttl[key] = self.clock.call_later(delay, fire)
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Run the Job controller (with the TTL-after-finished part) in this engine."""
     engine.add(JobController(engine, api))

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import math
 import re
 from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Callable, Iterable
 
 from kubelab.api import errors
-from kubelab.client import ExecResult
-from kubelab.engine import network as network_part
+from kubelab.engine.results import ExecResult, PortForwardError
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import Timer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
-from kubelab.engine.network import Network, Sandbox
+from kubelab.engine.network import ConnectError, HttpRequest, Network, Sandbox
 from kubelab.engine.session import ProcessSession
 from kubelab.engine.runtime import (Catalog, InvalidImageName, Process, PullError, Reference, Runtime, Spec,
                                     StartError, Volume, image_digest, parse_reference)
@@ -518,7 +519,7 @@ class Kubelet(Controller):
             return False, f"HTTP probe failed with statuscode: {fetch.status}"
         try:
             self.network.connect(None, ip, port)
-        except network_part.ConnectError as exc:
+        except ConnectError as exc:
             return False, f"dial tcp {ip}:{port}: connect: {exc.message.lower()}"
         return True, ""
 
@@ -971,6 +972,41 @@ class Kubelet(Controller):
         """``kubectl attach`` / ``run -it``: a stream to the container's main process."""
         return self._running_process(pod, container).attach_session(self.engine.lock, stdin, tty)
 
+    def port_forward(self, pod: str, namespace: str, port: int, method: str, path: str,
+                     headers: dict[str, str], body: str) -> tuple[int, str, dict[str, str], str] | None:
+        """One HTTP request to ``localhost:port`` in the pod's network namespace, as the
+        kubelet's port-forward stream (containerd's PortForward in the sandbox's netns) carries
+        it; ``(status, reason, headers, body)`` of the answer, None when what listens there
+        does not speak HTTP. Raises PortForwardError with containerd's message when the pod
+        has no sandbox or nothing listens on the port."""
+        from email.utils import formatdate
+
+        sandbox_id = hashlib.sha256(f"sandbox/{namespace}/{pod}".encode()).hexdigest()
+        prefix = f"error forwarding port {port} to pod {sandbox_id}, uid : "
+        obj = self.store.get("Pod", namespace, pod)
+        ip = ((obj or {}).get("status") or {}).get("podIP", "")
+        sandbox = self.network.sandboxes.get(ip) if obj is not None else None
+        if sandbox is None or (sandbox.namespace, sandbox.pod) != (namespace, pod):
+            raise PortForwardError(f'{prefix}failed to find sandbox "{sandbox_id}" in store: not found')
+        try:
+            handler, _, _ = self.network.connect(sandbox, "127.0.0.1", port)
+        except ConnectError:
+            h = hashlib.sha256(f"netns/{namespace}/{pod}".encode()).hexdigest()
+            netns = f"/var/run/netns/cni-{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+            raise PortForwardError(
+                f'{prefix}failed to execute portforward in network namespace "{netns}": failed to connect '
+                f'to localhost:{port} inside namespace "{sandbox_id}", IPv4: dial tcp4 127.0.0.1:{port}: '
+                f"connect: connection refused IPv6 dial tcp6 [::1]:{port}: connect: connection refused ") from None
+        if handler is None:
+            return None
+        response = handler(HttpRequest(method, path, dict(headers), "127.0.0.1", body))
+        content_type = response.content_type
+        if content_type.startswith(("text/", "application/json")) and "charset" not in content_type:
+            content_type += "; charset=utf-8"
+        head = {"Content-Type": content_type, "Content-Length": str(len(response.body.encode())),
+                "Date": formatdate(self.clock.now(), usegmt=True), "Connection": "close"}
+        return response.status, response.reason, head, response.body
+
 
 # -- helpers ------------------------------------------------------------------------------------
 def _go_duration(seconds: float) -> str:
@@ -1051,18 +1087,14 @@ def _qos(pod: Obj) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
-def install(engine: Any, api: Any, cluster: Any) -> None:
-    """Start the kubelets, the runtime and the network, and serve pods' log/exec/attach."""
-    network = network_part.install(engine, api, cluster)
-    runtime = Runtime(engine.clock, network, Catalog(getattr(cluster, "images", None)))
-    kubelet = Kubelet(engine, network, runtime)
+def install(engine: Engine, api: APIServer, images: dict[str, Any] | None) -> Kubelet:
+    """Start the kubelets, the runtime and the network (``images``: the catalog's additions),
+    and serve pods' log/exec/attach/portforward and graceful deletion."""
+    network = Network(engine.store, engine.rng)
+    kubelet = Kubelet(engine, network, Runtime(engine.clock, network, Catalog(images)))
     engine.add(kubelet)
-    engine.kubelet = kubelet
-    cluster.kubelet = kubelet
     api.delete_handlers["Pod"] = kubelet.delete
-    api.pod_log = kubelet.logs
-    api.pod_exec = kubelet.exec
-    api.pod_open_exec = kubelet.open_exec
-    api.pod_open_attach = kubelet.open_attach
+    api.node_agent = kubelet
     for pod in engine.store.list("Pod"):
         kubelet.enqueue(("Pod", pod["metadata"]["namespace"], pod["metadata"]["name"]))
+    return kubelet

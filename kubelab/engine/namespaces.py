@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from kubelab.api import errors
 from kubelab.api.kinds import namespace_content
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import parse_timestamp
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.store import Key, Obj
@@ -46,7 +47,7 @@ def namespace(name: str) -> Obj:
 class NamespaceController(Controller):
     watches = ("Namespace",)
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
 
@@ -116,7 +117,7 @@ class NamespaceController(Controller):
             self.store.update(updated, status=True)
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Create the system namespaces; make namespace deletion graceful; run the controller."""
     store = engine.store
     for name in SYSTEM:

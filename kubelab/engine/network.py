@@ -400,13 +400,3 @@ def _ignore(status: int | None) -> None:
 
 def _is_ip(text: str) -> bool:
     return bool(re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", text))
-
-
-def install(engine: Any, api: Any, cluster: Any) -> Network:
-    """The network is made by the kubelet part (it owns pod sandboxes); this returns it."""
-    network = getattr(engine, "network", None)
-    if network is None:
-        network = Network(engine.store, engine.rng)
-        engine.network = network
-        cluster.network = network
-    return network

@@ -40,7 +40,11 @@ def node_names(count: int, base: str = "kubelab") -> list[str]:
     return [base if i == 0 else f"{base}-m{i + 1:02d}" for i in range(count)]
 
 
-def descriptions(spec: int | str | Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+# What ``Cluster(nodes=...)`` takes: a node count, "minikube", or node descriptions.
+NodesSpec = int | str | Sequence[dict[str, Any]]
+
+
+def descriptions(spec: NodesSpec) -> list[dict[str, Any]]:
     """Turn ``Cluster(nodes=...)`` into one description per node; ValueError when it is wrong."""
     if isinstance(spec, bool):
         raise ValueError(f"nodes must be a count, 'minikube' or a list of node descriptions, not {spec!r}")
@@ -211,7 +215,7 @@ def add_nodes(engine: Engine, descs: list[dict[str, Any]]) -> list[Obj]:
             for i, desc in enumerate(descs)]
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, nodes: NodesSpec) -> None:
     """Register the cluster's nodes and start the node lifecycle controller."""
-    add_nodes(engine, descriptions(cluster.nodes_spec))
+    add_nodes(engine, descriptions(nodes))
     engine.add(NodeLifecycle(engine))

@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable
 
 from kubelab.api import errors
 from kubelab.api.selectors import Selector, from_label_selector
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import parse_timestamp
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
@@ -182,7 +183,7 @@ class Tally:
 class ReplicaSetController(Controller):
     watches = ("ReplicaSet", "Pod")
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
         self.events = Recorder(self.store, "replicaset-controller")
@@ -415,6 +416,6 @@ def _log_age(at: float | None, now: float) -> int:
     return -1 if age_ns <= 0 else int(math.floor(math.log2(age_ns)))
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Run the ReplicaSet controller in this engine."""
     engine.add(ReplicaSetController(engine, api))

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from typing import Any, Callable
 
-from kubelab.client import ExecResult
+from kubelab.engine.results import ExecResult
 from kubelab.engine.clock import Clock, Timer
 from kubelab.engine.network import Answer, Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER
 from kubelab.engine.session import STDERR, STDOUT, Console, Output, ProcessSession, attach_session, exec_session

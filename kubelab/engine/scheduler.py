@@ -1052,6 +1052,6 @@ def bind(store: Any, pod: Obj, node: str) -> Obj:
     return store.update({**bound, "status": status}, status=True)
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine) -> None:
     """Start the scheduler."""
     engine.add(Scheduler(engine))

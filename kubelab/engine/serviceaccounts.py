@@ -25,6 +25,7 @@ from typing import Any, Iterable
 
 from kubelab.api import errors
 
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.store import Key, Obj
 
@@ -137,7 +138,7 @@ class TokenController(Controller):
 
     watches = ("ServiceAccount", "Secret")
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
         self.key = hashlib.sha256(repr(engine.rng.getstate()).encode()).digest()
@@ -243,7 +244,7 @@ def admit_pod(store: Any, pod: Obj) -> None:
             c.setdefault("volumeMounts", []).append({"mountPath": MOUNT_PATH, "name": name, "readOnly": True})
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Start the controllers and the admission step; the namespaces that exist get theirs now."""
     def admit(obj: Obj, old: Obj | None, dry_run: bool) -> None:
         if old is None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from kubelab.api import errors
 from kubelab.api.errors import Cause
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Engine
 from kubelab.engine.store import Key, Obj, Store, key_of
 
@@ -267,7 +268,7 @@ def _system_objects(control_plane_ip: str) -> list[Obj]:
     ]
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Allocate Service addresses in the API server and create the cluster's own Services."""
     allocator = ServiceAllocator(engine.store, engine.rng)
     api.add_hook("Service", allocator.admit)

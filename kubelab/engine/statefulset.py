@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from kubelab.api import errors
 from kubelab.api.selectors import from_label_selector
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.deployment import compute_hash
 from kubelab.engine.events import Recorder
@@ -48,7 +49,7 @@ def _revision_of(pod: Obj) -> str:
 class StatefulSetController(Controller):
     watches = ("StatefulSet", "Pod")
 
-    def __init__(self, engine: Engine, api: Any) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
         self.events = Recorder(self.store, "statefulset-controller")
@@ -241,6 +242,6 @@ class StatefulSetController(Controller):
             self.store.remove(*key_of(rev))
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Run the StatefulSet controller in this engine."""
     engine.add(StatefulSetController(engine, api))

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from kubelab.engine.apiserver import APIServer
+from kubelab.engine.kubelet import Kubelet
 from kubelab.engine.core import Engine
 from kubelab.engine.nodes import KUBELET_VERSION
 from kubelab.engine.runtime import parse_reference
@@ -235,7 +237,7 @@ def storage_provisioner(node: str) -> Obj:
     }
 
 
-def boot(engine: Engine, api: Any) -> None:
+def boot(engine: Engine, api: APIServer) -> None:
     """Create what minikube starts in kube-system (the controllers and kubelets take it from
     there): called once, by the Cluster, while it brings the cluster up."""
     store = engine.store
@@ -255,13 +257,11 @@ def boot(engine: Engine, api: Any) -> None:
     api.create(storage_provisioner(first["metadata"]["name"]))
 
 
-def install(engine: Engine, api: Any, cluster: Any) -> None:
+def install(engine: Engine, api: APIServer, kubelet: Kubelet) -> None:
     """Preload the system images on every node and give system-critical pods their priority."""
-    kubelet = getattr(engine, "kubelet", None)
-    if kubelet is not None:
-        canonical = [parse_reference(image).canonical for image in IMAGES]
-        for node in engine.store.list("Node"):
-            kubelet.add_images(node["metadata"]["name"], canonical)
+    canonical = [parse_reference(image).canonical for image in IMAGES]
+    for node in engine.store.list("Node"):
+        kubelet.add_images(node["metadata"]["name"], canonical)
 
     def priority(obj: Obj, old: Obj | None, dry_run: bool) -> None:
         spec = obj.get("spec") or {}

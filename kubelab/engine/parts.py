@@ -1,0 +1,50 @@
+"""The embedded control plane's parts, wired explicitly: who gets what, in start-up order.
+
+Each part's ``install`` takes only what it uses (the engine, the API server, the node
+agent...) and returns what others need, so the order below is checked by the calls
+themselves rather than kept as an unwritten contract. Order still matters where a part
+reads what an earlier one made: nodes before the Services that take the control plane's
+IP and before the kubelet and system images that go onto each node; the namespaces before
+the service-account controllers that fill them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kubelab.engine import (cronjob, daemonset, deployment, endpoints, eventttl, garbage, job, kubelet,
+                            namespaces, nodes, replicaset, scheduler, serviceaccounts, services,
+                            statefulset, system)
+from kubelab.engine.apiserver import APIServer
+from kubelab.engine.core import Engine
+from kubelab.engine.kubelet import Kubelet
+from kubelab.engine.network import Network
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What the cluster holds on to after start-up: the node agent and the pod network."""
+
+    kubelet: Kubelet
+    network: Network
+
+
+def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: dict[str, Any] | None) -> Parts:
+    """Start every part of the control plane on ``engine``, serving through ``api``."""
+    nodes.install(engine, node_spec)
+    namespaces.install(engine, api)
+    eventttl.install(engine)
+    serviceaccounts.install(engine, api)
+    services.install(engine, api)
+    garbage.install(engine, api)
+    replicaset.install(engine, api)
+    deployment.install(engine, api)
+    job.install(engine, api)
+    cronjob.install(engine, api)
+    statefulset.install(engine, api)
+    daemonset.install(engine, api)
+    endpoints.install(engine, api)
+    scheduler.install(engine)
+    agent = kubelet.install(engine, api, images)
+    system.install(engine, api, agent)
+    return Parts(agent, agent.network)
