@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from kubelab.api.errors import StatusError
+from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import usage
 
@@ -44,7 +45,7 @@ class Session:
 _SESSIONS: "weakref.WeakKeyDictionary[Any, Session]" = weakref.WeakKeyDictionary()
 
 
-def session_for(client: Any) -> Session:
+def session_for(client: Client) -> Session:
     """The Session kept for ``client`` (created on first use)."""
     session = _SESSIONS.get(client)
     if session is None:
@@ -108,7 +109,7 @@ def group(path: str, short: str = "") -> None:
 class Context:
     """Everything a command needs: the client, the session, parsed flags, stdin, writers."""
 
-    def __init__(self, client: Any, session: Session, path: str, flags: fl.Flags,
+    def __init__(self, client: Client, session: Session, path: str, flags: fl.Flags,
                  stdin: str | None) -> None:
         self.client = client
         self.session = session
@@ -299,7 +300,7 @@ def _find(argv: list[str]) -> tuple[list[str], list[str]]:
     return words, rest
 
 
-def run(client: Any, argv: list[str], stdin: str | None = None) -> Result:
+def run(client: Client, argv: list[str], stdin: str | None = None) -> Result:
     """Run one kubectl command line against ``client``."""
     _load_commands()
     session = session_for(client)

@@ -18,6 +18,7 @@ from kubelab.api.kinds import lookup
 from kubelab.api.tables import format_labels, human_duration, parse_time, since
 from kubelab.api.tables import selector_string as format_selector
 from kubelab.api.quantity import Quantity, parse as parse_quantity
+from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.gosort import go_sort
 from kubelab.kubectl.command import Context, KubectlError, command, error, standard_message
@@ -237,7 +238,7 @@ def describe_events(w: Writer, events: list[Obj], now: float) -> None:
         w.w(1, f"{e.get('type', '')}\t{e.get('reason', '')}\t{interval}\t{source}\t{str(e.get('message', '')).strip()}\n")
 
 
-def search_events(client: Any, obj: Mapping[str, Any], with_kind: bool = True) -> list[Obj]:
+def search_events(client: Client, obj: Mapping[str, Any], with_kind: bool = True) -> list[Obj]:
     """Events about ``obj``, found the way kubectl does (a field selector on involvedObject)."""
     meta = obj["metadata"]
     ns = meta.get("namespace") or ""
@@ -525,7 +526,7 @@ def _header(w: Writer, obj: Mapping[str, Any], namespaced: bool = True) -> None:
         w.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
 
 
-def describe_pod(client: Any, pod: Obj, now: float, show_events: bool = True) -> str:
+def describe_pod(client: Client, pod: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
     _header(w, pod)
@@ -593,7 +594,7 @@ def describe_pod(client: Any, pod: Obj, now: float, show_events: bool = True) ->
     return w.text()
 
 
-def _pod_counts(client: Any, obj: Obj) -> tuple[int, int, int, int]:
+def _pod_counts(client: Client, obj: Obj) -> tuple[int, int, int, int]:
     """Running / Waiting / Succeeded / Failed pods that ``obj`` controls (by uid)."""
     selector = format_selector((obj.get("spec") or {}).get("selector"))
     pods = client.list("Pod", obj["metadata"].get("namespace"), label_selector=selector or None)["items"]
@@ -608,7 +609,7 @@ def _pod_counts(client: Any, obj: Obj) -> tuple[int, int, int, int]:
     return counts["Running"], counts["Pending"], counts["Succeeded"], counts["Failed"]
 
 
-def describe_replicaset(client: Any, rs: Obj, now: float, show_events: bool = True) -> str:
+def describe_replicaset(client: Client, rs: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, spec, status = rs["metadata"], rs.get("spec") or {}, rs.get("status") or {}
     _header(w, rs)
@@ -632,7 +633,7 @@ def describe_replicaset(client: Any, rs: Obj, now: float, show_events: bool = Tr
     return w.text()
 
 
-def deployment_replicasets(client: Any, deploy: Obj) -> tuple[list[Obj], Obj | None]:
+def deployment_replicasets(client: Client, deploy: Obj) -> tuple[list[Obj], Obj | None]:
     """(all old ReplicaSets, the new one) of a Deployment, oldest first, the way kubectl's
     ``deploymentutil.GetAllReplicaSets`` finds them: controlled by it, new = same template."""
     uid = deploy["metadata"].get("uid")
@@ -650,7 +651,7 @@ def _rs_summary(sets: Iterable[Obj]) -> str:
     return text or "<none>"
 
 
-def describe_deployment(client: Any, deploy: Obj, now: float, show_events: bool = True) -> str:
+def describe_deployment(client: Client, deploy: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, spec, status = deploy["metadata"], deploy.get("spec") or {}, deploy.get("status") or {}
     _header(w, deploy)
@@ -682,7 +683,7 @@ def describe_deployment(client: Any, deploy: Obj, now: float, show_events: bool 
     return w.text()
 
 
-def describe_job(client: Any, job: Obj, now: float, show_events: bool = True) -> str:
+def describe_job(client: Client, job: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, spec, status = job["metadata"], job.get("spec") or {}, job.get("status") or {}
     _header(w, job)
@@ -733,7 +734,7 @@ def _cap_indexes(indexes: str, soft_limit: int) -> str:
     return indexes if cut < 0 or soft_limit >= len(indexes) else indexes[:cut + 1] + "..."
 
 
-def describe_cronjob(client: Any, cj: Obj, now: float, show_events: bool = True) -> str:
+def describe_cronjob(client: Client, cj: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, spec, status = cj["metadata"], cj.get("spec") or {}, cj.get("status") or {}
     _header(w, cj)
@@ -764,7 +765,7 @@ def describe_cronjob(client: Any, cj: Obj, now: float, show_events: bool = True)
     return w.text()
 
 
-def describe_statefulset(client: Any, sts: Obj, now: float, show_events: bool = True) -> str:
+def describe_statefulset(client: Client, sts: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, spec, status = sts["metadata"], sts.get("spec") or {}, sts.get("status") or {}
     _header(w, sts)
@@ -802,7 +803,7 @@ def describe_statefulset(client: Any, sts: Obj, now: float, show_events: bool = 
     return w.text()
 
 
-def describe_daemonset(client: Any, ds: Obj, now: float, show_events: bool = True) -> str:
+def describe_daemonset(client: Client, ds: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, spec, status = ds["metadata"], ds.get("spec") or {}, ds.get("status") or {}
     w.w(0, f"Name:\t{meta['name']}\n")
@@ -825,7 +826,7 @@ def describe_daemonset(client: Any, ds: Obj, now: float, show_events: bool = Tru
     return w.text()
 
 
-def describe_serviceaccount(client: Any, sa: Obj, now: float, show_events: bool = True) -> str:
+def describe_serviceaccount(client: Client, sa: Obj, now: float, show_events: bool = True) -> str:
     """Pull secrets, mountable secrets (marked when missing) and the token Secrets that name
     this account and carry its uid, under headers in sorted order as kubectl prints them."""
     w = Writer()
@@ -888,7 +889,7 @@ def format_endpoints(endpoints: Mapping[str, Any] | None, port_name: str | None)
     return f"{text} + {count - limit} more..." if more else text
 
 
-def describe_service(client: Any, svc: Obj, now: float, show_events: bool = True) -> str:
+def describe_service(client: Client, svc: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, spec, status = svc["metadata"], svc.get("spec") or {}, svc.get("status") or {}
     try:
@@ -937,7 +938,7 @@ def describe_service(client: Any, svc: Obj, now: float, show_events: bool = True
     return w.text()
 
 
-def describe_endpoints(client: Any, ep: Obj, now: float, show_events: bool = True) -> str:
+def describe_endpoints(client: Client, ep: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta = ep["metadata"]
     _header(w, ep)
@@ -961,7 +962,7 @@ def describe_endpoints(client: Any, ep: Obj, now: float, show_events: bool = Tru
     return w.text()
 
 
-def describe_configmap(client: Any, cm: Obj, now: float, show_events: bool = True) -> str:
+def describe_configmap(client: Client, cm: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta = cm["metadata"]
     _header(w, cm)
@@ -983,7 +984,7 @@ def describe_configmap(client: Any, cm: Obj, now: float, show_events: bool = Tru
     return w.text()
 
 
-def describe_secret(client: Any, secret: Obj, now: float, show_events: bool = True) -> str:
+def describe_secret(client: Client, secret: Obj, now: float, show_events: bool = True) -> str:
     import base64
 
     w = Writer()
@@ -1002,7 +1003,7 @@ def describe_secret(client: Any, secret: Obj, now: float, show_events: bool = Tr
     return w.text()
 
 
-def describe_namespace(client: Any, ns: Obj, now: float, show_events: bool = True) -> str:
+def describe_namespace(client: Client, ns: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, status = ns["metadata"], ns.get("status") or {}
     w.w(0, f"Name:\t{meta['name']}\n")
@@ -1036,7 +1037,7 @@ def describe_namespace(client: Any, ns: Obj, now: float, show_events: bool = Tru
     return w.text()
 
 
-def _optional_list(client: Any, kind: str, namespace: str) -> list[Obj]:
+def _optional_list(client: Client, kind: str, namespace: str) -> list[Obj]:
     """Items of a kind the cluster may not serve (kubelab has no quotas or limit ranges)."""
     if kind not in BY_KIND:
         return []
@@ -1046,7 +1047,7 @@ def _optional_list(client: Any, kind: str, namespace: str) -> list[Obj]:
         return []
 
 
-def describe_node(client: Any, node: Obj, now: float, show_events: bool = True) -> str:
+def describe_node(client: Client, node: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta, spec, status = node["metadata"], node.get("spec") or {}, node.get("status") or {}
     w.w(0, f"Name:\t{meta['name']}\n")
@@ -1179,7 +1180,7 @@ def _go_value(value: Any) -> str:
     return str(value)
 
 
-def describe_generic(client: Any, obj: Obj, now: float, show_events: bool = True) -> str:
+def describe_generic(client: Client, obj: Obj, now: float, show_events: bool = True) -> str:
     """What kubectl prints for kinds without a dedicated describer."""
     w = Writer()
     meta = obj["metadata"]
@@ -1212,7 +1213,7 @@ DESCRIBERS: dict[str, Callable[..., str]] = {
 }
 
 
-def describe(client: Any, kind: Kind, obj: Obj, show_events: bool = True) -> str:
+def describe(client: Client, kind: Kind, obj: Obj, show_events: bool = True) -> str:
     """The full ``kubectl describe`` text for one object."""
     fn = DESCRIBERS.get(kind.kind, describe_generic)
     return fn(client, obj, client.now(), show_events)

@@ -11,6 +11,7 @@ from typing import Any
 
 from kubelab.api import version as versions
 from kubelab.api.kinds import KINDS
+from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import usage
 from kubelab.kubectl.command import Context, KubectlError, command, error, group
@@ -19,7 +20,7 @@ _GROUP_ORDER = ("", "apps", "batch", "discovery.k8s.io")
 _GREEN, _YELLOW, _RESET = "\x1b[0;32m", "\x1b[0;33m", "\x1b[0m"
 
 
-def server_url(client: Any) -> str:
+def server_url(client: Client) -> str:
     """``https://<first node's InternalIP>:8443``, as minikube's kubeconfig points at."""
     nodes = client.list("Node")["items"]
     for node in nodes:

@@ -31,6 +31,7 @@ import time
 import weakref
 from typing import Any, Callable
 
+from kubelab.client import Client, PortForwardClient, PortForwardError
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, command, error
 from kubelab.kubectl.describe import format_selector, parse_time
@@ -52,7 +53,7 @@ class Forward:
     It holds its client only weakly, so a cluster nobody uses any more can be collected; the
     forward closes with it."""
 
-    def __init__(self, client: Any, pod: str, namespace: str) -> None:
+    def __init__(self, client: PortForwardClient, pod: str, namespace: str) -> None:
         self._client = weakref.ref(client)
         self.pod = pod
         self.namespace = namespace
@@ -138,8 +139,6 @@ class Forward:
 
     def _handle(self, conn: socket.socket, local: int, remote: int) -> None:
         self.emit("out", f"Handling connection for {local}")
-        from kubelab.client import PortForwardError
-
         with conn:
             conn.setblocking(True)
             conn.settimeout(READ_TIMEOUT)
@@ -225,19 +224,19 @@ def _send(conn: socket.socket, status: int, reason: str, head: dict[str, str], b
 _FORWARDS: "weakref.WeakKeyDictionary[Any, list[Forward]]" = weakref.WeakKeyDictionary()
 
 
-def forwards(client: Any) -> list[Forward]:
+def forwards(client: Client) -> list[Forward]:
     """The forwards started against ``client`` and not yet stopped (ended ones included until
     ``--stop`` has shown what they printed)."""
     return list(_FORWARDS.get(client, ()))
 
 
-def stop_all(client: Any) -> None:
+def stop_all(client: Client) -> None:
     """End every forward of ``client`` (``%kube reset`` does this before making a new cluster)."""
     for forward in _FORWARDS.pop(client, []):
         forward.close()
 
 
-def _register(client: Any, forward: Forward) -> None:
+def _register(client: Client, forward: Forward) -> None:
     _FORWARDS.setdefault(client, []).append(forward)
     weakref.finalize(client, forward.close)  # the forward must not outlive its cluster
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
+from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error, group, standard_message
 from kubelab.kubectl.describe import (CHANGE_CAUSE, HASH_LABEL, REVISION, Writer, controller_of,
@@ -174,7 +175,7 @@ def _watch_status(ctx: Context, kind: Kind, obj: Obj) -> None:
 
 
 # -- history -----------------------------------------------------------------------------------
-def history(client: Any, deploy: Obj) -> dict[int, tuple[Obj, str]]:
+def history(client: Client, deploy: Obj) -> dict[int, tuple[Obj, str]]:
     """Revision -> (pod template, change-cause) as kubectl's DeploymentHistoryViewer collects
     it: each ReplicaSet's template, carrying the ReplicaSet's change-cause."""
     old, new = deployment_replicasets(client, deploy)
@@ -191,7 +192,7 @@ def history(client: Any, deploy: Obj) -> dict[int, tuple[Obj, str]]:
     return found
 
 
-def revision_history(client: Any, obj: Obj) -> dict[int, tuple[Obj, str]]:
+def revision_history(client: Client, obj: Obj) -> dict[int, tuple[Obj, str]]:
     """Revision -> (pod template, change-cause) for a StatefulSet or DaemonSet: the
     ControllerRevisions it controls (matched by its selector), each template the one its
     patch puts back, the change-cause the revision's own annotation."""
@@ -251,7 +252,7 @@ def rollout_history(ctx: Context, args: list[str]) -> int:
 
 
 # -- undo --------------------------------------------------------------------------------------
-def _revision_to_restore(client: Any, deploy: Obj, to_revision: int) -> Obj:
+def _revision_to_restore(client: Client, deploy: Obj, to_revision: int) -> Obj:
     old, new = deployment_replicasets(client, deploy)
     latest: tuple[int, Obj | None] = (-1, None)
     previous: tuple[int, Obj | None] = (-1, None)
