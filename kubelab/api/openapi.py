@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from kubelab.api.schema import definition_of
 from kubelab.api.kinds import KINDS, Kind
 
 Schema = dict[str, Any]
@@ -89,11 +90,10 @@ def _element(schema: Schema) -> Schema:
 
 def name_of(kind: Kind) -> str:
     """The definition name of a served kind (``io.k8s.api.apps.v1.Deployment``)."""
-    gvk = {"group": kind.group, "version": kind.version, "kind": kind.kind}
-    for name, schema in schemas().items():
-        if gvk in schema.get("x-kubernetes-group-version-kind", ()):
-            return name
-    raise KeyError(kind.kind)
+    name = definition_of(kind)
+    if name is None:
+        raise KeyError(kind.kind)
+    return name
 
 
 def _refs(node: Any) -> set[str]:

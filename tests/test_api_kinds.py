@@ -1,0 +1,28 @@
+"""The kind registry's facts agree with Kubernetes 1.32's OpenAPI and with what reads them."""
+from __future__ import annotations
+
+from kubelab.api import schema
+from kubelab.api.kinds import KINDS, all_category, namespace_content
+
+
+def test_status_and_scale_subresources_agree_with_the_openapi():
+    for kind in KINDS:
+        fields = schema.root(kind.kind).fields
+        if kind.status:
+            assert "status" in fields, kind.kind
+        if kind.scale:  # autoscaling/v1 Scale reads spec.replicas and status.replicas
+            assert schema.child(fields["spec"], "replicas").go == "int32", kind.kind
+            assert kind.status, kind.kind
+        if kind.generation:  # the strategy counts changes to a spec
+            assert "spec" in fields, kind.kind
+
+
+def test_all_category_is_in_discovery_order():
+    assert [k.kind for k in all_category()] == ["Pod", "Service", "DaemonSet", "Deployment", "ReplicaSet",
+                                                "StatefulSet", "Job", "CronJob"]
+
+
+def test_namespace_termination_deletes_controllers_before_what_they_make():
+    order = [k.kind for k in namespace_content()]
+    assert order[:7] == ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Pod"]
+    assert set(order) == {k.kind for k in KINDS if k.namespaced and "delete" in k.verbs}
