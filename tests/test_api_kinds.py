@@ -26,3 +26,15 @@ def test_namespace_termination_deletes_controllers_before_what_they_make():
     order = [k.kind for k in namespace_content()]
     assert order[:7] == ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Pod"]
     assert set(order) == {k.kind for k in KINDS if k.namespaced and "delete" in k.verbs}
+
+
+def test_a_kind_without_a_printer_gets_the_api_servers_default_table():
+    """kube-apiserver's defaultTableConvertor: Name and Created At (RFC 3339), as kubectl shows
+    ``NAME  CREATED AT`` for such kinds; a new kind gets it until it has columns of its own."""
+    from kubelab.api.tables import table
+
+    obj = {"metadata": {"name": "lr", "creationTimestamp": "2026-01-01T00:00:00Z"}}
+    out = table("LimitRange", [obj], 0.0)
+    assert [(c["name"], c["type"], c["format"]) for c in out["columnDefinitions"]] == \
+        [("Name", "string", "name"), ("Created At", "date", "")]
+    assert out["rows"][0]["cells"] == ["lr", "2026-01-01T00:00:00Z"]

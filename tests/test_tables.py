@@ -168,4 +168,4 @@ def test_events_and_default():
     assert wide == ["10s", "Normal", "Scheduled", "pod/web", "", "default-scheduler",
                     "Successfully assigned default/web", "60s", 2, "web.1"]
     other = table("Binding", [{"metadata": {"name": "j", "creationTimestamp": T0}}], NOW)
-    assert [c["name"] for c in other["columnDefinitions"]] == ["Name", "Age"]
+    assert [c["name"] for c in other["columnDefinitions"]] == ["Name", "Created At"]  # defaultTableConvertor

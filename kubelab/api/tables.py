@@ -446,11 +446,26 @@ def _event(ev: Obj, now: float, wide: bool) -> Row:
 
 
 def _default(obj: Obj, now: float) -> Row:
-    return [obj["metadata"]["name"], _age(obj, now)], []
+    """A kind without a printer of its own: kube-apiserver's defaultTableConvertor
+    (registry/rest/table.go) gives its name and creationTimestamp in RFC 3339."""
+    return [obj["metadata"]["name"], (obj.get("metadata") or {}).get("creationTimestamp") or ""], []
 
 
 # -- the column sets ----------------------------------------------------------------------
 Column = tuple[str, str, str, str]  # name, type, format, description
+# defaultTableConvertor's columns, described by ObjectMeta's documentation.
+_DEFAULT_COLUMNS: list[Column] = [
+    ("Name", "string", "name",
+     "Name must be unique within a namespace. Is required when creating resources, although some resources may "
+     "allow a client to request the generation of an appropriate name automatically. Name is primarily intended "
+     "for creation idempotence and configuration definition. Cannot be updated. More info: "
+     "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"),
+    ("Created At", "date", "",
+     "CreationTimestamp is a timestamp representing the server time when this object was created. It is not "
+     "guaranteed to be set in happens-before order across separate operations. Clients may not set this value. "
+     "It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. "
+     "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"),
+]
 _WORKLOAD_WIDE: list[Column] = [
     ("Containers", "string", "", "Names of each container in the template."),
     ("Images", "string", "", "Images referenced by each container in the template."),
@@ -573,7 +588,7 @@ def table(kind: str, objects: list[Obj], now: float, wide: bool = False) -> Obj:
     if kind == "Event":
         columns = [_column(c, p) for c, p in _EVENT_COLUMNS if wide or p == 0]
     else:
-        normal, extra = COLUMNS.get(kind, ([_NAME, _AGE], []))
+        normal, extra = COLUMNS.get(kind, (_DEFAULT_COLUMNS, []))
         columns = [_column(c, 0) for c in normal] + ([_column(c, 1) for c in extra] if wide else [])
     rows = []
     for obj in objects:
