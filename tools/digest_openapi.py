@@ -108,8 +108,18 @@ def digest(defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def render() -> str:
-    defs = json.loads(definitions_path().read_text(encoding="utf-8"))["$defs"]
-    return json.dumps(digest(defs), sort_keys=True, separators=(",", ":")) + "\n"
+    """The digest as JSON with one group-version-kind and one type per line, so that a change
+    to the OpenAPI shows in ``git diff`` as the lines of the types it touched."""
+    out = digest(json.loads(definitions_path().read_text(encoding="utf-8"))["$defs"])
+
+    def compact(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    def block(entries: dict[str, Any]) -> str:
+        return "{\n" + ",\n".join(f"{compact(k)}:{compact(v)}" for k, v in sorted(entries.items())) + "\n}"
+
+    return (f'{{"gvk":{block(out["gvk"])},\n"types":{block(out["types"])},\n'
+            f'"version":{compact(out["version"])}}}\n')
 
 
 def main(argv: list[str]) -> int:
