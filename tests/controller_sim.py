@@ -7,22 +7,22 @@ from typing import Any
 
 import pytest
 
-from kubelab import cluster as cluster_module
 from kubelab.cluster import Cluster
+from kubelab.engine import deployment, endpoints, garbage, namespaces, parts, replicaset
+from kubelab.engine.apiserver import APIServer
+from kubelab.engine.core import Engine
 
-CONTROLLERS = (
-    "kubelab.engine.namespaces",
-    "kubelab.engine.garbage",
-    "kubelab.engine.replicaset",
-    "kubelab.engine.deployment",
-    "kubelab.engine.endpoints",
-)
+
+def _controllers_only(engine: Engine, api: APIServer, node_spec: Any, images: Any) -> parts.Parts:
+    for part in (namespaces, garbage, replicaset, deployment, endpoints):
+        part.install(engine, api)
+    return parts.Parts(None, None)  # type: ignore[arg-type] - no node agent, no pod network
 
 
 def bare_cluster(monkeypatch: pytest.MonkeyPatch, seed: int = 1) -> Cluster:
     """A virtual-clock cluster running the controllers but no scheduler or kubelet, so tests
     decide what the pods do."""
-    monkeypatch.setattr(cluster_module, "PARTS", CONTROLLERS)
+    monkeypatch.setattr(parts, "install", _controllers_only)
     return Cluster(clock="virtual", seed=seed)
 
 
