@@ -4,19 +4,23 @@ from collections import Counter
 
 import pytest
 
-from kubelab import cluster as cluster_module
 from kubelab.cluster import Cluster
 from kubelab.engine import nodes as nodes_module
+from kubelab.engine import parts, scheduler, services
 from kubelab.engine.events import events_for
 from kubelab.engine.scheduler import pod_requests, tolerates
 
-# nodes, services and the scheduler only: pods stay as the scheduler leaves them
-PARTS = ("kubelab.engine.nodes", "kubelab.engine.services", "kubelab.engine.scheduler")
+def _scheduling_only(engine, api, node_spec, images):
+    """Nodes, services and the scheduler only: pods stay as the scheduler leaves them."""
+    nodes_module.install(engine, node_spec)
+    services.install(engine, api)
+    scheduler.install(engine)
+    return parts.Parts(None, None)
 
 
 @pytest.fixture
 def make(monkeypatch):
-    monkeypatch.setattr(cluster_module, "PARTS", PARTS)
+    monkeypatch.setattr(parts, "install", _scheduling_only)
 
     def build(nodes=3, seed=1):
         return Cluster(clock="virtual", nodes=nodes, seed=seed)
