@@ -49,6 +49,14 @@ print(type(pods.df).__name__, list(pods.df.columns)[:3], len(pods.df), pods.df["
     found = %kube get pod {which} -o go-template='{{.metadata.name}} {{"on"}}'
     return str(found)
 name_of("web-1")""",
+    "multi": """%kube get pod web-1 -o name
+%kube get pods
+%kube get pod nope
+assigned = %kube get pods
+for which in ["web-1"]:
+    %kube get pod $which -o name
+print(len(assigned.df))
+%kube get pod web-1 -o name""",
     "apply": "%%kube apply\n" + POD,
     "notfound": "%kube route svc/nope",
     "diagram": "%kube diagram",
@@ -137,6 +145,25 @@ def test_line_value_has_a_dataframe(outputs):
     assert stream(outs, "stdout") == "DataFrame ['NAME', 'READY', 'STATUS'] 1 web-1\n"
 
 
+def test_every_line_of_a_cell_shows_its_output_in_order(outputs):
+    """A terminal prints each command's output: so does a cell of several %kube lines (IPython
+    alone would show only the last line's value). Assigned values stay quiet; loops show too."""
+    outs = outputs["multi"]
+    no_traceback(outs)
+    seen = []
+    for o in outs:
+        if o["output_type"] == "stream":
+            seen.append((o["name"], o["text"]))
+        else:
+            seen.append((o["output_type"], o["data"]["text/plain"]))
+    assert [s[0] for s in seen] == ["display_data", "display_data", "stderr", "display_data", "stdout",
+                                    "display_data"], seen
+    assert seen[0][1] == "pod/web-1" and seen[1][1].startswith("NAME") and "web-1" in seen[1][1]
+    assert seen[2][1] == 'Error from server (NotFound): pods "nope" not found\n'
+    assert seen[3][1] == "pod/web-1" and seen[4][1] == "1\n" and seen[5][1] == "pod/web-1"
+    assert "text/html" in outs[1]["data"]  # the table is still the styled one
+
+
 def test_non_table_output_is_plain_text(outputs):
     (out,) = rich(outputs["yaml"])
     assert out["data"] == {"text/plain": "pod/web-1"}
@@ -180,7 +207,9 @@ def test_port_forward_shows_its_lines_as_they_come(outputs):
     outs = outputs["port_forward"]
     no_traceback(outs)
     assert not stream(outs, "stderr")
-    (out,) = rich(outs)
+    created, exposed, out = rich(outs)  # every line's output, in order
+    assert created["data"]["text/plain"] == "deployment.apps/pf created"
+    assert exposed["data"]["text/plain"] == "service/pf exposed"
     port = re.fullmatch(r"Forwarding from 127\.0\.0\.1:(\d+) -> 3000", out["data"]["text/plain"]).group(1)
     assert "application/vnd.jupyter.widget-view+json" in out["data"]
     stopped = outputs["port_forward_stop"]

@@ -4,7 +4,8 @@
 ``$var`` / ``{var}`` expanded by IPython, except inside Go template actions ``{{...}}``). ``%%kube apply`` (or ``create``, ``delete``,
 ``apply -n NS``) runs that command with the cell body as ``-f -``. Output is kubectl's own text
 (errors on stderr, never a traceback); ``get`` tables are also shown styled, and the line's
-value is a :class:`~kubelab.notebook.display.KubeResult` (``(%kube get pods).df``).
+value is a :class:`~kubelab.notebook.display.KubeResult` (``pods = %kube get pods``, ``pods.df``).
+Every ``%kube`` line of a cell shows its output where it stands, in order, as in a terminal.
 
 Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...]``,
 ``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset``, ``ip`` (the node IP,
@@ -17,6 +18,7 @@ the cell returns, that cell showing what it prints as it comes, until ``%kube po
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import shlex
 import sys
@@ -35,6 +37,8 @@ def load(ipython: Any) -> None:
     """Register the magics on an IPython shell."""
     ipython.register_magic_function(kube_line, "line", "kube")
     ipython.register_magic_function(kube_cell, "cell", "kube")
+    if not any(isinstance(t, EveryLine) for t in ipython.ast_transformers):
+        ipython.ast_transformers.append(EveryLine())
     # Load the diagram renderer off the main thread so the first picture does not wait for it.
     threading.Thread(target=_warm_renderer, name="kubelab-render-warmup", daemon=True).start()
 
@@ -52,6 +56,46 @@ def unload(ipython: Any) -> None:
     magics = ipython.magics_manager.magics
     magics["line"].pop("kube", None)
     magics["cell"].pop("kube", None)
+    ipython.ast_transformers[:] = [t for t in ipython.ast_transformers if not isinstance(t, EveryLine)]
+
+
+def show(value: Any) -> None:
+    """Display a ``%kube`` line's value where the line stands (returns None, so nothing more
+    shows): IPython itself displays only the value of a cell's last expression."""
+    if value is not None:
+        from IPython.display import display
+
+        display(value)
+
+
+def _is_kube_line(node: ast.AST) -> bool:
+    """``get_ipython().run_line_magic('kube', ...)``: what IPython makes of a ``%kube`` line."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "run_line_magic" and bool(node.args)
+            and isinstance(node.args[0], ast.Constant) and node.args[0].value == "kube")
+
+
+class EveryLine(ast.NodeTransformer):
+    """Show every bare ``%kube`` line's output in order, as a terminal would: each such
+    statement is wrapped in ``show(...)``, except the cell's last one, which IPython displays
+    (``Out[n]``) itself. Assignments (``r = %kube get pods``) are left alone."""
+
+    def visit_Module(self, node: ast.Module) -> ast.Module:
+        last = node.body[-1] if node.body else None
+        for stmt in node.body:
+            if stmt is last and isinstance(stmt, ast.Expr):
+                continue  # IPython shows the last expression's value
+            self.visit(stmt)
+        return node
+
+    def visit_Expr(self, node: ast.Expr) -> ast.Expr:
+        if _is_kube_line(node.value):
+            # __import__ rather than a name in the user's namespace, which %reset would clear
+            show_fn = ast.parse("__import__('kubelab.notebook.magics', fromlist=['show']).show", mode="eval").body
+            call = ast.Call(func=show_fn, args=[node.value], keywords=[])
+            node.value = ast.copy_location(call, node.value)
+            ast.fix_missing_locations(node)
+        return node
 
 
 def _error_text(err: BaseException) -> str:
