@@ -136,3 +136,51 @@ def test_background_refresh_follows_changes_while_visible(setup):
 def test_human_duration_matches_kubectl():
     assert [human_duration(s) for s in (5, 119, 130, 600, 7200, 8 * 3600 + 60, 3 * 86400, 400 * 86400)] == \
         ["5s", "119s", "2m10s", "10m", "120m", "8h", "3d", "400d"]
+
+
+@pytest.fixture
+def kernel_cluster():
+    """The notebook layer's kernel-wide cluster, put back as it was afterwards."""
+    import kubelab.notebook as knb
+
+    saved = knb._cluster, knb._client
+    c = Cluster(clock="virtual", seed=6)
+    knb.use(c)
+    yield knb, c
+    knb._cluster, knb._client = saved
+
+
+def test_after_reset_the_dashboard_follows_the_new_cluster_and_never_acts_on_the_old(kernel_cluster):
+    """%kube reset discards the cluster: a dashboard made before it re-binds to the new one, says
+    so, and a button pressed on the old view does not scale the discarded cluster's ReplicaSet."""
+    knb, old = kernel_cluster
+    replicaset(old.client)
+    old.settle()
+    dash = Dashboard(knb.client(), "default", autostart=False, follow=knb.client)
+    try:
+        dash.target.value = "replicaset/web"
+        new = knb.reset()
+        dash.scale_up.click()  # the screen still shows the old cluster's ReplicaSet
+        assert old.client.get("ReplicaSet", "web", "default")["spec"]["replicas"] == 2
+        assert dash.client is new.client and dash.commands == []
+        assert "The cluster was reset" in dash.log.value and "Not run" in dash.log.value
+        assert dash.target.options == () and not [d.pod for _, _, d in dash._rows if d.pod]
+        replicaset(new.client, "fresh", 1)
+        new.settle()
+        assert dash.refresh() and dash.target.options == ("replicaset/fresh",)
+        dash.scale_up.click()
+        assert new.client.get("ReplicaSet", "fresh", "default")["spec"]["replicas"] == 2
+    finally:
+        dash.close()
+
+
+def test_an_editor_opened_before_reset_refuses_to_save_to_the_old_cluster(kernel_cluster):
+    from kubelab.notebook.editor import Editor
+
+    knb, old = kernel_cluster
+    old.client.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"}, "data": {"a": "1"}})
+    editor = Editor(knb.client(), ["edit", "configmap/cfg"], follow=knb.client)
+    knb.reset()
+    r = editor.apply(editor.text.value.replace('a: "1"', 'a: "2"'))
+    assert r.returncode == 1 and "reset" in r.stderr and "nothing was saved" in editor.log.value
+    assert old.client.get("ConfigMap", "cfg")["data"] == {"a": "1"}

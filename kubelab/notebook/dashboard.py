@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from kubelab.notebook.display import FILL, pod_status, status_colour
 from kubelab.api.tables import since
@@ -44,13 +44,17 @@ class Dashboard:
     """The dashboard. ``Dashboard(client, "default")`` in Python, ``%kube dashboard`` in a cell.
 
     ``refresh()`` re-reads the cluster (True when it re-rendered); ``start()`` / ``stop()``
-    control the background refresher (started automatically unless ``autostart=False``)."""
+    control the background refresher (started automatically unless ``autostart=False``).
+    ``follow`` says where the kernel's current client comes from (``%kube dashboard`` passes
+    ``kubelab.notebook.client``): after ``%kube reset`` the dashboard moves to the new cluster
+    and says so, and never acts on the discarded one."""
 
     def __init__(self, client: Any, namespace: str = "default", interval: float = 1.0,
-                 autostart: bool = True) -> None:
+                 autostart: bool = True, follow: Callable[[], Any] | None = None) -> None:
         import ipywidgets as w
 
         self.client = client
+        self.follow = follow
         self.namespace = namespace
         self.interval = interval
         self.page = 0
@@ -131,9 +135,14 @@ class Dashboard:
 
     # -- running kubectl ----------------------------------------------------------------
     def run(self, *argv: str) -> Any:
-        """Run ``kubectl argv`` as a learner would, log it, and refresh."""
+        """Run ``kubectl argv`` as a learner would, log it, and refresh. Nothing runs when the
+        kernel's cluster was reset since the last look: the button was meant for the old one."""
         from kubelab.kubectl import run
 
+        if self._rebound():
+            self.log.value += (f'<pre style="margin:0">Not run: <code>kubectl {html.escape(" ".join(argv))}</code> '
+                               "was meant for the old cluster. Press the button again to run it on this one.</pre>")
+            return None
         words = list(argv) + ["-n", self.namespace]
         line = "kubectl " + " ".join(words)
         self.commands.append(line)
@@ -196,9 +205,26 @@ class Dashboard:
         self.page = min(last, max(0, self.page + step))
         self._render_pods()
 
+    def _rebound(self) -> bool:
+        """Move to the kernel's current cluster if it changed (``%kube reset``); True when it did."""
+        current = self.follow() if self.follow is not None else self.client
+        if current is self.client:
+            return False
+        with self._lock:
+            self.client = current
+            self._rv = None
+            self.page = 0
+            self._controllers = {}
+            self.refresh(force=True)
+        self.log.value = ('<pre class="kubelab-rebound" style="margin:0;color:#b26a00">The cluster was reset '
+                          "(%kube reset): this dashboard now shows the new cluster.</pre>")
+        return True
+
     # -- reading the cluster --------------------------------------------------------------
     def refresh(self, force: bool = False) -> bool:
         """Re-read and re-render if the cluster changed (or ``force``). True when re-rendered."""
+        if self._rebound():
+            return True
         with self._lock:
             namespaces = self.client.list("Namespace")
             rv = namespaces["metadata"].get("resourceVersion")

@@ -12,7 +12,7 @@ CSS classes for browser tests: ``kubelab-editor``, ``kubelab-edit-text``, ``kube
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Callable
 
 
 # Lines stay whole as in a terminal editor (a wrapped last-applied-configuration line reads as if
@@ -21,14 +21,17 @@ NO_WRAP = ".kubelab-edit-text textarea{white-space:pre;overflow-wrap:normal;over
 
 
 class Editor:
-    """The editor widget for one ``kubectl edit`` command line."""
+    """The editor widget for one ``kubectl edit`` command line. ``follow`` gives the kernel's
+    current client (``%kube edit`` passes ``kubelab.notebook.client``): once the kernel's
+    cluster was reset, save refuses to write to the discarded one and says so."""
 
-    def __init__(self, client: Any, argv: list[str]) -> None:
+    def __init__(self, client: Any, argv: list[str], follow: Callable[[], Any] | None = None) -> None:
         import ipywidgets as w
 
         from kubelab.kubectl import run
 
         self.client = client
+        self.follow = follow
         self.argv = list(argv)
         self.result = run(client, self.argv)  # no stdin: kubectl shows the object to edit
         self.text = w.Textarea(value=self.result.stdout, layout=w.Layout(width="100%", height="360px"))
@@ -50,17 +53,27 @@ class Editor:
         """Save: run ``kubectl edit`` with the edited YAML; returns kubectl's Result."""
         from kubelab.kubectl import run
 
+        from kubelab.kubectl import Result
+
         if text is not None:
             self.text.value = text
+        if self.follow is not None and self.follow() is not self.client:
+            stale = Result(1, "", "error: this editor belongs to a cluster that was reset (%kube reset); nothing "
+                                  f"was saved. Run %kube {' '.join(self.argv)} again to edit the new cluster's object.\n")
+            self._log(stale)
+            return stale
         result = run(self.client, self.argv, stdin=self.text.value)
-        self.log.value = (f'<pre style="margin:0"><b>$ kubectl {html.escape(" ".join(self.argv))}</b>\n'
-                          f'{html.escape(result.stdout)}<span style="color:#c62828">'
-                          f'{html.escape(result.stderr)}</span></pre>')
+        self._log(result)
         if result.returncode == 0 and result.stdout:  # saved: reopen on the new version, as a fresh edit
             fresh = run(self.client, self.argv)
             if fresh.stdout:
                 self.text.value = fresh.stdout
         return result
+
+    def _log(self, result: Any) -> None:
+        self.log.value = (f'<pre style="margin:0"><b>$ kubectl {html.escape(" ".join(self.argv))}</b>\n'
+                          f'{html.escape(result.stdout)}<span style="color:#c62828">'
+                          f'{html.escape(result.stderr)}</span></pre>')
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

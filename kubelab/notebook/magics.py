@@ -334,7 +334,7 @@ def _special(argv: list[str]) -> Any:
         a = _parser("dashboard").parse_args(rest)
         from kubelab.notebook.dashboard import Dashboard
 
-        return Dashboard(nb.client(), a.namespace)
+        return Dashboard(nb.client(), a.namespace, follow=nb.client)
     p = _parser(word)
     p.add_argument("target")
     a = p.parse_args(rest)
@@ -356,7 +356,7 @@ def _edit(argv: list[str]) -> Any:
     """``%kube edit``: the object's YAML in a text box; saving runs ``kubectl edit`` with it."""
     from kubelab.notebook.editor import Editor
 
-    editor = Editor(nb.client(), argv)
+    editor = Editor(nb.client(), argv, follow=nb.client)
     if not editor.opened:  # nothing to edit: show kubectl's error as it printed it
         sys.stderr.write(editor.result.stderr)
         return None
