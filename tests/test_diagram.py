@@ -6,8 +6,10 @@ import html
 
 import pytest
 
-from kubelab.notebook.diagram import build, config_refs, kind_names
-from kubelab.notebook.display import AMBER, GREEN, RED, pod_status
+from kubelab import Cluster
+from kubelab.notebook.diagram import build, config_refs, kind_names, node_id
+from kubelab.api.pods import pod_status
+from kubelab.notebook.display import AMBER, GREEN, RED
 
 
 def meta(name, ns="default", uid=None, labels=None, owner=None, **extra):
@@ -200,3 +202,35 @@ def test_two_hundred_pods_render():
     svg = html.unescape(d.svg())
     assert len(d.ids("Pod")) == 200
     assert all(f"web-222-{i:05d}" in svg for i in range(200))
+
+
+def test_pictures_print_a_pods_status_as_kubectl_does():
+    """The diagram, the dashboard and the route view use kubectl's printPod (api.pods), not a
+    shorter copy: a gated pod is SchedulingGated (not Pending), a pod whose init containers are
+    done is PodInitializing (not Init:0/1)."""
+    from kubelab.notebook.dashboard import pod_row
+    from kubelab.notebook.route import route
+
+    c = Cluster(clock="virtual", seed=12)
+    c.client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "gated", "labels": {"app": "g"}},
+                     "spec": {"schedulingGates": [{"name": "example.com/wait"}],
+                              "containers": [{"name": "c", "image": "nginx"}]}})
+    c.client.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "g"},
+                     "spec": {"selector": {"app": "g"}, "ports": [{"port": 80}]}})
+    c.settle()
+    gated = c.client.get("Pod", "gated")
+    initializing = {"kind": "Pod", "metadata": {"name": "init", "namespace": "default", "uid": "u1"},
+                    "spec": {"initContainers": [{"name": "i", "image": "busybox"}],
+                             "containers": [{"name": "c", "image": "nginx"}], "nodeName": "kubelab"},
+                    "status": {"phase": "Pending",
+                               "initContainerStatuses": [{"name": "i", "state": {"terminated": {"exitCode": 0}}}],
+                               "containerStatuses": [{"name": "c", "state": {"waiting": {"reason": "PodInitializing"}}}]}}
+    for pod, expected in ((gated, "SchedulingGated"), (initializing, "PodInitializing")):
+        printed = c.kubectl(f"get pod {pod['metadata']['name']}").stdout if pod is gated else None
+        table = c.client.table("Pod", [pod])
+        kubectl_status = table["rows"][0]["cells"][2]
+        assert kubectl_status == expected and (printed is None or expected in printed)
+        d = build({"Pod": [pod], "Node": c.client.list("Node")["items"]})
+        assert d.nodes[node_id(pod)]["status"] == expected
+        assert pod_row(pod, c.client.now())[2] == expected
+    assert "SchedulingGated" in route(c.client, "g").source

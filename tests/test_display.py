@@ -5,57 +5,84 @@ from __future__ import annotations
 import pytest
 
 from kubelab import Cluster
-from kubelab.notebook.display import AMBER, GREEN, RED, KubeResult, is_table_get, parse_tables, status_colour
+from kubelab.kubectl import run
+from kubelab.notebook.display import AMBER, GREEN, RED, KubeResult, status_colour
 from kubelab.notebook.history import history
 
-WIDE = """NAME           READY   STATUS             RESTARTS     AGE   IP           NODE       NOMINATED NODE   READINESS GATES
-echo-7d-abcde  1/1     Running            1 (5s ago)   10s   10.244.0.3   minikube   <none>           <none>
-echo-7d-fghij  0/1     CrashLoopBackOff   4            2m    10.244.0.4   minikube   <none>           <none>
-echo-7d-klmno  0/1     ContainerCreating  0            1s    <none>       minikube   <none>           <none>
-"""
-
-MULTI = """NAME                   READY   UP-TO-DATE   AVAILABLE   AGE
-deployment.apps/echo   1/3     3            1           5m
-
-NAME                              DESIRED   CURRENT   READY   AGE
-replicaset.apps/echo-7d9f8b6c5d   3         3         1       5m
-"""
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(clock="virtual", seed=11)
+    c.kubectl("create deployment echo --image=kennship/http-echo --replicas=2")
+    c.kubectl("run crash --image=busybox -- false")
+    c.settle(120)
+    return c
 
 
-def test_parse_tables_keeps_cells_with_spaces():
-    ((header, rows),) = parse_tables(WIDE)
-    assert header == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE",
-                      "READINESS GATES"]
-    assert rows[0][3] == "1 (5s ago)" and rows[2][2] == "ContainerCreating" and rows[2][5] == "<none>"
+def kube(c, *argv, stdin=None):
+    return KubeResult.of(argv, run(c.client, list(argv), stdin=stdin))
 
 
-def test_several_kinds_give_several_tables():
-    r = KubeResult(["get", "deploy,rs"], 0, MULTI, "")
+def test_tables_come_from_kubectl_cells_not_its_text(cluster):
+    """A cell with spaces in it (``1 (5s ago)``, ``NOMINATED NODE``) is one cell: the table is
+    the one kubectl printed, handed over as data."""
+    r = kube(cluster, "get", "pods", "-o", "wide")
+    (table,) = r.tables
+    assert table.kind == "Pod" and table.header == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                                                     "NOMINATED NODE", "READINESS GATES"]
+    crash = next(row for row in table.rows if row[0] == "crash")
+    assert crash[2] in ("CrashLoopBackOff", "Error") and " (" in crash[3]  # e.g. "4 (30s ago)"
+    assert r.df.shape == (3, 9) and list(r.df["NAME"]) == [row[0] for row in table.rows]
+    assert r.namespace == "default" and r.touched == []
+
+
+def test_several_kinds_give_several_tables(cluster):
+    r = kube(cluster, "get", "deploy,rs")
     assert [list(df.columns)[:2] for df in r.dfs] == [["NAME", "READY"], ["NAME", "DESIRED"]]
     assert r.df["NAME"][0] == "deployment.apps/echo"
 
 
+def test_no_headers_still_names_the_columns(cluster):
+    r = kube(cluster, "get", "deploy", "--no-headers")
+    assert not r.stdout.startswith("NAME") and list(r.df.columns)[:2] == ["NAME", "READY"]
+
+
 @pytest.mark.parametrize("argv,table", [
-    (["get", "pods"], True), (["get", "pods", "-o", "wide"], True), (["-n", "x", "get", "po"], True),
+    (["get", "pods"], True), (["get", "pods", "-o", "wide"], True), (["-n", "default", "get", "po"], True),
     (["get", "pods", "-o", "yaml"], False), (["get", "pods", "-oname"], False),
-    (["get", "pods", "--output=json"], False), (["get", "pods", "-w"], False),
-    (["describe", "pods"], False), (["rollout", "history", "deploy/x"], False),
+    (["get", "pods", "--output=json"], False),
+    (["describe", "pods"], False), (["rollout", "history", "deploy/echo"], False),
 ])
-def test_only_get_tables_become_html(argv, table):
-    assert is_table_get(argv) is table
-    r = KubeResult(argv, 0, WIDE, "")
+def test_only_get_tables_become_html(cluster, argv, table):
+    r = kube(cluster, *argv)
+    assert bool(r.tables) is table
     assert ("text/html" in r._repr_mimebundle_()) is table
 
 
-def test_text_plain_is_kubectls_stdout_and_html_is_coloured():
-    r = KubeResult(["get", "pods", "-o", "wide"], 0, WIDE, "")
+def test_text_plain_is_kubectls_stdout_and_html_is_coloured(cluster):
+    r = kube(cluster, "get", "pods", "-o", "wide")
     bundle = r._repr_mimebundle_()
-    assert bundle["text/plain"] == WIDE.rstrip("\n")
+    assert bundle["text/plain"] == r.stdout.rstrip("\n")
     html = bundle["text/html"]
-    for name in ("echo-7d-abcde", "echo-7d-fghij", "echo-7d-klmno"):
+    for name in r.df["NAME"]:
         assert f'data-name="{name}"' in html
-    assert f"color:{GREEN}" in html and f"color:{RED}" in html and f"color:{AMBER}" in html
-    assert r.df.shape == (3, 9)
+    assert f"color:{GREEN}" in html and f"color:{RED}" in html
+
+
+def test_a_result_names_the_objects_it_touched(cluster):
+    r = kube(cluster, "apply", "-f", "-", stdin="""apiVersion: v1
+kind: ConfigMap
+metadata: {name: touched, namespace: kube-public}
+data: {a: "1"}
+""")
+    assert [(t.kind, t.namespace, t.name, t.verb) for t in r.touched] == [("ConfigMap", "kube-public", "touched",
+                                                                           "created")]
+    again = kube(cluster, "apply", "-f", "-", "--dry-run=server", stdin="kind: ConfigMap\napiVersion: v1\n"
+                 "metadata: {name: touched, namespace: kube-public}\ndata: {a: '2'}\n")
+    assert again.touched == []  # a dry run touches nothing
+    gone = kube(cluster, "delete", "configmap", "touched", "-n", "kube-public")
+    assert [(t.kind, t.namespace, t.name, t.verb) for t in gone.touched] == [("ConfigMap", "kube-public", "touched",
+                                                                              "deleted")]
+    assert gone.namespace == "kube-public"
 
 
 def test_status_colours():
@@ -66,8 +93,8 @@ def test_status_colours():
         assert status_colour(s) == RED, s
 
 
-def test_empty_output_gives_an_empty_frame():
-    r = KubeResult(["get", "pods"], 0, "", "No resources found in default namespace.\n")
+def test_empty_output_gives_an_empty_frame(cluster):
+    r = kube(cluster, "get", "pods", "-n", "empty")
     assert r.df.empty and r._repr_mimebundle_() == {"text/plain": ""}
 
 

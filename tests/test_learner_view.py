@@ -11,18 +11,18 @@ import pytest
 from kubelab import Cluster
 from kubelab.notebook.dashboard import Dashboard
 from kubelab.notebook.diagram import MIN_SCALE, Diagram
-from kubelab.notebook.display import parse_tables, table_html
+from kubelab.kubectl import Table
+from kubelab.notebook.display import table_html
 from kubelab.notebook.exercises import check
 from kubelab.notebook.route import WRAP, route
 
-WIDE = """\
-NAME                      READY   STATUS    RESTARTS   AGE   IP           NODE          NOMINATED NODE   READINESS GATES
-echo-server-7b5848d7b8-x   1/1     Running   0          3s    10.244.1.2   kubelab-m02   <none>           <none>
-"""
+WIDE = Table("Pod", ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED NODE", "READINESS GATES"],
+             [["echo-server-7b5848d7b8-x", "1/1", "Running", "0", "3s", "10.244.1.2", "kubelab-m02", "<none>",
+               "<none>"]])
 
 
 def test_table_cells_never_wrap_and_a_wide_table_scrolls():
-    page = table_html(parse_tables(WIDE))
+    page = table_html([WIDE])
     assert page.startswith('<div class="kubelab-get" style="overflow-x:auto">')
     cells = re.findall(r"<t[hd] style=\"([^\"]*)\"", page)
     assert len(cells) == 18 and all("white-space:nowrap" in style for style in cells)
@@ -108,17 +108,15 @@ def test_an_idle_cluster_lists_its_nodes_from_the_top_in_name_order():
             for m in re.finditer(r'<text[^>]*y="([\d.-]+)"[^>]*>node ([^<]*)</text>', svg)}
     assert sorted(tops, key=tops.get) == ["kubelab", "kubelab&#45;m02", "kubelab&#45;m03"]
 
-EVENTS = """\
-LAST SEEN   TYPE      REASON             OBJECT       MESSAGE
-2s          Normal    Scheduled          pod/typo     Successfully assigned default/typo to kubelab-m03
-0s          Warning   Failed             pod/typo     Error: ImagePullBackOff
-"""
+EVENTS = Table("Event", ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
+               [["2s", "Normal", "Scheduled", "pod/typo", "Successfully assigned default/typo to kubelab-m03"],
+                ["0s", "Warning", "Failed", "pod/typo", "Error: ImagePullBackOff"]])
 
 
 def test_events_warnings_are_red_and_only_the_message_wraps():
     from kubelab.notebook.display import RED
 
-    page = table_html(parse_tables(EVENTS))
+    page = table_html([EVENTS])
     normal, warning = re.findall(r'<tr class="kubelab-row"[^>]*>(.*?)</tr>', page)
     assert RED not in normal and f"color:{RED}" in re.findall(r'<td style="([^"]*)">Warning<', warning)[0]
     styles = re.findall(r'<td style="([^"]*)">', normal)

@@ -1,7 +1,8 @@
 """Server-side tables: the columns and cells of Kubernetes' printers."""
 import pytest
 
-from kubelab.api.tables import human_duration, pod_status, selector_string, table
+from kubelab.api.pods import print_pod as pod_status
+from kubelab.api.tables import human_duration, selector_string, table
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 T0 = "2026-01-01T00:00:00Z"

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from kubelab.api import quantity
 from kubelab.api.kinds import Kind
+from kubelab.api.pods import qos_class
 
 Obj = dict[str, Any]
 
@@ -192,31 +193,12 @@ def _pod(pod: Obj) -> None:
         if not any(_tolerates(t, default) for t in tolerations):
             tolerations.append(dict(default))
     if not pod.get("status"):
-        pod["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+        pod["status"] = {"phase": "Pending", "qosClass": qos_class({"spec": spec})}
 
 
 def _tolerates(t: Obj, taint: Obj) -> bool:
     """The DefaultTolerationSeconds plugin's test: same (or any) key, NoExecute (or any) effect."""
     return t.get("key") in (None, "", taint["key"]) and t.get("effect") in (None, "", taint["effect"])
-
-
-def qos_class(spec: Obj) -> str:
-    """The pod's QoS class (pkg/apis/core/helper/qos): Guaranteed, Burstable or BestEffort."""
-    containers = list(spec.get("containers") or []) + list(spec.get("initContainers") or [])
-    requests: dict[str, str] = {}
-    limits: dict[str, str] = {}
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        req = {k: v for k, v in (res.get("requests") or {}).items() if k in ("cpu", "memory")}
-        lim = {k: v for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
-        requests.update(req)
-        limits.update(lim)
-        if set(lim) != {"cpu", "memory"} or any(req.get(k, lim[k]) != lim[k] for k in lim):
-            guaranteed = False
-    if not requests and not limits:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 # -- workloads --------------------------------------------------------------------------

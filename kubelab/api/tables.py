@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
+from kubelab.api.pods import print_pod
+
 Obj = dict[str, Any]
 Row = tuple[list[Any], list[Any]]  # (normal cells, wide cells)
 
@@ -92,96 +94,8 @@ def _containers(spec: Obj) -> list[Any]:
 
 
 # -- pods ---------------------------------------------------------------------------------
-def _restartable(container: Obj | None) -> bool:
-    return bool(container) and container.get("restartPolicy") == "Always"  # type: ignore[union-attr]
-
-
-def _finished_at(status: Obj) -> float | None:
-    term = (status.get("lastState") or {}).get("terminated")
-    return parse_time(term.get("finishedAt")) if term else None
-
-
-def pod_status(pod: Obj) -> tuple[str, int, int, int, float | None]:
-    """(STATUS reason, ready containers, total containers, restarts, last restart time),
-    computed as kubectl's printPod does."""
-    spec, status = pod.get("spec") or {}, pod.get("status") or {}
-    phase = status.get("phase", "")
-    reason = status.get("reason") or phase
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "PodScheduled" and cond.get("reason") == "SchedulingGated":
-            reason = "SchedulingGated"
-    inits = {c.get("name"): c for c in spec.get("initContainers") or []}
-    total = len(spec.get("containers") or []) + sum(1 for c in inits.values() if _restartable(c))
-    ready = restarts = sidecar_restarts = 0
-    last: float | None = None
-    sidecar_last: float | None = None
-    initializing = False
-    init_statuses = status.get("initContainerStatuses") or []
-    for i, cs in enumerate(init_statuses):
-        restarts += cs.get("restartCount", 0)
-        finished = _finished_at(cs)
-        if finished is not None and (last is None or finished > last):
-            last = finished
-        sidecar = _restartable(inits.get(cs.get("name")))
-        if sidecar:
-            sidecar_restarts += cs.get("restartCount", 0)
-            if finished is not None and (sidecar_last is None or finished > sidecar_last):
-                sidecar_last = finished
-        state = cs.get("state") or {}
-        term, waiting = state.get("terminated"), state.get("waiting")
-        if term is not None and term.get("exitCode", 0) == 0:
-            continue
-        if sidecar and cs.get("started"):
-            ready += 1 if cs.get("ready") else 0
-            continue
-        if term is not None:
-            if term.get("reason"):
-                reason = "Init:" + term["reason"]
-            elif term.get("signal"):
-                reason = f"Init:Signal:{term['signal']}"
-            else:
-                reason = f"Init:ExitCode:{term.get('exitCode', 0)}"
-        elif waiting is not None and waiting.get("reason") and waiting["reason"] != "PodInitializing":
-            reason = "Init:" + waiting["reason"]
-        else:
-            reason = f"Init:{i}/{len(inits)}"
-        initializing = True
-        break
-    initialized = any(c.get("type") == "Initialized" and c.get("status") == "True"
-                      for c in status.get("conditions") or [])
-    if not initializing or initialized:
-        restarts, last = sidecar_restarts, sidecar_last
-        running = False
-        for cs in reversed(status.get("containerStatuses") or []):
-            restarts += cs.get("restartCount", 0)
-            finished = _finished_at(cs)
-            if finished is not None and (last is None or finished > last):
-                last = finished
-            state = cs.get("state") or {}
-            term, waiting = state.get("terminated"), state.get("waiting")
-            if waiting is not None and waiting.get("reason"):
-                reason = waiting["reason"]
-            elif term is not None and term.get("reason"):
-                reason = term["reason"]
-            elif term is not None:
-                reason = f"Signal:{term['signal']}" if term.get("signal") else f"ExitCode:{term.get('exitCode', 0)}"
-            elif cs.get("ready") and state.get("running") is not None:
-                running = True
-                ready += 1
-        if reason == "Completed" and running:
-            pod_ready = any(c.get("type") == "Ready" and c.get("status") == "True"
-                            for c in status.get("conditions") or [])
-            reason = "Running" if pod_ready else "NotReady"
-    deleting = bool((pod.get("metadata") or {}).get("deletionTimestamp"))
-    if deleting and status.get("reason") == "NodeLost":
-        reason = "Unknown"
-    elif deleting and phase not in ("Succeeded", "Failed"):
-        reason = "Terminating"
-    return reason, ready, total, restarts, last
-
-
 def _pod(pod: Obj, now: float) -> Row:
-    reason, ready, total, restarts, last = pod_status(pod)
+    reason, ready, total, restarts, last = print_pod(pod)
     restart_text = str(restarts)
     if restarts and last is not None:
         restart_text = f"{restarts} ({human_duration(now - last)} ago)"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Callable, Iterable
 
 from kubelab.api import errors
+from kubelab.api.pods import qos_class
 from kubelab.engine.results import ExecResult, PortForwardError
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import Timer
@@ -857,7 +858,7 @@ class Kubelet(Controller):
             status["initContainerStatuses"] = [self._container_status(ps, c, True) for c in ps.init]
         status["containerStatuses"] = sorted((self._container_status(ps, c, not initialized) for c in ps.main),
                                              key=lambda s: s["name"])
-        status["qosClass"] = old.get("qosClass") or _qos(pod)
+        status["qosClass"] = old.get("qosClass") or qos_class(pod)
         return status
 
     def _shared(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
@@ -1067,24 +1068,6 @@ def _quantity(text: str) -> float:
     if not m:
         return 0.0
     return float(m.group(1)) * _SUFFIX[m.group(2) or ""]
-
-
-def _qos(pod: Obj) -> str:
-    """BestEffort, Burstable or Guaranteed, from the containers' requests and limits."""
-    containers = (pod["spec"].get("containers") or []) + (pod["spec"].get("initContainers") or [])
-    requests_any = limits_any = False
-    guaranteed = True
-    for c in containers:
-        res = c.get("resources") or {}
-        limits, requests = res.get("limits") or {}, res.get("requests") or {}
-        requests_any |= any(k in ("cpu", "memory") for k in requests)
-        limits_any |= any(k in ("cpu", "memory") for k in limits)
-        for k in ("cpu", "memory"):
-            if k not in limits or (k in requests and _quantity(str(requests[k])) != _quantity(str(limits[k]))):
-                guaranteed = False
-    if not requests_any and not limits_any:
-        return "BestEffort"
-    return "Guaranteed" if guaranteed else "Burstable"
 
 
 def install(engine: Engine, api: APIServer, images: dict[str, Any] | None) -> Kubelet:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelab.api.kinds import BY_KIND
+from kubelab.api.pods import controller_of  # noqa: F401  (the engine's controllers import it from here)
 from kubelab.engine.store import Obj
 
 
@@ -19,9 +20,3 @@ def controller_ref(owner: Obj) -> dict[str, Any]:
     }
 
 
-def controller_of(obj: Obj) -> dict[str, Any] | None:
-    """The ownerReference with ``controller: true``, if any."""
-    for ref in obj["metadata"].get("ownerReferences") or ():
-        if ref.get("controller"):
-            return ref
-    return None

@@ -16,6 +16,7 @@ from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import parse_timestamp
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
+from kubelab.api.pods import is_ready as is_pod_ready, ready_condition
 from kubelab.engine.owners import controller_of, controller_ref
 from kubelab.engine.store import Key, Obj, key_of
 
@@ -31,17 +32,10 @@ DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 # -- pod helpers shared by the controllers ---------------------------------------------------
 def pod_ready_since(pod: Obj) -> float | None:
     """When the pod's Ready condition last became True, or None if it is not ready."""
-    for cond in (pod.get("status") or {}).get("conditions") or ():
-        if cond.get("type") == "Ready":
-            if cond.get("status") != "True":
-                return None
-            stamp = cond.get("lastTransitionTime")
-            return parse_timestamp(stamp) if stamp else 0.0
-    return None
-
-
-def is_pod_ready(pod: Obj) -> bool:
-    return pod_ready_since(pod) is not None
+    if not is_pod_ready(pod):
+        return None
+    stamp = (ready_condition(pod) or {}).get("lastTransitionTime")
+    return parse_timestamp(stamp) if stamp else 0.0
 
 
 def is_pod_active(pod: Obj) -> bool:

@@ -4,6 +4,6 @@ Talks only to the ``Client`` seam, so the same commands work against the embedde
 and a real one. Each command lives in its own module and registers itself with
 ``@command`` (see :mod:`kubelab.kubectl.command`).
 """
-from kubelab.kubectl.command import Result, run
+from kubelab.kubectl.command import Result, Table, Touched, run
 
-__all__ = ["Result", "run"]
+__all__ = ["Result", "Table", "Touched", "run"]

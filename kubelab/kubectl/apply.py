@@ -147,6 +147,8 @@ def apply(ctx: Context, args: list[str]) -> int:
         except (StatusError, KubectlError) as e:
             errors.append(e)
             continue
+        if dry_run == "none":
+            ctx.touch(obj, verb)
         if printer == "name":
             ctx.print(f"{kind.qualified_singular}/{name}")
         elif output:

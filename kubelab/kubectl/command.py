@@ -21,13 +21,38 @@ from kubelab.kubectl import usage
 Obj = dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Table:
+    """One table kubectl printed (``get``): its header and rows, cell for cell as printed."""
+
+    kind: str
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass(frozen=True)
+class Touched:
+    """An object a command changed on the server: ``verb`` is kubectl's word for it
+    (``created``, ``configured``, ``unchanged``, ``deleted``...). Dry runs touch nothing."""
+
+    kind: str
+    namespace: str | None  # None for a cluster-scoped object
+    name: str
+    verb: str
+
+
 @dataclass
 class Result:
-    """What one kubectl invocation printed and how it exited."""
+    """What one kubectl invocation printed and how it exited, with the structure behind the
+    text (so the notebook never re-parses it): the tables printed, the objects touched, and the
+    namespace the command ran in."""
 
     returncode: int
     stdout: str
     stderr: str
+    tables: list[Table] = field(default_factory=list)
+    touched: list[Touched] = field(default_factory=list)
+    namespace: str = ""
 
 
 @dataclass
@@ -118,6 +143,13 @@ class Context:
         self.stdin = stdin
         self.out = io.StringIO()
         self.err = io.StringIO()
+        self.tables: list[Table] = []
+        self.touched: list[Touched] = []
+
+    def touch(self, obj: Obj, verb: str) -> None:
+        """Record that this command ``verb``-ed ``obj`` (for :attr:`Result.touched`)."""
+        meta = obj.get("metadata") or {}
+        self.touched.append(Touched(obj.get("kind", ""), meta.get("namespace"), meta.get("name", ""), verb))
 
     # -- namespace ----------------------------------------------------------------------
     @property
@@ -331,7 +363,7 @@ def run(client: Client, argv: list[str], stdin: str | None = None) -> Result:
         text = format_error(e)
         ctx.err.write(text if text.endswith("\n") else text + "\n")
         code = 1
-    return Result(code, ctx.out.getvalue(), ctx.err.getvalue())
+    return Result(code, ctx.out.getvalue(), ctx.err.getvalue(), ctx.tables, ctx.touched, ctx.namespace)
 
 
 def _no_command(argv: list[str], rest: list[str]) -> Result:

@@ -62,6 +62,8 @@ def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = 
                 raise error(f"{failed}{e.message}") from None
             raise with_source(e, "creating", source) from None
         name = obj["metadata"]["name"]
+        if dry_run == "none":
+            ctx.touch(obj, "created")
     _print(ctx, printing, kind.qualified_singular, name, obj, dry_run)
 
 

@@ -110,6 +110,8 @@ def delete(ctx: Context, args: list[str]) -> int:
             errors.append(with_source(e, "deleting", source))
             continue
         deleted.append((kind, name, ns, ((gone or {}).get("metadata") or {}).get("uid", "")))
+        if dry_run == "none":
+            ctx.touch({"kind": kind.kind, "metadata": {"name": name, "namespace": ns}}, "deleted")
         suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
         if ctx.flags.get("output") == "name":
             ctx.print(f"{kind.qualified_singular}/{name}")

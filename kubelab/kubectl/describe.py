@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from kubelab.api.errors import StatusError
+from kubelab.api.pods import controller_of, qos_class as computed_qos
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.kinds import lookup
 from kubelab.api.tables import format_labels, human_duration, parse_time, since
@@ -115,13 +116,6 @@ def _prune(value: Any) -> Any:
     if isinstance(value, list):
         return [_prune(v) for v in value]
     return value
-
-
-def controller_of(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    for ref in obj.get("metadata", {}).get("ownerReferences") or ():
-        if ref.get("controller"):
-            return ref
-    return None
 
 
 # -- resource quantities (what describe sums and divides) -----------------------------------
@@ -493,29 +487,7 @@ def describe_pod_template(w: Writer, template: Mapping[str, Any] | None) -> None
 
 def qos_class(pod: Mapping[str, Any]) -> str:
     """The pod's QoS class: the one the kubelet recorded, else computed like ``GetPodQOS``."""
-    if (pod.get("status") or {}).get("qosClass"):
-        return pod["status"]["qosClass"]
-    requests: dict[str, float] = {}
-    limits: dict[str, float] = {}
-    guaranteed = True
-    containers = list((pod.get("spec") or {}).get("containers") or ()) + list((pod.get("spec") or {}).get("initContainers") or ())
-    for c in containers:
-        res = c.get("resources") or {}
-        req = {k: float(parse_quantity(v).value) for k, v in (res.get("requests") or {}).items() if k in ("cpu", "memory")}
-        lim = {k: float(parse_quantity(v).value) for k, v in (res.get("limits") or {}).items() if k in ("cpu", "memory")}
-        for k, v in req.items():
-            if v:
-                requests[k] = requests.get(k, 0) + v
-        for k, v in lim.items():
-            if v:
-                limits[k] = limits.get(k, 0) + v
-        if set(lim) != {"cpu", "memory"}:
-            guaranteed = False
-    if not requests and not limits:
-        return "BestEffort"
-    if guaranteed and all(limits.get(k) == requests.get(k, limits.get(k)) for k in limits):
-        return "Guaranteed"
-    return "Burstable"
+    return (pod.get("status") or {}).get("qosClass") or computed_qos(dict(pod))
 
 
 # -- the describers ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind, all_category, lookup
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
-from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors
+from kubelab.kubectl.command import Context, KubectlError, Table, command, error, format_errors
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.gosort import go_sort
 
@@ -150,13 +150,16 @@ def _without_managed_fields(obj: Obj) -> Obj:
 
 
 def table_text(ctx: Context, kind: str, objects: list[Obj], *, with_kind: bool, all_namespaces: bool) -> str:
-    """One kind's objects as kubectl's table."""
+    """One kind's objects as kubectl's table (recorded on ``ctx.tables`` as printed)."""
     wide = ctx.flags.get("output") == "wide"
     table = ctx.client.table(kind, objects, wide)
-    return printers.render_table(
-        table, wide=wide, no_headers=ctx.flags.get("no-headers"), namespace_column=all_namespaces,
-        with_kind=printers.kind_prefix(kind) if with_kind else "", show_labels=ctx.flags.get("show-labels"),
-        label_columns=ctx.flags.get("label-columns"), objects=objects)
+    if not table["rows"]:
+        return ""
+    rows = printers.table_rows(
+        table, wide=wide, namespace_column=all_namespaces, with_kind=printers.kind_prefix(kind) if with_kind else "",
+        show_labels=ctx.flags.get("show-labels"), label_columns=ctx.flags.get("label-columns"), objects=objects)
+    ctx.tables.append(Table(kind, rows[0], rows[1:]))
+    return printers.tabwrite(rows[1:] if ctx.flags.get("no-headers") else rows)
 
 
 @command("get", *GET_FLAGS)

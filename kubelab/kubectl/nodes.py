@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelab.api import validation
+from kubelab.api.pods import controller_of
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import lookup
 from kubelab.kubectl import flags as fl
@@ -260,16 +261,12 @@ _UNMANAGED_FATAL = "cannot delete Pods that declare no controller (use --force t
 _UNMANAGED_WARNING = "deleting Pods that declare no controller"
 
 
-def _controller(pod: Obj) -> Obj | None:
-    return next((r for r in pod["metadata"].get("ownerReferences") or () if r.get("controller")), None)
-
-
 def _filter(ctx: Context, pod: Obj) -> tuple[bool, str, str]:
     """Run kubectl's drain filters in order: (delete?, "Warning"/"Error"/"", message). The
     first filter that keeps a pod decides; otherwise the last warning stands."""
     finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
     status: tuple[bool, str, str] = (True, "", "")
-    ref = _controller(pod)
+    ref = controller_of(pod)
     if ref is not None and ref.get("kind") == "DaemonSet" and not finished:
         try:
             ctx.client.get("DaemonSet", ref["name"], pod["metadata"]["namespace"])

@@ -213,6 +213,8 @@ def run(ctx: Context, args: list[str]) -> int:
     suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
     created = pod if dry_run == "client" else \
         ctx.warnings(ctx.client.create(pod, ctx.namespace, dry_run=dry_run == "server")) or pod
+    if dry_run == "none":
+        ctx.touch(created, "created")
     separator = ""
     failed: StatusError | None = None
     if ctx.flags.get("expose"):  # kubectl creates the pod, then the Service, and prints the Service first
@@ -221,6 +223,8 @@ def run(ctx: Context, args: list[str]) -> int:
             if dry_run != "client":
                 service = ctx.warnings(ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server")) \
                     or service
+                if dry_run == "none":
+                    ctx.touch(service, "created")
             _print_created(ctx, service, suffix)
             separator = "---\n---\n"
         except StatusError as e:

@@ -82,6 +82,7 @@ def scale(ctx: Context, args: list[str]) -> int:
             suffix = " (server dry run)"
         else:
             ctx.client.scale(kind.kind, name, obj["metadata"]["namespace"], replicas)
+            ctx.touch(obj, "scaled")
         ctx.print(f"{object_name(kind, obj)} scaled{suffix}")
     if errs:
         raise _aggregate(errs)
@@ -409,6 +410,8 @@ def _patch_templates(ctx: Context, found: list[tuple[Kind, Obj]], change: Any, v
         except StatusError as e:
             errs.append(f"failed to patch {verb} update to pod template{':' if verb == 'env' else ''} {e.message}")
             continue
+        if dry_run == "none":
+            ctx.touch(patched, message)
         _print_changed(ctx, kind, ctx.warnings(patched) or changed, message, dry_run)
     return errs
 
@@ -650,6 +653,8 @@ def expose(ctx: Context, args: list[str]) -> int:
         service = _service_for(ctx, kind, obj)
         created = service if dry_run == "client" else ctx.warnings(
             ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server"))
+        if dry_run == "none":
+            ctx.touch(created or service, "exposed")
         output = ctx.flags.get("output")
         if output:
             from kubelab.kubectl import printers

@@ -18,7 +18,8 @@ import threading
 import time
 from typing import Any, Callable
 
-from kubelab.notebook.display import FILL, pod_status, status_colour
+from kubelab.api.pods import print_pod
+from kubelab.notebook.display import FILL, status_colour
 from kubelab.api.tables import since
 
 Obj = dict[str, Any]
@@ -31,13 +32,11 @@ def _age(obj: Obj, now: float) -> str:
 
 
 def pod_row(pod: Obj, now: float) -> list[str]:
-    """NAME READY STATUS RESTARTS AGE NODE for the dashboard's table."""
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    total = len((pod.get("spec") or {}).get("containers") or [])
-    ready = sum(1 for c in statuses if c.get("ready"))
-    restarts = sum(c.get("restartCount", 0) for c in statuses)
+    """NAME READY STATUS RESTARTS AGE NODE for the dashboard's table, counted as kubectl's are."""
+    printed = print_pod(pod)
     node = (pod.get("spec") or {}).get("nodeName") or "<none>"
-    return [pod["metadata"]["name"], f"{ready}/{total}", pod_status(pod), str(restarts), _age(pod, now), node]
+    return [pod["metadata"]["name"], f"{printed.ready}/{printed.total}", printed.reason, str(printed.restarts),
+            _age(pod, now), node]
 
 
 class Dashboard:
@@ -292,7 +291,7 @@ class Dashboard:
                                  if pods else f"No resources found in {html.escape(self.namespace)} namespace.")
         counts: dict[str, int] = {}
         for p in pods:
-            s = pod_status(p)
+            s = print_pod(p).reason
             counts[s] = counts.get(s, 0) + 1
         self.summary.value = " ".join(
             f'<span style="color:{status_colour(s)};font-weight:bold">{n} {html.escape(s)}</span>'

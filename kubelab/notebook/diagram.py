@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from kubelab.notebook.display import FILL, GREEN, GREY, RED, pod_status, status_colour
+from kubelab.api.pods import controller_of, pod_status
+from kubelab.notebook.display import FILL, GREEN, GREY, RED, status_colour
 
 Obj = dict[str, Any]
 Snapshot = dict[str, list[Obj]]
@@ -63,6 +64,83 @@ def snapshot(client: Any, namespace: str | None = None) -> Snapshot:
             snap[kind] = []
     # every namespace's CA bundle, mounted by every pod: cluster plumbing, not the learner's config
     snap["ConfigMap"] = [c for c in snap["ConfigMap"] if c["metadata"]["name"] != ROOT_CA]
+    return snap
+
+
+Key = tuple[str, str, str]  # (kind, namespace, name); namespace "" for a cluster-scoped object
+_WORKLOADS = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+
+
+def focus_objects(client: Any, focus: set[Key]) -> list[Obj]:
+    """The focused objects as the server holds them now (gone ones left out)."""
+    out = []
+    for kind, ns, name in sorted(focus):
+        try:
+            out.append(client.get(kind, name, ns or None))
+        except Exception:  # deleted since, or a kind the backend does not serve
+            continue
+    return out
+
+
+def focus_pods(client: Any, objects: list[Obj]) -> list[Obj]:
+    """The pods a picture of ``objects`` shows: a workload's or a Service's by its selector, a
+    Pod itself, the pods of the namespace that use a focused ConfigMap or Secret. One list call
+    per object, in that object's namespace only."""
+    from kubelab.api.tables import selector_string
+
+    pods: dict[str, Obj] = {}
+    for o in objects:
+        kind, meta, spec = o["kind"], o["metadata"], o.get("spec") or {}
+        ns = meta.get("namespace")
+        if kind == "Pod":
+            found = [o]
+        elif kind in _WORKLOADS or kind == "Service":
+            sel = selector_string(spec.get("selector")) if kind != "Service" else \
+                ",".join(f"{k}={v}" for k, v in sorted((spec.get("selector") or {}).items()))
+            found = client.list("Pod", ns, label_selector=sel)["items"] if sel else []
+        elif kind in ("ConfigMap", "Secret"):
+            found = [p for p in client.list("Pod", ns)["items"]
+                     if any(k == kind and n == meta["name"] for k, n, _ in config_refs(p))]
+        else:
+            found = []
+        for p in found:
+            pods[p["metadata"].get("uid") or node_id(p)] = p
+    return list(pods.values())
+
+
+def focus_snapshot(client: Any, focus: set[Key], objects: list[Obj] | None = None,
+                   pods: list[Obj] | None = None) -> Snapshot:
+    """Just what :func:`build` needs to draw ``focus`` (what an apply touched): those objects,
+    their ReplicaSets and pods, the ConfigMaps and Secrets the pods use and the nodes; never
+    every kind in every namespace."""
+    from kubelab.api.tables import selector_string
+
+    objects = focus_objects(client, focus) if objects is None else objects
+    pods = focus_pods(client, objects) if pods is None else pods
+    snap: Snapshot = {k: [] for k in KINDS}
+    seen: set[str] = set()
+
+    def add(o: Obj) -> None:
+        if o.get("kind") in snap and node_id(o) not in seen:
+            seen.add(node_id(o))
+            snap[o["kind"]].append(o)
+
+    for o in objects:
+        add(o)
+        if o["kind"] == "Deployment":
+            sel = selector_string((o.get("spec") or {}).get("selector"))
+            for rs in client.list("ReplicaSet", o["metadata"].get("namespace"), label_selector=sel)["items"]:
+                add(rs)
+    for p in pods:
+        add(p)
+        ns = p["metadata"].get("namespace", "")
+        for kind, name, _ in config_refs(p):
+            if f"{kind}/{ns}/{name}" not in seen and name != ROOT_CA:
+                try:
+                    add(client.get(kind, name, ns))
+                except Exception:  # a missing ConfigMap: the pod's status says so
+                    continue
+    snap["Node"] = client.list("Node")["items"]
     return snap
 
 
@@ -119,11 +197,9 @@ def port_label(service: Obj) -> str:
 
 
 def _owner_uid(obj: Obj) -> str | None:
-    for ref in obj["metadata"].get("ownerReferences") or []:
-        if ref.get("controller"):
-            return ref.get("uid")
-    refs = obj["metadata"].get("ownerReferences") or []
-    return refs[0].get("uid") if refs else None
+    """The uid of what controls ``obj`` (its first owner when none is marked controller)."""
+    ref = controller_of(obj) or next(iter(obj["metadata"].get("ownerReferences") or ()), None)
+    return ref.get("uid") if ref else None
 
 
 @dataclass

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from kubelab.kubectl.command import Result, Table, Touched
+
 Obj = dict[str, Any]
 
 GREEN, AMBER, RED, GREY = "#2e7d32", "#b26a00", "#c62828", "#616161"
@@ -40,44 +42,6 @@ def status_colour(status: str) -> str:
     return GREY
 
 
-def pod_status(pod: Obj) -> str:
-    """The STATUS kubectl prints for a pod (phase, or the reason a container is stuck)."""
-    status = pod.get("status") or {}
-    reason = status.get("reason") or status.get("phase") or "Pending"
-    init_specs = (pod.get("spec") or {}).get("initContainers") or []
-    initializing = False
-    for i, cs in enumerate(status.get("initContainerStatuses") or []):
-        state = cs.get("state") or {}
-        term, wait = state.get("terminated"), state.get("waiting")
-        if term and term.get("exitCode") == 0:
-            continue
-        initializing = True
-        if term:
-            reason = "Init:" + (term.get("reason") or f"ExitCode:{term.get('exitCode')}")
-        elif wait and wait.get("reason") not in (None, "", "PodInitializing"):
-            reason = "Init:" + wait["reason"]
-        else:
-            reason = f"Init:{i}/{len(init_specs)}"
-        break
-    if not initializing:
-        running = False
-        for cs in reversed(status.get("containerStatuses") or []):
-            state = cs.get("state") or {}
-            if (state.get("waiting") or {}).get("reason"):
-                reason = state["waiting"]["reason"]
-            elif state.get("terminated"):
-                term = state["terminated"]
-                reason = term.get("reason") or (f"Signal:{term['signal']}" if term.get("signal")
-                                                else f"ExitCode:{term.get('exitCode')}")
-            elif cs.get("ready") and state.get("running") is not None:
-                running = True
-        if reason == "Completed" and running:
-            reason = "Running"
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
-        reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
-    return reason
-
-
 def _ready_colour(value: str) -> str | None:
     m = re.fullmatch(r"(\d+)/(\d+)", value)
     if not m:
@@ -86,70 +50,15 @@ def _ready_colour(value: str) -> str | None:
     return GREEN if have == want and want > 0 else (GREY if want == 0 else AMBER)
 
 
-# -- kubectl table text -> columns ----------------------------------------------------------
-def parse_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
-    """Split kubectl's column-aligned tables (blank-line separated) into header and rows.
-
-    tabwriter left-aligns every cell at its header's start, so slicing at those offsets is exact
-    even for cells with spaces in them (``1 (5s ago)``, ``NOMINATED NODE``)."""
-    tables = []
-    for block in re.split(r"\n\s*\n", text.strip("\n")):
-        lines = [ln for ln in block.split("\n") if ln.strip()]
-        if not lines:
-            continue
-        header = lines[0]
-        starts = [m.start() for m in re.finditer(r"(?:^|(?<=\s{2}))\S", header)]
-        if not starts or starts[0] != 0:
-            continue
-
-        def cut(line: str) -> list[str]:
-            ends = starts[1:] + [None]
-            return [line[a:b].strip() if b is not None else line[a:].strip() for a, b in zip(starts, ends)]
-
-        tables.append((cut(header), [cut(ln) for ln in lines[1:]]))
-    return tables
-
-
-# flags that take the next word as their value (so that word is not the command)
-_VALUE_FLAGS = frozenset({"-n", "--namespace", "-l", "--selector", "-o", "--output", "--context", "--cluster",
-                          "--user", "--kubeconfig", "-s", "--server", "--field-selector", "--sort-by"})
-
-
-def is_table_get(argv: Sequence[str]) -> bool:
-    """``get`` printing a human table (default or ``-o wide``), not yaml/json/name/watch."""
-    words = list(argv)
-    command, skip = None, False
-    for w in words:
-        if skip:
-            skip = False
-        elif w in _VALUE_FLAGS:
-            skip = True
-        elif not w.startswith("-"):
-            command = w
-            break
-    if command != "get":
-        return False
-    output = None
-    for i, w in enumerate(words):
-        if w in ("-w", "--watch", "--watch-only") or w.startswith("--watch="):
-            return False
-        if w in ("-o", "--output") and i + 1 < len(words):
-            output = words[i + 1]
-        elif w.startswith("--output="):
-            output = w.split("=", 1)[1]
-        elif w.startswith("-o") and len(w) > 2:
-            output = w[2:].lstrip("=")
-    return output in (None, "wide")
-
-
-def table_html(tables: list[tuple[list[str], list[list[str]]]]) -> str:
-    """Styled HTML for parsed tables: coloured STATUS/READY cells, one ``<tr data-name>`` per row.
+def table_html(tables: Sequence[Table]) -> str:
+    """Styled HTML for the tables kubectl printed: coloured STATUS/READY cells, one ``<tr data-name>`` per row.
 
     Cells never wrap (kubectl's columns don't): a table wider than the output scrolls instead of
     breaking ``echo-server-k4xp8`` or ``NOMINATED NODE`` over two lines; only an event's MESSAGE
     wraps, within its column. An event's Warning TYPE is red like a failing STATUS."""
     parts = ['<div class="kubelab-get" style="overflow-x:auto">']
-    for header, rows in tables:
+    for table in tables:
+        header, rows = table.header, table.rows
         parts.append('<table class="kubelab-table" style="border-collapse:collapse;font-family:monospace;'
                      'font-size:12px">')
         parts.append("<thead><tr>" + "".join(
@@ -188,25 +97,32 @@ def frame(header: list[str], rows: list[list[str]]) -> Any:
 class KubeResult:
     """The value of a ``%kube`` line: what kubectl returned, shown as kubectl shows it.
 
-    ``.df`` is the (first) table as a pandas DataFrame, ``.dfs`` every table."""
+    ``.df`` is the (first) table as a pandas DataFrame, ``.dfs`` every table; both come from the
+    tables kubectl printed (``.tables``), never from re-reading its text. ``.touched`` lists the
+    objects the command changed, ``.namespace`` the namespace it ran in."""
 
     argv: list[str]
     returncode: int
     stdout: str
     stderr: str
+    tables: list[Table] = field(default_factory=list)
+    touched: list[Touched] = field(default_factory=list)
+    namespace: str = ""
     shown: bool = field(default=False, repr=False)  # the magic already printed it (mixed output)
+
+    @classmethod
+    def of(cls, argv: Sequence[str], result: Result) -> "KubeResult":
+        """The notebook's view of kubectl's Result."""
+        return cls(list(argv), result.returncode, result.stdout, result.stderr, list(result.tables),
+                   list(result.touched), result.namespace)
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0
 
     @property
-    def tables(self) -> list[tuple[list[str], list[list[str]]]]:
-        return parse_tables(self.stdout) if is_table_get(self.argv) else []
-
-    @property
     def dfs(self) -> list[Any]:
-        return [frame(h, rows) for h, rows in self.tables]
+        return [frame(t.header, t.rows) for t in self.tables]
 
     @property
     def df(self) -> Any:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from kubelab.api.errors import StatusError
+from kubelab.api.pods import is_ready
 
 if TYPE_CHECKING:
     from kubelab.client import Client
@@ -149,11 +150,6 @@ def _matching_pods(client: "Client", namespace: str, match: dict[str, str]) -> l
     return [p for p in pods if not p["metadata"].get("deletionTimestamp")]
 
 
-def _ready(pod: Obj) -> bool:
-    conditions = pod.get("status", {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
 def _trouble(pod: Obj) -> str:
     """Why a container is not running, as kubectl's STATUS column would say it ('' if none)."""
     for cs in pod.get("status", {}).get("containerStatuses") or []:
@@ -171,7 +167,7 @@ def _trouble(pod: Obj) -> str:
 
 def _pods_ready(report: Report, pods: list[Obj], want: int, what: str) -> None:
     """Report whether ``want`` pods are Ready; a stuck pod gets a debugging hint."""
-    ready = sum(_ready(p) for p in pods)
+    ready = sum(is_ready(p) for p in pods)
     if ready >= want:
         report.good(f"{ready} of {want} {what} pods are Ready")
         return

@@ -110,8 +110,7 @@ def run_kubectl(argv: list[str], stdin: str | None = None) -> KubeResult:
     """kubectl through the same code path the terminal-like cells and the widgets use."""
     from kubelab.kubectl import run
 
-    r = run(nb.client(), argv, stdin=stdin)
-    return KubeResult(list(argv), r.returncode, r.stdout, r.stderr)
+    return KubeResult.of(argv, run(nb.client(), argv, stdin=stdin))
 
 
 def expand(line: str, depth: int = 0) -> str:
@@ -213,81 +212,42 @@ def kube_cell(line: str, cell: str) -> None:
     sys.stdout.flush()
     sys.stderr.write(result.stderr)
     sys.stderr.flush()
-    if argv and argv[0] in ("apply", "create") and nb.options.show_changes and _changed(result.stdout):
+    if argv and argv[0] in ("apply", "create") and nb.options.show_changes and \
+            any(t.verb in ("created", "configured") for t in result.touched):
         try:
-            _show_changes(argv, cell)
+            _show_changes(result)
         except Exception as err:  # the picture is a bonus: never let it hide the command's result
             print(f"(no picture: {err})", file=sys.stderr)
 
 
-def _changed(stdout: str) -> bool:
-    return any(line.endswith((" created", " configured")) for line in stdout.splitlines())
+# while the new pods start, these statuses mean "not yet": the picture waits for them to pass
+_STARTING = ("Pending", "ContainerCreating", "PodInitializing")
 
 
-def _namespace_flag(argv: list[str]) -> str | None:
-    for i, w in enumerate(argv):
-        if w in ("-n", "--namespace") and i + 1 < len(argv):
-            return argv[i + 1]
-        if w.startswith("--namespace="):
-            return w.split("=", 1)[1]
-    return None
-
-
-def applied_keys(body: str, namespace: str | None) -> set[tuple[str, str | None, str]]:
-    """(kind, namespace or None for "wherever it went", name) of each document in a manifest."""
-    import yaml
-
-    keys = set()
-    try:
-        docs = list(yaml.safe_load_all(body))
-    except yaml.YAMLError:
-        return keys
-    stack = list(docs)
-    while stack:
-        doc = stack.pop()
-        if not isinstance(doc, dict):
-            continue
-        if doc.get("kind", "").endswith("List") and isinstance(doc.get("items"), list):
-            stack.extend(doc["items"])
-            continue
-        meta = doc.get("metadata") or {}
-        if isinstance(meta, dict) and meta.get("name") and doc.get("kind"):
-            keys.add((doc["kind"], meta.get("namespace") or namespace, meta["name"]))
-    return keys
-
-
-def _show_changes(argv: list[str], body: str) -> None:
-    """Draw what the apply touched and their pods, once new pods had a moment to start."""
+def _show_changes(result: KubeResult) -> None:
+    """Draw the objects the apply touched and their pods, once new pods had a moment to start.
+    It watches just those objects: one pod list per touched workload while it waits, one
+    snapshot of them and one diagram at the end."""
     from IPython.display import display
 
-    from kubelab.notebook.diagram import build, snapshot
+    from kubelab.api.pods import pod_status
+    from kubelab.notebook.diagram import build, focus_objects, focus_pods, focus_snapshot
 
     client = nb.client()
-    wanted = applied_keys(body, _namespace_flag(argv))
-    if not wanted:
+    focus = {(t.kind, t.namespace or "", t.name) for t in result.touched}
+    if not focus:
         return
-
-    def focus_of(snap: dict[str, list[dict[str, Any]]]) -> set[tuple[str, str, str]]:
-        out = set()
-        for kind, ns, name in wanted:
-            for o in snap.get(kind, []):
-                meta = o["metadata"]
-                if meta["name"] == name and ns in (None, meta.get("namespace")):
-                    out.add((kind, meta.get("namespace", ""), name))
-        return out
-
+    objects = focus_objects(client, focus)
+    wanted = sum(((o.get("spec") or {}).get("replicas", 1) for o in objects
+                  if o["kind"] in ("Deployment", "ReplicaSet", "StatefulSet")), 0)
     cluster = nb.cluster() if nb._cluster is not None else None
     if cluster is None or not cluster.clock.virtual:  # a virtual clock moves only when told to
         def started() -> bool:
-            snap = snapshot(client)
-            d = build(snap, focus=focus_of(snap))
-            return all(n.get("status") not in ("Pending", "ContainerCreating")
-                       for n in d.nodes.values() if n["kind"] == "Pod")
+            pods = [p for p in focus_pods(client, objects) if not p["metadata"].get("deletionTimestamp")]
+            return len(pods) >= wanted and all(pod_status(p) not in _STARTING for p in pods)
 
         client.wait(started, nb.options.settle_seconds)
-    snap = snapshot(client)
-    focus = focus_of(snap)
-    d = build(snap, focus=focus, title="what changed")
+    d = build(focus_snapshot(client, focus), focus=focus, title="what changed")
     if d.nodes:
         display(d)
 

@@ -15,18 +15,12 @@ from typing import Any
 
 from kubelab.api.errors import StatusError
 from kubelab.notebook.diagram import Diagram
-from kubelab.notebook.display import AMBER, GREEN, GREY, RED, pod_status, status_colour
+from kubelab.api.pods import is_ready, pod_status
+from kubelab.notebook.display import AMBER, GREEN, GREY, RED, status_colour
 
 Obj = dict[str, Any]
 CLIENT = {"shape": "box", "style": "filled"}  # square corners: not a pod; narrower than an oval
 WRAP = 40  # characters per line of a problem written into the Service's box
-
-
-def _ready(pod: Obj) -> bool:
-    for cond in (pod.get("status") or {}).get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
-    return False
 
 
 def _container_ports(pod: Obj) -> dict[Any, int]:
@@ -46,7 +40,7 @@ def _endpoint_readiness(client: Any, name: str, namespace: str, pods: list[Obj])
     try:
         ep = client.get("Endpoints", name, namespace)
     except (StatusError, KeyError):
-        return {p["metadata"]["name"]: _ready(p) for p in pods}
+        return {p["metadata"]["name"]: is_ready(p) for p in pods}
     ready: dict[str, bool] = {}
     for subset in ep.get("subsets") or []:
         for flag, field in ((True, "addresses"), (False, "notReadyAddresses")):
