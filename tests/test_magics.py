@@ -265,3 +265,35 @@ def test_editor_saves_through_kubectl_edit():
     assert r.returncode == 1 and "name was changed" in r.stderr and "name: other" in e.text.value
     missing = Editor(c.client, ["edit", "configmap/nope"])
     assert not missing.opened and 'configmaps "nope" not found' in missing.result.stderr
+
+
+def test_editor_shows_save_errors_and_never_conflicts_with_status_writes():
+    """After a good save the controllers write the Deployment's status: the next saves still go
+    through (kubectl edit patches, it does not update with a stale resourceVersion), a type error
+    shows kubectl edit's 'could not be patched' text, an invalid value reopens the text with the
+    reasons in kubectl's header."""
+    from kubelab import Cluster
+    from kubelab.notebook.editor import Editor
+
+    c = Cluster(clock="virtual", seed=5)
+    c.kubectl("create deployment hello --image=nginx")
+    c.settle()
+    e = Editor(c.client, ["edit", "deployment/hello"])
+    opened = e.text.value
+    assert e.apply(opened.replace("replicas: 1", "replicas: 2")).stdout == "deployment.apps/hello edited\n"
+    c.settle()  # status writes: the resourceVersion the text shows is long gone
+    r = e.apply(opened.replace("replicas: 1", "replicas: 3"))  # the old text, on purpose
+    assert (r.returncode, r.stdout, r.stderr) == (0, "deployment.apps/hello edited\n", "")
+    assert c.client.get("Deployment", "hello")["spec"]["replicas"] == 3
+    five = e.text.value.replace("replicas: 3", "replicas: five")
+    r = e.apply(five)
+    assert r.returncode == 1 and r.stderr.startswith(
+        'error: deployments.apps "hello" could not be patched: Deployment in version "v1" cannot be handled as a '
+        "Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas of type int32\n"
+        "You can run `kubectl replace -f /")
+    assert e.text.value == five and "could not be patched" in e.log.value
+    r = e.apply(five.replace("replicas: five", "replicas: -1"))
+    assert r.returncode == 1 and r.stderr == 'error: deployments.apps "hello" is invalid\n'
+    assert '# deployments.apps "hello" was not valid:\n# * spec.replicas: Invalid value: -1: must be greater ' \
+           "than or equal to 0\n#\n" in e.text.value and "replicas: -1" in e.text.value
+    assert c.client.get("Deployment", "hello")["spec"]["replicas"] == 3

@@ -15,7 +15,7 @@ from typing import Any
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl.command import (NO_RESOURCES, Context, KubectlError, command, error, format_error, group,
+from kubelab.kubectl.command import (NO_RESOURCES, Context, KubectlError, command, error, group,
                                      standard_message)
 from kubelab.kubectl.describe import file_targets, object_name, targets
 
@@ -785,9 +785,18 @@ _EDIT_HEADER = (
          fl.Flag("subresource", type=fl.STRING), short="Edit a resource on the server")
 def edit(ctx: Context, args: list[str]) -> int:
     """Non-interactive edit: the edited YAML comes on stdin (the notebook's editor sends it);
-    without it, kubectl's editor view is shown and nothing changes."""
+    without it, kubectl's editor view is shown and nothing changes. Stdout is what the editor
+    would show next: nothing after a save, the file reopened with its failures when the server
+    found it invalid.
+
+    Saving sends the two-way strategic merge patch between the object as it was opened and the
+    edited text, without resourceVersion (visitToPatch in kubectl's editoptions.go), so status
+    writes by controllers meanwhile never make a save conflict. Errors are sorted as
+    editResults.addError sorts them: invalid (reopen with the reasons), not found, or
+    retryable (the edited file is kept for ``kubectl replace -f``)."""
     import yaml
 
+    from kubelab.api.patch import three_way
     from kubelab.kubectl import printers
 
     if not args and not ctx.flags.get("filename"):
@@ -817,12 +826,58 @@ def edit(ctx: Context, args: list[str]) -> int:
         if not isinstance(edited, dict) or edited.get("kind") != original["kind"] \
                 or (edited.get("metadata") or {}).get("name") != original["metadata"]["name"]:
             raise error("At least one of apiVersion, kind and name was changed")
-        edited["metadata"].setdefault("resourceVersion", original["metadata"].get("resourceVersion"))
+        name, ns = original["metadata"]["name"], original["metadata"].get("namespace")
+        # The text was opened a while ago: the server-owned fields it shows (status, resourceVersion...)
+        # have moved on since. kubectl diffs against the object as it opened, so those never reach
+        # its patch; here they are taken from the server's copy to the same effect.
+        edited = _with_server_fields(edited, original)
         try:
-            ctx.warnings(ctx.client.update(edited, original["metadata"].get("namespace")))
+            patched = ctx.warnings(ctx.client.patch(kind.kind, name, ns, three_way(original, edited, original),
+                                                    "strategic"))
         except StatusError as e:
-            raise KubectlError(f"{format_error(e)}\nerror: Edit cancelled, no valid changes were saved.") from None
+            return _edit_failed(ctx, kind, name, e, body)
+        ctx.touch(patched or original, "edited")
         ctx.print(f"{object_name(kind, original)} edited")
     return 0
+
+
+_SERVER_METADATA = ("resourceVersion", "generation", "managedFields", "uid", "creationTimestamp")
+
+
+def _with_server_fields(edited: Obj, current: Obj) -> Obj:
+    """``edited`` with the server's status and server-set metadata."""
+    out = dict(edited)
+    meta = dict(out.get("metadata") or {})
+    for key in _SERVER_METADATA:
+        meta.pop(key, None)
+        if key in current["metadata"]:
+            meta[key] = current["metadata"][key]
+    out["metadata"] = meta
+    out.pop("status", None)
+    if "status" in current:
+        out["status"] = current["status"]
+    return out
+
+
+def _edit_failed(ctx: Context, kind: Kind, name: str, err: StatusError, body: str) -> int:
+    """kubectl edit's editResults.addError and what follows it."""
+    import tempfile
+
+    resource = kind.plural + (f".{kind.group}" if kind.group else "")
+    if err.reason == "Invalid":
+        reasons = [f"{c.field}: {c.message}" for c in err.causes]
+        head = f'{resource} "{name}" was not valid' + (":" if reasons else "")
+        ctx.out.write(_EDIT_HEADER + f"# {head}\n" + "".join(f"# * {r}\n" for r in reasons) + "#\n" + body + "\n")
+        raise error(f'{resource} "{name}" is invalid')
+    fd, path = tempfile.mkstemp(prefix="kubectl-edit-", suffix=".yaml")
+    with open(fd, "w", encoding="utf-8") as f:
+        f.write(body + "\n")
+    if err.reason == "NotFound":
+        ctx.eprint(f'error: {resource} "{name}" could not be found on the server')
+        ctx.eprint(f'The edits you made on deleted resources have been saved to "{path}"')
+        return 1
+    ctx.eprint(f'error: {resource} "{name}" could not be patched: {err.message}')
+    ctx.eprint(f"You can run `kubectl replace -f {path}` to try this update again.")
+    return 1
 
 

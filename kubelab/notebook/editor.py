@@ -4,7 +4,8 @@
 closes. In a notebook the YAML goes into a text area; **save** sends the edited text to the
 same ``kubectl edit`` command on stdin, so the messages (``... edited``, validation errors,
 ``Edit cancelled, no changes made.``) are kubectl's. As in kubectl, a failed save keeps the
-text so it can be fixed and saved again.
+text so it can be fixed and saved again (an invalid one reopens with the reasons in its
+header), and a save never conflicts with the status the controllers write meanwhile.
 
 CSS classes for browser tests: ``kubelab-editor``, ``kubelab-edit-text``, ``kubelab-edit-save``,
 ``kubelab-edit-log``.
@@ -68,6 +69,8 @@ class Editor:
             fresh = run(self.client, self.argv)
             if fresh.stdout:
                 self.text.value = fresh.stdout
+        elif result.stdout:  # invalid: kubectl reopens the file with the failures in its header
+            self.text.value = result.stdout
         return result
 
     def _log(self, result: Any) -> None:
