@@ -124,7 +124,9 @@ def test_00_hello(c: Cluster) -> None:
 
 def test_00_hello_typo_in_image(c: Cluster) -> None:
     run(c, "run hello --image=ngnix")
-    assert_hint(outcome(c, "00-hello"), "not nginx", "delete it")
+    assert_hint(outcome(c, "00-hello"), "not nginx", "set image pod/hello hello=nginx")
+    run(c, "set image pod/hello hello=nginx")  # the hint works as written: the kubelet restarts it
+    assert outcome(c, "00-hello").passed
 
 
 # -- 01 -----------------------------------------------------------------------------------

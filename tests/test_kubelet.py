@@ -394,3 +394,30 @@ def test_node_reports_at_most_fifty_images() -> None:
     images = c.api.get("Node", "kubelab")["status"]["images"]
     assert len(images) == 50 and images[0]["names"][1] == "registry.k8s.io/etcd:3.5.16-0"
     assert images[-1]["names"][1] == "example/app17:latest"  # the 7 system images, then app59..app17
+
+
+def test_an_image_change_restarts_the_container_with_the_new_image(c: Cluster) -> None:
+    """``kubectl set image pod/...``: the kubelet kills the container ("definition changed, will
+    be restarted") and starts it again with the new image, whatever the restart policy; one stuck
+    pulling a typo stops backing off and pulls the fixed image at once."""
+    c.api.create(pod("hello", "nginx", restartPolicy="Never"))
+    c.settle()
+    first = state(c, "hello")
+    assert "running" in first["state"] and first["image"] == "docker.io/library/nginx:latest"
+    assert c.kubectl("set image pod/hello hello-container=nginx:1.27").returncode == 0
+    c.settle()
+    now = state(c, "hello")
+    assert "running" in now["state"] and now["image"] == "docker.io/library/nginx:1.27"
+    assert now["restartCount"] == 1 and now["containerID"] != first["containerID"]
+    assert now["lastState"]["terminated"]["reason"] == "Completed"  # nginx exits 0 on SIGTERM
+    assert ("Normal", "Killing", "Container hello-container definition changed, will be restarted") in messages(c, "hello")
+    assert ("Normal", "Pulling", 'Pulling image "nginx:1.27"') in messages(c, "hello")
+
+    c.api.create(pod("typo", "ngnix"))
+    c.advance(90)  # deep in ImagePullBackOff (the next retry is minutes away)
+    assert state(c, "typo")["state"]["waiting"]["reason"] in ("ImagePullBackOff", "ErrImagePull")
+    c.kubectl("set image pod/typo typo-container=nginx")
+    c.advance(5)
+    fixed = state(c, "typo")
+    assert "running" in fixed["state"] and fixed["image"] == "docker.io/library/nginx:latest"
+    assert fixed["restartCount"] == 0

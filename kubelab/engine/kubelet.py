@@ -84,6 +84,8 @@ class Container:
     image_ref: Reference | None = None
     probe_ok: int = 0
     probe_fail: dict[str, int] = field(default_factory=dict)
+    timers: list[Timer] = field(default_factory=list)  # this container's pending pull/create/back-off steps
+    changed: bool = False  # its image changed: restart it whatever the restart policy says
 
     @property
     def name(self) -> str:
@@ -220,8 +222,9 @@ class Kubelet(Controller):
         if self._by_key.get(ps.key) == ps.uid:
             del self._by_key[ps.key]
 
-    def _after(self, ps: PodState, delay: float, fn: Callable[[], None], progress: bool = True) -> None:
-        """Run one step of this pod later, then look at the pod again."""
+    def _after(self, ps: PodState, delay: float, fn: Callable[[], None], progress: bool = True,
+               c: Container | None = None) -> None:
+        """Run one step of this pod (of its container ``c``) later, then look at the pod again."""
 
         def fire() -> None:
             if self.pods.get(ps.uid) is ps:
@@ -230,7 +233,11 @@ class Kubelet(Controller):
                 self.enqueue(ps.key)
 
         ps.timers = [t for t in ps.timers if not t.cancelled]
-        ps.timers.append(self.clock.call_later(delay, fire, progress))
+        timer = self.clock.call_later(delay, fire, progress)
+        ps.timers.append(timer)
+        if c is not None:
+            c.timers = [t for t in c.timers if not t.cancelled]
+            c.timers.append(timer)
 
     def _pod(self, ps: PodState) -> Obj:
         pod = self.store.get(*ps.key)
@@ -252,6 +259,7 @@ class Kubelet(Controller):
             return
         if ps.volumes is None and not self._mount_volumes(ps, pod):
             return
+        self._spec_changes(ps, pod)
         for c in ps.init:
             if c.succeeded:
                 continue
@@ -259,6 +267,29 @@ class Kubelet(Controller):
             return
         for c in ps.main:
             self._drive(ps, pod, c)
+
+    def _spec_changes(self, ps: PodState, pod: Obj) -> None:
+        """A container whose image changed (``kubectl set image pod/...``) is killed and started
+        again with the new image, whatever the restart policy: computePodActions in
+        kuberuntime_manager.go compares the container's hash (its name and image). A container
+        not running yet (pulling, backing off) drops what it was doing for the old image; its
+        back-offs start over, as their keys carry that hash."""
+        specs = {s["name"]: s for s in (pod["spec"].get("containers") or ())}
+        specs.update({s["name"]: s for s in (pod["spec"].get("initContainers") or ())})
+        for c in ps.containers:
+            new = specs.get(c.name)
+            if new is None or new.get("image") == c.spec.get("image") or (c.init and c.succeeded):
+                continue
+            c.spec, c.changed, c.stuck = new, True, False
+            c.backoff, c.pull_backoff = 0.0, BACKOFF_START
+            for t in c.timers:
+                t.cancel()
+            c.timers = []
+            if c.running and c.proc is not None:
+                self._event(ps, "Normal", "Killing", f"Container {c.name} definition changed, will be restarted", c)
+                c.proc.terminate(float(self._grace(pod)))  # it exits, then _drive starts it again
+            else:
+                c.busy, c.waiting = False, None
 
     def _create_sandbox(self, ps: PodState) -> None:
         pod = self._pod(ps)
@@ -281,7 +312,7 @@ class Kubelet(Controller):
         if c.terminated is None:
             self._launch(ps, c)
             return
-        if not self._should_restart(pod, c):
+        if not c.changed and not self._should_restart(pod, c):
             if c.init and not c.succeeded:
                 ps.failed = True
             return
@@ -290,6 +321,7 @@ class Kubelet(Controller):
             c.backoff = 0.0  # it ran long enough: the crash loop is forgiven
         c.last_terminated, c.terminated = c.terminated, None
         c.previous, c.proc = c.proc or c.previous, None
+        c.changed = False
         if c.backoff == 0:
             c.backoff = BACKOFF_START
             self._launch(ps, c)
@@ -307,7 +339,7 @@ class Kubelet(Controller):
             c.busy = False
             self._launch(ps, c)
 
-        self._after(ps, wait, retry, progress=False)
+        self._after(ps, wait, retry, progress=False, c=c)
 
     def _should_restart(self, pod: Obj, c: Container) -> bool:
         policy = pod["spec"].get("restartPolicy", "Always")
@@ -333,7 +365,7 @@ class Kubelet(Controller):
         present = ref.canonical in self.images_on.setdefault(ps.node, set())
         if present and policy != "Always":
             self._event(ps, "Normal", "Pulled", f'Container image "{image}" already present on machine', c)
-            self._after(ps, 0.05, lambda: self._create(ps, c))
+            self._after(ps, 0.05, lambda: self._create(ps, c), c=c)
         elif policy == "Never":
             msg = f'Container image "{image}" is not present with pull policy of Never'
             c.waiting, c.busy, c.stuck = ("ErrImageNeverPull", msg), False, True
@@ -344,7 +376,7 @@ class Kubelet(Controller):
             size = known.size if known else 0
             took = 0.3 + 0.4 * self.rng.random() if present else \
                 0.8 + min(size / 40e6, 2.0) + 0.4 * self.rng.random()
-            self._after(ps, round(took, 3), lambda: self._pulled(ps, c, ref, took))
+            self._after(ps, round(took, 3), lambda: self._pulled(ps, c, ref, took), c=c)
 
     def _pulled(self, ps: PodState, c: Container, ref: Reference, took: float) -> None:
         try:
@@ -400,13 +432,13 @@ class Kubelet(Controller):
             c.waiting = ("ImagePullBackOff", f'Back-off pulling image "{ref.text}": ErrImagePull: {why}')
             self._event(ps, "Normal", "BackOff", f'Back-off pulling image "{ref.text}"', c)
             self._event(ps, "Warning", "Failed", "Error: ImagePullBackOff", c)
-            self._after(ps, max(wait - ERR_PULL_TO_BACKOFF, 1.0), retry, progress=False)
+            self._after(ps, max(wait - ERR_PULL_TO_BACKOFF, 1.0), retry, progress=False, c=c)
 
         def retry() -> None:
             c.busy = False
             self._launch(ps, c)
 
-        self._after(ps, ERR_PULL_TO_BACKOFF, back_off)
+        self._after(ps, ERR_PULL_TO_BACKOFF, back_off, c=c)
 
     # -- creating and starting ------------------------------------------------------------------
     def _create(self, ps: PodState, c: Container) -> None:
@@ -421,7 +453,7 @@ class Kubelet(Controller):
             def resync() -> None:
                 c.config_error = False
 
-            self._after(ps, CONFIG_RETRY, resync, progress=False)
+            self._after(ps, CONFIG_RETRY, resync, progress=False, c=c)
             return
         image = self.runtime.catalog.pull(c.image_ref)
         command, args = c.spec.get("command"), c.spec.get("args")
@@ -433,7 +465,7 @@ class Kubelet(Controller):
                   if m.get("name") in ps.volumes}
         spec = Spec(c.name, c.image_ref, image, argv, env, mounts, bool(c.spec.get("stdin")),
                     bool(c.spec.get("tty")), c.spec.get("workingDir", ""), bool(c.spec.get("stdinOnce")))
-        self._after(ps, CREATE_DELAY, lambda: self._start(ps, c, spec))
+        self._after(ps, CREATE_DELAY, lambda: self._start(ps, c, spec), c=c)
 
     def _start(self, ps: PodState, c: Container, spec: Spec) -> None:
         assert ps.sandbox is not None

@@ -145,6 +145,8 @@ def set_image(ctx: Context, args: list[str]) -> int:
             continue
         if dry_run != "client":
             ctx.client.update(changed, obj["metadata"]["namespace"], dry_run=dry_run == "server")
+        if dry_run == "none":
+            ctx.touch(changed, "image updated")
         ctx.print(f"{object_name(kind, obj)} image updated{_dry_suffix(dry_run)}")
     if errs:
         raise _aggregate(errs)

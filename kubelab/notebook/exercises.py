@@ -236,7 +236,8 @@ def _hello(client: "Client", report: Report) -> None:
         report.good(f"it runs {image}")
     else:
         report.bad(f"it runs {image!r}, not nginx",
-                   "a pod's containers can't be changed: delete it and create it again with the right image")
+                   "a pod's image can be changed in place: `%kube set image pod/hello hello=nginx` "
+                   "(the kubelet restarts the container with the new image)")
     _pods_ready(report, [pod], 1, "hello")
 
 
