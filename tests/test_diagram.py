@@ -198,10 +198,44 @@ def test_two_hundred_pods_render():
         p["spec"]["nodeName"] = f"node-{'abc'[i % 3]}"
         pods.append(p)
     base["Pod"] = pods
-    d = build(base)
+    d = build(base, expand=True)
     svg = html.unescape(d.svg())
     assert len(d.ids("Pod")) == 200
     assert all(f"web-222-{i:05d}" in svg for i in range(200))
+
+
+def test_a_big_replicaset_is_one_box_per_node_until_expanded():
+    """60 pods (one crash-looping) read as three boxes, one per node, counting statuses; the
+    Service's and the ReplicaSet's arrows go to the boxes; expand=True draws every pod."""
+    base = state()
+    pods = []
+    for i in range(60):
+        p = copy.deepcopy(base["Pod"][1 if i == 7 else 0])
+        p["metadata"]["name"], p["metadata"]["uid"] = f"web-222-{i:05d}", f"p{i}"
+        p["spec"]["nodeName"] = f"node-{'abc'[i % 3]}"
+        pods.append(p)
+    base["Pod"] = pods
+    d = build(base, "default")
+    groups = d.ids("PodGroup")
+    assert not d.ids("Pod") and len(groups) == 3
+    assert sum(len(d.nodes[g]["pods"]) for g in groups) == 60
+    b = d.nodes["Pods/default/web-222/node-b"]
+    assert b["statuses"] == {"Running": 19, "CrashLoopBackOff": 1} and b["colour"] == RED
+    assert b["label"].startswith("20 pods of web-222\n19 Running\n1 CrashLoopBackOff")
+    assert d.nodes["Pods/default/web-222/node-a"]["colour"] == GREEN
+    assert d.groups["node node-b"] == ["Pods/default/web-222/node-b"]
+    for g in groups:
+        assert d.has_edge("ReplicaSet/default/web-222", g, "owns") and d.has_edge("Service/default/web-svc", g)
+    assert len(d.edges) == len(set(d.edges))
+    assert "20 pods of web-222" in html.unescape(d.svg())
+    assert len(build(base, "default", expand=True).ids("Pod")) == 60
+
+
+def test_namespace_is_named_once():
+    """The picture's title said "namespace default" above a box that says it too."""
+    d = build(state(), "default", title="namespace default")
+    assert "namespace default" in d.groups and d.graph.graph_attr["label"] == ""
+    assert build(state(), None, title="all namespaces").graph.graph_attr["label"] == "all namespaces"
 
 
 def test_pictures_print_a_pods_status_as_kubectl_does():

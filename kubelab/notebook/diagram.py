@@ -31,8 +31,9 @@ _KIND_WORDS = {
     "node": "Node", "nodes": "Node", "no": "Node",
 }
 MIN_SCALE = 0.6  # below this the labels get too small to read: scroll instead
+GROUP_AT = 6  # a ReplicaSet with more pods than this is drawn as one box per node (expand=True: every pod)
 _SHAPES = {"Deployment": "box3d", "ReplicaSet": "folder", "Service": "box", "ConfigMap": "note",
-           "Secret": "note", "Pod": "box"}
+           "Secret": "note", "Pod": "box", "PodGroup": "box3d"}
 
 
 def kind_names(words: Iterable[str]) -> set[str]:
@@ -269,12 +270,14 @@ class Diagram:
 
 def build(snap: Snapshot, namespace: str | None = None, selector: str | None = None,
           kinds: set[str] | None = None, focus: set[tuple[str, str, str]] | None = None,
-          title: str = "") -> Diagram:
+          title: str = "", expand: bool = False) -> Diagram:
     """Lay out a snapshot as a :class:`Diagram`.
 
     ``selector`` (``app=web``) keeps the pods it matches and what owns, selects or configures
     them; ``kinds`` keeps only those kinds; ``focus`` (``(kind, ns, name)`` keys, e.g. what an
-    apply changed) keeps those objects, the ReplicaSets under them and their pods."""
+    apply changed) keeps those objects, the ReplicaSets under them and their pods. A ReplicaSet
+    with more than GROUP_AT pods shows one box per node counting them by status, unless
+    ``expand``: 50 pods stay readable."""
     from kubelab.api.selectors import parse
 
     sel = parse(selector) if selector else None
@@ -383,7 +386,54 @@ def build(snap: Snapshot, namespace: str | None = None, selector: str | None = N
                 cid = f"{ckind}/{ns}/{name}"
                 if cid in keep:
                     d.edges.append((cid, oid, "configures", how))
+    if not expand:
+        _group_pods(d, keep, by_uid)
     return d
+
+
+def _group_pods(d: Diagram, keep: dict[str, Obj], by_uid: dict[str, Obj]) -> None:
+    """Fold each big ReplicaSet's pods into one box per node: ``12 pods`` with their statuses
+    counted, and the edges that went to the pods going to the box."""
+    owned: dict[str, list[str]] = {}
+    for oid, o in keep.items():
+        if o["kind"] == "Pod" and (uid := _owner_uid(o)) in by_uid:
+            owned.setdefault(uid, []).append(oid)
+    into: dict[str, str] = {}
+    for uid, pods in owned.items():
+        if len(pods) <= GROUP_AT:
+            continue
+        rs = by_uid[uid]["metadata"]
+        for oid in pods:
+            node = (keep[oid].get("spec") or {}).get("nodeName") or ""
+            into[oid] = f"Pods/{rs.get('namespace', '')}/{rs['name']}/{node}"
+    if not into:
+        return
+    members: dict[str, list[str]] = {}
+    for oid, gid in into.items():
+        members.setdefault(gid, []).append(oid)
+    for gid, pods in members.items():
+        _, ns, owner, node = gid.split("/", 3)
+        counts: dict[str, int] = {}
+        for oid in pods:
+            counts[d.nodes[oid]["status"]] = counts.get(d.nodes[oid]["status"], 0) + 1
+        colours = [status_colour(st) for st in counts]
+        colour = RED if RED in colours else next((c for c in colours if c != GREEN), GREEN)
+        lines = "\n".join(f"{n} {st}" for st, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+        d.nodes[gid] = {"kind": "PodGroup", "name": owner, "namespace": ns, "colour": colour,
+                        "pods": sorted(d.nodes[oid]["name"] for oid in pods), "statuses": counts,
+                        "label": f"{len(pods)} pods of {owner}\n{lines}"}
+        group = f"node {node}" if node else "unscheduled (Pending)"
+        d.groups[group] = [i for i in d.groups.get(group, []) if i not in into] + [gid]
+    for oid in into:
+        del d.nodes[oid]
+    seen: set[tuple[str, str, str, str]] = set()
+    edges = []
+    for src, dst, rel, label in d.edges:
+        edge = (into.get(src, src), into.get(dst, dst), rel, label)
+        if edge not in seen:
+            seen.add(edge)
+            edges.append(edge)
+    d.edges = edges
 
 
 def _node_note(node: Obj) -> str:
@@ -432,7 +482,9 @@ def _to_graphviz(d: Diagram) -> Any:
     import graphviz
 
     g = graphviz.Digraph("kubelab", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "fontsize": "11",
-                                                "nodesep": "0.15", "ranksep": "0.6", "label": d.title,
+                                                "nodesep": "0.15", "ranksep": "0.6",
+                                                # "namespace default" once: the box says it already
+                                                "label": "" if d.title in d.groups else d.title,
                                                 "labelloc": "t"},
                          node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled,rounded",
                                     "shape": "box", "margin": "0.08,0.04"},
@@ -480,8 +532,10 @@ def _to_graphviz(d: Diagram) -> Any:
 
 
 def diagram(client: Any, namespace: str | None = None, selector: str | None = None,
-            kinds: Iterable[str] | None = None, focus: set[tuple[str, str, str]] | None = None) -> Diagram:
-    """The cluster diagram from a client: ``diagram(cluster.client, "default", "app=web", ["deploy"])``."""
+            kinds: Iterable[str] | None = None, focus: set[tuple[str, str, str]] | None = None,
+            expand: bool = False) -> Diagram:
+    """The cluster diagram from a client: ``diagram(cluster.client, "default", "app=web", ["deploy"])``;
+    ``expand=True`` draws every pod of a big ReplicaSet instead of a box per node."""
     wanted = kind_names(kinds) if kinds else None
     scope = f"namespace {namespace}" if namespace else "all namespaces"
-    return build(snapshot(client, namespace), namespace, selector, wanted, focus, title=scope)
+    return build(snapshot(client, namespace), namespace, selector, wanted, focus, title=scope, expand=expand)

@@ -7,7 +7,7 @@
 value is a :class:`~kubelab.notebook.display.KubeResult` (``pods = %kube get pods``, ``pods.df``).
 Every ``%kube`` line of a cell shows its output where it stands, in order, as in a terminal.
 
-Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...]``,
+Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...] [--expand]``,
 ``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset``, ``ip`` (the node IP,
 like ``minikube ip``) and ``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
 object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
@@ -286,10 +286,11 @@ def _special(argv: list[str]) -> Any:
         p.add_argument("-A", "--all-namespaces", action="store_true")
         p.add_argument("-l", "--selector")
         p.add_argument("--kind", action="append")
+        p.add_argument("--expand", action="store_true")  # every pod, not a box per big ReplicaSet and node
         a = p.parse_args(rest)
         from kubelab.notebook.diagram import diagram
 
-        return diagram(nb.client(), None if a.all_namespaces else a.namespace, a.selector, a.kind)
+        return diagram(nb.client(), None if a.all_namespaces else a.namespace, a.selector, a.kind, expand=a.expand)
     if word == "dashboard":
         a = _parser("dashboard").parse_args(rest)
         from kubelab.notebook.dashboard import Dashboard
