@@ -76,6 +76,18 @@ def test_dashboard_header_sits_over_the_cells_not_the_delete_buttons(cluster):
         dash.close()
 
 
+def test_a_long_dashboard_status_stays_inside_its_cell():
+    """``Init:CreateContainerConfigError`` pushed RESTARTS, AGE and NODE out of line."""
+    from kubelab.notebook.dashboard import _row_html
+
+    row = _row_html(["web-7d9f8b6c5d-abcde", "0/1", "Init:CreateContainerConfigError", "0", "5s", "kubelab-m02"])
+    spans = re.findall(r'<span style="([^"]*)" title="([^"]*)">', row)
+    assert len(spans) == 6 and spans[2][1] == "Init:CreateContainerConfigError"
+    for style, _ in spans:
+        assert "overflow:hidden" in style and "text-overflow:ellipsis" in style and "white-space:nowrap" in style
+        assert re.search(r"width:\d+ch", style)
+
+
 def test_exercise_hints_show_commands_as_code_without_emoji():
     page = check("05-nodeport", Cluster(clock="virtual", seed=1).client, wait=0)._repr_html_()
     assert "hint: " in page and "💡" not in page

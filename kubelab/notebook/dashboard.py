@@ -390,14 +390,19 @@ def _event_cells(tag: str, values: list[str]) -> str:
 
 
 def _row_html(cells: list[str], header: bool = False) -> str:
-    widths = (34, 7, 20, 9, 7, 14)
+    """One row of fixed-width cells. A value longer than its cell (``Init:CreateContainerConfigError``,
+    a long pod name) ends in an ellipsis inside the cell instead of pushing the next cells over;
+    hovering shows it whole."""
+    widths = (34, 7, 24, 12, 7, 14)
     parts = []
     for i, (value, width) in enumerate(zip(cells, widths)):
-        style = f"display:inline-block;width:{width}ch;font-family:monospace;font-size:12px"
+        style = (f"display:inline-block;width:{width}ch;font-family:monospace;font-size:12px;"
+                 "overflow:hidden;text-overflow:ellipsis;white-space:nowrap;vertical-align:bottom;"
+                 "box-sizing:border-box;padding-right:1ch")
         if not header and i == 2:
             colour = status_colour(value)
             style += f";color:{colour};background:{FILL[colour]};font-weight:bold"
         if header:
             style += ";font-weight:bold"
-        parts.append(f'<span style="{style}">{html.escape(value)}</span>')
+        parts.append(f'<span style="{style}" title="{html.escape(value)}">{html.escape(value)}</span>')
     return "".join(parts)
