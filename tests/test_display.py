@@ -124,6 +124,8 @@ def test_history_lists_revisions_live_and_undo_target():
     assert [r.images for r in h.revisions] == [["echo:1"], ["echo:2"]]
     assert [r.configs for r in h.revisions] == [["configmap/cfg-a"], ["configmap/cfg-b"]]
     assert [r.change_cause for r in h.revisions] == ["first", "new image"]
+    assert [r.changes for r in h.revisions] == [[], ["image: echo:1 → echo:2", "+envFrom configmap/cfg-b",
+                                                     "-envFrom configmap/cfg-a"]]
     assert h.live.number == 2 and h.undo_target.number == 1
     text = h._repr_mimebundle_()["text/plain"]
     assert text.startswith("deployment.apps/echo") and "rollout undo would go back to revision 1" in text
@@ -150,3 +152,25 @@ def test_a_notice_keeps_kubectls_text_and_reads_neutral():
     assert bundle["text/plain"] == "No resources found in default namespace."
     assert "No resources found in default namespace." in bundle["text/html"]
     assert not any(colour in bundle["text/html"] for colour in (RED, AMBER, *FILL.values()))
+
+
+def test_history_says_what_an_env_only_revision_changed():
+    """A revision that only changed env showed CONFIG <none>, nothing to tell it apart."""
+    from kubelab.notebook.history import template_changes
+
+    def spec(env, env_from=()):
+        return {"containers": [{"name": "echo", "image": "echo", "env": env,
+                                "envFrom": [{"configMapRef": {"name": n}} for n in env_from]}]}
+
+    assert template_changes(spec([]), spec([{"name": "MODE", "value": "slow"}])) == ["+env MODE=slow"]
+    assert template_changes(spec([{"name": "MODE", "value": "slow"}]), spec([{"name": "MODE", "value": "fast"}])) \
+        == ["env MODE: slow → fast"]
+    assert template_changes(spec([{"name": "MODE", "value": "fast"}]), spec([], ["echo-server-config-v2"])) == \
+        ["-env MODE", "+envFrom configmap/echo-server-config-v2"]
+    c = Cluster(clock="virtual", seed=3)
+    c.kubectl("create deployment echo --image=kennship/http-echo")
+    c.settle()
+    c.kubectl("set env deployment/echo MODE=fast")
+    c.settle()
+    text = history(c.client, "echo").text()
+    assert "+env MODE=fast" in text.splitlines()[3] and "CHANGED" in text.splitlines()[1]

@@ -2,7 +2,8 @@
 
 Each ReplicaSet carries its revision (``deployment.kubernetes.io/revision``) and the pod
 template of that revision, so the view shows per revision: image(s), the ConfigMaps and
-Secrets it uses, the change cause, which one is live, and what ``rollout undo`` goes back to.
+Secrets it uses, what changed from the revision before (image, env, envFrom, volumes), the
+change cause, which one is live, and what ``rollout undo`` goes back to.
 """
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ class Revision:
     ready: int
     live: bool = False
     undo_target: bool = False
+    changes: list[str] = field(default_factory=list)  # from the revision before ("env MODE: a → b")
 
 
 @dataclass
@@ -51,10 +53,11 @@ class History:
         for r in self.revisions:
             mark = "live" if r.live else ("undo →" if r.undo_target else "")
             out.append([str(r.number), mark, ", ".join(r.images), ", ".join(r.configs) or "<none>",
-                        r.change_cause or "<none>", f"{r.ready}/{r.replicas}", r.replicaset])
+                        "; ".join(r.changes) or "<none>", r.change_cause or "<none>", f"{r.ready}/{r.replicas}",
+                        r.replicaset])
         return out
 
-    HEADER = ["REVISION", "", "IMAGES", "CONFIG", "CHANGE-CAUSE", "READY", "REPLICASET"]
+    HEADER = ["REVISION", "", "IMAGES", "CONFIG", "CHANGED", "CHANGE-CAUSE", "READY", "REPLICASET"]
 
     def text(self) -> str:
         rows = [self.HEADER] + self.rows()
@@ -89,12 +92,71 @@ class History:
         return self.text().rstrip("\n")
 
 
+def _env_text(env: Obj) -> str:
+    source = env.get("valueFrom") or {}
+    for key, kind in (("configMapKeyRef", "configmap"), ("secretKeyRef", "secret")):
+        if source.get(key):
+            return f"{env.get('name')} from {kind}/{source[key].get('name')}"
+    return f"{env.get('name')}={env.get('value', '')}" if not source else f"{env.get('name')} (valueFrom)"
+
+
+def _ref(item: Obj) -> str:
+    """``configmap/x`` / ``secret/x`` for an envFrom entry or a volume."""
+    if item.get("configMapRef") or item.get("configMap"):
+        return f"configmap/{(item.get('configMapRef') or item.get('configMap')).get('name')}"
+    if item.get("secretRef"):
+        return f"secret/{item['secretRef'].get('name')}"
+    if item.get("secret"):
+        return f"secret/{item['secret'].get('secretName')}"
+    return item.get("name", "?")
+
+
+def template_changes(old: Obj, new: Obj) -> list[str]:
+    """What a learner changed between two revisions' pod specs, container by container:
+    ``image: a → b``, ``+env MODE=fast``, ``env MODE: slow → fast``, ``-envFrom configmap/x``,
+    ``+volume configmap/y``; ``pod template`` when something else changed."""
+    out: list[str] = []
+    before = {c.get("name"): c for c in old.get("containers") or []}
+    after = {c.get("name"): c for c in new.get("containers") or []}
+    many = len(after) > 1
+    for name, c in after.items():
+        where = f"{name}: " if many else ""
+        was = before.get(name)
+        if was is None:
+            out.append(f"+container {name}")
+            continue
+        if was.get("image") != c.get("image"):
+            out.append(f"{where}image: {was.get('image')} → {c.get('image')}")
+        old_env = {e.get("name"): e for e in was.get("env") or []}
+        new_env = {e.get("name"): e for e in c.get("env") or []}
+        for key, e in new_env.items():
+            if key not in old_env:
+                out.append(f"{where}+env {_env_text(e)}")
+            elif old_env[key] != e:
+                out.append(f"{where}env {key}: {_env_text(old_env[key]).partition('=')[2] or _env_text(old_env[key])}"
+                           f" → {_env_text(e).partition('=')[2] or _env_text(e)}")
+        out += [f"{where}-env {key}" for key in old_env if key not in new_env]
+        old_from = [_ref(f) for f in was.get("envFrom") or []]
+        new_from = [_ref(f) for f in c.get("envFrom") or []]
+        out += [f"{where}+envFrom {r}" for r in new_from if r not in old_from]
+        out += [f"{where}-envFrom {r}" for r in old_from if r not in new_from]
+    out += [f"-container {name}" for name in before if name not in after]
+    old_vols = [_ref(v) for v in old.get("volumes") or [] if v.get("configMap") or v.get("secret")]
+    new_vols = [_ref(v) for v in new.get("volumes") or [] if v.get("configMap") or v.get("secret")]
+    out += [f"+volume {r}" for r in new_vols if r not in old_vols]
+    out += [f"-volume {r}" for r in old_vols if r not in new_vols]
+    if not out and old != new:
+        out.append("pod template")
+    return out
+
+
 def history(client: Any, name: str, namespace: str = "default") -> History:
     """Build the view from the Deployment and the ReplicaSets it controls."""
     deploy = client.get("Deployment", name, namespace)
     uid = deploy["metadata"].get("uid")
     current = (deploy["metadata"].get("annotations") or {}).get(REVISION)
     revisions = []
+    specs: dict[int, Obj] = {}
     for rs in client.list("ReplicaSet", namespace)["items"]:
         refs = rs["metadata"].get("ownerReferences") or []
         if not any(r.get("uid") == uid and r.get("controller") for r in refs):
@@ -112,7 +174,10 @@ def history(client: Any, name: str, namespace: str = "default") -> History:
         revisions.append(Revision(number, rs["metadata"]["name"], images, configs, ann.get(CHANGE_CAUSE, ""),
                                   (rs.get("spec") or {}).get("replicas", 0) or 0,
                                   (rs.get("status") or {}).get("readyReplicas", 0) or 0))
+        specs[number] = pod_like["spec"]
     revisions.sort(key=lambda r: r.number)
+    for before, after in zip(revisions, revisions[1:]):
+        after.changes = template_changes(specs[before.number], specs[after.number])
     if revisions:
         live = next((r for r in revisions if str(r.number) == current), revisions[-1])
         live.live = True
