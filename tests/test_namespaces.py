@@ -68,3 +68,22 @@ def test_terminating_namespace_deletes_everything_then_goes(c):
     for kind in ("Pod", "ReplicaSet", "Deployment", "ConfigMap"):
         assert c.engine.store.list(kind, "my-namespace-name") == []
     assert c.api.list("Pod", "default")["items"] == []
+
+
+def test_pods_of_a_deleted_namespace_are_listed_terminating_until_they_stop(c):
+    """``delete namespace --wait=false`` then ``get pods -A``: the namespace controller deletes the
+    pods gracefully (no grace-period cut), so they are listed Terminating until their containers
+    stop: a busybox shell ignores SIGTERM and stays for the 30 s grace period; the echo server
+    exits 0.3 s after SIGTERM, so a look a second later finds it gone, as on a real cluster."""
+    c.kubectl("create namespace demo")
+    c.kubectl("run web --image=kennship/http-echo -n demo")
+    c.kubectl("run shell --image=busybox -n demo -- sleep 3600")
+    c.settle()
+    assert c.kubectl("delete namespace demo --wait=false").stdout == 'namespace "demo" deleted\n'
+    listed = c.kubectl("get pods -A").stdout
+    assert [line.split()[3] for line in listed.splitlines() if line.startswith("demo ")] == ["Terminating"] * 2
+    c.advance(1)
+    listed = c.kubectl("get pods -A").stdout
+    assert [line.split()[1] for line in listed.splitlines() if line.startswith("demo ")] == ["shell"]
+    c.advance(30)
+    assert "demo " not in c.kubectl("get pods -A").stdout
