@@ -67,12 +67,24 @@ print(len(assigned.df))
 c.settle()
 %kube expose deployment pf --port=80 --target-port=3000
 forward = %kube port-forward svc/pf :80
-import re, urllib.request
-port = re.search(r"127\\.0\\.0\\.1:(\\d+)", str(forward)).group(1)
-urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).close()""",
+import urllib.request
+urllib.request.urlopen(forward.url, timeout=10).close()
+print(forward.url)""",
     "port_forward_stop": "%kube port-forward --stop",
     "show_changes_off": """%kube config show-changes off
 print(knb.options.show_changes)""",
+    "workdir": """import os, tempfile
+import kubelab.notebook.magics as kmagics
+start = kmagics._home = tempfile.mkdtemp()  # the folder the kernel started in, as far as workdir knows
+%kube workdir chapter-a
+%kube workdir chapter-a""",
+    "writefile": """%%writefile x.yaml
+kind: ConfigMap
+""",
+    "workdir_back": f"""print(os.path.relpath(os.getcwd(), start), open("x.yaml").read().strip())
+%kube workdir chapter-b
+print(os.path.exists("x.yaml"), os.path.relpath(os.getcwd(), start))
+os.chdir({str(REPO)!r})""",
     "reset": """%kube reset
 print(knb.cluster() is not c, knb.cluster().clock.virtual)""",
 }
@@ -211,6 +223,7 @@ def test_port_forward_shows_its_lines_as_they_come(outputs):
     assert created["data"]["text/plain"] == "deployment.apps/pf created"
     assert exposed["data"]["text/plain"] == "service/pf exposed"
     port = re.fullmatch(r"Forwarding from 127\.0\.0\.1:(\d+) -> 3000", out["data"]["text/plain"]).group(1)
+    assert stream(outs, "stdout") == f"http://127.0.0.1:{port}/\n"  # the line's .url, read by Python
     assert "application/vnd.jupyter.widget-view+json" in out["data"]
     stopped = outputs["port_forward_stop"]
     no_traceback(stopped)
@@ -241,6 +254,17 @@ def test_dashboard_is_a_widget(outputs):
 
 def test_show_changes_can_be_switched_off(outputs):
     assert stream(outputs["show_changes_off"], "stdout") == "False\n"
+
+
+def test_each_chapter_works_in_its_own_folder(outputs):
+    """%kube workdir NAME goes to NAME beside the notebooks, the same one however often it runs:
+    one chapter's echo-server.yaml never overwrites another's."""
+    for name in ("workdir", "workdir_back"):
+        no_traceback(outputs[name])
+    assert stream(outputs["workdir"], "stdout") == "working in chapter-a/ (this chapter's files go there)\n" * 2
+    assert stream(outputs["workdir_back"], "stdout") == ("chapter-a kind: ConfigMap\n"
+                                                          "working in chapter-b/ (this chapter's files go there)\n"
+                                                          "False chapter-b\n")
 
 
 def test_reset_makes_a_new_cluster_of_the_same_kind(outputs):

@@ -108,6 +108,7 @@ class KubeResult:
     tables: list[Table] = field(default_factory=list)
     touched: list[Touched] = field(default_factory=list)
     namespace: str = ""
+    urls: list[str] = field(default_factory=list)  # ``port-forward``: where its local ports answer
     shown: bool = field(default=False, repr=False)  # the magic already printed it (mixed output)
 
     @classmethod
@@ -119,6 +120,11 @@ class KubeResult:
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+    @property
+    def url(self) -> str:
+        """``port-forward``: the first forwarded port's address (``http://127.0.0.1:PORT/``)."""
+        return self.urls[0] if self.urls else ""
 
     @property
     def dfs(self) -> list[Any]:

@@ -21,10 +21,11 @@ _STYLE = ("margin:0;padding:0 0 0 6px;background:none;font-family:var(--jp-code-
 class LiveText:
     """Lines of text shown in a cell that more lines can be appended to from any thread."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, links: list[str] | None = None) -> None:
         import ipywidgets as w
 
         self._lock = threading.Lock()
+        self.links = list(links or [])  # shown as clickable links under the text (not part of it)
         self.lines: list[tuple[str, str]] = [("out", line) for line in text.splitlines()]
         self.widget = w.HTML(self._html())
         self.widget.add_class("kubelab-live")
@@ -42,7 +43,10 @@ class LiveText:
     def _html(self) -> str:
         rows = [html.escape(line) if stream == "out" else f'<span style="color:{RED}">{html.escape(line)}</span>'
                 for stream, line in self.lines]
-        return f'<pre class="kubelab-live-text" style="{_STYLE}">' + "\n".join(rows) + "</pre>"
+        links = "".join(f'<a class="kubelab-link" href="{html.escape(u)}" target="_blank">{html.escape(u)}</a> '
+                        for u in self.links)
+        return (f'<pre class="kubelab-live-text" style="{_STYLE}">' + "\n".join(rows) + "</pre>"
+                + (f'<div style="padding:0 0 0 6px">open: {links}</div>' if links else ""))
 
     def _repr_mimebundle_(self, **kw: Any) -> Any:
         bundle = self.widget._repr_mimebundle_(**kw)

@@ -9,7 +9,8 @@ Every ``%kube`` line of a cell shows its output where it stands, in order, as in
 
 Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...] [--expand]``,
 ``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset``, ``ip`` (the node IP,
-like ``minikube ip``) and ``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
+like ``minikube ip``), ``workdir NAME`` (this chapter's own folder for its files) and
+``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
 object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
 ``%kube port-forward svc/NAME :80`` (a free local port) keeps forwarding in the background after
 the cell returns, that cell showing what it prints as it comes, until ``%kube port-forward
@@ -28,13 +29,18 @@ from typing import Any
 import kubelab.notebook as nb
 from kubelab.notebook.display import KubeResult, Notice, informational
 
-_SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip")
+_SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip", "workdir")
+_home: str | None = None  # the folder the kernel started in: chapters' work folders go inside it
 _GO_ACTION = re.compile(r"\{\{.*?\}\}", re.S)
 _HELD = re.compile("\x00(\\d+)\x00")
 
 
 def load(ipython: Any) -> None:
     """Register the magics on an IPython shell."""
+    global _home
+    import os
+
+    _home = _home or os.getcwd()
     ipython.register_magic_function(kube_line, "line", "kube")
     ipython.register_magic_function(kube_cell, "cell", "kube")
     if not any(isinstance(t, EveryLine) for t in ipython.ast_transformers):
@@ -184,11 +190,22 @@ def _follow_forwards(result: KubeResult, before: list[Any]) -> None:
     started = [f for f in _forwards() if not any(f is b for b in before)]
     if not started:
         return
-    live = LiveText(result.stdout)
+    result.urls = [f"http://127.0.0.1:{local}/" for f in started for local, _ in f.ports]
+    live = LiveText(result.stdout, links=[link for url in result.urls for link in browser_links(url)])
     display(live)
     result.shown = True
     for forward in started:
         forward.follow(live.append)
+
+
+def browser_links(url: str) -> list[str]:
+    """Where a browser reaches ``url`` (a port on the kernel's machine): the URL itself, and on
+    a hub (Binder) the same port through the Jupyter server proxy under the notebook's address."""
+    import os
+
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    port = url.rsplit(":", 1)[1].strip("/")
+    return [url] + ([f"{prefix.rstrip('/')}/proxy/{port}/"] if prefix else [])
 
 
 kube_line._ipython_magic_no_var_expand = True  # type: ignore[attr-defined]  # expand() does it
@@ -274,6 +291,8 @@ def _special(argv: list[str]) -> Any:
         return None
     if word == "ip":
         return _node_ip()
+    if word == "workdir":
+        return _workdir(rest)
     if word == "config":
         state = rest[1] if len(rest) > 1 else ""
         if state not in ("on", "off"):
@@ -322,6 +341,22 @@ def _edit(argv: list[str]) -> Any:
         sys.stderr.write(editor.result.stderr)
         return None
     return editor
+
+
+def _workdir(rest: list[str]) -> None:
+    """``%kube workdir NAME``: work in the folder NAME beside the notebooks (made if missing), so
+    that each chapter's files (``%%writefile echo-server.yaml``) stay its own. Running it again,
+    from any folder, lands in the same place."""
+    import os
+
+    name = rest[0] if len(rest) == 1 else ""
+    if not name or name in (".", "..") or "/" in name or os.sep in name:
+        print("error: usage: %kube workdir NAME (a folder name, made beside the notebooks)", file=sys.stderr)
+        return
+    folder = os.path.join(_home or os.getcwd(), name)
+    os.makedirs(folder, exist_ok=True)
+    os.chdir(folder)
+    print(f"working in {name}/ (this chapter's files go there)")
 
 
 def _node_ip() -> Any:
