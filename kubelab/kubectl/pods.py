@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from kubelab.api.errors import StatusError
+from kubelab.api.pods import is_ready
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error
 from kubelab.kubectl.describe import format_selector, parse_time, resource_args
@@ -51,7 +52,7 @@ def _logging_rank(pod: Obj) -> tuple:
     """controller.ByLogging: scheduled, running, ready, more restarts, older first."""
     status = pod.get("status") or {}
     phase_rank = {"Running": 0, "Unknown": 1, "Pending": 2}.get(status.get("phase", ""), 3)
-    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or ())
+    ready = is_ready(pod)
     restarts = sum(c.get("restartCount", 0) for c in status.get("containerStatuses") or ())
     created = parse_time(pod["metadata"].get("creationTimestamp")) or 0.0
     return (not (pod.get("spec") or {}).get("nodeName"), phase_rank, not ready, -restarts, created,

@@ -31,6 +31,7 @@ import time
 import weakref
 from typing import Any, Callable
 
+from kubelab.api.pods import is_ready, ready_condition
 from kubelab.client import Client, PortForwardClient, PortForwardError
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, command, error
@@ -243,10 +244,8 @@ def _register(client: Client, forward: Forward) -> None:
 
 # -- choosing the pod -------------------------------------------------------------------------
 def _ready_since(pod: Obj) -> float | None:
-    for c in (pod.get("status") or {}).get("conditions") or ():
-        if c.get("type") == "Ready" and c.get("status") == "True":
-            return parse_time(c.get("lastTransitionTime")) or 0.0
-    return None
+    cond = ready_condition(pod) if is_ready(pod) else None
+    return None if cond is None else parse_time(cond.get("lastTransitionTime")) or 0.0
 
 
 def _less_active(a: Obj, b: Obj) -> bool:
