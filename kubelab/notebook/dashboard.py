@@ -393,7 +393,7 @@ def _row_html(cells: list[str], header: bool = False) -> str:
     """One row of fixed-width cells. A value longer than its cell (``Init:CreateContainerConfigError``,
     a long pod name) ends in an ellipsis inside the cell instead of pushing the next cells over;
     hovering shows it whole."""
-    widths = (34, 7, 24, 12, 7, 14)
+    widths = (34, 7, 32, 15, 7, 14)
     parts = []
     for i, (value, width) in enumerate(zip(cells, widths)):
         style = (f"display:inline-block;width:{width}ch;font-family:monospace;font-size:12px;"
