@@ -53,6 +53,7 @@ class Result:
     tables: list[Table] = field(default_factory=list)
     touched: list[Touched] = field(default_factory=list)
     namespace: str = ""
+    notices: list[str] = field(default_factory=list)  # stderr lines that inform, not fail ("No resources found")
 
 
 @dataclass
@@ -145,6 +146,7 @@ class Context:
         self.err = io.StringIO()
         self.tables: list[Table] = []
         self.touched: list[Touched] = []
+        self.notices: list[str] = []
 
     def touch(self, obj: Obj, verb: str) -> None:
         """Record that this command ``verb``-ed ``obj`` (for :attr:`Result.touched`)."""
@@ -170,6 +172,12 @@ class Context:
     def eprint(self, text: str = "") -> None:
         """A line on stderr."""
         self.err.write(text + "\n")
+
+    def notice(self, text: str) -> None:
+        """A line on stderr that informs rather than reports a failure (``No resources found in
+        default namespace.``), recorded as such in :attr:`Result.notices`."""
+        self.notices.append(text)
+        self.eprint(text)
 
     def warnings(self, obj: Obj | None) -> Obj | None:
         """Print the server's warnings carried on a returned object (``Warning: ...``) and
@@ -363,7 +371,8 @@ def run(client: Client, argv: list[str], stdin: str | None = None) -> Result:
         text = format_error(e)
         ctx.err.write(text if text.endswith("\n") else text + "\n")
         code = 1
-    return Result(code, ctx.out.getvalue(), ctx.err.getvalue(), ctx.tables, ctx.touched, ctx.namespace)
+    return Result(code, ctx.out.getvalue(), ctx.err.getvalue(), ctx.tables, ctx.touched, ctx.namespace,
+                  ctx.notices)
 
 
 def _no_command(argv: list[str], rest: list[str]) -> Result:

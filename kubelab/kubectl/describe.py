@@ -1290,7 +1290,7 @@ def describe_command(ctx: Context, args: list[str]) -> int:
         texts.append(describe(ctx.client, kind, obj, show_events))
     ctx.out.write("\n\n".join(texts))
     if not targets_ and not errs:
-        ctx.eprint("No resources found" if all_ns else f"No resources found in {ctx.namespace} namespace.")
+        ctx.notice("No resources found" if all_ns else f"No resources found in {ctx.namespace} namespace.")
     if errs:
         raise KubectlError("\n".join(standard_message(e) for e in errs))
     return 0

@@ -208,9 +208,9 @@ def get(ctx: Context, args: list[str]) -> int:
             written = bool(objects) or fmt != "name"
     if not written and not errors and not ctx.flags.get("ignore-not-found"):
         if not all_namespaces and all(req.kind.namespaced for req in requests):
-            ctx.eprint(f"No resources found in {ctx.namespace} namespace.")
+            ctx.notice(f"No resources found in {ctx.namespace} namespace.")
         else:
-            ctx.eprint("No resources found")
+            ctx.notice("No resources found")
     if errors:
         ctx.eprint(format_errors(errors))
         return 1
@@ -246,7 +246,7 @@ def watch(ctx: Context, requests: list[Request], fmt: str, template: str, all_na
         if current:
             emit(current)
         elif not errors:
-            ctx.eprint(f"No resources found in {ctx.namespace} namespace." if req.kind.namespaced
+            ctx.notice(f"No resources found in {ctx.namespace} namespace." if req.kind.namespaced
                        and not all_namespaces else "No resources found")
     if errors:
         ctx.eprint(format_errors(errors))

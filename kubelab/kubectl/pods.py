@@ -98,7 +98,7 @@ def logs(ctx: Context, args: list[str]) -> int:
     if selector:
         pods = ctx.client.list("Pod", ctx.namespace, label_selector=selector)["items"]
         if not pods:
-            ctx.eprint(f"No resources found in {ctx.namespace} namespace.")
+            ctx.notice(f"No resources found in {ctx.namespace} namespace.")
             return 0
         for pod in pods:
             _print_logs(ctx, pod, ctx.flags.get("container"), 10 if tail == -1 else tail)
@@ -344,7 +344,7 @@ def _attach_session(ctx: Context, pod: Obj, container: str, timeout: float) -> i
         ctx.out.write(ctx.client.logs(name, ctx.namespace, container, False, None))
         return 0
     if ctx.flags.get("tty") or ctx.flags.get("stdin"):
-        ctx.eprint(_PROMPT_HINT)
+        ctx.notice(_PROMPT_HINT)
     if ctx.stdin is None:
         ctx.out.write(ctx.client.logs(name, ctx.namespace, container, False, None))
         return 0

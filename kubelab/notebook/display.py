@@ -109,17 +109,24 @@ class KubeResult:
     touched: list[Touched] = field(default_factory=list)
     namespace: str = ""
     urls: list[str] = field(default_factory=list)  # ``port-forward``: where its local ports answer
+    notices: list[str] = field(default_factory=list)  # stderr lines that inform ("No resources found")
     shown: bool = field(default=False, repr=False)  # the magic already printed it (mixed output)
 
     @classmethod
     def of(cls, argv: Sequence[str], result: Result) -> "KubeResult":
         """The notebook's view of kubectl's Result."""
         return cls(list(argv), result.returncode, result.stdout, result.stderr, list(result.tables),
-                   list(result.touched), result.namespace)
+                   list(result.touched), result.namespace, notices=list(result.notices))
 
     @property
     def ok(self) -> bool:
         return self.returncode == 0
+
+    @property
+    def informational(self) -> bool:
+        """Is everything kubectl wrote to stderr a notice (``No resources found ...``, the
+        ``run -i`` prompt hint), not an error?"""
+        return bool(self.notices) and self.stderr == "".join(n + "\n" for n in self.notices)
 
     @property
     def url(self) -> str:
@@ -158,17 +165,6 @@ class KubeResult:
 
     def __str__(self) -> str:
         return self.stdout
-
-
-# kubectl's stderr lines that inform rather than report a failure: ``get`` on an empty namespace,
-# and the hint ``run -i`` / ``attach -i`` print before the container's output
-INFO_PREFIXES = ("No resources found", "If you don't see a command prompt")
-
-
-def informational(stderr: str) -> bool:
-    """Is everything kubectl wrote to stderr a notice, not an error?"""
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    return bool(lines) and all(ln.startswith(INFO_PREFIXES) for ln in lines)
 
 
 @dataclass

@@ -27,7 +27,7 @@ import threading
 from typing import Any
 
 import kubelab.notebook as nb
-from kubelab.notebook.display import KubeResult, Notice, informational
+from kubelab.notebook.display import KubeResult, Notice
 
 _SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip", "workdir")
 _home: str | None = None  # the folder the kernel started in: chapters' work folders go inside it
@@ -160,7 +160,7 @@ def kube_line(line: str) -> Any:
     except Exception as err:  # the learner sees kubectl-style text, never a traceback
         print(_error_text(err), file=sys.stderr)
         return None
-    if result.stderr and informational(result.stderr):
+    if result.informational:
         # a notice, not an error: no pink stderr stream; kubectl prints it before any output
         from IPython.display import display
 
