@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import shlex
+import weakref
 from typing import Any, Sequence
 
 from kubelab.client import EmbeddedClient
@@ -21,11 +22,18 @@ class Cluster:
     ``clock="virtual"`` moves time only through :meth:`advance` and :meth:`settle`.
     ``nodes`` is a node count, a list of node descriptions (name, labels, taints, capacity),
     or ``"minikube"`` for a single node like minikube's.
+
+    On a real clock a background thread (:mod:`kubelab.engine.driver`) moves the cluster as
+    time passes; :meth:`close` (or leaving a ``with`` block, or dropping the cluster) ends it.
     """
 
     def __init__(self, clock: str | Clock = "real", nodes: int | str | Sequence[dict[str, Any]] = 3,
                  seed: int | None = None, images: dict[str, Any] | None = None) -> None:
-        if isinstance(clock, Clock):
+        if isinstance(clock, RealClock):  # a real clock of the caller's (a test moves its wall)
+            self.clock = clock
+            ready_at = clock.now()
+            clock.set(ready_at - BOOT_SECONDS)
+        elif isinstance(clock, Clock):
             self.clock = clock
             ready_at = clock.now() + BOOT_SECONDS
         elif clock == "virtual":
@@ -49,6 +57,23 @@ class Cluster:
         self.client = EmbeddedClient(self.engine, self.api, self.network)
         self._boot(ready_at, seed)
         self.engine.sync() if not self.clock.virtual else self.engine.drain()
+        self.driver = None
+        if isinstance(self.clock, RealClock):
+            from kubelab.engine.driver import Driver
+
+            self.driver = Driver(self.engine)
+            weakref.finalize(self, self.driver.stop, 0)  # a dropped cluster stops its thread
+
+    def close(self) -> None:
+        """Stop the background driver. The objects stay readable; time no longer moves."""
+        if self.driver is not None:
+            self.driver.stop()
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
 
     def _boot(self, ready_at: float, seed: int | None) -> None:
         """Start kube-system and run the cluster to ``ready_at``. The boot draws from its own

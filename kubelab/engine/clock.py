@@ -47,6 +47,9 @@ class Clock:
         self._timers: list[tuple[float, int, Timer]] = []  # (when, seq, timer): compared in C
         self._seq = itertools.count()
         self._progress_live = 0  # live progress timers, so settle never scans the heap
+        #: called when a timer is scheduled before every other one (a background driver sleeping
+        #: until the earliest timer wakes up for it); None on a clock nobody drives
+        self.on_earlier: Callable[[], None] | None = None
 
     def now(self) -> float:
         raise NotImplementedError
@@ -54,10 +57,20 @@ class Clock:
     def call_at(self, when: float, fn: Callable[[], None], progress: bool = True) -> Timer:
         seq = next(self._seq)
         timer = Timer(when, seq, fn, progress, clock=self)
-        heapq.heappush(self._timers, (when, seq, timer))
+        timers = self._timers
+        if self.on_earlier is not None and (not timers or when < timers[0][0]):
+            self.on_earlier()
+        heapq.heappush(timers, (when, seq, timer))
         if progress:
             self._progress_live += 1
         return timer
+
+    def defer(self, timer: Timer, when: float) -> None:
+        """Put a background timer that ``pop_due`` just returned back on the heap, due at
+        ``when`` (after a long idle its many missed due times fold into this one)."""
+        assert not timer.progress, "only background timers fold"
+        timer.when, timer.cancelled = when, False
+        heapq.heappush(self._timers, (when, next(self._seq), timer))
 
     def call_later(self, delay: float, fn: Callable[[], None], progress: bool = True) -> Timer:
         return self.call_at(self.now() + delay, fn, progress)
@@ -100,11 +113,15 @@ class RealClock(Clock):
         super().__init__()
         self._pinned: float | None = None
 
+    def wall(self) -> float:
+        """The time outside: a test subclass moves it to play a long idle or a suspend."""
+        return time.time()
+
     def now(self) -> float:
-        return self._pinned if self._pinned is not None else time.time()
+        return self._pinned if self._pinned is not None else self.wall()
 
     def set(self, when: float) -> None:
-        self._pinned = when if when < time.time() else None
+        self._pinned = when if when < self.wall() else None
 
 
 class VirtualClock(Clock):

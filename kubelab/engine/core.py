@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import random
 import threading
+import time
 from collections import deque
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
@@ -20,6 +21,13 @@ from kubelab.engine.store import Key, Obj, Store, key_of
 
 # How far apart timers may be and still be handled before one reconcile (cluster seconds).
 BATCH = 0.05
+# Real clock: the most wall seconds one slice of catch-up holds the engine lock, so requests
+# keep answering while a big job (a 100,000-replica Deployment) is worked through.
+SLICE = 0.05
+# Real clock: a background timer (a probe tick, a resync, a back-off retry) that fell due more
+# than this long ago fires once now instead of replaying each missed tick (a long idle, a
+# suspended laptop, a host too busy to keep up).
+FOLD_AFTER = 5.0
 # Objects a batch must have made (net, tracked by the cyclic GC) to count as a big one.
 PROMOTE_AFTER = 100_000
 
@@ -104,13 +112,23 @@ class Engine:
             for key in controller.keys_for(event, obj, old):
                 self.enqueue(controller, key)
 
-    def drain(self) -> None:
-        """Reconcile until every work queue is empty."""
+    def drain(self, deadline: float | None = None) -> bool:
+        """Reconcile until every work queue is empty, or until ``time.perf_counter()`` passes
+        ``deadline``; True when the queues are empty."""
         queue, queued = self._queue, self._queued
+        if deadline is None:
+            while queue:
+                controller, key = queue.popleft()
+                queued.discard((id(controller), key))
+                controller.reconcile(key)
+            return True
         while queue:
             controller, key = queue.popleft()
             queued.discard((id(controller), key))
             controller.reconcile(key)
+            if time.perf_counter() > deadline:
+                break
+        return not queue
 
     def idle(self) -> bool:
         return not self._queue and not self.clock.has_progress()
@@ -132,8 +150,43 @@ class Engine:
                 self.drain()
             self._set_time(until)
 
+    def run_slice(self, budget: float = SLICE) -> float | None:
+        """Real clock: catch up with the wall for at most ``budget`` seconds of work, then let
+        go of the lock. Returns None while work is left, else when the next timer is due
+        (``inf`` when none is). Timers fire in order and controllers reconcile once per
+        ``BATCH`` window, as in :meth:`run_until`; a background timer more than
+        ``FOLD_AFTER`` seconds late fires once at the wall's now (folded)."""
+        clock = self.clock
+        deadline = time.perf_counter() + budget
+        with self.lock, _gc_paused():
+            try:
+                wall = clock.wall()  # type: ignore[attr-defined]
+                if not self.drain(deadline):
+                    return None
+                fold_before = wall - FOLD_AFTER
+                while (timer := clock.pop_due(wall)) is not None:
+                    if not timer.progress and timer.when < fold_before:
+                        clock.defer(timer, wall)
+                        continue
+                    self._set_time(timer.when)
+                    timer.fn()
+                    window = min(wall, timer.when + BATCH)
+                    while time.perf_counter() <= deadline and (more := clock.pop_due(window)) is not None:
+                        self._set_time(more.when)
+                        more.fn()
+                    if not self.drain(deadline) or time.perf_counter() > deadline:
+                        return None
+                due = clock.next_due()
+                return float("inf") if due is None else due
+            finally:
+                self._set_time(float("inf"))  # between slices a real clock reads the wall
+
     def sync(self) -> None:
-        """Catch up to the clock's now (real time moved on since the last call)."""
+        """Catch up to the clock's now (real time moved on since the last call). A real clock
+        does one bounded slice: its background driver does the rest without the caller."""
+        if not self.clock.virtual and hasattr(self.clock, "wall"):
+            self.run_slice()
+            return
         self.run_until(self.clock.now())
         self._set_time(float("inf"))  # a real clock reads the wall again
 

@@ -76,6 +76,8 @@ def reset() -> Any:
 
         if _client is not None:
             stop_all(_client)  # free the old cluster's forwarded ports before anything else
+        if old is not None:
+            old.close()  # its clock stops: nothing moves a discarded cluster any more
         if old is None:
             _cluster = Cluster()
         else:
