@@ -8,13 +8,16 @@ order of that list: import 5 ms, notes' Deployment 3 s, 10,000 replicas 60 s, 10
 under 2 GB. The times are wall seconds from apply to settled (cluster start is printed apart:
 it is mostly first-use imports); cpu is the process's own time, steadier on a shared machine.
 
-Run: ``python bench/bench_engine.py [small|large|huge]`` (one size per process, so peak memory
-is that size's own).
+Run: ``python bench/bench_engine.py [small|large|huge] [--state]`` (one size per process, so
+peak memory is that size's own; ``--state`` keeps the store in a SQLite file, as a notebook's
+cluster does, and prints the file's size).
 """
 from __future__ import annotations
 
+import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,9 +63,10 @@ def ready(cluster: Cluster) -> int:
                       for c in p.get("status", {}).get("conditions", [])))
 
 
-def bench_deployment(replicas: int, nodes: int, label: str, until_ready: bool, target: str) -> None:
+def bench_deployment(replicas: int, nodes: int, label: str, until_ready: bool, target: str,
+                     state_file: str | None = None) -> None:
     t0 = time.perf_counter()
-    cluster = Cluster(clock="virtual", nodes=nodes, seed=1)
+    cluster = Cluster(clock="virtual", nodes=nodes, seed=1, state=state_file)
     t1, c1, v1 = time.perf_counter(), time.process_time(), cluster.engine.clock.now()
     result = cluster.kubectl("apply -f -", stdin=DEPLOYMENT.format(replicas=replicas))
     assert result.returncode == 0, result.stderr
@@ -73,18 +77,25 @@ def bench_deployment(replicas: int, nodes: int, label: str, until_ready: bool, t
     print(f"{label}: {replicas} replicas on {nodes} nodes -> {count(cluster)} {state} (reached: {settled}) "
           f"in {t2 - t1:.2f} s wall ({c2 - c1:.2f} s cpu, {v2 - v1:.1f} s cluster time), "
           f"cluster start {t1 - t0:.2f} s; peak memory {peak_rss_mb():.0f} MB; issue 2 target: {target}")
+    if state_file is not None:
+        print(f"  with a state file: {os.path.getsize(state_file) / 1e6:.1f} MB on disk (plus its WAL)")
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def main(which: str) -> None:
+def main(which: str, with_state: bool = False) -> None:
     sizes = {"small": (3, 3, "notes deployment", True, "3 s"),
              "large": (10_000, 100, "large deployment", False, "60 s"),
              "huge": (100_000, 1_000, "huge deployment", False, "peak memory under 2 GB")}
-    bench_deployment(*sizes[which])
+    if not with_state:
+        bench_deployment(*sizes[which])
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        bench_deployment(*sizes[which], state_file=os.path.join(folder, "cluster.db"))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "small")
+    args = [a for a in sys.argv[1:] if a != "--state"]
+    main(args[0] if args else "small", "--state" in sys.argv)

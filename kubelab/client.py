@@ -75,7 +75,8 @@ class PortForwardClient(Client, Protocol):
 
 class EmbeddedClient:
     """The client seam served by the in-process engine. Every call first lets the engine catch
-    up with the clock, so a real-time cluster has moved on exactly as far as time has."""
+    up with the clock (on a real clock one bounded slice: the background driver does the rest),
+    and every write is on disk before it returns when the cluster keeps a state file."""
 
     def __init__(self, engine: "Engine", api: "APIServer", network: "Network") -> None:
         self.engine = engine
@@ -87,7 +88,10 @@ class EmbeddedClient:
 
     def create(self, obj: Obj, namespace: str | None = None, **kw: Any) -> Obj:
         self._sync()
-        return self.api.create(obj, namespace, **kw)
+        try:
+            return self.api.create(obj, namespace, **kw)
+        finally:
+            self.engine.flush()
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
         self._sync()
@@ -100,16 +104,25 @@ class EmbeddedClient:
 
     def update(self, obj: Obj, namespace: str | None = None, **kw: Any) -> Obj:
         self._sync()
-        return self.api.update(obj, namespace, **kw)
+        try:
+            return self.api.update(obj, namespace, **kw)
+        finally:
+            self.engine.flush()
 
     def patch(self, kind: str, name: str, namespace: str | None, body: Any, patch_type: str = "strategic",
               **kw: Any) -> Obj:
         self._sync()
-        return self.api.patch(kind, name, namespace, body, patch_type, **kw)
+        try:
+            return self.api.patch(kind, name, namespace, body, patch_type, **kw)
+        finally:
+            self.engine.flush()
 
     def delete(self, kind: str, name: str, namespace: str | None = None, **kw: Any) -> Obj:
         self._sync()
-        return self.api.delete(kind, name, namespace, **kw)
+        try:
+            return self.api.delete(kind, name, namespace, **kw)
+        finally:
+            self.engine.flush()
 
     def watch(self, kind: str, namespace: str | None, callback: Callable[[str, Obj], None],
               label_selector: str | None = None) -> Callable[[], None]:
@@ -117,7 +130,10 @@ class EmbeddedClient:
 
     def scale(self, kind: str, name: str, namespace: str | None, replicas: int) -> Obj:
         self._sync()
-        return self.api.scale(kind, name, namespace, replicas)
+        try:
+            return self.api.scale(kind, name, namespace, replicas)
+        finally:
+            self.engine.flush()
 
     def logs(self, name: str, namespace: str | None = None, container: str | None = None,
              previous: bool = False, tail: int | None = None) -> str:

@@ -1,6 +1,8 @@
 """``Cluster``: the embedded Kubernetes cluster a notebook or a test holds in its hand."""
 from __future__ import annotations
 
+import json
+import os
 import shlex
 import weakref
 from typing import Any, Sequence
@@ -23,12 +25,26 @@ class Cluster:
     ``nodes`` is a node count, a list of node descriptions (name, labels, taints, capacity),
     or ``"minikube"`` for a single node like minikube's.
 
+    ``state`` is a file (SQLite, see :mod:`kubelab.engine.state`) the cluster lives in: every
+    acknowledged write is on disk, and a new ``Cluster(state=...)`` on the same file comes back
+    as after ``minikube stop`` / ``minikube start`` (``restored`` says how many objects), its
+    containers restarted; ``nodes`` then come from the file.
+
     On a real clock a background thread (:mod:`kubelab.engine.driver`) moves the cluster as
     time passes; :meth:`close` (or leaving a ``with`` block, or dropping the cluster) ends it.
     """
 
     def __init__(self, clock: str | Clock = "real", nodes: int | str | Sequence[dict[str, Any]] = 3,
-                 seed: int | None = None, images: dict[str, Any] | None = None) -> None:
+                 seed: int | None = None, images: dict[str, Any] | None = None,
+                 state: str | os.PathLike[str] | None = None) -> None:
+        from kubelab.engine.state import StateFile
+
+        self.state = StateFile(state) if state is not None else None
+        saved = self.state.meta() if self.state is not None and self.state.count() else None
+        #: how many objects came back from the state file (0: a fresh cluster)
+        self.restored = 0
+        if saved is not None and clock == "virtual":
+            clock = VirtualClock(float(saved["now"]))  # a virtual cluster resumes at its own time
         if isinstance(clock, RealClock):  # a real clock of the caller's (a test moves its wall)
             self.clock = clock
             ready_at = clock.now()
@@ -50,13 +66,32 @@ class Cluster:
         self.api = APIServer(self.engine)
         self.nodes_spec = nodes
         self.images = dict(images or {})
+        if saved is not None:
+            assert self.state is not None
+            objects = self.state.load()
+            self.restored = len(objects)
+            self.engine.store.load(objects, int(saved.get("resourceVersion") or 0))
+            self.engine.rng.seed(f"kubelab-restart-{seed}-{saved.get('resourceVersion')}")  # fresh uids
         from kubelab.engine import parts  # the whole control plane: imported when a cluster starts
 
         started = parts.install(self.engine, self.api, nodes, self.images)
         self.kubelet, self.network = started.kubelet, started.network
         self.client = EmbeddedClient(self.engine, self.api, self.network)
-        self._boot(ready_at, seed)
+        if self.state is not None:
+            self.state.track(self.engine.store, {"nodes": json.dumps(nodes, default=str)})
+        if saved is not None:
+            if isinstance(self.clock, RealClock):
+                self.clock.set(float("inf"))  # no boot to replay: it is now
+            self._restart(float(saved.get("now") or self.clock.now()))
+        else:
+            self._boot(ready_at, seed)
+            if self.state is not None:
+                self.state.save_all()
+        if self.state is not None:
+            state_file, clock_ = self.state, self.clock
+            self.engine.persist = lambda: state_file.flush(clock_.now())
         self.engine.sync() if not self.clock.virtual else self.engine.drain()
+        self.engine.flush()
         self.driver = None
         if isinstance(self.clock, RealClock):
             from kubelab.engine.driver import Driver
@@ -68,6 +103,12 @@ class Cluster:
         """Stop the background driver. The objects stay readable; time no longer moves."""
         if self.driver is not None:
             self.driver.stop()
+        if self.state is not None:
+            with self.engine.lock:
+                self.state.flush(self.clock.now())
+                self.state.close()
+            self.state = None
+            self.engine.persist = None
 
     def __enter__(self) -> "Cluster":
         return self
@@ -88,6 +129,16 @@ class Cluster:
         system.boot(self.engine, self.api)
         self.engine.run_until(ready_at)
         rng.setstate(saved)
+
+    def _restart(self, stopped: float) -> None:
+        """``minikube start`` on the objects read back: the kubelets restart every pod's
+        containers (see Kubelet.restart_all), and every controller looks at every object
+        once, as after a control-plane restart; allocators already read the used addresses
+        from the store."""
+        self.kubelet.restart_all(self.clock.timestamp(stopped))
+        with self.engine.lock:
+            self.engine.store.replay()
+            self.engine.drain()
 
     def kubectl(self, *args: str, stdin: str | None = None) -> Any:
         """Run a kubectl command line (``"get pods -o wide"``) or its words; returns what

@@ -28,6 +28,10 @@ SLICE = 0.05
 # than this long ago fires once now instead of replaying each missed tick (a long idle, a
 # suspended laptop, a host too busy to keep up).
 FOLD_AFTER = 5.0
+# Real clock: while a long catch-up goes on, its progress (the engine's own writes) is written
+# to the state file at least this often (wall seconds); requests write theirs when they end,
+# and a slice that catches up writes at once.
+PERSIST_EVERY = 1.0
 # Objects a batch must have made (net, tracked by the cyclic GC) to count as a big one.
 PROMOTE_AFTER = 100_000
 
@@ -94,6 +98,16 @@ class Engine:
         self._queue: deque[tuple[Controller, Key]] = deque()
         self._queued: set[tuple[int, Key]] = set()
         self.store.subscribe(self._on_change)
+        #: writes the store's changes to disk (``Cluster(state=...)``), under the lock: at the
+        #: end of each request, of advance/settle, and of the driver's slices (see PERSIST_EVERY)
+        self.persist: Callable[[], None] | None = None
+        self._persist_after = 0.0  # (monotonic) a long catch-up persists its progress from then on
+
+    def flush(self) -> None:
+        """Make what changed so far durable (nothing to do without a state file)."""
+        if self.persist is not None:
+            with self.lock:
+                self.persist()
 
     def add(self, controller: Controller) -> Controller:
         self.controllers.append(controller)
@@ -158,6 +172,7 @@ class Engine:
         ``FOLD_AFTER`` seconds late fires once at the wall's now (folded)."""
         clock = self.clock
         deadline = time.perf_counter() + budget
+        due_now: float | None = None  # set once caught up
         with self.lock, _gc_paused():
             try:
                 wall = clock.wall()  # type: ignore[attr-defined]
@@ -177,9 +192,13 @@ class Engine:
                     if not self.drain(deadline) or time.perf_counter() > deadline:
                         return None
                 due = clock.next_due()
-                return float("inf") if due is None else due
+                due_now = float("inf") if due is None else due
+                return due_now
             finally:
                 self._set_time(float("inf"))  # between slices a real clock reads the wall
+                if self.persist is not None and (time.monotonic() >= self._persist_after or due_now is not None):
+                    self.persist()
+                    self._persist_after = time.monotonic() + PERSIST_EVERY
 
     def sync(self) -> None:
         """Catch up to the clock's now (real time moved on since the last call). A real clock
@@ -194,6 +213,7 @@ class Engine:
         if not self.clock.virtual:
             raise RuntimeError("advance() needs a virtual clock: Cluster(clock='virtual')")
         self.run_until(self.clock.now() + seconds)
+        self.flush()
 
     def settle(self, timeout: float = 300, until: Callable[[], bool] | None = None) -> bool:
         """Run forward until nothing is left to do (or ``until()`` holds), at most ``timeout``
@@ -201,16 +221,23 @@ class Engine:
         if not self.clock.virtual:
             raise RuntimeError("settle() needs a virtual clock: Cluster(clock='virtual')")
         with self.lock, _gc_paused():
-            deadline = self.clock.now() + timeout
-            self.drain()
-            while True:
-                if (until() if until else not self.clock.has_progress()):
-                    return True
-                due = self.clock.next_due()
-                if due is None or due > deadline:
-                    self._set_time(deadline)
-                    return until() if until else False
-                self.run_until(due)
+            try:
+                return self._settle(timeout, until)
+            finally:
+                if self.persist is not None:
+                    self.persist()
+
+    def _settle(self, timeout: float, until: Callable[[], bool] | None) -> bool:
+        deadline = self.clock.now() + timeout
+        self.drain()
+        while True:
+            if (until() if until else not self.clock.has_progress()):
+                return True
+            due = self.clock.next_due()
+            if due is None or due > deadline:
+                self._set_time(deadline)
+                return until() if until else False
+            self.run_until(due)
 
     def _set_time(self, when: float) -> None:
         """Move a virtual clock forward; pin a real one to a due time it is catching up on."""

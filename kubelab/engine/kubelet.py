@@ -148,6 +148,50 @@ class Kubelet(Controller):
         self._host_ips: dict[str, tuple[Obj, str | None]] = {}  # node -> (Node object seen, InternalIP)
         self._parts: dict[tuple[Any, ...], Any] = {}  # see _shared
         self._service_envs: dict[str, tuple[list[Obj], dict[str, str]]] = {}  # ns -> (Services seen, env)
+        self._rebooted: dict[str, str] = {}  # pod uid -> when its node went down (see restart_all)
+
+    def restart_all(self, stopped_at: str) -> None:
+        """The nodes came back up (``minikube start`` after ``minikube stop`` at ``stopped_at``):
+        every pod they ran lost its sandbox and containers. Each pod's next sync makes them
+        again, as computePodActions (kuberuntime_manager.go) decides for a sandbox that is
+        gone: a SandboxChanged event, every container started anew with its restartCount + 1
+        and the one that was running as its last state. The images stay on the nodes."""
+        for pod in self.store.list("Pod"):
+            if (pod.get("spec") or {}).get("nodeName") and \
+                    (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                self._rebooted[pod["metadata"]["uid"]] = stopped_at
+        for node in self.store.list("Node"):
+            names = [n for image in (node.get("status") or {}).get("images") or () for n in image.get("names") or ()
+                     if "@" not in n]
+            canonical = []
+            for name in names:
+                try:
+                    canonical.append(parse_reference(name).canonical)
+                except InvalidImageName:
+                    continue
+            self.images_on.setdefault(node["metadata"]["name"], set()).update(canonical)
+
+    def _resume(self, ps: PodState, pod: Obj, stopped_at: str) -> None:
+        """Carry a rebooted pod's containers over from its last status (see restart_all)."""
+        status = pod.get("status") or {}
+        seen = {s.get("name"): s for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])}
+        for c in ps.containers:
+            st = seen.get(c.name)
+            if st is None:
+                continue
+            c.restart_count = st.get("restartCount") or 0
+            state = st.get("state") or {}
+            if "running" in state:  # killed by the node going down: containerd reports it so
+                c.last_terminated = {"exitCode": 255, "reason": "Unknown",
+                                     "startedAt": state["running"].get("startedAt"), "finishedAt": stopped_at,
+                                     "containerID": st.get("containerID", "")}
+            elif "terminated" in state:
+                c.last_terminated = dict(state["terminated"])
+            elif (st.get("lastState") or {}).get("terminated"):
+                c.last_terminated = dict(st["lastState"]["terminated"])
+        if status.get("startTime"):
+            ps.start_time = status["startTime"]
+        self._event(ps, "Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 
     # -- watching ---------------------------------------------------------------------------
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> list[Key]:
@@ -205,6 +249,10 @@ class Kubelet(Controller):
         self.pods[ps.uid] = ps
         self._by_key[ps.key] = ps.uid
         self._in_ns.setdefault(ps.key[1], set()).add(ps.uid)
+        if self._rebooted:
+            stopped_at = self._rebooted.pop(ps.uid, None)
+            if stopped_at is not None:
+                self._resume(ps, pod, stopped_at)
         return ps
 
     def _forget(self, ps: PodState) -> None:

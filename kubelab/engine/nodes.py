@@ -216,6 +216,8 @@ def add_nodes(engine: Engine, descs: list[dict[str, Any]]) -> list[Obj]:
 
 
 def install(engine: Engine, nodes: NodesSpec) -> None:
-    """Register the cluster's nodes and start the node lifecycle controller."""
-    add_nodes(engine, descriptions(nodes))
+    """Register the cluster's nodes (unless they came back from a state file) and start the
+    node lifecycle controller."""
+    if not engine.store.count("Node"):
+        add_nodes(engine, descriptions(nodes))
     engine.add(NodeLifecycle(engine))

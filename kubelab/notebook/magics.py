@@ -8,7 +8,8 @@ value is a :class:`~kubelab.notebook.display.KubeResult` (``pods = %kube get pod
 Every ``%kube`` line of a cell shows its output where it stands, in order, as in a terminal.
 
 Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...] [--expand]``,
-``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset``, ``ip`` (the node IP,
+``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset`` (a fresh cluster; the
+previous one's state file is kept, and ``reset --undo`` brings it back), ``ip`` (the node IP,
 like ``minikube ip``), ``workdir NAME`` (this chapter's own folder for its files) and
 ``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
 object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
@@ -286,8 +287,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 def _special(argv: list[str]) -> Any:
     word, rest = argv[0], argv[1:]
     if word == "reset":
-        nb.reset()
-        print("a new cluster is ready")
+        print(nb.reset_line(rest))
         return None
     if word == "ip":
         return _node_ip()
