@@ -175,6 +175,23 @@ class Kubelet(Controller):
         """Carry a rebooted pod's containers over from its last status (see restart_all)."""
         status = pod.get("status") or {}
         seen = {s.get("name"): s for s in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or [])}
+        never = pod["spec"].get("restartPolicy") == "Never"
+        if never and any("running" in (st.get("state") or {}) or "terminated" in (st.get("state") or {})
+                         for st in seen.values()):
+            # computePodActions keeps a restartPolicy=Never pod that already ran from getting
+            # a new sandbox: what was running stays dead, and the pod fails
+            for c in ps.containers:
+                st = seen.get(c.name) or {}
+                c.restart_count = st.get("restartCount") or 0
+                state = st.get("state") or {}
+                if "running" in state:
+                    c.terminated = {"exitCode": 255, "reason": "Unknown", "startedAt": state["running"].get("startedAt"),
+                                    "finishedAt": stopped_at, "containerID": st.get("containerID", "")}
+                elif "terminated" in state:
+                    c.terminated = dict(state["terminated"])
+            if status.get("startTime"):
+                ps.start_time = status["startTime"]
+            return
         for c in ps.containers:
             st = seen.get(c.name)
             if st is None:
