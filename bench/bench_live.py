@@ -9,12 +9,15 @@ on time.
 3. ``kubectl get pods`` latency (in the default namespace, 3 pods) while a 100,000-replica
    Deployment in another namespace is worked on by the driver in slices.
 
-Run: ``python bench/bench_live.py [idle|idle8h|big]`` (all three by default).
+Run: ``python bench/bench_live.py [idle|idle8h|big] [--state]`` (all three by default;
+``--state`` keeps each cluster in a SQLite state file, as a notebook's default cluster does).
 """
 from __future__ import annotations
 
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,8 +66,15 @@ def wait_running(cluster: Cluster, ns: str, count: int, limit: float = 30) -> fl
     return time.perf_counter() - t0
 
 
+STATE = tempfile.mkdtemp(prefix="kubelab-bench-") if "--state" in sys.argv else None
+
+
+def state(name: str) -> str | None:
+    return os.path.join(STATE, name + ".db") if STATE else None
+
+
 def bench_idle() -> None:
-    with Cluster() as cluster:
+    with Cluster(state=state("idle")) as cluster:
         cluster.kubectl("apply -f -", stdin=DEPLOYMENT.format(name="web", ns="default", replicas=3))
         wait_running(cluster, "default", 3)
         time.sleep(1)
@@ -77,7 +87,7 @@ def bench_idle() -> None:
 
 def bench_idle8h() -> None:
     clock = MovableClock()
-    with Cluster(clock=clock) as cluster:
+    with Cluster(clock=clock, state=state("idle8h")) as cluster:
         cluster.kubectl("apply -f -", stdin=DEPLOYMENT.format(name="web", ns="default", replicas=3))
         wait_running(cluster, "default", 3)
         time.sleep(0.5)
@@ -102,7 +112,7 @@ def wait_caught_up(cluster: Cluster) -> None:
 
 
 def bench_big() -> None:
-    with Cluster(nodes=100) as cluster:
+    with Cluster(nodes=100, state=state("big")) as cluster:
         cluster.kubectl("apply -f -", stdin=DEPLOYMENT.format(name="web", ns="default", replicas=3))
         wait_running(cluster, "default", 3)
         cluster.kubectl("create namespace big")
@@ -123,6 +133,7 @@ def bench_big() -> None:
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["idle", "idle8h", "big"]
+    which = [a for a in sys.argv[1:] if a != "--state"] or ["idle", "idle8h", "big"]
+    print(f"state file: {'yes' if STATE else 'no'}")
     for name in which:
         globals()[f"bench_{name}"]()

@@ -89,7 +89,7 @@ class Cluster:
                 self.state.save_all()
         if self.state is not None:
             state_file, clock_ = self.state, self.clock
-            self.engine.persist = lambda: state_file.flush(clock_.now())
+            self.engine.persist = lambda: state_file.take(clock_.now())
         self.engine.sync() if not self.clock.virtual else self.engine.drain()
         self.engine.flush()
         self.driver = None

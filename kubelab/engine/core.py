@@ -98,16 +98,20 @@ class Engine:
         self._queue: deque[tuple[Controller, Key]] = deque()
         self._queued: set[tuple[int, Key]] = set()
         self.store.subscribe(self._on_change)
-        #: writes the store's changes to disk (``Cluster(state=...)``), under the lock: at the
-        #: end of each request, of advance/settle, and of the driver's slices (see PERSIST_EVERY)
-        self.persist: Callable[[], None] | None = None
+        #: takes the store's changes for the disk (``Cluster(state=...)``), under the lock, and
+        #: returns what writes them, run once the lock is let go (stored objects never change,
+        #: so requests go on meanwhile): at the end of each request, of advance/settle, and of
+        #: the driver's slices (see PERSIST_EVERY)
+        self.persist: Callable[[], Callable[[], None] | None] | None = None
         self._persist_after = 0.0  # (monotonic) a long catch-up persists its progress from then on
 
     def flush(self) -> None:
         """Make what changed so far durable (nothing to do without a state file)."""
         if self.persist is not None:
             with self.lock:
-                self.persist()
+                write = self.persist() if self.persist is not None else None
+            if write is not None:
+                write()
 
     def add(self, controller: Controller) -> Controller:
         self.controllers.append(controller)
@@ -164,47 +168,55 @@ class Engine:
                 self.drain()
             self._set_time(until)
 
-    def run_slice(self, budget: float = SLICE) -> float | None:
+    def run_slice(self, budget: float = SLICE, persist: bool = True) -> float | None:
         """Real clock: catch up with the wall for at most ``budget`` seconds of work, then let
         go of the lock. Returns None while work is left, else when the next timer is due
         (``inf`` when none is). Timers fire in order and controllers reconcile once per
         ``BATCH`` window, as in :meth:`run_until`; a background timer more than
-        ``FOLD_AFTER`` seconds late fires once at the wall's now (folded)."""
-        clock = self.clock
-        deadline = time.perf_counter() + budget
-        due_now: float | None = None  # set once caught up
+        ``FOLD_AFTER`` seconds late fires once at the wall's now (folded). ``persist=False``
+        leaves the engine's writes for the driver's next slice to put on disk (a reading
+        request never waits on the disk)."""
+        write: Callable[[], None] | None = None
+        due: float | None = None
         with self.lock, _gc_paused():
             try:
-                wall = clock.wall()  # type: ignore[attr-defined]
-                if not self.drain(deadline):
-                    return None
-                fold_before = wall - FOLD_AFTER
-                while (timer := clock.pop_due(wall)) is not None:
-                    if not timer.progress and timer.when < fold_before:
-                        clock.defer(timer, wall)
-                        continue
-                    self._set_time(timer.when)
-                    timer.fn()
-                    window = min(wall, timer.when + BATCH)
-                    while time.perf_counter() <= deadline and (more := clock.pop_due(window)) is not None:
-                        self._set_time(more.when)
-                        more.fn()
-                    if not self.drain(deadline) or time.perf_counter() > deadline:
-                        return None
-                due = clock.next_due()
-                due_now = float("inf") if due is None else due
-                return due_now
+                due = self._slice(time.perf_counter() + budget)
             finally:
                 self._set_time(float("inf"))  # between slices a real clock reads the wall
-                if self.persist is not None and (time.monotonic() >= self._persist_after or due_now is not None):
-                    self.persist()
+                if persist and self.persist is not None and (time.monotonic() >= self._persist_after
+                                                             or due is not None):
+                    write = self.persist()
                     self._persist_after = time.monotonic() + PERSIST_EVERY
+        if write is not None:
+            write()
+        return due
+
+    def _slice(self, deadline: float) -> float | None:
+        clock = self.clock
+        wall = clock.wall()  # type: ignore[attr-defined]
+        if not self.drain(deadline):
+            return None
+        fold_before = wall - FOLD_AFTER
+        while (timer := clock.pop_due(wall)) is not None:
+            if not timer.progress and timer.when < fold_before:
+                clock.defer(timer, wall)
+                continue
+            self._set_time(timer.when)
+            timer.fn()
+            window = min(wall, timer.when + BATCH)
+            while time.perf_counter() <= deadline and (more := clock.pop_due(window)) is not None:
+                self._set_time(more.when)
+                more.fn()
+            if not self.drain(deadline) or time.perf_counter() > deadline:
+                return None
+        due = clock.next_due()
+        return float("inf") if due is None else due
 
     def sync(self) -> None:
         """Catch up to the clock's now (real time moved on since the last call). A real clock
         does one bounded slice: its background driver does the rest without the caller."""
         if not self.clock.virtual and hasattr(self.clock, "wall"):
-            self.run_slice()
+            self.run_slice(persist=False)
             return
         self.run_until(self.clock.now())
         self._set_time(float("inf"))  # a real clock reads the wall again
@@ -221,11 +233,9 @@ class Engine:
         if not self.clock.virtual:
             raise RuntimeError("settle() needs a virtual clock: Cluster(clock='virtual')")
         with self.lock, _gc_paused():
-            try:
-                return self._settle(timeout, until)
-            finally:
-                if self.persist is not None:
-                    self.persist()
+            settled = self._settle(timeout, until)
+        self.flush()
+        return settled
 
     def _settle(self, timeout: float, until: Callable[[], bool] | None) -> bool:
         deadline = self.clock.now() + timeout

@@ -2,9 +2,10 @@
 
 ``Cluster(state="path/cluster.db")`` keeps every object in one SQLite file (the standard
 library's ``sqlite3``, WAL journal). The engine's own writes are batched: the store only marks
-what changed, and :meth:`StateFile.flush` writes the marked objects in one transaction at the
-end of each client request (before the call returns, so an acknowledged write is on disk) and
-of each slice of the background driver or virtual-clock run. ``synchronous=NORMAL``: a
+what changed, and the marked objects are written in one transaction at the end of each client
+write (before the call returns, so an acknowledged write is on disk), of ``advance`` /
+``settle``, and of the background driver's slices (at least once a second while it catches
+up). The batch is taken under the engine lock and written after it is let go. ``synchronous=NORMAL``: a
 committed transaction survives the process being killed (SIGKILL, a crashed kernel), not a
 power cut, which would cost the last moments only.
 
@@ -18,7 +19,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from typing import Any
+import threading
+from typing import Any, Callable
 
 from kubelab.engine.store import Key, Obj, Store
 
@@ -47,6 +49,7 @@ class StateFile:
         self._dirty: dict[Key, Obj | None] = {}
         self._store: Store | None = None
         self._stop: Any = None
+        self._io = threading.Lock()  # one write at a time, in the order they were taken
 
     # -- reading ------------------------------------------------------------------------------
     def meta(self) -> dict[str, str]:
@@ -83,17 +86,36 @@ class StateFile:
     def pending(self) -> int:
         return len(self._dirty)
 
-    def flush(self, now: float) -> None:
-        """Write what changed since the last flush, in one transaction (the caller holds the
-        engine lock)."""
+    def take(self, now: float) -> Callable[[], None] | None:
+        """Take what changed since the last flush (the caller holds the engine lock) and
+        return what writes it in one transaction, to run once the engine lock is let go:
+        stored objects never change, so encoding them needs no lock, and the next take
+        waits for this write (files keep the order of the store)."""
         if not self._dirty or self._store is None:
-            return
+            return None
         dirty, self._dirty = self._dirty, {}
+        meta = {**self._extra, "resourceVersion": self._store.resource_version, "now": repr(now)}
+        self._io.acquire()
+
+        def write() -> None:
+            try:
+                self._write(dirty, meta)
+            finally:
+                self._io.release()
+
+        return write
+
+    def flush(self, now: float) -> None:
+        """Write what changed now (the caller holds the engine lock)."""
+        write = self.take(now)
+        if write is not None:
+            write()
+
+    def _write(self, dirty: dict[Key, Obj | None], meta: dict[str, str]) -> None:
         upserts = [(k[0], k[1], k[2], int(o["metadata"].get("resourceVersion") or 0),
                     json.dumps(o, separators=(",", ":"), default=str))
                    for k, o in dirty.items() if o is not None]
         deletes = [k for k, o in dirty.items() if o is None]
-        meta = {**self._extra, "resourceVersion": self._store.resource_version, "now": repr(now)}
         db = self.db
         db.execute("BEGIN")
         try:
@@ -105,8 +127,6 @@ class StateFile:
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
-            dirty.update(self._dirty)
-            self._dirty = dirty
             raise
 
     def close(self) -> None:
