@@ -107,3 +107,22 @@ def test_a_deleted_object_stays_deleted(tmp_path: Path) -> None:
     c2 = Cluster(clock="virtual", state=tmp_path / "c.db")
     assert c2.kubectl("get configmap cfg").returncode == 1
     c2.close()
+
+
+def test_an_unreadable_state_file_is_kept_aside_and_a_new_cluster_starts(tmp_path: Path, monkeypatch,
+                                                                           capsys) -> None:
+    import kubelab.notebook as nb
+
+    (tmp_path / ".kubelab").mkdir()
+    (tmp_path / ".kubelab" / "lesson.db").write_bytes(b"this is not a database" * 100)
+    monkeypatch.delenv("KUBELAB_STATE", raising=False)
+    monkeypatch.setenv("JPY_SESSION_NAME", str(tmp_path / "lesson.ipynb"))
+    monkeypatch.setattr(nb, "_cluster", None)
+    monkeypatch.setattr(nb, "_client", None)
+    assert nb.state_path() == str(tmp_path / ".kubelab" / "lesson.db")
+    cluster = nb._open(nb.state_path(), clock="virtual")
+    said = capsys.readouterr().out
+    assert said.startswith("could not read the cluster in ") and "a new cluster is ready" in said
+    assert cluster.restored == 0 and cluster.api.get("Namespace", "default")
+    assert len(list((tmp_path / ".kubelab").glob("lesson.unreadable-*.db"))) == 1
+    cluster.close()

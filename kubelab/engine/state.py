@@ -46,6 +46,10 @@ class StateFile:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        found = self.meta().get("format", FORMAT)
+        if found != FORMAT:
+            self.db.close()
+            raise ValueError(f"{self.path} holds {found!r}, not {FORMAT!r}")
         self._dirty: dict[Key, Obj | None] = {}
         self._store: Store | None = None
         self._stop: Any = None

@@ -73,9 +73,20 @@ def state_path() -> str | None:
 
 def _open(path: str | None, **shape: Any) -> Any:
     """A cluster on ``path``, printing the one line that says it came back from disk."""
+    import sqlite3
+
     from kubelab.cluster import Cluster
 
-    made = Cluster(state=path, **shape)
+    try:
+        made = Cluster(state=path, **shape)
+    except (sqlite3.DatabaseError, ValueError, KeyError, TypeError) as exc:
+        if path is None or not os.path.exists(path):
+            raise
+        kept = f"{path[:-3] if path.endswith('.db') else path}.unreadable-{datetime.now().strftime('%Y%m%d-%H%M%S')}.db"
+        os.replace(path, kept)
+        print(f"could not read the cluster in {_shown(path)} ({exc}); it is kept as {_shown(kept)}, "
+              f"and a new cluster is ready")
+        return Cluster(state=path, **shape)
     if made.restored:
         print(f"cluster restored from {_shown(path)}: {made.restored} objects, containers restarted "
               f"(as after minikube stop/start)")
