@@ -9,9 +9,13 @@ import threading
 import time
 import weakref
 
+import pytest
+from test_server import KUBECTL, Kubectl
+
 from kubelab import Cluster
 from kubelab.engine.clock import RealClock
 from kubelab.engine.core import Engine
+from kubelab.server import serve
 
 POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "alone"},
        "spec": {"containers": [{"name": "c", "image": "nginx"}]}}
@@ -130,3 +134,28 @@ def test_close_and_garbage_stop_the_driver() -> None:
 
 def test_a_virtual_cluster_has_no_driver() -> None:
     assert Cluster(clock="virtual").driver is None
+
+
+def test_the_real_kubectl_watch_sees_running_with_no_other_traffic(tmp_path) -> None:
+    """``kubectl get pods -w`` against the served cluster: nothing else talks to it, yet the
+    watch shows the pod going Running (the issue's "get pods -w showing Running")."""
+    if KUBECTL is None:
+        pytest.skip("no kubectl 1.32 binary (looked in /usr/lib/google-cloud-sdk/bin and on PATH)")
+    with Cluster() as cluster, serve(cluster) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path / "home"))
+        assert kubectl("run alone --image=nginx").returncode == 0
+        watcher = kubectl.start("get pods -w --request-timeout=30s")
+        try:
+            lines: list[str] = []
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                line = watcher.stdout.readline()  # type: ignore[union-attr]
+                if not line:
+                    break
+                lines.append(line)
+                if "Running" in line:
+                    break
+            assert any(line.split()[:1] == ["alone"] and "Running" in line for line in lines), lines
+        finally:
+            watcher.kill()
+            watcher.communicate()
