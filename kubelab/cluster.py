@@ -5,12 +5,15 @@ import json
 import os
 import shlex
 import weakref
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from kubelab.client import EmbeddedClient
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import VIRTUAL_EPOCH, Clock, RealClock, VirtualClock
 from kubelab.engine.core import Engine
+
+if TYPE_CHECKING:
+    from kubelab.engine.state import StateFile
 
 # How long minikube has been up when the learner's first command arrives: kube-system's pods
 # start in this time, before the cluster is handed over.
@@ -37,9 +40,11 @@ class Cluster:
     def __init__(self, clock: str | Clock = "real", nodes: int | str | Sequence[dict[str, Any]] = 3,
                  seed: int | None = None, images: dict[str, Any] | None = None,
                  state: str | os.PathLike[str] | None = None) -> None:
-        from kubelab.engine.state import StateFile
+        self.state: StateFile | None = None
+        if state is not None:
+            from kubelab.engine.state import StateFile  # sqlite3 only for a cluster that keeps a file
 
-        self.state = StateFile(state) if state is not None else None
+            self.state = StateFile(state)
         saved = self.state.meta() if self.state is not None and self.state.count() else None
         #: how many objects came back from the state file (0: a fresh cluster)
         self.restored = 0
@@ -70,7 +75,7 @@ class Cluster:
             assert self.state is not None
             objects = self.state.load()
             self.restored = len(objects)
-            self.engine.store.load(objects, int(saved.get("resourceVersion") or 0))
+            self.engine.load(objects, int(saved.get("resourceVersion") or 0))
             self.engine.rng.seed(f"kubelab-restart-{seed}-{saved.get('resourceVersion')}")  # fresh uids
         from kubelab.engine import parts  # the whole control plane: imported when a cluster starts
 
@@ -136,9 +141,7 @@ class Cluster:
         once, as after a control-plane restart; allocators already read the used addresses
         from the store."""
         self.kubelet.restart_all(self.clock.timestamp(stopped))
-        with self.engine.lock:
-            self.engine.store.replay()
-            self.engine.drain()
+        self.engine.replay(skip=self.state.changed if self.state is not None else None)  # it read them
 
     def kubectl(self, *args: str, stdin: str | None = None) -> Any:
         """Run a kubectl command line (``"get pods -o wide"``) or its words; returns what

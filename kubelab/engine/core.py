@@ -105,13 +105,27 @@ class Engine:
         self.persist: Callable[[], Callable[[], None] | None] | None = None
         self._persist_after = 0.0  # (monotonic) a long catch-up persists its progress from then on
 
+    def load(self, objects: list[Obj], resource_version: int) -> None:
+        """Put objects read back from disk into the store, telling nobody yet (see replay)."""
+        with self.lock, _gc_paused():
+            self.store.load(objects, resource_version)
+
+    def replay(self, skip: Callable[[str, Obj, Obj | None], None] | None = None) -> None:
+        """Tell every controller about every object, as an informer's first list does after
+        a control-plane restart, and let them act on it (``skip``: a subscriber that already
+        knows them all)."""
+        with self.lock, _gc_paused():
+            self.store.replay(skip)
+            self.drain()
+
     def flush(self) -> None:
         """Make what changed so far durable (nothing to do without a state file)."""
         if self.persist is not None:
             with self.lock:
                 write = self.persist() if self.persist is not None else None
             if write is not None:
-                write()
+                with _gc_paused():  # encoding thousands of objects would wake full collections
+                    write()
 
     def add(self, controller: Controller) -> Controller:
         self.controllers.append(controller)
@@ -188,7 +202,8 @@ class Engine:
                     write = self.persist()
                     self._persist_after = time.monotonic() + PERSIST_EVERY
         if write is not None:
-            write()
+            with _gc_paused():
+                write()
         return due
 
     def _slice(self, deadline: float) -> float | None:

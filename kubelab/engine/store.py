@@ -269,13 +269,15 @@ class Store:
             self._put(obj, None)
         self._rv = max(self._rv, resource_version)
 
-    def replay(self) -> None:
-        """Tell every subscriber about every object as just ADDED (an informer's first list),
-        nodes and namespaces first."""
+    def replay(self, skip: Listener | None = None) -> None:
+        """Tell every subscriber but ``skip`` about every object as just ADDED (an informer's
+        first list), nodes and namespaces first."""
         first = ("Node", "Namespace")
+        listeners = [listener for listener in self._listeners if listener != skip]
         for kind in [*first, *(k for k in self.kinds() if k not in first)]:
             for obj in sorted(self.list(kind), key=lambda o: int(o["metadata"].get("resourceVersion") or 0)):
-                self._notify("ADDED", obj, None)
+                for listener in listeners:
+                    listener("ADDED", obj, None)
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` on every change; returns the function that stops it."""
