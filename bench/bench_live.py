@@ -15,6 +15,7 @@ Run: ``python bench/bench_live.py [idle|idle8h|big] [--state]`` (all three by de
 from __future__ import annotations
 
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -135,5 +136,9 @@ def bench_big() -> None:
 if __name__ == "__main__":
     which = [a for a in sys.argv[1:] if a != "--state"] or ["idle", "idle8h", "big"]
     print(f"state file: {'yes' if STATE else 'no'}")
-    for name in which:
-        globals()[f"bench_{name}"]()
+    try:
+        for name in which:
+            globals()[f"bench_{name}"]()
+    finally:
+        if STATE:
+            shutil.rmtree(STATE, ignore_errors=True)
