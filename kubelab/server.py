@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from kubelab.api import errors
+from kubelab.api import errors, protobuf
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import KINDS, Kind
 from kubelab.api.version import GIT_VERSION, server_version
@@ -305,15 +305,27 @@ class _Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _json_body(self) -> Any:
-        content_type = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
-        if self.body and content_type != "application/json" and not content_type.endswith("+json"):
-            # kubectl's typed clients (create deployment/service/secret...) send protobuf
+        """The body as JSON-shaped data, decoded by its Content-Type as kube-apiserver's
+        serializers do: JSON (and the +json patch types), YAML, or Kubernetes protobuf (what
+        kubectl 1.32's typed clients send for create namespace/secret/deployment...)."""
+        content_type = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip().lower()
+        if not self.body:
+            return None
+        if content_type == protobuf.MEDIA_TYPE:
+            return protobuf.decode(self.body)
+        if content_type in ("application/yaml", "application/apply-patch+yaml"):
+            import yaml
+
+            try:
+                return yaml.safe_load(self.body)
+            except yaml.YAMLError as e:
+                raise errors.bad_request(f"error decoding YAML: {e}") from None
+        if content_type != "application/json" and not content_type.endswith("+json"):
             raise StatusError(415, "UnsupportedMediaType",
-                              f"the body of the request was in an unknown format - accepted media types "
-                              f"include: application/json, application/merge-patch+json, "
-                              f"application/json-patch+json, application/strategic-merge-patch+json")
+                              "the body of the request was in an unknown format - accepted media types "
+                              "include: application/json, application/yaml, application/vnd.kubernetes.protobuf")
         try:
-            return json.loads(self.body or b"null")
+            return json.loads(self.body)
         except ValueError as e:
             raise errors.bad_request(f"error decoding request body: {e}") from None
 
