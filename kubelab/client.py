@@ -33,6 +33,8 @@ class Client(Protocol):
                subresource: str | None = None, field_validation: str = "Strict") -> Obj: ...
     def patch(self, kind: str, name: str, namespace: str | None, body: Any, patch_type: str = "strategic",
               *, dry_run: bool = False, field_validation: str = "Strict") -> Obj: ...
+    def apply(self, kind: str, name: str, namespace: str | None, config: Any, *, field_manager: str,
+              force: bool = False, dry_run: bool = False, field_validation: str = "Strict") -> Obj: ...
     def delete(self, kind: str, name: str, namespace: str | None = None, *, grace_period: int | None = None,
                propagation: str = "Background", dry_run: bool = False) -> Obj: ...
     def watch(self, kind: str, namespace: str | None, callback: Callable[[str, Obj], None],
@@ -116,6 +118,10 @@ class EmbeddedClient:
             return self.api.patch(kind, name, namespace, body, patch_type, **kw)
         finally:
             self.engine.flush()
+
+    def apply(self, kind: str, name: str, namespace: str | None, config: Any, **kw: Any) -> Obj:
+        self._sync()
+        return self.api.apply(kind, name, namespace, config, **kw)
 
     def delete(self, kind: str, name: str, namespace: str | None = None, **kw: Any) -> Obj:
         self._sync()

@@ -435,7 +435,8 @@ class _Handler(BaseHTTPRequestHandler):
         obj = self._json_body()
         _check_body_kind(obj, r.kind)
         created = self.api.client.create(obj, r.namespace, dry_run=self._dry_run(),
-                                         field_validation=self._field_validation())
+                                         field_validation=self._field_validation(),
+                                         field_manager=self._field_manager())
         self._send_json(created, 201)
 
     def _put(self, r: _Route) -> None:
@@ -454,7 +455,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise errors.bad_request(
                 f"the name of the object ({name}) does not match the name on the URL ({r.name})")
         updated = client.update(obj, r.namespace, dry_run=self._dry_run(), subresource=r.sub,
-                                field_validation=self._field_validation())
+                                field_validation=self._field_validation(), field_manager=self._field_manager())
         self._send_json(updated)
 
     def _patch(self, r: _Route) -> None:
@@ -462,14 +463,25 @@ class _Handler(BaseHTTPRequestHandler):
             raise StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         patch_type = {"application/merge-patch+json": "merge", "application/json-patch+json": "json",
-                      "application/strategic-merge-patch+json": "strategic"}.get(content_type)
+                      "application/strategic-merge-patch+json": "strategic",
+                      "application/apply-patch+yaml": "apply"}.get(content_type)
         if patch_type is None:
             raise StatusError(415, "UnsupportedMediaType",
                               f"the body of the request was in an unknown format - accepted media types include: "
                               f"application/json-patch+json, application/merge-patch+json, "
-                              f"application/strategic-merge-patch+json")
+                              f"application/strategic-merge-patch+json, application/apply-patch+yaml")
         body = self._json_body()
         client = self.api.client
+        if patch_type == "apply" and r.sub is None:
+            manager = self.query.get("fieldManager") or ""
+            if not manager:
+                raise errors.invalid("PatchOptions", "", [errors.Cause(
+                    "fieldManager", "Required value: is required for apply patch", "FieldValueRequired")],
+                    "meta.k8s.io")
+            force = self.query.get("force") in ("true", "1", "True")
+            return self._send_json(client.apply(r.kind.kind, r.name, r.namespace, body, field_manager=manager,
+                                                force=force, dry_run=self._dry_run(),
+                                                field_validation=self._field_validation()))
         from kubelab.api.patch import apply_patch
 
         if r.sub == "scale":
@@ -483,7 +495,7 @@ class _Handler(BaseHTTPRequestHandler):
         if r.sub is not None:
             raise _no_such_sub()
         patched = client.patch(r.kind.kind, r.name, r.namespace, body, patch_type, dry_run=self._dry_run(),
-                               field_validation=self._field_validation())
+                               field_validation=self._field_validation(), field_manager=self._field_manager())
         self._send_json(patched)
 
     def _delete(self, r: _Route) -> None:
@@ -507,6 +519,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise errors.invalid("DryRun", "", [errors.Cause("dryRun", f'Unsupported value: "{value}": '
                                                               f'supported values: "All"', "FieldValueNotSupported")])
         return value == "All"
+
+    def _field_manager(self) -> str:
+        """Who the write's managedFields name: ``fieldManager``, else the User-Agent's program
+        (managerOrUserAgent in the apiserver's handlers)."""
+        return self.query.get("fieldManager") or (self.headers.get("User-Agent") or "").split("/")[0][:128]
 
     def _field_validation(self) -> str:
         value = self.query.get("fieldValidation") or "Strict"

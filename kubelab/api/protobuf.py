@@ -256,6 +256,28 @@ def _message(data: bytes, name: str) -> Any:
     return out
 
 
+def zero(name: str) -> Any:
+    """The Go zero value of a message as JSON marshals it: plain structs present, nil
+    slices, maps and pointers null unless omitempty (what the field manager of a create
+    compares the new object against)."""
+    if name in _SPECIAL:
+        return _ZERO_SPECIAL.get(name)
+    out: dict[str, Any] = {}
+    for _number, json_name, type_name, label, flags in _table()[name].values():
+        if label in ("r", "m") or "p" in flags or type_name == "bytes":
+            if "e" not in flags:
+                out[json_name] = None
+        elif "." in type_name:
+            value = zero(type_name)
+            if "i" in flags and isinstance(value, dict):
+                out.update(value)
+            else:
+                out[json_name] = value
+        elif "e" not in flags:
+            out[json_name] = _ZERO_SCALAR.get(type_name, 0)
+    return out
+
+
 def _map(entries: list[Any], type_name: str) -> dict[str, Any]:
     key_type, value_type = type_name.split(",")
     out: dict[str, Any] = {}
@@ -347,6 +369,11 @@ def _items(fields: dict[int, list[Any]]) -> list[str]:
     return [_scalar(v, "string") for v in fields.get(1, [])]
 
 
+_ZERO_SPECIAL: dict[str, Any] = {
+    f"{_META}Duration": "0s",
+    "k8s.io.apimachinery.pkg.api.resource.Quantity": "0",
+    "k8s.io.apimachinery.pkg.util.intstr.IntOrString": 0,
+}
 _SPECIAL: dict[str, Any] = {
     f"{_META}Time": _time,
     f"{_META}MicroTime": lambda f: _time(f, micro=True),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol
 
-from kubelab.api import admission, errors, patch as patching, strategy
+from kubelab.api import admission, errors, managedfields, patch as patching, strategy
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.selectors import Selector, parse
 from kubelab.engine.core import Engine
@@ -68,9 +68,11 @@ class APIServer:
 
     # -- verbs --------------------------------------------------------------------------
     def create(self, obj: Obj, namespace: str | None = None, *, dry_run: bool = False,
-               field_validation: str = "Strict", copy_result: bool = True) -> Obj:
+               field_validation: str = "Strict", copy_result: bool = True,
+               field_manager: str | None = None) -> Obj:
         """``copy_result=False`` returns the stored object itself, for a controller that only
-        reads it (never change it)."""
+        reads it (never change it). ``field_manager`` records the request's managedFields
+        entry (an Update), as kube-apiserver's field manager does before the registry runs."""
         with self.engine.lock:
             kind = self._kind_of(obj)
             # decoding builds a new object; until then only the top level and metadata change
@@ -88,6 +90,8 @@ class APIServer:
             if kind.kind in strategy.UID_BEFORE_ADMISSION:
                 meta["uid"] = self.store.new_uid()
             obj, warnings = admission.admit_create(obj, kind, field_validation)
+            if field_manager:
+                managedfields.record_update(kind, None, obj, field_manager, self.clock.timestamp())
             self._check_namespace(obj, kind, "create")
             name = obj["metadata"]["name"]
             if self.store.get(kind.kind, obj["metadata"].get("namespace", ""), name) is not None:
@@ -127,7 +131,10 @@ class APIServer:
                     "metadata": {"resourceVersion": self.store.resource_version}, "items": items}
 
     def update(self, obj: Obj, namespace: str | None = None, *, dry_run: bool = False,
-               subresource: str | None = None, field_validation: str = "Strict") -> Obj:
+               subresource: str | None = None, field_validation: str = "Strict",
+               field_manager: str | None = None) -> Obj:
+        """Replace an object. ``field_manager`` updates managedFields (the manager gains what
+        it changed); without one they stay as the request carries them."""
         with self.engine.lock:
             kind = self._kind_of(obj)
             obj = clone(obj)
@@ -137,20 +144,24 @@ class APIServer:
             old = self.store.get(kind.kind, meta.get("namespace", ""), meta.get("name", ""))
             if old is None:
                 raise errors.not_found(kind.plural, meta.get("name", ""), kind.group)
+            if "managedFields" not in meta and old["metadata"].get("managedFields"):
+                meta["managedFields"] = old["metadata"]["managedFields"]  # unset: the live ones stay
             if subresource == "status":
-                return clone(self.store.update(obj, status=True)) if not dry_run else obj
+                if field_manager:
+                    managedfields.record_update(kind, old, obj, field_manager, self.clock.timestamp(), "status")
+                return clone(self.store.update(obj, status=True, preview=dry_run))
             rv = meta.get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(kind.plural, meta["name"], kind.group)
             obj, warnings = admission.admit_update(obj, old, kind, field_validation)
+            if field_manager:
+                managedfields.record_update(kind, old, obj, field_manager, self.clock.timestamp())
             for hook in self.hooks.get(kind.kind, ()):
                 hook(obj, old, dry_run)
-            if dry_run:
-                return _with_warnings(obj, warnings)
-            return _with_warnings(clone(self.store.update(obj)), warnings)
+            return _with_warnings(clone(self.store.update(obj, preview=dry_run)), warnings)
 
     def patch(self, kind: str, name: str, namespace: str | None, body: Any, patch_type: str = "strategic",
-              *, dry_run: bool = False, field_validation: str = "Strict") -> Obj:
+              *, dry_run: bool = False, field_validation: str = "Strict", field_manager: str | None = None) -> Obj:
         """Apply a ``merge`` (RFC 7386), ``json`` (RFC 6902) or ``strategic`` merge patch."""
         with self.engine.lock:
             current = self.get(kind, name, namespace)
@@ -159,7 +170,35 @@ class APIServer:
                 patched["metadata"] = {}
             patched["metadata"]["name"] = name  # a patch cannot rename or move an object
             patched["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-            return self.update(patched, namespace, dry_run=dry_run, field_validation=field_validation)
+            return self.update(patched, namespace, dry_run=dry_run, field_validation=field_validation,
+                               field_manager=field_manager)
+
+    def apply(self, kind: str, name: str, namespace: str | None, config: Any, *, field_manager: str,
+              force: bool = False, dry_run: bool = False, field_validation: str = "Strict") -> Obj:
+        """Server-side apply (PATCH application/apply-patch+yaml): merge ``config`` into the
+        live object (or create it) owning exactly its fields; a field another manager owns
+        and this apply would change is a 409 Conflict unless ``force``."""
+        with self.engine.lock:
+            k = BY_KIND[kind]
+            if not isinstance(config, dict):
+                raise errors.bad_request("error decoding YAML: the apply configuration is not an object")
+            if config.get("kind") != k.kind or config.get("apiVersion") != k.api_version:
+                raise errors.bad_request(f"the API version in the data ({config.get('apiVersion')}) does not "
+                                         f"match the expected API version ({k.api_version})"
+                                         if config.get("apiVersion") != k.api_version else
+                                         f"the kind in the data ({config.get('kind')}) does not match the expected kind")
+            meta = config.get("metadata")
+            if not isinstance(meta, dict) or meta.get("name") != name:
+                raise errors.bad_request(f"the name of the object ({(meta or {}).get('name')}) does not match "
+                                         f"the name on the URL ({name})")
+            live = self.store.get(kind, self._ns(k, namespace), name)
+            now = self.clock.timestamp()
+            merged = managedfields.apply(k, clone(live) if live is not None else None, config, field_manager,
+                                         force, now)
+            if live is None:
+                return self.create(merged, namespace, dry_run=dry_run, field_validation=field_validation)
+            merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+            return self.update(merged, namespace, dry_run=dry_run, field_validation=field_validation)
 
     def delete(self, kind: str, name: str, namespace: str | None = None, *, grace_period: int | None = None,
                propagation: str = "Background", dry_run: bool = False) -> Obj:

@@ -182,10 +182,11 @@ class Store:
         self._notify("ADDED", obj, None)
         return obj
 
-    def update(self, obj: Obj, *, status: bool = False) -> Obj:
+    def update(self, obj: Obj, *, status: bool = False, preview: bool = False) -> Obj:
         """Replace an object. A stale ``resourceVersion`` is a Conflict; an empty one means
         "whatever is there" (an unconditional update). ``status=True`` is the status
-        subresource: only ``status`` changes. Writing an identical object is a no-op that
+        subresource: only ``status`` changes. ``preview=True`` (a dry run) returns what would
+        be stored (generation counted, server-owned metadata kept) and stores nothing. Writing an identical object is a no-op that
         keeps the resourceVersion, as the API server does. Like ``create``, the store takes
         ownership of the nested values of ``obj``; they may be shared with the stored object
         (build the new object by shallow-copying only what changes)."""
@@ -201,7 +202,7 @@ class Store:
             new = old.copy()  # copies of key-sharing dicts share keys too: nothing to compact
             new["metadata"] = old["metadata"].copy()
             new["status"] = obj.get("status", {})
-            return self._replace(new, old, compacted=True)
+            return new if preview else self._replace(new, old, compacted=True)
         new = compact(obj)
         meta = new["metadata"] = dict(obj["metadata"])
         for field in ("uid", "creationTimestamp", "resourceVersion", "generation", "deletionTimestamp",
@@ -216,7 +217,7 @@ class Store:
                 new["status"] = old["status"]
         if k.generation and _status_less(new) != _status_less(old):
             meta["generation"] = old["metadata"].get("generation", 1) + 1
-        return self._replace(new, old)
+        return new if preview else self._replace(new, old)
 
     def _replace(self, new: Obj, old: Obj, compacted: bool = False) -> Obj:
         """Store ``new`` (its metadata a dict of its own) in place of ``old``, unless equal."""

@@ -1,0 +1,180 @@
+"""Server-side apply and managedFields through the real kubectl 1.32 against the served cluster.
+
+What is checked is what kube-apiserver 1.32 answers: the managedFields entry a create
+records (defaulted fields included, ``.`` on nodes the zero object lacks), the conflict a
+server-side apply meets on a field client-side apply owns (message and kubectl's advice),
+``--force-conflicts`` taking the field over, pruning of fields an applier stops applying,
+shared ownership of equal values, and ``kubectl diff`` (client- and server-side).
+"""
+from __future__ import annotations
+
+import http.client
+import json
+
+import pytest
+
+from kubelab import Cluster
+from kubelab.api import managedfields
+from kubelab.api.kinds import BY_KIND
+from kubelab.server import serve
+from test_server import DEPLOYMENT, KUBECTL, Kubectl
+
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="no kubectl binary")
+
+# What kube-apiserver records for `kubectl create deployment nginx --image=nginx`.
+CREATE_FIELDS = {
+    "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+    "f:spec": {
+        "f:progressDeadlineSeconds": {}, "f:replicas": {}, "f:revisionHistoryLimit": {}, "f:selector": {},
+        "f:strategy": {"f:rollingUpdate": {".": {}, "f:maxSurge": {}, "f:maxUnavailable": {}}, "f:type": {}},
+        "f:template": {
+            "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+            "f:spec": {
+                "f:containers": {'k:{"name":"nginx"}': {
+                    ".": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:name": {}, "f:resources": {},
+                    "f:terminationMessagePath": {}, "f:terminationMessagePolicy": {}}},
+                "f:dnsPolicy": {}, "f:restartPolicy": {}, "f:schedulerName": {}, "f:securityContext": {},
+                "f:terminationGracePeriodSeconds": {}}}},
+}
+ADVICE = """\
+Please review the fields above--they currently have other managers. Here
+are the ways you can resolve this warning:
+* If you intend to manage all of these fields, please re-run the apply
+  command with the `--force-conflicts` flag.
+"""
+CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  PORT: "3000"
+  MODE: fast
+"""
+
+
+@pytest.fixture
+def cluster():
+    return Cluster(clock="virtual")
+
+
+@pytest.fixture
+def kubectl(cluster, tmp_path):
+    with serve(cluster) as server:
+        yield Kubectl(server.kubeconfig, str(tmp_path))
+
+
+def _managers(cluster: Cluster, kind: str, name: str) -> dict[str, dict]:
+    obj = cluster.client.get(kind, name, "default" if BY_KIND[kind].namespaced else None)
+    return {f'{m["manager"]}/{m["operation"]}': m for m in obj["metadata"].get("managedFields", [])}
+
+
+def test_field_sets_paths_and_fields_v1():
+    paths = {("f:spec", "f:replicas"), ("f:spec", "f:template", "f:spec", "f:containers", 'k:{"name":"a"}'),
+             ("f:spec", "f:template", "f:spec", "f:containers", 'k:{"name":"a"}', "f:image"),
+             ("f:metadata", "f:finalizers", 'v:"kubernetes"')}
+    encoded = managedfields.encode(paths)
+    assert encoded["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"a"}'] == {".": {}, "f:image": {}}
+    assert managedfields.decode(encoded) == paths
+    assert managedfields.path_string(("f:spec", "f:containers", 'k:{"name":"a"}', "f:image")) == \
+        '.spec.containers[name="a"].image'
+    assert managedfields.path_string(("f:ports", 'k:{"port":80,"protocol":"TCP"}')) == '.ports[port=80,protocol="TCP"]'
+    assert managedfields.path_string(("f:finalizers", 'v:"kubernetes"')) == '.finalizers[="kubernetes"]'
+
+
+def test_associative_lists_merge_by_key_keeping_live_only_items():
+    schema = managedfields.kind_schema(BY_KIND["Pod"])
+    live = {"spec": {"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]}}
+    config = {"spec": {"containers": [{"name": "c", "image": "z"}, {"name": "a", "image": "x2"}]}}
+    merged = managedfields.merge(live, config, schema)
+    assert merged["spec"]["containers"] == [{"name": "c", "image": "z"}, {"name": "a", "image": "x2"},
+                                            {"name": "b", "image": "y"}]
+
+
+@needs_kubectl
+def test_create_records_the_managers_fields(kubectl, cluster):
+    assert kubectl("create deployment nginx --image=nginx").returncode == 0
+    entry = _managers(cluster, "Deployment", "nginx")["kubectl-create/Update"]
+    assert entry["apiVersion"] == "apps/v1" and entry["fieldsType"] == "FieldsV1"
+    assert entry["fieldsV1"] == CREATE_FIELDS
+    assert entry["time"] == cluster.client.get("Deployment", "nginx", "default")["metadata"]["creationTimestamp"]
+    shown = kubectl("get deployment nginx -o yaml")
+    assert shown.returncode == 0 and "managedFields" not in shown.stdout
+    assert "manager: kubectl-create" in kubectl("get deployment nginx -o yaml --show-managed-fields").stdout
+    # kubelab's own kubectl hides them as well
+    assert "managedFields" not in cluster.kubectl("get deployment nginx -o yaml").stdout
+
+
+@needs_kubectl
+def test_server_side_apply_conflicts_then_forces(kubectl, cluster):
+    assert kubectl("apply -f -", stdin=DEPLOYMENT).returncode == 0
+    five = DEPLOYMENT.replace("replicas: 3", "replicas: 5")
+    result = kubectl("apply --server-side -f -", stdin=five)
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith('error: Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" '
+                                    "using apps/v1: .spec.replicas\n" + ADVICE)
+    assert cluster.client.get("Deployment", "echo-server", "default")["spec"]["replicas"] == 3
+
+    result = kubectl("apply --server-side --force-conflicts -f -", stdin=five)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "deployment.apps/echo-server serverside-applied\n", "")
+    assert cluster.client.get("Deployment", "echo-server", "default")["spec"]["replicas"] == 5
+    managers = _managers(cluster, "Deployment", "echo-server")
+    assert "f:replicas" in managers["kubectl/Apply"]["fieldsV1"]["f:spec"]
+    # ownership moved from kubectl-client-side-apply (kubectl also migrates its other fields)
+    csa = managers.get("kubectl-client-side-apply/Update")
+    assert csa is None or "f:replicas" not in csa["fieldsV1"].get("f:spec", {})
+
+
+@needs_kubectl
+def test_apply_creates_prunes_and_shares(kubectl, cluster):
+    result = kubectl("apply --server-side -f -", stdin=CONFIGMAP)
+    assert (result.returncode, result.stdout) == (0, "configmap/settings serverside-applied\n")
+    managers = _managers(cluster, "ConfigMap", "settings")
+    assert list(managers) == ["kubectl/Apply"]
+    assert managers["kubectl/Apply"]["fieldsV1"] == {"f:data": {"f:MODE": {}, "f:PORT": {}}}
+
+    # another manager applying an equal value shares it; a different one conflicts with "kubectl"
+    other = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  PORT: "3000"\n'
+    assert kubectl("apply --server-side --field-manager=tutor -f -", stdin=other).returncode == 0
+    result = kubectl("apply --server-side --field-manager=tutor -f -", stdin=other.replace("3000", "4000"))
+    assert result.returncode == 1
+    assert result.stderr.startswith('error: Apply failed with 1 conflict: conflict with "kubectl": .data.PORT\n')
+
+    # kubectl stops applying MODE: nobody else owns it, so it goes; PORT stays (tutor owns it too)
+    result = kubectl("apply --server-side -f -", stdin=CONFIGMAP.replace("  MODE: fast\n", "").replace(
+        "PORT: \"3000\"", "COLOR: blue"))
+    assert result.returncode == 0, result.stderr
+    assert cluster.client.get("ConfigMap", "settings", "default")["data"] == {"COLOR": "blue", "PORT": "3000"}
+
+
+@needs_kubectl
+def test_apply_patch_needs_a_field_manager(cluster):
+    cluster.kubectl("apply -f -", stdin=CONFIGMAP)
+    with serve(cluster) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        conn.request("PATCH", "/api/v1/namespaces/default/configmaps/settings", CONFIGMAP.encode(),
+                     {"Content-Type": "application/apply-patch+yaml"})
+        response = conn.getresponse()
+        status = json.loads(response.read())
+        conn.close()
+    assert response.status == 422
+    assert status["message"] == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
+                                 "is required for apply patch")
+
+
+@needs_kubectl
+def test_diff_against_the_served_cluster(kubectl, cluster, tmp_path):
+    manifest = tmp_path / "deployment.yaml"
+    manifest.write_text(DEPLOYMENT)
+    assert kubectl(f"apply -f {manifest}").returncode == 0
+    unchanged = kubectl(f"diff -f {manifest}")
+    assert (unchanged.returncode, unchanged.stdout, unchanged.stderr) == (0, "", "")
+    manifest.write_text(DEPLOYMENT.replace("replicas: 3", "replicas: 4"))
+    for extra in ("", "--server-side --force-conflicts "):
+        changed = kubectl(f"diff {extra}-f {manifest}")
+        assert changed.returncode == 1, changed.stderr
+        body = [line for line in changed.stdout.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        assert body == ["-  generation: 1", "+  generation: 2", "-  replicas: 3", "+  replicas: 4"], changed.stdout
+    # nothing was changed by the dry runs
+    live = cluster.client.get("Deployment", "echo-server", "default")
+    assert live["spec"]["replicas"] == 3 and live["metadata"]["generation"] == 1
