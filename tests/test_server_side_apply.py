@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 
 import pytest
 
@@ -178,3 +179,35 @@ def test_diff_against_the_served_cluster(kubectl, cluster, tmp_path):
     # nothing was changed by the dry runs
     live = cluster.client.get("Deployment", "echo-server", "default")
     assert live["spec"]["replicas"] == 3 and live["metadata"]["generation"] == 1
+
+
+def _masked(text: str) -> str:
+    """A diff's output without what differs from run to run: folder names and file times."""
+    text = re.sub(r"/tmp/(LIVE|MERGED)-\d+", r"/tmp/\1-N", text)
+    return re.sub(r"\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ [+-]\d{4}", "\tTIME", text)
+
+
+@needs_kubectl
+def test_kubelabs_own_diff_prints_what_the_real_one_prints(kubectl, cluster, tmp_path):
+    deployment, secret, namespace = tmp_path / "d.yaml", tmp_path / "s.yaml", tmp_path / "n.yaml"
+    deployment.write_text(DEPLOYMENT)
+    namespace.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: zz\n")
+    secret.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  a: b\n")
+
+    def same(command: str) -> None:
+        theirs, ours = kubectl(command), cluster.kubectl(command)
+        assert (theirs.returncode, _masked(theirs.stdout), theirs.stderr) == \
+            (ours.returncode, _masked(ours.stdout), ours.stderr), command
+
+    same(f"diff -f {deployment}")  # not there yet: everything is new
+    same(f"diff -f {namespace} -f {secret}")  # cluster-scoped file name; masked Secret data
+    assert kubectl(f"apply -f {deployment} -f {secret}").returncode == 0
+    same(f"diff -f {deployment}")  # no differences, exit 0
+    deployment.write_text(DEPLOYMENT.replace("replicas: 3", "replicas: 4"))
+    secret.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  a: Yw==\n  c: Yw==\n")
+    same(f"diff -f {deployment} -f {secret}")
+    same(f"diff --server-side --force-conflicts -f {deployment}")
+    same(f"diff --show-managed-fields --server-side --force-conflicts -f {deployment}")
+    same(f"diff {deployment}")  # usage errors exit 2
+    same("diff")
+    same(f"diff -f {tmp_path / 'missing.yaml'}")
