@@ -109,13 +109,14 @@ class RemoteClient:
 
     # -- the verbs ------------------------------------------------------------------------
     def create(self, obj: Obj, namespace: str | None = None, *, dry_run: bool = False,
-               field_validation: str = "Strict") -> Obj:
+               field_validation: str = "Strict", field_manager: str | None = None) -> Obj:
         if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
             raise StatusError(400, "BadRequest", "Object 'Kind' is missing")
         kind = for_object(obj["apiVersion"], obj["kind"])
         ns = self._ns(kind, namespace or (obj.get("metadata") or {}).get("namespace"))
         return self._call("POST", self._path(kind, ns), {"dryRun": "All" if dry_run else None,
-                                                         "fieldValidation": field_validation}, obj)
+                                                         "fieldValidation": field_validation,
+                                                         "fieldManager": field_manager}, obj)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
         k = BY_KIND[kind]
@@ -128,21 +129,32 @@ class RemoteClient:
                           {"labelSelector": label_selector, "fieldSelector": field_selector})
 
     def update(self, obj: Obj, namespace: str | None = None, *, dry_run: bool = False,
-               subresource: str | None = None, field_validation: str = "Strict") -> Obj:
+               subresource: str | None = None, field_validation: str = "Strict",
+               field_manager: str | None = None) -> Obj:
         kind = for_object(obj.get("apiVersion", ""), obj.get("kind", ""))
         ns = self._ns(kind, namespace or (obj.get("metadata") or {}).get("namespace"))
         name = (obj.get("metadata") or {}).get("name", "")
         return self._call("PUT", self._path(kind, ns, name, subresource),
-                          {"dryRun": "All" if dry_run else None, "fieldValidation": field_validation}, obj)
+                          {"dryRun": "All" if dry_run else None, "fieldValidation": field_validation,
+                           "fieldManager": field_manager}, obj)
 
     def patch(self, kind: str, name: str, namespace: str | None, body: Any, patch_type: str = "strategic",
-              *, dry_run: bool = False, field_validation: str = "Strict") -> Obj:
+              *, dry_run: bool = False, field_validation: str = "Strict", field_manager: str | None = None) -> Obj:
         k = BY_KIND[kind]
         if isinstance(body, (str, bytes)):
             body = json.loads(body)
         return self._call("PATCH", self._path(k, self._ns(k, namespace), name),
-                          {"dryRun": "All" if dry_run else None, "fieldValidation": field_validation}, body,
-                          content_type=_PATCH_TYPES[patch_type])
+                          {"dryRun": "All" if dry_run else None, "fieldValidation": field_validation,
+                           "fieldManager": field_manager}, body, content_type=_PATCH_TYPES[patch_type])
+
+    def apply(self, kind: str, name: str, namespace: str | None, config: Any, *, field_manager: str,
+              force: bool = False, dry_run: bool = False, field_validation: str = "Strict") -> Obj:
+        """Server-side apply: the configuration as an apply patch (JSON is YAML)."""
+        k = BY_KIND[kind]
+        return self._call("PATCH", self._path(k, self._ns(k, namespace), name),
+                          {"dryRun": "All" if dry_run else None, "fieldValidation": field_validation,
+                           "fieldManager": field_manager, "force": "true" if force else None}, config,
+                          content_type="application/apply-patch+yaml")
 
     def delete(self, kind: str, name: str, namespace: str | None = None, *, grace_period: int | None = None,
                propagation: str = "Background", dry_run: bool = False) -> Obj:

@@ -68,7 +68,7 @@ def _stored(text: str) -> str:
 
     walk(obj)
     masked = _UID.sub("UID", json.dumps(obj, sort_keys=True))
-    masked = re.sub(r'"10\.\d+\.\d+\.\d+"', '"IP"', masked)
+    masked = re.sub(r'"\d+\.\d+\.\d+\.\d+"', '"IP"', masked)
     return re.sub(r'"nodePort": \d+', '"nodePort": "N"', masked)
 
 

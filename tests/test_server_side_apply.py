@@ -43,6 +43,7 @@ are the ways you can resolve this warning:
 * If you intend to manage all of these fields, please re-run the apply
   command with the `--force-conflicts` flag.
 """
+_UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CONFIGMAP = """\
 apiVersion: v1
 kind: ConfigMap
@@ -211,3 +212,40 @@ def test_kubelabs_own_diff_prints_what_the_real_one_prints(kubectl, cluster, tmp
     same(f"diff {deployment}")  # usage errors exit 2
     same("diff")
     same(f"diff -f {tmp_path / 'missing.yaml'}")
+
+
+@needs_kubectl
+def test_kubelabs_own_apply_and_create_record_the_same_managers(tmp_path):
+    """The same command lines through the real kubectl (served cluster) and kubelab's own (a
+    twin): same output, and the same managedFields, spec and data after each step."""
+    served, twin = Cluster(clock="virtual"), Cluster(clock="virtual")
+    five = DEPLOYMENT.replace("replicas: 3", "replicas: 5")
+    steps = [
+        ("create deployment nginx --image=nginx", None, ("Deployment", "nginx")),
+        ("apply -f -", DEPLOYMENT, ("Deployment", "echo-server")),
+        ("apply --server-side -f -", five, ("Deployment", "echo-server")),  # conflict
+        ("apply --server-side --dry-run=server --force-conflicts -f -", five, ("Deployment", "echo-server")),
+        ("apply --server-side --force-conflicts -f -", five, ("Deployment", "echo-server")),  # + migration
+        ("apply --server-side -f -", five.replace("  labels:\n    app: echo-server\nspec", "spec"),
+         ("Deployment", "echo-server")),  # labels pruned
+        ("apply --server-side --dry-run=client -f -", five, None),
+        ("apply --force-conflicts -f -", five, None),
+        ("apply --server-side -o yaml -f -", CONFIGMAP, ("ConfigMap", "settings")),
+        ("apply --server-side --field-manager=tutor -f -", CONFIGMAP.replace("3000", "4000"), ("ConfigMap", "settings")),
+        ("apply -f -", CONFIGMAP.replace("fast", "slower"), ("ConfigMap", "settings")),
+        ("apply --server-side -f -", CONFIGMAP.replace("fast", "slowest"), ("ConfigMap", "settings")),
+    ]
+
+    def state(cluster: Cluster, kind: str, name: str) -> tuple:
+        obj = cluster.client.get(kind, name, "default")
+        return obj["metadata"].get("managedFields"), obj.get("spec"), obj.get("data"), obj["metadata"].get("labels")
+
+    with serve(served) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path))
+        for command, stdin, check in steps:
+            theirs, ours = kubectl(command.split(), stdin=stdin), twin.kubectl(command, stdin=stdin)
+            theirs_out = _UID.sub("UID", theirs.stdout)
+            assert (theirs.returncode, theirs_out, theirs.stderr) == \
+                (ours.returncode, _UID.sub("UID", ours.stdout), ours.stderr), command
+            if check:
+                assert state(served, *check) == state(twin, *check), command

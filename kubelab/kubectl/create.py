@@ -56,7 +56,8 @@ def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = 
     if dry_run != "client":
         try:
             obj = ctx.warnings(ctx.client.create(obj, ns, dry_run=dry_run == "server",
-                                                 field_validation=field_validation(ctx)))
+                                                 field_validation=field_validation(ctx),
+                                                 field_manager=ctx.flags.get("field-manager") or "kubectl-create"))
         except StatusError as e:
             if failed:
                 raise error(f"{failed}{e.message}") from None

@@ -93,9 +93,7 @@ def _write(path: str, obj: Obj | None, show_managed: bool, always: bool) -> None
     text = ""
     if obj is not None:
         obj = {k: v for k, v in obj.items() if k != "__warnings__"}
-        if not show_managed and "managedFields" in (obj.get("metadata") or {}):
-            obj["metadata"] = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
-        text = printers.to_yaml(obj)
+        text = printers.to_yaml(obj, show_managed_fields=show_managed)
     elif always:
         text = "null\n"
     with open(path, "w", encoding="utf-8") as f:

@@ -127,26 +127,17 @@ def print_objects(ctx: Context, objects: list[Obj], fmt: str, template: str, sin
             columns = printers.custom_columns if fmt == "custom-columns" else printers.custom_columns_file
             ctx.out.write(columns(template, objects, ctx.flags.get("no-headers")))
             return
-        if not ctx.flags.get("show-managed-fields"):
-            objects = [_without_managed_fields(o) for o in objects]
+        show = bool(ctx.flags.get("show-managed-fields"))
         data = objects[0] if single and len(objects) == 1 else printers.as_list(objects)
         if fmt == "yaml":
-            ctx.out.write(printers.to_yaml(data))
+            ctx.out.write(printers.to_yaml(data, show_managed_fields=show))
         elif fmt == "json":
-            ctx.out.write(printers.to_json(data))
+            ctx.out.write(printers.to_json(data, show_managed_fields=show))
         else:
             write_template(ctx, fmt, template, data)
     except printers.PrintError as e:
         ctx.out.write(e.stdout)
         raise error(str(e)) from None
-
-
-def _without_managed_fields(obj: Obj) -> Obj:
-    if "managedFields" not in (obj.get("metadata") or {}):
-        return obj
-    obj = dict(obj)
-    obj["metadata"] = {k: v for k, v in obj["metadata"].items() if k != "managedFields"}
-    return obj
 
 
 def table_text(ctx: Context, kind: str, objects: list[Obj], *, with_kind: bool, all_namespaces: bool) -> str:

@@ -107,9 +107,25 @@ def render_table(table: Obj, **options: Any) -> str:
 
 
 # -- yaml / json / name -------------------------------------------------------------------
-def to_json(obj: Any, sort_keys: bool = True) -> str:
+def omit_managed_fields(data: Any) -> Any:
+    """OmitManagedFieldsPrinter: an object (or each item of a List) without
+    metadata.managedFields, which kubectl's json and yaml printers show only with
+    --show-managed-fields."""
+    if not isinstance(data, dict):
+        return data
+    if isinstance(data.get("items"), list) and str(data.get("kind", "")).endswith("List"):
+        return {**data, "items": [omit_managed_fields(item) for item in data["items"]]}
+    meta = data.get("metadata")
+    if isinstance(meta, dict) and "managedFields" in meta:
+        return {**data, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+    return data
+
+
+def to_json(obj: Any, sort_keys: bool = True, show_managed_fields: bool = False) -> str:
     """``-o json``: four-space indent; keys sorted as for objects read from the server, in
     insertion (Go struct) order for objects kubectl built itself (``create ... --dry-run``)."""
+    if not show_managed_fields:
+        obj = omit_managed_fields(obj)
     return json.dumps(obj, indent=4, sort_keys=sort_keys, ensure_ascii=False) + "\n"
 
 
@@ -121,9 +137,12 @@ def go_json(obj: Any, sort_keys: bool = True) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
-def to_yaml(obj: Any) -> str:
+def to_yaml(obj: Any, show_managed_fields: bool = False) -> str:
     """``-o yaml`` as sigs.k8s.io/yaml writes it."""
     import yaml
+
+    if not show_managed_fields:
+        obj = omit_managed_fields(obj)
 
     class Dumper(yaml.SafeDumper):
         pass
@@ -271,7 +290,8 @@ def template_output(printer: str, template: str, data: Any, *, allow_missing: bo
     """``-o go-template`` / ``jsonpath`` / ``jsonpath-as-json`` output for ``data`` (one object
     or the List). PrintError carries kubectl's message and, in ``stdout``, what kubectl writes
     to standard output before failing (``typed``: an object kubectl built, whose raw JSON keeps
-    its field order)."""
+    its field order). Unlike json and yaml, templates see managedFields (kubectl wraps only
+    those two printers in OmitManagedFieldsPrinter)."""
     if printer == "go-template":
         try:
             parsed = gotemplate.parse(template)
