@@ -54,16 +54,26 @@ def _schemas() -> dict[str, Any]:
     return schemas()
 
 
+# resolved schemas by the id of the (long-lived) OpenAPI node, which is kept alive beside them
+_RESOLVED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
 def _resolve(node: dict[str, Any] | None) -> dict[str, Any]:
     """A field's schema with its $ref (or allOf [$ref]) followed; field-level extensions
-    (list type, map type) win over the referenced type's."""
+    (list type, map type) win over the referenced type's. Memoized: every write walks them."""
     if not node:
         return {}
+    hit = _RESOLVED.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
     ref = node.get("$ref") or next((a.get("$ref") for a in node.get("allOf") or () if "$ref" in a), None)
     if ref is None:
-        return node
-    target = _schemas().get(ref[len(_REF):], {})
-    return {**target, **{k: v for k, v in node.items() if k.startswith("x-kubernetes-")}}
+        resolved = node
+    else:
+        target = _schemas().get(ref[len(_REF):], {})
+        resolved = {**target, **{k: v for k, v in node.items() if k.startswith("x-kubernetes-")}}
+    _RESOLVED[id(node)] = (node, resolved)
+    return resolved
 
 
 def kind_schema(kind: Kind) -> dict[str, Any]:
