@@ -491,7 +491,8 @@ class _Handler(BaseHTTPRequestHandler):
         if r.sub == "status":
             current = client.get(r.kind.kind, r.name, r.namespace)
             patched = apply_patch(current, body, patch_type)
-            return self._send_json(client.update(patched, r.namespace, dry_run=self._dry_run(), subresource="status"))
+            return self._send_json(client.update(patched, r.namespace, dry_run=self._dry_run(), subresource="status",
+                                                 field_manager=self._field_manager()))
         if r.sub is not None:
             raise _no_such_sub()
         patched = client.patch(r.kind.kind, r.name, r.namespace, body, patch_type, dry_run=self._dry_run(),
