@@ -13,6 +13,7 @@ def admit(obj: dict) -> dict:
     kind = BY_KIND[obj["kind"]]
     out, _ = schema.decode(obj, kind)
     defaults.apply(out, kind)
+    defaults.admission_plugins(out, kind)  # what a stored pod also has
     return out
 
 

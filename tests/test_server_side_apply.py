@@ -249,3 +249,36 @@ def test_kubelabs_own_apply_and_create_record_the_same_managers(tmp_path):
                 (ours.returncode, _UID.sub("UID", ours.stdout), ours.stderr), command
             if check:
                 assert state(served, *check) == state(twin, *check), command
+
+
+@needs_kubectl
+def test_kubelabs_own_commands_name_kubectls_field_managers(tmp_path):
+    """label, annotate, set, rollout, expose, run and taint record the managers (and fields)
+    the real kubectl's requests get; a pod's admission-filled fields (service account,
+    priority, default tolerations) belong to nobody."""
+    served, twin = Cluster(clock="virtual"), Cluster(clock="virtual")
+    steps = [
+        ("apply -f -", ("Deployment", "echo-server")),
+        ("label deploy echo-server tier=web", ("Deployment", "echo-server")),
+        ("annotate deploy echo-server note=hi", ("Deployment", "echo-server")),
+        ("set image deploy/echo-server echo-server-container=nginx", ("Deployment", "echo-server")),
+        ("set env deploy/echo-server A=B", ("Deployment", "echo-server")),
+        ("rollout pause deploy/echo-server", ("Deployment", "echo-server")),
+        ("expose deploy echo-server --port=80", ("Service", "echo-server")),
+        ("run p --image=nginx --labels=app=p", ("Pod", "p")),
+        ("taint node kubelab-m02 k=v:NoSchedule", ("Node", "kubelab-m02")),
+    ]
+    with serve(served) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path))
+        for command, (kind, name) in steps:
+            stdin = DEPLOYMENT if command.startswith("apply") else None
+            theirs, ours = kubectl(command.split(), stdin=stdin), twin.kubectl(command, stdin=stdin)
+            assert (theirs.returncode, theirs.stdout, theirs.stderr) == (ours.returncode, ours.stdout, ours.stderr)
+            namespace = "default" if BY_KIND[kind].namespaced else None
+            fields = [cluster.client.get(kind, name, namespace)["metadata"].get("managedFields")
+                      for cluster in (served, twin)]
+            assert fields[0] == fields[1], command
+    pod = twin.client.get("Pod", "p", "default")
+    owned = pod["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+    assert pod["spec"]["serviceAccountName"] == "default" and "f:serviceAccountName" not in owned
+    assert "f:tolerations" not in owned and "f:priority" not in owned and "f:enableServiceLinks" in owned

@@ -5,7 +5,7 @@ Each step lives in its own module; this one fixes their order, as the real API s
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from kubelab.api import defaults, errors, schema, strategy, validation
 from kubelab.api.kinds import Kind
@@ -13,11 +13,20 @@ from kubelab.api.kinds import Kind
 Obj = dict[str, Any]
 
 
-def admit_create(obj: Obj, kind: Kind, field_validation: str = "Strict") -> tuple[Obj, list[str]]:
+Record = Callable[[Obj], None]
+
+
+def admit_create(obj: Obj, kind: Kind, field_validation: str = "Strict",
+                 record: Record | None = None) -> tuple[Obj, list[str]]:
     """Decode, default and validate a new object. Returns it and any warnings
-    (unknown fields under ``Warn`` validation); raises ``StatusError`` when it is rejected."""
+    (unknown fields under ``Warn`` validation); raises ``StatusError`` when it is rejected.
+    ``record`` sees the defaulted object before the admission plugins change it: where
+    kube-apiserver's field manager runs (createHandler)."""
     obj, warnings = schema.decode(obj, kind, field_validation)
     defaults.apply(obj, kind)
+    if record is not None:
+        record(obj)
+    defaults.admission_plugins(obj, kind)
     strategy.prepare_for_create(obj, kind)
     causes = validation.validate(obj, kind, None)
     if causes:
@@ -25,10 +34,15 @@ def admit_create(obj: Obj, kind: Kind, field_validation: str = "Strict") -> tupl
     return obj, warnings
 
 
-def admit_update(obj: Obj, old: Obj, kind: Kind, field_validation: str = "Strict") -> tuple[Obj, list[str]]:
-    """Decode, default and validate a replacement of ``old`` (immutable fields included)."""
+def admit_update(obj: Obj, old: Obj, kind: Kind, field_validation: str = "Strict",
+                 record: Record | None = None) -> tuple[Obj, list[str]]:
+    """Decode, default and validate a replacement of ``old`` (immutable fields included);
+    ``record`` as for admit_create."""
     obj, warnings = schema.decode(obj, kind, field_validation)
     defaults.apply(obj, kind)
+    if record is not None:
+        record(obj)
+    defaults.admission_plugins(obj, kind)
     strategy.prepare_for_update(obj, old, kind)
     causes = validation.validate(obj, kind, old)
     if causes:

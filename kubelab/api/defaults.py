@@ -180,7 +180,17 @@ def _pod(pod: Obj) -> None:
                 for port in c.get("ports") or []:
                     if not port.get("hostPort"):
                         port["hostPort"] = port.get("containerPort")
-    # admission plugins: ServiceAccount, Priority, DefaultTolerationSeconds
+    if not pod.get("status"):
+        pod["status"] = {"phase": "Pending", "qosClass": qos_class({"spec": spec})}
+
+
+def admission_plugins(obj: Obj, kind: Kind) -> None:
+    """What kube-apiserver's mutating admission plugins fill in, after defaulting and after
+    the field manager recorded the request (so no manager owns it): ServiceAccount,
+    Priority and DefaultTolerationSeconds for pods."""
+    if kind.kind != "Pod" or not isinstance(obj.get("spec"), dict):
+        return
+    spec = obj["spec"]
     account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
     spec["serviceAccountName"] = account
     spec["serviceAccount"] = account
@@ -192,8 +202,6 @@ def _pod(pod: Obj) -> None:
     for default in _NOT_READY_TOLERATIONS:
         if not any(_tolerates(t, default) for t in tolerations):
             tolerations.append(dict(default))
-    if not pod.get("status"):
-        pod["status"] = {"phase": "Pending", "qosClass": qos_class({"spec": spec})}
 
 
 def _tolerates(t: Obj, taint: Obj) -> bool:

@@ -89,9 +89,10 @@ class APIServer:
             meta.pop("uid", None)  # the server assigns identity; a Job's selector needs it early
             if kind.kind in strategy.UID_BEFORE_ADMISSION:
                 meta["uid"] = self.store.new_uid()
-            obj, warnings = admission.admit_create(obj, kind, field_validation)
-            if field_manager:
-                managedfields.record_update(kind, None, obj, field_manager, self.clock.timestamp())
+            now = self.clock.timestamp()
+            obj, warnings = admission.admit_create(
+                obj, kind, field_validation,
+                (lambda o: managedfields.record_update(kind, None, o, field_manager, now)) if field_manager else None)
             self._check_namespace(obj, kind, "create")
             name = obj["metadata"]["name"]
             if self.store.get(kind.kind, obj["metadata"].get("namespace", ""), name) is not None:
@@ -153,9 +154,10 @@ class APIServer:
             rv = meta.get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(kind.plural, meta["name"], kind.group)
-            obj, warnings = admission.admit_update(obj, old, kind, field_validation)
-            if field_manager:
-                managedfields.record_update(kind, old, obj, field_manager, self.clock.timestamp())
+            now = self.clock.timestamp()
+            obj, warnings = admission.admit_update(
+                obj, old, kind, field_validation,
+                (lambda o: managedfields.record_update(kind, old, o, field_manager, now)) if field_manager else None)
             for hook in self.hooks.get(kind.kind, ()):
                 hook(obj, old, dry_run)
             return _with_warnings(clone(self.store.update(obj, preview=dry_run)), warnings)

@@ -207,6 +207,11 @@ class Context:
         message = message[len("error: "):] if message.startswith("error: ") else message
         return KubectlError(f"error: {message}\nSee 'kubectl {usage.canonical(self.path)} -h' for help and examples")
 
+    def field_manager(self, default: str) -> str:
+        """Who this command's writes name in managedFields: ``--field-manager`` where the
+        command has it, else the name kubectl 1.32 sends (``kubectl-label``...)."""
+        return self.flags.values.get("field-manager") or default
+
     def now(self) -> float:
         return self.client.now()
 

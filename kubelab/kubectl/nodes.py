@@ -170,7 +170,7 @@ def taint(ctx: Context, args: list[str]) -> int:
             continue
         if dry_run != "client":
             ctx.client.patch("Node", name, None, {"spec": {"taints": new or None}}, "merge",
-                             dry_run=dry_run == "server")
+                             dry_run=dry_run == "server", field_manager=ctx.field_manager("kubectl-taint"))
         ctx.print(f"node/{name} {operation}{_suffix(dry_run)}")
     if len(errs) == 1:
         raise KubectlError(errs[0])
@@ -230,7 +230,7 @@ def _cordon(ctx: Context, nodes: list[Obj], desired: bool, dry_run: str) -> None
         if dry_run != "client":
             try:
                 ctx.client.patch("Node", name, None, {"spec": {"unschedulable": True if desired else None}},
-                                 "strategic", dry_run=dry_run == "server")
+                                 "strategic", dry_run=dry_run == "server", field_manager="kubectl")
             except StatusError as e:
                 ctx.eprint(f'error: unable to {word} node "{name}": {e.message}')
                 continue

@@ -213,7 +213,8 @@ def run(ctx: Context, args: list[str]) -> int:
                               "(--attach, --stdin, or --tty)")
     suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
     created = pod if dry_run == "client" else \
-        ctx.warnings(ctx.client.create(pod, ctx.namespace, dry_run=dry_run == "server")) or pod
+        ctx.warnings(ctx.client.create(pod, ctx.namespace, dry_run=dry_run == "server",
+                                       field_manager=ctx.field_manager("kubectl-run"))) or pod
     if dry_run == "none":
         ctx.touch(created, "created")
     separator = ""
@@ -222,7 +223,8 @@ def run(ctx: Context, args: list[str]) -> int:
         service = _service_for_run(ctx, pod)
         try:
             if dry_run != "client":
-                service = ctx.warnings(ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server")) \
+                service = ctx.warnings(ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server",
+                                                         field_manager=ctx.field_manager("kubectl-run"))) \
                     or service
                 if dry_run == "none":
                     ctx.touch(service, "created")

@@ -315,7 +315,7 @@ def _undo(ctx: Context, deploy: Obj, to_revision: int, dry_run: str) -> str:
              {"op": "replace", "path": "/metadata/annotations", "value": annotations}]
     try:
         ctx.client.patch("Deployment", name, deploy["metadata"]["namespace"], patch, "json",
-                         dry_run=dry_run == "server")
+                         dry_run=dry_run == "server", field_manager="kubectl")  # none sent: the User-Agent names it
     except StatusError as e:
         raise error(f"failed restoring revision {to_revision}: {e.message}") from None
     return "rolled back"
@@ -349,7 +349,8 @@ def _undo_revision(ctx: Context, obj: Obj, to_revision: int, dry_run: str) -> st
     if current == data:
         return f"skipped rollback (current template already matches revision {to_revision})"
     try:
-        ctx.client.patch(obj["kind"], meta["name"], meta["namespace"], data, "strategic", dry_run=dry_run == "server")
+        ctx.client.patch(obj["kind"], meta["name"], meta["namespace"], data, "strategic", dry_run=dry_run == "server",
+                         field_manager="kubectl")
     except StatusError as e:
         raise error(f"failed restoring revision {to_revision}: {e.message}") from None
     return "rolled back"
@@ -379,7 +380,8 @@ def _patch_each(ctx: Context, args: list[str], verb: str, change: Any, done: str
             errs.append(f"failed to create patch for {name}: if restart has already been triggered within "
                         "the past second, please wait before attempting to trigger another")
             continue
-        ctx.client.patch(kind.kind, name, obj["metadata"]["namespace"], patch, "strategic")
+        ctx.client.patch(kind.kind, name, obj["metadata"]["namespace"], patch, "strategic",
+                         field_manager=ctx.field_manager("kubectl-rollout"))
         ctx.print(f"{_name(kind, obj)} {done}")
     if errs:
         raise KubectlError("\n".join(e if e.startswith("error: ") else f"error: {e}" for e in errs))

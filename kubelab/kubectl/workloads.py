@@ -144,7 +144,8 @@ def set_image(ctx: Context, args: list[str]) -> int:
         if changed == obj:
             continue
         if dry_run != "client":
-            ctx.client.update(changed, obj["metadata"]["namespace"], dry_run=dry_run == "server")
+            ctx.client.update(changed, obj["metadata"]["namespace"], dry_run=dry_run == "server",
+                              field_manager=ctx.field_manager("kubectl-set"))
         if dry_run == "none":
             ctx.touch(changed, "image updated")
         ctx.print(f"{object_name(kind, obj)} image updated{_dry_suffix(dry_run)}")
@@ -408,7 +409,8 @@ def _patch_templates(ctx: Context, found: list[tuple[Kind, Obj]], change: Any, v
             continue
         try:
             patched = ctx.client.patch(kind.kind, obj["metadata"]["name"], obj["metadata"].get("namespace"), body,
-                                       "strategic", dry_run=dry_run == "server")
+                                       "strategic", dry_run=dry_run == "server",
+                                       field_manager=ctx.field_manager("kubectl-set"))
         except StatusError as e:
             errs.append(f"failed to patch {verb} update to pod template{':' if verb == 'env' else ''} {e.message}")
             continue
@@ -612,7 +614,7 @@ def _relabel(ctx: Context, args: list[str], field: str, noun: str) -> int:
             patch = {"metadata": {field: {**{k: None for k in current if k not in updated}, **add}}}
             try:
                 ctx.client.patch(kind.kind, obj["metadata"]["name"], obj["metadata"].get("namespace"), patch,
-                                 "merge", dry_run=dry_run == "server")
+                                 "merge", dry_run=dry_run == "server", field_manager=ctx.field_manager(f"kubectl-{ctx.path}"))
             except StatusError as e:
                 errs.append(e)
                 continue
@@ -654,7 +656,8 @@ def expose(ctx: Context, args: list[str]) -> int:
     for kind, obj in _from_args_or_files(ctx, args):
         service = _service_for(ctx, kind, obj)
         created = service if dry_run == "client" else ctx.warnings(
-            ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server"))
+            ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server",
+                              field_manager=ctx.field_manager("kubectl-expose")))
         if dry_run == "none":
             ctx.touch(created or service, "exposed")
         output = ctx.flags.get("output")
@@ -756,7 +759,8 @@ def patch(ctx: Context, args: list[str]) -> int:
     for kind, obj in _from_args_or_files(ctx, args):
         try:
             patched = ctx.client.patch(kind.kind, obj["metadata"]["name"], obj["metadata"].get("namespace"), body,
-                                       patch_type, dry_run=dry_run != "none")
+                                       patch_type, dry_run=dry_run != "none",
+                                       field_manager=ctx.field_manager("kubectl-patch"))
         except StatusError as e:
             if e.reason == "BadRequest":
                 raise error(e.message) from None
@@ -835,7 +839,7 @@ def edit(ctx: Context, args: list[str]) -> int:
         edited = _with_server_fields(edited, original)
         try:
             patched = ctx.warnings(ctx.client.patch(kind.kind, name, ns, three_way(original, edited, original),
-                                                    "strategic"))
+                                                    "strategic", field_manager=ctx.field_manager("kubectl-edit")))
         except StatusError as e:
             return _edit_failed(ctx, kind, name, e, body)
         ctx.touch(patched or original, "edited")
