@@ -208,6 +208,13 @@ def test_kubelabs_own_diff_prints_what_the_real_one_prints(kubectl, cluster, tmp
     secret.write_text("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ndata:\n  a: Yw==\n  c: Yw==\n")
     same(f"diff -f {deployment} -f {secret}")
     same(f"diff --server-side --force-conflicts -f {deployment}")
+    # a conflict: kubectl warns (klog) that it diffs without the lock, then fails with exit 2
+    theirs, ours = kubectl(f"diff --server-side -f {deployment}"), cluster.kubectl(f"diff --server-side -f {deployment}")
+    klog = re.compile(r"^W\d{4} \d\d:\d\d:\d\d\.\d{6} +\d+ ", re.M)
+    assert (theirs.returncode, klog.sub("W ", theirs.stderr)) == (ours.returncode, klog.sub("W ", ours.stderr)) == \
+        (2, 'W diff.go:723] Object (apps/v1, Kind=Deployment: echo-server) keeps changing, diffing without lock\n'
+            'Error from server (Conflict): Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" '
+            "using apps/v1: .spec.replicas\n")
     same(f"diff --show-managed-fields --server-side --force-conflicts -f {deployment}")
     same(f"diff {deployment}")  # usage errors exit 2
     same("diff")

@@ -17,6 +17,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -136,7 +137,16 @@ def _diff(ctx: Context, args: list[str]) -> int:
                     if e.reason != "NotFound":
                         raise
                     live = None
-                merged: Obj | None = ctx.warnings(_merged(ctx, kind, obj, live, namespace, name, validation))
+                try:
+                    merged: Obj | None = _merged(ctx, kind, obj, live, namespace, name, validation)
+                except StatusError as e:
+                    if e.code != 409:
+                        raise
+                    # diff.go retries a conflict with the live resourceVersion as a lock, then once without
+                    _klog_warning(ctx, f"Object ({'/'.join(filter(None, [kind.group]))}/{kind.version}, "
+                                       f"Kind={kind.kind}: {name}) keeps changing, diffing without lock")
+                    merged = _merged(ctx, kind, obj, live, namespace, name, validation)
+                merged = ctx.warnings(merged)
             except StatusError as e:
                 raise KubectlError(format_error(e), 2) from None
             secret = kind.kind == "Secret"
@@ -146,6 +156,13 @@ def _diff(ctx: Context, args: list[str]) -> int:
             _write(os.path.join(live_dir, file_name), live, show_managed, secret)
             _write(os.path.join(merged_dir, file_name), merged, show_managed, secret)
         return _run_diff(ctx, live_dir, merged_dir)
+
+
+def _klog_warning(ctx: Context, text: str) -> None:
+    """A klog warning line as kubectl writes it (``W1204 01:59:21.149663   23015 diff.go:723] ...``)."""
+    now = time.time()
+    stamp = time.strftime("%m%d %H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1e6):06d}"
+    ctx.eprint(f"W{stamp} {os.getpid():7d} diff.go:723] {text}")
 
 
 @contextmanager
