@@ -99,6 +99,10 @@ HELP: dict[str, Help] = {
             ('view-last-applied', 'View the latest last-applied-configuration annotations of a resource/object'),
         ),
     ),
+    'diff': Help(
+        'Diff configurations specified by file name or stdin between the current online configuration, and the configuration as it would be if applied.',
+        'kubectl diff -f FILENAME [options]',
+    ),
     'create': Help(
         'Create a resource from a file or from stdin.',
         'kubectl create -f FILENAME [options]',
