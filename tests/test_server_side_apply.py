@@ -289,3 +289,18 @@ def test_kubelabs_own_commands_name_kubectls_field_managers(tmp_path):
     owned = pod["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
     assert pod["spec"]["serviceAccountName"] == "default" and "f:serviceAccountName" not in owned
     assert "f:tolerations" not in owned and "f:priority" not in owned and "f:enableServiceLinks" in owned
+
+
+@needs_kubectl
+def test_apply_prunes_list_items_and_defaults_what_it_drops(kubectl, cluster):
+    two = DEPLOYMENT.replace("        image: kennship/http-echo\n", "        image: kennship/http-echo\n"
+                             "      - name: side\n        image: busybox\n        env:\n        - name: A\n"
+                             "          value: b\n")
+    for manifest in (two, two.replace("        env:\n        - name: A\n          value: b\n", "")):
+        assert kubectl("apply --server-side -f -", stdin=manifest).returncode == 0
+    containers = cluster.client.get("Deployment", "echo-server", "default")["spec"]["template"]["spec"]["containers"]
+    assert [c["name"] for c in containers] == ["echo-server-container", "side"] and "env" not in containers[1]
+    assert kubectl("apply --server-side -f -", stdin=DEPLOYMENT.replace("  replicas: 3\n", "")).returncode == 0
+    spec = cluster.client.get("Deployment", "echo-server", "default")["spec"]
+    assert [c["name"] for c in spec["template"]["spec"]["containers"]] == ["echo-server-container"]
+    assert spec["replicas"] == 1  # nobody owns replicas any more: removed, then defaulted

@@ -367,8 +367,9 @@ def apply(kind: Kind, live: Obj | None, config: Obj, manager: str, force: bool, 
     last = mine.fields if mine is not None else set()
     others = [m for m in managers if m is not mine]
     owned_elsewhere = set().union(*(m.fields for m in others)) if others else set()
-    for path in sorted(last - applied - owned_elsewhere, key=len, reverse=True):
-        if not any(p[:len(path)] == path and p != path for p in applied | owned_elsewhere):
+    kept = applied | owned_elsewhere
+    for path in sorted(last - kept, key=len):  # a parent first: its subtree goes with it
+        if not any(p[:len(path)] == path for p in kept):
             _remove(merged, path)
     added, modified, removed = compare(_strip(base), _strip(merged), schema)
     changed = _ignored(kind, None, added | modified)
