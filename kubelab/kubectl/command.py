@@ -11,14 +11,19 @@ from __future__ import annotations
 import io
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from kubelab.api.errors import StatusError
 from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import usage
 
+if TYPE_CHECKING:
+    from kubelab.engine.session import Session as Stream
+
 Obj = dict[str, Any]
+# The commands that take over a terminal with -i -t (kubectl puts it in raw mode).
+INTERACTIVE = ("run", "exec", "attach")
 
 
 @dataclass(frozen=True)
@@ -132,18 +137,49 @@ def group(path: str, short: str = "") -> None:
     COMMANDS.setdefault(path, Spec(path, None, (), short))
 
 
+class Terminal(Protocol):
+    """The terminal kubectl runs in when a person types into it (the notebook's in-cell
+    terminal): what kubectl prints appears on it as it is printed, and an interactive stream
+    (``run -it``, ``exec -it``, ``attach -it``) is connected to it until the process ends."""
+
+    @property
+    def closed(self) -> bool:
+        """The terminal went away (a real kubectl gets SIGHUP and stops)."""
+        ...
+    def write(self, text: str) -> None:
+        """kubectl's own output, stdout and stderr alike (a terminal shows both)."""
+    def connect(self, stream: "Stream") -> None:
+        """Keystrokes to ``stream``, its output to the screen, and the window size to it (what
+        kubectl does with a raw-mode terminal)."""
+
+
+class _Echo(io.StringIO):
+    """A command's stdout or stderr that also shows on the terminal as it is written, with
+    the tty's newline translation (onlcr)."""
+
+    def __init__(self, terminal: Terminal) -> None:
+        super().__init__()
+        self.terminal = terminal
+
+    def write(self, text: str) -> int:
+        self.terminal.write(text.replace("\r\n", "\n").replace("\n", "\r\n"))
+        return super().write(text)
+
+
 class Context:
-    """Everything a command needs: the client, the session, parsed flags, stdin, writers."""
+    """Everything a command needs: the client, the session, parsed flags, stdin, writers, and
+    the terminal when kubectl runs in one."""
 
     def __init__(self, client: Client, session: Session, path: str, flags: fl.Flags,
-                 stdin: str | None) -> None:
+                 stdin: str | None, terminal: Terminal | None = None) -> None:
         self.client = client
         self.session = session
         self.path = path
         self.flags = flags
         self.stdin = stdin
-        self.out = io.StringIO()
-        self.err = io.StringIO()
+        self.terminal = terminal
+        self.out: io.StringIO = io.StringIO() if terminal is None else _Echo(terminal)
+        self.err: io.StringIO = io.StringIO() if terminal is None else _Echo(terminal)
         self.tables: list[Table] = []
         self.touched: list[Touched] = []
         self.notices: list[str] = []
@@ -152,6 +188,11 @@ class Context:
         """Record that this command ``verb``-ed ``obj`` (for :attr:`Result.touched`)."""
         meta = obj.get("metadata") or {}
         self.touched.append(Touched(obj.get("kind", ""), meta.get("namespace"), meta.get("name", ""), verb))
+
+    @property
+    def interactive(self) -> bool:
+        """Whether this command's stream takes the terminal (``-i -t`` in a terminal)."""
+        return self.terminal is not None and bool(self.flags.get("stdin")) and bool(self.flags.get("tty"))
 
     # -- namespace ----------------------------------------------------------------------
     @property
@@ -345,8 +386,9 @@ def _find(argv: list[str]) -> tuple[list[str], list[str]]:
     return words, rest
 
 
-def run(client: Client, argv: list[str], stdin: str | None = None) -> Result:
-    """Run one kubectl command line against ``client``."""
+def run(client: Client, argv: list[str], stdin: str | None = None, terminal: Terminal | None = None) -> Result:
+    """Run one kubectl command line against ``client``; with a ``terminal``, as if typed in it
+    (what it prints shows there too, and ``-it`` streams connect to it)."""
     _load_commands()
     session = session_for(client)
     words, rest = _find(list(argv))
@@ -366,7 +408,7 @@ def run(client: Client, argv: list[str], stdin: str | None = None) -> Result:
     if missing:
         names = ", ".join(f'"{name}"' for name in missing)
         return Result(1, "", f"error: required flag(s) {names} not set\n")
-    ctx = Context(client, session, path, flags, stdin)
+    ctx = Context(client, session, path, flags, stdin, terminal)
     try:
         code = spec.fn(ctx, args)
     except KubectlError as e:
@@ -378,6 +420,21 @@ def run(client: Client, argv: list[str], stdin: str | None = None) -> Result:
         code = 1
     return Result(code, ctx.out.getvalue(), ctx.err.getvalue(), ctx.tables, ctx.touched, ctx.namespace,
                   ctx.notices)
+
+
+def wants_terminal(argv: list[str]) -> bool:
+    """Whether this command line would take over a terminal: ``run``, ``exec`` or ``attach``
+    with ``-i`` and ``-t`` (its flags parsed as the command parses them; a line that does
+    not parse does not)."""
+    _load_commands()
+    words, rest = _find(list(argv))
+    if not words or words[0] not in INTERACTIVE or COMMANDS[" ".join(words)].fn is None:
+        return False
+    try:
+        flags, _ = fl.parse(rest, [*COMMANDS[" ".join(words)].flags, *fl.GLOBAL_FLAGS, fl.HELP])
+    except fl.FlagError:
+        return False
+    return bool(flags.get("stdin")) and bool(flags.get("tty")) and not flags.get("help")
 
 
 def _no_command(argv: list[str], rest: list[str]) -> Result:

@@ -1,20 +1,25 @@
 """kubectl's pod verbs: ``logs``, ``exec``, ``run`` and ``attach``.
 
-A notebook cell has no terminal, so the interactive forms take their keystrokes from stdin
+The interactive forms (``-it``) connect the container's stream to the terminal kubectl runs
+in: the notebook's in-cell terminal (``%kube run -it ...``, see kubelab.notebook.terminal).
+Without one they take their keystrokes from stdin
 (``Cluster.kubectl("run -it busybox --image=busybox --rm", stdin="wget -qO- http://web")``):
-each line runs as a shell command in the container and its output is printed, after the same
-notices kubectl prints (``If you don't see a command prompt, try pressing enter.``).
+the container's shell reads it as a pipe and its output is printed, after the same notices
+kubectl prints (``If you don't see a command prompt, try pressing enter.``).
 """
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubelab.api.errors import StatusError
 from kubelab.api.pods import is_ready
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error
 from kubelab.kubectl.describe import format_selector, parse_time, resource_args
+
+if TYPE_CHECKING:
+    from kubelab.engine.session import Session as Stream
 
 Obj = dict[str, Any]
 
@@ -166,6 +171,13 @@ def exec_(ctx: Context, args: list[str]) -> int:
 
 def _run_in(ctx: Context, pod: Obj, container: str, words: list[str], stdin: str | None, tty: bool = False) -> int:
     """Run ``words`` in the container; with a terminal (-t) its stderr comes on stdout, in order."""
+    if ctx.interactive:
+        stream = ctx.client.open_exec(pod["metadata"]["name"], pod["metadata"]["namespace"], container, words,
+                                      stdin=True, tty=True)
+        code = _interact(ctx, stream)
+        if code:
+            raise KubectlError(f"command terminated with exit code {code}", code)
+        return 0
     result = ctx.client.exec(pod["metadata"]["name"], pod["metadata"]["namespace"], container, words, stdin,
                              **({"tty": True} if tty else {}))
     ctx.out.write(result.stdout)
@@ -347,6 +359,12 @@ def _attach_session(ctx: Context, pod: Obj, container: str, timeout: float) -> i
         return 0
     if ctx.flags.get("tty") or ctx.flags.get("stdin"):
         ctx.notice(_PROMPT_HINT)
+    if ctx.interactive:
+        _interact(ctx, ctx.client.open_attach(name, ctx.namespace, container, stdin=True, tty=True))
+        if (current.get("spec") or {}).get("restartPolicy", "Always") == "Always":  # as attach.go's Run says
+            ctx.print(f"Session ended, resume using 'kubectl attach {name} -c {container} -i -t' command "
+                      "when the pod is running")
+        return 0
     if ctx.stdin is None:
         ctx.out.write(ctx.client.logs(name, ctx.namespace, container, False, None))
         return 0
@@ -361,6 +379,20 @@ def _attach_session(ctx: Context, pod: Obj, container: str, timeout: float) -> i
     session.close()
     ctx.out.write(b"".join(printed).decode(errors="replace"))
     return 0
+
+
+def _interact(ctx: Context, stream: "Stream") -> int | None:
+    """The terminal on the stream until the process ends or the terminal goes away (then the
+    stream is closed: an exec'd shell dies, an attached one runs on). Meanwhile the cluster's
+    clock keeps moving, so a ``sleep 5`` typed at the prompt ends."""
+    assert ctx.terminal is not None
+    ctx.terminal.connect(stream)
+    try:
+        while stream.wait(0.1) is None and not ctx.terminal.closed:
+            ctx.client.wait(lambda: stream.exit_code is not None, 0)
+    finally:
+        stream.close()
+    return stream.exit_code
 
 
 @command("attach", fl.Flag("container", "c", fl.STRING), fl.Flag("stdin", "i", fl.BOOL),

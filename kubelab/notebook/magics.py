@@ -13,6 +13,9 @@ previous one's state file is kept, and ``reset --undo`` brings it back), ``ip`` 
 like ``minikube ip``), ``workdir NAME`` (this chapter's own folder for its files) and
 ``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
 object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
+``%kube run -it ...``, ``%kube exec -it POD -- sh`` and ``%kube attach -it POD`` open a terminal
+in the cell's output (kubelab.notebook.terminal); with text on stdin (``Cluster.kubectl``) they
+read it as a pipe instead.
 ``%kube port-forward svc/NAME :80`` (a free local port) keeps forwarding in the background after
 the cell returns, that cell showing what it prints as it comes, until ``%kube port-forward
 --stop [PORT]`` or ``%kube reset``.
@@ -152,6 +155,8 @@ def kube_line(line: str) -> Any:
             return _special(argv)
         if argv and argv[0] == "edit":
             return _edit(argv)
+        if _open_terminal(argv):
+            return None
         before = _forwards() if argv[:1] == ["port-forward"] else None
         result = run_kubectl(argv)
         if before is not None and result.stdout:
@@ -173,6 +178,19 @@ def kube_line(line: str) -> Any:
             result.shown = True
         sys.stderr.write(result.stderr)
     return result
+
+
+def _open_terminal(argv: list[str]) -> bool:
+    """``run -it``, ``exec -it``, ``attach -it``: a terminal in the cell's output, kubectl
+    running in it in the background (the cell returns at once). False for other commands."""
+    from kubelab.kubectl.command import wants_terminal
+
+    if not wants_terminal(argv):
+        return False
+    from kubelab.notebook.terminal import open_terminal
+
+    open_terminal(nb.client(), argv)
+    return True
 
 
 def _forwards() -> list[Any]:

@@ -1,0 +1,259 @@
+"""The in-cell terminal: ``%kube run -it ...``, ``%kube exec -it POD -- sh`` and
+``%kube attach -it POD`` open a terminal in the cell's output, connected to the simulated
+container's shell.
+
+The screen is xterm.js (vendored in ``static/xterm``, MIT, see its LICENSE there) in an
+anywidget view. kubectl runs in a background thread as if typed into that terminal
+(``kubelab.kubectl.run(..., terminal=...)``): it prints its notices there, waits for the pod,
+then connects the container's stream (a :class:`kubelab.engine.session.Session`) to it. So the
+cell returns at once and other cells run while the terminal is open; keystrokes arrive as the
+widget's comm messages and go to ``Session.write``; the session's output goes back as custom
+messages, each tagged with its offset in the transcript so that a view opened later (a second
+view, a reloaded page) replays what it missed.
+
+What a saved or static notebook shows: the display's ``text/plain`` is the transcript as plain
+text (prompts, typed lines, output; escape sequences and line redraws flattened), updated when
+the session ends, in the cell that opened the terminal. nbconvert, GitHub and a notebook opened
+without its kernel render that; a live JupyterLab renders the terminal (the widget state holds
+the raw transcript, so a re-rendered view shows the same screen).
+"""
+from __future__ import annotations
+
+import codecs
+import re
+import shlex
+import threading
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import anywidget
+import traitlets
+
+if TYPE_CHECKING:
+    from kubelab.client import Client
+    from kubelab.engine.session import Session
+
+COLS, ROWS = 100, 20
+# Transcript kept for late views and the saved notebook (a long session keeps its end).
+TRANSCRIPT = 256 * 1024
+_CSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()][0-9A-Za-z]|\x1b[=>78]")
+
+_VIEW = r"""
+function count(text) { let n = 0; for (const _ of text) n++; return n; }
+function tail(text, k) { return Array.from(text).slice(k).join(""); }
+
+function render({ model, el }) {
+  el.classList.add("kubelab-terminal");
+  const bar = document.createElement("div");
+  bar.className = "kubelab-terminal-bar";
+  const screen = document.createElement("div");
+  screen.className = "kubelab-terminal-screen";
+  el.append(bar, screen);
+  // Keys typed here are the shell's, not JupyterLab's shortcuts (a, b, dd, Enter, ...).
+  screen.addEventListener("keydown", (e) => e.stopPropagation());
+  const term = new Terminal({ cols: model.get("cols"), rows: model.get("rows"), cursorBlink: true,
+                              scrollback: 5000, fontSize: 13, convertEol: false,
+                              fontFamily: "DejaVu Sans Mono, Menlo, Consolas, monospace" });
+  term.open(screen);
+  let pos = 0;  // characters of the transcript on this screen
+  let asked = false;
+  // A chunk of output at `offset` in the transcript. A replay (the kernel's answer to "sync")
+  // may start past what this screen has (the kernel keeps only the transcript's end).
+  const write = (offset, data, replay) => {
+    if (offset > pos && !replay) {  // missed some: ask for the rest once
+      if (!asked) { asked = true; model.send({ type: "sync", have: pos }); }
+      return;
+    }
+    if (replay) asked = false;
+    const end = offset + count(data);
+    if (end <= pos) return;
+    term.write(offset >= pos ? data : tail(data, pos - offset));
+    pos = end;
+  };
+  write(model.get("transcript_start"), model.get("transcript"), true);
+  const show = () => {
+    const state = model.get("state");
+    bar.textContent = model.get("status");
+    bar.dataset.state = state;
+    el.dataset.state = state;
+    term.options.disableStdin = state === "ended";
+    term.options.cursorBlink = state !== "ended";
+  };
+  show();
+  model.on("change:state", show);
+  model.on("change:status", show);
+  model.on("msg:custom", (msg) => { if (msg.type === "output") write(msg.offset, msg.data, !!msg.replay); });
+  term.onData((data) => { if (model.get("state") !== "ended") model.send({ type: "input", data }); });
+  asked = true;
+  model.send({ type: "sync", have: pos });
+  return () => term.dispose();
+}
+export default { render };
+"""
+
+_CSS = """
+.kubelab-terminal { display: inline-block; border: 1px solid #444; border-radius: 4px; overflow: hidden; }
+.kubelab-terminal-bar { font: 12px sans-serif; padding: 2px 8px; background: #2d2d2d; color: #ddd; }
+.kubelab-terminal-bar[data-state="ended"] { color: #aaa; font-style: italic; }
+.kubelab-terminal-screen { padding: 2px; background: #000; }
+"""
+
+
+@lru_cache(maxsize=1)
+def _assets() -> tuple[str, str]:
+    """The widget's module (xterm.js's UMD build wrapped as a CommonJS module, then the view)
+    and its style sheet."""
+    static = resources.files("kubelab.notebook") / "static" / "xterm"
+    xterm = static.joinpath("xterm.js").read_text(encoding="utf-8")
+    module = ("const xtermModule = { exports: {} };\n"
+              "(function (exports, module, define) {\n" + xterm + "\n})"
+              ".call(globalThis, xtermModule.exports, xtermModule, undefined);\n"
+              "const { Terminal } = xtermModule.exports;\n" + _VIEW)
+    return module, static.joinpath("xterm.css").read_text(encoding="utf-8") + _CSS
+
+
+def plain(transcript: str) -> str:
+    """A terminal transcript as plain text: each line as it was left (a line the shell redrew,
+    ``\\r`` then the prompt and the line again, keeps its last drawing), escape sequences gone."""
+    lines = []
+    for line in transcript.replace("\r\n", "\n").split("\n"):
+        lines.append(_CSI.sub("", line.rsplit("\r", 1)[-1]))
+    return "\n".join(lines)
+
+
+class Terminal(anywidget.AnyWidget):
+    """One terminal in a cell's output, running one kubectl command (see the module doc)."""
+
+    _esm = traitlets.Unicode().tag(sync=True)
+    _css = traitlets.Unicode().tag(sync=True)
+    command = traitlets.Unicode("").tag(sync=True)
+    state = traitlets.Unicode("starting").tag(sync=True)  # starting, connected, ended
+    status = traitlets.Unicode("").tag(sync=True)
+    cols = traitlets.Int(COLS).tag(sync=True)
+    rows = traitlets.Int(ROWS).tag(sync=True)
+    # Synced when the session ends (a view rendered then, or from saved state, shows it all);
+    # while it runs, views get the output as messages.
+    transcript = traitlets.Unicode("").tag(sync=True)
+    transcript_start = traitlets.Int(0).tag(sync=True)  # offset of `transcript` in the whole output
+
+    def __init__(self, argv: list[str]) -> None:
+        module, css = _assets()
+        super().__init__(_esm=module, _css=css, command="kubectl " + shlex.join(argv),
+                         status=f"kubectl {shlex.join(argv)}: starting")
+        self.argv = list(argv)
+        self.session: Session | None = None
+        self.exit_code: int | None = None
+        self.result: Any = None
+        self._text = ""  # everything shown (its last TRANSCRIPT characters)
+        self._start = 0  # offset of self._text in all that was shown
+        self._typed: list[bytes] = []  # keystrokes before the stream was connected (type-ahead)
+        self._lock = threading.Lock()
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._closed = False
+        self._display: Any = None
+        self.on_msg(self._message)
+
+    # -- kubectl's side (kubelab.kubectl.command.Terminal) --------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def write(self, text: str) -> None:
+        """Show ``text`` (kubectl's own output or the stream's): append it to the transcript
+        and send it to the views with its offset."""
+        if not text:
+            return
+        with self._lock:
+            offset = self._start + len(self._text)
+            self._text += text
+            if len(self._text) > TRANSCRIPT:
+                cut = len(self._text) - TRANSCRIPT
+                self._text, self._start = self._text[cut:], self._start + cut
+            self.send({"type": "output", "offset": offset, "data": text})
+
+    def connect(self, stream: Session) -> None:
+        self.session = stream
+        stream.subscribe(lambda channel, data: self.write(self._decoder.decode(data)))
+        stream.resize(self.cols, self.rows)  # as kubectl sends the window size: ash redraws its prompt
+        self.state = "connected"
+        self.status = f"{self.command}: connected (type exit to end)"
+        typed, self._typed = self._typed, []
+        for keys in typed:
+            stream.write(keys)
+
+    # -- the views' side ------------------------------------------------------------------
+    def _message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        kind = content.get("type")
+        if kind == "input" and self.state != "ended":
+            keys = str(content.get("data", "")).encode()
+            if self.session is None:
+                self._typed.append(keys)
+            else:
+                self.session.write(keys)
+        elif kind == "sync":
+            with self._lock:
+                have = max(int(content.get("have", 0)), self._start)
+                if have < self._start + len(self._text):
+                    self.send({"type": "output", "offset": have, "data": self._text[have - self._start:],
+                               "replay": True})
+
+    def close(self) -> None:
+        """The widget went away: like closing a terminal window (kubectl stops)."""
+        self._closed = True
+        super().close()
+
+    # -- the notebook's side --------------------------------------------------------------
+    def plain_text(self) -> str:
+        return plain(self._text)
+
+    def __repr__(self) -> str:
+        """The text a static renderer shows in the widget's place: the transcript."""
+        return f"$ {self.command}\n" + self.plain_text()
+
+    def run(self, client: Client) -> None:
+        """Run the kubectl command in this terminal (in a background thread), then mark the
+        session over: the terminal says so and takes no more input."""
+        from kubelab.kubectl import run
+
+        try:
+            self.result = run(client, self.argv, terminal=self)
+            self.exit_code = self.result.returncode
+        except Exception as err:  # the learner sees an error line, never a traceback
+            self.write(f"error: {err}\r\n")
+            self.exit_code = 1
+        with self._lock:
+            self.transcript, self.transcript_start = self._text, self._start
+        self.status = f"{self.command}: session ended (exit code {self.exit_code})"
+        self.state = "ended"
+        if self._display is not None:
+            try:
+                self._display.update(self)
+            except Exception:  # the kernel may be shutting down: the live view already says it
+                pass
+
+
+TERMINALS: list[Terminal] = []  # the terminals this kernel opened (the tests find theirs here)
+
+
+def open_terminal(client: Client, argv: list[str]) -> Terminal:
+    """Show a terminal in the current cell's output and run ``kubectl ARGV`` in it, in the
+    background: this returns at once."""
+    from IPython import get_ipython
+    from IPython.display import display
+
+    term = Terminal(argv)
+    TERMINALS.append(term)
+    term._display = display(term, display_id=True)
+    shell = get_ipython()
+    parent = getattr(shell, "parent_header", None)
+    publisher = getattr(shell, "display_pub", None)
+
+    def main() -> None:
+        # The transcript update at the end belongs to the cell that opened the terminal.
+        if parent and hasattr(publisher, "set_thread_parent"):
+            publisher.set_thread_parent(parent)
+        term.run(client)
+
+    threading.Thread(target=main, name=f"kubelab-terminal-{term.model_id[:8]}", daemon=True).start()
+    return term
