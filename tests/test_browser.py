@@ -13,7 +13,7 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -56,26 +56,43 @@ spec:
 ]
 
 
+# The in-cell terminal (the notes' first command): a shell in a busybox pod, answered while
+# another cell runs.
+TERMINAL_CELLS = [
+    "%load_ext kubelab",
+    "%kube create deployment echo-server --image=kennship/http-echo",
+    "%kube rollout status deploy/echo-server",
+    "%kube get pods -l app=echo-server -o jsonpath='{.items[0].status.podIP}'",
+    "%kube run -it busybox --image=busybox --rm --restart=Never",
+    "%kube get pods",
+]
+NOTEBOOKS = {"dashboard.ipynb": NOTEBOOK_CELLS, "terminal.ipynb": TERMINAL_CELLS}
+WORK: list[Path] = [Path()]  # the folder JupyterLab serves (set by the lab fixture)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[str]:
-    """A JupyterLab server on 127.0.0.1 serving a folder with the test notebook; yields its URL."""
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A JupyterLab server on 127.0.0.1 serving a folder with the test notebooks (one server
+    for all the tests here: it takes a while to start); yields its URL."""
     import nbformat
 
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed (Debian package chromium; .ci/run installs it)")
     pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    work = tmp_path / "work"
+    tmp_path = tmp_path_factory.mktemp("lab")
+    work = WORK[0] = tmp_path / "work"
     work.mkdir()
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in NOTEBOOK_CELLS],
-                                  metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                                                           "language": "python"}})
-    nbformat.write(nb, work / "dashboard.ipynb")
+    for name, cells in NOTEBOOKS.items():
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in cells],
+                                      metadata={"kernelspec": {"name": "python3", "language": "python",
+                                                               "display_name": "Python 3 (ipykernel)"}})
+        nbformat.write(nb, work / name)
     port = _free_port()
     env = {**os.environ, "JUPYTER_TOKEN": TOKEN, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
@@ -122,11 +139,12 @@ def _wait_for(page, predicate, timeout: float, what: str) -> None:  # noqa: ANN0
         page.wait_for_timeout(250)
 
 
-def test_dashboard_scales_and_heals(lab: str, tmp_path: Path) -> None:
+def _browse(lab: str, tmp_path: Path, drive: Callable[..., None], prefix: str) -> None:
+    """Open Chromium on the lab and ``drive(page, lab)``; a failure leaves a screenshot."""
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
-    for old in ARTIFACTS.glob("browser-*.png"):
+    for old in ARTIFACTS.glob(f"{prefix}-*.png"):
         old.unlink()
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
@@ -138,17 +156,30 @@ def test_dashboard_scales_and_heals(lab: str, tmp_path: Path) -> None:
             page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(lab)
                        else route.abort())
             try:
-                _drive(page, lab)
+                drive(page, lab)
             except BaseException:
-                page.screenshot(path=str(ARTIFACTS / "browser-failure.png"), full_page=True)
+                page.screenshot(path=str(ARTIFACTS / f"{prefix}-failure.png"), full_page=True)
                 raise
         finally:
             context.close()
+            _stop_kernels(lab)
 
 
-def _drive(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
-    """Run the notebook, then scale up and delete a pod from the dashboard."""
-    page.goto(f"{lab}/lab/tree/dashboard.ipynb?token={TOKEN}")
+def _stop_kernels(lab: str) -> None:
+    """Shut down the kernels a test started (the next test gets the machine's cores)."""
+    import json
+
+    with urllib.request.urlopen(f"{lab}/api/kernels?token={TOKEN}", timeout=10) as answer:
+        kernels = json.load(answer)
+    for kernel in kernels:
+        request = urllib.request.Request(f"{lab}/api/kernels/{kernel['id']}?token={TOKEN}", method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
+def _run_all(page, lab: str, notebook: str) -> None:  # noqa: ANN001 (playwright Page)
+    """Open ``notebook`` and run all its cells."""
+    # its own workspace, reset: not the tabs an earlier test left open
+    page.goto(f"{lab}/lab/workspaces/{notebook.split('.')[0]}/tree/{notebook}?reset&token={TOKEN}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     select = page.locator(".jp-Dialog button", has_text="Select")  # JupyterLab may ask which kernel
@@ -160,6 +191,14 @@ def _drive(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
     page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
     page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
 
+
+def test_dashboard_scales_and_heals(lab: str, tmp_path: Path) -> None:
+    _browse(lab, tmp_path, _drive, "browser")
+
+
+def _drive(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
+    """Run the notebook, then scale up and delete a pod from the dashboard."""
+    _run_all(page, lab, "dashboard.ipynb")
     dashboard = page.locator(".kubelab-dashboard")
     dashboard.wait_for(state="visible", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "browser-1-notebook-run.png"), full_page=True)
@@ -184,3 +223,57 @@ def _drive(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
               f"{victim} to go")
     page.screenshot(path=str(ARTIFACTS / "browser-4-pod-replaced.png"), full_page=True)
 
+
+
+def test_terminal_in_a_cell(lab: str, tmp_path: Path) -> None:
+    """The notes' first command in a cell: a shell in a busybox pod, typed into in Chromium,
+    answers wget to the echo server; another cell runs while it is open; ``exit`` deletes the
+    pod; the saved notebook keeps the transcript as text."""
+    _browse(lab, tmp_path, _drive_terminal, "terminal")
+
+
+def _cell_output(page, index: int):  # noqa: ANN001, ANN202 (playwright Page, Locator)
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
+
+
+def _drive_terminal(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
+    import json
+
+    _run_all(page, lab, "terminal.ipynb")
+    terminal = page.locator(".kubelab-terminal")
+    terminal.wait_for(state="visible", timeout=60_000)
+    screen = terminal.locator(".xterm-rows")
+    _wait_for(page, lambda: "/ #" in screen.inner_text(), 60, "the shell's prompt")
+    ip = _cell_output(page, 3).inner_text().strip()
+    assert ip.count(".") == 3, ip
+    # the cell after the terminal ran while the terminal is open (Run All went on at once)
+    pods = _cell_output(page, 5)
+    _wait_for(page, lambda: "busybox" in pods.inner_text(), 60, "the next cell's output")
+    assert "connected" in terminal.locator(".kubelab-terminal-bar").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "terminal-1-prompt.png"), full_page=True)
+
+    terminal.locator(".xterm").click()
+    page.keyboard.type(f"wget -qO- {ip}:3000")
+    page.keyboard.press("Enter")
+    _wait_for(page, lambda: '"method":"GET"' in screen.inner_text().replace("\n", ""), 60, "the echo reply")
+    text = screen.inner_text().replace("\n", "")
+    assert f'"host":"{ip}:3000"' in text and '"user-agent":"Wget"' in text
+    page.screenshot(path=str(ARTIFACTS / "terminal-2-echo.png"), full_page=True)
+
+    page.keyboard.type("exit")
+    page.keyboard.press("Enter")
+    _wait_for(page, lambda: 'pod "busybox" deleted' in screen.inner_text(), 60, "the pod's deletion")
+    bar = terminal.locator(".kubelab-terminal-bar")
+    _wait_for(page, lambda: "session ended" in bar.inner_text(), 30, "the terminal to say the session ended")
+    page.screenshot(path=str(ARTIFACTS / "terminal-3-ended.png"), full_page=True)
+
+    # The saved notebook holds the transcript as plain text in the terminal cell's output.
+    page.keyboard.press("Control+s")
+    saved = WORK[0] / "terminal.ipynb"
+
+    def transcript() -> str:
+        cells = json.loads(saved.read_text())["cells"]
+        return "".join("".join(o.get("data", {}).get("text/plain", "")) for o in cells[4].get("outputs", []))
+
+    _wait_for(page, lambda: 'pod "busybox" deleted' in transcript(), 30, "the saved transcript")
+    assert "/ # wget -qO- " + ip + ":3000" in transcript()
