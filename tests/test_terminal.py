@@ -137,6 +137,22 @@ def test_a_late_view_gets_the_transcript_replayed(c: Cluster) -> None:
     assert not thread.is_alive()
 
 
+def test_a_reset_cluster_closes_its_terminals(c: Cluster) -> None:
+    """After ``%kube reset`` the terminal stops rather than keep typing into the old cluster."""
+    current = [True]
+    c.kubectl("run web --image=busybox --restart=Never -- sleep 3600")
+    c.settle()
+    term = Terminal("exec -it web -- sh".split(), current=lambda: current[0])
+    views = Views(term)
+    thread = threading.Thread(target=term.run, args=(c.client,), daemon=True)
+    thread.start()
+    until(lambda: term.state == "connected", "the shell")
+    current[0] = False
+    thread.join(30)
+    assert (term.state, term.status) == ("ended", "kubectl exec -it web -- sh: session ended (the cluster was reset)")
+    assert views.screen().endswith("command terminated with exit code 137\r\n")  # the exec'd shell was killed
+
+
 def test_plain_keeps_each_line_as_last_drawn() -> None:
     assert plain("\r/ # \x1b[Kecho hep\r/ # echo he\x1b[Kllo\r\nhello\r\n\x1b[1;32mok\x1b[0m") == \
         "/ # echo hello\nhello\nok"

@@ -25,7 +25,7 @@ import shlex
 import threading
 from functools import lru_cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import anywidget
 import traitlets
@@ -137,11 +137,14 @@ class Terminal(anywidget.AnyWidget):
     transcript = traitlets.Unicode("").tag(sync=True)
     transcript_start = traitlets.Int(0).tag(sync=True)  # offset of `transcript` in the whole output
 
-    def __init__(self, argv: list[str]) -> None:
+    def __init__(self, argv: list[str], current: Callable[[], bool] = lambda: True) -> None:
+        """``current``: whether the cluster this terminal runs on is still the kernel's (after
+        ``%kube reset`` it is not, and the terminal closes rather than act on the old one)."""
         module, css = _assets()
         super().__init__(_esm=module, _css=css, command="kubectl " + shlex.join(argv),
                          status=f"kubectl {shlex.join(argv)}: starting")
         self.argv = list(argv)
+        self.current = current
         self.session: Session | None = None
         self.exit_code: int | None = None
         self.result: Any = None
@@ -157,7 +160,7 @@ class Terminal(anywidget.AnyWidget):
     # -- kubectl's side (kubelab.kubectl.command.Terminal) --------------------------------
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._closed or not self.current()
 
     def write(self, text: str) -> None:
         """Show ``text`` (kubectl's own output or the stream's): append it to the transcript
@@ -224,7 +227,8 @@ class Terminal(anywidget.AnyWidget):
             self.exit_code = 1
         with self._lock:
             self.transcript, self.transcript_start = self._text, self._start
-        self.status = f"{self.command}: session ended (exit code {self.exit_code})"
+        why = "the cluster was reset" if not self.current() else f"exit code {self.exit_code}"
+        self.status = f"{self.command}: session ended ({why})"
         self.state = "ended"
         if self._display is not None:
             try:
@@ -242,7 +246,9 @@ def open_terminal(client: Client, argv: list[str]) -> Terminal:
     from IPython import get_ipython
     from IPython.display import display
 
-    term = Terminal(argv)
+    import kubelab.notebook as nb
+
+    term = Terminal(argv, current=lambda: nb._client is client)
     TERMINALS.append(term)
     term._display = display(term, display_id=True)
     shell = get_ipython()
