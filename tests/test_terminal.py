@@ -118,6 +118,35 @@ def test_exec_it_reports_the_shell_exit_code_and_type_ahead_waits(c: Cluster) ->
     assert term.exit_code == 3
 
 
+def test_attach_it_to_a_container_without_a_tty_and_ctrl_c(c: Cluster) -> None:
+    """attach.go: no TTY in the container, so no raw mode: ^C stops kubectl, the pod runs on."""
+    c.kubectl("run toolbox --image=busybox --restart=Never -- sleep 3600")
+    c.settle()
+    term, views, thread = start(c, "attach -it toolbox")
+    until(lambda: term.state == "connected", "the attach")
+    assert views.screen() == ("error: Unable to use a TTY - container toolbox did not allocate one\r\n"
+                              "If you don't see a command prompt, try pressing enter.\r\n")
+    type_(term, "\x03")
+    thread.join(30)
+    assert (term.state, views.screen()[-4:]) == ("ended", "^C\r\n")
+    assert c.client.get("Pod", "toolbox")["status"]["phase"] == "Running"
+
+
+def test_a_second_terminal_attaches_to_the_same_shell(c: Cluster) -> None:
+    first, first_views, first_thread = start(c, "run -it busybox --image=busybox")
+    until(lambda: first.state == "connected", "the pod to run")
+    second, second_views, second_thread = start(c, "attach -it busybox")
+    until(lambda: second.state == "connected", "the attach")
+    type_(second, "X=1; hostname\r")
+    assert first_views.screen().endswith("X=1; hostname\r\nbusybox\r\n/ # ")
+    assert second_views.screen().endswith("X=1; hostname\r\nbusybox\r\n/ # ")
+    type_(first, "exit\r")
+    c.advance(1)
+    first_thread.join(30)
+    second_thread.join(30)
+    assert (first.state, second.state) == ("ended", "ended")
+
+
 def test_a_kubectl_error_shows_in_the_terminal_and_ends_it(c: Cluster) -> None:
     term, views, thread = start(c, "attach -it nothere")
     thread.join(30)

@@ -357,14 +357,19 @@ def _attach_session(ctx: Context, pod: Obj, container: str, timeout: float) -> i
     if phase in ("Succeeded", "Failed"):
         ctx.out.write(ctx.client.logs(name, ctx.namespace, container, False, None))
         return 0
-    if ctx.flags.get("tty") or ctx.flags.get("stdin"):
+    if ctx.interactive:  # as attach.go's Run does it
+        spec = next((c for c in (current.get("spec") or {}).get("containers") or () if c.get("name") == container), {})
+        tty = bool(spec.get("tty"))
+        if not tty and not ctx.flags.get("quiet"):
+            ctx.eprint(f"error: Unable to use a TTY - container {container} did not allocate one")
         ctx.notice(_PROMPT_HINT)
-    if ctx.interactive:
-        _interact(ctx, ctx.client.open_attach(name, ctx.namespace, container, stdin=True, tty=True))
-        if (current.get("spec") or {}).get("restartPolicy", "Always") == "Always":  # as attach.go's Run says
+        _interact(ctx, ctx.client.open_attach(name, ctx.namespace, container, stdin=True, tty=tty))
+        if tty and (current.get("spec") or {}).get("restartPolicy", "Always") == "Always":
             ctx.print(f"Session ended, resume using 'kubectl attach {name} -c {container} -i -t' command "
                       "when the pod is running")
         return 0
+    if ctx.flags.get("tty") or ctx.flags.get("stdin"):
+        ctx.notice(_PROMPT_HINT)
     if ctx.stdin is None:
         ctx.out.write(ctx.client.logs(name, ctx.namespace, container, False, None))
         return 0

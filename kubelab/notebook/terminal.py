@@ -154,13 +154,14 @@ class Terminal(anywidget.AnyWidget):
         self._lock = threading.Lock()
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._closed = False
+        self._interrupted = False
         self._display: Any = None
         self.on_msg(self._message)
 
     # -- kubectl's side (kubelab.kubectl.command.Terminal) --------------------------------
     @property
     def closed(self) -> bool:
-        return self._closed or not self.current()
+        return self._closed or self._interrupted or not self.current()
 
     def write(self, text: str) -> None:
         """Show ``text`` (kubectl's own output or the stream's): append it to the transcript
@@ -192,6 +193,10 @@ class Terminal(anywidget.AnyWidget):
             keys = str(content.get("data", "")).encode()
             if self.session is None:
                 self._typed.append(keys)
+            elif not self.session.tty and b"\x03" in keys:
+                # no raw mode (the container has no tty): ^C is the local terminal's SIGINT to kubectl
+                self.write("^C\r\n")
+                self._interrupted = True
             else:
                 self.session.write(keys)
         elif kind == "sync":
