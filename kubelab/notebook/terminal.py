@@ -33,6 +33,7 @@ import traitlets
 if TYPE_CHECKING:
     from kubelab.client import Client
     from kubelab.engine.session import Session
+    from kubelab.kubectl.command import Result
 
 COLS, ROWS = 100, 20
 # Transcript kept for late views and the saved notebook (a long session keeps its end).
@@ -147,7 +148,7 @@ class Terminal(anywidget.AnyWidget):
         self.current = current
         self.session: Session | None = None
         self.exit_code: int | None = None
-        self.result: Any = None
+        self.result: Result | None = None
         self._text = ""  # everything shown (its last TRANSCRIPT characters)
         self._start = 0  # offset of self._text in all that was shown
         self._typed: list[bytes] = []  # keystrokes before the stream was connected (type-ahead)
@@ -181,7 +182,8 @@ class Terminal(anywidget.AnyWidget):
         stream.subscribe(lambda channel, data: self.write(self._decoder.decode(data)))
         stream.resize(self.cols, self.rows)  # as kubectl sends the window size: ash redraws its prompt
         self.state = "connected"
-        self.status = f"{self.command}: connected (type exit to end)"
+        ending = "type exit to end" if stream.tty else "no tty in the container: Ctrl-C stops kubectl"
+        self.status = f"{self.command}: connected ({ending})"
         typed, self._typed = self._typed, []
         for keys in typed:
             stream.write(keys)
@@ -242,9 +244,6 @@ class Terminal(anywidget.AnyWidget):
                 pass
 
 
-TERMINALS: list[Terminal] = []  # the terminals this kernel opened (the tests find theirs here)
-
-
 def open_terminal(client: Client, argv: list[str]) -> Terminal:
     """Show a terminal in the current cell's output and run ``kubectl ARGV`` in it, in the
     background: this returns at once."""
@@ -254,7 +253,6 @@ def open_terminal(client: Client, argv: list[str]) -> Terminal:
     import kubelab.notebook as nb
 
     term = Terminal(argv, current=lambda: nb._client is client)
-    TERMINALS.append(term)
     term._display = display(term, display_id=True)
     shell = get_ipython()
     parent = getattr(shell, "parent_header", None)
