@@ -260,6 +260,17 @@ def _drive_terminal(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
     assert f'"host":"{ip}:3000"' in text and '"user-agent":"Wget"' in text
     page.screenshot(path=str(ARTIFACTS / "terminal-2-echo.png"), full_page=True)
 
+    # Ctrl-C stops a command; the up arrow brings back an earlier line
+    page.keyboard.type("sleep 100")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Control+c")
+    _wait_for(page, lambda: "sleep 100^C" in screen.inner_text().replace("\n", ""), 30, "^C to stop sleep")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")
+    _wait_for(page, lambda: screen.inner_text().replace("\n", "").count('"method":"GET"') == 2, 60,
+              "the wget line again, from the history")
+
     page.keyboard.type("exit")
     page.keyboard.press("Enter")
     _wait_for(page, lambda: 'pod "busybox" deleted' in screen.inner_text(), 60, "the pod's deletion")
@@ -277,3 +288,9 @@ def _drive_terminal(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
 
     _wait_for(page, lambda: 'pod "busybox" deleted' in transcript(), 30, "the saved transcript")
     assert "/ # wget -qO- " + ip + ":3000" in transcript()
+    # and a static rendering of the saved notebook (no kernel, no widget state) shows it
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    html, _ = HTMLExporter().from_notebook_node(nbformat.read(saved, as_version=4))
+    assert "/ # sleep 100\n^C\n/ # wget" in html and 'pod "busybox" deleted' in html
