@@ -152,7 +152,8 @@ class Terminal(anywidget.AnyWidget):
         self._text = ""  # everything shown (its last TRANSCRIPT characters)
         self._start = 0  # offset of self._text in all that was shown
         self._typed: list[bytes] = []  # keystrokes before the stream was connected (type-ahead)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the transcript (taken last: output comes under the engine lock)
+        self._input = threading.Lock()  # keystrokes in order (taken before the engine lock)
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._closed = False
         self._interrupted = False
@@ -178,29 +179,31 @@ class Terminal(anywidget.AnyWidget):
             self.send({"type": "output", "offset": offset, "data": text})
 
     def connect(self, stream: Session) -> None:
-        self.session = stream
         stream.subscribe(lambda channel, data: self.write(self._decoder.decode(data)))
         stream.resize(self.cols, self.rows)  # as kubectl sends the window size: ash redraws its prompt
+        with self._input:  # keys typed ahead go first, then the ones typed from now on
+            self.session = stream
+            for keys in self._typed:
+                stream.write(keys)
+            self._typed.clear()
         self.state = "connected"
         ending = "type exit to end" if stream.tty else "no tty in the container: Ctrl-C stops kubectl"
         self.status = f"{self.command}: connected ({ending})"
-        typed, self._typed = self._typed, []
-        for keys in typed:
-            stream.write(keys)
 
     # -- the views' side ------------------------------------------------------------------
     def _message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
         kind = content.get("type")
         if kind == "input" and self.state != "ended":
             keys = str(content.get("data", "")).encode()
-            if self.session is None:
-                self._typed.append(keys)
-            elif not self.session.tty and b"\x03" in keys:
-                # no raw mode (the container has no tty): ^C is the local terminal's SIGINT to kubectl
-                self.write("^C\r\n")
-                self._interrupted = True
-            else:
-                self.session.write(keys)
+            with self._input:
+                if self.session is None:
+                    self._typed.append(keys)
+                elif not self.session.tty and b"\x03" in keys:
+                    # no raw mode (the container has no tty): ^C is the local terminal's SIGINT to kubectl
+                    self.write("^C\r\n")
+                    self._interrupted = True
+                else:
+                    self.session.write(keys)
         elif kind == "sync":
             with self._lock:
                 have = max(int(content.get("have", 0)), self._start)
