@@ -273,9 +273,11 @@ def _drive_terminal(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
 
     page.keyboard.type("exit")
     page.keyboard.press("Enter")
-    _wait_for(page, lambda: 'pod "busybox" deleted' in screen.inner_text(), 60, "the pod's deletion")
-    bar = terminal.locator(".kubelab-terminal-bar")
-    _wait_for(page, lambda: "session ended" in bar.inner_text(), 30, "the terminal to say the session ended")
+    # the ended terminal turns into its transcript, saying so
+    ended = _cell_output(page, 4).locator(".kubelab-terminal-transcript")
+    ended.wait_for(state="visible", timeout=60_000)
+    assert 'pod "busybox" deleted' in ended.inner_text() and "session ended (exit code 0)" in ended.inner_text()
+    assert _cell_output(page, 4).locator(".xterm").count() == 0  # nothing left to type into
     page.screenshot(path=str(ARTIFACTS / "terminal-3-ended.png"), full_page=True)
 
     # The saved notebook holds the transcript as plain text in the terminal cell's output.

@@ -220,8 +220,11 @@ def test_the_magic_returns_at_once_and_the_terminal_talks_over_comm_messages(tmp
         assert kernel.screen(model).endswith('/ # exit\r\npod "busybox" deleted\r\n')
         # the cell's own output now holds the transcript as text (what a saved notebook shows)
         kernel.wait_for(lambda: cell.updates, "the transcript in the cell's output")
-        text = cell.updates[-1]["data"]["text/plain"]
-        assert text.startswith("$ kubectl run -it busybox") and 'HOSTNAME=busybox\n/ # exit\npod "busybox" deleted' in text
+        data = cell.updates[-1]["data"]
+        assert "application/vnd.jupyter.widget-view+json" not in data  # the terminal became its transcript
+        assert data["text/plain"].startswith("$ kubectl run -it busybox")
+        assert 'HOSTNAME=busybox\n/ # exit\npod "busybox" deleted' in data["text/plain"]
+        assert 'session ended (exit code 0)</div><pre' in data["text/html"]
         after = kernel.run("%kube get pods -o name")
         assert after.text.strip() == "pod/web"
     finally:

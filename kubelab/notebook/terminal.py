@@ -11,15 +11,18 @@ widget's comm messages and go to ``Session.write``; the session's output goes ba
 messages, each tagged with its offset in the transcript so that a view opened later (a second
 view, a reloaded page) replays what it missed.
 
-What a saved or static notebook shows: the display's ``text/plain`` is the transcript as plain
-text (prompts, typed lines, output; escape sequences and line redraws flattened), updated when
-the session ends, in the cell that opened the terminal. nbconvert, GitHub and a notebook opened
-without its kernel render that; a live JupyterLab renders the terminal (the widget state holds
-the raw transcript, so a re-rendered view shows the same screen).
+What a saved or static notebook shows: when the session ends, the cell's output (the display
+that held the terminal, updated under the request of the cell that opened it) becomes the
+transcript itself, as text (prompts, typed lines, output; escape sequences and line redraws
+flattened) and as a terminal-looking ``<pre>`` that says the session ended. So every renderer
+shows the same thing: JupyterLab now and after a reload or a kernel restart (where a widget
+would say "model not found"), nbconvert, GitHub. A terminal still open when the notebook is
+saved is a widget there; its model keeps the raw transcript, so a re-rendered view replays it.
 """
 from __future__ import annotations
 
 import codecs
+import html
 import re
 import shlex
 import threading
@@ -224,6 +227,18 @@ class Terminal(anywidget.AnyWidget):
         """The text a static renderer shows in the widget's place: the transcript."""
         return f"$ {self.command}\n" + self.plain_text()
 
+    def transcript_bundle(self) -> dict[str, str]:
+        """What the cell shows once the session is over: the transcript, as text and as HTML."""
+        text = self.plain_text()
+        return {"text/plain": f"$ {self.command}\n{text}",
+                "text/html": (f'<div class="kubelab-terminal-transcript" style="display:inline-block;'
+                              f'border:1px solid #444;border-radius:4px;overflow:hidden">'
+                              f'<div style="font:12px sans-serif;padding:2px 8px;background:#2d2d2d;color:#aaa;'
+                              f'font-style:italic">{html.escape(self.status, quote=False)}</div>'
+                              f'<pre style="margin:0;padding:4px 6px;background:#000;color:#ddd;'
+                              f'white-space:pre-wrap;max-width:{self.cols}ch">{html.escape(text, quote=False)}</pre>'
+                              f'</div>')}
+
     def run(self, client: Client) -> None:
         """Run the kubectl command in this terminal (in a background thread), then mark the
         session over: the terminal says so and takes no more input."""
@@ -241,8 +256,8 @@ class Terminal(anywidget.AnyWidget):
         self.status = f"{self.command}: session ended ({why})"
         self.state = "ended"
         if self._display is not None:
-            try:
-                self._display.update(self)
+            try:  # the terminal becomes its transcript (the model stays: a view may not get this)
+                self._display.update(self.transcript_bundle(), raw=True)
             except Exception:  # the kernel may be shutting down: the live view already says it
                 pass
 
