@@ -216,6 +216,9 @@ def test_the_magic_returns_at_once_and_the_terminal_talks_over_comm_messages(tmp
         kernel.wait_for(lambda: "/ # " in kernel.screen(model), "the prompt")
         kernel.custom(model, {"type": "input", "data": "hostname; env | grep ^HOSTNAME\r"})
         kernel.wait_for(lambda: "busybox\r\nHOSTNAME=busybox\r\n/ # " in kernel.screen(model), "hostname's answer")
+        # a command that takes cluster time ends: the real clock moves while the terminal is open
+        kernel.custom(model, {"type": "input", "data": "sleep 1; echo slept\r"})
+        kernel.wait_for(lambda: "\r\nslept\r\n/ # " in kernel.screen(model), "sleep 1 to end")
         other = kernel.run("%kube get pods -o name")  # while the terminal is open
         assert "pod/busybox" in other.text and "pod/web" in other.text
         kernel.custom(model, {"type": "input", "data": "exit\r"})
@@ -226,7 +229,7 @@ def test_the_magic_returns_at_once_and_the_terminal_talks_over_comm_messages(tmp
         data = cell.updates[-1]["data"]
         assert "application/vnd.jupyter.widget-view+json" not in data  # the terminal became its transcript
         assert data["text/plain"].startswith("$ kubectl run -it busybox")
-        assert 'HOSTNAME=busybox\n/ # exit\npod "busybox" deleted' in data["text/plain"]
+        assert 'HOSTNAME=busybox\n/ # sleep 1; echo slept\nslept\n/ # exit\npod "busybox" deleted' in data["text/plain"]
         assert 'session ended (exit code 0)</div><pre' in data["text/html"]
         after = kernel.run("%kube get pods -o name")
         assert after.text.strip() == "pod/web"
