@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
-from kubelab.api import errors, protobuf
+from kubelab.api import errors, protobuf, wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import KINDS, Kind
 from kubelab.api.version import GIT_VERSION, server_version
@@ -316,8 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
         if content_type in ("application/yaml", "application/apply-patch+yaml"):
             import yaml
 
-            try:
-                return yaml.safe_load(self.body)
+            try:  # go-yaml's limits: no alias bomb, no recursion
+                return next(wire.load_all(wire.decode_bytes(self.body)), None)
             except yaml.YAMLError as e:
                 raise errors.bad_request(f"error decoding YAML: {e}") from None
         if content_type != "application/json" and not content_type.endswith("+json"):
@@ -325,7 +325,7 @@ class _Handler(BaseHTTPRequestHandler):
                               "the body of the request was in an unknown format - accepted media types "
                               "include: application/json, application/yaml, application/vnd.kubernetes.protobuf")
         try:
-            return json.loads(self.body)
+            return wire.json_loads(self.body)  # Go's depth limit; no RecursionError
         except ValueError as e:
             raise errors.bad_request(f"error decoding request body: {e}") from None
 

@@ -327,6 +327,30 @@ def decode(obj: Obj, kind: Kind, field_validation: str = "Strict") -> tuple[Obj,
     return out, unknown if field_validation == "Warn" else []
 
 
+def metadata_type_error(meta: Any, struct: str) -> str | None:
+    """Go's error decoding ``metadata`` into ObjectMeta as a field of ``struct``, or None.
+
+    kubectl decodes a manifest's metadata before sending it (resource.Builder's
+    metadataOnlyObject), and the API server does before anything reads a name."""
+    node = _struct("V1ObjectMeta")
+    try:
+        _Decoder().struct(meta, node, "metadata", struct)
+    except _TypeError as e:
+        return e.message
+    return None
+
+
+json_kind = _json_kind  # how Go names a JSON value's type, for callers outside decoding
+
+
+def check_metadata(obj: Obj, kind: Kind) -> None:
+    """Raise the API server's decoding error when ``metadata`` has a wrong type anywhere."""
+    if obj.get("metadata") is not None:
+        why = metadata_type_error(obj["metadata"], kind.kind)
+        if why:
+            raise _cannot_handle(kind, why)
+
+
 def _cannot_handle(kind: Kind, why: str) -> errors.StatusError:
     return errors.bad_request(f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: {why}')
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol
 
-from kubelab.api import admission, errors, managedfields, patch as patching, strategy
+from kubelab.api import admission, errors, managedfields, patch as patching, schema, strategy
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.selectors import Selector, parse
 from kubelab.engine.core import Engine
@@ -43,6 +43,9 @@ class NodeAgent(Protocol):
 
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand alphanums
+# etcd's --max-request-bytes default (1.5 MiB): a larger object never reaches the store. The
+# size is that of the object's compact JSON (etcd sees protobuf, a little smaller).
+MAX_OBJECT_BYTES = 1536 * 1024
 
 
 class APIServer:
@@ -75,6 +78,7 @@ class APIServer:
         entry (an Update), as kube-apiserver's field manager does before the registry runs."""
         with self.engine.lock:
             kind = self._kind_of(obj)
+            schema.check_metadata(obj, kind)
             # decoding builds a new object; until then only the top level and metadata change
             obj = {**obj}
             if obj.get("metadata") is None:
@@ -97,6 +101,7 @@ class APIServer:
             name = obj["metadata"]["name"]
             if self.store.get(kind.kind, obj["metadata"].get("namespace", ""), name) is not None:
                 raise errors.already_exists(kind.plural, name, kind.group)
+            _check_size(obj)
             for hook in self.hooks.get(kind.kind, ()):
                 hook(obj, None, dry_run)
             if dry_run:
@@ -138,8 +143,10 @@ class APIServer:
         it changed); without one they stay as the request carries them."""
         with self.engine.lock:
             kind = self._kind_of(obj)
+            schema.check_metadata(obj, kind)
             obj = clone(obj)
-            obj.setdefault("metadata", {})
+            if obj.get("metadata") is None:
+                obj["metadata"] = {}
             self._place(obj, kind, namespace)
             meta = obj["metadata"]
             old = self.store.get(kind.kind, meta.get("namespace", ""), meta.get("name", ""))
@@ -158,6 +165,7 @@ class APIServer:
             obj, warnings = admission.admit_update(
                 obj, old, kind, field_validation,
                 (lambda o: managedfields.record_update(kind, old, o, field_manager, now)) if field_manager else None)
+            _check_size(obj)
             for hook in self.hooks.get(kind.kind, ()):
                 hook(obj, old, dry_run)
             return _with_warnings(clone(self.store.update(obj, preview=dry_run)), warnings)
@@ -307,6 +315,10 @@ class APIServer:
 
         if not isinstance(obj, dict):
             raise errors.bad_request("Object 'Kind' is missing")
+        for field in ("apiVersion", "kind"):  # TypeMeta, as the serializer's Interpret reads it
+            if obj.get(field) is not None and not isinstance(obj[field], str):
+                raise errors.bad_request(f"couldn't get version/kind; json parse error: json: cannot unmarshal "
+                                         f"{schema.json_kind(obj[field])} into Go struct field .{field} of type string")
         if not obj.get("kind"):
             raise errors.bad_request("Object 'Kind' is missing in '" + _short(obj) + "'")
         if not obj.get("apiVersion"):
@@ -347,6 +359,14 @@ class APIServer:
             else:
                 freed["metadata"].pop("ownerReferences", None)
             self.store.update(freed)
+
+
+def _check_size(obj: Obj) -> None:
+    """etcd's request limit, as kube-apiserver passes it on: a Status with no reason."""
+    import json
+
+    if len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_OBJECT_BYTES:
+        raise errors.StatusError(500, "", "etcdserver: request is too large")
 
 
 def _with_warnings(obj: Obj, warnings: list[str]) -> Obj:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kubelab.api import schema, wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind, for_object
 from kubelab.kubectl.command import Context, error
@@ -72,6 +73,10 @@ def yaml_error(exc: Exception) -> str:
     error the 0-based line of its problem (else of its context), and no line when that is 0."""
     import yaml
 
+    if isinstance(exc, wire.GoYAMLError):
+        return f"yaml: {exc}"
+    if isinstance(exc, yaml.reader.ReaderError):
+        return "yaml: control characters are not allowed"
     problem = getattr(exc, "problem", None) or str(exc)
     alias = re.match(r"found undefined alias '?([^']*)'?", problem)
     if alias:
@@ -90,11 +95,18 @@ def parse_documents(text: str, source: str, validate: bool = True) -> list[Doc]:
     import yaml
 
     docs: list[Doc] = []
+    if text.lstrip().startswith("{"):  # kubectl's YAMLOrJSONDecoder reads this as JSON
+        try:
+            wire.json_loads(text)
+        except wire.GoJSONError as e:
+            return [Doc(source, error=f"error: error parsing {source}: json: offset {e.offset}: {e}")]
+        except ValueError:
+            pass  # not one JSON value: the YAML reading below reports it as kubectl does
     for chunk in _split(text):
         if not chunk.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in chunk.splitlines()):
             continue
         try:
-            data = yaml.safe_load(chunk)
+            data = next(wire.load_all(chunk), None)
         except yaml.YAMLError as e:
             docs.append(Doc(source, error=f"error: error parsing {source}: error converting YAML to JSON: "
                                           f"{yaml_error(e)}"))
@@ -110,12 +122,15 @@ def parse_documents(text: str, source: str, validate: bool = True) -> list[Doc]:
             for item in data["items"]:
                 docs.append(_checked(item, source, validate))
             continue
-        docs.append(_checked(data, source, validate))
+        doc = _checked(data, source, validate)
+        why = doc.obj is not None and schema.metadata_type_error(data.get("metadata") or {}, "metadataOnlyObject")
+        docs.append(Doc(source, error=f'error: unable to decode "{source}": {why}') if why else doc)
     return docs
 
 
 def _go_type(value: Any) -> str:
-    return {str: "string", list: "array", bool: "bool", int: "number", float: "number"}.get(type(value), "value")
+    return {str: "string", list: "array", bool: "bool", int: "number", float: "number",
+            dict: "object"}.get(type(value), "value")
 
 
 def _checked(obj: Any, source: str, validate: bool) -> Doc:
@@ -123,14 +138,19 @@ def _checked(obj: Any, source: str, validate: bool) -> Doc:
     if not isinstance(obj, dict):
         return Doc(source, error=f'error: unable to decode "{source}": json: cannot unmarshal '
                                  f"{_go_type(obj)} into Go value of type map[string]interface {{}}")
-    missing = [f"{field} not set" for field in ("apiVersion", "kind") if not obj.get(field)]
+    missing = [f"{field} not set" if not obj.get(field) else f"{field} isn't string type"
+               for field in ("apiVersion", "kind") if not obj.get(field) or not isinstance(obj[field], str)]
     if missing:
         if validate:
             detail = missing[0] if len(missing) == 1 else "[" + ", ".join(missing) + "]"
             return Doc(source, error=f'error: error validating "{source}": error validating data: {detail}; '
                                      "if you choose to ignore these errors, turn validation off with "
                                      "--validate=false")
-        what = "Kind" if not obj.get("kind") else "apiVersion"
+        if isinstance(obj.get("kind"), str) and obj.get("apiVersion") and not isinstance(obj["apiVersion"], str):
+            return Doc(source, error=f'error: unable to decode "{source}": json: cannot unmarshal '
+                                     f'{_go_type(obj["apiVersion"])} into Go struct field '
+                                     "metadataOnlyObject.apiVersion of type string")
+        what = "Kind" if not isinstance(obj.get("kind"), str) or not obj["kind"] else "apiVersion"
         compact = json.dumps(obj, separators=(",", ":"), sort_keys=True)
         return Doc(source, error=f'error: unable to decode "{source}": Object \'{what}\' is missing in \'{compact}\'')
     return Doc(source, obj)
@@ -149,8 +169,8 @@ def read_manifests(ctx: Context, paths: list[str], recursive: bool = False) -> l
             docs.extend(parse_documents(ctx.stdin or "", "STDIN", validate))
             continue
         for file in _files(path, recursive):
-            with open(file, encoding="utf-8") as fh:
-                docs.extend(parse_documents(fh.read(), file, validate))
+            with open(file, "rb") as fh:
+                docs.extend(parse_documents(wire.decode_bytes(fh.read()), file, validate))
     return docs
 
 

@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any
 
+from kubelab.api import wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
 from kubelab.kubectl import flags as fl
@@ -750,7 +751,7 @@ def patch(ctx: Context, args: list[str]) -> int:
     if not text:
         raise error("must specify --patch or --patch-file containing the contents of the patch")
     try:
-        body = yaml.safe_load(text)
+        body = next(wire.load_all(text), None)  # go-yaml's alias and depth limits
     except yaml.YAMLError as e:
         raise error(f'unable to parse "{text}": {str(e).splitlines()[0]}') from None
     if not args and not ctx.flags.get("filename"):
@@ -821,7 +822,7 @@ def edit(ctx: Context, args: list[str]) -> int:
             ctx.eprint("Edit cancelled, saved file was empty.")
             continue
         try:
-            edited = yaml.safe_load(body)
+            edited = next(wire.load_all(body), None)
         except yaml.YAMLError as e:
             raise KubectlError(f"error: {kind.plural}{'.' + kind.group if kind.group else ''} "
                                f"\"{original['metadata']['name']}\" could not be patched: {str(e).splitlines()[0]}\n"
