@@ -149,7 +149,7 @@ def test_pod_requires_containers_and_known_volumes():
 def test_requests_above_limits():
     p = pod({"name": "c", "image": "x", "resources": {"limits": {"cpu": "500m"}, "requests": {"cpu": "1"}}})
     assert create_error(p).message.endswith(
-        'spec.containers[0].resources.requests[cpu]: Invalid value: "1": must be less than or equal to cpu limit of 500m')
+        'spec.containers[0].resources.requests: Invalid value: "1": must be less than or equal to cpu limit of 500m')
 
 
 def test_labels():
@@ -226,3 +226,72 @@ def test_job_restart_policy():
            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}}
     assert create_error(job).message == ('Job.batch "j" is invalid: spec.template.spec.restartPolicy: '
                                          'Unsupported value: "Always": supported values: "OnFailure", "Never"')
+
+
+def _causes(obj: dict) -> list[str]:
+    return [f"{c.field}: {c.message}" for c in create_error(obj).causes]
+
+
+def test_container_env_and_env_from_as_1_32_validates_them():
+    """ValidateEnv / validateEnvFrom with RelaxedEnvironmentVariableValidation (beta, on in 1.32):
+    any printable ASCII but '=' is a valid name."""
+    create(pod({"name": "c", "image": "x", "env": [{"name": "1-weird.name!", "value": "v"}],
+                "envFrom": [{"prefix": "My Prefix_", "configMapRef": {"name": "cm"}}]}))
+    relaxed = "a valid environment variable name must consist only of printable ASCII characters other than '='"
+    assert _causes(pod({"name": "c", "image": "x", "env": [{"name": "A=B", "value": "x"}, {"name": "é"}],
+                        "envFrom": [{"prefix": "1=", "configMapRef": {"name": "c"}}, {},
+                                    {"configMapRef": {"name": "a"}, "secretRef": {"name": "b"}}]})) == [
+        f'spec.containers[0].env[0].name: Invalid value: "A=B": {relaxed}',
+        f'spec.containers[0].env[1].name: Invalid value: "é": {relaxed}',
+        f'spec.containers[0].envFrom[0].prefix: Invalid value: "1=": {relaxed}',
+        'spec.containers[0].envFrom: Invalid value: "": must specify one of: `configMapRef` or `secretRef`',
+        "spec.containers[0].envFrom: Forbidden: may not have more than one field specified at a time",
+    ]
+    assert _causes(pod({"name": "c", "image": "x", "env": [
+        {"name": "A", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "B", "valueFrom": {"configMapKeyRef": {"name": "c", "key": "bad key"}}}]})) == [
+        'spec.containers[0].env[0].valueFrom: Invalid value: "": may not be specified when `value` is not empty',
+        'spec.containers[0].env[1].valueFrom.configMapKeyRef.key: Invalid value: "bad key": a valid config key '
+        "must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or "
+        "'key-name', regex used for validation is '[-._a-zA-Z0-9]+')",
+    ]
+
+
+def test_container_ports_unique_names():
+    assert _causes(pod({"name": "c", "image": "x", "ports": [
+        {"name": "http", "containerPort": 80}, {"name": "http", "containerPort": 81},
+        {"containerPort": 70000, "protocol": "ICMP"}]})) == [
+        'spec.containers[0].ports[1].name: Duplicate value: "http"',
+        "spec.containers[0].ports[2].containerPort: Invalid value: 70000: must be between 1 and 65535, inclusive",
+        'spec.containers[0].ports[2].protocol: Unsupported value: "ICMP": supported values: "SCTP", "TCP", "UDP"',
+    ]
+
+
+def test_resource_requirements():
+    """ValidateResourceRequirements: names, non-negative quantities, requests within limits
+    (the path is .requests itself), extended resources must be requested as limited."""
+    assert _causes(pod({"name": "c", "image": "x", "resources": {
+        "limits": {"cpu": "1", "example.com/gpu": "1"},
+        "requests": {"memory": "-1Gi", "cpu": "2", "example.com/gpu": "2", "disk": "1", "example.com/fpga": "1"}}})) \
+        == [
+        'spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1',
+        'spec.containers[0].resources.requests[disk]: Invalid value: "disk": must be a standard resource for '
+        "containers",
+        "spec.containers[0].resources.limits: Required value: Limit must be set for non overcommitable resources",
+        'spec.containers[0].resources.requests: Invalid value: "2": must be equal to example.com/gpu limit of 1',
+        'spec.containers[0].resources.requests[memory]: Invalid value: "-1Gi": must be greater than or equal to 0',
+    ]
+
+
+def test_probes():
+    assert _causes(pod({"name": "c", "image": "x",
+                        "livenessProbe": {"exec": {}, "successThreshold": 2, "terminationGracePeriodSeconds": 0},
+                        "readinessProbe": {"tcpSocket": {"port": 0}, "successThreshold": 3},
+                        "startupProbe": {"httpGet": {"port": "Bad_Name"}}})) == [
+        "spec.containers[0].livenessProbe.exec.command: Required value",
+        "spec.containers[0].livenessProbe.terminationGracePeriodSeconds: Invalid value: 0: must be greater than 0",
+        "spec.containers[0].livenessProbe.successThreshold: Invalid value: 2: must be 1",
+        "spec.containers[0].readinessProbe.tcpSocket.port: Invalid value: 0: must be between 1 and 65535, inclusive",
+        'spec.containers[0].startupProbe.httpGet.port: Invalid value: "Bad_Name": must contain only alpha-numeric '
+        "characters (a-z, 0-9), and hyphens (-)",
+    ]

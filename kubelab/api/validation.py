@@ -300,12 +300,18 @@ _PROTOCOLS = ("SCTP", "TCP", "UDP")
 
 
 def _container_ports(ports: list[Obj], path: str) -> Errs:
+    """validateContainerPorts: names valid and unique, port numbers in range, a protocol."""
     errs: Errs = []
+    names: set[str] = set()
     for i, port in enumerate(ports):
         p = f"{path}[{i}]"
         name = port.get("name")
         if name:
-            errs += [invalid(f"{p}.name", name, m) for m in port_name(name)]
+            messages = port_name(name)
+            errs += [invalid(f"{p}.name", name, m) for m in messages]
+            if not messages and name in names:
+                errs.append(duplicate(f"{p}.name", name))
+            names.add(name)
         cp = port.get("containerPort", 0)
         if not cp:
             errs.append(required(f"{p}.containerPort"))
@@ -321,27 +327,54 @@ def _container_ports(ports: list[Obj], path: str) -> Errs:
     return errs
 
 
-def _probe(probe: Obj | None, path: str) -> Errs:
+def _probe(probe: Obj | None, path: str, once: bool = False) -> Errs:
+    """validateProbe and its handler; ``once``: liveness and startup probes, whose
+    successThreshold must be 1."""
     if not probe:
         return []
     errs: Errs = []
-    handlers = [h for h in ("exec", "httpGet", "tcpSocket", "grpc") if probe.get(h)]
+    handlers = [h for h in ("exec", "httpGet", "tcpSocket", "grpc") if probe.get(h) is not None]
     if not handlers:
         errs.append(required(path, "must specify a handler type"))
     elif len(handlers) > 1:
         errs.append(forbidden(f"{path}.{handlers[1]}", "may not specify more than 1 handler type"))
+    if probe.get("exec") is not None and not probe["exec"].get("command"):
+        errs.append(required(f"{path}.exec.command"))
+    http = probe.get("httpGet") or {}
+    if http:
+        errs += _port_num_or_name(http.get("port"), f"{path}.httpGet.port")
+        if http.get("scheme") not in ("HTTP", "HTTPS"):
+            errs.append(not_supported(f"{path}.httpGet.scheme", http.get("scheme", ""), ("HTTP", "HTTPS")))
+        for header in http.get("httpHeaders") or []:
+            if not _HEADER_NAME.match(header.get("name", "")):
+                errs.append(invalid(f"{path}.httpGet.httpHeaders", header.get("name", ""), _regex_error(
+                    "a valid HTTP header must consist of alphanumeric characters or '-'", "[-A-Za-z0-9]+",
+                    "X-Header-Name")))
+    if probe.get("tcpSocket"):
+        errs += _port_num_or_name(probe["tcpSocket"].get("port"), f"{path}.tcpSocket.port")
+    if probe.get("grpc"):
+        errs += [invalid(f"{path}.grpc.port", probe["grpc"].get("port", 0), m)
+                 for m in port_range(probe["grpc"].get("port", 0))]
     for key in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
         value = probe.get(key, 0)
         if value < 0:
             errs.append(invalid(f"{path}.{key}", value, "must be greater than or equal to 0"))
-    http = probe.get("httpGet") or {}
-    if http:
-        port = http.get("port")
-        if isinstance(port, int):
-            errs += [invalid(f"{path}.httpGet.port", port, m) for m in port_range(port)]
-        if http.get("scheme") not in ("HTTP", "HTTPS"):
-            errs.append(not_supported(f"{path}.httpGet.scheme", http.get("scheme", ""), ("HTTP", "HTTPS")))
+    grace = probe.get("terminationGracePeriodSeconds")
+    if grace is not None and grace <= 0:
+        errs.append(invalid(f"{path}.terminationGracePeriodSeconds", grace, "must be greater than 0"))
+    if once and probe.get("successThreshold", 1) != 1:
+        errs.append(invalid(f"{path}.successThreshold", probe["successThreshold"], "must be 1"))
     return errs
+
+
+_HEADER_NAME = re.compile(r"^[-A-Za-z0-9]+$")
+
+
+def _port_num_or_name(port: Any, path: str) -> Errs:
+    """ValidatePortNumOrName: a number in range, or an IANA service name."""
+    if isinstance(port, str):
+        return [invalid(path, port, m) for m in port_name(port)]
+    return [invalid(path, port or 0, m) for m in port_range(port or 0)]
 
 
 def _containers(containers: list[Obj], path: str, volumes: set[str]) -> Errs:
@@ -367,9 +400,8 @@ def _containers(containers: list[Obj], path: str, volumes: set[str]) -> Errs:
         if tmp and tmp not in ("File", "FallbackToLogsOnError"):
             errs.append(not_supported(f"{p}.terminationMessagePolicy", tmp, ("File", "FallbackToLogsOnError")))
         errs += _container_ports(c.get("ports") or [], f"{p}.ports")
-        for j, env in enumerate(c.get("env") or []):
-            if not env.get("name"):
-                errs.append(required(f"{p}.env[{j}].name"))
+        errs += _env(c.get("env") or [], f"{p}.env")
+        errs += _env_from(c.get("envFrom") or [], f"{p}.envFrom")
         for j, mount in enumerate(c.get("volumeMounts") or []):
             mp = f"{p}.volumeMounts[{j}]"
             if not mount.get("name"):
@@ -379,19 +411,132 @@ def _containers(containers: list[Obj], path: str, volumes: set[str]) -> Errs:
             if not mount.get("mountPath"):
                 errs.append(required(f"{mp}.mountPath"))
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-            errs += _probe(c.get(probe), f"{p}.{probe}")
+            errs += _probe(c.get(probe), f"{p}.{probe}", once=probe != "readinessProbe")
         errs += _resources(c.get("resources") or {}, f"{p}.resources")
     return errs
 
 
+_ENV_NAME = "a valid environment variable name must consist only of printable ASCII characters other than '='"
+
+
+def env_var_name(value: str) -> list[str]:
+    """IsRelaxedEnvVarName (RelaxedEnvironmentVariableValidation is on by default in 1.32)."""
+    if not value:
+        return ["environment variable name must be non-empty"]
+    if any(ord(ch) > 126 or ord(ch) < 32 or ch == "=" for ch in value):
+        return [_ENV_NAME]
+    return []
+
+
+def _env(env: list[Obj], path: str) -> Errs:
+    """ValidateEnv: each name, and at most one source for valueFrom."""
+    errs: Errs = []
+    for i, var in enumerate(env):
+        p = f"{path}[{i}]"
+        name = var.get("name", "")
+        if not name:
+            errs.append(required(f"{p}.name"))
+        errs += [invalid(f"{p}.name", name, m) for m in env_var_name(name)]
+        source = var.get("valueFrom")
+        if source is None:
+            continue
+        kinds = [k for k in ("fieldRef", "resourceFieldRef", "configMapKeyRef", "secretKeyRef") if source.get(k)]
+        if not kinds:
+            errs.append(invalid(f"{p}.valueFrom", "", "must specify one of: `fieldRef`, `resourceFieldRef`, "
+                                                     "`configMapKeyRef` or `secretKeyRef`"))
+        elif var.get("value"):
+            errs.append(invalid(f"{p}.valueFrom", "", "may not be specified when `value` is not empty"))
+        elif len(kinds) > 1:
+            errs.append(invalid(f"{p}.valueFrom", "", "may not have more than one field specified at a time"))
+        for ref in ("configMapKeyRef", "secretKeyRef"):
+            selector = source.get(ref)
+            if not selector:
+                continue
+            rp = f"{p}.valueFrom.{ref}"
+            if not selector.get("name"):
+                errs.append(required(f"{rp}.name"))
+            if not selector.get("key"):
+                errs.append(required(f"{rp}.key"))
+            else:
+                errs += [invalid(f"{rp}.key", selector["key"], m) for m in config_key(selector["key"])]
+    return errs
+
+
+def _env_from(sources: list[Obj], path: str) -> Errs:
+    """validateEnvFrom: a valid prefix and exactly one of configMapRef or secretRef."""
+    errs: Errs = []
+    for i, source in enumerate(sources):
+        p = f"{path}[{i}]"
+        prefix = source.get("prefix", "")
+        if prefix:
+            errs += [invalid(f"{p}.prefix", prefix, m) for m in env_var_name(prefix)]
+        refs = [r for r in ("configMapRef", "secretRef") if source.get(r) is not None]
+        for ref in refs:
+            name = source[ref].get("name", "")
+            if not name:
+                errs.append(required(f"{p}.{ref}.name"))
+            else:
+                errs += [invalid(f"{p}.{ref}.name", name, m) for m in dns1123_subdomain(name)]
+        if not refs:
+            errs.append(invalid(path, "", "must specify one of: `configMapRef` or `secretRef`"))
+        elif len(refs) > 1:
+            errs.append(forbidden(path, "may not have more than one field specified at a time"))
+    return errs
+
+
+_CONTAINER_RESOURCES = ("cpu", "memory", "ephemeral-storage")
+
+
+def _native(name: str) -> bool:
+    """helper.IsNativeResource: no domain, or a kubernetes.io one."""
+    return "/" not in name or "kubernetes.io/" in name
+
+
+def _resource_name(name: str, path: str) -> Errs:
+    """validateContainerResourceName."""
+    errs = [invalid(path, name, m) for m in qualified_name(name)]
+    if "/" not in name:
+        if name not in _CONTAINER_RESOURCES and not name.startswith("hugepages-"):
+            errs.append(invalid(path, name, "must be a standard resource for containers"))
+    elif not _native(name) and (name.startswith("requests.") or qualified_name("requests." + name)):
+        errs.append(invalid(path, name, "doesn't follow extended resource name standard"))
+    return errs
+
+
 def _resources(resources: Obj, path: str) -> Errs:
+    """ValidateResourceRequirements for a container: resource names, non-negative quantities,
+    requests within limits (equal to them for resources that cannot be overcommitted).
+    Go walks the maps in random order; kubelab reports them sorted."""
     errs: Errs = []
     limits = resources.get("limits") or {}
-    for name, request in (resources.get("requests") or {}).items():
-        if name in limits and parse_quantity(request).value > parse_quantity(limits[name]).value:
-            errs.append(invalid(f"{path}.requests[{name}]", request,
-                                f"must be less than or equal to {name} limit of {limits[name]}"))
+    requests = resources.get("requests") or {}
+    for name in sorted(limits):
+        p = f"{path}.limits[{name}]"
+        errs += _resource_name(name, p)
+        errs += _non_negative_quantity(limits[name], p)
+    for name in sorted(requests):
+        p = f"{path}.requests[{name}]"
+        request = requests[name]
+        errs += _resource_name(name, p)
+        errs += _non_negative_quantity(request, p)
+        overcommit = _native(name) and not name.startswith("hugepages-")
+        if name in limits:
+            wanted, limit = parse_quantity(request).value, parse_quantity(limits[name]).value
+            if wanted != limit and not overcommit:
+                errs.append(invalid(f"{path}.requests", request, f"must be equal to {name} limit of {limits[name]}"))
+            elif wanted > limit:
+                errs.append(invalid(f"{path}.requests", request,
+                                    f"must be less than or equal to {name} limit of {limits[name]}"))
+        elif not overcommit:
+            errs.append(required(f"{path}.limits", "Limit must be set for non overcommitable resources"))
     return errs
+
+
+def _non_negative_quantity(value: str, path: str) -> Errs:
+    """ValidateNonnegativeQuantity."""
+    if parse_quantity(value).value < 0:
+        return [invalid(path, value, "must be greater than or equal to 0")]
+    return []
 
 
 def _volumes(volumes: list[Obj], path: str) -> tuple[Errs, set[str]]:
