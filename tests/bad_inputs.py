@@ -75,14 +75,16 @@ INVALID: list[tuple[str, bytes, str]] = [
 ]
 
 
-def store_digest(cluster) -> str:
-    """A hash of every stored object and the store's resourceVersion: equal before and after
-    means a request changed nothing."""
-    import hashlib
+def store_digest(cluster) -> tuple[str, dict]:
+    """The store's resourceVersion and every stored object (as JSON, by kind/namespace/name):
+    equal before and after means a request changed nothing (pytest shows what did). Work
+    already due runs first, as before every request (a namespace created earlier gets its
+    ServiceAccount then, not during the next request)."""
     import json
 
     store = cluster.engine.store
     with cluster.engine.lock:
-        everything = [(kind, store.list(kind)) for kind in sorted(store.kinds())]
-        text = json.dumps([store.resource_version, everything], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+        cluster.engine.sync()
+        objects = {f"{kind}/{o['metadata'].get('namespace', '')}/{o['metadata']['name']}":
+                   json.dumps(o, sort_keys=True, default=str) for kind in store.kinds() for o in store.list(kind)}
+        return store.resource_version, objects

@@ -51,7 +51,7 @@ def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = 
     if ctx.flags.get("save-config"):
         obj = with_last_applied(obj)
     printing = _check_output(ctx) if printing is None else printing
-    name = obj["metadata"].get("name", "")
+    name = (obj.get("metadata") or {}).get("name", "")
     ns = namespace_for(ctx, kind, obj)
     if dry_run != "client":
         try:
