@@ -1,7 +1,8 @@
 """Property-based tests: random sequences of what learners do, then the cluster's invariants.
 
 After any sequence of apply / scale / delete pod / update template / rollback / delete
-namespace (and rejected requests mixed in), once the cluster settles:
+namespace / delete a node / a node going NotReady (and rejected requests mixed in), once the
+cluster settles:
 - every ReplicaSet owns exactly ``spec.replicas`` live pods;
 - nothing is left behind by a deleted owner;
 - resourceVersions strictly increase;
@@ -10,12 +11,14 @@ namespace (and rejected requests mixed in), once the cluster settles:
 from __future__ import annotations
 
 import copy
+import os
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from kubelab import Cluster
 from kubelab.api.errors import StatusError
 
+EXAMPLES = int(os.environ.get("KUBELAB_PROPERTY_EXAMPLES", "25"))  # more by hand
 IMAGES = ["kennship/http-echo", "nginx:1.27", "busybox:1.36"]
 NAMESPACES = ["default", "team-a"]
 
@@ -40,6 +43,8 @@ steps = st.one_of(
     st.tuples(st.just("delete_namespace"), st.just("team-a")),
     st.tuples(st.just("invalid"), st.sampled_from(NAMESPACES), names),
     st.tuples(st.just("advance"), st.integers(0, 30)),
+    st.tuples(st.just("delete_node"), st.integers(0, 2)),
+    st.tuples(st.just("node_not_ready"), st.integers(0, 2)),
 )
 
 
@@ -60,6 +65,9 @@ def ensure_namespace(c: Cluster, ns: str) -> bool:
         c.api.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         return True
     return not space["metadata"].get("deletionTimestamp")
+
+
+NOT_READY: dict[int, dict[str, set[str]]] = {}  # cluster -> NotReady node -> pods it had then
 
 
 def run_step(c: Cluster, step: tuple) -> None:
@@ -109,9 +117,23 @@ def run_step(c: Cluster, step: tuple) -> None:
         assert c.engine.store.resource_version == before, "a rejected request changed the store"
     elif op == "advance":
         c.advance(step[1])
+    elif op == "delete_node":
+        nodes = sorted(n["metadata"]["name"] for n in c.engine.store.list("Node"))
+        if len(nodes) > 1:  # keep one node, so that the cluster can still settle
+            c.api.delete("Node", nodes[step[1] % len(nodes)])
+    elif op == "node_not_ready":
+        nodes = sorted(n["metadata"]["name"] for n in c.engine.store.list("Node"))
+        node = c.api.get("Node", nodes[step[1] % len(nodes)])
+        for condition in node["status"]["conditions"]:
+            if condition["type"] == "Ready":  # what a kubelet whose runtime is down reports
+                condition.update(status="False", reason="KubeletNotReady", message="container runtime is down")
+        c.api.update(node, subresource="status")
+        # no new pod may land there now (TaintNodesByCondition's not-ready:NoSchedule)
+        on_node = {p["metadata"]["uid"] for p in c.engine.store.pods_on(node["metadata"]["name"])}
+        NOT_READY.setdefault(id(c), {}).setdefault(node["metadata"]["name"], on_node)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(steps, min_size=1, max_size=12), st.integers(0, 2**16))
 def test_invariants_hold_after_any_sequence(sequence: list[tuple], seed: int) -> None:
     c = Cluster(clock="virtual", seed=seed)
@@ -142,6 +164,13 @@ def test_invariants_hold_after_any_sequence(sequence: list[tuple], seed: int) ->
         pods = [p for p in store.list("Pod", ns) if selector.items() <= p["metadata"].get("labels", {}).items()
                 and not p["metadata"].get("deletionTimestamp")]
         assert len(pods) == d["spec"]["replicas"], d["metadata"]["name"]
+
+    for node, had in NOT_READY.pop(id(c), {}).items():
+        if store.get("Node", "", node) is not None:
+            landed = {p["metadata"]["name"] for p in store.pods_on(node)
+                      if p["metadata"]["uid"] not in had and not p["metadata"].get("ownerReferences", [{}])[0]
+                      .get("kind") in ("DaemonSet", "Node")}
+            assert not landed, f"pods scheduled onto NotReady node {node}: {landed}"
 
     if store.get("Namespace", "", "team-a") is None:
         assert store.count("Pod", "team-a") == 0 and store.count("ReplicaSet", "team-a") == 0

@@ -6,7 +6,8 @@ wide`` and ``describe node`` read as they do on minikube. A node description lis
 nodes (zones, taints, bigger machines) for scheduling lessons.
 
 A small node lifecycle controller keeps the ``node.kubernetes.io/unschedulable`` taint in step
-with ``spec.unschedulable`` (what ``kubectl cordon`` sets), as the real one does.
+with ``spec.unschedulable`` (what ``kubectl cordon`` sets), and the ``not-ready``/``unreachable``
+NoSchedule taints with the Ready condition, as the real one does.
 """
 from __future__ import annotations
 
@@ -174,9 +175,18 @@ def internal_ip(node: Obj) -> str:
     return next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
 
 
+# TaintNodesByCondition (node_lifecycle_controller.go's nodeConditionToTaintKeyStatusMap, the
+# Ready condition's part): a node whose Ready condition is False or Unknown gets a NoSchedule
+# taint, so no new pod lands there. (NoExecute eviction is the rest of that controller.)
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+_READY_TAINTS = {"False": NOT_READY_TAINT, "Unknown": UNREACHABLE_TAINT}
+
+
 class NodeLifecycle(Controller):
-    """Taints a cordoned node ``node.kubernetes.io/unschedulable:NoSchedule`` and removes the
-    taint when it is uncordoned (TaintNodesByCondition)."""
+    """Keeps a node's NoSchedule taints in step with its state: ``node.kubernetes.io/
+    unschedulable`` with ``spec.unschedulable`` (what ``kubectl cordon`` sets), and
+    ``not-ready``/``unreachable`` with a Ready condition of False/Unknown (TaintNodesByCondition)."""
 
     watches = ("Node",)
 
@@ -189,20 +199,23 @@ class NodeLifecycle(Controller):
             return
         spec = node.get("spec") or {}
         taints = spec.get("taints") or []
-        tainted = any(t.get("key") == UNSCHEDULABLE_TAINT and t.get("effect") == "NoSchedule" for t in taints)
-        want = bool(spec.get("unschedulable"))
-        if tainted == want:
+        ready = next((c.get("status") for c in (node.get("status") or {}).get("conditions") or ()
+                      if c.get("type") == "Ready"), "True")
+        want = {UNSCHEDULABLE_TAINT} if spec.get("unschedulable") else set()
+        if ready in _READY_TAINTS:
+            want.add(_READY_TAINTS[ready])
+        managed = {UNSCHEDULABLE_TAINT, NOT_READY_TAINT, UNREACHABLE_TAINT}
+        have = {t.get("key") for t in taints if t.get("key") in managed and t.get("effect") == "NoSchedule"}
+        if have == want:
             return
         new = copy.deepcopy(node)
-        if want:
-            new["spec"]["taints"] = taints + [{"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule",
-                                               "timeAdded": self.clock.timestamp()}]
+        kept = [t for t in taints if not (t.get("key") in managed - want and t.get("effect") == "NoSchedule")]
+        kept += [{"key": k, "effect": "NoSchedule", "timeAdded": self.clock.timestamp()}
+                 for k in sorted(want - have)]
+        if kept:
+            new["spec"]["taints"] = kept
         else:
-            kept = [t for t in taints if not (t.get("key") == UNSCHEDULABLE_TAINT and t.get("effect") == "NoSchedule")]
-            if kept:
-                new["spec"]["taints"] = kept
-            else:
-                new["spec"].pop("taints", None)
+            new["spec"].pop("taints", None)
         new["metadata"].pop("resourceVersion", None)
         self.store.update(new)
 
