@@ -11,7 +11,12 @@ cluster settles:
 from __future__ import annotations
 
 import copy
+import json
 import os
+import threading
+import time
+import urllib.error
+import urllib.request
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -142,6 +147,11 @@ def test_invariants_hold_after_any_sequence(sequence: list[tuple], seed: int) ->
     for step in sequence:
         run_step(c, step)
     assert c.settle(timeout=1800), "the cluster did not settle"
+    assert_invariants(c, versions)
+
+
+def assert_invariants(c: Cluster, versions: list[int]) -> None:
+    """What must hold once the cluster settled, whatever was done to it."""
     store = c.engine.store
 
     assert versions == sorted(versions) and len(set(versions)) == len(versions)
@@ -174,3 +184,82 @@ def test_invariants_hold_after_any_sequence(sequence: list[tuple], seed: int) ->
 
     if store.get("Namespace", "", "team-a") is None:
         assert store.count("Pod", "team-a") == 0 and store.count("ReplicaSet", "team-a") == 0
+
+
+def _http(server, method: str, path: str, body: dict | None = None) -> dict:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(server.url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def test_concurrent_requests_through_the_api_and_the_cluster() -> None:
+    """Two HTTP clients, kubectl through the Cluster and the clock moving, all at once. After
+    settle the invariants hold, and every acknowledged write is there: each ConfigMap with the
+    last value a client was told was stored, the Deployment at the last scale acknowledged."""
+    from kubelab.server import serve
+
+    c = Cluster(clock="virtual", seed=3)
+    versions: list[int] = []
+    c.engine.store.subscribe(lambda ev, obj, old: versions.append(int(obj["metadata"]["resourceVersion"])))
+    c.api.create(deployment("web", 3, IMAGES[0]), "default")
+    acked: dict[str, str] = {}
+    scaled: list[int] = []
+    failures: list[BaseException] = []
+    base = "/api/v1/namespaces/default/configmaps"
+
+    def http_writer(server, who: str) -> None:
+        for i in range(15):
+            name = f"{who}-{i}"
+            _http(server, "POST", base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+                                         "data": {"v": "0"}})
+            acked[name] = "0"
+            for v in range(1, 3):
+                live = _http(server, "GET", f"{base}/{name}")
+                live["data"] = {"v": str(v)}
+                stored = _http(server, "PUT", f"{base}/{name}", live)
+                acked[name] = stored["data"]["v"]
+            if i % 5 == 4:  # and a pod of the Deployment goes, as a learner's delete would
+                pods = _http(server, "GET", "/api/v1/namespaces/default/pods?labelSelector=app%3Dweb")["items"]
+                if pods:
+                    try:
+                        _http(server, "DELETE", f"/api/v1/namespaces/default/pods/{pods[0]['metadata']['name']}")
+                    except urllib.error.HTTPError as e:
+                        assert e.code == 404  # the ReplicaSet or the other client got there first
+
+    def kubectl_writer() -> None:
+        for i in range(15):
+            result = c.kubectl(f"create configmap kc-{i} --from-literal=v={i}")
+            assert result.returncode == 0, result.stderr
+            acked[f"kc-{i}"] = str(i)
+            result = c.kubectl(f"scale deployment web --replicas={i % 5}")
+            assert result.returncode == 0, result.stderr
+            scaled.append(i % 5)
+
+    def guarded(fn, *args) -> None:
+        try:
+            fn(*args)
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            failures.append(e)
+
+    with serve(c) as server:
+        threads = [threading.Thread(target=guarded, args=(http_writer, server, "a")),
+                   threading.Thread(target=guarded, args=(http_writer, server, "b")),
+                   threading.Thread(target=guarded, args=(kubectl_writer,))]
+        for t in threads:
+            t.start()
+        for _ in range(120):  # the clock moves while they work (a live cluster's driver would)
+            if not any(t.is_alive() for t in threads):
+                break
+            c.advance(1)
+            time.sleep(0.01)  # real threads: let the others take the engine's lock
+        for t in threads:
+            t.join()
+    assert not failures, failures
+    assert c.settle(timeout=1800), "the cluster did not settle"
+    assert_invariants(c, versions)
+    stored = {cm["metadata"]["name"]: cm["data"]["v"] for cm in c.engine.store.list("ConfigMap", "default")
+              if cm["metadata"]["name"] in acked}
+    assert stored == acked and len(acked) == 45
+    assert c.engine.store.get("Deployment", "default", "web")["spec"]["replicas"] == scaled[-1]
