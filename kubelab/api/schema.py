@@ -332,7 +332,7 @@ def metadata_type_error(meta: Any, struct: str) -> str | None:
 
     kubectl decodes a manifest's metadata before sending it (resource.Builder's
     metadataOnlyObject), and the API server does before anything reads a name."""
-    node = _struct("V1ObjectMeta")
+    node = _struct("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
     try:
         _Decoder().struct(meta, node, "metadata", struct)
     except _TypeError as e:
