@@ -267,6 +267,15 @@ def test_container_ports_unique_names():
     ]
 
 
+def test_host_ports_unique_across_containers():
+    """checkHostPortConflicts: protocol/hostIP/hostPort once per pod."""
+    assert _causes(pod({"name": "a", "image": "x", "ports": [{"containerPort": 80, "hostPort": 8080}]},
+                       {"name": "b", "image": "x", "ports": [{"containerPort": 81, "hostPort": 8080},
+                                                              {"containerPort": 82, "hostPort": 8080,
+                                                               "protocol": "UDP"}]})) == [
+        'spec.containers[1].ports[0].hostPort: Duplicate value: "TCP//8080"']
+
+
 def test_resource_requirements():
     """ValidateResourceRequirements: names, non-negative quantities, requests within limits
     (the path is .requests itself), extended resources must be requested as limited."""

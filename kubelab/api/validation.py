@@ -560,6 +560,21 @@ def _volumes(volumes: list[Obj], path: str) -> tuple[Errs, set[str]]:
     return errs, names
 
 
+def _host_port_conflicts(containers: list[Obj], path: str) -> Errs:
+    """checkHostPortConflicts: one protocol/hostIP/hostPort for the whole pod."""
+    errs: Errs = []
+    seen: set[str] = set()
+    for i, c in enumerate(containers):
+        for j, port in enumerate(c.get("ports") or []):
+            if not port.get("hostPort"):
+                continue
+            key = f"{port.get('protocol', '')}/{port.get('hostIP', '')}/{port['hostPort']}"
+            if key in seen:
+                errs.append(duplicate(f"{path}[{i}].ports[{j}].hostPort", key))
+            seen.add(key)
+    return errs
+
+
 def pod_spec(spec: Obj, path: str, restart_policies: tuple[str, ...] = _RESTART) -> Errs:
     """ValidatePodSpec: containers, volumes, policies. ``restart_policies`` narrows what
     templates allow (Deployments: only Always; Jobs: OnFailure or Never)."""
@@ -568,6 +583,7 @@ def pod_spec(spec: Obj, path: str, restart_policies: tuple[str, ...] = _RESTART)
     if not containers:
         errs.append(required(f"{path}.containers"))
     errs += _containers(containers, f"{path}.containers", volumes)
+    errs += _host_port_conflicts(containers, f"{path}.containers")
     errs += _containers(spec.get("initContainers") or [], f"{path}.initContainers", volumes)
     names = [c.get("name") for c in containers]
     for i, c in enumerate(spec.get("initContainers") or []):
