@@ -7,8 +7,8 @@ the peak RSS in MB, the command's median and worst latency in ms, the cluster se
 the wall time and the longest step's wall time (the engine work a live clock spreads over those
 15 s), and how many pods (and bound to a node) and events the store holds at the end. The target is a kernel under 1 GB whose commands keep answering.
 
-Run: ``python bench/bench_accidents.py [name ...]`` (all by default): replicas, logs, configmap,
-events.
+Run: ``python bench/bench_accidents.py [name ...]`` (all by default): replicas, logs, longlines,
+configmap, events.
 """
 from __future__ import annotations
 
@@ -47,6 +47,11 @@ def accident(name: str) -> dict:
     elif name == "logs":  # a container printing as fast as it can, forever
         cluster.api.create(_deployment("chatty", 1, "busybox:1.36", ["sh", "-c", "while true; do echo spam; done"]),
                            "default")
+        command = "logs deployment/chatty --tail=1"
+    elif name == "longlines":  # the same with 500 KB lines: 5 MB a second until the 10 MiB cap
+        chatty = _deployment("chatty", 1, "busybox:1.36", ["sh", "-c", "while true; do echo $X; done"])
+        chatty["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "X", "value": "x" * 500_000}]
+        cluster.api.create(chatty, "default")
         command = "logs deployment/chatty --tail=1"
     elif name == "configmap":  # the biggest ConfigMap the API takes (1 MiB), then one over it
         command = "get configmaps"
@@ -100,4 +105,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
         print(json.dumps(accident(sys.argv[2])))
     else:
-        main(sys.argv[1:] or ["replicas", "logs", "configmap", "events"])
+        main(sys.argv[1:] or ["replicas", "logs", "longlines", "configmap", "events"])

@@ -152,3 +152,19 @@ def test_corpus_matches_real_kubectl(cluster, tmp_path):
                                   env=env, timeout=60, text=True, errors="replace")
             ours = cluster.kubectl(f"apply -f {path} --dry-run=server")
             assert (real.returncode, real.stdout + real.stderr) == (ours.returncode, ours.stdout + ours.stderr), name
+
+
+def test_a_container_printing_long_lines_forever_keeps_10_mib_of_log():
+    """The kubelet rotates at containerLogMaxSize (10 MiB); kubectl logs reads the current file.
+    Without a byte cap this loop held 4.3 GB after 15 minutes (bench_accidents longlines)."""
+    from kubelab.engine.runtime import MAX_LOG_BYTES
+
+    c = Cluster(clock="virtual")
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "chatty"},
+                  "spec": {"containers": [{"name": "c", "image": "busybox:1.36",
+                                           "command": ["sh", "-c", "while true; do echo $X; done"],
+                                           "env": [{"name": "X", "value": "x" * 200_000}]}]}}, "default")
+    c.advance(90)
+    logs = c.kubectl("logs chatty").stdout
+    assert MAX_LOG_BYTES - 200_001 <= len(logs) <= MAX_LOG_BYTES
+    assert logs.endswith("x" * 200_000 + "\n")

@@ -28,6 +28,9 @@ from kubelab.engine.store import compact
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MAX_LOG_LINES = 10_000
+# The kubelet rotates a container's log at containerLogMaxSize (10 MiB) and `kubectl logs`
+# reads the current file: a container printing long lines forever keeps at most this much.
+MAX_LOG_BYTES = 10 * 1024 * 1024
 SIGTERM_EXIT_DELAY = 0.3  # seconds a well-behaved server takes to exit on SIGTERM
 
 
@@ -339,6 +342,7 @@ class Process:
             self.env.setdefault("HOME", "/root")
         self.fs = Files(self._base_files(), spec.mounts)
         self.log: list[tuple[float, str]] = []
+        self._log_chars = 0  # characters in self.log, held under MAX_LOG_BYTES
         self.exit_code: int | None = None
         self.started_at: float | None = None
         self.finished_at: float | None = None
@@ -456,10 +460,19 @@ class Process:
     def _log(self, text: str) -> None:
         text = self._partial + text
         *lines, self._partial = text.split("\n")
+        if len(self._partial) > MAX_LOG_BYTES:  # a line that never ends: its last 10 MiB
+            self._partial = self._partial[-MAX_LOG_BYTES:]
         now = self.clock.now()
         self.log.extend((now, line) for line in lines)
-        if len(self.log) > MAX_LOG_LINES:
-            del self.log[: len(self.log) - MAX_LOG_LINES]
+        self._log_chars += sum(len(line) + 1 for line in lines)
+        drop = max(len(self.log) - MAX_LOG_LINES, 0)
+        chars = self._log_chars - sum(len(line) + 1 for _, line in self.log[:drop])
+        while chars > MAX_LOG_BYTES and drop < len(self.log) - 1:
+            chars -= len(self.log[drop][1]) + 1
+            drop += 1
+        if drop:
+            del self.log[:drop]
+            self._log_chars = chars
 
     def listen(self, port: int, handler: Callable[[HttpRequest], HttpResponse] | None) -> None:
         self.sandbox.listeners[port] = handler
