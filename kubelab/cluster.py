@@ -160,6 +160,13 @@ class Cluster:
         time; True when the cluster reached that steady state (virtual clock only)."""
         return self.engine.settle(timeout)
 
+    def serve(self, port: int = 0) -> Any:
+        """Serve this cluster's Kubernetes API on 127.0.0.1 for the real kubectl and Python
+        clients; returns the server handle (``url``, ``kubeconfig``, ``token``, ``close()``)."""
+        from kubelab.server import serve
+
+        return serve(self, port)
+
     def node_ip(self, node: str | None = None) -> str:
         """The InternalIP of a node (the first one by default): what ``minikube ip`` prints."""
         nodes = self.api.list("Node")["items"]

@@ -3,20 +3,33 @@
 So the real ``kubectl`` binary and the official ``kubernetes`` Python client can talk to a
 kubelab cluster: discovery, the resource paths and their verbs, server-side Tables, watch
 streams, ``Status`` errors with their HTTP codes, and the ``scale``/``status``/``log``/``exec``
-subresources. It binds 127.0.0.1 only and speaks plain HTTP (kubectl accepts
-``server: http://...`` in a kubeconfig).
+subresources. It binds 127.0.0.1 only and speaks HTTPS with a certificate made at start-up for
+127.0.0.1 and localhost (kubectl sends a bearer token over TLS only: client-go's ClientConfig
+drops a user's credentials for an ``http://`` server).
+
+It is built for a shared workshop host (many users on one 127.0.0.1): every request needs the
+bearer token written into the server's kubeconfig (0600), the Host header must name the loopback
+address (no DNS rebinding), bodies are capped as kube-apiserver caps them, and slow or broken
+connections time out. Nothing is ever printed: failures are answered with a ``Status``.
 
 Usage::
 
-    with serve(cluster) as server:
+    with cluster.serve() as server:
         subprocess.run(["kubectl", "get", "pods"], env={"KUBECONFIG": server.kubeconfig, ...})
 """
 from __future__ import annotations
 
+import hmac
+import io
 import json
 import os
+import secrets
+import socket
+import ssl
 import tempfile
 import threading
+import time
+from base64 import b64encode
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
@@ -30,6 +43,16 @@ from kubelab.api.version import GIT_VERSION, server_version
 Obj = dict[str, Any]
 
 WATCH_HISTORY = 4096  # events kept per kind so a watch can resume from a resourceVersion
+
+# kube-apiserver's limits: MaxRequestBodyBytes (3 MiB, genericapiserver's default config),
+# ReadHeaderTimeout (32 s, secure_serving.go) and IdleTimeout (90 s) of its http.Server.
+MAX_BODY_BYTES = 3 * 1024 * 1024
+HEADER_TIMEOUT = 32.0
+IDLE_TIMEOUT = 90.0
+BODY_TIMEOUT = 60.0   # a whole body, once the headers are in
+WRITE_TIMEOUT = 60.0  # a client that stops reading a response
+# Paths anyone may read without the token, as the apiserver's system:public-info-viewer role.
+_PUBLIC = (["healthz"], ["readyz"], ["livez"])
 
 # The verbs of the status and scale subresources (kube-apiserver's).
 _GET_PATCH_UPDATE = ["get", "patch", "update"]
@@ -166,22 +189,98 @@ class WatchCache:
             self.cond.notify_all()
 
 
-# -- the server ------------------------------------------------------------------------------
-class Server:
-    """A running API server for ``client`` on 127.0.0.1; ``kubeconfig`` is a file pointing at it."""
+# -- TLS ---------------------------------------------------------------------------------------
+def _self_signed(folder: str) -> tuple[ssl.SSLContext, bytes]:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1 and localhost
+    (its own CA, so a kubeconfig trusts exactly this server), and the certificate's PEM."""
+    import datetime
+    import ipaddress
 
-    def __init__(self, client: Any, port: int = 0) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubelab-apiserver")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, content_commitment=False,
+                                         key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                         crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(ski, critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    path = os.path.join(folder, "server.pem")  # load_cert_chain reads files only; gone at once
+    write_private(path, (cert_pem + key_pem).decode())
+    try:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(path)
+    finally:
+        os.unlink(path)
+    return context, cert_pem
+
+
+# -- the server ------------------------------------------------------------------------------
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a connection that breaks is the client's business, never a traceback on the
+        kernel's stderr (socketserver prints one by default)."""
+
+
+class Server:
+    """A running API server for ``client`` on 127.0.0.1: the handle ``serve`` returns.
+
+    ``url``, ``port``, ``token`` (the bearer token every request must carry) and ``kubeconfig``
+    (a 0600 file with one context, ``context``, holding that token). ``retarget`` points it at
+    another client (a kernel's new cluster after ``%kube reset``) without changing port or token.
+    """
+
+    def __init__(self, client: Any, port: int = 0, kubeconfig: str | None = None,
+                 context: str = "kubelab") -> None:
         self.client = client
-        self.watches = WatchCache(client)
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.api = self  # type: ignore[attr-defined]
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.token = secrets.token_urlsafe(32)
         self._dir = tempfile.TemporaryDirectory(prefix="kubelab-server-")
-        self.kubeconfig = write_kubeconfig(os.path.join(self._dir.name, "kubeconfig"), self.url)
+        self.tls, self.certificate = _self_signed(self._dir.name)
+        self.watches = WatchCache(client)
+        self.httpd = _HTTPServer(("127.0.0.1", port), _Handler)
+        self.httpd.api = self  # type: ignore[attr-defined]
+        self.port: int = self.httpd.server_address[1]
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
+        self.idle_timeout, self.header_timeout = IDLE_TIMEOUT, HEADER_TIMEOUT
+        self.body_timeout, self.write_timeout = BODY_TIMEOUT, WRITE_TIMEOUT
+        self.context = context
+        self.kubeconfig = write_kubeconfig(kubeconfig or os.path.join(self._dir.name, "kubeconfig"), self.url,
+                                           token=self.token, name=context, certificate=self.certificate)
         self._thread = threading.Thread(target=self.httpd.serve_forever, name="kubelab-apiserver", daemon=True)
         self._thread.start()
+
+    def retarget(self, client: Any) -> None:
+        """Serve ``client`` from now on; open watches on the old one end (their clients relist)."""
+        old = self.watches
+        self.client, self.watches = client, WatchCache(client)
+        old.close()
+
+    def client_tls(self) -> ssl.SSLContext:
+        """An SSL context for a Python client of this server (trusting its certificate only)."""
+        return ssl.create_default_context(cadata=self.certificate.decode())
+
+    def authorized(self, header: str | None) -> bool:
+        scheme, _, token = (header or "").partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token.encode())
 
     def close(self) -> None:
         self.watches.close()
@@ -196,24 +295,47 @@ class Server:
         self.close()
 
 
-def serve(target: Any, port: int = 0) -> Server:
-    """Serve a ``Cluster`` (or any ``Client``) over HTTP on 127.0.0.1 (``port=0``: a free port)."""
-    return Server(getattr(target, "client", target), port)
+def serve(target: Any, port: int = 0, kubeconfig: str | None = None, context: str = "kubelab") -> Server:
+    """Serve a ``Cluster`` (or any ``Client``) over HTTP on 127.0.0.1 (``port=0``: a free port);
+    ``kubeconfig`` is where to write its kubeconfig (a temporary folder by default)."""
+    return Server(getattr(target, "client", target), port, kubeconfig, context)
 
 
-def write_kubeconfig(path: str, url: str, namespace: str = "default") -> str:
-    """A kubeconfig with one context, ``kubelab``, pointing at ``url``. JSON is valid YAML."""
-    config = {
-        "apiVersion": "v1", "kind": "Config", "preferences": {},
-        "clusters": [{"name": "kubelab", "cluster": {"server": url}}],
-        "users": [{"name": "kubelab", "user": {}}],
-        "contexts": [{"name": "kubelab", "context": {"cluster": "kubelab", "user": "kubelab",
-                                                     "namespace": namespace}}],
-        "current-context": "kubelab",
-    }
-    with open(path, "w") as f:
-        json.dump(config, f, indent=2)
+def kubeconfig_entries(name: str, url: str, token: str, certificate: bytes = b"",
+                       namespace: str = "default") -> dict[str, Obj]:
+    """The cluster, user and context entries (all named ``name``) of a kubeconfig for a server."""
+    cluster: Obj = {"server": url}
+    if certificate:
+        cluster["certificate-authority-data"] = b64encode(certificate).decode()
+    return {"cluster": {"name": name, "cluster": cluster},
+            "user": {"name": name, "user": {"token": token}},
+            "context": {"name": name, "context": {"cluster": name, "user": name, "namespace": namespace}}}
+
+
+def write_kubeconfig(path: str, url: str, namespace: str = "default", token: str = "",
+                     name: str = "kubelab", certificate: bytes = b"") -> str:
+    """A kubeconfig with one context, ``name``, pointing at ``url`` with the bearer ``token``
+    (trusting ``certificate``), readable by its owner only. JSON is valid YAML."""
+    entries = kubeconfig_entries(name, url, token, certificate, namespace)
+    config = {"apiVersion": "v1", "kind": "Config", "preferences": {},
+              "clusters": [entries["cluster"]], "users": [entries["user"]], "contexts": [entries["context"]],
+              "current-context": name}
+    write_private(path, json.dumps(config, indent=2) + "\n")
     return path
+
+
+def write_private(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` with mode 0600, replacing it atomically (a reader never sees
+    half a file, and an older file's wider mode is not kept)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kubeconfig-")  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 class _Route:
@@ -251,17 +373,79 @@ def _route(parts: list[str]) -> _Route | Obj | None:
     return _Route(kind, namespace, name, sub)
 
 
+class _DeadlineReader(io.RawIOBase):
+    """A socket's reads under a deadline rather than a per-read time-out, so a client sending a
+    byte every few seconds cannot hold a thread: idle between requests until ``deadline``; the
+    first byte of a request starts the header deadline (Go's ReadHeaderTimeout)."""
+
+    def __init__(self, sock: socket.socket, header_timeout: float) -> None:
+        self.sock, self.header_timeout = sock, header_timeout
+        self.deadline = float("inf")
+        self.idle = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("timed out")
+        self.sock.settimeout(left)
+        n = self.sock.recv_into(buffer)
+        if n and self.idle:
+            self.idle = False
+            self.deadline = time.monotonic() + self.header_timeout
+        return n
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "kubelab"
+    # small responses leave at once: without it, headers and body written apart wait for the
+    # client's delayed ACK (~40 ms per request on a kept-alive connection)
+    disable_nagle_algorithm = True
+    default_request_version = "HTTP/1.1"  # a malformed request line still gets a status line back
 
     # -- plumbing ------------------------------------------------------------------------
     @property
     def api(self) -> Server:
         return self.server.api  # type: ignore[attr-defined]
 
+    def setup(self) -> None:
+        """TLS in the connection's own thread (a client that never finishes its handshake
+        holds only its own thread, and only until the header time-out)."""
+        self.request.settimeout(self.api.header_timeout)
+        self.request = self.api.tls.wrap_socket(self.request, server_side=True)
+        super().setup()
+        self._reader = _DeadlineReader(self.connection, self.api.header_timeout)
+        self.rfile = io.BufferedReader(self._reader, 65536)
+
+    def handle_one_request(self) -> None:
+        """One request, read under the idle and header deadlines (a time-out closes the
+        connection quietly, as BaseHTTPRequestHandler does)."""
+        self._reader.idle = True
+        self._reader.deadline = time.monotonic() + self.api.idle_timeout
+        super().handle_one_request()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.connection.close()  # the TLS socket (the server closes only the raw one it accepted)
+
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read stderr
         pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """What http.server refuses itself (a malformed request line or header, an unknown
+        method), answered as a Status and closing the connection, instead of an HTML page."""
+        self.close_connection = True
+        if code == 501:  # a method no resource has
+            error = StatusError(405, "MethodNotAllowed",
+                                "the server does not allow this method on the requested resource")
+        else:
+            error = StatusError(code, "BadRequest" if code == 400 else "", message or "bad request")
+        self._send_json(error.to_status(), error.code)
 
     def do_GET(self) -> None:
         self._dispatch("GET")
@@ -279,30 +463,74 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch("DELETE")
 
     def _dispatch(self, method: str) -> None:
-        url = urlsplit(self.path)
-        self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        self.body = self._read_body()
+        self.body: bytes | None = None
+        self._reader.deadline = time.monotonic() + self.api.body_timeout
         try:
-            self._handle(method, [p for p in url.path.split("/") if p])
+            url = urlsplit(self.path)
+            parts = [p for p in url.path.split("/") if p]
+            self._check_host()
+            if parts not in _PUBLIC and not self.api.authorized(self.headers.get("Authorization")):
+                raise StatusError(401, "Unauthorized", "Unauthorized")
+            self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            self.body = self._read_body()
+            self.connection.settimeout(self.api.write_timeout)
+            self._handle(method, parts)
         except StatusError as e:
+            if self.body is None:  # refused before its body was read: the connection cannot go on
+                self.close_connection = True
+            self.connection.settimeout(self.api.write_timeout)
             self._send_json(e.to_status(), e.code)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as e:  # noqa: BLE001 - a server answers 500, it does not die
             self._send_json(StatusError(500, "InternalError", f"Internal error occurred: {e}").to_status(), 500)
 
+    def _check_host(self) -> None:
+        """Only requests addressed to 127.0.0.1:PORT or localhost:PORT: a web page whose name
+        was rebound to 127.0.0.1 sends its own name, and is refused."""
+        host = self.headers.get("Host") or ""
+        if host.lower() not in self.api.hosts:
+            raise StatusError(403, "Forbidden", f'Host "{host}" is not allowed: this server answers '
+                                                f"127.0.0.1:{self.api.port} and localhost:{self.api.port} only")
+
     def _read_body(self) -> bytes:
+        """The request body, at most MAX_BODY_BYTES (a bigger one is refused unread, with
+        kube-apiserver's 413 from limitedReadBody)."""
+        too_large = StatusError(413, "RequestEntityTooLarge",
+                                f"Request entity too large: limit is {MAX_BODY_BYTES}")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
+            data = bytearray()
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                line = self.rfile.readline(1024)
+                try:
+                    size = int(line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise errors.bad_request("malformed chunked encoding") from None
+                if size < 0:
+                    raise errors.bad_request("malformed chunked encoding")
+                if len(data) + size > MAX_BODY_BYTES:
+                    raise too_large
                 if size == 0:
-                    self.rfile.readline()
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+                    while self.rfile.readline(1024).strip():  # trailers
+                        pass
+                    return bytes(data)
+                chunk = self.rfile.read(size)
+                if len(chunk) < size:
+                    raise errors.bad_request("unexpected EOF reading the request body")
+                data += chunk
+                self.rfile.readline(1024)
+        text = self.headers.get("Content-Length")
+        if text is None:
+            return b""
+        if not text.strip().isdigit():
+            raise errors.bad_request(f'bad Content-Length: "{text}"')
+        length = int(text)
+        if length > MAX_BODY_BYTES:
+            raise too_large
+        data = self.rfile.read(length) if length else b""
+        if len(data) < length:
+            raise errors.bad_request("unexpected EOF reading the request body")
+        return data
 
     def _json_body(self) -> Any:
         """The body as JSON-shaped data, decoded by its Content-Type as kube-apiserver's
@@ -335,6 +563,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
@@ -558,8 +788,6 @@ class _Handler(BaseHTTPRequestHandler):
         fields = field_requirements(self.query.get("fieldSelector"))
         table = self._wants_table()
         timeout = float(self.query.get("timeoutSeconds") or 1800)
-        import time
-
         deadline = time.monotonic() + timeout
 
         def wanted(obj: Obj) -> bool:
@@ -619,8 +847,6 @@ class _Handler(BaseHTTPRequestHandler):
 
 def _follow(client: Any, r: _Route, container: str | None, seen: str) -> Iterator[str]:
     """New log text as it appears, while the container runs (polled in real time)."""
-    import time
-
     while True:
         time.sleep(0.2)
         try:

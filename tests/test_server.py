@@ -102,8 +102,10 @@ def kubectl(server, tmp_path):
 
 
 def _get(server, path: str, accept: str = "application/json") -> tuple[int, dict]:
-    request = urllib.request.Request(server.url + path, headers={"Accept": accept})
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(server.url + path, headers={"Accept": accept,
+                                                                 "Authorization": f"Bearer {server.token}"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                         urllib.request.HTTPSHandler(context=server.client_tls()))
     try:
         with opener.open(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -113,7 +115,7 @@ def _get(server, path: str, accept: str = "application/json") -> tuple[int, dict
 
 # -- the HTTP surface without kubectl ------------------------------------------------------
 def test_binds_loopback_and_writes_a_kubeconfig(server):
-    assert server.url.startswith("http://127.0.0.1:")
+    assert server.url.startswith("https://127.0.0.1:")
     config = json.load(open(server.kubeconfig))
     assert config["current-context"] == "kubelab"
     assert config["clusters"][0]["cluster"]["server"] == server.url
