@@ -29,7 +29,8 @@ import ssl
 import tempfile
 import threading
 import time
-from base64 import b64encode
+from base64 import b64encode, urlsafe_b64decode, urlsafe_b64encode
+from collections import OrderedDict
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
@@ -51,6 +52,8 @@ HEADER_TIMEOUT = 32.0
 IDLE_TIMEOUT = 90.0
 BODY_TIMEOUT = 60.0   # a whole body, once the headers are in
 WRITE_TIMEOUT = 60.0  # a client that stops reading a response
+PAGE_SNAPSHOTS, PAGE_TTL = 16, 300.0  # lists kept for their continue tokens (etcd compacts every 5 min)
+BOOKMARK_INTERVAL = 60.0  # the cacher's bookmark frequency (a watcher's bookmark is due each minute)
 # Paths anyone may read without the token, as the apiserver's system:public-info-viewer role.
 _PUBLIC = (["healthz"], ["readyz"], ["livez"])
 
@@ -148,37 +151,50 @@ def fields_match(obj: Obj, reqs: list[tuple[str, bool, str]]) -> bool:
 # -- watch history ---------------------------------------------------------------------------
 class WatchCache:
     """Every change the server has seen, by kind, so a watch starting at a resourceVersion
-    misses nothing that happened after it (the list-then-watch pattern kubectl uses)."""
+    misses nothing that happened after it (the list-then-watch pattern kubectl uses).
+
+    Like the apiserver's watch cache, each kind's history reaches back to a floor: the
+    resourceVersion when the server started, then the newest event dropped from the window.
+    A watch from below the floor gets 410 "too old resource version"."""
 
     def __init__(self, client: Any) -> None:
         self.cond = threading.Condition()
         self.events: dict[str, deque[tuple[int, str, Obj]]] = {}
         self.closed = False
         self._stops: list[Callable[[], None]] = []
+        # the store's version now (a small list every cluster has answers it)
+        self.rv = int(client.list("Namespace")["metadata"].get("resourceVersion") or 0)
+        self.floor: dict[str, int] = {}
         for k in KINDS:
             self.events[k.kind] = deque(maxlen=WATCH_HISTORY)
+            self.floor[k.kind] = self.rv
             self._stops.append(client.watch(k.kind, None, self._recorder(k.kind)))
 
     def _recorder(self, kind: str) -> Callable[[str, Obj], None]:
         def record(event: str, obj: Obj) -> None:
             rv = int(obj["metadata"].get("resourceVersion") or 0)
             with self.cond:
-                self.events[kind].append((rv, event, obj))
+                history = self.events[kind]
+                if len(history) == WATCH_HISTORY:
+                    self.floor[kind] = history[0][0]
+                history.append((rv, event, obj))
+                self.rv = max(self.rv, rv)
                 self.cond.notify_all()
 
         return record
 
-    def since(self, kind: str, rv: int) -> tuple[list[tuple[int, str, Obj]], bool]:
-        """Events after ``rv`` and whether history still reaches back that far."""
+    def since(self, kind: str, rv: int) -> tuple[list[tuple[int, str, Obj]], int]:
+        """Events after ``rv`` and the version they bring a watcher up to (every change of
+        ``kind`` up to it is among them). Raises 410 Expired when history starts after ``rv``."""
         with self.cond:
-            history = self.events[kind]
-            complete = not history or len(history) < WATCH_HISTORY or history[0][0] <= rv + 1
-            return [e for e in history if e[0] > rv], complete
+            if rv < self.floor[kind]:
+                raise StatusError(410, "Expired", f"too old resource version: {rv} ({self.floor[kind]})")
+            return [e for e in self.events[kind] if e[0] > rv], self.rv
 
-    def wait(self, kind: str, rv: int, timeout: float) -> None:
+    def wait(self, rv: int, timeout: float) -> None:
+        """Until something newer than ``rv`` happens (to any kind), the cache closes, or ``timeout``."""
         with self.cond:
-            history = self.events[kind]
-            if not self.closed and (not history or history[-1][0] <= rv):
+            if not self.closed and self.rv <= rv:
                 self.cond.wait(timeout)
 
     def close(self) -> None:
@@ -187,6 +203,121 @@ class WatchCache:
         with self.cond:
             self.closed = True
             self.cond.notify_all()
+
+
+# -- paging --------------------------------------------------------------------------------
+class Pages:
+    """``limit``/``continue`` for lists, with the etcd3 store's semantics: pages in key order
+    (``namespace/name``), every page of one list read at the first page's resourceVersion, a
+    continue token the apiserver's shape (base64 of ``{"v","rv","start"}``). The first page's
+    list is kept (at most PAGE_SNAPSHOTS, for PAGE_TTL seconds, as etcd keeps a revision until
+    compaction); a token whose list is gone gets 410 Expired with an inconsistent token
+    (``rv: -1``) that resumes at the same key against the current objects."""
+
+    def __init__(self, server: "Server") -> None:
+        self.server = server
+        self.lock = threading.Lock()
+        self.snapshots: "OrderedDict[tuple[Any, ...], tuple[float, list[tuple[str, Obj]]]]" = OrderedDict()
+
+    def page(self, r: "_Route", query: dict[str, str]) -> Obj:
+        client = self.server.client
+        labels, fields = query.get("labelSelector") or None, query.get("fieldSelector") or None
+        limit_text, token = query.get("limit") or "0", query.get("continue") or ""
+        if not limit_text.isdigit():
+            raise errors.bad_request(f'strconv.ParseInt: parsing "{limit_text}": invalid syntax')
+        limit = int(limit_text)
+        if not limit and not token:
+            return client.list(r.kind.kind, r.namespace, labels, fields)
+        scope = (r.kind.kind, r.namespace, labels, fields)
+        if token:
+            rv, start = _decode_continue(token)
+            if rv < 0:
+                keyed, rv = self._keyed(client.list(r.kind.kind, r.namespace, labels, fields))
+            else:
+                keyed = self._snapshot(scope + (rv,))
+                if keyed is None:
+                    gone = StatusError(410, "Expired", _INCONSISTENT_CONTINUE)
+                    raise _ExpiredContinue(gone, _encode_continue(-1, start))
+            keyed = [(key, obj) for key, obj in keyed if key > start]
+        else:
+            keyed, rv = self._keyed(client.list(r.kind.kind, r.namespace, labels, fields))
+        items = [obj for _, obj in keyed[:limit]] if limit else [obj for _, obj in keyed]
+        meta: Obj = {"resourceVersion": str(rv)}
+        if limit and len(keyed) > limit:
+            self._keep(scope + (rv,), keyed)  # what is left of the list is enough for later pages
+            meta["continue"] = _encode_continue(rv, keyed[limit - 1][0])
+            if labels is None and fields is None:
+                meta["remainingItemCount"] = len(keyed) - limit
+        elif token:
+            with self.lock:  # the last page: the list is done
+                self.snapshots.pop(scope + (rv,), None)
+        kind = r.kind.kind + "List"
+        return {"kind": kind, "apiVersion": r.kind.api_version, "metadata": meta, "items": items}
+
+    @staticmethod
+    def _keyed(listed: Obj) -> tuple[list[tuple[str, Obj]], int]:
+        def key(obj: Obj) -> str:
+            meta = obj["metadata"]
+            return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else meta["name"]
+
+        keyed = sorted(((key(o), o) for o in listed["items"]), key=lambda pair: pair[0].encode())
+        return keyed, int(listed["metadata"].get("resourceVersion") or 0)
+
+    def _snapshot(self, key: tuple[Any, ...]) -> list[tuple[str, Obj]] | None:
+        with self.lock:
+            kept = self.snapshots.get(key)
+            if kept is None or time.monotonic() - kept[0] > PAGE_TTL:
+                self.snapshots.pop(key, None)
+                return None
+            return kept[1]
+
+    def _keep(self, key: tuple[Any, ...], keyed: list[tuple[str, Obj]]) -> None:
+        with self.lock:
+            if key not in self.snapshots:
+                self.snapshots[key] = (time.monotonic(), keyed)
+            self.snapshots.move_to_end(key)
+            while len(self.snapshots) > PAGE_SNAPSHOTS:
+                self.snapshots.popitem(last=False)
+
+
+class _ExpiredContinue(StatusError):
+    """410 for a continue token whose list is gone, carrying the inconsistent token."""
+
+    def __init__(self, error: StatusError, token: str) -> None:
+        super().__init__(error.code, error.reason, error.message)
+        self.token = token
+
+    def to_status(self) -> dict[str, Any]:
+        status = super().to_status()
+        status["metadata"] = {"continue": self.token}
+        return status
+
+
+# etcd3's inconsistentContinue (storage/etcd3/errors.go)
+_INCONSISTENT_CONTINUE = (
+    "The provided continue parameter is too old to display a consistent list result. You can start a new "
+    "list without the continue parameter, or use the continue token in this response to retrieve the "
+    "remainder of the results. Continuing with the provided token results in an inconsistent list - objects "
+    "that were created, modified, or deleted between the time the first chunk was returned and now may show "
+    "up in the list.")
+
+
+def _encode_continue(rv: int, last_key: str) -> str:
+    body = json.dumps({"v": "meta.k8s.io/v1", "rv": rv, "start": last_key + "\x00"}, separators=(",", ":"))
+    return urlsafe_b64encode(body.encode()).decode().rstrip("=")
+
+
+def _decode_continue(token: str) -> tuple[int, str]:
+    """(resourceVersion, the key after which the page starts); a malformed token is a 400."""
+    try:
+        data = json.loads(urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        if data.get("v") != "meta.k8s.io/v1" or not isinstance(data.get("rv"), int) \
+                or not isinstance(data.get("start"), str):
+            raise ValueError
+        return data["rv"], data["start"]
+    except (ValueError, AttributeError, TypeError):
+        raise errors.bad_request("continue key is not valid: incorrect encoded start resourceVersion "
+                                 "(version meta.k8s.io/v1)") from None
 
 
 # -- TLS ---------------------------------------------------------------------------------------
@@ -262,6 +393,8 @@ class Server:
         self.hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
         self.idle_timeout, self.header_timeout = IDLE_TIMEOUT, HEADER_TIMEOUT
         self.body_timeout, self.write_timeout = BODY_TIMEOUT, WRITE_TIMEOUT
+        self.bookmark_interval = BOOKMARK_INTERVAL
+        self.pages = Pages(self)
         self.context = context
         self.kubeconfig = write_kubeconfig(kubeconfig or os.path.join(self._dir.name, "kubeconfig"), self.url,
                                            token=self.token, name=context, certificate=self.certificate)
@@ -620,6 +753,12 @@ class _Handler(BaseHTTPRequestHandler):
                 from kubelab.api.openapi import document
 
                 return self._send_json(document(gv))
+        if method == "POST" and tuple(parts) in _REVIEWS:
+            try:
+                review = self._json_body()
+            except StatusError:  # kubectl's typed clients send these in protobuf; the answer is the same
+                review = {}
+            return self._send_json(_REVIEWS[tuple(parts)](review), 201)
         extra = _cluster_extras(self.api.client, parts) if method == "GET" else None
         if extra is not None:
             return self._send_json(extra)
@@ -635,13 +774,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _get(self, r: _Route) -> None:
         client = self.api.client
         if r.name is None:
-            if self.query.get("watch") in ("true", "1"):
+            if _go_bool(self.query.get("watch")):
                 return self._watch(r)
-            listed = client.list(r.kind.kind, r.namespace, self.query.get("labelSelector") or None,
-                                 self.query.get("fieldSelector") or None)
+            listed = self.api.pages.page(r, self.query)
             if self._wants_table():
                 table = self._table(r.kind, listed["items"])
-                table["metadata"]["resourceVersion"] = listed["metadata"].get("resourceVersion", "")
+                table["metadata"] = listed["metadata"]
                 return self._send_json(table)
             return self._send_json(listed)
         if r.sub == "log":
@@ -662,7 +800,7 @@ class _Handler(BaseHTTPRequestHandler):
             if r.sub == "exec":
                 raise StatusError(400, "BadRequest", "Upgrade request required")
             raise StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-        obj = self._json_body()
+        obj = _with_kind(self._json_body(), r.kind)
         _check_body_kind(obj, r.kind)
         created = self.api.client.create(obj, r.namespace, dry_run=self._dry_run(),
                                          field_validation=self._field_validation(),
@@ -679,6 +817,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(_scale_of(client.scale(r.kind.kind, r.name, r.namespace, replicas)))
         if r.sub not in (None, "status"):
             raise _no_such_sub()
+        obj = _with_kind(obj, r.kind)
         _check_body_kind(obj, r.kind)
         name = (obj.get("metadata") or {}).get("name")
         if name != r.name:
@@ -780,13 +919,17 @@ class _Handler(BaseHTTPRequestHandler):
     # -- watch -----------------------------------------------------------------------------
     def _watch(self, r: _Route) -> None:
         """Newline-delimited watch events until ``timeoutSeconds`` or the server closes.
-        ``resourceVersion`` unset or 0 starts with ADDED for every current object."""
+        ``resourceVersion`` unset or 0 starts with ADDED for every current object; an older
+        one than history holds gets an ERROR event with 410 Expired (as the cacher's
+        errWatcher: the stream starts, then fails). ``allowWatchBookmarks`` adds a BOOKMARK
+        (only the version reached) every ``bookmark_interval`` seconds and before a time-out."""
         from kubelab.api.selectors import parse
 
         client, cache = self.api.client, self.api.watches
         labels = parse(self.query["labelSelector"]) if self.query.get("labelSelector") else None
         fields = field_requirements(self.query.get("fieldSelector"))
         table = self._wants_table()
+        bookmarks = _go_bool(self.query.get("allowWatchBookmarks"))
         timeout = float(self.query.get("timeoutSeconds") or 1800)
         deadline = time.monotonic() + timeout
 
@@ -802,7 +945,14 @@ class _Handler(BaseHTTPRequestHandler):
             shown = self._table(r.kind, [obj]) if table else obj
             return json.dumps({"type": event, "object": shown}, separators=(",", ":")).encode() + b"\n"
 
+        def bookmark(version: int) -> bytes:
+            marker = {"kind": r.kind.kind, "apiVersion": r.kind.api_version,
+                      "metadata": {"resourceVersion": str(version), "creationTimestamp": None}}
+            return json.dumps({"type": "BOOKMARK", "object": marker}, separators=(",", ":")).encode() + b"\n"
+
         rv_text = self.query.get("resourceVersion") or ""
+        if rv_text not in ("", "0") and not rv_text.isdigit():
+            raise errors.bad_request(f'invalid resource version "{rv_text}"')
         self._start_stream("application/json")
         if rv_text in ("", "0"):
             listed = client.list(r.kind.kind, r.namespace, self.query.get("labelSelector") or None,
@@ -812,20 +962,28 @@ class _Handler(BaseHTTPRequestHandler):
             rv = int(listed["metadata"].get("resourceVersion") or 0)
         else:
             rv = int(rv_text)
-            if not cache.since(r.kind.kind, rv)[1]:
-                gone = StatusError(410, "Expired", f"too old resource version: {rv}").to_status()
-                self._chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
-                return self._end_stream()
+        next_bookmark = time.monotonic() + self.api.bookmark_interval
         while not cache.closed:
-            events, _ = cache.since(r.kind.kind, rv)
+            try:
+                events, reached = cache.since(r.kind.kind, rv)
+            except StatusError as e:
+                self._chunk(json.dumps({"type": "ERROR", "object": e.to_status()}, separators=(",", ":")).encode()
+                            + b"\n")
+                break
             for event_rv, event, obj in events:
-                rv = event_rv
                 if wanted(obj):
                     self._chunk(encode(event, obj))
-            left = deadline - time.monotonic()
+            rv = max(rv, reached)
+            now = time.monotonic()
+            if bookmarks and (now >= next_bookmark or deadline - now <= 1.0):
+                self._chunk(bookmark(rv))
+                next_bookmark = now + self.api.bookmark_interval
+                if deadline - now <= 1.0:
+                    bookmarks = False  # the one before the time-out is sent once
+            left = deadline - now
             if left <= 0:
                 break
-            cache.wait(r.kind.kind, rv, min(left, 1.0))
+            cache.wait(rv, min(left, next_bookmark - now if bookmarks else left, 1.0))
         self._end_stream()
 
     # -- pod logs ---------------------------------------------------------------------------
@@ -889,6 +1047,61 @@ def _cluster_extras(client: Any, parts: list[str]) -> Obj | None:
     return None
 
 
+# -- who the learner is and what they may do ---------------------------------------------------
+# The kubeconfig's user, authenticated by its token: in system:masters, cluster-admin.
+USER = {"username": "kubelab", "groups": ["system:masters", "system:authenticated"]}
+
+
+def _review_body(body: Any, kind: str, group_version: str) -> Obj:
+    body = body if isinstance(body, dict) else {}
+    return {"kind": kind, "apiVersion": group_version,
+            "metadata": {**(body.get("metadata") or {}), "creationTimestamp": None},
+            "spec": body.get("spec") or {}}
+
+
+def _self_subject_review(body: Any) -> Obj:
+    """``kubectl auth whoami``: the user the token stands for."""
+    return {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"creationTimestamp": None}, "status": {"userInfo": dict(USER)}}
+
+
+def _self_subject_access_review(body: Any) -> Obj:
+    """``kubectl auth can-i``: yes to everything, as the privileged-group authorizer answers
+    system:masters (no reason given)."""
+    review = _review_body(body, "SelfSubjectAccessReview", "authorization.k8s.io/v1")
+    review["status"] = {"allowed": True}
+    return review
+
+
+def _self_subject_rules_review(body: Any) -> Obj:
+    """``kubectl auth can-i --list``: the RBAC rules of the user's groups (cluster-admin's, and
+    what the default roles give every authenticated user)."""
+    review = _review_body(body, "SelfSubjectRulesReview", "authorization.k8s.io/v1")
+    discovery = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
+                 "/readyz", "/version", "/version/"]
+    review["status"] = {
+        "resourceRules": [
+            {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
+            {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
+             "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
+            {"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]}],
+        "nonResourceRules": [
+            {"verbs": ["*"], "nonResourceURLs": ["*"]},
+            {"verbs": ["get"], "nonResourceURLs": discovery},
+            {"verbs": ["get"], "nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"]}],
+        "incomplete": False}
+    return review
+
+
+# Served but not listed in discovery: kubelab's own kubectl lists KINDS' groups only, and the
+# real kubectl reaches these through its typed clients without discovery.
+_REVIEWS: dict[tuple[str, ...], Callable[[Any], Obj]] = {
+    ("apis", "authentication.k8s.io", "v1", "selfsubjectreviews"): _self_subject_review,
+    ("apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"): _self_subject_access_review,
+    ("apis", "authorization.k8s.io", "v1", "selfsubjectrulesreviews"): _self_subject_rules_review,
+}
+
+
 def _scale_of(obj: Obj) -> Obj:
     """The autoscaling/v1 Scale of a Deployment, ReplicaSet or StatefulSet."""
     from kubelab.api.tables import selector_string
@@ -902,12 +1115,29 @@ def _scale_of(obj: Obj) -> Obj:
             "status": {"replicas": status.get("replicas", 0), "selector": selector_string(spec.get("selector"))}}
 
 
+def _with_kind(obj: Any, kind: Kind) -> Any:
+    """A body's missing ``kind``/``apiVersion`` filled in from the URL, as the apiserver's
+    decoder takes the request's group-version-kind as its default."""
+    if isinstance(obj, dict):
+        if not obj.get("kind"):
+            obj["kind"] = kind.kind
+        if not obj.get("apiVersion"):
+            obj["apiVersion"] = kind.api_version
+    return obj
+
+
 def _check_body_kind(obj: Any, kind: Kind) -> None:
     if isinstance(obj, dict) and obj.get("kind") and obj.get("kind") != kind.kind:
         raise errors.bad_request(f"the API version in the data ({obj.get('apiVersion')}) does not match the "
                                  f"expected API version ({kind.api_version})"
                                  if obj.get("apiVersion") != kind.api_version else
                                  f"the kind in the data ({obj.get('kind')}) does not match the expected kind")
+
+
+def _go_bool(text: str | None) -> bool:
+    """A boolean query parameter as Go's strconv.ParseBool reads it (the official Python
+    client sends ``watch=True``)."""
+    return (text or "") in ("1", "t", "T", "true", "TRUE", "True")
 
 
 def _no_such_sub() -> StatusError:
