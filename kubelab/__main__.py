@@ -1,4 +1,10 @@
-"""``kubelab tutorial``: copy the walkthrough into a working folder and open it in JupyterLab.
+"""``kubelab tutorial``: copy the walkthrough into a working folder and open it in JupyterLab;
+``kubelab serve``: an embedded cluster for the real kubectl, until Ctrl-C.
+
+Under ``kubelab tutorial``, JupyterLab's terminals reach the notebooks' clusters with no typing:
+``KUBECONFIG`` (and ``KUBELAB_KUBECONFIG``, read by the kernels) name
+``<folder>/.kubelab/kubeconfig``, where each kernel adds its own context on its first ``%kube``
+(see kubelab.notebook.serving). The user's ``~/.kube/config`` is never read or written.
 
 The packaged notebooks stay clean: the learner works on copies. A copy the learner has edited
 is never replaced without asking; ``--reset`` asks, keeps the old copy beside the fresh one,
@@ -11,8 +17,11 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -130,23 +139,88 @@ def _tell(report: CopyReport, workdir: Path, reset: bool) -> None:
         print(f"Kept your edited {', '.join(report.kept)} ({how})")
 
 
+KUBECTL_HELP = (
+    "No kubectl on PATH: the notebooks work without it, but a terminal needs it to reach their clusters.\n"
+    "Install kubectl 1.32 (https://kubernetes.io/docs/tasks/tools/), for example on Linux:\n"
+    "  curl -LO https://dl.k8s.io/release/v1.32.5/bin/linux/amd64/kubectl\n"
+    "  install -m 0755 kubectl ~/.local/bin/kubectl")
+
+
+def terminal_kubeconfig(workdir: Path) -> Path:
+    """The tutorial's kubeconfig, one context per running notebook kernel."""
+    return workdir.resolve() / ".kubelab" / "kubeconfig"
+
+
+def lab_environment(workdir: Path, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """JupyterLab's environment under the tutorial: terminals and kernels inherit it, so a
+    terminal's kubectl and each kernel find the shared kubeconfig."""
+    env = dict(os.environ if environ is None else environ)
+    path = str(terminal_kubeconfig(workdir))
+    env["KUBECONFIG"] = path
+    env["KUBELAB_KUBECONFIG"] = path
+    return env
+
+
 def tutorial(args: argparse.Namespace) -> int:
     workdir = Path(args.dir)
     confirm = (lambda names: True) if args.yes else _ask
     report = prepare(workdir, reset=args.reset, confirm=confirm)
     _tell(report, workdir, args.reset)
     cmd = lab_command(workdir, args.port, browser=not args.no_browser)
+    env = lab_environment(workdir)
+    terminal_kubeconfig(workdir).parent.mkdir(mode=0o700, exist_ok=True)
+    if shutil.which("kubectl", path=env.get("PATH")) is None:
+        print(KUBECTL_HELP)
+    else:
+        print(f"JupyterLab terminals use the notebooks' clusters (KUBECONFIG={env['KUBECONFIG']}): "
+              "each notebook adds its context on its first %kube")
     if args.print_command:
         print(" ".join(cmd))
         return 0
     print(f"Starting JupyterLab in {workdir} (Ctrl-C to stop)", flush=True)
     if os.name == "posix":  # become JupyterLab, so signals (Ctrl-C, a stop) reach it directly
         os.chdir(workdir)
-        os.execv(cmd[0], cmd)
+        os.execve(cmd[0], cmd, env)
     try:
-        return subprocess.call(cmd, cwd=workdir)
+        return subprocess.call(cmd, cwd=workdir, env=env)
     except KeyboardInterrupt:
         return 0
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Run an embedded cluster (real clock) served on 127.0.0.1 until Ctrl-C or SIGTERM."""
+    from kubelab.cluster import Cluster
+    from kubelab.kubeconfig import NotOurs, add_context, check_not_users
+    from kubelab.server import serve
+
+    try:
+        path = check_not_users(args.kubeconfig) if args.kubeconfig else None
+    except NotOurs as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    try:
+        server = serve(Cluster(), args.port)
+    except OSError as err:
+        print(f"error: cannot listen on 127.0.0.1:{args.port}: {err.strerror}", file=sys.stderr)
+        return 1
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        kubeconfig = add_context(path, server.context, server) if path else server.kubeconfig
+        print(f"Serving an embedded Kubernetes cluster at {server.url} (Ctrl-C to stop)")
+        print(f"export KUBECONFIG={kubeconfig}", flush=True)
+        while not stopped.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if path:
+            from kubelab.kubeconfig import remove_context
+
+            remove_context(path, server.context)
+        server.close()
+    print("Stopped.")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -160,6 +234,11 @@ def parser() -> argparse.ArgumentParser:
     tut.add_argument("-y", "--yes", action="store_true", help="with --reset: do not ask")
     tut.add_argument("--print-command", action="store_true", help="prepare the folder, print the JupyterLab command, don't run it")
     tut.set_defaults(run=tutorial)
+    srv = sub.add_parser("serve", help="run an embedded cluster for the real kubectl until Ctrl-C")
+    srv.add_argument("--kubeconfig", default=None,
+                     help="add the cluster's context to this file (default: a new file in a temporary folder)")
+    srv.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    srv.set_defaults(run=serve_command)
     return top
 
 

@@ -10,8 +10,9 @@ Every ``%kube`` line of a cell shows its output where it stands, in order, as in
 Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...] [--expand]``,
 ``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset`` (a fresh cluster; the
 previous one's state file is kept, and ``reset --undo`` brings it back), ``ip`` (the node IP,
-like ``minikube ip``), ``workdir NAME`` (this chapter's own folder for its files) and
-``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
+like ``minikube ip``), ``workdir NAME`` (this chapter's own folder for its files), ``serve``
+(the cluster's API for the real kubectl in a terminal, see :mod:`kubelab.notebook.serving`)
+and ``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
 object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
 ``%kube run -it ...``, ``%kube exec -it POD -- sh`` and ``%kube attach -it POD`` open a terminal
 in the cell's output (kubelab.notebook.terminal); with text on stdin (``Cluster.kubectl``) they
@@ -33,7 +34,7 @@ from typing import Any
 import kubelab.notebook as nb
 from kubelab.notebook.display import KubeResult, Notice
 
-_SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip", "workdir")
+_SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip", "workdir", "serve")
 _home: str | None = None  # the folder the kernel started in: chapters' work folders go inside it
 _GO_ACTION = re.compile(r"\{\{.*?\}\}", re.S)
 _HELD = re.compile("\x00(\\d+)\x00")
@@ -142,9 +143,24 @@ def expand(line: str, depth: int = 0) -> str:
     return _HELD.sub(lambda m: kept[int(m.group(1))], expanded)
 
 
+def _serve_to_terminals() -> None:
+    """Under ``kubelab tutorial``, the kernel's first %kube serves its cluster to terminals
+    and says so in one line; a served cluster follows the kernel's current one."""
+    from kubelab.notebook import serving
+
+    try:
+        line = serving.announce_once()
+        if line:
+            sys.stdout.write(line)
+        serving.follow()
+    except Exception as err:  # a terminal is a bonus: the command itself still runs
+        print(f"(terminal access: {_error_text(err)})", file=sys.stderr)
+
+
 def kube_line(line: str) -> Any:
     """``%kube ARGS``: run kubectl (or one of kubelab's extra words)."""
     line = expand(line, depth=1)  # the caller is IPython's run_line_magic, then the user's code
+    _serve_to_terminals()
     try:
         argv = shlex.split(line)
     except ValueError as err:
@@ -232,6 +248,7 @@ kube_line._ipython_magic_no_var_expand = True  # type: ignore[attr-defined]  # e
 
 def kube_cell(line: str, cell: str) -> None:
     """``%%kube apply`` etc.: the cell body is the manifest for ``-f -``."""
+    _serve_to_terminals()
     try:
         argv = shlex.split(line)
     except ValueError as err:
@@ -305,7 +322,15 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 def _special(argv: list[str]) -> Any:
     word, rest = argv[0], argv[1:]
     if word == "reset":
+        from kubelab.notebook import serving
+
         print(nb.reset_line(rest))
+        serving.follow()  # a terminal on this kernel's cluster stays on it
+        return None
+    if word == "serve":
+        from kubelab.notebook import serving
+
+        sys.stdout.write(serving.usage())
         return None
     if word == "ip":
         return _node_ip()
