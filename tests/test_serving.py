@@ -10,6 +10,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import nbformat
@@ -165,3 +166,101 @@ def test_kernel_serves_its_cluster_to_the_tutorial_terminal(tmp_path, monkeypatc
     assert "Traceback" not in "".join(outputs)
     # the kernel has exited: its context left with it
     assert json.loads(shared.read_text())["contexts"] == []
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _execute(ws, code: str) -> str:
+    """Run ``code`` in a JupyterLab kernel over its websocket; the text it printed."""
+    import uuid
+
+    msg_id = uuid.uuid4().hex
+    ws.send(json.dumps({"header": {"msg_id": msg_id, "msg_type": "execute_request", "username": "test",
+                                   "session": uuid.uuid4().hex, "version": "5.3"},
+                        "parent_header": {}, "metadata": {}, "channel": "shell",
+                        "content": {"code": code, "silent": False, "store_history": False,
+                                    "user_expressions": {}, "allow_stdin": False}}))
+    printed = []
+    while True:
+        msg = json.loads(ws.recv())
+        if msg.get("parent_header", {}).get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            printed.append(msg["content"]["text"])
+        elif msg["msg_type"] == "error":
+            printed.append("\n".join(msg["content"]["traceback"]))
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return "".join(printed)
+
+
+@needs_kubectl
+def test_jupyterlab_terminal_reaches_the_notebooks_cluster(tmp_path):
+    """The whole path: kubelab tutorial starts JupyterLab; a kernel opened on 01-pods.ipynb
+    runs a %kube cell; a JupyterLab terminal (terminado, a real shell) runs the real kubectl
+    with nothing typed but the command, and sees the notebook's object."""
+    import urllib.request
+
+    import websocket
+
+    port, work, token = _free_port(), tmp_path / "workshop", "kubelab-test"
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "kubectl").symlink_to(KUBECTL)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "JUPYTER_TOKEN": token, "HOME": str(tmp_path / "home"),
+           "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "PATH": f"{tmp_path / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}", "NO_PROXY": "*"}
+    env.pop("KUBECONFIG", None)
+    (tmp_path / "home").mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "kubelab", "tutorial", "--dir", str(work), "--port", str(port),
+                             "--no-browser"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base, auth = f"127.0.0.1:{port}", {"Authorization": f"token {token}"}
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def call(method: str, path: str, body: dict | None = None) -> dict:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"http://{base}{path}", data=data, method=method,
+                                         headers={**auth, "Content-Type": "application/json"})
+        with opener.open(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                call("GET", "/api/status")
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "JupyterLab did not start"
+                time.sleep(0.5)
+        session = call("POST", "/api/sessions", {"path": "01-pods.ipynb", "name": "01-pods.ipynb",
+                                                 "type": "notebook", "kernel": {"name": "python3"}})
+        kernel = websocket.create_connection(f"ws://{base}/api/kernels/{session['kernel']['id']}/channels",
+                                             header=[f"Authorization: token {token}"], timeout=120)
+        printed = _execute(kernel, "%load_ext kubelab\n%kube create configmap from-notebook --from-literal=a=1")
+        assert printed.startswith("A JupyterLab terminal's kubectl uses this notebook's cluster: "
+                                  "context kubelab-01-pods"), printed
+        term = call("POST", "/api/terminals")
+        shell = websocket.create_connection(f"ws://{base}/terminals/websocket/{term['name']}",
+                                            header=[f"Authorization: token {token}"], timeout=60)
+        shell.send(json.dumps(["stdin", "kubectl get configmaps -o name; kubectl config current-context; "
+                                        "echo END-$((6*7))\r"]))
+        seen = ""
+        while "END-42" not in seen:
+            message = json.loads(shell.recv())
+            if message[0] == "stdout":
+                seen += message[1]
+        assert "configmap/from-notebook" in seen and "kubelab-01-pods" in seen, seen
+        shell.close()
+        kernel.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
