@@ -175,3 +175,25 @@ def test_kubectl_auth_whoami_and_can_i(server, tmp_path):
     listed = kubectl("auth can-i --list").stdout.splitlines()
     assert listed[0].split() == ["Resources", "Non-Resource", "URLs", "Resource", "Names", "Verbs"]
     assert listed[1].split() == ["*.*", "[]", "[]", "[*]"]
+
+
+def test_openapi_v2_in_json(server):
+    conn = _conn(server)
+    conn.request("GET", "/openapi/v2", headers={"Authorization": f"Bearer {server.token}",
+                                                "Accept": "application/json"})
+    response = conn.getresponse()
+    doc = json.loads(response.read())
+    assert response.status == 200 and doc["swagger"] == "2.0" and doc["info"]["version"].startswith("v1.32.")
+    pod = doc["definitions"]["io.k8s.api.core.v1.Pod"]
+    assert pod["x-kubernetes-group-version-kind"] == [{"group": "", "kind": "Pod", "version": "v1"}]
+    assert pod["properties"]["spec"]["$ref"] == "#/definitions/io.k8s.api.core.v1.PodSpec"
+    containers = doc["definitions"]["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]
+    assert containers["items"] == {"$ref": "#/definitions/io.k8s.api.core.v1.Container"}
+    assert containers["x-kubernetes-patch-merge-key"] == "name"
+    assert "io.k8s.api.networking.v1.Ingress" not in doc["definitions"]  # only what is served
+    # kubectl's protobuf request: an empty document, as kubelab's own kubectl assumes
+    conn.request("GET", "/openapi/v2", headers={"Authorization": f"Bearer {server.token}",
+                                                "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    response = conn.getresponse()
+    assert response.status == 200 and response.read() == b""
+    conn.close()
