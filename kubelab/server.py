@@ -404,7 +404,7 @@ class Server:
     def retarget(self, client: Any) -> None:
         """Serve ``client`` from now on; open watches on the old one end (their clients relist)."""
         old = self.watches
-        self.client, self.watches = client, WatchCache(client)
+        self.client, self.watches, self.pages = client, WatchCache(client), Pages(self)
         old.close()
 
     def client_tls(self) -> ssl.SSLContext:
