@@ -26,9 +26,9 @@ import pytest
 from kubelab import Cluster
 from kubelab.engine.clock import VirtualClock
 from kubelab.server import serve
-from test_server import KUBECTL, Kubectl
+from test_server import KUBECTL, SKIP_REASON, Kubectl
 
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="no kubectl binary")
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason=SKIP_REASON)
 
 STATE = """\
 apiVersion: v1

@@ -16,7 +16,7 @@ from kubelab import Cluster
 from kubelab.engine.clock import VirtualClock
 from kubelab.kubectl import gofmt, gotemplate
 from kubelab.server import serve
-from test_server import KUBECTL, Kubectl
+from test_server import KUBECTL, SKIP_REASON, Kubectl
 
 STATE = """\
 apiVersion: v1
@@ -185,7 +185,7 @@ def same(served, command: str) -> None:
     assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr)
 
 
-needs_binary = pytest.mark.skipif(KUBECTL is None, reason="no kubectl binary")
+needs_binary = pytest.mark.skipif(KUBECTL is None, reason=SKIP_REASON)
 
 
 @needs_binary

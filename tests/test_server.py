@@ -17,8 +17,29 @@ import pytest
 from kubelab import Cluster
 from kubelab.server import serve
 
-KUBECTL = (shutil.which("kubectl.1.32", path="/usr/lib/google-cloud-sdk/bin") or shutil.which("kubectl"))
-needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="no kubectl binary")
+def _kubectl_1_32() -> str | None:
+    """The upstream kubectl 1.32 binary: $KUBELAB_KUBECTL, Google Cloud SDK's kubectl.1.32 (the
+    SDK's ``kubectl`` on PATH is a dispatcher whose messages differ), or a ``kubectl`` on PATH
+    that says it is 1.32. Nothing is downloaded."""
+    candidates = [os.environ.get("KUBELAB_KUBECTL"),
+                  shutil.which("kubectl.1.32", path="/usr/lib/google-cloud-sdk/bin"),
+                  shutil.which("kubectl.1.32"), shutil.which("kubectl")]
+    for path in filter(None, candidates):
+        try:
+            out = subprocess.run([path, "version", "--client", "-o", "json"], capture_output=True, text=True,
+                                 timeout=30, env={"PATH": os.environ.get("PATH", ""), "HOME": "/nonexistent"}).stdout
+            if json.loads(out)["clientVersion"]["gitVersion"].startswith("v1.32."):
+                return path
+        except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
+            continue
+    return None
+
+
+KUBECTL = _kubectl_1_32()
+SKIP_REASON = ("no kubectl 1.32 (set KUBELAB_KUBECTL, or put kubectl 1.32 on PATH: "
+               "https://dl.k8s.io/release/v1.32.5/bin/linux/amd64/kubectl): the comparisons with the real "
+               "kubectl and the served-API tests that drive it are skipped")
+needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason=SKIP_REASON)
 
 POD = """\
 apiVersion: v1

@@ -18,9 +18,9 @@ import pytest
 
 from kubelab import Cluster
 from kubelab.kubectl import run
-from test_server import KUBECTL
+from test_server import KUBECTL, SKIP_REASON
 
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="no kubectl binary")
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason=SKIP_REASON)
 
 COMMANDS = [
     '',
