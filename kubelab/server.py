@@ -52,6 +52,7 @@ HEADER_TIMEOUT = 32.0
 IDLE_TIMEOUT = 90.0
 BODY_TIMEOUT = 60.0   # a whole body, once the headers are in
 WRITE_TIMEOUT = 60.0  # a client that stops reading a response
+MAX_CONNECTIONS = 256  # open at once (each has a thread); kubectl and the clients use a few
 PAGE_SNAPSHOTS, PAGE_TTL = 16, 300.0  # lists kept for their continue tokens (etcd compacts every 5 min)
 BOOKMARK_INTERVAL = 60.0  # the cacher's bookmark frequency (a watcher's bookmark is due each minute)
 # Paths anyone may read without the token, as the apiserver's system:public-info-viewer role.
@@ -364,7 +365,33 @@ def _self_signed(folder: str) -> tuple[ssl.SSLContext, bytes]:
 
 # -- the server ------------------------------------------------------------------------------
 class _HTTPServer(ThreadingHTTPServer):
+    """One thread per connection, at most ``max_connections`` at once: a client opening
+    connections without end is refused at the door instead of exhausting the kernel."""
+
     daemon_threads = True
+    max_connections = MAX_CONNECTIONS
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._open = 0
+        self._count_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._count_lock:
+            full = self._open >= self.max_connections
+            if not full:
+                self._open += 1
+        if full:
+            self.shutdown_request(request)
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._count_lock:
+                self._open -= 1
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Quiet: a connection that breaks is the client's business, never a traceback on the

@@ -9,6 +9,7 @@ import socket
 import ssl
 import stat
 import subprocess
+import time
 
 import pytest
 
@@ -189,3 +190,25 @@ def test_serve_writes_the_kubeconfig_where_asked(tmp_path):
 def test_kubectl_binary_is_upstream_1_32():
     out = subprocess.run([KUBECTL, "version", "--client", "-o", "json"], capture_output=True, text=True).stdout
     assert json.loads(out)["clientVersion"]["gitVersion"].startswith("v1.32.")
+
+
+def test_connections_beyond_the_cap_are_refused(server):
+    server.httpd.max_connections = 3
+    held = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(3)]
+    try:
+        deadline = time.monotonic() + 10
+        while server.httpd._open < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as extra:
+            try:
+                assert extra.recv(1024) == b""  # closed at once
+            except ConnectionResetError:
+                pass
+    finally:
+        for sock in held:
+            sock.close()
+        server.httpd.max_connections = 256
+    deadline = time.monotonic() + 40
+    while server.httpd._open and time.monotonic() < deadline:  # the held ones time out or close
+        time.sleep(0.05)
+    assert _exchange(server, _request(server))[0] == 200
