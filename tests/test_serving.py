@@ -264,3 +264,16 @@ def test_jupyterlab_terminal_reaches_the_notebooks_cluster(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_kubelab_serve_on_a_busy_port(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = subprocess.run([sys.executable, "-m", "kubelab", "serve", "--port", str(port)], capture_output=True,
+                           text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", f"error: cannot listen on 127.0.0.1:{port}: "
+                                                         "Address already in use\n")
