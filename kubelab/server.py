@@ -769,15 +769,13 @@ class _Handler(BaseHTTPRequestHandler):
         if parts == ["apis"]:
             return self._send_json(_group_list())
         if parts == ["openapi", "v2"]:
-            accept = self.headers.get("Accept") or ""
-            if "protobuf" in accept and "json" not in accept:
-                # kubectl asks for protobuf only: an empty Document (no models), so its
-                # client-side validation and explain --output=plaintext-openapiv2 behave as
-                # kubelab's own kubectl (which reads the v3 documents) says they do
-                return self._send(b"", content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
-            from kubelab.api.openapi_v2 import document as v2_document
+            from kubelab.api import openapi_v2
 
-            return self._send_json(v2_document())
+            accept = self.headers.get("Accept") or ""
+            if "protobuf" in accept and "json" not in accept:  # kubectl asks for protobuf only
+                return self._send(openapi_v2.protobuf(),
+                                  content_type="application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+            return self._send_json(openapi_v2.document())
         if parts == ["openapi", "v3"]:
             return self._send_json(_openapi_root())
         if parts[:2] == ["openapi", "v3"]:

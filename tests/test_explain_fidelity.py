@@ -47,6 +47,19 @@ COMMANDS = [
     "explain",
     "explain pods svc",
     "explain deploy --output=plaintext-openapiv2",
+    # the v2 models (/openapi/v2 in protobuf) and kubectl's older explain printer
+    "explain deploy --recursive --output=plaintext-openapiv2",
+    "explain pods.spec.containers --output=plaintext-openapiv2",
+    "explain pods.spec.restartPolicy --output=plaintext-openapiv2",
+    "explain pods.spec.restartPolicy.foo --output=plaintext-openapiv2",
+    "explain pods.spec.foo --output=plaintext-openapiv2",
+    "explain deploy.spec.strategy.rollingUpdate.maxSurge --output=plaintext-openapiv2",
+    "explain cm.data --output=plaintext-openapiv2",
+    "explain pods.metadata.managedFields.fieldsV1 --output=plaintext-openapiv2",
+    "explain pods.spec.containers.resources.limits --output=plaintext-openapiv2",
+    "explain svc.spec.ports --recursive --output=plaintext-openapiv2",
+    "explain nodes.status --output=plaintext-openapiv2",
+    "explain deploy --api-version=v1 --output=plaintext-openapiv2",
     "explain foos --output=yaml",
     "explain deploy --api-version=v1 --output=yaml",
     "explain pods.spec.foo -o yaml",
@@ -76,6 +89,17 @@ def _same(cluster: Cluster, kubectl: Kubectl, command: str) -> None:
 @pytest.mark.parametrize("command", COMMANDS)
 def test_explain_matches_real_kubectl(clusters: tuple[Cluster, Kubectl], command: str) -> None:
     _same(*clusters, command)
+
+
+@needs_kubectl
+def test_every_kind_through_the_v2_models_matches_real_kubectl(clusters: tuple[Cluster, Kubectl]) -> None:
+    from kubelab.api.kinds import KINDS
+
+    for kind in KINDS:
+        name = f"{kind.plural}.{kind.group}" if kind.group else kind.plural
+        for command in (f"explain {name} --output=plaintext-openapiv2",
+                        f"explain {name}.spec --recursive --output=plaintext-openapiv2"):
+            _same(*clusters, command)
 
 
 @needs_kubectl

@@ -5,9 +5,8 @@ The text is laid out as kubectl 1.32's ``plaintext`` explain template lays it ou
 header, ``FIELD:`` with its type guess, the description of the field followed by those of
 the types it names, wrapped by go-wordwrap, then the fields (``--recursive``: names and
 types only, a type that contains itself not opened again). Like the template, a bad field
-path still prints the header before the error. ``--output=plaintext-openapiv2`` needs the
-OpenAPI v2 models, which kubelab's server does not serve: it fails as the real kubectl
-does against that server.
+path still prints the header before the error. ``--output=plaintext-openapiv2`` reads the
+OpenAPI v2 models instead (kubelab.kubectl.explain_v2), as the real kubectl does.
 """
 from __future__ import annotations
 
@@ -230,8 +229,20 @@ def explain(ctx: Context, args: list[str]) -> int:
     api_version = ctx.flags.get("api-version") or kind.api_version
     group, _, version = api_version.rpartition("/")
     output = ctx.flags.get("output")
-    if output == "plaintext-openapiv2":  # the server's OpenAPI v2 document is empty
-        raise error(f'couldn\'t find resource for "{group}/{version}, Kind={kind.kind}"')
+    if output == "plaintext-openapiv2":  # the server's OpenAPI v2 models
+        if api_version != kind.api_version:
+            raise error(f'couldn\'t find resource for "{group}/{version}, Kind={kind.kind}"')
+        from kubelab.api.openapi import name_of
+        from kubelab.api.openapi_v2 import document as v2_document
+        from kubelab.kubectl.explain_v2 import render as render_v2
+
+        gvk = {"group": kind.group, "version": kind.version, "kind": kind.kind}
+        text, problem = render_v2(v2_document()["definitions"], name_of(kind), gvk, field_path,
+                                  ctx.flags.get("recursive"))
+        ctx.out.write(text)
+        if problem:
+            raise error(problem)
+        return 0
     gvr = f"{group}/{version}, Resource={kind.plural}"
     if not any(k.api_version == api_version for k in KINDS):
         raise error(f'couldn\'t find resource for "{gvr}"')
