@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
+import served
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -217,13 +216,7 @@ def _collection(kind: Kind) -> str:
 
 
 def _post(server, path: str, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(server.url + path, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    return served.request(server, "POST", path, body)
 
 
 @FUZZ

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime
-import http.client
 import json
 import re
 import shlex
@@ -19,6 +18,7 @@ import shutil
 import subprocess
 
 import pytest
+import served
 import yaml
 
 from kubelab import Cluster
@@ -96,12 +96,7 @@ def test_media_types_over_http():
     cluster = Cluster(clock="virtual")
     with serve(cluster) as server:
         def post(body: bytes, content_type: str) -> tuple[int, dict]:
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-            conn.request("POST", "/api/v1/namespaces", body, {"Content-Type": content_type})
-            response = conn.getresponse()
-            data = json.loads(response.read())
-            conn.close()
-            return response.status, data
+            return served.request(server, "POST", "/api/v1/namespaces", body, content_type)
 
         code, created = post(NAMESPACE_BODY, protobuf.MEDIA_TYPE)
         assert code == 201 and created["metadata"]["name"] == "foo"

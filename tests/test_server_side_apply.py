@@ -8,11 +8,10 @@ shared ownership of equal values, and ``kubectl diff`` (client- and server-side)
 """
 from __future__ import annotations
 
-import http.client
-import json
 import re
 
 import pytest
+import served
 
 from kubelab import Cluster
 from kubelab.api import managedfields
@@ -153,13 +152,9 @@ def test_apply_creates_prunes_and_shares(kubectl, cluster):
 def test_apply_patch_needs_a_field_manager(cluster):
     cluster.kubectl("apply -f -", stdin=CONFIGMAP)
     with serve(cluster) as server:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-        conn.request("PATCH", "/api/v1/namespaces/default/configmaps/settings", CONFIGMAP.encode(),
-                     {"Content-Type": "application/apply-patch+yaml"})
-        response = conn.getresponse()
-        status = json.loads(response.read())
-        conn.close()
-    assert response.status == 422
+        code, status = served.request(server, "PATCH", "/api/v1/namespaces/default/configmaps/settings",
+                                      CONFIGMAP.encode(), "application/apply-patch+yaml")
+    assert code == 422
     assert status["message"] == ('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: '
                                  "is required for apply patch")
 
