@@ -6,16 +6,14 @@ when it is installed.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import time
 import tracemalloc
-import urllib.error
-import urllib.request
 
 import pytest
+import served
 
 from bad_inputs import CRASHERS, INVALID, _bomb, store_digest
 from kubelab import Cluster
@@ -106,13 +104,7 @@ def test_huge_object_is_refused_like_etcd(cluster):
 
 
 def _post(server, path: str, body: bytes) -> tuple[int, dict]:
-    request = urllib.request.Request(server.url + path, data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    return served.request(server, "POST", path, body, timeout=30)
 
 
 @pytest.mark.parametrize("body,code,message", [
