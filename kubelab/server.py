@@ -36,6 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
+from kubelab import streams
 from kubelab.api import errors, protobuf, wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import KINDS, Kind
@@ -95,6 +96,8 @@ def _resource_list(group_version: str) -> Obj:
                               "verbs": ["get"]})
             resources.append({"name": "pods/exec", "singularName": "", "namespaced": True,
                               "kind": "PodExecOptions", "verbs": ["create", "get"]})
+            resources.append({"name": "pods/attach", "singularName": "", "namespaced": True,
+                              "kind": "PodAttachOptions", "verbs": ["create", "get"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
 
 
@@ -815,8 +818,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(listed)
         if r.sub == "log":
             return self._log(r)
-        if r.sub == "exec":
-            raise StatusError(400, "BadRequest", "Upgrade request required")
+        if r.sub in streams.SUBRESOURCES and r.kind.kind == "Pod":
+            return streams.serve(self, client, r.sub, r.name, r.namespace)
         obj = client.get(r.kind.kind, r.name, r.namespace)
         if r.sub == "scale":
             return self._send_json(_scale_of(obj))
@@ -828,8 +831,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _post(self, r: _Route) -> None:
         if r.name is not None:
-            if r.sub == "exec":
-                raise StatusError(400, "BadRequest", "Upgrade request required")
+            if r.sub in streams.SUBRESOURCES and r.kind.kind == "Pod":
+                return streams.serve(self, self.api.client, r.sub, r.name, r.namespace)
             raise StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
         obj = _with_kind(self._json_body(), r.kind)
         _check_body_kind(obj, r.kind)
