@@ -142,3 +142,31 @@ def test_detaching_ends_a_stdin_once_shell_but_not_another(c: Cluster) -> None:
     c.advance(60)
     again = c.client.open_attach("open", "default", None, stdin=True, tty=True)
     assert Screen(again).type("echo $Y\r") == "echo $Y\r\n7\r\n/ # "  # the same shell, still running
+
+
+def test_bytes_that_are_not_utf8_pass_through_a_pipe_unchanged(c: Cluster) -> None:
+    """``kubectl cp`` streams tar archives through exec: every byte value must survive stdin,
+    the container's files and stdout."""
+    import io
+    import tarfile
+
+    blob = bytes(range(256)) * 4
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        info = tarfile.TarInfo("data/blob.bin")
+        info.size = len(blob)
+        tar.addfile(info, io.BytesIO(blob))
+    into = c.client.open_exec("sleeper", "default", None, ["tar", "xmf", "-", "-C", "/tmp"], stdin=True)
+    into.write(archive.getvalue()[:1000])
+    into.write(archive.getvalue()[1000:])  # split inside a multi-byte sequence: still the same bytes
+    into.close_stdin()
+    c.settle()
+    assert into.exit_code == 0
+    out = c.client.open_exec("sleeper", "default", None, ["tar", "cf", "-", "/tmp/data"], stdin=False)
+    screen = Screen(out)
+    c.settle()
+    assert out.exit_code == 0
+    assert screen.data[2] == b"tar: removing leading '/' from member names\n"
+    with tarfile.open(fileobj=io.BytesIO(screen.data[1])) as tar:
+        assert tar.getnames() == ["tmp/data", "tmp/data/blob.bin"]
+        assert tar.extractfile("tmp/data/blob.bin").read() == blob  # type: ignore[union-attr]

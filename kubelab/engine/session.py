@@ -70,7 +70,7 @@ class Output:
     def emit(self, channel: int, text: str) -> None:
         if not text or not (self.listeners or self.keep):
             return
-        data = text.encode()
+        data = text.encode(errors="surrogateescape")  # bytes that came in (a tar stream) go out as they were
         if not self.listeners:
             if not self.keep:
                 return
@@ -425,7 +425,9 @@ class ProcessSession:
         self._exit_code = exit_code
         self.owns_process = owns_process
         self._unsubscribe: list[Callable[[], None]] = []
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")  # a character may be split
+        # a character may be split across writes; bytes that are not UTF-8 (``kubectl cp``'s tar
+        # stream) pass through as surrogates and leave as the same bytes
+        self._decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
 
     @property
     def exit_code(self) -> int | None:

@@ -9,8 +9,10 @@ to the end at once. It knows the applets a learner types in a Kubernetes tutoria
 """
 from __future__ import annotations
 
+import io as io_module
 import posixpath
 import re
+import tarfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Generator, Iterable, Protocol
@@ -55,10 +57,10 @@ class Host(Protocol):
 
 
 BUSYBOX_APPLETS = frozenset("""sh ash cat cd date echo env exit export false grep head hostname id ls mkdir
-nslookup printenv printf pwd rm sleep tail test [ touch true uname unset wc wget whoami ps kill : yes
+nslookup printenv printf pwd rm sleep tail tar test [ touch true uname unset wc wget whoami ps kill : yes
 """.split())
 BASH_BUILTINS = frozenset("""sh bash cat cd date echo env exit export false grep head hostname id ls mkdir
-printenv printf pwd rm sleep tail test [ touch true uname unset wc whoami : yes""".split())
+printenv printf pwd rm sleep tail tar test [ touch true uname unset wc whoami : yes""".split())
 # How often ``tail -f`` looks at its file again (busybox's tail sleeps 1 s between reads).
 TAIL_POLL_SECONDS = 1.0
 # Lines ``yes`` prints between two looks at the clock (a flood, bounded per step).
@@ -691,7 +693,7 @@ class Shell:
                 for n in names:
                     full = posixpath.join(path, n)
                     is_dir = n in (".", "..") or fs.isdir(full)
-                    size = 4096 if is_dir else len(fs.read(full).encode())
+                    size = 4096 if is_dir else len(fs.read(full).encode(errors="surrogateescape"))
                     io.out(f"{'drwxr-xr-x' if is_dir else '-rw-r--r--'}    1 root     root  {size:>10} Jan  1 00:00 {n}\n")
             else:
                 io.out("".join(n + "\n" for n in names))
@@ -732,6 +734,113 @@ class Shell:
                     status = 1
         return status
         yield  # pragma: no cover
+
+    def cmd_tar(self, args: list[str], io: Streams) -> Run:
+        """``tar c``/``x``/``t`` on stdin/stdout (``f -``), as ``kubectl cp`` runs it: ``tar cf -
+        PATH`` out of the pod, ``tar xmf - -C DIR`` into it. Real tar streams (Python's tarfile)
+        over the container's files; bytes travel as surrogate-escaped text."""
+        mode, archive, directory, paths = "", "-", self.cwd, []
+        words = list(args)
+        if words and not words[0].startswith("-"):
+            words[0] = "-" + words[0]  # the old style: tar cf - PATH
+        i = 0
+        while i < len(words):
+            word = words[i]
+            i += 1
+            if word.startswith("--"):
+                continue  # --no-same-owner, --no-same-permissions: the simulation has no owners
+            if not word.startswith("-") or word == "-":
+                paths.append(word)
+                continue
+            for j, flag in enumerate(word[1:]):
+                if flag in "cxt":
+                    mode = flag
+                elif flag in "fC":
+                    value = word[j + 2:] or (words[i] if i < len(words) else "")
+                    i += 0 if word[j + 2:] else 1
+                    if flag == "f":
+                        archive = value
+                    else:
+                        directory = self.path(value)
+                    break
+        if not mode:
+            io.err("Usage: tar c|x|t [-ZzJjahmvokO] [-f TARFILE] [-C DIR] [-T FILE] [-X FILE] [LONGOPT]... [FILE]...\n")
+            return 1
+        if archive != "-":
+            io.err("tar: archives other than stdin/stdout are not simulated\n")
+            return 1
+        fs = self.host.fs
+        if mode == "c":
+            buffer = io_module.BytesIO()
+            status = 0
+            with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+                stripped = False
+                for arg in paths:
+                    full = self.path(arg)
+                    if not fs.exists(full):
+                        io.err(f"tar: {arg}: No such file or directory\n")
+                        status = 1
+                        continue
+                    name = posixpath.normpath(arg)
+                    if name.startswith("/"):
+                        name = name.lstrip("/")
+                        if not stripped:
+                            io.err("tar: removing leading '/' from member names\n")
+                            stripped = True
+                    self._tar_add(tar, full, name or ".")
+            io.out(buffer.getvalue().decode("utf-8", "surrogateescape"))
+            return status
+        if not fs.isdir(directory):
+            io.err(f"tar: can't change directory to '{directory}': No such file or directory\n")
+            return 1
+        try:
+            with tarfile.open(fileobj=io_module.BytesIO(io.stdin.encode("utf-8", "surrogateescape")), mode="r:") as tar:
+                for member in tar:
+                    name = posixpath.normpath(member.name.lstrip("/"))
+                    if name.startswith("..") or name == ".":
+                        continue
+                    if mode == "t":
+                        io.out(member.name + "\n")
+                        continue
+                    target = posixpath.join(directory, name)
+                    try:
+                        if member.isdir():
+                            if not fs.isdir(target):
+                                self._makedirs(target)
+                        elif member.isfile():
+                            self._makedirs(posixpath.dirname(target))
+                            data = tar.extractfile(member).read()  # type: ignore[union-attr]
+                            fs.write(target, data.decode("utf-8", "surrogateescape"))
+                    except OSError as exc:
+                        io.err(f"tar: can't open '{name}': {_oserror(exc)}\n")
+                        return 1
+        except tarfile.TarError:
+            io.err("tar: short read\n" if not io.stdin else "tar: invalid tar magic\n")
+            return 1
+        return 0
+        yield  # pragma: no cover
+
+    def _tar_add(self, tar: tarfile.TarFile, path: str, name: str) -> None:
+        fs = self.host.fs
+        info = tarfile.TarInfo(name)
+        info.mtime = int(self.host.now())
+        info.uname = info.gname = "root"
+        if fs.isdir(path):
+            info.type, info.mode = tarfile.DIRTYPE, 0o755
+            tar.addfile(info)
+            for child in fs.listdir(path):
+                self._tar_add(tar, posixpath.join(path, child), posixpath.join(name, child))
+            return
+        data = fs.read(path).encode("utf-8", "surrogateescape")
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io_module.BytesIO(data))
+
+    def _makedirs(self, path: str) -> None:
+        fs = self.host.fs
+        if path in ("", "/") or fs.isdir(path):
+            return
+        self._makedirs(posixpath.dirname(path))
+        fs.mkdir(path)
 
     def cmd_test(self, args: list[str], io: Streams) -> Run:
         if args and args[-1] == "]":
