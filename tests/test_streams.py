@@ -1,0 +1,232 @@
+"""The served streaming subresources through the real kubectl 1.32, on a real clock.
+
+``exec``/``attach``/``cp`` go over WebSocket (``v5.channel.k8s.io``); the interactive steps of
+the notes run in a pseudo-terminal (tmux), as a learner types them in a terminal beside the
+notebook. Waits poll what the terminal shows; nothing asserts on timings.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from typing import Any, Iterator
+
+import pytest
+
+from kubelab import Cluster
+from kubelab.server import serve
+from tests.test_server import KUBECTL
+
+TMUX = shutil.which("tmux")
+pytestmark = [pytest.mark.skipif(KUBECTL is None, reason="no kubectl 1.32 binary"),
+              pytest.mark.skipif(TMUX is None, reason="no tmux (apt-get install tmux)")]
+
+ECHO = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "echo-server", "labels": {"app": "echo-server"}},
+        "spec": {"containers": [{"name": "echo-server-container", "image": "kennship/http-echo"}]}}
+SLEEPER = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sleeper"},
+           "spec": {"containers": [{"name": "sleeper", "image": "busybox", "command": ["sleep", "3600"]}]}}
+WAIT = 30.0  # real seconds a step may take on a loaded 2-core machine before the test gives up
+
+
+class Served:
+    """A real-clock cluster served on 127.0.0.1, and a folder kubectl runs in (its HOME)."""
+
+    def __init__(self) -> None:
+        self.cluster = Cluster()
+        self.server = serve(self.cluster)
+        self.home = tempfile.mkdtemp(prefix="kubelab-streams-")
+        os.makedirs(os.path.join(self.home, "bin"))
+        os.symlink(KUBECTL, os.path.join(self.home, "bin", "kubectl"))  # type: ignore[arg-type]
+        self.env = {"KUBECONFIG": self.server.kubeconfig, "HOME": self.home,
+                    "PATH": f"{self.home}/bin:/usr/bin:/bin", "TERM": "xterm"}
+        self._stop = threading.Event()
+        # Until the real-clock background driver is on main, a cluster moves only when a
+        # client call syncs it: this thread is that client (a cluster with a driver needs none).
+        if getattr(self.cluster, "driver", None) is None:
+            threading.Thread(target=self._nudge, daemon=True).start()
+
+    def _nudge(self) -> None:
+        while not self._stop.wait(0.1):
+            self.cluster.client.wait(lambda: True, 0)
+
+    def kubectl(self, *args: str, input: str | bytes | None = None) -> subprocess.CompletedProcess[Any]:
+        return subprocess.run(["kubectl", *args], env=self.env, cwd=self.home, capture_output=True,
+                              text=not isinstance(input, bytes), input=input, timeout=WAIT * 2)
+
+    def running(self, *names: str) -> None:
+        client = self.cluster.client
+        assert client.wait(lambda: all(_phase(self.cluster, n) == "Running" for n in names), WAIT), names
+
+    def close(self) -> None:
+        self._stop.set()
+        self.server.close()
+        close = getattr(self.cluster, "close", None)
+        if close is not None:
+            close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _phase(cluster: Cluster, name: str) -> str:
+    try:
+        return (cluster.client.get("Pod", name).get("status") or {}).get("phase", "")
+    except Exception:  # noqa: BLE001 - not there (yet, or any more)
+        return ""
+
+
+class Terminal:
+    """A tmux window running bash with the served kubeconfig: keys in, the screen out."""
+
+    def __init__(self, served: Served) -> None:
+        self.socket = tempfile.mktemp(prefix="tmux-", dir=served.home)  # one server per terminal
+        env = " ".join(f"{k}={v}" for k, v in served.env.items())
+        shell = f"cd {served.home} && env -i {env} PS1='$ ' bash --norc --noprofile"
+        subprocess.run([TMUX, "-f", "/dev/null", "-S", self.socket, "new-session", "-d", "-x", "120", "-y", "50", shell], check=True)
+        self.wait_for("$")
+
+    def type(self, *keys: str) -> None:
+        subprocess.run([TMUX, "-S", self.socket, "send-keys", *keys], check=True)
+
+    def line(self, text: str) -> None:
+        self.type("-l", text)
+        self.type("Enter")
+
+    def screen(self) -> str:
+        return subprocess.run([TMUX, "-S", self.socket, "capture-pane", "-p", "-S", "-200"], capture_output=True,
+                              text=True, check=True).stdout
+
+    def wait_for(self, text: str, after: str = "") -> str:
+        """The screen once ``text`` shows after the last ``after`` (the command just typed)."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            screen = self.screen()
+            tail = screen[screen.rfind(after):] if after else screen
+            if text in tail:
+                return tail
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never showed; the terminal shows:\n{screen}")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        subprocess.run([TMUX, "-S", self.socket, "kill-server"], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def served() -> Iterator[Served]:
+    s = Served()
+    s.cluster.client.create(ECHO, "default")
+    s.cluster.client.create(SLEEPER, "default")
+    s.running("echo-server", "sleeper")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def term(served: Served) -> Iterator[Terminal]:
+    t = Terminal(served)
+    yield t
+    t.close()
+
+
+# -- no terminal --------------------------------------------------------------------------------
+def test_exec_prints_output_and_exit_codes_as_kubectl_does(served: Served) -> None:
+    listed = served.kubectl("exec", "sleeper", "--", "ls", "/")
+    assert (listed.returncode, listed.stderr) == (0, "")
+    assert listed.stdout.split() == ["bin", "dev", "etc", "home", "lib", "proc", "root", "sbin", "sys", "tmp",
+                                     "usr", "var"]
+    failed = served.kubectl("exec", "sleeper", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert (failed.returncode, failed.stdout) == (3, "out\n")
+    assert failed.stderr == "err\ncommand terminated with exit code 3\n"
+    piped = served.kubectl("exec", "-i", "sleeper", "--", "cat", input="one\ntwo\n")
+    assert (piped.returncode, piped.stdout) == (0, "one\ntwo\n")
+    missing = served.kubectl("exec", "sleeper", "--", "nope")
+    assert missing.returncode == 126
+    assert 'exec: "nope": executable file not found in $PATH' in missing.stderr
+    ip = served.cluster.client.get("Pod", "echo-server")["status"]["podIP"]
+    answer = served.kubectl("exec", "sleeper", "--", "wget", "-qO-", f"{ip}:3000")
+    assert answer.returncode == 0 and '"os":{"hostname":"echo-server"}' in answer.stdout
+    gone = served.kubectl("exec", "nobody", "--", "ls")
+    assert (gone.returncode, gone.stderr) == (1, 'Error from server (NotFound): pods "nobody" not found\n')
+
+
+def test_cp_copies_files_and_directories_both_ways(served: Served) -> None:
+    home = served.home
+    with open(os.path.join(home, "hello.txt"), "w") as f:
+        f.write("hello from the laptop\n")
+    os.makedirs(os.path.join(home, "site", "img"))
+    blob = bytes(range(256))
+    with open(os.path.join(home, "site", "img", "logo.bin"), "wb") as f:
+        f.write(blob)
+    assert served.kubectl("cp", "hello.txt", "sleeper:/tmp/hello.txt").returncode == 0
+    assert served.kubectl("exec", "sleeper", "--", "cat", "/tmp/hello.txt").stdout == "hello from the laptop\n"
+    assert served.kubectl("cp", "site", "sleeper:/tmp/site").returncode == 0
+    listed = served.kubectl("exec", "sleeper", "--", "ls", "-l", "/tmp/site/img").stdout
+    assert "256" in listed and listed.endswith(" logo.bin\n")
+    back = served.kubectl("cp", "sleeper:/tmp/site", "back")
+    assert back.returncode == 0
+    # busybox tar's notice, as on a real pod (kubectl may exit once the archive is read, before
+    # it has printed the pod's stderr: it races there too)
+    assert back.stderr in ("", "tar: removing leading '/' from member names\n")
+    with open(os.path.join(home, "back", "img", "logo.bin"), "rb") as f:
+        assert f.read() == blob
+
+
+def test_exec_and_attach_are_in_discovery(served: Served) -> None:
+    names = served.kubectl("api-resources", "--no-headers", "-o", "name").stdout.split()
+    assert "pods" in names
+    raw = served.kubectl("get", "--raw", "/api/v1").stdout
+    assert '"pods/exec"' in raw and '"pods/attach"' in raw
+
+
+# -- in a terminal -----------------------------------------------------------------------------
+def test_run_it_rm_gives_a_shell_that_reaches_a_pod_and_cleans_up(served: Served, term: Terminal) -> None:
+    """The notes: run -it busybox --rm, wget the echo server's pod IP, exit."""
+    ip = served.cluster.client.get("Pod", "echo-server")["status"]["podIP"]
+    command = "kubectl run -it busybox --image=busybox --rm --restart=Never"
+    term.line(command)
+    shown = term.wait_for("/ #", after=command)
+    assert "If you don't see a command prompt, try pressing enter." in shown
+    term.line(f"wget -qO- {ip}:3000")
+    shown = term.wait_for('"os":{"hostname":"echo-server"}', after=f"wget -qO- {ip}:3000")
+    assert '"user-agent":"Wget"' in shown
+    term.line("hostname")
+    assert term.wait_for("/ #", after="hostname").splitlines()[1] == "busybox"
+    term.line("exit")
+    shown = term.wait_for('pod "busybox" deleted', after="/ # exit")
+    assert shown.rstrip().endswith("$")
+    assert _phase(served.cluster, "busybox") == ""
+
+
+def test_exec_it_sh_into_the_echo_server(served: Served, term: Terminal) -> None:
+    command = "kubectl exec -it echo-server -- sh"
+    term.line(command)
+    term.wait_for("/ #", after=command)
+    term.line("hostname; cd /tmp; pwd")
+    shown = term.wait_for("/tmp #", after="hostname; cd")
+    assert shown.splitlines()[1:3] == ["echo-server", "/tmp"]
+    term.line("exit 4")
+    shown = term.wait_for("$", after="/tmp # exit 4")
+    assert "command terminated with exit code 4" in shown
+    term.line("echo status=$?")
+    term.wait_for("status=4", after="echo status")
+
+
+def test_attach_it_to_a_shell_that_run_started(served: Served, term: Terminal) -> None:
+    """A pod whose main process is an interactive shell (stdin, tty): attach -it reaches its
+    prompt; `exit` ends the container and the attach."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "shell"},
+           "spec": {"restartPolicy": "Never",
+                    "containers": [{"name": "shell", "image": "busybox", "stdin": True, "tty": True}]}}
+    served.cluster.client.create(pod, "default")
+    served.running("shell")
+    command = "kubectl attach -it shell"
+    term.line(command)
+    shown = term.wait_for("/ #", after=command)
+    assert "If you don't see a command prompt, try pressing enter." in shown
+    term.line("echo attached-$HOSTNAME")
+    term.wait_for("attached-shell", after="echo attached-")
+    term.line("exit")
+    term.wait_for("$", after="/ # exit")
+    assert served.cluster.client.wait(lambda: _phase(served.cluster, "shell") == "Succeeded", WAIT)
