@@ -642,7 +642,10 @@ class _Handler(BaseHTTPRequestHandler):
             if self.body is None:  # refused before its body was read: the connection cannot go on
                 self.close_connection = True
             self.connection.settimeout(self.api.write_timeout)
-            self._send_json(e.to_status(), e.code)
+            status = e.to_status()
+            if e.code == 404 and not (e.kind or e.name):
+                status["details"] = {}  # the apiserver's NotFound for a path it does not serve (kubectl debug reads it)
+            self._send_json(status, e.code)
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as e:  # noqa: BLE001 - a server answers 500, it does not die

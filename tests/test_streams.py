@@ -230,3 +230,11 @@ def test_attach_it_to_a_shell_that_run_started(served: Served, term: Terminal) -
     term.line("exit")
     term.wait_for("$", after="/ # exit")
     assert served.cluster.client.wait(lambda: _phase(served.cluster, "shell") == "Succeeded", WAIT)
+
+
+def test_debug_gets_a_status_kubectl_can_read_never_a_panic(served: Served) -> None:
+    debug = served.kubectl("debug", "sleeper", "--image=busybox", "--", "ls")
+    assert "panic" not in debug.stderr and "goroutine" not in debug.stderr
+    assert debug.returncode == 1
+    assert debug.stderr.splitlines()[-1] == ('error: ephemeral containers are disabled for this cluster '
+                                             '(error from server: "the server could not find the requested resource")')
