@@ -186,13 +186,14 @@ class Stream:
                 if isinstance(event, Ping):
                     with self.send_lock:
                         self._send(self.ws.send(event.response()))
-                elif isinstance(event, BytesMessage):
-                    self.partial += bytes(event.data)
+                elif isinstance(event, (BytesMessage, TextMessage)):
+                    # binary as the protocols say; the official Python client writes str stdin as
+                    # text frames, which the apiserver reads as the same bytes
+                    data = event.data.encode() if isinstance(event, TextMessage) else bytes(event.data)
+                    self.partial += data
                     if event.message_finished:
                         message, self.partial = self.partial, b""
                         self._client_message(message)
-                elif isinstance(event, TextMessage):
-                    continue  # the channel protocols carry binary messages only
 
     def _client_message(self, message: bytes) -> None:
         if not message:

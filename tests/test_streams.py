@@ -238,3 +238,47 @@ def test_debug_gets_a_status_kubectl_can_read_never_a_panic(served: Served) -> N
     assert debug.returncode == 1
     assert debug.stderr.splitlines()[-1] == ('error: ephemeral containers are disabled for this cluster '
                                              '(error from server: "the server could not find the requested resource")')
+
+
+# -- Python clients nobody here wrote -----------------------------------------------------------
+def test_the_official_client_execs_through_kubernetes_stream(served: Served) -> None:
+    from kubernetes import client, config
+    from kubernetes.stream import stream
+
+    v1 = client.CoreV1Api(config.new_client_from_config(served.server.kubeconfig))
+    out = stream(v1.connect_get_namespaced_pod_exec, "sleeper", "default", command=["ls", "/"],
+                 stderr=True, stdin=False, stdout=True, tty=False)
+    assert out.split()[:3] == ["bin", "dev", "etc"]
+    failing = stream(v1.connect_get_namespaced_pod_exec, "sleeper", "default",
+                     command=["sh", "-c", "echo hi; echo oops >&2; exit 5"],
+                     stderr=True, stdin=False, stdout=True, tty=False, _preload_content=False)
+    failing.run_forever(timeout=WAIT)
+    assert (failing.read_stdout(), failing.read_stderr(), failing.returncode) == ("hi\n", "oops\n", 5)
+    shell = stream(v1.connect_get_namespaced_pod_exec, "sleeper", "default", command=["sh"],
+                   stderr=True, stdin=True, stdout=True, tty=False, _preload_content=False)
+    shell.write_stdin("X=7; echo $HOSTNAME-$X\n")  # a str: the client sends a text frame
+    seen = ""
+    deadline = time.monotonic() + WAIT
+    while "\n" not in seen and time.monotonic() < deadline:
+        shell.update(timeout=1)
+        seen += shell.read_stdout() if shell.peek_stdout() else ""
+    assert seen == "sleeper-7\n"
+    shell.write_stdin("exit 2\n")
+    shell.run_forever(timeout=WAIT)
+    assert shell.returncode == 2
+
+
+def test_kr8s_execs(served: Served) -> None:
+    kr8s = pytest.importorskip("kr8s")
+    import asyncio
+
+    async def run() -> tuple[Any, Any]:
+        api = await kr8s.asyncio.api(kubeconfig=served.server.kubeconfig)
+        pod = await kr8s.asyncio.objects.Pod.get("sleeper", namespace="default", api=api)
+        ok = await pod.exec(["sh", "-c", "echo from-kr8s; echo e >&2"])
+        failed = await pod.exec(["sh", "-c", "exit 3"], check=False)
+        return ok, failed
+
+    ok, failed = asyncio.run(run())
+    assert (ok.stdout, ok.stderr, ok.returncode) == (b"from-kr8s\n", b"e\n", 0)
+    assert failed.returncode == 3
