@@ -6,7 +6,8 @@ names), so objects stay plain dicts exactly as the server sends them and failure
 same ``StatusError`` the embedded cluster raises. Differences from the embedded client:
 ``watch`` calls back on a background thread; ``now``/``wait`` use real time; ``exec`` needs
 the server's WebSocket exec (``kubernetes.stream``) and feeds no stdin (channel.k8s.io v4
-cannot signal its end).
+cannot signal its end); ``open_exec``/``open_attach`` stream over the same WebSocket, asking
+for ``v5.channel.k8s.io`` so that the end of stdin can be sent (v4 servers ignore it).
 """
 from __future__ import annotations
 
@@ -42,6 +43,115 @@ def status_error(code: int, body: Any) -> StatusError:
                        details.get("kind", ""), details.get("name", ""), details.get("group", ""), causes)
 
 
+STREAM_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+
+
+def _handshake_error(e: Any) -> StatusError:
+    """kubernetes.stream reports a refused upgrade as ApiException(status=0) whose reason holds
+    the response: the Status inside it, when there is one."""
+    if e.status:
+        return status_error(e.status, e.body)
+    text = str(e.reason or "")
+    # websocket-client's "Handshake status 404 Not Found -+-+- {headers} -+-+- body"
+    parts = text.split(" -+-+- ")
+    if len(parts) == 3 and parts[0].startswith("Handshake status "):
+        code = parts[0].split()[2]
+        body = parts[2].strip()
+        if body[:2] in ("b'", 'b"'):
+            body = body[2:-1].encode().decode("unicode_escape")
+        return status_error(int(code) if code.isdigit() else 500, body)
+    return StatusError(500, "InternalError", text or "the stream could not be opened")
+
+
+class RemoteSession:
+    """A :class:`kubelab.engine.session.Session` over a WebSocket exec/attach of a real cluster
+    (``kubernetes.stream``'s WSClient in binary mode). A thread pumps the socket: output goes
+    to the subscribers (a backlog until the first), the error channel's Status is the exit."""
+
+    def __init__(self, ws: Any, tty: bool) -> None:
+        self.ws, self.tty = ws, tty
+        self._lock = threading.Lock()
+        self._listeners: list[Callable[[int, bytes], None]] = []
+        self._backlog: list[tuple[int, bytes]] = []
+        self._done = threading.Event()
+        self._code: int | None = None
+        # the protocol the server chose (websocket-client records only the ones it was asked for)
+        response = getattr(getattr(ws, "sock", None), "handshake_response", None)
+        chosen = (getattr(response, "headers", None) or {}).get("sec-websocket-protocol")
+        self._v5 = chosen == STREAM_PROTOCOLS[0]
+        threading.Thread(target=self._pump, name="kubelab-remote-session", daemon=True).start()
+
+    def _pump(self) -> None:
+        try:
+            while self.ws.is_open():
+                self.ws.update(timeout=0.2)
+                self._drain()
+        except Exception:  # noqa: BLE001 - a broken socket ends the session like a closed one
+            pass
+        self._drain()
+        try:
+            self._code = self.ws.returncode
+        except Exception:  # noqa: BLE001 - closed without a Status on the error channel
+            self._code = None
+        if self._code is None:
+            self._code = 1
+        self._done.set()
+
+    def _drain(self) -> None:
+        for channel in (1, 2):
+            if self.ws.peek_channel(channel):
+                data = self.ws.read_channel(channel)
+                self._emit(channel, data if isinstance(data, bytes) else data.encode())
+
+    def _emit(self, channel: int, data: bytes) -> None:
+        with self._lock:
+            listeners = tuple(self._listeners)
+            if not listeners:
+                self._backlog.append((channel, data))
+        for listener in listeners:
+            listener(channel, data)
+
+    def subscribe(self, listener: Callable[[int, bytes], None]) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+            backlog, self._backlog = self._backlog, []
+        for channel, data in backlog:
+            listener(channel, data)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def write(self, data: bytes) -> None:
+        if self.ws.is_open():
+            self.ws.write_stdin(bytes(data))
+
+    def close_stdin(self) -> None:
+        """v5's close signal for stream 0; a v4 server cannot be told."""
+        if self._v5 and self.ws.is_open():
+            self.ws.sock.send_binary(bytes([255, 0]))
+
+    def resize(self, cols: int, rows: int) -> None:
+        if self.ws.is_open():
+            self.ws.write_channel(4, json.dumps({"Width": cols, "Height": rows}).encode())
+
+    def close(self) -> None:
+        with self._lock:
+            self._listeners.clear()
+        self.ws.close()
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        self._done.wait(timeout)
+        return self._code if self._done.is_set() else None
+
+    @property
+    def exit_code(self) -> int | None:
+        return self._code if self._done.is_set() else None
+
+
 def _warnings(headers: Any) -> list[str]:
     """The texts of ``Warning: 299 - "text"`` response headers."""
     found = []
@@ -65,6 +175,7 @@ class RemoteClient:
             active = next(c for c in contexts if c["name"] == context)
         #: the context's namespace: where kubectl commands go without -n
         self.namespace: str = (active.get("context") or {}).get("namespace") or "default"
+        self._stream_client: Any = None
 
     # -- plumbing -------------------------------------------------------------------------
     def _path(self, kind: Kind, namespace: str | None, name: str | None = None, sub: str | None = None) -> str:
@@ -206,6 +317,38 @@ class RemoteClient:
         code = ws.returncode
         ws.close()
         return ExecResult("".join(out), "".join(err), code if code is not None else 0)
+
+    def open_exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
+                  stdin: bool = False, tty: bool = False) -> "RemoteSession":
+        """``exec -i/-t`` as a stream (a notebook terminal on a real cluster)."""
+        return self._open("connect_get_namespaced_pod_exec", name, namespace, container, stdin, tty,
+                          command=list(command))
+
+    def open_attach(self, name: str, namespace: str | None, container: str | None, stdin: bool = False,
+                    tty: bool = False) -> "RemoteSession":
+        """``attach`` / ``run -it``: a stream to the container's main process."""
+        return self._open("connect_get_namespaced_pod_attach", name, namespace, container, stdin, tty)
+
+    def _open(self, method: str, name: str, namespace: str | None, container: str | None, stdin: bool,
+              tty: bool, **extra: Any) -> "RemoteSession":
+        from kubernetes import client as k8s
+        from kubernetes.client.exceptions import ApiException
+        from kubernetes.stream import stream
+
+        if self._stream_client is None:
+            # its own ApiClient: the protocol header must not go on ordinary requests
+            self._stream_client = k8s.ApiClient(self.api_client.configuration)
+            self._stream_client.set_default_header("sec-websocket-protocol", ",".join(STREAM_PROTOCOLS))
+        core = k8s.CoreV1Api(self._stream_client)
+        kwargs: Obj = {"stdin": stdin, "stdout": True, "stderr": not tty, "tty": tty, "_preload_content": False,
+                       "binary": True, **extra}
+        if container:
+            kwargs["container"] = container
+        try:
+            ws = stream(getattr(core, method), name, namespace or self.namespace, **kwargs)
+        except ApiException as e:
+            raise _handshake_error(e) from None
+        return RemoteSession(ws, tty)
 
     def watch(self, kind: str, namespace: str | None, callback: Callable[[str, Obj], None],
               label_selector: str | None = None) -> Callable[[], None]:

@@ -282,3 +282,44 @@ def test_kr8s_execs(served: Served) -> None:
     ok, failed = asyncio.run(run())
     assert (ok.stdout, ok.stderr, ok.returncode) == (b"from-kr8s\n", b"e\n", 0)
     assert failed.returncode == 3
+
+
+# -- kubelab's RemoteClient (a notebook terminal on a real cluster) -----------------------------
+class Received:
+    def __init__(self, session: Any) -> None:
+        self.data: dict[int, bytes] = {1: b"", 2: b""}
+        session.subscribe(self.add)
+
+    def add(self, channel: int, data: bytes) -> None:
+        self.data[channel] += data
+
+    def wait_for(self, text: bytes, channel: int = 1) -> bytes:
+        deadline = time.monotonic() + WAIT
+        while text not in self.data[channel]:
+            assert time.monotonic() < deadline, self.data
+            time.sleep(0.05)
+        return self.data[channel]
+
+
+def test_remote_client_sessions_over_the_served_websocket(served: Served) -> None:
+    from kubelab.api.errors import StatusError
+    from kubelab.remote import RemoteClient
+
+    remote = RemoteClient(served.server.kubeconfig)
+    shell = remote.open_exec("sleeper", None, None, ["sh"], stdin=True, tty=True)
+    screen = Received(shell)
+    screen.wait_for(b"/ # ")
+    shell.write(b"echo $HOSTNAME\r")
+    assert screen.wait_for(b"sleeper\r\n/ # ").endswith(b"/ # echo $HOSTNAME\r\nsleeper\r\n/ # ")
+    shell.write(b"exit 3\r")
+    assert shell.wait(WAIT) == 3
+    cat = remote.open_exec("sleeper", None, None, ["cat"], stdin=True)
+    out = Received(cat)
+    cat.write(b"piped \xff bytes\n")
+    cat.close_stdin()  # v5's close signal: cat sees the end of its input
+    assert cat.wait(WAIT) == 0
+    assert out.data[1] == b"piped \xff bytes\n"
+    with pytest.raises(StatusError) as missing:
+        remote.open_exec("nobody", None, None, ["ls"])
+    assert (missing.value.code, missing.value.reason, str(missing.value)) == (404, "NotFound",
+                                                                            'pods "nobody" not found')
