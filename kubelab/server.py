@@ -98,6 +98,8 @@ def _resource_list(group_version: str) -> Obj:
                               "kind": "PodExecOptions", "verbs": ["create", "get"]})
             resources.append({"name": "pods/attach", "singularName": "", "namespaced": True,
                               "kind": "PodAttachOptions", "verbs": ["create", "get"]})
+            resources.append({"name": "pods/portforward", "singularName": "", "namespaced": True,
+                              "kind": "PodPortForwardOptions", "verbs": ["create", "get"]})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
 
 

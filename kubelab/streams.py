@@ -34,8 +34,12 @@ if TYPE_CHECKING:
 # remotecommand's stream protocol names, most preferred first (what kube-apiserver offers).
 PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
 STDIN, STDOUT, STDERR, ERROR, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
-# The subresources served here (kubectl port-forward is not yet: it tunnels SPDY).
-SUBRESOURCES = ("exec", "attach")
+# The subresources served here.
+SUBRESOURCES = ("exec", "attach", "portforward")
+# kubectl 1.31+ tunnels port-forward's SPDY through a WebSocket with this subprotocol
+# (client-go portforward/tunneling_dialer.go); older clients upgrade to SPDY directly.
+PORTFORWARD_WEBSOCKET = "SPDY/3.1+portforward.k8s.io"
+PORTFORWARD_PROTOCOL = "portforward.k8s.io"
 # No message at all (kubectl pings every 5 s) for this long: the client is gone
 # (client-go's pingReadDeadline is 12 pings and a second).
 READ_DEADLINE = 61.0
@@ -54,6 +58,8 @@ def serve(handler: Any, client: Any, sub: str, name: str, namespace: str) -> Non
     """Answer ``pods/NAME/{exec,attach}`` on ``handler``'s connection, start to end. Errors
     before the upgrade (no such pod, container not running, a plain HTTP request) raise the
     StatusError the caller sends as JSON, as kube-apiserver answers them."""
+    if sub == "portforward":
+        return _port_forward(handler, client, name, namespace)
     if not is_websocket(handler.headers):
         raise StatusError(400, "BadRequest", "Upgrade request required")
     query = parse_qs(urlsplit(handler.path).query, keep_blank_values=True)
@@ -67,20 +73,23 @@ def serve(handler: Any, client: Any, sub: str, name: str, namespace: str) -> Non
     offered = list(request.subprotocols) if request is not None else []
     protocol = next((p for p in offered if p in PROTOCOLS), None)
     if protocol is None:
-        status = StatusError(400, "BadRequest", f"unable to upgrade connection: requested protocol(s) are not "
-                                                f"supported: {offered}; supports {list(PROTOCOLS)}").to_status()
-        body = json.dumps(status, separators=(",", ":")).encode()
-        handler.connection.sendall(ws.send(RejectConnection(400, [(b"content-type", b"application/json"),
-                                                                   (b"content-length", str(len(body)).encode())],
-                                                            has_body=True)) + ws.send(RejectData(body)))
-        handler.close_connection = True
-        return
+        return _reject(handler, ws, offered, PROTOCOLS)
     if sub == "exec":
         session = client.open_exec(name, namespace, container, list(query.get("command") or []), stdin, tty)
     else:
         session = client.open_attach(name, namespace, container, stdin, tty)
     handler.close_connection = True
     Stream(handler, client, ws, protocol, session, sub, query, stdin, tty).run()
+
+
+def _reject(handler: Any, ws: WSConnection, offered: list[str], supported: tuple[str, ...]) -> None:
+    status = StatusError(400, "BadRequest", f"unable to upgrade connection: requested protocol(s) are not "
+                                            f"supported: {offered}; supports {list(supported)}").to_status()
+    body = json.dumps(status, separators=(",", ":")).encode()
+    handler.connection.sendall(ws.send(RejectConnection(400, [(b"content-type", b"application/json"),
+                                                               (b"content-length", str(len(body)).encode())],
+                                                        has_body=True)) + ws.send(RejectData(body)))
+    handler.close_connection = True
 
 
 class Stream:
@@ -228,3 +237,156 @@ def _json_values(data: bytes) -> list[Any]:
         except ValueError:
             return values
         values.append(value)
+
+
+# -- port-forward ---------------------------------------------------------------------------------
+def _port_forward(handler: Any, client: Any, name: str, namespace: str) -> None:
+    """``pods/NAME/portforward``: SPDY streams, tunnelled in a WebSocket or over the upgraded
+    connection itself. Each forwarded connection is a pair of streams (``streamtype`` error and
+    data, one ``requestid``, the pod ``port``), as the kubelet's httpstream server reads them."""
+    client.get("Pod", name, namespace)  # NotFound before any upgrade, as kube-apiserver answers
+    headers = handler.headers
+    handler.close_connection = True
+    if is_websocket(headers):
+        ws = WSConnection(ConnectionType.SERVER)
+        ws.initiate_upgrade_connection([(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()],
+                                       handler.path)
+        request = next((e for e in ws.events() if isinstance(e, Request)), None)
+        offered = list(request.subprotocols) if request is not None else []
+        if PORTFORWARD_WEBSOCKET not in offered:
+            return _reject(handler, ws, offered, (PORTFORWARD_WEBSOCKET,))
+        handler.connection.sendall(ws.send(AcceptConnection(subprotocol=PORTFORWARD_WEBSOCKET)))
+        PortForward(handler, client, name, namespace, ws).run()
+        return
+    if (headers.get("Upgrade") or "").lower() != "spdy/3.1":
+        raise StatusError(400, "BadRequest", "Upgrade request required")
+    versions = [v.strip() for v in ",".join(headers.get_all("X-Stream-Protocol-Version") or []).split(",")]
+    if PORTFORWARD_PROTOCOL not in versions:
+        raise StatusError(403, "Forbidden", f"unable to upgrade: unable to negotiate protocol: client supports "
+                                            f"{[v for v in versions if v]}, server supports [{PORTFORWARD_PROTOCOL}]")
+    handler.connection.sendall(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                               b"X-Stream-Protocol-Version: " + PORTFORWARD_PROTOCOL.encode() + b"\r\n\r\n")
+    PortForward(handler, client, name, namespace, None).run()
+
+
+class PortForward:
+    """One port-forward connection: SPDY frames in, one HTTP exchange per forwarded connection
+    through the client seam's ``port_forward_request`` (the same path kubelab's own kubectl
+    forwards with), the answer and the error stream's message out."""
+
+    def __init__(self, handler: Any, client: Any, name: str, namespace: str, ws: WSConnection | None) -> None:
+        from kubelab.spdy import Framer
+
+        self.handler, self.client, self.name, self.namespace, self.ws = handler, client, name, namespace, ws
+        self.sock: socket.socket = handler.connection
+        self.framer = Framer()
+        self.lock = threading.Lock()
+        self.kinds: dict[int, tuple[str, str, str]] = {}  # stream -> (streamtype, requestid, port)
+        self.pairs: dict[str, dict[str, int]] = {}  # requestid -> {"error": stream, "data": stream}
+        self.received: dict[int, bytes] = {}
+        self.ended: set[int] = set()  # streams the client half-closed
+        self.answered: set[str] = set()
+
+    def run(self) -> None:
+        from kubelab.spdy import ProtocolError
+
+        self.sock.settimeout(None)  # a forward idles as long as the learner keeps it (the socket's end ends it)
+        pending = b""
+        try:
+            while True:
+                data = self.handler.rfile.read1(RECEIVE_SIZE)
+                if not data:
+                    return
+                if self.ws is None:
+                    self._frames(data)
+                    continue
+                self.ws.receive_data(data)
+                for event in self.ws.events():
+                    if isinstance(event, CloseConnection):
+                        if self.ws.state.name != "CLOSED":
+                            self._send(self.ws.send(event.response()))
+                        return
+                    if isinstance(event, Ping):
+                        self._send(self.ws.send(event.response()))
+                    elif isinstance(event, BytesMessage):
+                        pending += bytes(event.data)
+                        if event.message_finished:
+                            self._frames(pending)
+                            pending = b""
+        except (OSError, ValueError, ProtocolError):
+            return
+
+    def _send(self, data: bytes) -> None:
+        if data:
+            with self.lock:
+                self.sock.sendall(data)
+
+    def _out(self, data: bytes) -> None:
+        """SPDY bytes to the client: raw, or as one binary WebSocket message."""
+        if self.ws is not None:
+            with self.lock:
+                self.sock.sendall(self.ws.send(BytesMessage(data=data)))
+        else:
+            self._send(data)
+
+    def _frames(self, data: bytes) -> None:
+        from kubelab import spdy
+
+        for frame in self.framer.feed(data):
+            if frame.type == spdy.SYN_STREAM:
+                h = frame.headers
+                kind, request, port = h.get("streamtype", ""), h.get("requestid", ""), h.get("port", "")
+                self.kinds[frame.stream] = (kind, request, port)
+                self.pairs.setdefault(request, {})[kind] = frame.stream
+                self._out(self.framer.syn_reply(frame.stream))
+                if frame.fin:
+                    self.ended.add(frame.stream)
+            elif frame.type == 0:
+                self.received[frame.stream] = self.received.get(frame.stream, b"") + frame.data
+                if frame.fin:
+                    self.ended.add(frame.stream)
+            elif frame.type == spdy.PING:
+                self._out(self.framer.ping(frame.value))
+            elif frame.type == spdy.RST_STREAM:
+                self.ended.add(frame.stream)
+                self.received.pop(frame.stream, None)
+            elif frame.type == spdy.GOAWAY:
+                raise OSError("the client went away")
+            if frame.stream in self.kinds:
+                self._maybe_answer(self.kinds[frame.stream][1])
+
+    def _maybe_answer(self, request: str) -> None:
+        """When a request's data stream holds a whole HTTP request, deliver it and answer."""
+        from kubelab.client import PortForwardError
+        from kubelab.kubectl.portforward import parse_request, response_bytes
+
+        streams = self.pairs.get(request) or {}
+        if request in self.answered or "data" not in streams or "error" not in streams:
+            return
+        data_id, error_id = streams["data"], streams["error"]
+        port_text = self.kinds[data_id][2]
+        parsed = parse_request(self.received.get(data_id, b""), ended=data_id in self.ended)
+        if parsed == "more":
+            return
+        self.answered.add(request)
+        reply: bytes = b""
+        message = ""
+        if parsed == "bad":  # what Node's HTTP server answers to bytes that are not HTTP
+            reply = response_bytes(400, "Bad Request", {"Connection": "close"}, "", False)
+        elif parsed is not None and port_text.isdigit():
+            method, path, headers, body = parsed  # type: ignore[misc]
+            try:
+                answer = self.client.port_forward_request(self.name, self.namespace, int(port_text), method, path,
+                                                          headers, body)
+            except PortForwardError as err:
+                message = str(err)
+            else:
+                if answer is not None:
+                    status, reason, head, text = answer
+                    reply = response_bytes(status, reason, head, text, method != "HEAD")
+        elif not port_text.isdigit():
+            message = f'invalid port "{port_text}"'
+        out = (self.framer.data(data_id, reply) if reply else b"") + self.framer.data(data_id, fin=True)
+        out += (self.framer.data(error_id, message.encode()) if message else b"") + self.framer.data(error_id, fin=True)
+        self._out(out)
+        self.received.pop(data_id, None)

@@ -6,12 +6,15 @@ notebook. Waits poll what the terminal shows; nothing asserts on timings.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 import time
+import urllib.request
 from typing import Any, Iterator
 
 import pytest
@@ -25,7 +28,10 @@ pytestmark = [pytest.mark.skipif(KUBECTL is None, reason="no kubectl 1.32 binary
               pytest.mark.skipif(TMUX is None, reason="no tmux (apt-get install tmux)")]
 
 ECHO = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "echo-server", "labels": {"app": "echo-server"}},
-        "spec": {"containers": [{"name": "echo-server-container", "image": "kennship/http-echo"}]}}
+        "spec": {"containers": [{"name": "echo-server-container", "image": "kennship/http-echo",
+                                 "ports": [{"containerPort": 3000}]}]}}
+SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo-server"},
+           "spec": {"selector": {"app": "echo-server"}, "ports": [{"port": 80, "targetPort": 3000}]}}
 SLEEPER = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sleeper"},
            "spec": {"containers": [{"name": "sleeper", "image": "busybox", "command": ["sleep", "3600"]}]}}
 WAIT = 30.0  # real seconds a step may take on a loaded 2-core machine before the test gives up
@@ -118,6 +124,7 @@ def served() -> Iterator[Served]:
     s = Served()
     s.cluster.client.create(ECHO, "default")
     s.cluster.client.create(SLEEPER, "default")
+    s.cluster.client.create(SERVICE, "default")
     s.running("echo-server", "sleeper")
     yield s
     s.close()
@@ -177,7 +184,65 @@ def test_exec_and_attach_are_in_discovery(served: Served) -> None:
     names = served.kubectl("api-resources", "--no-headers", "-o", "name").stdout.split()
     assert "pods" in names
     raw = served.kubectl("get", "--raw", "/api/v1").stdout
-    assert '"pods/exec"' in raw and '"pods/attach"' in raw
+    assert '"pods/exec"' in raw and '"pods/attach"' in raw and '"pods/portforward"' in raw
+
+
+# -- port-forward ---------------------------------------------------------------------------------
+class Forward:
+    """``kubectl port-forward TARGET :REMOTE`` running; ``port`` is the local one it chose."""
+
+    def __init__(self, served: Served, target: str, remote: int, websockets: bool = True) -> None:
+        env = {**served.env, "KUBECTL_PORT_FORWARD_WEBSOCKETS": "true" if websockets else "false"}
+        self.proc = subprocess.Popen(["kubectl", "port-forward", target, f":{remote}"], env=env, cwd=served.home,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = self.proc.stdout.readline()  # type: ignore[union-attr]
+        found = re.match(r"Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)$", first.strip())
+        assert found, first + self.proc.stderr.read()  # type: ignore[union-attr]
+        self.port, self.remote = int(found.group(1)), int(found.group(2))
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=WAIT) as answer:
+            return answer.status, json.loads(answer.read())
+
+    def stop(self) -> tuple[str, str]:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        out, err = self.proc.communicate(timeout=WAIT)
+        return out, err
+
+
+@pytest.mark.parametrize("websockets", [True, False], ids=["spdy-in-websocket", "spdy"])
+def test_port_forward_to_a_pod_and_a_service_answers_a_real_http_get(served: Served, websockets: bool) -> None:
+    """kubectl 1.31+ tunnels SPDY through a WebSocket; KUBECTL_PORT_FORWARD_WEBSOCKETS=false
+    (and older kubectls) upgrade to SPDY itself. Both reach the echo server."""
+    pod = Forward(served, "pod/echo-server", 3000, websockets)
+    try:
+        for n in (1, 2):  # two connections through one forward
+            status, echoed = pod.get("/hello")
+            assert status == 200 and echoed["path"] == "/hello"
+            assert echoed["os"] == {"hostname": "echo-server"}
+            assert echoed["headers"]["host"] == f"127.0.0.1:{pod.port}"
+    finally:
+        out, err = pod.stop()
+    assert out.splitlines()[-2:] == [f"Handling connection for {pod.port}"] * 2
+    assert err == ""
+    service = Forward(served, "svc/echo-server", 80, websockets)
+    try:
+        assert service.remote == 3000  # the Service's targetPort on the pod kubectl picked
+        assert service.get("/through-the-service")[1]["path"] == "/through-the-service"
+    finally:
+        service.stop()
+
+
+def test_port_forward_to_a_closed_port_ends_as_kubectl_does(served: Served) -> None:
+    closed = Forward(served, "pod/echo-server", 4000)
+    with pytest.raises(OSError):
+        closed.get("/")
+    assert closed.proc.wait(WAIT) == 1  # kubectl gives up the whole forward by itself
+    out, err = closed.stop()
+    assert "an error occurred forwarding" in err and "connect: connection refused" in err
+    assert err.endswith("error: lost connection to pod\n")
+    assert closed.proc.returncode == 1
 
 
 # -- in a terminal -----------------------------------------------------------------------------

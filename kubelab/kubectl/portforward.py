@@ -186,13 +186,24 @@ def _read_request(conn: socket.socket) -> tuple[str, str, dict[str, str], str] |
     """One HTTP/1.x request off the connection; None when the peer sent nothing, ``"bad"``
     when what it sent is not HTTP."""
     data = b""
-    while b"\r\n\r\n" not in data:
+    while True:
         chunk = conn.recv(65536)
-        if not chunk:
-            return None if not data.strip() else "bad"
         data += chunk
+        parsed = parse_request(data, ended=not chunk)
+        if parsed != "more":
+            return parsed
+
+
+def parse_request(data: bytes, ended: bool) -> tuple[str, str, dict[str, str], str] | str | None:
+    """One HTTP/1.x request at the start of ``data`` (method, path, headers, body); ``"more"``
+    while it is incomplete and the peer may send more, ``"bad"`` when it is not HTTP, None
+    when the peer ended having sent nothing. The served port-forward stream reads with it too."""
+    if b"\r\n\r\n" not in data:
         if len(data) > MAX_HEAD:
             return "bad"
+        if ended:
+            return None if not data.strip() else "bad"
+        return "more"
     head, _, rest = data.partition(b"\r\n\r\n")
     lines = head.decode("latin-1").split("\r\n")
     parts = lines[0].split(" ")
@@ -207,19 +218,21 @@ def _read_request(conn: socket.socket) -> tuple[str, str, dict[str, str], str] |
     length = next((v for k, v in headers.items() if k.lower() == "content-length"), "0")
     if not length.isdigit():
         return "bad"
-    while len(rest) < int(length):
-        chunk = conn.recv(65536)
-        if not chunk:
-            break
-        rest += chunk
+    if len(rest) < int(length) and not ended:
+        return "more"
     return parts[0], parts[1], headers, rest[: int(length)].decode("utf-8", "replace")
 
 
-def _send(conn: socket.socket, status: int, reason: str, head: dict[str, str], body: str, with_body: bool) -> None:
+def response_bytes(status: int, reason: str, head: dict[str, str], body: str, with_body: bool) -> bytes:
+    """An HTTP/1.1 response as it goes back through a forward (the connection then closes)."""
     data = body.encode()
     head = {**head, "Content-Length": str(len(data)), "Connection": "close"}
     text = f"HTTP/1.1 {status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in head.items()) + "\r\n"
-    conn.sendall(text.encode("latin-1") + (data if with_body else b""))
+    return text.encode("latin-1") + (data if with_body else b"")
+
+
+def _send(conn: socket.socket, status: int, reason: str, head: dict[str, str], body: str, with_body: bool) -> None:
+    conn.sendall(response_bytes(status, reason, head, body, with_body))
 
 
 _FORWARDS: "weakref.WeakKeyDictionary[Any, list[Forward]]" = weakref.WeakKeyDictionary()
