@@ -388,3 +388,41 @@ def test_remote_client_sessions_over_the_served_websocket(served: Served) -> Non
         remote.open_exec("nobody", None, None, ["ls"])
     assert (missing.value.code, missing.value.reason, str(missing.value)) == (404, "NotFound",
                                                                             'pods "nobody" not found')
+
+
+def test_run_it_endings_match_kubelabs_own_kubectl(served: Served, term: Terminal) -> None:
+    """What the real kubectl prints when a `run -it` shell ends, and kubelab's kubectl (given
+    the same typing as text) in the same situation: an exit code of a pod that won't restart,
+    the resume hint of one that will, the deletion after --rm."""
+    cases = [("kubectl run -it failing --image=busybox --restart=Never", "exit 3",
+              "pod default/failing terminated (Error)", 3),
+             ("kubectl run -it restarting --image=busybox", "exit",
+              "Session ended, resume using 'kubectl attach restarting -c restarting -i -t' command when the pod "
+              "is running", 0),
+             ("kubectl run -it gone --image=busybox --rm --restart=Never", "exit", 'pod "gone" deleted', 0)]
+    for command, typed, last, code in cases:
+        name = command.split()[3]
+        term.line(command)
+        term.wait_for("/ #", after=command)
+        term.line(typed)
+        term.wait_for(last, after=command)
+        term.line("echo status=$?")
+        shown = term.wait_for(f"status={code}", after=command)
+        assert shown.splitlines()[1:4] == ["If you don't see a command prompt, try pressing enter.", f"/ # {typed}",
+                                           last], shown
+        _remove(served, name)
+        own = served.cluster.kubectl(*command.split()[1:], stdin=typed + "\n")
+        assert own.returncode == code
+        assert own.stderr.startswith("If you don't see a command prompt, try pressing enter.\n")
+        assert last in (own.stdout + own.stderr).splitlines()
+        _remove(served, name)
+
+
+def _remove(served: Served, name: str) -> None:
+    from kubelab.api.errors import StatusError
+
+    try:
+        served.cluster.client.delete("Pod", name, "default")
+    except StatusError:
+        pass
+    assert served.cluster.client.wait(lambda: _phase(served.cluster, name) == "", WAIT)

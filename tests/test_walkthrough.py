@@ -181,10 +181,12 @@ class Walk:
         newest = max(mine, key=lambda rs: int(rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]))
         return newest["metadata"]["name"]
 
-    def busybox(self, script: str, out: str) -> None:
-        """``kubectl run -it busybox --rm`` with the learner's typing on stdin."""
+    def busybox(self, script: str, out: str, code: int = 0) -> None:
+        """``kubectl run -it busybox --rm`` with the learner's typing on stdin. The shell ends
+        with its last command's status; a failure is the pod's exit code, and kubectl's."""
+        ended = "pod default/busybox terminated (Error)\n" if code else ""
         self.run("run busybox --image=busybox --rm -it --restart=Never", stdin=script,
-                 out=out + 'pod "busybox" deleted\n', err=PROMPT)
+                 out=out + 'pod "busybox" deleted\n', err=PROMPT + ended, code=code)
 
     def watch_busybox(self) -> dict:
         """Remember the throw-away busybox pod's IP and when it was deleted (it is gone after)."""
@@ -777,8 +779,8 @@ Events:                   <none>
     through(ip, f"wget -qO- {ip}\n")
     through("my-echo-server-service.default", "wget -qO- http://my-echo-server-service.default\n")
     w.busybox("wget -qO- http://my-echo-server-service:3000\n",
-              "wget: can't connect to remote host (" + ip + "): Connection timed out\n")
-    w.busybox("wget -qO- http://no-such-service\n", "wget: bad address 'no-such-service'\n")
+              "wget: can't connect to remote host (" + ip + "): Connection timed out\n", code=1)
+    w.busybox("wget -qO- http://no-such-service\n", "wget: bad address 'no-such-service'\n", code=1)
 
     # NodePort: the same Service, now also on port 30001 of every node
     w.file("echo-server-service.yaml", NODE_PORT)
@@ -804,7 +806,7 @@ Events:                   <none>
                                     ("my-echo-server-service", "LoadBalancer", ip, "<pending>", "80:30001/TCP",
                                      w.age(svc))))
     w.run("delete service my-echo-server-service", out='service "my-echo-server-service" deleted\n')
-    w.busybox("wget -qO- http://my-echo-server-service\n", "wget: bad address 'my-echo-server-service'\n")
+    w.busybox("wget -qO- http://my-echo-server-service\n", "wget: bad address 'my-echo-server-service'\n", code=1)
 
 
 # -- ConfigMaps ----------------------------------------------------------------------------------

@@ -249,12 +249,45 @@ def run(ctx: Context, args: list[str]) -> int:
         if failed:
             raise failed
         return 0
-    code = _attach_session(ctx, created, name, ctx.flags.get("pod-running-timeout"))
+    timeout = ctx.flags.get("pod-running-timeout")
+    _attach_session(ctx, created, name, timeout)
+    ended: KubectlError | None = None
+    if ctx.stdin is not None and ctx.flags.get("stdin"):
+        if restart == "Always" and ctx.flags.get("tty"):
+            # attach.go, when a terminal's session ends and the container will restart
+            ctx.print(f"Session ended, resume using 'kubectl attach {name} -c {name} -i -t' command "
+                      f"when the pod is running")
+        elif restart != "Always":
+            ended = _exit_status(ctx, name, restart, timeout)
     if ctx.flags.get("rm"):
         ctx.client.delete("Pod", name, ctx.namespace)
         ctx.client.wait(lambda: _gone(ctx, name), 60)
         ctx.print(f'pod "{name}" deleted')
-    return code
+    if ended is not None:
+        raise ended
+    return 0
+
+
+def _exit_status(ctx: Context, name: str, restart: str, timeout: float) -> KubectlError | None:
+    """What run does once an attached session ends and the pod will not restart: wait for the
+    pod to finish (Never: either way; OnFailure: success) and exit with its container's code,
+    as run.go's waitForExitCode does."""
+    done = ("Succeeded",) if restart == "OnFailure" else ("Succeeded", "Failed")
+    if not ctx.client.wait(lambda: _phase(ctx, name) in done or _phase(ctx, name) == "", timeout or 60):
+        return error("timed out waiting for the condition")
+    try:
+        pod = ctx.client.get("Pod", name, ctx.namespace)
+    except StatusError:
+        return None
+    status = pod.get("status") or {}
+    if status.get("phase") != "Failed":
+        return None
+    terminated = ((status.get("containerStatuses") or [{}])[0].get("state") or {}).get("terminated")
+    code = (terminated or {}).get("exitCode", 0)
+    if not code:
+        return KubectlError(f"pod {ctx.namespace}/{name} failed with unknown exit code")
+    message = f"pod {ctx.namespace}/{name} terminated ({terminated.get('reason', '')})\n{terminated.get('message', '')}"
+    return KubectlError(message.rstrip("\n"), code)
 
 
 def _print_created(ctx: Context, obj: Obj, suffix: str, separator: str = "") -> int:
