@@ -100,6 +100,8 @@ def _resource_list(group_version: str) -> Obj:
                               "kind": "PodAttachOptions", "verbs": ["create", "get"]})
             resources.append({"name": "pods/portforward", "singularName": "", "namespaced": True,
                               "kind": "PodPortForwardOptions", "verbs": ["create", "get"]})
+            resources.append({"name": "pods/ephemeralcontainers", "singularName": "", "namespaced": True,
+                              "kind": "Pod", "verbs": _GET_PATCH_UPDATE})
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
 
 
@@ -828,7 +830,7 @@ class _Handler(BaseHTTPRequestHandler):
         obj = client.get(r.kind.kind, r.name, r.namespace)
         if r.sub == "scale":
             return self._send_json(_scale_of(obj))
-        if r.sub not in (None, "status"):
+        if r.sub not in _writable_subs(r.kind):
             raise _no_such_sub()
         if self._wants_table():
             return self._send_json(self._table(r.kind, [obj]))
@@ -854,7 +856,7 @@ class _Handler(BaseHTTPRequestHandler):
         if r.sub == "scale":
             replicas = ((obj or {}).get("spec") or {}).get("replicas", 0)
             return self._send_json(_scale_of(client.scale(r.kind.kind, r.name, r.namespace, replicas)))
-        if r.sub not in (None, "status"):
+        if r.sub not in _writable_subs(r.kind):
             raise _no_such_sub()
         obj = _with_kind(obj, r.kind)
         _check_body_kind(obj, r.kind)
@@ -896,10 +898,10 @@ class _Handler(BaseHTTPRequestHandler):
             scale = apply_patch(_scale_of(client.get(r.kind.kind, r.name, r.namespace)), body, patch_type)
             replicas = (scale.get("spec") or {}).get("replicas", 0)
             return self._send_json(_scale_of(client.scale(r.kind.kind, r.name, r.namespace, replicas)))
-        if r.sub == "status":
+        if r.sub == "status" or (r.sub == "ephemeralcontainers" and r.kind.kind == "Pod"):
             current = client.get(r.kind.kind, r.name, r.namespace)
             patched = apply_patch(current, body, patch_type)
-            return self._send_json(client.update(patched, r.namespace, dry_run=self._dry_run(), subresource="status",
+            return self._send_json(client.update(patched, r.namespace, dry_run=self._dry_run(), subresource=r.sub,
                                                  field_manager=self._field_manager()))
         if r.sub is not None:
             raise _no_such_sub()
@@ -1177,6 +1179,12 @@ def _go_bool(text: str | None) -> bool:
     """A boolean query parameter as Go's strconv.ParseBool reads it (the official Python
     client sends ``watch=True``)."""
     return (text or "") in ("1", "t", "T", "true", "TRUE", "True")
+
+
+def _writable_subs(kind: Kind) -> tuple[str | None, ...]:
+    """The subresources read and written as the object itself (a Pod's ephemeralcontainers
+    carries the whole Pod, as kube-apiserver serves it for kubectl debug)."""
+    return (None, "status", "ephemeralcontainers") if kind.kind == "Pod" else (None, "status")
 
 
 def _no_such_sub() -> StatusError:

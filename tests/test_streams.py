@@ -257,7 +257,7 @@ def test_run_it_rm_gives_a_shell_that_reaches_a_pod_and_cleans_up(served: Served
     shown = term.wait_for('"os":{"hostname":"echo-server"}', after=f"wget -qO- {ip}:3000")
     assert '"user-agent":"Wget"' in shown
     term.line("hostname")
-    assert term.wait_for("/ #", after="hostname").splitlines()[1] == "busybox"
+    term.wait_for("/ # hostname\nbusybox\n/ #", after="/ # hostname")
     term.line("exit")
     shown = term.wait_for('pod "busybox" deleted', after="/ # exit")
     assert shown.rstrip().endswith("$")
@@ -269,8 +269,7 @@ def test_exec_it_sh_into_the_echo_server(served: Served, term: Terminal) -> None
     term.line(command)
     term.wait_for("/ #", after=command)
     term.line("hostname; cd /tmp; pwd")
-    shown = term.wait_for("/tmp #", after="hostname; cd")
-    assert shown.splitlines()[1:3] == ["echo-server", "/tmp"]
+    term.wait_for("/ # hostname; cd /tmp; pwd\necho-server\n/tmp\n/tmp #", after="/ # hostname; cd")
     term.line("exit 4")
     shown = term.wait_for("$", after="/tmp # exit 4")
     assert "command terminated with exit code 4" in shown
@@ -297,12 +296,25 @@ def test_attach_it_to_a_shell_that_run_started(served: Served, term: Terminal) -
     assert served.cluster.client.wait(lambda: _phase(served.cluster, "shell") == "Succeeded", WAIT)
 
 
-def test_debug_gets_a_status_kubectl_can_read_never_a_panic(served: Served) -> None:
-    debug = served.kubectl("debug", "sleeper", "--image=busybox", "--", "ls")
+def test_debug_adds_an_ephemeral_container(served: Served) -> None:
+    debug = served.kubectl("debug", "sleeper", "--image=busybox", "--container=lister", "--", "ls", "/")
     assert "panic" not in debug.stderr and "goroutine" not in debug.stderr
-    assert debug.returncode == 1
-    assert debug.stderr.splitlines()[-1] == ('error: ephemeral containers are disabled for this cluster '
-                                             '(error from server: "the server could not find the requested resource")')
+    assert debug.returncode == 0, debug.stderr
+    client = served.cluster.client
+
+    def state() -> dict[str, Any]:
+        statuses = client.get("Pod", "sleeper").get("status", {}).get("ephemeralContainerStatuses") or [{}]
+        return next((s for s in statuses if s.get("name") == "lister"), {}).get("state") or {}
+
+    assert client.wait(lambda: "terminated" in state(), WAIT)
+    assert state()["terminated"]["exitCode"] == 0
+    assert served.kubectl("logs", "sleeper", "-c", "lister").stdout.split()[:3] == ["bin", "dev", "etc"]
+    clash = served.kubectl("debug", "sleeper", "--image=busybox", "--container=sleeper", "--", "true")
+    assert clash.returncode == 1
+    assert clash.stderr.splitlines()[-1].startswith('The Pod "sleeper" is invalid: spec.ephemeralContainers[')
+    assert clash.stderr.endswith('].name: Duplicate value: "sleeper"\n')
+    gone = served.kubectl("debug", "nobody", "--image=busybox", "--", "ls")
+    assert (gone.returncode, gone.stderr.splitlines()[-1]) == (1, 'Error from server (NotFound): pods "nobody" not found')
 
 
 # -- Python clients nobody here wrote -----------------------------------------------------------
@@ -426,3 +438,17 @@ def _remove(served: Served, name: str) -> None:
     except StatusError:
         pass
     assert served.cluster.client.wait(lambda: _phase(served.cluster, name) == "", WAIT)
+
+
+def test_debug_it_gives_a_shell_beside_the_pods_containers(served: Served, term: Terminal) -> None:
+    command = "kubectl debug -it sleeper --image=busybox --container=debugger"
+    term.line(command)
+    shown = term.wait_for("/ #", after=command)
+    assert "If you don't see a command prompt, try pressing enter." in shown
+    term.line("hostname")
+    term.wait_for("/ # hostname\nsleeper\n/ #", after="/ # hostname")  # the pod's own UTS namespace
+    term.line("exit")
+    term.wait_for("$", after="/ # exit")
+    statuses = served.cluster.client.get("Pod", "sleeper")["status"]["ephemeralContainerStatuses"]
+    assert any(s["name"] == "debugger" for s in statuses)
+    assert _phase(served.cluster, "sleeper") == "Running"  # the pod's own container runs on

@@ -158,6 +158,8 @@ class APIServer:
                 if field_manager:
                     managedfields.record_update(kind, old, obj, field_manager, self.clock.timestamp(), "status")
                 return clone(self.store.update(obj, status=True, preview=dry_run))
+            if subresource == "ephemeralcontainers" and kind.kind == "Pod":
+                return self._ephemeral_containers(obj, old, dry_run, field_manager)
             rv = meta.get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise errors.conflict(kind.plural, meta["name"], kind.group)
@@ -308,6 +310,57 @@ class APIServer:
     def _node_agent(self) -> NodeAgent:
         assert self.node_agent is not None, "no kubelet installed"
         return self.node_agent
+
+    def _ephemeral_containers(self, obj: Obj, old: Obj, dry_run: bool, field_manager: str | None) -> Obj:
+        """The ``ephemeralcontainers`` subresource (``kubectl debug``): only
+        spec.ephemeralContainers changes, and only by adding containers, as
+        ValidatePodEphemeralContainersUpdate allows."""
+        from kubelab.api.defaults import pod_spec
+
+        name = old["metadata"]["name"]
+        rv = obj["metadata"].get("resourceVersion")
+        if rv and rv != old["metadata"]["resourceVersion"]:
+            raise errors.conflict("pods", name)
+        wanted = (obj.get("spec") or {}).get("ephemeralContainers") or []
+        before = {c["name"]: c for c in old["spec"].get("ephemeralContainers") or ()}
+        path = "spec.ephemeralContainers"
+        causes: list[errors.Cause] = []
+        taken = {c["name"] for key in ("containers", "initContainers") for c in old["spec"].get(key) or ()}
+        seen: set[str] = set()
+        if not isinstance(wanted, list) or not all(isinstance(c, dict) for c in wanted):
+            raise errors.bad_request("spec.ephemeralContainers must be a list of containers")
+        spec = clone(old["spec"])
+        spec["ephemeralContainers"] = clone(wanted)
+        pod_spec(spec)
+        for i, c in enumerate(spec["ephemeralContainers"]):
+            cname = c.get("name") or ""
+            if not cname:
+                causes.append(errors.Cause(f"{path}[{i}].name", "Required value", "FieldValueRequired"))
+            elif cname in taken or cname in seen:
+                causes.append(errors.Cause(f"{path}[{i}].name", f'Duplicate value: "{cname}"', "FieldValueDuplicate"))
+            if not c.get("image"):
+                causes.append(errors.Cause(f"{path}[{i}].image", "Required value", "FieldValueRequired"))
+            for forbidden in ("ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle"):
+                if c.get(forbidden):
+                    causes.append(errors.Cause(f"{path}[{i}].{forbidden}",
+                                               "Forbidden: cannot be set for an Ephemeral Container",
+                                               "FieldValueForbidden"))
+            seen.add(cname)
+            if cname in before and before[cname] != c:
+                causes.append(errors.Cause(path, "Forbidden: existing ephemeral containers "
+                                                 f'"{cname}" may not be changed', "FieldValueForbidden"))
+        for cname in before:
+            if cname not in seen:
+                causes.append(errors.Cause(path, f'Forbidden: existing ephemeral containers "{cname}" may not be '
+                                                 "removed", "FieldValueForbidden"))
+        if causes:
+            raise errors.invalid("Pod", name, causes)
+        new = clone(old)
+        new["spec"] = spec
+        if field_manager:
+            managedfields.record_update(BY_KIND["Pod"], old, new, field_manager, self.clock.timestamp(),
+                                        "ephemeralcontainers")
+        return clone(self.store.update(new, preview=dry_run))
 
     # -- internals ----------------------------------------------------------------------
     def _kind_of(self, obj: Any) -> Kind:

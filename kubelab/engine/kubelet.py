@@ -58,9 +58,9 @@ def _compacted(status: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1024)
-def _field_path(init: bool, name: str) -> str:
+def _field_path(init: bool, name: str, ephemeral: bool = False) -> str:
     """One string per container name: every event about a pod's container carries it."""
-    return f"spec.{'initContainers' if init else 'containers'}{{{name}}}"
+    return f"spec.{'ephemeralContainers' if ephemeral else 'initContainers' if init else 'containers'}{{{name}}}"
 
 
 @dataclass(slots=True)
@@ -86,6 +86,7 @@ class Container:
     probe_fail: dict[str, int] = field(default_factory=dict)
     timers: list[Timer] = field(default_factory=list)  # this container's pending pull/create/back-off steps
     changed: bool = False  # its image changed: restart it whatever the restart policy says
+    ephemeral: bool = False  # added by kubectl debug: runs once, never restarts, no readiness
 
     @property
     def name(self) -> str:
@@ -93,7 +94,7 @@ class Container:
 
     @property
     def field_path(self) -> str:
-        return _field_path(self.init, self.name)
+        return _field_path(self.init, self.name, self.ephemeral)
 
     @property
     def running(self) -> bool:
@@ -127,7 +128,11 @@ class PodState:
 
     @property
     def main(self) -> list[Container]:
-        return [c for c in self.containers if not c.init]
+        return [c for c in self.containers if not c.init and not c.ephemeral]
+
+    @property
+    def ephemeral(self) -> list[Container]:
+        return [c for c in self.containers if c.ephemeral]
 
 
 class Kubelet(Controller):
@@ -332,6 +337,21 @@ class Kubelet(Controller):
             return
         for c in ps.main:
             self._drive(ps, pod, c)
+        self._ephemeral(ps, pod)
+
+    def _ephemeral(self, ps: PodState, pod: Obj) -> None:
+        """Start the ephemeral containers kubectl debug added, once each, while the pod runs
+        (the kubelet's computePodActions starts new ones; they are never restarted)."""
+        wanted = pod["spec"].get("ephemeralContainers") or ()
+        if not wanted or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+            return
+        known = {c.name for c in ps.ephemeral}
+        for spec in wanted:
+            if spec["name"] not in known:
+                ps.containers.append(Container(spec, False, ephemeral=True))
+        for c in ps.ephemeral:
+            if c.terminated is None:
+                self._drive(ps, pod, c)
 
     def _spec_changes(self, ps: PodState, pod: Obj) -> None:
         """A container whose image changed (``kubectl set image pod/...``) is killed and started
@@ -407,6 +427,8 @@ class Kubelet(Controller):
         self._after(ps, wait, retry, progress=False, c=c)
 
     def _should_restart(self, pod: Obj, c: Container) -> bool:
+        if c.ephemeral:
+            return False
         policy = pod["spec"].get("restartPolicy", "Always")
         if c.init:
             return not c.succeeded and policy != "Never"
@@ -956,6 +978,8 @@ class Kubelet(Controller):
         status["containerStatuses"] = sorted((self._container_status(ps, c, not initialized) for c in ps.main),
                                              key=lambda s: s["name"])
         status["qosClass"] = old.get("qosClass") or qos_class(pod)
+        if ps.ephemeral:
+            status["ephemeralContainerStatuses"] = [self._container_status(ps, c, False) for c in ps.ephemeral]
         return status
 
     def _shared(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
@@ -1015,6 +1039,8 @@ class Kubelet(Controller):
         names = [c["name"] for c in spec.get("containers") or ()]
         all_names = [c["name"] for c in spec.get("initContainers") or ()] + names
         pod_name = pod["metadata"]["name"]
+        if name is not None and name in (c["name"] for c in spec.get("ephemeralContainers") or ()):
+            return self.pods.get(pod["metadata"]["uid"]), name
         if name is None:
             if len(names) != 1:
                 raise errors.bad_request(f"a container name must be specified for pod {pod_name}, choose one of: "
