@@ -82,26 +82,29 @@ class RemoteSession:
         threading.Thread(target=self._pump, name="kubelab-remote-session", daemon=True).start()
 
     def _pump(self) -> None:
-        try:
-            while self.ws.is_open():
-                self.ws.update(timeout=0.2)
-                self._drain()
-        except Exception:  # noqa: BLE001 - a broken socket ends the session like a closed one
-            pass
-        self._drain()
-        try:
-            self._code = self.ws.returncode
-        except Exception:  # noqa: BLE001 - closed without a Status on the error channel
-            self._code = None
-        if self._code is None:
-            self._code = 1
-        self._done.set()
+        """Read frames as they come (blocking: WSClient.update polls the raw socket, which
+        misses frames already decrypted in a TLS buffer)."""
+        from websocket import ABNF
 
-    def _drain(self) -> None:
-        for channel in (1, 2):
-            if self.ws.peek_channel(channel):
-                data = self.ws.read_channel(channel)
-                self._emit(channel, data if isinstance(data, bytes) else data.encode())
+        sock = self.ws.sock
+        status = b""
+        try:
+            sock.settimeout(None)
+            while True:
+                opcode, frame = sock.recv_data_frame(True)
+                if opcode == ABNF.OPCODE_CLOSE:
+                    break
+                if opcode not in (ABNF.OPCODE_BINARY, ABNF.OPCODE_TEXT) or len(frame.data) < 2:
+                    continue
+                channel, data = frame.data[0], bytes(frame.data[1:])
+                if channel in (1, 2):
+                    self._emit(channel, data)
+                elif channel == 3:
+                    status += data
+        except Exception:  # noqa: BLE001 - a broken or closed socket ends the session like a close
+            pass
+        self._code = _exit_code(status)
+        self._done.set()
 
     def _emit(self, channel: int, data: bytes) -> None:
         with self._lock:
@@ -125,18 +128,23 @@ class RemoteSession:
 
         return unsubscribe
 
+    def _send(self, channel: int, data: bytes) -> None:
+        if not self._done.is_set():
+            try:
+                self.ws.sock.send_binary(bytes([channel]) + data)
+            except Exception:  # noqa: BLE001 - the stream already ended: nothing to tell it
+                pass
+
     def write(self, data: bytes) -> None:
-        if self.ws.is_open():
-            self.ws.write_stdin(bytes(data))
+        self._send(0, bytes(data))
 
     def close_stdin(self) -> None:
         """v5's close signal for stream 0; a v4 server cannot be told."""
-        if self._v5 and self.ws.is_open():
-            self.ws.sock.send_binary(bytes([255, 0]))
+        if self._v5:
+            self._send(255, bytes([0]))
 
     def resize(self, cols: int, rows: int) -> None:
-        if self.ws.is_open():
-            self.ws.write_channel(4, json.dumps({"Width": cols, "Height": rows}).encode())
+        self._send(4, json.dumps({"Width": cols, "Height": rows}).encode())
 
     def close(self) -> None:
         with self._lock:
@@ -150,6 +158,20 @@ class RemoteSession:
     @property
     def exit_code(self) -> int | None:
         return self._code if self._done.is_set() else None
+
+
+def _exit_code(status: bytes) -> int:
+    """The exit code in an exec's error-channel Status (remotecommand's errorDecoderV4)."""
+    try:
+        decoded = json.loads(status) if status else {}
+    except ValueError:
+        return 1
+    if not isinstance(decoded, dict) or decoded.get("status") == "Success":
+        return 0 if isinstance(decoded, dict) and decoded else 1
+    for cause in (decoded.get("details") or {}).get("causes") or ():
+        if cause.get("reason") == "ExitCode" and str(cause.get("message", "")).isdigit():
+            return int(cause["message"])
+    return 1
 
 
 def _warnings(headers: Any) -> list[str]:

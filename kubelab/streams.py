@@ -43,6 +43,8 @@ PORTFORWARD_PROTOCOL = "portforward.k8s.io"
 # No message at all (kubectl pings every 5 s) for this long: the client is gone
 # (client-go's pingReadDeadline is 12 pings and a second).
 READ_DEADLINE = 61.0
+# A port-forward idles as long as the learner keeps it open (kubectl sends nothing meanwhile).
+FORWARD_IDLE = 24 * 3600.0
 # How often an open stream lets a real-clock cluster catch up while nothing else asks.
 NUDGE_SECONDS = 0.1
 RECEIVE_SIZE = 65536
@@ -80,6 +82,16 @@ def serve(handler: Any, client: Any, sub: str, name: str, namespace: str) -> Non
         session = client.open_attach(name, namespace, container, stdin, tty)
     handler.close_connection = True
     Stream(handler, client, ws, protocol, session, sub, query, stdin, tty).run()
+
+
+def _read_deadline(handler: Any, seconds: float) -> None:
+    """The next read may wait this long: through the server's own deadline hook when it has
+    one (its connections otherwise time out as ordinary requests do), else the socket's."""
+    hook = getattr(handler, "read_deadline", None)
+    if hook is not None:
+        hook(seconds)
+    else:
+        handler.connection.settimeout(seconds)
 
 
 def _reject(handler: Any, ws: WSConnection, offered: list[str], supported: tuple[str, ...]) -> None:
@@ -177,8 +189,8 @@ class Stream:
 
     # -- from the client ---------------------------------------------------------------------
     def _read_loop(self) -> None:
-        self.sock.settimeout(READ_DEADLINE)
         while True:
+            _read_deadline(self.handler, READ_DEADLINE)
             try:
                 data = self.handler.rfile.read1(RECEIVE_SIZE)
             except (OSError, ValueError):
@@ -290,10 +302,10 @@ class PortForward:
     def run(self) -> None:
         from kubelab.spdy import ProtocolError
 
-        self.sock.settimeout(None)  # a forward idles as long as the learner keeps it (the socket's end ends it)
         pending = b""
         try:
             while True:
+                _read_deadline(self.handler, FORWARD_IDLE)
                 data = self.handler.rfile.read1(RECEIVE_SIZE)
                 if not data:
                     return
