@@ -88,8 +88,13 @@ def _read_deadline(handler: Any, seconds: float) -> None:
     """The next read may wait this long: through the server's own deadline hook when it has
     one (its connections otherwise time out as ordinary requests do), else the socket's."""
     hook = getattr(handler, "read_deadline", None)
+    reader = getattr(handler, "_reader", None)  # branch server's deadline reader, until it has the hook
     if hook is not None:
         hook(seconds)
+    elif reader is not None and hasattr(reader, "deadline"):
+        import time
+
+        reader.deadline = time.monotonic() + seconds
     else:
         handler.connection.settimeout(seconds)
 
