@@ -434,7 +434,7 @@ def _remove(served: Served, name: str) -> None:
     from kubelab.api.errors import StatusError
 
     try:
-        served.cluster.client.delete("Pod", name, "default")
+        served.cluster.client.delete("Pod", name, "default", grace_period=0)
     except StatusError:
         pass
     assert served.cluster.client.wait(lambda: _phase(served.cluster, name) == "", WAIT)
@@ -452,3 +452,16 @@ def test_debug_it_gives_a_shell_beside_the_pods_containers(served: Served, term:
     statuses = served.cluster.client.get("Pod", "sleeper")["status"]["ephemeralContainerStatuses"]
     assert any(s["name"] == "debugger" for s in statuses)
     assert _phase(served.cluster, "sleeper") == "Running"  # the pod's own container runs on
+
+
+def test_get_pods_watch_shows_a_pod_come_up(served: Served, term: Terminal) -> None:
+    """"In another terminal" the notes watch pods come up: the watch shows the new pod's rows
+    as it goes Pending -> ContainerCreating -> Running, nothing else asking meanwhile (once the
+    background driver is on main; until then the fixture's sync thread moves the cluster)."""
+    term.line("kubectl run watched --image=busybox -- sleep 3600 && kubectl get pods watched -w")
+    shown = term.wait_for("Running", after="kubectl run watched")
+    rows = [line.split() for line in shown.splitlines()[2:] if line.startswith("watched")]
+    assert rows[0][0] == "watched" and rows[-1][1:3] == ["1/1", "Running"]
+    term.type("C-c")
+    term.wait_for("$", after="Running")
+    _remove(served, "watched")
