@@ -62,11 +62,23 @@ def serve(handler: Any, client: Any, sub: str, name: str, namespace: str) -> Non
     StatusError the caller sends as JSON, as kube-apiserver answers them."""
     if sub == "portforward":
         return _port_forward(handler, client, name, namespace)
-    if not is_websocket(handler.headers):
-        raise StatusError(400, "BadRequest", "Upgrade request required")
     query = parse_qs(urlsplit(handler.path).query, keep_blank_values=True)
     flag = lambda key: (query.get(key) or [""])[-1] in ("true", "1", "True")  # noqa: E731
     container = (query.get("container") or [""])[-1] or None
+    if not is_websocket(handler.headers):
+        # kubectl falls back to SPDY when the WebSocket upgrade failed: answer with why it
+        # failed (no such container, not running), which a side-effect-free attach finds
+        try:
+            client.open_attach(name, namespace, container, False, False).close()
+        except StatusError as e:
+            prefix = "unable to upgrade connection: "
+            if not e.message.startswith(prefix):
+                raise
+            # the kubelet's own answer is plain text, which client-go's SPDY upgrade reports as
+            # "unable to upgrade connection: <text>"
+            handler.close_connection = True
+            return handler._send(e.message[len(prefix):].encode(), e.code, "text/plain; charset=utf-8")
+        raise StatusError(400, "BadRequest", "Upgrade request required")
     tty, stdin = flag("tty"), flag("stdin")
     ws = WSConnection(ConnectionType.SERVER)
     ws.initiate_upgrade_connection([(k.encode("latin-1"), v.encode("latin-1")) for k, v in handler.headers.items()],
@@ -135,6 +147,8 @@ class Stream:
         threading.Thread(target=self._wait_exit, name="kubelab-stream-exit", daemon=True).start()
         try:
             self._read_loop()
+        except Exception:  # noqa: BLE001 - a stream ends, it never prints a traceback into the kernel
+            pass
         finally:
             self.gone.set()
             self.session.close()
@@ -168,7 +182,7 @@ class Stream:
                     self._finish()
                     return
                 self._message(item)
-        except OSError:
+        except Exception:  # noqa: BLE001 - a broken socket (or anything else) ends the stream quietly
             self.gone.set()
 
     def _finish(self) -> None:
@@ -305,8 +319,6 @@ class PortForward:
         self.answered: set[str] = set()
 
     def run(self) -> None:
-        from kubelab.spdy import ProtocolError
-
         pending = b""
         try:
             while True:
@@ -330,7 +342,7 @@ class PortForward:
                         if event.message_finished:
                             self._frames(pending)
                             pending = b""
-        except (OSError, ValueError, ProtocolError):
+        except Exception:  # noqa: BLE001 - bad SPDY, a broken socket, the pod gone: the forward ends quietly
             return
 
     def _send(self, data: bytes) -> None:

@@ -158,6 +158,26 @@ def test_exec_prints_output_and_exit_codes_as_kubectl_does(served: Served) -> No
     assert (gone.returncode, gone.stderr) == (1, 'Error from server (NotFound): pods "nobody" not found\n')
 
 
+def test_a_container_that_is_not_running_is_refused_as_kubectl_reports_it(served: Served) -> None:
+    """kubectl tries the WebSocket, falls back to SPDY on the refusal, and prints the kubelet's
+    plain-text answer to that; kubelab's own kubectl says the same."""
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "unpulled"},
+           "spec": {"containers": [{"name": "unpulled", "image": "nosuchimage/x:1"}]}}
+    served.cluster.client.create(pod, "default")
+    assert served.cluster.client.wait(lambda: "ErrImagePull" in json.dumps(
+        served.cluster.client.get("Pod", "unpulled").get("status")), WAIT)
+    refused = 'error: unable to upgrade connection: container not found ("unpulled")\n'
+    for args in (["exec", "unpulled", "--", "ls"], ["cp", "unpulled:/etc/hostname", "here"]):
+        real = served.kubectl(*args)
+        assert (real.returncode, real.stderr) == (1, refused), args
+    own = served.cluster.kubectl("exec", "unpulled", "--", "ls")
+    assert (own.returncode, own.stderr) == (1, refused)
+    wrong = served.kubectl("exec", "unpulled", "-c", "nope", "--", "ls")
+    assert wrong.stderr == "Error from server (BadRequest): container nope is not valid for pod unpulled\n"
+    assert served.cluster.kubectl("exec", "unpulled", "-c", "nope", "--", "ls").stderr == wrong.stderr
+    _remove(served, "unpulled")
+
+
 def test_cp_copies_files_and_directories_both_ways(served: Served) -> None:
     home = served.home
     with open(os.path.join(home, "hello.txt"), "w") as f:

@@ -171,15 +171,22 @@ def exec_(ctx: Context, args: list[str]) -> int:
 
 def _run_in(ctx: Context, pod: Obj, container: str, words: list[str], stdin: str | None, tty: bool = False) -> int:
     """Run ``words`` in the container; with a terminal (-t) its stderr comes on stdout, in order."""
+    name, namespace = pod["metadata"]["name"], pod["metadata"]["namespace"]
+    try:
+        if ctx.interactive:
+            stream = ctx.client.open_exec(name, namespace, container, words, stdin=True, tty=True)
+        else:
+            result = ctx.client.exec(name, namespace, container, words, stdin, **({"tty": True} if tty else {}))
+    except StatusError as e:
+        if e.message.startswith("unable to upgrade connection: "):
+            # the kubelet answers this in plain text: client-go's upgrade prints it as an error
+            raise error(e.message) from None
+        raise
     if ctx.interactive:
-        stream = ctx.client.open_exec(pod["metadata"]["name"], pod["metadata"]["namespace"], container, words,
-                                      stdin=True, tty=True)
         code = _interact(ctx, stream)
         if code:
             raise KubectlError(f"command terminated with exit code {code}", code)
         return 0
-    result = ctx.client.exec(pod["metadata"]["name"], pod["metadata"]["namespace"], container, words, stdin,
-                             **({"tty": True} if tty else {}))
     ctx.out.write(result.stdout)
     ctx.err.write(result.stderr)
     if result.exit_code:
