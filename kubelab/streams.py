@@ -19,6 +19,7 @@ import json
 import queue
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,6 +30,7 @@ from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Pin
 from kubelab.api.errors import StatusError
 
 if TYPE_CHECKING:
+    from kubelab.client import Client, PortForwardClient
     from kubelab.engine.session import Session
 
 # remotecommand's stream protocol names, most preferred first (what kube-apiserver offers).
@@ -56,12 +58,12 @@ def is_websocket(headers: Any) -> bool:
         "upgrade" in (headers.get("Connection") or "").lower()
 
 
-def serve(handler: Any, client: Any, sub: str, name: str, namespace: str) -> None:
-    """Answer ``pods/NAME/{exec,attach}`` on ``handler``'s connection, start to end. Errors
+def serve(handler: Any, client: "Client", sub: str, name: str, namespace: str) -> None:
+    """Answer ``pods/NAME/{exec,attach,portforward}`` on ``handler``'s connection, start to end. Errors
     before the upgrade (no such pod, container not running, a plain HTTP request) raise the
     StatusError the caller sends as JSON, as kube-apiserver answers them."""
     if sub == "portforward":
-        return _port_forward(handler, client, name, namespace)
+        return _port_forward(handler, client, name, namespace)  # type: ignore[arg-type]
     query = parse_qs(urlsplit(handler.path).query, keep_blank_values=True)
     flag = lambda key: (query.get(key) or [""])[-1] in ("true", "1", "True")  # noqa: E731
     container = (query.get("container") or [""])[-1] or None
@@ -104,8 +106,6 @@ def _read_deadline(handler: Any, seconds: float) -> None:
     if hook is not None:
         hook(seconds)
     elif reader is not None and hasattr(reader, "deadline"):
-        import time
-
         reader.deadline = time.monotonic() + seconds
     else:
         handler.connection.settimeout(seconds)
@@ -125,12 +125,11 @@ class Stream:
     """One open WebSocket: the handler's thread reads (stdin, resize, close, pings), a writer
     thread sends what the process prints and, at its end, the Status and the close."""
 
-    def __init__(self, handler: Any, client: Any, ws: WSConnection, protocol: str, session: "Session",
+    def __init__(self, handler: Any, client: "Client", ws: WSConnection, protocol: str, session: "Session",
                  sub: str, query: dict[str, list[str]], stdin: bool, tty: bool) -> None:
         self.handler, self.client, self.ws, self.protocol = handler, client, ws, protocol
         self.sock: socket.socket = handler.connection
         self.session, self.sub = session, sub
-        self.command = list(query.get("command") or [])
         self.channels = {STDOUT: (query.get("stdout") or ["true"])[-1] in ("true", "1", "True"),
                          STDERR: (query.get("stderr") or ["true"])[-1] in ("true", "1", "True") and not tty}
         self.stdin, self.tty = stdin, tty
@@ -271,7 +270,7 @@ def _json_values(data: bytes) -> list[Any]:
 
 
 # -- port-forward ---------------------------------------------------------------------------------
-def _port_forward(handler: Any, client: Any, name: str, namespace: str) -> None:
+def _port_forward(handler: Any, client: "PortForwardClient", name: str, namespace: str) -> None:
     """``pods/NAME/portforward``: SPDY streams, tunnelled in a WebSocket or over the upgraded
     connection itself. Each forwarded connection is a pair of streams (``streamtype`` error and
     data, one ``requestid``, the pod ``port``), as the kubelet's httpstream server reads them."""
@@ -305,7 +304,8 @@ class PortForward:
     through the client seam's ``port_forward_request`` (the same path kubelab's own kubectl
     forwards with), the answer and the error stream's message out."""
 
-    def __init__(self, handler: Any, client: Any, name: str, namespace: str, ws: WSConnection | None) -> None:
+    def __init__(self, handler: Any, client: "PortForwardClient", name: str, namespace: str,
+                 ws: WSConnection | None) -> None:
         from kubelab.spdy import Framer
 
         self.handler, self.client, self.name, self.namespace, self.ws = handler, client, name, namespace, ws
