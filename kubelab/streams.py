@@ -42,6 +42,8 @@ SUBRESOURCES = ("exec", "attach", "portforward")
 # (client-go portforward/tunneling_dialer.go); older clients upgrade to SPDY directly.
 PORTFORWARD_WEBSOCKET = "SPDY/3.1+portforward.k8s.io"
 PORTFORWARD_PROTOCOL = "portforward.k8s.io"
+# remotecommand over SPDY: the newest version the kubelet speaks there (v5 is WebSocket only)
+SPDY_EXEC_PROTOCOL = "v4.channel.k8s.io"
 # No message at all (kubectl pings every 5 s) for this long: the client is gone
 # (client-go's pingReadDeadline is 12 pings and a second).
 READ_DEADLINE = 61.0
@@ -67,21 +69,9 @@ def serve(handler: Any, client: "Client", sub: str, name: str, namespace: str) -
     query = parse_qs(urlsplit(handler.path).query, keep_blank_values=True)
     flag = lambda key: (query.get(key) or [""])[-1] in ("true", "1", "True")  # noqa: E731
     container = (query.get("container") or [""])[-1] or None
-    if not is_websocket(handler.headers):
-        # kubectl falls back to SPDY when the WebSocket upgrade failed: answer with why it
-        # failed (no such container, not running), which a side-effect-free attach finds
-        try:
-            client.open_attach(name, namespace, container, False, False).close()
-        except StatusError as e:
-            prefix = "unable to upgrade connection: "
-            if not e.message.startswith(prefix):
-                raise
-            # the kubelet's own answer is plain text, which client-go's SPDY upgrade reports as
-            # "unable to upgrade connection: <text>"
-            handler.close_connection = True
-            return handler._send(e.message[len(prefix):].encode(), e.code, "text/plain; charset=utf-8")
-        raise StatusError(400, "BadRequest", "Upgrade request required")
     tty, stdin = flag("tty"), flag("stdin")
+    if not is_websocket(handler.headers):
+        return _spdy(handler, client, sub, name, namespace, container, query, stdin, tty)
     ws = WSConnection(ConnectionType.SERVER)
     ws.initiate_upgrade_connection([(k.encode("latin-1"), v.encode("latin-1")) for k, v in handler.headers.items()],
                                    handler.path)
@@ -96,6 +86,33 @@ def serve(handler: Any, client: "Client", sub: str, name: str, namespace: str) -
         session = client.open_attach(name, namespace, container, stdin, tty)
     handler.close_connection = True
     Stream(handler, client, ws, protocol, session, sub, query, stdin, tty).run()
+
+
+def _spdy(handler: Any, client: "Client", sub: str, name: str, namespace: str, container: str | None,
+          query: dict[str, list[str]], stdin: bool, tty: bool) -> None:
+    """exec/attach upgraded to SPDY/3.1 (what kubectl falls back to when the WebSocket upgrade
+    is refused, and what kubectl before 1.30 speaks). A refusal is what the kubelet says, in
+    plain text: client-go's SPDY upgrade reports it as "unable to upgrade connection: <text>"."""
+    if (handler.headers.get("Upgrade") or "").lower() != "spdy/3.1":
+        raise StatusError(400, "BadRequest", "Upgrade request required")
+    versions = [v.strip() for v in ",".join(handler.headers.get_all("X-Stream-Protocol-Version") or []).split(",")]
+    try:
+        if sub == "exec":
+            session = client.open_exec(name, namespace, container, list(query.get("command") or []), stdin, tty)
+        else:
+            session = client.open_attach(name, namespace, container, stdin, tty)
+    except StatusError as e:
+        prefix = "unable to upgrade connection: "
+        if not e.message.startswith(prefix):
+            raise
+        handler.close_connection = True
+        return handler._send(e.message[len(prefix):].encode(), e.code, "text/plain; charset=utf-8")
+    handler.close_connection = True
+    if SPDY_EXEC_PROTOCOL not in versions:
+        session.close()
+        raise StatusError(403, "Forbidden", f"unable to upgrade: unable to negotiate protocol: client supports "
+                                            f"{[v for v in versions if v]}, server supports [{SPDY_EXEC_PROTOCOL}]")
+    SpdyStream(handler, client, session, sub, query, stdin, tty).run()
 
 
 def _read_deadline(handler: Any, seconds: float) -> None:
@@ -139,11 +156,11 @@ class Stream:
         self.partial = b""
 
     def run(self) -> None:
-        self._send(self.ws.send(AcceptConnection(subprotocol=self.protocol)))
-        self.session.subscribe(self._output)
+        self._accept()
         writer = threading.Thread(target=self._write_loop, name="kubelab-stream-writer", daemon=True)
         writer.start()
-        threading.Thread(target=self._wait_exit, name="kubelab-stream-exit", daemon=True).start()
+        if self.ready_at_once:
+            self._begin()
         try:
             self._read_loop()
         except Exception:  # noqa: BLE001 - a stream ends, it never prints a traceback into the kernel
@@ -153,6 +170,16 @@ class Stream:
             self.session.close()
             self.out.put(None)
             writer.join(5)
+
+    ready_at_once = True  # a WebSocket's channels exist from the start; SPDY's streams come first
+
+    def _accept(self) -> None:
+        self._send(self.ws.send(AcceptConnection(subprotocol=self.protocol)))
+
+    def _begin(self) -> None:
+        """The client can receive: output flows (an exec's backlog first), and the end is watched."""
+        self.session.subscribe(self._output)
+        threading.Thread(target=self._wait_exit, name="kubelab-stream-exit", daemon=True).start()
 
     # -- from the process --------------------------------------------------------------------
     def _output(self, channel: int, data: bytes) -> None:
@@ -184,8 +211,8 @@ class Stream:
         except Exception:  # noqa: BLE001 - a broken socket (or anything else) ends the stream quietly
             self.gone.set()
 
-    def _finish(self) -> None:
-        """The process ended: its Status on the error channel, then a normal close."""
+    def _status(self) -> bytes:
+        """The error channel's Status (the kubelet's remotecommand writeStatus)."""
         code = self.session.exit_code
         status: dict[str, Any] = {"metadata": {}, "status": "Success"}
         if code and self.sub == "exec":
@@ -193,7 +220,11 @@ class Stream:
                       "message": f"command terminated with non-zero exit code: command terminated with exit code {code}",
                       "reason": "NonZeroExitCode",
                       "details": {"causes": [{"reason": "ExitCode", "message": str(code)}]}}
-        self._message(bytes([ERROR]) + json.dumps(status, separators=(",", ":")).encode())
+        return json.dumps(status, separators=(",", ":")).encode()
+
+    def _finish(self) -> None:
+        """The process ended: its Status on the error channel, then a normal close."""
+        self._message(bytes([ERROR]) + self._status())
         with self.send_lock:
             self._send(self.ws.send(CloseConnection(code=1000)))
 
@@ -249,6 +280,74 @@ class Stream:
                         self.session.resize(width, height)
         elif channel == CLOSE and self.protocol == PROTOCOLS[0] and data[:1] == bytes([STDIN]):
             self.session.close_stdin()
+
+
+class SpdyStream(Stream):
+    """exec/attach for a client that upgraded to SPDY/3.1 (kubectl before 1.30, or with
+    KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false): remotecommand v4 over SPDY streams, one per
+    channel, named by their ``streamtype`` header; the end of stdin is its stream's FIN."""
+
+    ready_at_once = False
+    TYPES = {"error": ERROR, "stdin": STDIN, "stdout": STDOUT, "stderr": STDERR, "resize": RESIZE}
+
+    def __init__(self, handler: Any, client: "Client", session: "Session", sub: str, query: dict[str, list[str]],
+                 stdin: bool, tty: bool) -> None:
+        from kubelab.spdy import Framer
+
+        super().__init__(handler, client, None, SPDY_EXEC_PROTOCOL, session, sub, query, stdin, tty)  # type: ignore[arg-type]
+        self.framer = Framer()
+        self.ids: dict[int, int] = {}  # channel -> stream id
+        self.expected = {ERROR, *((STDIN,) if stdin else ()), *(c for c, on in self.channels.items() if on),
+                         *((RESIZE,) if tty else ())}
+        self.begun = False
+
+    def _accept(self) -> None:
+        self._send(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                   b"X-Stream-Protocol-Version: " + SPDY_EXEC_PROTOCOL.encode() + b"\r\n\r\n")
+
+    def _message(self, data: bytes) -> None:
+        stream = self.ids.get(data[0])
+        if stream is not None:
+            with self.send_lock:
+                self._send(self.framer.data(stream, data[1:]))
+
+    def _finish(self) -> None:
+        out = self.framer.data(self.ids[ERROR], self._status(), fin=True)
+        for channel in (STDOUT, STDERR):
+            if channel in self.ids:
+                out += self.framer.data(self.ids[channel], fin=True)
+        with self.send_lock:
+            self._send(out)
+
+    def _read_loop(self) -> None:
+        from kubelab import spdy
+
+        while True:
+            _read_deadline(self.handler, FORWARD_IDLE if self.tty else READ_DEADLINE * 10)
+            data = self.handler.rfile.read1(RECEIVE_SIZE)
+            if not data:
+                return
+            for frame in self.framer.feed(data):
+                if frame.type == spdy.SYN_STREAM:
+                    channel = self.TYPES.get(frame.headers.get("streamtype", ""))
+                    with self.send_lock:
+                        self._send(self.framer.syn_reply(frame.stream))
+                    if channel is not None:
+                        self.ids[channel] = frame.stream
+                    if not self.begun and self.expected <= set(self.ids):
+                        self.begun = True
+                        self._begin()
+                elif frame.type == 0:
+                    channel = next((c for c, i in self.ids.items() if i == frame.stream), None)
+                    if channel in (STDIN, RESIZE) and frame.data:
+                        self._client_message(bytes([channel]) + frame.data)
+                    if channel == STDIN and frame.fin:
+                        self.session.close_stdin()
+                elif frame.type == spdy.PING:
+                    with self.send_lock:
+                        self._send(self.framer.ping(frame.value))
+                elif frame.type == spdy.GOAWAY:
+                    return
 
 
 def _json_values(data: bytes) -> list[Any]:

@@ -158,6 +158,30 @@ def test_exec_prints_output_and_exit_codes_as_kubectl_does(served: Served) -> No
     assert (gone.returncode, gone.stderr) == (1, 'Error from server (NotFound): pods "nobody" not found\n')
 
 
+def test_exec_over_spdy_for_kubectls_without_websockets(served: Served, term: Terminal) -> None:
+    """kubectl before 1.30 (and 1.32 with KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false) upgrades to
+    SPDY/3.1 and speaks remotecommand v4 there: the same output and exit codes."""
+    spdy = {**served.env, "KUBECTL_REMOTE_COMMAND_WEBSOCKETS": "false"}
+
+    def kubectl(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["kubectl", *args], env=spdy, cwd=served.home, capture_output=True, text=True,
+                              input=input, timeout=WAIT * 2)
+
+    failed = kubectl("exec", "sleeper", "--", "sh", "-c", "echo out; echo err >&2; exit 3")
+    assert (failed.returncode, failed.stdout, failed.stderr) == (3, "out\n", "err\ncommand terminated with exit code 3\n")
+    piped = kubectl("exec", "-i", "sleeper", "--", "cat", input="to the end of stdin\n")  # stdin's FIN ends cat
+    assert (piped.returncode, piped.stdout) == (0, "to the end of stdin\n")
+    command = "KUBECTL_REMOTE_COMMAND_WEBSOCKETS=false kubectl exec -it sleeper -- sh"
+    term.line(command)
+    term.wait_for("/ #", after=command)
+    term.line("echo over-spdy; cd /tmp")
+    term.wait_for("/ # echo over-spdy; cd /tmp\nover-spdy\n/tmp #", after=command)
+    term.line("exit 5")
+    term.wait_for("command terminated with exit code 5", after="/tmp # exit 5")
+    term.line("echo status=$?")
+    term.wait_for("status=5", after=command)
+
+
 def test_a_container_that_is_not_running_is_refused_as_kubectl_reports_it(served: Served) -> None:
     """kubectl tries the WebSocket, falls back to SPDY on the refusal, and prints the kubelet's
     plain-text answer to that; kubelab's own kubectl says the same."""
