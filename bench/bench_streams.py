@@ -36,14 +36,6 @@ def median_ms(samples: list[float]) -> str:
 def main(n: int) -> None:
     cluster = Cluster()
     server = serve(cluster)
-    stop = threading.Event()
-
-    def nudge() -> None:  # no background driver on main yet: keep the real-clock cluster moving
-        while not stop.wait(0.1):
-            cluster.client.wait(lambda: True, 0)
-
-    if getattr(cluster, "driver", None) is None:
-        threading.Thread(target=nudge, daemon=True).start()
     home = tempfile.mkdtemp(prefix="kubelab-bench-")
     env = {"KUBECONFIG": server.kubeconfig, "HOME": home, "PATH": "/usr/bin:/bin"}
     try:
@@ -95,12 +87,9 @@ def main(n: int) -> None:
             forward.wait(10)
             print(f"GET through port-forward      {median_ms(gets)}")
     finally:
-        stop.set()
         server.close()
         shutil.rmtree(home, ignore_errors=True)
-        close = getattr(cluster, "close", None)
-        if close is not None:
-            close()
+        cluster.close()
 
 
 if __name__ == "__main__":

@@ -49,8 +49,6 @@ SPDY_EXEC_PROTOCOL = "v4.channel.k8s.io"
 READ_DEADLINE = 61.0
 # A port-forward idles as long as the learner keeps it open (kubectl sends nothing meanwhile).
 FORWARD_IDLE = 24 * 3600.0
-# How often an open stream lets a real-clock cluster catch up while nothing else asks.
-NUDGE_SECONDS = 0.1
 RECEIVE_SIZE = 65536
 
 
@@ -197,11 +195,7 @@ class Stream:
     def _write_loop(self) -> None:
         try:
             while not self.gone.is_set():
-                try:
-                    item = self.out.get(timeout=NUDGE_SECONDS)
-                except queue.Empty:
-                    self.client.wait(lambda: True, 0)  # let a real-clock cluster catch up
-                    continue
+                item = self.out.get()
                 if item is None:
                     return
                 if not item:

@@ -1,4 +1,5 @@
-"""The served streaming subresources through the real kubectl 1.32, on a real clock.
+"""The served streaming subresources through the real kubectl 1.32, on a real clock
+(the cluster's background driver moves it; nothing in the tests syncs it).
 
 ``exec``/``attach``/``cp`` go over WebSocket (``v5.channel.k8s.io``); the interactive steps of
 the notes run in a pseudo-terminal (tmux), as a learner types them in a terminal beside the
@@ -12,7 +13,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.request
 from typing import Any, Iterator
@@ -48,15 +48,6 @@ class Served:
         os.symlink(KUBECTL, os.path.join(self.home, "bin", "kubectl"))  # type: ignore[arg-type]
         self.env = {"KUBECONFIG": self.server.kubeconfig, "HOME": self.home,
                     "PATH": f"{self.home}/bin:/usr/bin:/bin", "TERM": "xterm"}
-        self._stop = threading.Event()
-        # Until the real-clock background driver is on main, a cluster moves only when a
-        # client call syncs it: this thread is that client (a cluster with a driver needs none).
-        if getattr(self.cluster, "driver", None) is None:
-            threading.Thread(target=self._nudge, daemon=True).start()
-
-    def _nudge(self) -> None:
-        while not self._stop.wait(0.1):
-            self.cluster.client.wait(lambda: True, 0)
 
     def kubectl(self, *args: str, input: str | bytes | None = None) -> subprocess.CompletedProcess[Any]:
         return subprocess.run(["kubectl", *args], env=self.env, cwd=self.home, capture_output=True,
@@ -67,11 +58,8 @@ class Served:
         assert client.wait(lambda: all(_phase(self.cluster, n) == "Running" for n in names), WAIT), names
 
     def close(self) -> None:
-        self._stop.set()
         self.server.close()
-        close = getattr(self.cluster, "close", None)
-        if close is not None:
-            close()
+        self.cluster.close()  # its background driver
         shutil.rmtree(self.home, ignore_errors=True)
 
 
@@ -500,8 +488,8 @@ def test_debug_it_gives_a_shell_beside_the_pods_containers(served: Served, term:
 
 def test_get_pods_watch_shows_a_pod_come_up(served: Served, term: Terminal) -> None:
     """"In another terminal" the notes watch pods come up: the watch shows the new pod's rows
-    as it goes Pending -> ContainerCreating -> Running, nothing else asking meanwhile (once the
-    background driver is on main; until then the fixture's sync thread moves the cluster)."""
+    as it goes Pending -> ContainerCreating -> Running, nothing else asking meanwhile: the
+    cluster's background driver moves it."""
     term.line("kubectl run watched --image=busybox -- sleep 3600 && kubectl get pods watched -w")
     shown = term.wait_for("Running", after="kubectl run watched")
     rows = [line.split() for line in shown.splitlines()[2:] if line.startswith("watched")]
