@@ -165,7 +165,7 @@ def test_exec_over_spdy_for_kubectls_without_websockets(served: Served, term: Te
     term.line("echo over-spdy; cd /tmp")
     term.wait_for("/ # echo over-spdy; cd /tmp\nover-spdy\n/tmp #", after=command)
     term.line("exit 5")
-    term.wait_for("command terminated with exit code 5", after="/tmp # exit 5")
+    term.wait_for("command terminated with exit code 5\n$", after="/tmp # exit 5")
     term.line("echo status=$?")
     term.wait_for("status=5", after=command)
 
@@ -448,7 +448,7 @@ def test_run_it_endings_match_kubelabs_own_kubectl(served: Served, term: Termina
         term.line(command)
         term.wait_for("/ #", after=command)
         term.line(typed)
-        term.wait_for(last, after=command)
+        term.wait_for(f"{last}\n$", after=command)  # kubectl has exited: the terminal's prompt is back
         term.line("echo status=$?")
         shown = term.wait_for(f"status={code}", after=command)
         assert shown.splitlines()[1:4] == ["If you don't see a command prompt, try pressing enter.", f"/ # {typed}",
