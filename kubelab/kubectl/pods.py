@@ -259,13 +259,8 @@ def run(ctx: Context, args: list[str]) -> int:
     timeout = ctx.flags.get("pod-running-timeout")
     _attach_session(ctx, created, name, timeout)
     ended: KubectlError | None = None
-    if ctx.stdin is not None and ctx.flags.get("stdin"):
-        if restart == "Always" and ctx.flags.get("tty"):
-            # attach.go, when a terminal's session ends and the container will restart
-            ctx.print(f"Session ended, resume using 'kubectl attach {name} -c {name} -i -t' command "
-                      f"when the pod is running")
-        elif restart != "Always":
-            ended = _exit_status(ctx, name, restart, timeout)
+    if ctx.flags.get("stdin") and (ctx.stdin is not None or ctx.interactive) and restart != "Always":
+        ended = _exit_status(ctx, name, restart, timeout)
     if ctx.flags.get("rm"):
         ctx.client.delete("Pod", name, ctx.namespace)
         ctx.client.wait(lambda: _gone(ctx, name), 60)
@@ -423,6 +418,11 @@ def _attach_session(ctx: Context, pod: Obj, container: str, timeout: float) -> i
     ctx.client.wait(lambda: session.exit_code is not None, SESSION_SECONDS)
     session.close()
     ctx.out.write(b"".join(printed).decode(errors="replace"))
+    if ctx.flags.get("tty") and (current.get("spec") or {}).get("restartPolicy", "Always") == "Always":
+        # attach.go, when a terminal's session ends and the container will restart (-it: the
+        # typing stands for a terminal's)
+        ctx.print(f"Session ended, resume using 'kubectl attach {name} -c {container} -i -t' command "
+                  "when the pod is running")
     return 0
 
 
