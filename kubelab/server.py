@@ -629,6 +629,11 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._dispatch("DELETE")
 
+    def read_deadline(self, seconds: float) -> None:
+        """The next read may wait ``seconds`` (the exec/attach/port-forward streams of
+        kubelab.streams live longer than a request's body time-out)."""
+        self._reader.deadline = time.monotonic() + seconds
+
     def _dispatch(self, method: str) -> None:
         self.body: bytes | None = None
         self._reader.deadline = time.monotonic() + self.api.body_timeout

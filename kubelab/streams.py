@@ -19,7 +19,6 @@ import json
 import queue
 import socket
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -114,16 +113,9 @@ def _spdy(handler: Any, client: "Client", sub: str, name: str, namespace: str, c
 
 
 def _read_deadline(handler: Any, seconds: float) -> None:
-    """The next read may wait this long: through the server's own deadline hook when it has
-    one (its connections otherwise time out as ordinary requests do), else the socket's."""
-    hook = getattr(handler, "read_deadline", None)
-    reader = getattr(handler, "_reader", None)  # branch server's deadline reader, until it has the hook
-    if hook is not None:
-        hook(seconds)
-    elif reader is not None and hasattr(reader, "deadline"):
-        reader.deadline = time.monotonic() + seconds
-    else:
-        handler.connection.settimeout(seconds)
+    """The next read from the client may wait this long (a stream outlives a request's
+    body time-out)."""
+    handler.read_deadline(seconds)
 
 
 def _reject(handler: Any, ws: WSConnection, offered: list[str], supported: tuple[str, ...]) -> None:
