@@ -243,6 +243,13 @@ def _daemonset(obj: Obj) -> None:
         rolling.setdefault("maxSurge", 0)
     spec.setdefault("revisionHistoryLimit", 10)
     _template(spec.setdefault("template", {}))
+    for claim in spec.get("volumeClaimTemplates") or ():
+        if isinstance(claim, dict):
+            # the v1 conversion writes each template as a full claim, defaulted as one
+            claim.setdefault("apiVersion", "v1")
+            claim.setdefault("kind", "PersistentVolumeClaim")
+            claim.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+            _persistentvolumeclaim(claim)
 
 
 def _statefulset(obj: Obj) -> None:
@@ -362,8 +369,39 @@ def _endpoints(obj: Obj) -> None:
                 port["protocol"] = "TCP"
 
 
+def _persistentvolume(obj: Obj) -> None:
+    """SetDefaults_PersistentVolume: Retain, Filesystem, phase Pending (hostPath type "")."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    spec.setdefault("volumeMode", "Filesystem")
+    if isinstance(spec.get("hostPath"), dict):
+        spec["hostPath"].setdefault("type", "")
+    status = obj.setdefault("status", {})
+    if not status.get("phase"):
+        status["phase"] = "Pending"
+
+
+def _persistentvolumeclaim(obj: Obj) -> None:
+    """SetDefaults_PersistentVolumeClaim(Spec): Filesystem, phase Pending."""
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+    status = obj.setdefault("status", {})
+    if not status.get("phase"):
+        status["phase"] = "Pending"
+
+
+def _storageclass(obj: Obj) -> None:
+    """SetDefaults_StorageClass: reclaim Delete, bind Immediate."""
+    if not obj.get("reclaimPolicy"):
+        obj["reclaimPolicy"] = "Delete"
+    if not obj.get("volumeBindingMode"):
+        obj["volumeBindingMode"] = "Immediate"
+
+
 _BY_KIND: dict[str, Callable[[Obj], None]] = {
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
     "Namespace": _namespace, "Secret": _secret, "Endpoints": _endpoints,
+    "PersistentVolume": _persistentvolume, "PersistentVolumeClaim": _persistentvolumeclaim,
+    "StorageClass": _storageclass,
 }

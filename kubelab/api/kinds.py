@@ -68,6 +68,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("Namespace", "", "v1", "namespaces", False, ("ns",),
          verbs=("create", "delete", "get", "list", "patch", "update", "watch"), status=True),
     Kind("Node", "", "v1", "nodes", False, ("no",), status=True),
+    Kind("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims", True, ("pvc",), status=True),
+    Kind("PersistentVolume", "", "v1", "persistentvolumes", False, ("pv",), status=True),
     Kind("Pod", "", "v1", "pods", True, ("po",), _ALL, status=True, deletion_rank=7),
     Kind("Secret", "", "v1", "secrets", True),
     Kind("ServiceAccount", "", "v1", "serviceaccounts", True, ("sa",)),
@@ -83,6 +85,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("Job", "batch", "v1", "jobs", True, (), _ALL, **_WORKLOAD, deletion_rank=5),
     Kind("CronJob", "batch", "v1", "cronjobs", True, ("cj",), _ALL, **_WORKLOAD, deletion_rank=4),
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
+    Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False, ("sc",)),
 )
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -359,6 +359,78 @@ def _event(ev: Obj, now: float, wide: bool) -> Row:
     return [last, ev.get("type", ""), ev.get("reason", ""), target, message], []
 
 
+# -- storage ------------------------------------------------------------------------------
+_MODES = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP"))
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+BETA_DEFAULT_CLASS = "storageclass.beta.kubernetes.io/is-default-class"
+
+
+def access_modes(modes: list[str] | None) -> str:
+    """GetAccessModesAsString: the short forms in a fixed order, each once."""
+    present = set(modes or ())
+    return ",".join(short for mode, short in _MODES if mode in present)
+
+
+def storage_quantity(resources: Obj | None) -> str:
+    """``resource.Quantity.String()`` of a ``storage`` entry: its canonical form, ``0`` when unset."""
+    from kubelab.api.quantity import QuantityError, parse
+
+    value = (resources or {}).get("storage")
+    if value is None:
+        return "0"
+    try:
+        return str(parse(value))
+    except QuantityError:
+        return str(value)
+
+
+def volume_class(obj: Obj) -> str:
+    """GetPersistentVolume(Claim)Class: the beta annotation wins over ``storageClassName``."""
+    annotations = (obj.get("metadata") or {}).get("annotations") or {}
+    if "volume.beta.kubernetes.io/storage-class" in annotations:
+        return annotations["volume.beta.kubernetes.io/storage-class"]
+    return (obj.get("spec") or {}).get("storageClassName") or ""
+
+
+def is_default_class(sc: Obj) -> bool:
+    """storageutil.IsDefaultAnnotation: either annotation set to ``true``."""
+    annotations = (sc.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(DEFAULT_CLASS) == "true" or annotations.get(BETA_DEFAULT_CLASS) == "true"
+
+
+def _phase(obj: Obj) -> str:
+    if (obj.get("metadata") or {}).get("deletionTimestamp"):
+        return "Terminating"
+    return (obj.get("status") or {}).get("phase") or ""
+
+
+def _persistentvolume(pv: Obj, now: float) -> Row:
+    spec, status = pv.get("spec") or {}, pv.get("status") or {}
+    ref = spec.get("claimRef")
+    claim = f"{ref.get('namespace', '')}/{ref.get('name', '')}" if ref else ""
+    return ([pv["metadata"]["name"], storage_quantity(spec.get("capacity")), access_modes(spec.get("accessModes")),
+             spec.get("persistentVolumeReclaimPolicy", ""), _phase(pv), claim, volume_class(pv),
+             spec.get("volumeAttributesClassName", "<unset>"), status.get("reason", ""), _age(pv, now)],
+            [spec.get("volumeMode", "<unset>")])
+
+
+def _persistentvolumeclaim(pvc: Obj, now: float) -> Row:
+    spec, status = pvc.get("spec") or {}, pvc.get("status") or {}
+    capacity = modes = ""
+    if spec.get("volumeName"):
+        modes = access_modes(status.get("accessModes"))
+        capacity = storage_quantity(status.get("capacity"))
+    return ([pvc["metadata"]["name"], _phase(pvc), spec.get("volumeName", ""), capacity, modes,
+             volume_class(pvc), spec.get("volumeAttributesClassName", "<unset>"), _age(pvc, now)],
+            [spec.get("volumeMode", "<unset>")])
+
+
+def _storageclass(sc: Obj, now: float) -> Row:
+    name = sc["metadata"]["name"] + (" (default)" if is_default_class(sc) else "")
+    return ([name, sc.get("provisioner", ""), sc.get("reclaimPolicy") or "Delete",
+             sc.get("volumeBindingMode") or "Immediate", bool(sc.get("allowVolumeExpansion")), _age(sc, now)], [])
+
+
 def _default(obj: Obj, now: float) -> Row:
     """A kind without a printer of its own: kube-apiserver's defaultTableConvertor
     (registry/rest/table.go) gives its name and creationTimestamp in RFC 3339."""
@@ -450,6 +522,32 @@ COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
                 ("Data", "string", "", "Number of keys in the secret."), _AGE], []),
     "ServiceAccount": ([_NAME, ("Secrets", "string", "", "Number of secrets listed."), _AGE], []),
     "Namespace": ([_NAME, ("Status", "string", "", "The lifecycle phase of the namespace."), _AGE], []),
+    "PersistentVolume": ([_NAME,
+                          ("Capacity", "string", "", "The volume's storage capacity."),
+                          ("Access Modes", "string", "", "The ways the volume can be mounted."),
+                          ("Reclaim Policy", "string", "", "What happens to the volume when its claim goes."),
+                          ("Status", "string", "", "The volume's phase."),
+                          ("Claim", "string", "", "The claim bound to the volume."),
+                          ("StorageClass", "string", "", "StorageClass of the pv"),
+                          ("VolumeAttributesClass", "string", "", "VolumeAttributesClass of the pv"),
+                          ("Reason", "string", "", "Why the volume is in its phase."),
+                          _AGE],
+                         [("VolumeMode", "string", "", "Filesystem or Block.")]),
+    "PersistentVolumeClaim": ([_NAME,
+                               ("Status", "string", "", "The claim's phase."),
+                               ("Volume", "string", "", "The volume bound to the claim."),
+                               ("Capacity", "string", "", "The bound volume's capacity."),
+                               ("Access Modes", "string", "", "The bound volume's access modes."),
+                               ("StorageClass", "string", "", "StorageClass of the pvc"),
+                               ("VolumeAttributesClass", "string", "", "VolumeAttributesClass of the pvc"),
+                               _AGE],
+                              [("VolumeMode", "string", "", "Filesystem or Block.")]),
+    "StorageClass": ([_NAME,
+                      ("Provisioner", "string", "", "Who makes volumes of this class."),
+                      ("ReclaimPolicy", "string", "", "The reclaim policy of the volumes it makes."),
+                      ("VolumeBindingMode", "string", "", "When claims of this class are bound."),
+                      ("AllowVolumeExpansion", "string", "", "Whether claims may grow."),
+                      _AGE], []),
     "Node": ([_NAME,
               ("Status", "string", "", "Whether the node is ready and schedulable."),
               ("Roles", "string", "", "The roles of the node."),
@@ -479,7 +577,8 @@ _ROWS: dict[str, Callable[[Obj, float], Row]] = {
     "Pod": _pod, "ReplicaSet": _replicaset, "Deployment": _deployment, "DaemonSet": _daemonset,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "ControllerRevision": _controllerrevision, "Endpoints": _endpoints, "EndpointSlice": _endpointslice,
     "ConfigMap": _configmap, "Secret": _secret, "ServiceAccount": _serviceaccount,
-    "Namespace": _namespace, "Node": _node,
+    "Namespace": _namespace, "Node": _node, "PersistentVolume": _persistentvolume,
+    "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,
 }
 
 _POD_DONE = {"Succeeded": ("Succeeded", "The pod has completed successfully."),

@@ -575,10 +575,13 @@ def _host_port_conflicts(containers: list[Obj], path: str) -> Errs:
     return errs
 
 
-def pod_spec(spec: Obj, path: str, restart_policies: tuple[str, ...] = _RESTART) -> Errs:
+def pod_spec(spec: Obj, path: str, restart_policies: tuple[str, ...] = _RESTART,
+             claims: frozenset[str] = frozenset()) -> Errs:
     """ValidatePodSpec: containers, volumes, policies. ``restart_policies`` narrows what
-    templates allow (Deployments: only Always; Jobs: OnFailure or Never)."""
+    templates allow (Deployments: only Always; Jobs: OnFailure or Never). ``claims`` are a
+    StatefulSet's volumeClaimTemplates, which its containers may mount too."""
     errs, volumes = _volumes(spec.get("volumes") or [], f"{path}.volumes")
+    volumes |= claims
     containers = spec.get("containers") or []
     if not containers:
         errs.append(required(f"{path}.containers"))
@@ -675,7 +678,8 @@ def _selector_matches(selector: Obj, labels: dict[str, str]) -> bool:
     return from_label_selector(selector).matches(labels)
 
 
-def _workload_template(spec: Obj, kind: str, restart: tuple[str, ...]) -> Errs:
+def _workload_template(spec: Obj, kind: str, restart: tuple[str, ...],
+                       claims: frozenset[str] = frozenset()) -> Errs:
     errs: Errs = []
     selector = spec.get("selector")
     template = spec.get("template") or {}
@@ -695,7 +699,7 @@ def _workload_template(spec: Obj, kind: str, restart: tuple[str, ...]) -> Errs:
     if selector is None or (not empty and not bad_selector and not _selector_matches(selector, labels)):
         errs.append(invalid("spec.template.metadata.labels", _Raw(go_string_map(labels or None)),
                             "`selector` does not match template `labels`"))
-    errs += pod_spec(template.get("spec") or {}, "spec.template.spec", restart)
+    errs += pod_spec(template.get("spec") or {}, "spec.template.spec", restart, claims)
     return errs
 
 
@@ -783,7 +787,11 @@ def _daemonset(obj: Obj, old: Obj | None) -> Errs:
 
 def _statefulset(obj: Obj, old: Obj | None) -> Errs:
     spec = obj.get("spec") or {}
-    errs = _non_negative(spec, "replicas") + _workload_template(spec, "statefulset", ("Always",))
+    templates = [t for t in spec.get("volumeClaimTemplates") or () if isinstance(t, dict)]
+    claims = frozenset((t.get("metadata") or {}).get("name", "") for t in templates)
+    errs = _non_negative(spec, "replicas") + _workload_template(spec, "statefulset", ("Always",), claims)
+    for i, t in enumerate(templates):
+        errs += claim_spec(t.get("spec") or {}, f"spec.volumeClaimTemplates[{i}].spec")
     policy = spec.get("podManagementPolicy", "")
     if policy not in ("OrderedReady", "Parallel"):
         errs.append(not_supported("spec.podManagementPolicy", policy, ("OrderedReady", "Parallel")))
@@ -960,10 +968,147 @@ def _secret(obj: Obj, old: Obj | None) -> Errs:
     return errs + _immutable_data(obj, old, ("data",))
 
 
+# -- storage ----------------------------------------------------------------------------
+_ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
+_HOST_PATH_TYPES = ("", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate",
+                    "Socket")
+# PersistentVolumeSource's members: exactly one of them says where the volume is.
+_PV_SOURCES = ("awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "fc", "flexVolume",
+               "flocker", "gcePersistentDisk", "glusterfs", "hostPath", "iscsi", "local", "nfs",
+               "photonPersistentDisk", "portworxVolume", "quobyte", "rbd", "scaleIO", "storageos", "vsphereVolume")
+
+
+def _access_modes(modes: list[Any], path: str) -> Errs:
+    errs = [not_supported(path, m, _ACCESS_MODES) for m in modes if m not in _ACCESS_MODES]
+    if "ReadWriteOncePod" in modes and len(modes) > 1:
+        errs.append(forbidden(path, "may not use ReadWriteOncePod with other access modes"))
+    return errs
+
+
+def _positive_quantity(value: Any, path: str) -> Errs:
+    try:
+        if parse_quantity(value).value <= 0:
+            return [invalid(path, str(value), "must be greater than zero")]
+    except ValueError:
+        return [invalid(path, str(value), "quantities must match the regular expression "
+                        "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")]
+    return []
+
+
+def _class_name(spec: Obj, path: str) -> Errs:
+    name = spec.get("storageClassName")
+    return [invalid(path, name, m) for m in dns1123_subdomain(name)] if name else []
+
+
+def claim_spec(spec: Obj, path: str) -> Errs:
+    """ValidatePersistentVolumeClaimSpec: modes, a positive storage request, the class name."""
+    modes = spec.get("accessModes") or []
+    errs: Errs = []
+    if not modes:
+        errs.append(required(f"{path}.accessModes", "at least 1 access mode is required"))
+    if spec.get("selector") is not None:
+        errs += _label_selector(spec["selector"], f"{path}.selector")
+    errs += _access_modes(modes, f"{path}.accessModes")
+    requests = (spec.get("resources") or {}).get("requests") or {}
+    if "storage" not in requests:
+        errs.append(required(f"{path}.resources[storage]"))
+    else:
+        errs += _positive_quantity(requests["storage"], f"{path}.resources[storage]")
+    errs += _class_name(spec, f"{path}.storageClassName")
+    mode = spec.get("volumeMode")
+    if mode is not None and mode not in ("Block", "Filesystem"):
+        errs.append(not_supported(f"{path}.volumeMode", mode, ("Block", "Filesystem")))
+    return errs
+
+
+def _persistentvolume(obj: Obj, old: Obj | None) -> Errs:
+    """ValidatePersistentVolume(Spec)."""
+    spec = obj.get("spec") or {}
+    errs: Errs = []
+    modes = spec.get("accessModes") or []
+    if not modes:
+        errs.append(required("spec.accessModes"))
+    errs += _access_modes(modes, "spec.accessModes")
+    capacity = spec.get("capacity") or {}
+    if not capacity:
+        errs.append(required("spec.capacity"))
+    for resource, value in sorted(capacity.items()):
+        errs += _positive_quantity(value, f"spec.capacity[{resource}]")
+    errs += _class_name(spec, "spec.storageClassName")
+    policy = spec.get("persistentVolumeReclaimPolicy")
+    if policy and policy not in ("Delete", "Recycle", "Retain"):
+        errs.append(not_supported("spec.persistentVolumeReclaimPolicy", policy, ("Delete", "Recycle", "Retain")))
+    sources = [k for k in _PV_SOURCES if k in spec]
+    if not sources:
+        errs.append(required("spec", "must specify a volume type"))
+    elif len(sources) > 1:
+        errs.append(forbidden(f"spec.{sources[1]}", "may not specify more than 1 volume type"))
+    host = spec.get("hostPath")
+    if isinstance(host, dict):
+        if not host.get("path"):
+            errs.append(required("spec.hostPath.path"))
+        if host.get("type", "") not in _HOST_PATH_TYPES:
+            errs.append(not_supported("spec.hostPath.type", host["type"], _HOST_PATH_TYPES))
+    mode = spec.get("volumeMode")
+    if mode is not None and mode not in ("Block", "Filesystem"):
+        errs.append(not_supported("spec.volumeMode", mode, ("Block", "Filesystem")))
+    return errs
+
+
+def _persistentvolumeclaim(obj: Obj, old: Obj | None) -> Errs:
+    """ValidatePersistentVolumeClaim(Update): a claim's spec is fixed once made, but for a
+    bound claim's storage request."""
+    spec = obj.get("spec") or {}
+    errs = claim_spec(spec, "spec")
+    if old is not None:
+        mine, theirs = dict(spec), dict(old.get("spec") or {})
+        if (old.get("status") or {}).get("phase") == "Bound":
+            mine.pop("resources", None)
+            theirs.pop("resources", None)
+        if not theirs.get("volumeName"):
+            mine.pop("volumeName", None)  # the binder may fill it once
+            theirs.pop("volumeName", None)
+        mine.pop("volumeAttributesClassName", None)
+        theirs.pop("volumeAttributesClassName", None)
+        if mine != theirs:
+            errs.append(forbidden("spec", "spec is immutable after creation except resources.requests and "
+                                  "volumeAttributesClassName for bound claims"))
+    return errs
+
+
+def _storageclass(obj: Obj, old: Obj | None) -> Errs:
+    """ValidateStorageClass(Update)."""
+    errs: Errs = []
+    provisioner = obj.get("provisioner") or ""
+    if not provisioner:
+        errs.append(required("provisioner", provisioner))
+    else:
+        errs += [invalid("provisioner", provisioner, m) for m in qualified_name(provisioner.lower())]
+    policy = obj.get("reclaimPolicy") or ""
+    if policy and policy not in ("Delete", "Retain"):
+        errs.append(not_supported("reclaimPolicy", policy, ("Delete", "Retain")))
+    mode = obj.get("volumeBindingMode")
+    if mode is None:
+        errs.append(required("volumeBindingMode"))
+    elif mode not in ("Immediate", "WaitForFirstConsumer"):
+        errs.append(not_supported("volumeBindingMode", mode, ("Immediate", "WaitForFirstConsumer")))
+    if old is not None:
+        if (obj.get("parameters") or {}) != (old.get("parameters") or {}):
+            errs.append(forbidden("parameters", "updates to parameters are forbidden."))
+        if provisioner != old.get("provisioner"):
+            errs.append(forbidden("provisioner", "updates to provisioner are forbidden."))
+        if policy != old.get("reclaimPolicy"):
+            errs.append(forbidden("reclaimPolicy", "updates to reclaimPolicy are forbidden."))
+        if mode != old.get("volumeBindingMode"):
+            errs.append(forbidden("volumeBindingMode", "field is immutable"))
+    return errs
+
+
 _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
-    "ConfigMap": _configmap, "Secret": _secret,
+    "ConfigMap": _configmap, "Secret": _secret, "PersistentVolume": _persistentvolume,
+    "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from kubelab.engine import (cronjob, daemonset, deployment, endpoints, eventttl, garbage, job, kubelet,
                             namespaces, nodes, replicaset, scheduler, serviceaccounts, services,
-                            statefulset, system)
+                            statefulset, storage, system)
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Engine
 from kubelab.engine.kubelet import Kubelet
@@ -43,6 +43,7 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     cronjob.install(engine, api)
     statefulset.install(engine, api)
     daemonset.install(engine, api)
+    storage.install(engine, api)
     endpoints.install(engine, api)
     scheduler.install(engine)
     agent = kubelet.install(engine, api, images)

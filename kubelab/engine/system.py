@@ -7,7 +7,8 @@ on minikube.
   (``<component>-<node>``, owned by the Node, annotated ``kubernetes.io/config.mirror``).
 * kubeadm's ``kube-proxy`` DaemonSet and ``coredns`` Deployment (scaled to one replica, as
   minikube does), with their ServiceAccounts and ConfigMaps.
-* minikube's ``storage-provisioner`` addon: a bare pod on the first node.
+* minikube's ``storage-provisioner`` addon: a bare pod on the first node, and the
+  default-storageclass addon's ``standard`` StorageClass.
 
 Their images are preloaded on every node, as minikube's preload tarball does. The Priority
 admission plugin's two built-in classes give these pods their priority.
@@ -22,6 +23,7 @@ from kubelab.engine.kubelet import Kubelet
 from kubelab.engine.core import Engine
 from kubelab.engine.nodes import KUBELET_VERSION
 from kubelab.engine.runtime import parse_reference
+from kubelab.engine.storage import default_class
 from kubelab.engine.store import Obj
 
 NS = "kube-system"
@@ -255,6 +257,7 @@ def boot(engine: Engine, api: APIServer) -> None:
     api.create(kube_proxy())
     api.create(coredns())
     api.create(storage_provisioner(first["metadata"]["name"]))
+    api.create(default_class())
 
 
 def install(engine: Engine, api: APIServer, kubelet: Kubelet) -> None:

@@ -16,7 +16,8 @@ from kubelab.api.errors import StatusError
 from kubelab.api.pods import controller_of, qos_class as computed_qos
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.kinds import lookup
-from kubelab.api.tables import format_labels, human_duration, parse_time, since
+from kubelab.api.tables import (access_modes, format_labels, human_duration, is_default_class, parse_time, since,
+                                storage_quantity, volume_class)
 from kubelab.api.tables import selector_string as format_selector
 from kubelab.api.quantity import Quantity, parse as parse_quantity
 from kubelab.client import Client
@@ -1167,6 +1168,157 @@ def describe_generic(client: Client, obj: Obj, now: float, show_events: bool = T
     return w.text()
 
 
+# -- storage -------------------------------------------------------------------------------------
+def _volume_node_affinity(w: Writer, affinity: Mapping[str, Any] | None) -> None:
+    """printVolumeNodeAffinity: the required node selector terms, one expression a line."""
+    required = (affinity or {}).get("required")
+    if required is None:
+        w.w(0, "Node Affinity:\t<none>\n")
+        return
+    w.w(0, "Node Affinity:\t\n")
+    terms = required.get("nodeSelectorTerms") or []
+    if not terms:
+        w.w(1, "Required Terms:\t<none>\n")
+        return
+    w.w(1, "Required Terms:\t\n")
+    for i, term in enumerate(terms):
+        exprs = term.get("matchExpressions") or []
+        w.w(2, f"Term {i}:\t")
+        if not exprs:
+            w.w(0, "<none>\n")
+        for j, req in enumerate(exprs):
+            if j:
+                w.w(2, "\t")
+            text = f"{req.get('key', '')} {str(req.get('operator', '')).lower()}"
+            if req.get("values"):
+                text += f" [{', '.join(req['values'])}]"
+            w.w(0, f"{text}\n")
+
+
+def _go_strings(values: list[str] | None) -> str:
+    """Go's ``%v`` of a []string: ``[a b]``."""
+    return "[" + " ".join(values or ()) + "]"
+
+
+def describe_persistentvolume(client: Client, pv: Obj, now: float, show_events: bool = True) -> str:
+    """describePersistentVolume: class, phase, claim, policy, modes, capacity, source."""
+    w = Writer()
+    meta, spec, status = pv["metadata"], pv.get("spec") or {}, pv.get("status") or {}
+    w.w(0, f"Name:\t{meta['name']}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"Finalizers:\t{_go_strings(meta.get('finalizers'))}\n")
+    w.w(0, f"StorageClass:\t{volume_class(pv)}\n")
+    if meta.get("deletionTimestamp"):
+        w.w(0, f"Status:\tTerminating (lasts {since(meta['deletionTimestamp'], now)})\n")
+    else:
+        w.w(0, f"Status:\t{status.get('phase', '')}\n")
+    ref = spec.get("claimRef")
+    w.w(0, f"Claim:\t{ref.get('namespace', '') + '/' + ref.get('name', '') if ref else ''}\n")
+    w.w(0, f"Reclaim Policy:\t{spec.get('persistentVolumeReclaimPolicy', '')}\n")
+    w.w(0, f"Access Modes:\t{access_modes(spec.get('accessModes'))}\n")
+    if spec.get("volumeMode"):
+        w.w(0, f"VolumeMode:\t{spec['volumeMode']}\n")
+    w.w(0, f"Capacity:\t{storage_quantity(spec.get('capacity'))}\n")
+    _volume_node_affinity(w, spec.get("nodeAffinity"))
+    w.w(0, f"Message:\t{status.get('message', '')}\n")
+    w.w(0, "Source:\n")
+    if "hostPath" in spec:
+        h = spec["hostPath"] or {}
+        w.w(2, f"Type:\tHostPath (bare host directory volume)\n    Path:\t{h.get('path', '')}\n"
+               f"    HostPathType:\t{h.get('type', '<none>')}\n")
+    elif "local" in spec:
+        local = spec["local"] or {}
+        w.w(2, f"Type:\tLocalVolume (a persistent volume backed by local storage on a node)\n"
+               f"    Path:\t{local.get('path', '')}\n")
+    elif "nfs" in spec:
+        nfs = spec["nfs"] or {}
+        w.w(2, f"Type:\tNFS (an NFS mount that lasts the lifetime of a pod)\n    Server:\t{nfs.get('server', '')}\n"
+               f"    Path:\t{nfs.get('path', '')}\n    ReadOnly:\t{'true' if nfs.get('readOnly') else 'false'}\n")
+    else:
+        w.w(1, "<unknown>\n")
+    if show_events:
+        describe_events(w, search_events(client, pv), now)
+    return w.text()
+
+
+def describe_persistentvolumeclaim(client: Client, pvc: Obj, now: float, show_events: bool = True) -> str:
+    """describePersistentVolumeClaim: the claim, the pods that mount it (Used By), conditions."""
+    w = Writer()
+    meta, spec, status = pvc["metadata"], pvc.get("spec") or {}, pvc.get("status") or {}
+    _header(w, pvc)
+    w.w(0, f"StorageClass:\t{volume_class(pvc)}\n")
+    if meta.get("deletionTimestamp"):
+        w.w(0, f"Status:\tTerminating (lasts {since(meta['deletionTimestamp'], now)})\n")
+    else:
+        w.w(0, f"Status:\t{status.get('phase', '')}\n")
+    w.w(0, f"Volume:\t{spec.get('volumeName', '')}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"Finalizers:\t{_go_strings(meta.get('finalizers'))}\n")
+    capacity = modes = ""
+    if spec.get("volumeName"):
+        modes = access_modes(status.get("accessModes"))
+        capacity = storage_quantity(status.get("capacity"))
+    w.w(0, f"Capacity:\t{capacity}\n")
+    w.w(0, f"Access Modes:\t{modes}\n")
+    if spec.get("volumeMode"):
+        w.w(0, f"VolumeMode:\t{spec['volumeMode']}\n")
+    source = spec.get("dataSource")
+    if source:
+        w.w(0, "DataSource:\n")
+        if source.get("apiGroup") is not None:
+            w.w(1, f"APIGroup:\t{source['apiGroup']}\n")
+        w.w(1, f"Kind:\t{source.get('kind', '')}\n")
+        w.w(1, f"Name:\t{source.get('name', '')}\n")
+    # getPodsForPVC: the namespace's pods that mount the claim
+    name = meta["name"]
+    users = sorted(p["metadata"]["name"] for p in client.list("Pod", meta.get("namespace"))["items"]
+                   for v in (p.get("spec") or {}).get("volumes") or ()
+                   if (v.get("persistentVolumeClaim") or {}).get("claimName") == name)
+    if not users:
+        w.w(0, "Used By:\t<none>\n")
+    for i, user in enumerate(users):
+        w.w(0, f"{'Used By:' if i == 0 else ''}\t{user}\n")
+    if status.get("conditions"):
+        w.w(0, "Conditions:\n")
+        w.w(1, "Type\tStatus\tLastProbeTime\tLastTransitionTime\tReason\tMessage\n")
+        w.w(1, "----\t------\t-----------------\t------------------\t------\t-------\n")
+        for c in status["conditions"]:
+            w.w(1, f"{c.get('type', '')} \t{c.get('status', '')} \t{rfc1123z(c.get('lastProbeTime'))} \t"
+                   f"{rfc1123z(c.get('lastTransitionTime'))} \t{c.get('reason', '')} \t{c.get('message', '')}\n")
+    if show_events:
+        describe_events(w, search_events(client, pvc), now)
+    return w.text()
+
+
+def describe_storageclass(client: Client, sc: Obj, now: float, show_events: bool = True) -> str:
+    """describeStorageClass: default or not, provisioner, parameters, policies."""
+    w = Writer()
+    meta = sc["metadata"]
+    w.w(0, f"Name:\t{meta['name']}\n")
+    w.w(0, f"IsDefaultClass:\t{'Yes' if is_default_class(sc) else 'No'}\n")
+    w.w(0, f"Annotations:\t{format_labels(meta.get('annotations'))}\n")
+    w.w(0, f"Provisioner:\t{sc.get('provisioner', '')}\n")
+    w.w(0, f"Parameters:\t{format_labels(sc.get('parameters'))}\n")
+    expansion = sc.get("allowVolumeExpansion")
+    w.w(0, f"AllowVolumeExpansion:\t{'<unset>' if expansion is None else ('True' if expansion else 'False')}\n")
+    options = sc.get("mountOptions") or []
+    if not options:
+        w.w(0, "MountOptions:\t<none>\n")
+    else:
+        w.w(0, "MountOptions:\n")
+        for option in options:
+            w.w(1, f"{option}\n")
+    if sc.get("reclaimPolicy"):
+        w.w(0, f"ReclaimPolicy:\t{sc['reclaimPolicy']}\n")
+    if sc.get("volumeBindingMode"):
+        w.w(0, f"VolumeBindingMode:\t{sc['volumeBindingMode']}\n")
+    if show_events:
+        describe_events(w, search_events(client, sc), now)
+    return w.text()
+
+
 DESCRIBERS: dict[str, Callable[..., str]] = {
     "Pod": describe_pod,
     "ReplicaSet": describe_replicaset,
@@ -1182,6 +1334,9 @@ DESCRIBERS: dict[str, Callable[..., str]] = {
     "Secret": describe_secret,
     "Namespace": describe_namespace,
     "Node": describe_node,
+    "PersistentVolume": describe_persistentvolume,
+    "PersistentVolumeClaim": describe_persistentvolumeclaim,
+    "StorageClass": describe_storageclass,
 }
 
 
