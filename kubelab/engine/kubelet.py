@@ -13,6 +13,7 @@ import base64
 import functools
 import hashlib
 import math
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Callable, Iterable
@@ -44,6 +45,28 @@ MAX_NAMES_PER_IMAGE = 5  # names per image the Images setter reports
 
 class ConfigError(Exception):
     """A referenced ConfigMap, Secret or key is missing."""
+
+
+class MountError(Exception):
+    """A volume the kubelet cannot set up yet (its claim is missing or unbound): the message is
+    the kubelet's whole FailedMount text."""
+
+
+# What a minikube node holds before any pod writes to it, for hostPath's type checks.
+NODE_DIRS = frozenset({
+    "/", "/data", "/dev", "/etc", "/etc/ca-certificates", "/etc/kubernetes", "/etc/ssl", "/etc/ssl/certs",
+    "/home", "/lib", "/lib/modules", "/mnt", "/opt", "/proc", "/root", "/run", "/srv", "/sys", "/tmp",
+    "/tmp/hostpath-provisioner", "/usr", "/usr/local", "/usr/local/share/ca-certificates", "/usr/share",
+    "/usr/share/ca-certificates", "/var", "/var/lib", "/var/lib/docker", "/var/lib/docker/containers",
+    "/var/lib/kubelet", "/var/lib/minikube", "/var/log", "/var/log/pods", "/var/run"})
+NODE_FILES = {"/etc/hostname": "minikube\n", "/etc/hosts": "127.0.0.1\tlocalhost\n", "/etc/localtime": "TZif2\n",
+              "/etc/os-release": 'PRETTY_NAME="Ubuntu 22.04.5 LTS"\n', "/etc/resolv.conf": "nameserver 192.168.49.1\n"}
+NODE_SOCKETS = frozenset({"/var/run/docker.sock", "/run/docker.sock", "/var/run/cri-dockerd.sock",
+                          "/run/cri-dockerd.sock"})
+NODE_CHAR_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/kmsg",
+                               "/dev/fuse", "/dev/full"})
+_TYPE_CHECKS = {"Directory": "is not a directory", "File": "is not a file", "Socket": "is not a socket file",
+                "CharDevice": "is not a character device", "BlockDevice": "is not a block device"}
 
 
 def _compacted(status: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
@@ -138,7 +161,7 @@ class PodState:
 class Kubelet(Controller):
     """Every node's kubelet in one controller (the nodes share the cluster clock)."""
 
-    watches = ("Pod", "ConfigMap", "Secret")
+    watches = ("Pod", "ConfigMap", "Secret", "PersistentVolumeClaim", "PersistentVolume")
 
     def __init__(self, engine: Engine, network: Network, runtime: Runtime) -> None:
         super().__init__(engine)
@@ -154,6 +177,9 @@ class Kubelet(Controller):
         self._parts: dict[tuple[Any, ...], Any] = {}  # see _shared
         self._service_envs: dict[str, tuple[list[Obj], dict[str, str]]] = {}  # ns -> (Services seen, env)
         self._rebooted: dict[str, str] = {}  # pod uid -> when its node went down (see restart_all)
+        # What outlives pods: a PersistentVolume's files (("pv", name)), a node's hostPath
+        # directories and files (("node", node, path)); a file's content sits under "".
+        self.disks: dict[tuple[str, ...], dict[str, str]] = {}
 
     def restart_all(self, stopped_at: str) -> None:
         """The nodes came back up (``minikube start`` after ``minikube stop`` at ``stopped_at``):
@@ -224,6 +250,10 @@ class Kubelet(Controller):
                     and old.get("status") is not ps.written:
                 return []  # this kubelet's own status write: it already acted on everything it shows
             return [("Pod", meta["namespace"], meta["name"])]
+        if obj["kind"] == "PersistentVolume":
+            if event == "DELETED":
+                self.disks.pop(("pv", obj["metadata"]["name"]), None)  # reclaimed: the data goes with it
+            return []
         ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
         keys = []
         for uid in list(self._in_ns.get(ns, ())):
@@ -766,12 +796,68 @@ class Kubelet(Controller):
             name, why = exc.args
             self._event(ps, "Warning", "FailedMount", f'MountVolume.SetUp failed for volume "{name}" : {why}')
             return False
+        except MountError as exc:
+            self._event(ps, "Warning", "FailedMount", str(exc))
+            return False
         return True
+
+    def _claim_volume(self, ps: PodState, pod: Obj, vol: dict[str, Any]) -> Volume:
+        """A claim's volume: the files of the PersistentVolume it is bound to, which outlive
+        every pod that mounts them."""
+        ns, claim_name = pod["metadata"]["namespace"], vol["persistentVolumeClaim"].get("claimName", "")
+        claim = self.store.get("PersistentVolumeClaim", ns, claim_name)
+        unmounted = (f"Unable to attach or mount volumes: unmounted volumes=[{vol['name']}], unattached volumes=[], "
+                     f"failed to process volumes=[{vol['name']}]: error processing PVC {ns}/{claim_name}: ")
+        if claim is None:
+            raise MountError(unmounted + f'failed to fetch PVC from API server: persistentvolumeclaims "{claim_name}" '
+                                         "not found")
+        volume_name = (claim.get("spec") or {}).get("volumeName")
+        if not volume_name or (claim.get("status") or {}).get("phase") != "Bound":
+            raise MountError(unmounted + "PVC is not bound")
+        pv = self.store.get("PersistentVolume", "", volume_name)
+        if pv is None:
+            raise MountError(unmounted + f'failed to fetch PV {volume_name} from API server: persistentvolumes '
+                                         f'"{volume_name}" not found')
+        files = self.disks.setdefault(("pv", volume_name), {})
+        return Volume(files, readonly=bool(vol["persistentVolumeClaim"].get("readOnly")))
+
+    def _host_path_volume(self, ps: PodState, vol: dict[str, Any]) -> Volume:
+        """A hostPath: the node's own directory or file, shared by the pods on that node; the
+        type is checked (or the path made) as the kubelet's hostPath mounter does."""
+        host = vol["hostPath"]
+        path = posixpath.normpath(host.get("path") or "/")
+        kind = host.get("type") or ""
+        key = ("node", ps.node, path)
+        made = self.disks.get(key)
+        is_file = (made is not None and "" in made) or path in NODE_FILES
+        is_dir = (made is not None and "" not in made) or path in NODE_DIRS
+        special = {"Socket": path in NODE_SOCKETS, "CharDevice": path in NODE_CHAR_DEVICES, "BlockDevice": False}
+        if kind in special:
+            if not special[kind]:
+                raise ConfigError(vol["name"], f"hostPath type check failed: {path} {_TYPE_CHECKS[kind]}")
+            return Volume(self.disks.setdefault(key, {"": ""}), readonly=False)
+        if kind == "Directory" and not is_dir:
+            raise ConfigError(vol["name"], f"hostPath type check failed: {path} {_TYPE_CHECKS[kind]}")
+        if kind == "File" and not is_file:
+            raise ConfigError(vol["name"], f"hostPath type check failed: {path} {_TYPE_CHECKS[kind]}")
+        if kind == "DirectoryOrCreate" and is_file:
+            raise ConfigError(vol["name"], f"hostPath type check failed: {path} is not a directory")
+        if kind == "FileOrCreate" and is_dir:
+            raise ConfigError(vol["name"], f"hostPath type check failed: {path} is not a file")
+        if made is None:
+            made = self.disks[key] = {"": NODE_FILES.get(path, "")} if kind == "FileOrCreate" or is_file else {}
+        return Volume(made, readonly=False)
 
     def _volumes(self, ps: PodState, pod: Obj) -> dict[str, Volume]:
         volumes = {}
         mounted: set[tuple[str, str]] = set()
         for vol in pod["spec"].get("volumes") or ():
+            if isinstance(vol.get("persistentVolumeClaim"), dict):
+                volumes[vol["name"]] = self._claim_volume(ps, pod, vol)
+                continue
+            if isinstance(vol.get("hostPath"), dict):
+                volumes[vol["name"]] = self._host_path_volume(ps, vol)
+                continue
             files = self._volume_files(pod, vol, mounted)
             volumes[vol["name"]] = Volume(files, readonly=files is not None and "emptyDir" not in vol
                                           and "hostPath" not in vol and "persistentVolumeClaim" not in vol)

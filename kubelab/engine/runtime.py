@@ -171,7 +171,9 @@ def image_digest(ref: Reference) -> str:
 @dataclass
 class Volume:
     """Files a pod volume holds. ConfigMap/Secret volumes are read-only and the kubelet swaps
-    ``files`` when the source changes; an emptyDir is shared and writable."""
+    ``files`` when the source changes; an emptyDir is shared and writable; a claim's or a
+    hostPath's ``files`` is the kubelet's disk itself, so it outlives the pod. A volume that is
+    one file (hostPath ``File``) keeps its text under the key ``""``."""
 
     files: dict[str, str] = field(default_factory=dict)
     readonly: bool = False
@@ -277,7 +279,9 @@ class Files:
         hit = self._mount(path)
         if hit is not None:
             vol, rel = hit
-            return rel == "" or any(k.startswith(rel + "/") for k in vol.files)
+            if rel == "":
+                return "" not in vol.files  # a file mounted on its own (hostPath File) holds its text at ""
+            return any(k.startswith(rel + "/") for k in vol.files)
         return path in self.dirs
 
     def exists(self, path: str) -> bool:

@@ -43,6 +43,7 @@ from kubelab.api.selectors import Requirement, Selector, from_label_selector, fr
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
 from kubelab.engine.owners import controller_of
+from kubelab.engine.storage import claim_class, claims_of
 from kubelab.engine.store import Key, Obj, key_of
 
 SCHEDULER_NAME = "default-scheduler"
@@ -690,10 +691,12 @@ def _spread_score(term: Term, count: int) -> float:
 class Scheduler(Controller):
     """Binds Pending pods (``schedulerName: default-scheduler``) to nodes."""
 
-    watches = ("Pod", "Node")
+    watches = ("Pod", "Node", "PersistentVolumeClaim")
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
+        self.claim_waiters: dict[tuple[str, str], set[Key]] = {}  # (namespace, claim) -> pods it holds back
+        self.claim_blocked: set[Key] = set()  # pods waiting on a claim (their status writes wake nobody)
         self.rng = engine.rng
         self.recorder = Recorder(self.store, SCHEDULER_NAME)
         self.nodes: dict[str, NodeState] = {}
@@ -718,6 +721,8 @@ class Scheduler(Controller):
 
     # -- keeping the caches --------------------------------------------------------------------
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
+        if obj["kind"] == "PersistentVolumeClaim":
+            return list(self.claim_waiters.get((obj["metadata"]["namespace"], obj["metadata"]["name"]), ()))
         if obj["kind"] == "Node":
             return self._node_changed(obj if event != "DELETED" else None, old)
         if event == "MODIFIED" and old is not None and _status_only_of_bound(obj, old):
@@ -764,10 +769,15 @@ class Scheduler(Controller):
         freed = record is not None and (new is None or new.node != record.node)
         keys: list[Key] = []
         if pod is None or pod["metadata"].get("deletionTimestamp") or pod["spec"].get("nodeName"):
+            if key in self.claim_blocked:
+                self.claim_blocked.discard(key)
+                for waiting in self.claim_waiters.values():
+                    waiting.discard(key)
             sig = self.sig_of.pop(key, None)
             if sig is not None:
                 sig.pending.discard(key)
-        elif self._wants_scheduling(pod) and (key not in self.sig_of or _spec_changed(pod, old)):
+        elif self._wants_scheduling(pod) and ((key not in self.sig_of and key not in self.claim_blocked)
+                                              or _spec_changed(pod, old)):
             keys.append(key)
         if freed and record is not None:
             keys.extend(self._retry_for(self.nodes.get(record.node)))
@@ -963,6 +973,16 @@ class Scheduler(Controller):
         if pod["spec"].get("schedulingGates"):
             self._set_condition(pod, "False", "SchedulingGated", "Scheduling is blocked due to non-empty scheduling gates")
             return
+        problem = self._claims_problem(pod, key)
+        self.claim_blocked.discard(key)
+        if problem is not None:
+            self.claim_blocked.add(key)
+            n = len(self.nodes)
+            message = (f"0/{n} nodes are available: {problem}. preemption: 0/{n} nodes are available: "
+                       f"{n} Preemption is not helpful for scheduling.") if n else "no nodes available to schedule pods"
+            self._set_condition(pod, "False", "Unschedulable", message)
+            self.recorder.warning(pod, "FailedScheduling", message)
+            return
         sig = self.signature(pod)
         node = sig.best_node()
         if node is None:
@@ -977,6 +997,37 @@ class Scheduler(Controller):
         bind(self.store, pod, node.name)
         self.recorder.normal(self.store.get(*key) or pod, "Scheduled",
                              f"Successfully assigned {key[1]}/{key[2]} to {node.name}")
+
+    def _claims_problem(self, pod: Obj, key: Key) -> str | None:
+        """The VolumeBinding plugin's PreFilter: every claim the pod mounts must exist and not be
+        going away, and a claim of an Immediate class must be bound already. The pod waits on
+        its claims (a change to one retries it)."""
+        ns = key[1]
+        names = claims_of(pod)
+        for name in list(self.claim_waiters):
+            if name[0] == ns:
+                self.claim_waiters[name].discard(key)
+                if not self.claim_waiters[name]:
+                    del self.claim_waiters[name]
+        unbound = False
+        problem = None
+        for name in names:
+            claim = self.store.get("PersistentVolumeClaim", ns, name)
+            if claim is None:
+                problem = f'persistentvolumeclaim "{name}" not found'
+            elif claim["metadata"].get("deletionTimestamp"):
+                problem = f'persistentvolumeclaim "{name}" is being deleted'
+            elif not (claim.get("spec") or {}).get("volumeName"):
+                sc = self.store.get("StorageClass", "", claim_class(claim))
+                if sc is None or sc.get("volumeBindingMode") != "WaitForFirstConsumer":
+                    unbound = True
+                    self.claim_waiters.setdefault((ns, name), set()).add(key)
+                continue
+            else:
+                continue
+            self.claim_waiters.setdefault((ns, name), set()).add(key)
+            return problem
+        return "pod has unbound immediate PersistentVolumeClaims" if unbound else None
 
     def _set_condition(self, pod: Obj, status: str, reason: str, message: str) -> None:
         conditions = (pod.get("status") or {}).get("conditions") or []

@@ -101,7 +101,8 @@ class PersistentVolumeController(Controller):
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
         kind = obj["kind"]
         if kind == "Pod":
-            if event == "DELETED" or not pod_uses_claims(obj):
+            placed = (obj.get("spec") or {}).get("nodeName") and not ((old or {}).get("spec") or {}).get("nodeName")
+            if event == "DELETED" or not pod_uses_claims(obj) or placed:
                 ns = obj["metadata"]["namespace"]
                 return [("PersistentVolumeClaim", ns, name) for name in claims_of(obj)]
             return ()
