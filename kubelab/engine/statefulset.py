@@ -42,6 +42,15 @@ def _running_and_ready(pod: Obj) -> bool:
     return (pod.get("status") or {}).get("phase") == "Running" and is_pod_ready(pod)
 
 
+def _claim_templates(sts: Obj) -> list[Obj]:
+    return [t for t in (sts.get("spec") or {}).get("volumeClaimTemplates") or () if isinstance(t, dict)]
+
+
+def claim_name(sts: Obj, template: Obj, ordinal: int) -> str:
+    """getPersistentVolumeClaimName: ``<template>-<set>-<ordinal>``."""
+    return f"{(template.get('metadata') or {}).get('name', '')}-{sts['metadata']['name']}-{ordinal}"
+
+
 def _revision_of(pod: Obj) -> str:
     return (pod["metadata"].get("labels") or {}).get(REVISION_LABEL, "")
 
@@ -174,6 +183,15 @@ class StatefulSetController(Controller):
             meta["annotations"] = copy.deepcopy(tmeta["annotations"])
         meta["ownerReferences"] = [controller_ref(sts)]
         pod_spec = copy.deepcopy(template.get("spec") or {})
+        if not self._create_claims(sts, ordinal):
+            return
+        pod_spec["volumes"] = [v for v in pod_spec.get("volumes") or ()
+                               if v.get("name") not in {c["metadata"]["name"] for c in _claim_templates(sts)}]
+        pod_spec["volumes"] += [{"name": c["metadata"]["name"],
+                                 "persistentVolumeClaim": {"claimName": claim_name(sts, c, ordinal)}}
+                                for c in _claim_templates(sts)]
+        if not pod_spec["volumes"]:
+            del pod_spec["volumes"]
         pod_spec["hostname"] = name
         if spec.get("serviceName"):
             pod_spec["subdomain"] = spec["serviceName"]
@@ -187,6 +205,38 @@ class StatefulSetController(Controller):
             return
         self.events.normal(sts, "SuccessfulCreate",
                            f"create Pod {name} in StatefulSet {sts['metadata']['name']} successful")
+
+    def _create_claims(self, sts: Obj, ordinal: int) -> bool:
+        """createPersistentVolumeClaims: each template's ``<template>-<set>-<ordinal>`` claim, with
+        the selector's labels, owned as persistentVolumeClaimRetentionPolicy says (whenDeleted:
+        Delete -> owned by the set). False when one could not be made (the pod waits)."""
+        set_name = sts["metadata"]["name"]
+        for template in _claim_templates(sts):
+            name = claim_name(sts, template, ordinal)
+            ns = sts["metadata"]["namespace"]
+            if self.store.get("PersistentVolumeClaim", ns, name) is not None:
+                continue
+            tmeta = template.get("metadata") or {}
+            labels = dict(tmeta.get("labels") or {})
+            labels.update(((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {})
+            meta: Obj = {"name": name, "namespace": ns, "labels": labels}
+            if tmeta.get("annotations"):
+                meta["annotations"] = copy.deepcopy(tmeta["annotations"])
+            policy = (sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
+            if policy.get("whenDeleted") == "Delete":
+                meta["ownerReferences"] = [controller_ref(sts)]
+            spec = copy.deepcopy(template.get("spec") or {})
+            try:
+                self.api.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta, "spec": spec})
+            except errors.StatusError as err:
+                if err.code == 409:
+                    continue
+                self.events.warning(sts, "FailedCreate", f"create Claim {name} for Pod {set_name}-{ordinal} "
+                                                         f"in StatefulSet {set_name} failed error: {err}")
+                return False
+            self.events.normal(sts, "SuccessfulCreate", f"create Claim {name} Pod {set_name}-{ordinal} "
+                                                        f"in StatefulSet {set_name} success")
+        return True
 
     def _delete(self, sts: Obj, pod: Obj) -> None:
         name = pod["metadata"]["name"]
