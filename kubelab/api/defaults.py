@@ -243,13 +243,6 @@ def _daemonset(obj: Obj) -> None:
         rolling.setdefault("maxSurge", 0)
     spec.setdefault("revisionHistoryLimit", 10)
     _template(spec.setdefault("template", {}))
-    for claim in spec.get("volumeClaimTemplates") or ():
-        if isinstance(claim, dict):
-            # the v1 conversion writes each template as a full claim, defaulted as one
-            claim.setdefault("apiVersion", "v1")
-            claim.setdefault("kind", "PersistentVolumeClaim")
-            claim.setdefault("metadata", {}).setdefault("creationTimestamp", None)
-            _persistentvolumeclaim(claim)
 
 
 def _statefulset(obj: Obj) -> None:
@@ -268,6 +261,13 @@ def _statefulset(obj: Obj) -> None:
     spec.setdefault("replicas", 1)
     spec.setdefault("revisionHistoryLimit", 10)
     _template(spec.setdefault("template", {}))
+    for claim in spec.get("volumeClaimTemplates") or ():
+        if isinstance(claim, dict):
+            # the v1 conversion writes each template as a full claim, defaulted as one
+            claim.setdefault("apiVersion", "v1")
+            claim.setdefault("kind", "PersistentVolumeClaim")
+            claim.setdefault("metadata", {}).setdefault("creationTimestamp", None)
+            _persistentvolumeclaim(claim)
 
 
 def _job_spec(spec: Obj) -> None:

@@ -60,7 +60,7 @@ def claim_class(claim: Obj) -> str:
 
 def _bytes(value: object) -> float:
     try:
-        return float(parse(value))  # type: ignore[arg-type]
+        return float(parse(value).value)  # type: ignore[arg-type]
     except (QuantityError, TypeError, ValueError):
         return 0.0
 
@@ -293,13 +293,19 @@ class PersistentVolumeController(Controller):
 
     # -- volumes -------------------------------------------------------------------------------
     def _sync_volume(self, volume: Obj) -> None:
+        self._sync_phase(volume)
+        volume = self.store.get(*key_of(volume)) or volume
+        meta = volume["metadata"]
+        # pv-protection: a deleted volume leaves once nothing is bound to it
+        if meta.get("deletionTimestamp") and (volume.get("status") or {}).get("phase") != "Bound" \
+                and PV_PROTECTION in (meta.get("finalizers") or ()):
+            updated = copy.deepcopy(volume)
+            updated["metadata"]["finalizers"] = [f for f in updated["metadata"]["finalizers"] if f != PV_PROTECTION]
+            self.store.update(updated)
+
+    def _sync_phase(self, volume: Obj) -> None:
+        """syncVolume: Available without a claim, Released once its claim is gone, then reclaimed."""
         spec, status = volume.get("spec") or {}, volume.get("status") or {}
-        if volume["metadata"].get("deletionTimestamp"):
-            if status.get("phase") != "Bound" and PV_PROTECTION in (volume["metadata"].get("finalizers") or ()):
-                updated = copy.deepcopy(volume)
-                updated["metadata"]["finalizers"] = [f for f in updated["metadata"]["finalizers"] if f != PV_PROTECTION]
-                self.store.update(updated)
-            return
         ref = spec.get("claimRef")
         if ref is None:
             if status.get("phase") != "Available":
@@ -318,7 +324,7 @@ class PersistentVolumeController(Controller):
         if status.get("phase") != "Released":
             volume = self._volume_phase(volume, "Released")
         policy = spec.get("persistentVolumeReclaimPolicy", "Retain")
-        if policy == "Delete":
+        if policy == "Delete" and not volume["metadata"].get("deletionTimestamp"):
             annotations = volume["metadata"].get("annotations") or {}
             if annotations.get(PROVISIONED_BY) == PROVISIONER:
                 self.provisioner.normal(volume, "VolumeDeleted", f"Deleted volume {volume['metadata']['name']}")
