@@ -247,6 +247,33 @@ def test_bound_volume_stays_terminating_while_bound(cluster):
     assert cluster.engine.store.get("PersistentVolume", "", "pv1") is None
 
 
+def test_wait_for_first_consumer(cluster):
+    apply(cluster, """
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: local}
+provisioner: k8s.io/minikube-hostpath
+volumeBindingMode: WaitForFirstConsumer
+""" + "---" + claim("late", extra="  storageClassName: local"))
+    assert get(cluster, "PersistentVolumeClaim", "late")["status"]["phase"] == "Pending"
+    assert "waiting for first consumer to be created before binding" in cluster.kubectl("describe pvc late").stdout
+    apply(cluster, pod("p", "late"))
+    p, pvc = get(cluster, "Pod", "p"), get(cluster, "PersistentVolumeClaim", "late")
+    assert p["status"]["phase"] == "Running" and pvc["status"]["phase"] == "Bound"
+    assert pvc["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == p["spec"]["nodeName"]
+
+
+def test_namespace_deletion_takes_its_claims_and_their_volumes(cluster):
+    cluster.kubectl("create namespace team")
+    for manifest in (claim("data"), pod("user", "data")):
+        assert cluster.kubectl("apply -n team -f -", stdin=manifest).returncode == 0
+    cluster.settle()
+    assert cluster.kubectl("delete namespace team").returncode == 0
+    cluster.settle()
+    assert cluster.engine.store.get("Namespace", "", "team") is None
+    assert cluster.engine.store.list("PersistentVolume") == []
+
+
 # -- pods ------------------------------------------------------------------------------------------
 def test_pod_waits_for_a_missing_claim_then_runs(cluster):
     apply(cluster, pod("p", "later"))
@@ -468,7 +495,8 @@ mountOptions: [debug]
 
 GETS = ["get pv", "get pvc", "get sc", "get pv,pvc,sc", "get pv -o wide", "get pvc -o wide", "get sc -o wide",
         "get pvc -A", "get pv spare -o yaml", "get pvc bound -o json", "get sc standard -o yaml",
-        "get pvc www-web-0 --show-labels", "get persistentvolumeclaims,persistentvolumes"]
+        "get pvc www-web-0 --show-labels", "get persistentvolumeclaims,persistentvolumes", "api-resources",
+        "api-versions", "get pv,pvc -o name", "get sc standard -o wide --show-labels"]
 DESCRIBES = ["describe pv manual-pv", "describe pv kept", "describe pv spare", "describe pvc bound",
              "describe pvc dynamic", "describe pvc waiting", "describe pvc released", "describe sc standard",
              "describe sc fast", "describe pod user", "describe sts web"]

@@ -84,8 +84,8 @@ KINDS: tuple[Kind, ...] = (
          deletion_rank=2),
     Kind("Job", "batch", "v1", "jobs", True, (), _ALL, **_WORKLOAD, deletion_rank=5),
     Kind("CronJob", "batch", "v1", "cronjobs", True, ("cj",), _ALL, **_WORKLOAD, deletion_rank=4),
-    Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
     Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False, ("sc",)),
+    Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
 )
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}
