@@ -529,3 +529,27 @@ def test_get_matches_real_kubectl(served, command):
 def test_describe_matches_real_kubectl(served, command):
     cluster, kubectl = served
     same_at_wall_clock(cluster, kubectl, command)
+
+
+# -- the diagram -------------------------------------------------------------------------------
+def test_diagram_shows_the_claim_volume_class_chain(cluster):
+    from kubelab.notebook.diagram import diagram
+
+    apply(cluster, claim("data") + "---" + pod("user", "data"))
+    pv = get(cluster, "PersistentVolumeClaim", "data")["spec"]["volumeName"]
+    d = diagram(cluster.client, "default")
+    assert d.has_edge("PersistentVolumeClaim/default/data", "Pod/default/user", "mounts")
+    assert d.has_edge(f"PersistentVolume//{pv}", "PersistentVolumeClaim/default/data", "bound")
+    assert d.has_edge("StorageClass//standard", f"PersistentVolume//{pv}", "class")
+    assert sorted(d.groups["cluster storage"]) == [f"PersistentVolume//{pv}", "StorageClass//standard"]
+    assert d.nodes["PersistentVolumeClaim/default/data"]["status"] == "Bound"
+    # asked for by kind, an unused claim shows with its class (no volume yet)
+    apply(cluster, claim("spare", extra='  storageClassName: manual'))
+    apply(cluster, "apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: manual}\n"
+                   "provisioner: kubernetes.io/no-provisioner\n")
+    d = diagram(cluster.client, "default", kinds=["pvc,sc"])
+    assert d.has_edge("StorageClass//manual", "PersistentVolumeClaim/default/spare", "class")
+    assert not d.ids("Pod") and not d.ids("PersistentVolume")
+    assert "<svg" in d.svg()
+    out = cluster.kubectl("describe pvc spare").stdout
+    assert "ProvisioningFailed  " in out and "no volume plugin matched name: kubernetes.io/no-provisioner" in out

@@ -178,6 +178,10 @@ class PersistentVolumeController(Controller):
                                    "waiting for first consumer to be created before binding")
                 return
         provisioner = sc.get("provisioner", "")
+        if provisioner.startswith("kubernetes.io/"):
+            # findProvisionablePlugin: an in-tree name no plugin has (no-provisioner, for local volumes)
+            self.binder.warning(claim, "ProvisioningFailed", f"no volume plugin matched name: {provisioner}")
+            return
         annotations = claim["metadata"].get("annotations") or {}
         if annotations.get(STORAGE_PROVISIONER) != provisioner:
             updated = copy.deepcopy(claim)

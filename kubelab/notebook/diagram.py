@@ -1,7 +1,9 @@
 """The cluster diagram: which pods a ReplicaSet owns, where they run, who sends them traffic.
 
-Nodes are boxes holding their pods; Deployments, ReplicaSets, Services, ConfigMaps and Secrets
-sit in their namespace's box with edges to the pods they own, select or configure. Everything
+Nodes are boxes holding their pods; Deployments, ReplicaSets, Services, ConfigMaps, Secrets and
+PersistentVolumeClaims sit in their namespace's box with edges to the pods they own, select,
+configure or give storage; a claim's PersistentVolume and StorageClass sit in a box of their own
+(they belong to no namespace): StorageClass -> PersistentVolume -> claim -> pod. Everything
 comes through the client seam, so the same picture works for a remote cluster.
 
 ``Diagram`` keeps a structural view (``nodes``, ``edges``) beside the graphviz source, so tests
@@ -20,7 +22,10 @@ Obj = dict[str, Any]
 Snapshot = dict[str, list[Obj]]
 
 ROOT_CA = "kube-root-ca.crt"  # the root-ca-cert-publisher's ConfigMap in every namespace
-KINDS = ("Node", "Pod", "Deployment", "ReplicaSet", "Service", "ConfigMap", "Secret")
+KINDS = ("Node", "Pod", "Deployment", "ReplicaSet", "Service", "ConfigMap", "Secret", "PersistentVolumeClaim",
+         "PersistentVolume", "StorageClass")
+CLUSTER_SCOPED = ("Node", "PersistentVolume", "StorageClass")
+STORAGE_GROUP = "cluster storage"
 _KIND_WORDS = {
     "pod": "Pod", "pods": "Pod", "po": "Pod",
     "deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
@@ -29,11 +34,15 @@ _KIND_WORDS = {
     "configmap": "ConfigMap", "configmaps": "ConfigMap", "cm": "ConfigMap",
     "secret": "Secret", "secrets": "Secret",
     "node": "Node", "nodes": "Node", "no": "Node",
+    "persistentvolumeclaim": "PersistentVolumeClaim", "persistentvolumeclaims": "PersistentVolumeClaim",
+    "pvc": "PersistentVolumeClaim", "persistentvolume": "PersistentVolume", "persistentvolumes": "PersistentVolume",
+    "pv": "PersistentVolume", "storageclass": "StorageClass", "storageclasses": "StorageClass", "sc": "StorageClass",
 }
 MIN_SCALE = 0.6  # below this the labels get too small to read: scroll instead
 GROUP_AT = 6  # a ReplicaSet with more pods than this is drawn as one box per node (expand=True: every pod)
 _SHAPES = {"Deployment": "box3d", "ReplicaSet": "folder", "Service": "box", "ConfigMap": "note",
-           "Secret": "note", "Pod": "box", "PodGroup": "box3d"}
+           "Secret": "note", "Pod": "box", "PodGroup": "box3d", "PersistentVolumeClaim": "cylinder",
+           "PersistentVolume": "cylinder", "StorageClass": "component"}
 
 
 def kind_names(words: Iterable[str]) -> set[str]:
@@ -58,7 +67,7 @@ def snapshot(client: Any, namespace: str | None = None) -> Snapshot:
     """The objects a diagram needs, read through the client (``namespace=None``: all)."""
     snap: Snapshot = {}
     for kind in KINDS:
-        ns = None if kind == "Node" else namespace
+        ns = None if kind in CLUSTER_SCOPED else namespace
         try:
             snap[kind] = client.list(kind, ns)["items"]
         except Exception:  # a kind the backend does not serve yet: leave it out of the picture
@@ -179,6 +188,12 @@ def config_refs(pod: Obj) -> list[tuple[str, str, str]]:
     return out
 
 
+def claim_refs(pod: Obj) -> list[str]:
+    """The PersistentVolumeClaims a pod's volumes mount."""
+    return [v["persistentVolumeClaim"].get("claimName", "") for v in (pod.get("spec") or {}).get("volumes") or []
+            if isinstance(v.get("persistentVolumeClaim"), dict)]
+
+
 def selects(service: Obj, pod: Obj) -> bool:
     sel = (service.get("spec") or {}).get("selector") or {}
     if not sel or service["metadata"].get("namespace") != pod["metadata"].get("namespace"):
@@ -282,7 +297,7 @@ def build(snap: Snapshot, namespace: str | None = None, selector: str | None = N
 
     sel = parse(selector) if selector else None
     in_ns = (lambda o: o["metadata"].get("namespace") == namespace) if namespace else (lambda o: True)
-    objs = {k: [o for o in snap.get(k, []) if k == "Node" or in_ns(o)] for k in KINDS}
+    objs = {k: [o for o in snap.get(k, []) if k in CLUSTER_SCOPED or in_ns(o)] for k in KINDS}
     by_uid = {o["metadata"].get("uid"): o for k in ("Deployment", "ReplicaSet") for o in objs[k]}
 
     def key(o: Obj) -> tuple[str, str, str]:
@@ -329,6 +344,11 @@ def build(snap: Snapshot, namespace: str | None = None, selector: str | None = N
                         and c["metadata"].get("namespace") == ns), None)
             if cfg is not None:
                 related[node_id(cfg)] = cfg
+        for name in claim_refs(p):
+            pvc = next((c for c in objs["PersistentVolumeClaim"] if c["metadata"]["name"] == name
+                        and c["metadata"].get("namespace") == ns), None)
+            if pvc is not None:
+                related[node_id(pvc)] = pvc
     for kind in ("Deployment", "ReplicaSet", "Service"):
         for o in objs[kind]:
             oid = node_id(o)
@@ -348,8 +368,36 @@ def build(snap: Snapshot, namespace: str | None = None, selector: str | None = N
             if wanted(kind) and (oid in related or (focus is not None and key(o) in focus)):
                 keep[oid] = o
 
+    # storage: the claims in the picture (or asked for), then their volumes and classes
+    def asked(kind: str) -> bool:
+        return kinds is not None and kind in kinds
+
+    pvs = {v["metadata"]["name"]: v for v in objs["PersistentVolume"]}
+    classes = {c["metadata"]["name"]: c for c in objs["StorageClass"]}
+    for o in objs["PersistentVolumeClaim"]:
+        oid = node_id(o)
+        if wanted("PersistentVolumeClaim") and (oid in related or asked("PersistentVolumeClaim")
+                                                or (focus is not None and key(o) in focus)):
+            keep[oid] = o
+    claims_kept = [o for o in keep.values() if o["kind"] == "PersistentVolumeClaim"]
+    for c in claims_kept:
+        pv = pvs.get((c.get("spec") or {}).get("volumeName") or "")
+        if pv is not None and wanted("PersistentVolume"):
+            keep[node_id(pv)] = pv
+    for o in objs["PersistentVolume"]:
+        if asked("PersistentVolume"):
+            keep[node_id(o)] = o
+    for o in list(keep.values()):
+        if o["kind"] in ("PersistentVolumeClaim", "PersistentVolume"):
+            sc = classes.get((o.get("spec") or {}).get("storageClassName") or "")
+            if sc is not None and wanted("StorageClass"):
+                keep[node_id(sc)] = sc
+    for o in objs["StorageClass"]:
+        if asked("StorageClass"):
+            keep[node_id(o)] = o
+
     d = Diagram(title=title)
-    namespaces = sorted({o["metadata"].get("namespace", "") for o in keep.values()})
+    namespaces = sorted({o["metadata"].get("namespace", "") for o in keep.values() if o["kind"] not in CLUSTER_SCOPED})
     many_ns = len(namespaces) > 1 or namespace is None and namespaces not in ([], ["default"])
     for oid, o in keep.items():
         d.nodes[oid] = _describe(o, many_ns)
@@ -361,6 +409,8 @@ def build(snap: Snapshot, namespace: str | None = None, selector: str | None = N
             group = f"node {node}" if node else "unscheduled (Pending)"
             if node and node not in node_names:
                 node_names.append(node)
+        elif o["kind"] in CLUSTER_SCOPED:
+            group = STORAGE_GROUP
         else:
             group = f"namespace {o['metadata'].get('namespace', '')}"
         d.groups.setdefault(group, []).append(oid)
@@ -386,6 +436,20 @@ def build(snap: Snapshot, namespace: str | None = None, selector: str | None = N
                 cid = f"{ckind}/{ns}/{name}"
                 if cid in keep:
                     d.edges.append((cid, oid, "configures", how))
+            for name in claim_refs(o):
+                cid = f"PersistentVolumeClaim/{ns}/{name}"
+                if cid in keep:
+                    d.edges.append((cid, oid, "mounts", ""))
+        if kind == "PersistentVolumeClaim":
+            pid = f"PersistentVolume//{(o.get('spec') or {}).get('volumeName') or ''}"
+            if pid in keep:
+                d.edges.append((pid, oid, "bound", "bound"))
+        if kind in ("PersistentVolume", "PersistentVolumeClaim"):
+            sid = f"StorageClass//{(o.get('spec') or {}).get('storageClassName') or ''}"
+            # a bound claim reaches its class through its volume
+            if sid in keep and not (kind == "PersistentVolumeClaim" and
+                                    f"PersistentVolume//{(o.get('spec') or {}).get('volumeName') or ''}" in keep):
+                d.edges.append((sid, oid, "class", "class"))
     if not expand:
         _group_pods(d, keep, by_uid)
     return d
@@ -473,6 +537,15 @@ def _describe(o: Obj, many_ns: bool) -> dict[str, Any]:
         ip = spec.get("clusterIP") or ""
         info.update(colour="#1565c0", ip=ip,
                     label=f"Service {spec.get('type', 'ClusterIP')}\n{name}\n{ip}\n{port_label(o)}")
+    elif kind in ("PersistentVolumeClaim", "PersistentVolume"):
+        phase = "Terminating" if meta.get("deletionTimestamp") else status.get("phase", "")
+        size = ((status.get("capacity") if kind == "PersistentVolumeClaim" else spec.get("capacity")) or {}).get(
+            "storage", "")
+        extra = f"\n{spec.get('persistentVolumeReclaimPolicy', '')}" if kind == "PersistentVolume" else ""
+        info.update(colour=status_colour(phase), status=phase,
+                    label=f"{kind}\n{name}\n{phase}{' ' + size if size else ''}{extra}")
+    elif kind == "StorageClass":
+        info.update(colour="#00695c", label=f"StorageClass\n{name}\n{o.get('provisioner', '')}")
     else:
         info.update(colour="#6a1b9a" if kind == "ConfigMap" else "#4e342e", label=f"{kind}\n{name}")
     return info
@@ -518,6 +591,9 @@ def _to_graphviz(d: Diagram) -> Any:
     styles = {"owns": {"arrowhead": "normal"},
               "selects": {"color": "#1565c0", "fontcolor": "#1565c0", "style": "bold"},
               "configures": {"color": "#6a1b9a", "fontcolor": "#6a1b9a", "style": "dashed"},
+              "mounts": {"color": "#00695c", "fontcolor": "#00695c", "style": "bold"},
+              "bound": {"color": "#00695c", "fontcolor": "#00695c"},
+              "class": {"color": "#00695c", "fontcolor": "#00695c", "style": "dashed"},
               "sends": {"color": "#1565c0", "fontcolor": "#1565c0"},
               "answered": {"color": GREEN, "fontcolor": GREEN, "penwidth": "3"},
               "idle": {"color": "#9e9e9e", "fontcolor": "#9e9e9e", "style": "dashed"},
