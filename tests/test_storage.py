@@ -553,3 +553,27 @@ def test_diagram_shows_the_claim_volume_class_chain(cluster):
     assert "<svg" in d.svg()
     out = cluster.kubectl("describe pvc spare").stdout
     assert "ProvisioningFailed  " in out and "no volume plugin matched name: kubernetes.io/no-provisioner" in out
+
+
+# -- the chapter's exercise ---------------------------------------------------------------------
+def test_exercise_09_storage_passes_with_a_solution(cluster):
+    from kubelab.notebook.exercises import check
+
+    assert not check("09-storage", cluster.client, wait=0).passed
+    apply(cluster, claim("notes", "200Mi") + "---" + pod("writer", "notes", "echo hello > /data/hello.txt; sleep 3600"))
+    cluster.kubectl("delete pod writer")
+    cluster.settle()
+    apply(cluster, pod("reader", "notes"))
+    report = check("09-storage", cluster.client, wait=0)
+    assert report.passed, str(report)
+
+
+def test_exercise_09_storage_hints(cluster):
+    from kubelab.notebook.exercises import check
+
+    apply(cluster, claim("notes", "10Mi") + "---" + pod("reader", "notes"))
+    report = check("09-storage", cluster.client, wait=0)
+    assert not report.passed
+    text = str(report)
+    assert "it asks for less than 100Mi" in text and "/data/hello.txt does not exist" in text
+    assert "files written under /data land on the claim's volume" in report.hints

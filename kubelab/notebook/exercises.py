@@ -519,3 +519,59 @@ def _pin(client: "Client", report: Report) -> None:
     else:
         report.bad(f"it runs on {node_name}, which is not labelled disktype=ssd",
                    "pods are never moved: delete it and create it again")
+
+
+@exercise("09-storage", "claim notes (100Mi or more) mounted at /data by pod reader, where /data/hello.txt says hello")
+def _storage(client: "Client", report: Report) -> None:
+    from kubelab.api.quantity import QuantityError, parse
+
+    claim = _get(client, "PersistentVolumeClaim", "notes")
+    if claim is None:
+        report.bad("there is no PersistentVolumeClaim called notes",
+                   "a claim manifest needs accessModes and resources.requests.storage")
+    else:
+        report.good("claim notes exists")
+        try:
+            size = parse(((claim["spec"].get("resources") or {}).get("requests") or {}).get("storage", "0")).value
+        except QuantityError:
+            size = 0
+        if size >= 100 * 2**20:
+            report.good("it asks for 100Mi or more")
+        else:
+            report.bad("it asks for less than 100Mi", "sizes are quantities such as 100Mi or 1Gi")
+        phase = (claim.get("status") or {}).get("phase", "")
+        if phase == "Bound":
+            report.good(f"it is bound to {claim['spec'].get('volumeName', '')}")
+        else:
+            report.bad(f"it is {phase or 'not bound'}", "`%kube describe pvc notes`: its Events say what it waits for",
+                       pending=phase == "Pending" and bool(claim["spec"].get("storageClassName")))
+    pod = _get(client, "Pod", "reader")
+    if pod is None:
+        report.bad("there is no pod called reader", "a busybox pod that sleeps, with a volume and a volumeMount")
+        return
+    report.good("pod reader exists")
+    volumes = {v.get("name"): (v.get("persistentVolumeClaim") or {}).get("claimName")
+               for v in pod["spec"].get("volumes") or []}
+    mounts = [m for c in pod["spec"].get("containers") or [] for m in c.get("volumeMounts") or []
+              if volumes.get(m.get("name")) == "notes"]
+    if not any(v == "notes" for v in volumes.values()):
+        report.bad("none of its volumes is the claim notes", "a volume with persistentVolumeClaim.claimName: notes")
+        return
+    if not any(m.get("mountPath", "").rstrip("/") == "/data" for m in mounts):
+        report.bad("the claim is not mounted at /data", "a volumeMount with mountPath: /data and the volume's name")
+        return
+    report.good("it mounts the claim at /data")
+    _pods_ready(report, [pod], 1, "reader")
+    if not _ready(pod):
+        return
+    try:
+        result = client.exec("reader", "default", None, ["cat", "/data/hello.txt"])
+    except StatusError:
+        report.bad("could not look inside the pod", "is it Running? `%kube get pod reader`", pending=True)
+        return
+    if result.exit_code != 0:
+        report.bad("/data/hello.txt does not exist", "files written under /data land on the claim's volume")
+    elif result.stdout.strip() == "hello":
+        report.good("/data/hello.txt says hello")
+    else:
+        report.bad(f"/data/hello.txt says {result.stdout.strip()!r}", "it should say just hello")
