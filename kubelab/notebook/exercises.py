@@ -562,7 +562,7 @@ def _storage(client: "Client", report: Report) -> None:
         return
     report.good("it mounts the claim at /data")
     _pods_ready(report, [pod], 1, "reader")
-    if not _ready(pod):
+    if not is_ready(pod):
         return
     try:
         result = client.exec("reader", "default", None, ["cat", "/data/hello.txt"])
