@@ -189,6 +189,17 @@ def test_claim_without_class_and_volume_reports_failed_binding(cluster):
     assert "no persistent volumes available for this claim and no storage class is set" in out
 
 
+def test_unbound_claim_is_synced_every_15_seconds(cluster):
+    apply(cluster, claim("lonely", extra='  storageClassName: ""'))
+    cluster.advance(120)
+    event = next(e for e in cluster.api.list("Event", "default")["items"] if e["reason"] == "FailedBinding")
+    assert event["count"] == 9  # at creation, then every 15 s for two minutes
+    apply(cluster, volume("late").replace("storageClassName: manual", 'storageClassName: ""'))
+    assert get(cluster, "PersistentVolumeClaim", "lonely")["spec"]["volumeName"] == "late"
+    cluster.advance(60)
+    assert cluster.api.get("Event", event["metadata"]["name"], "default")["count"] == 9
+
+
 def test_dynamic_provisioning_as_minikube(cluster):
     apply(cluster, claim("data", "3Gi"))
     pvc = get(cluster, "PersistentVolumeClaim", "data")
@@ -358,6 +369,16 @@ def test_host_path_type_check_failures(cluster, kind, path, why):
     assert p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "ContainerCreating"
     out = cluster.kubectl("describe pod h").stdout
     assert f'MountVolume.SetUp failed for volume "h" : hostPath type check failed: {why}' in out
+
+
+def test_failed_mount_is_retried_with_back_off(cluster):
+    apply(cluster, host_path_pod("h", "/srv/later", "Directory", "kubelab"))
+    cluster.advance(120)
+    event = next(e for e in cluster.api.list("Event", "default")["items"] if e["reason"] == "FailedMount")
+    assert event["count"] == 8  # 0.5 s doubling: 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5, 63.5 s
+    apply(cluster, host_path_pod("maker", "/srv/later", "DirectoryOrCreate", "kubelab"))
+    cluster.advance(130)  # the next try (2m2s at most) finds the directory
+    assert get(cluster, "Pod", "h")["status"]["phase"] == "Running"
 
 
 def test_host_path_lives_on_the_node(cluster):

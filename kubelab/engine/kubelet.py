@@ -52,6 +52,7 @@ class MountError(Exception):
     the kubelet's whole FailedMount text."""
 
 
+MOUNT_BACKOFF, MAX_MOUNT_BACKOFF = 0.5, 122.0  # nestedpendingoperations' exponential back-off
 # What a minikube node holds before any pod writes to it, for hostPath's type checks.
 NODE_DIRS = frozenset({
     "/", "/data", "/dev", "/etc", "/etc/ca-certificates", "/etc/kubernetes", "/etc/ssl", "/etc/ssl/certs",
@@ -140,6 +141,7 @@ class PodState:
     sandbox_pending: bool = False
     volumes: dict[str, Volume] | None = None
     volume_sources: AbstractSet[tuple[str, str]] = frozenset()  # (kind, name) mounted
+    mount_backoff: float = 0.0  # the next wait before mounting again after a failure (0: none failed)
     timers: list[Timer] = field(default_factory=list)
     terminating: bool = False
     failed: bool = False  # an init container failed and the pod will not retry
@@ -790,15 +792,21 @@ class Kubelet(Controller):
 
     # -- volumes -------------------------------------------------------------------------------------
     def _mount_volumes(self, ps: PodState, pod: Obj) -> bool:
+        """Set the pod's volumes up; a failure is tried again with the volume manager's
+        exponential back-off (0.5 s doubling to 2m2s), each try a FailedMount event."""
         try:
             ps.volumes = self._volumes(ps, pod)
-        except ConfigError as exc:
-            name, why = exc.args
-            self._event(ps, "Warning", "FailedMount", f'MountVolume.SetUp failed for volume "{name}" : {why}')
+        except (ConfigError, MountError) as exc:
+            if isinstance(exc, ConfigError):
+                name, why = exc.args
+                message = f'MountVolume.SetUp failed for volume "{name}" : {why}'
+            else:
+                message = str(exc)
+            self._event(ps, "Warning", "FailedMount", message)
+            ps.mount_backoff = min(ps.mount_backoff * 2 or MOUNT_BACKOFF, MAX_MOUNT_BACKOFF)
+            self._after(ps, ps.mount_backoff, lambda: None, progress=False)
             return False
-        except MountError as exc:
-            self._event(ps, "Warning", "FailedMount", str(exc))
-            return False
+        ps.mount_backoff = 0.0
         return True
 
     def _claim_volume(self, ps: PodState, pod: Obj, vol: dict[str, Any]) -> Volume:

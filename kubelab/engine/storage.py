@@ -25,6 +25,7 @@ from kubelab.api.quantity import QuantityError, parse
 from kubelab.api.selectors import from_label_selector
 from kubelab.api.tables import DEFAULT_CLASS, is_default_class
 from kubelab.engine.apiserver import APIServer
+from kubelab.engine.clock import Timer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
 from kubelab.engine.store import Key, Obj, key_of
@@ -40,6 +41,7 @@ PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 STORAGE_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
 BETA_STORAGE_PROVISIONER = "volume.beta.kubernetes.io/storage-provisioner"
 SELECTED_NODE = "volume.kubernetes.io/selected-node"
+RESYNC = 15.0  # kube-controller-manager's --pvclaimbinder-sync-period: unbound claims are looked at again
 
 
 def default_class() -> Obj:
@@ -92,6 +94,7 @@ class PersistentVolumeController(Controller):
     def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
+        self._resync: dict[Key, Timer] = {}  # unbound claims' next periodic sync
         self.binder = Recorder(self.store, "persistentvolume-controller")
         self.protection = Recorder(self.store, "persistentvolumeclaim-protection-controller")
         # the provisioner's identity: <name>_<host>_<uuid>, as sig-storage-lib-external-provisioner
@@ -128,14 +131,32 @@ class PersistentVolumeController(Controller):
     def reconcile(self, key: Key) -> None:
         obj = self.store.get(*key)
         if obj is None:
+            timer = self._resync.pop(key, None)
+            if timer is not None:
+                timer.cancel()
             return
         if key[0] == "PersistentVolumeClaim":
             if obj["metadata"].get("deletionTimestamp"):
                 self._release_claim(obj)
             else:
                 self._sync_claim(obj)
+                current = self.store.get(*key)
+                if current is not None and not current["spec"].get("volumeName"):
+                    self._resync_later(key)
         else:
             self._sync_volume(obj)
+
+    def _resync_later(self, key: Key) -> None:
+        """The binder's periodic resync: a claim still unbound is synced (and its event, such as
+        FailedBinding, recorded again) every RESYNC seconds."""
+        if key in self._resync:
+            return
+
+        def fire() -> None:
+            self._resync.pop(key, None)
+            self.enqueue(key)
+
+        self._resync[key] = self.clock.call_later(RESYNC, fire, progress=False)
 
     # -- claims ------------------------------------------------------------------------------
     def _sync_claim(self, claim: Obj) -> None:
