@@ -489,6 +489,16 @@ def test_statefulset_claims_owned_when_deleted_policy_is_delete(cluster):
     assert cluster.engine.store.list("PersistentVolumeClaim", "default") == []
 
 
+def test_statefulset_claims_go_on_scale_down_when_scaled_policy_is_delete(cluster):
+    apply(cluster, STATEFUL.replace("  serviceName: nginx\n", "  serviceName: nginx\n"
+                                    "  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete}\n"))
+    cluster.kubectl("scale sts web --replicas=1")
+    cluster.settle()
+    assert cluster.engine.store.get("PersistentVolumeClaim", "default", "www-web-1") is None
+    assert get(cluster, "PersistentVolumeClaim", "www-web-0")["status"]["phase"] == "Bound"
+    assert "ownerReferences" not in get(cluster, "PersistentVolumeClaim", "www-web-0")["metadata"]
+
+
 def test_statefulset_claim_template_is_validated(cluster):
     r = cluster.kubectl("apply -f -", stdin=STATEFUL.replace("accessModes: [ReadWriteOnce]", "accessModes: []"))
     assert r.returncode == 1

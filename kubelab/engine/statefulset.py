@@ -147,6 +147,7 @@ class StatefulSetController(Controller):
                 continue
             if ordered and not all(_running_and_ready(p) for p in by_ordinal.values()):
                 return
+            self._claims_follow_pod(sts, pod)
             self._delete(sts, pod)
             if ordered:
                 return
@@ -237,6 +238,23 @@ class StatefulSetController(Controller):
             self.events.normal(sts, "SuccessfulCreate", f"create Claim {name} Pod {set_name}-{ordinal} "
                                                         f"in StatefulSet {set_name} success")
         return True
+
+    def _claims_follow_pod(self, sts: Obj, pod: Obj) -> None:
+        """persistentVolumeClaimRetentionPolicy.whenScaled: Delete: a condemned pod's claims get
+        the pod as owner (updateClaimOwnerRefForSetAndPod), so they go with it."""
+        policy = (sts.get("spec") or {}).get("persistentVolumeClaimRetentionPolicy") or {}
+        ordinal = _ordinal(sts["metadata"]["name"], pod)
+        if policy.get("whenScaled") != "Delete" or ordinal is None:
+            return
+        ref = {"apiVersion": "v1", "kind": "Pod", "name": pod["metadata"]["name"], "uid": pod["metadata"]["uid"]}
+        for template in _claim_templates(sts):
+            claim = self.store.get("PersistentVolumeClaim", sts["metadata"]["namespace"],
+                                   claim_name(sts, template, ordinal))
+            if claim is None or any(r.get("uid") == ref["uid"] for r in claim["metadata"].get("ownerReferences") or ()):
+                continue
+            updated = copy.deepcopy(claim)
+            updated["metadata"]["ownerReferences"] = [*(claim["metadata"].get("ownerReferences") or ()), ref]
+            self.store.update(updated)
 
     def _delete(self, sts: Obj, pod: Obj) -> None:
         name = pod["metadata"]["name"]
