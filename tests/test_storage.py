@@ -137,6 +137,16 @@ def test_validation_messages(cluster, manifest, message):
     assert (r.returncode, r.stderr) == (1, message)
 
 
+def test_pod_volume_sources_are_validated(cluster):
+    r = cluster.kubectl("apply -f -", stdin=pod("p", '""').replace(
+        "  - name: data\n", "  - name: host\n    hostPath: {path: /x, type: Folder}\n  - name: data\n"))
+    assert (r.returncode, r.stderr) == (1, 'The Pod "p" is invalid: \n'
+                                           '* spec.volumes[0].hostPath.type: Unsupported value: "Folder": supported '
+                                           'values: "", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", '
+                                           '"File", "FileOrCreate", "Socket"\n'
+                                           "* spec.volumes[1].persistentVolumeClaim.claimName: Required value\n")
+
+
 def test_storage_class_updates_are_forbidden(cluster):
     r = cluster.kubectl("patch sc standard -p '{\"provisioner\":\"other.io/x\",\"reclaimPolicy\":\"Retain\"}'")
     assert r.returncode == 1

@@ -557,6 +557,15 @@ def _volumes(volumes: list[Obj], path: str) -> tuple[Errs, set[str]]:
             errs.append(forbidden(f"{p}.{sources[1]}", "may not specify more than 1 volume type"))
         elif not sources:
             errs.append(required(p, "must specify a volume type"))
+        claim = v.get("persistentVolumeClaim")
+        if isinstance(claim, dict) and not claim.get("claimName"):
+            errs.append(required(f"{p}.persistentVolumeClaim.claimName"))
+        host = v.get("hostPath")
+        if isinstance(host, dict):
+            if not host.get("path"):
+                errs.append(required(f"{p}.hostPath.path"))
+            if host.get("type", "") not in _HOST_PATH_TYPES:
+                errs.append(not_supported(f"{p}.hostPath.type", host["type"], _HOST_PATH_TYPES))
     return errs, names
 
 
