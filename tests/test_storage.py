@@ -155,6 +155,17 @@ def test_storage_class_updates_are_forbidden(cluster):
                         "* reclaimPolicy: Forbidden: updates to reclaimPolicy are forbidden.\n")
 
 
+def test_resizing_needs_a_class_that_allows_expansion(cluster):
+    apply(cluster, claim("c1"))
+    r = cluster.kubectl("patch pvc c1 -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"2Gi\"}}}}'")
+    assert (r.returncode, r.stderr) == (1, 'Error from server (Forbidden): persistentvolumeclaims "c1" is forbidden: '
+                                           "only dynamically provisioned pvc can be resized and the storageclass that "
+                                           "provisions the pvc must support resize\n")
+    assert cluster.kubectl("patch sc standard -p '{\"allowVolumeExpansion\":true}'").returncode == 0
+    r = cluster.kubectl("patch pvc c1 -p '{\"spec\":{\"resources\":{\"requests\":{\"storage\":\"2Gi\"}}}}'")
+    assert r.returncode == 0, r.stderr
+
+
 def test_bound_claim_spec_is_immutable(cluster):
     apply(cluster, claim("c1"))
     r = cluster.kubectl("patch pvc c1 -p '{\"spec\":{\"accessModes\":[\"ReadWriteMany\"]}}'")

@@ -21,6 +21,7 @@ import copy
 import uuid
 from typing import Iterable
 
+from kubelab.api import errors
 from kubelab.api.quantity import QuantityError, parse
 from kubelab.api.selectors import from_label_selector
 from kubelab.api.tables import DEFAULT_CLASS, is_default_class
@@ -414,7 +415,22 @@ def install(engine: Engine, api: APIServer) -> None:
                     finalizers.append(finalizer)
         return hook
 
+    def resize(obj: Obj, old: Obj | None, dry_run: bool) -> None:
+        """PersistentVolumeClaimResize: a bound claim grows only if its class allows expansion
+        and made the volume (a claim of no class, or of a manual volume, cannot)."""
+        if old is None or (old.get("status") or {}).get("phase") != "Bound":
+            return
+        if _request(obj) <= _request(old):
+            return
+        sc = store.get("StorageClass", "", claim_class(obj)) if claim_class(obj) else None
+        if sc is None or not sc.get("allowVolumeExpansion"):
+            name = obj["metadata"]["name"]
+            raise errors.forbidden("persistentvolumeclaims", name,
+                                   f'persistentvolumeclaims "{name}" is forbidden: only dynamically provisioned pvc '
+                                   "can be resized and the storageclass that provisions the pvc must support resize")
+
     api.add_hook("PersistentVolumeClaim", default_storage_class)
+    api.add_hook("PersistentVolumeClaim", resize)
     api.add_hook("PersistentVolumeClaim", protect(PVC_PROTECTION))
     api.add_hook("PersistentVolume", protect(PV_PROTECTION))
     engine.add(PersistentVolumeController(engine, api))
