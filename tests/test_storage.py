@@ -548,7 +548,9 @@ mountOptions: [debug]
 GETS = ["get pv", "get pvc", "get sc", "get pv,pvc,sc", "get pv -o wide", "get pvc -o wide", "get sc -o wide",
         "get pvc -A", "get pv spare -o yaml", "get pvc bound -o json", "get sc standard -o yaml",
         "get pvc www-web-0 --show-labels", "get persistentvolumeclaims,persistentvolumes", "api-resources",
-        "api-versions", "get pv,pvc -o name", "get sc standard -o wide --show-labels"]
+        "api-versions", "get pv,pvc -o name", "get sc standard -o wide --show-labels", "get pv,pvc,sc -A",
+        "get sc,pv -A", "get nodes,sc -A",
+        "get sc -A", "get pv --sort-by=.spec.capacity.storage", "get pvc -o custom-columns=N:.metadata.name,V:.spec.volumeName"]
 DESCRIBES = ["describe pv manual-pv", "describe pv kept", "describe pv spare", "describe pvc bound",
              "describe pvc dynamic", "describe pvc waiting", "describe pvc released", "describe sc standard",
              "describe sc fast", "describe pod user", "describe sts web"]

@@ -185,8 +185,14 @@ def get(ctx: Context, args: list[str]) -> int:
     written = False
     if fmt in ("", "wide"):
         with_kind = len({req.kind.kind for req in requests}) > 1 or ctx.flags.get("show-kind")
+        namespaced_before = False
         for req, objs in groups:
-            text = table_text(ctx, req.kind.kind, objs, with_kind=with_kind, all_namespaces=all_namespaces)
+            # -A: no NAMESPACE column for a cluster-scoped kind, unless a namespaced kind came
+            # before it (kubectl's printer copy shares HumanReadableFlags, whose WithNamespace
+            # the first namespaced kind turned on)
+            namespaced_before = namespaced_before or (req.kind.namespaced and bool(objs))
+            text = table_text(ctx, req.kind.kind, objs, with_kind=with_kind,
+                              all_namespaces=all_namespaces and namespaced_before)
             if text and written and not ctx.flags.get("no-headers"):
                 ctx.out.write("\n")
             ctx.out.write(text)
@@ -216,7 +222,8 @@ def watch(ctx: Context, requests: list[Request], fmt: str, template: str, all_na
     req = requests[0]
     kind = req.kind.kind
     wide = fmt == "wide"
-    options = dict(wide=wide, namespace_column=all_namespaces, show_labels=ctx.flags.get("show-labels"),
+    options = dict(wide=wide, namespace_column=all_namespaces and req.kind.namespaced,
+                   show_labels=ctx.flags.get("show-labels"),
                    label_columns=ctx.flags.get("label-columns"))
     widths: dict[int, int] = {}
     headers_done = [ctx.flags.get("no-headers")]
