@@ -97,7 +97,6 @@ class PersistentVolumeController(Controller):
         self.api = api
         self._resync: dict[Key, Timer] = {}  # unbound claims' next periodic sync
         self.binder = Recorder(self.store, "persistentvolume-controller")
-        self.protection = Recorder(self.store, "persistentvolumeclaim-protection-controller")
         # the provisioner's identity: <name>_<host>_<uuid>, as sig-storage-lib-external-provisioner
         # reports it (a fixed uuid: drawing from the engine's rng would move every later name)
         self.provisioner = Recorder(self.store, f"{PROVISIONER}_minikube_{uuid.uuid5(uuid.NAMESPACE_DNS, 'minikube')}")
