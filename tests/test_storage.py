@@ -71,6 +71,25 @@ spec:{placed}
 """
 
 
+# a local volume on two of the nodes (the docs' local-storage example, in short)
+LOCAL = """
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: local-disk}
+spec:
+  capacity: {storage: 5Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: local-storage
+  local: {path: /mnt/disks/ssd1}
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+      - matchExpressions:
+        - {key: kubernetes.io/hostname, operator: In, values: [kubelab-m02, kubelab-m03]}
+        - {key: disktype, operator: Exists}
+"""
+
+
 @pytest.fixture
 def cluster() -> Cluster:
     return Cluster(clock="virtual", seed=7)
@@ -128,6 +147,9 @@ def test_default_storage_class_admission(cluster):
      "spec: {capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: /x, type: Folder}}\n",
      'The PersistentVolume "x" is invalid: spec.hostPath.type: Unsupported value: "Folder": supported values: '
      '"", "BlockDevice", "CharDevice", "Directory", "DirectoryOrCreate", "File", "FileOrCreate", "Socket"\n'),
+    (LOCAL.replace("  nodeAffinity:", "  nodeAffinityX:").split("  nodeAffinityX:")[0],
+     'The PersistentVolume "local-disk" is invalid: spec.nodeAffinity: Required value: '
+     "Local volume requires node affinity\n"),
     ("apiVersion: storage.k8s.io/v1\nkind: StorageClass\nmetadata: {name: x}\nvolumeBindingMode: Later\n",
      'The StorageClass "x" is invalid: \n* provisioner: Required value\n'
      '* volumeBindingMode: Unsupported value: "Later": supported values: "Immediate", "WaitForFirstConsumer"\n'),
@@ -330,6 +352,23 @@ def test_pod_waits_for_an_unbound_immediate_claim(cluster):
     assert get(cluster, "Pod", "p")["status"]["phase"] == "Running"
 
 
+def test_pod_goes_where_its_local_volume_is(cluster):
+    apply(cluster, LOCAL.replace("kubelab-m02, kubelab-m03", "kubelab-m03").replace(
+        "        - {key: disktype, operator: Exists}\n", "")
+          + "---" + claim("fast", extra="  storageClassName: local-storage") + "---" + pod("p", "fast"))
+    assert get(cluster, "Pod", "p")["spec"]["nodeName"] == "kubelab-m03"
+
+
+def test_volume_node_affinity_conflict(cluster):
+    apply(cluster, LOCAL + "---" + claim("fast", extra="  storageClassName: local-storage") + "---" + pod("p", "fast"))
+    cond = next(c for c in get(cluster, "Pod", "p")["status"]["conditions"] if c["type"] == "PodScheduled")
+    assert cond["message"] == ("0/3 nodes are available: 3 node(s) had volume node affinity conflict. preemption: "
+                               "0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
+    cluster.kubectl("label node kubelab-m02 disktype=ssd")
+    cluster.settle()
+    assert get(cluster, "Pod", "p")["spec"]["nodeName"] == "kubelab-m02"
+
+
 def test_data_in_a_claim_survives_the_pod(cluster):
     apply(cluster, claim("data") + "---" + pod("writer", "data", "echo one >> /data/log; sleep 3600"))
     assert cluster.kubectl("exec writer -- cat /data/log").stdout == "one\n"
@@ -528,7 +567,7 @@ def test_statefulset_claim_template_is_validated(cluster):
 
 
 # -- against the real kubectl 1.32 -------------------------------------------------------------
-STATE = (volume("manual-pv", "2Gi", labels="{tier: gold}") + "---" + volume("spare", "5Gi") + "---"
+STATE = (LOCAL + "---" + volume("manual-pv", "2Gi", labels="{tier: gold}") + "---" + volume("spare", "5Gi") + "---"
          + volume("kept", "1Gi", extra="  persistentVolumeReclaimPolicy: Retain\n  volumeMode: Filesystem")
          + "---" + claim("bound", "1Gi", "  storageClassName: manual\n  selector: {matchLabels: {tier: gold}}")
          + "---" + claim("dynamic", "500Mi") + "---" + claim("waiting", "1Gi", '  storageClassName: ""')
@@ -551,7 +590,7 @@ GETS = ["get pv", "get pvc", "get sc", "get pv,pvc,sc", "get pv -o wide", "get p
         "api-versions", "get pv,pvc -o name", "get sc standard -o wide --show-labels", "get pv,pvc,sc -A",
         "get sc,pv -A", "get nodes,sc -A",
         "get sc -A", "get pv --sort-by=.spec.capacity.storage", "get pvc -o custom-columns=N:.metadata.name,V:.spec.volumeName"]
-DESCRIBES = ["describe pv manual-pv", "describe pv kept", "describe pv spare", "describe pvc bound",
+DESCRIBES = ["describe pv local-disk", "describe pv manual-pv", "describe pv kept", "describe pv spare", "describe pvc bound",
              "describe pvc dynamic", "describe pvc waiting", "describe pvc released", "describe sc standard",
              "describe sc fast", "describe pod user", "describe sts web"]
 

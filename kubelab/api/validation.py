@@ -1052,6 +1052,12 @@ def _persistentvolume(obj: Obj, old: Obj | None) -> Errs:
         errs.append(required("spec", "must specify a volume type"))
     elif len(sources) > 1:
         errs.append(forbidden(f"spec.{sources[1]}", "may not specify more than 1 volume type"))
+    local = spec.get("local")
+    if isinstance(local, dict):
+        if not local.get("path"):
+            errs.append(required("spec.local.path"))
+        if not ((spec.get("nodeAffinity") or {}).get("required") or {}).get("nodeSelectorTerms"):
+            errs.append(required("spec.nodeAffinity", "Local volume requires node affinity"))
     host = spec.get("hostPath")
     if isinstance(host, dict):
         if not host.get("path"):

@@ -69,8 +69,9 @@ R_SPREAD_LABEL = "node(s) didn't match pod topology spread constraints (missing 
 R_POD_AFFINITY = "node(s) didn't match pod affinity rules"
 R_POD_ANTI = "node(s) didn't match pod anti-affinity rules"
 R_EXISTING_ANTI = "node(s) didn't satisfy existing pods anti-affinity rules"
+R_VOLUME_AFFINITY = "node(s) had volume node affinity conflict"
 # Reasons preemption cannot help with (UnschedulableAndUnresolvable in kube-scheduler).
-UNRESOLVABLE_PREFIXES = (R_UNSCHEDULABLE, R_NODE_NAME, R_AFFINITY, "node(s) had untolerated taint",
+UNRESOLVABLE_PREFIXES = (R_UNSCHEDULABLE, R_NODE_NAME, R_AFFINITY, R_VOLUME_AFFINITY, "node(s) had untolerated taint",
                          R_SPREAD_LABEL, R_POD_AFFINITY)
 
 
@@ -296,8 +297,10 @@ class Signature:
     """Everything about scheduling one kind of pod that does not change pod to pod: what it
     asks for, which nodes pass the node-only filters, and heaps of nodes by score."""
 
-    def __init__(self, sched: "Scheduler", pod: Obj) -> None:
+    def __init__(self, sched: "Scheduler", pod: Obj, volume_terms: tuple[Any, ...] = ()) -> None:
         self.sched = sched
+        # the required node terms of each bound PersistentVolume the pod mounts (VolumeBinding's Filter)
+        self.volume_terms = volume_terms
         spec = pod["spec"]
         meta = pod["metadata"]
         self.namespace = meta.get("namespace", "default")
@@ -416,7 +419,12 @@ class Signature:
         for taint in node.hard_taints:
             if not tolerates(self.tolerations, taint):
                 return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
-        return None if self.fits_affinity(node) else R_AFFINITY
+        if not self.fits_affinity(node):
+            return R_AFFINITY
+        for terms in self.volume_terms:
+            if not any(_node_term_matches(t, node.labels, node.name) for t in terms):
+                return R_VOLUME_AFFINITY
+        return None
 
     def named_nodes(self) -> set[str] | None:
         """NodeAffinity's PreFilter: when every required term names nodes (``metadata.name In``,
@@ -931,7 +939,21 @@ class Scheduler(Controller):
                 and (spec.get("schedulerName") or SCHEDULER_NAME) == SCHEDULER_NAME
                 and (pod.get("status") or {}).get("phase", "Pending") == "Pending")
 
-    def signature(self, pod: Obj) -> Signature:
+    def volume_terms(self, pod: Obj) -> tuple[Any, ...]:
+        """Each bound PersistentVolume's required node terms, for the pod's claims (a local
+        volume lives on some nodes only)."""
+        out = []
+        ns = pod["metadata"].get("namespace", "")
+        for name in claims_of(pod):
+            claim = self.store.get("PersistentVolumeClaim", ns, name)
+            volume = claim and self.store.get("PersistentVolume", "", (claim.get("spec") or {}).get("volumeName") or "")
+            terms = ((((volume or {}).get("spec") or {}).get("nodeAffinity") or {}).get("required") or {}).get(
+                "nodeSelectorTerms")
+            if terms:
+                out.append(terms)
+        return tuple(out)
+
+    def signature(self, pod: Obj, volume_terms: tuple[Any, ...] = ()) -> Signature:
         spec = pod["spec"]
         ref = controller_of(pod)
         # what the text is made of; a sibling's parts are the same objects (the store shares
@@ -941,11 +963,12 @@ class Scheduler(Controller):
                   for c in spec.get("containers") or ()],
                  [(c.get("resources"), c.get("ports"), c.get("restartPolicy"), c.get("image"))
                   for c in spec.get("initContainers") or ()],
-                 [spec.get(k) for k in _SIGNATURE_SPEC_FIELDS])
+                 [spec.get(k) for k in _SIGNATURE_SPEC_FIELDS], volume_terms)
         if parts == self._last_signature[0]:
             text = self._last_signature[1]
         else:
-            text = self._signature_text(pod, spec, ref)
+            text = self._signature_text(pod, spec, ref) + (json.dumps(volume_terms, sort_keys=True)
+                                                           if volume_terms else "")
             self._last_signature = (parts, text)
         sig = self.signatures.get(text)
         if sig is None:
@@ -953,7 +976,7 @@ class Scheduler(Controller):
                 for old_text, old in list(self.signatures.items()):
                     if not old.pending:
                         del self.signatures[old_text]
-            sig = self.signatures[text] = Signature(self, pod)
+            sig = self.signatures[text] = Signature(self, pod, volume_terms)
         return sig
 
     @staticmethod
@@ -983,7 +1006,7 @@ class Scheduler(Controller):
             self._set_condition(pod, "False", "Unschedulable", message)
             self.recorder.warning(pod, "FailedScheduling", message)
             return
-        sig = self.signature(pod)
+        sig = self.signature(pod, self.volume_terms(pod) if claims_of(pod) else ())
         node = sig.best_node()
         if node is None:
             sig.pending.add(key)
