@@ -369,8 +369,8 @@ class PersistentVolumeController(Controller):
         name = f"pvc-{meta['uid']}"
         if self.store.get("PersistentVolume", "", name) is not None:
             return
-        self.provisioner.normal(claim, "Provisioning",
-                                f'External provisioner is provisioning volume for claim "{meta["namespace"]}/{meta["name"]}"')
+        self.provisioner.normal(claim, "Provisioning", "External provisioner is provisioning volume for claim "
+                                                       f'"{meta["namespace"]}/{meta["name"]}"')
         spec = claim["spec"]
         volume = {"apiVersion": "v1", "kind": "PersistentVolume",
                   "metadata": {"name": name, "annotations": {"hostPathProvisionerIdentity": "minikube",
@@ -402,7 +402,8 @@ def install(engine: Engine, api: APIServer) -> None:
             return
         defaults = [sc for sc in store.list("StorageClass") if is_default_class(sc)]
         if defaults:
-            newest = max(defaults, key=lambda sc: (sc["metadata"].get("creationTimestamp") or "", sc["metadata"]["name"]))
+            newest = max(defaults, key=lambda sc: (sc["metadata"].get("creationTimestamp") or "",
+                                                   sc["metadata"]["name"]))
             obj["spec"]["storageClassName"] = newest["metadata"]["name"]
 
     def protect(finalizer: str):  # type: ignore[no-untyped-def]
