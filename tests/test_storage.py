@@ -213,6 +213,17 @@ def test_claim_binds_to_the_smallest_matching_volume(cluster):
     assert get(cluster, "PersistentVolume", "big", None)["status"]["phase"] == "Available"
 
 
+def test_claim_naming_its_volume(cluster):
+    apply(cluster, volume("mine") + "---" + volume("other") + "---"
+          + claim("c1", extra="  storageClassName: manual\n  volumeName: mine"))
+    pvc, pv = get(cluster, "PersistentVolumeClaim", "c1"), get(cluster, "PersistentVolume", "mine", None)
+    assert pvc["status"]["phase"] == "Bound" and pv["spec"]["claimRef"]["uid"] == pvc["metadata"]["uid"]
+    # the user pointed the claim at the volume; the controller pointed the volume at the claim
+    assert "pv.kubernetes.io/bound-by-controller" not in pvc["metadata"]["annotations"]
+    assert pv["metadata"]["annotations"]["pv.kubernetes.io/bound-by-controller"] == "yes"
+    assert get(cluster, "PersistentVolume", "other", None)["status"]["phase"] == "Available"
+
+
 def test_selector_and_access_modes_narrow_the_match(cluster):
     apply(cluster, volume("plain", "5Gi") + "---" + volume("gold", "5Gi", labels="{tier: gold}")
           + "---" + claim("c1", extra="  storageClassName: manual\n  selector: {matchLabels: {tier: gold}}")

@@ -173,15 +173,15 @@ class PersistentVolumeController(Controller):
             return
         ref = volume["spec"].get("claimRef")
         if ref is None:
-            self._bind(volume, claim, by_controller=False)
+            self._bind(volume, claim)
         elif ref.get("uid") == claim["metadata"]["uid"] or (not ref.get("uid") and ref.get("name") ==
                                                             claim["metadata"]["name"]):
-            self._bind(volume, claim, by_controller=False)
+            self._bind(volume, claim)
 
     def _sync_unbound(self, claim: Obj) -> None:
         volume = self._find_volume(claim)
         if volume is not None:
-            self._bind(volume, claim, by_controller=True)
+            self._bind(volume, claim)
             return
         class_name = claim_class(claim)
         if not class_name:
@@ -268,9 +268,10 @@ class PersistentVolumeController(Controller):
                 best, found = rank, volume
         return found
 
-    def _bind(self, volume: Obj, claim: Obj, by_controller: bool) -> None:
+    def _bind(self, volume: Obj, claim: Obj) -> None:
         """bind(): the volume's claimRef and phase, then the claim's volumeName, annotations and
-        status (capacity and access modes from the volume)."""
+        status (capacity and access modes from the volume). Whichever side the controller had to
+        point at the other (bindVolumeToClaim / bindClaimToVolume) is annotated bound-by-controller."""
         meta = claim["metadata"]
         ref = {"kind": "PersistentVolumeClaim", "namespace": meta["namespace"], "name": meta["name"],
                "uid": meta["uid"], "apiVersion": "v1", "resourceVersion": meta["resourceVersion"]}
@@ -278,8 +279,7 @@ class PersistentVolumeController(Controller):
         if current.get("uid") != meta["uid"]:
             updated = copy.deepcopy(volume)
             updated["spec"]["claimRef"] = ref
-            if by_controller:
-                _annotate(updated, **{BOUND_BY_CONTROLLER: "yes"})
+            _annotate(updated, **{BOUND_BY_CONTROLLER: "yes"})
             volume = self.store.update(updated)
         if (volume.get("status") or {}).get("phase") != "Bound":
             updated = copy.deepcopy(volume)
@@ -288,10 +288,10 @@ class PersistentVolumeController(Controller):
         name = volume["metadata"]["name"]
         if claim["spec"].get("volumeName") != name or BIND_COMPLETED not in (meta.get("annotations") or {}):
             updated = copy.deepcopy(claim)
-            updated["spec"]["volumeName"] = name
-            _annotate(updated, **{BIND_COMPLETED: "yes"})
-            if by_controller:
+            if claim["spec"].get("volumeName") != name:
+                updated["spec"]["volumeName"] = name
                 _annotate(updated, **{BOUND_BY_CONTROLLER: "yes"})
+            _annotate(updated, **{BIND_COMPLETED: "yes"})
             claim = self.store.update(updated)
         status = {"phase": "Bound", "accessModes": list(volume["spec"].get("accessModes") or ()),
                   "capacity": dict(volume["spec"].get("capacity") or {})}
