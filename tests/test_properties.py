@@ -6,7 +6,9 @@ cluster settles:
 - every ReplicaSet owns exactly ``spec.replicas`` live pods;
 - nothing is left behind by a deleted owner;
 - resourceVersions strictly increase;
-- a rejected request changed nothing.
+- a rejected request changed nothing;
+- a restart in the middle (the cluster closed and brought back from its state file, as after a
+  kernel restart) loses nothing that was acknowledged.
 """
 from __future__ import annotations
 
@@ -147,6 +149,61 @@ def test_invariants_hold_after_any_sequence(sequence: list[tuple], seed: int) ->
         run_step(c, step)
     assert c.settle(timeout=1800), "the cluster did not settle"
     assert_invariants(c, versions)
+
+
+RESTARTS = int(os.environ.get("KUBELAB_RESTART_EXAMPLES", "12"))
+
+
+def _acknowledged(c: Cluster) -> dict[tuple[str, str, str], str]:
+    """What clients were told is stored: each object's identity and what it asks for (its spec,
+    or its data). A restart may write statuses (containers restart), never these. An object
+    being deleted (itself, its namespace or its owner) may finish going: that deletion was
+    acknowledged."""
+    store = c.engine.store
+    leaving = {n["metadata"]["name"] for n in store.list("Namespace") if n["metadata"].get("deletionTimestamp")}
+    uids = {o["metadata"]["uid"] for kind in list(store.kinds()) for o in store.list(kind)}
+
+    def orphaned(o: dict) -> bool:  # its owner went: the garbage collector takes it
+        return any(ref["uid"] not in uids for ref in o["metadata"].get("ownerReferences", ()))
+
+    return {(kind, o["metadata"].get("namespace", ""), o["metadata"]["name"]):
+            json.dumps([o["metadata"]["uid"], o["metadata"].get("labels"), o.get("spec"), o.get("data")],
+                       sort_keys=True)
+            for kind in list(store.kinds()) if kind != "Event" for o in store.list(kind)
+            if not o["metadata"].get("deletionTimestamp") and o["metadata"].get("namespace") not in leaving
+            and not orphaned(o)}
+
+
+@settings(max_examples=RESTARTS, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(steps, st.just(("restart",))), min_size=1, max_size=10), st.integers(0, 2**16))
+def test_invariants_hold_across_restarts(tmp_path_factory, sequence: list[tuple], seed: int) -> None:
+    """The same sequences with kernel restarts mixed in: each restart finds every object the
+    store held (same uid, same resourceVersion), and the cluster then settles as before."""
+    path = tmp_path_factory.mktemp("state") / "cluster.db"
+    c = Cluster(clock="virtual", seed=seed, state=path)
+    versions: list[int] = []
+    record = lambda ev, obj, old: versions.append(int(obj["metadata"]["resourceVersion"]))  # noqa: E731
+    c.engine.store.subscribe(record)
+    try:
+        for step in sequence:
+            if step[0] != "restart":
+                run_step(c, step)
+                continue
+            c.engine.drain()  # what the controllers would do at this very instant is done first
+            before = _acknowledged(c)
+            not_ready = NOT_READY.pop(id(c), None)
+            c.close()
+            c = Cluster(clock="virtual", seed=seed, state=path)
+            after = _acknowledged(c)
+            assert {k: after.get(k) for k in before} == before, "a restart lost or changed an object"
+            if not_ready is not None:
+                NOT_READY[id(c)] = not_ready
+            c.engine.store.subscribe(record)
+        assert c.settle(timeout=1800), "the cluster did not settle"
+        assert_invariants(c, versions)
+    finally:
+        NOT_READY.pop(id(c), None)
+        c.close()
 
 
 def assert_invariants(c: Cluster, versions: list[int]) -> None:
