@@ -1149,8 +1149,8 @@ _REVIEWS: dict[tuple[str, ...], Callable[[Any], Obj]] = {
 
 
 def _scale_of(obj: Obj) -> Obj:
-    """The autoscaling/v1 Scale of a Deployment, ReplicaSet or StatefulSet."""
-    from kubelab.api.tables import selector_string
+    """The autoscaling/v1 Scale of a Deployment, ReplicaSet, ReplicationController or StatefulSet."""
+    from kubelab.api.tables import format_labels, selector_string
 
     meta = obj["metadata"]
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
@@ -1158,7 +1158,9 @@ def _scale_of(obj: Obj) -> Obj:
             "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
                          if k in meta},
             "spec": {"replicas": spec.get("replicas", 0)},
-            "status": {"replicas": status.get("replicas", 0), "selector": selector_string(spec.get("selector"))}}
+            "status": {"replicas": status.get("replicas", 0),
+                       "selector": (format_labels(spec.get("selector")) if obj["kind"] == "ReplicationController"
+                                    else selector_string(spec.get("selector")))}}
 
 
 def _with_kind(obj: Any, kind: Kind) -> Any:

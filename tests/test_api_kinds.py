@@ -18,13 +18,14 @@ def test_status_and_scale_subresources_agree_with_the_openapi():
 
 
 def test_all_category_is_in_discovery_order():
-    assert [k.kind for k in all_category()] == ["Pod", "Service", "DaemonSet", "Deployment", "ReplicaSet",
+    assert [k.kind for k in all_category()] == ["Pod", "ReplicationController", "Service", "DaemonSet", "Deployment", "ReplicaSet",
                                                 "StatefulSet", "Job", "CronJob"]
 
 
 def test_namespace_termination_deletes_controllers_before_what_they_make():
     order = [k.kind for k in namespace_content()]
-    assert order[:7] == ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "Pod"]
+    assert order[:8] == ["Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicationController",
+                         "ReplicaSet", "Pod"]
     assert set(order) == {k.kind for k in KINDS if k.namespaced and "delete" in k.verbs}
 
 

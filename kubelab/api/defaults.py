@@ -232,6 +232,23 @@ def _replicaset(obj: Obj) -> None:
     _template(spec.setdefault("template", {}))
 
 
+def _replicationcontroller(obj: Obj) -> None:
+    """SetDefaults_ReplicationController: the selector and the object's labels default to the
+    template's labels when empty (the one equality-based selector left in the API)."""
+    spec = obj.setdefault("spec", {})
+    template = spec.get("template")
+    labels = ((template or {}).get("metadata") or {}).get("labels") if isinstance(template, dict) else None
+    if labels:
+        if not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        meta = obj.setdefault("metadata", {})
+        if not meta.get("labels"):
+            meta["labels"] = dict(labels)
+    spec.setdefault("replicas", 1)
+    if template is not None:
+        _template(template)
+
+
 def _daemonset(obj: Obj) -> None:
     spec = obj.setdefault("spec", {})
     strategy = spec.setdefault("updateStrategy", {})
@@ -400,6 +417,7 @@ def _storageclass(obj: Obj) -> None:
 
 _BY_KIND: dict[str, Callable[[Obj], None]] = {
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
+    "ReplicationController": _replicationcontroller,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
     "Namespace": _namespace, "Secret": _secret, "Endpoints": _endpoints,
     "PersistentVolume": _persistentvolume, "PersistentVolumeClaim": _persistentvolumeclaim,

@@ -71,6 +71,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims", True, ("pvc",), status=True),
     Kind("PersistentVolume", "", "v1", "persistentvolumes", False, ("pv",), status=True),
     Kind("Pod", "", "v1", "pods", True, ("po",), _ALL, status=True, deletion_rank=7),
+    Kind("ReplicationController", "", "v1", "replicationcontrollers", True, ("rc",), _ALL, **_WORKLOAD,
+         scale=True, deletion_rank=6),
     Kind("Secret", "", "v1", "secrets", True),
     Kind("ServiceAccount", "", "v1", "serviceaccounts", True, ("sa",)),
     Kind("Service", "", "v1", "services", True, ("svc",), _ALL, status=True),

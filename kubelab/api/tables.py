@@ -123,6 +123,14 @@ def _replicaset(rs: Obj, now: float) -> Row:
             [*_containers(spec), format_label_selector(spec.get("selector"))])
 
 
+def _replicationcontroller(rc: Obj, now: float) -> Row:
+    """printReplicationController: a ReplicaSet's columns, the selector a plain label map."""
+    spec, status = rc.get("spec") or {}, rc.get("status") or {}
+    return ([rc["metadata"]["name"], spec.get("replicas", 1), status.get("replicas", 0),
+             status.get("readyReplicas", 0), _age(rc, now)],
+            [*_containers(spec), format_labels(spec.get("selector"))])
+
+
 def _deployment(d: Obj, now: float) -> Row:
     spec, status = d.get("spec") or {}, d.get("status") or {}
     return ([d["metadata"]["name"], f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}",
@@ -473,6 +481,11 @@ COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
                     ("Current", "integer", "", "Number of pods created."),
                     ("Ready", "integer", "", "Number of pods ready."),
                     _AGE], _WORKLOAD_WIDE),
+    "ReplicationController": ([_NAME,
+                               ("Desired", "integer", "", "Number of pods wanted."),
+                               ("Current", "integer", "", "Number of pods created."),
+                               ("Ready", "integer", "", "Number of pods ready."),
+                               _AGE], _WORKLOAD_WIDE),
     "Deployment": ([_NAME,
                     ("Ready", "string", "", "Ready pods out of the desired replicas."),
                     ("Up-to-date", "integer", "", "Pods running the latest pod template."),
@@ -574,7 +587,7 @@ _EVENT_COLUMNS: list[tuple[Column, int]] = [
 ]
 
 _ROWS: dict[str, Callable[[Obj, float], Row]] = {
-    "Pod": _pod, "ReplicaSet": _replicaset, "Deployment": _deployment, "DaemonSet": _daemonset,
+    "Pod": _pod, "ReplicaSet": _replicaset, "ReplicationController": _replicationcontroller, "Deployment": _deployment, "DaemonSet": _daemonset,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "ControllerRevision": _controllerrevision, "Endpoints": _endpoints, "EndpointSlice": _endpointslice,
     "ConfigMap": _configmap, "Secret": _secret, "ServiceAccount": _serviceaccount,
     "Namespace": _namespace, "Node": _node, "PersistentVolume": _persistentvolume,

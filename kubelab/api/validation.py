@@ -785,6 +785,32 @@ def _replicaset(obj: Obj, old: Obj | None) -> Errs:
     return errs + _workload_template(spec, "replicaset", ("Always",)) + _immutable_selector(obj, old)
 
 
+def _replicationcontroller(obj: Obj, old: Obj | None) -> Errs:
+    """ValidateReplicationControllerSpec: a non-empty map selector that the template's labels
+    match, only restartPolicy Always, no activeDeadlineSeconds (the selector may change)."""
+    spec = obj.get("spec") or {}
+    errs = _non_negative(spec, "minReadySeconds")
+    selector = spec.get("selector") or {}
+    if not selector:
+        errs.append(required("spec.selector"))
+    errs += _labels(selector, "spec.selector")
+    errs += _non_negative(spec, "replicas")
+    template = spec.get("template")
+    if template is None:
+        return errs + [required("spec.template")]
+    labels = (template.get("metadata") or {}).get("labels") or {}
+    if selector and any(labels.get(k) != v for k, v in selector.items()):
+        errs.append(invalid("spec.template.metadata.labels", _Raw(go_string_map(labels or None)),
+                            "`selector` does not match template `labels`"))
+    errs += _labels(labels, "spec.template.metadata.labels")
+    pod = template.get("spec") or {}
+    errs += pod_spec(pod, "spec.template.spec", ("Always",))
+    if pod.get("activeDeadlineSeconds") is not None:
+        errs.append(forbidden("spec.template.spec.activeDeadlineSeconds",
+                              "activeDeadlineSeconds in ReplicationController is not Supported"))
+    return errs
+
+
 def _daemonset(obj: Obj, old: Obj | None) -> Errs:
     spec = obj.get("spec") or {}
     errs = _workload_template(spec, "daemonset", ("Always",))
@@ -1121,6 +1147,7 @@ def _storageclass(obj: Obj, old: Obj | None) -> Errs:
 
 _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
+    "ReplicationController": _replicationcontroller,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
     "ConfigMap": _configmap, "Secret": _secret, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelab.engine import (cronjob, daemonset, deployment, endpoints, eventttl, garbage, job, kubelet,
-                            namespaces, nodes, replicaset, scheduler, serviceaccounts, services,
-                            statefulset, storage, system)
+                            namespaces, nodes, replicaset, replicationcontroller, scheduler, serviceaccounts,
+                            services, statefulset, storage, system)
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Engine
 from kubelab.engine.kubelet import Kubelet
@@ -38,6 +38,7 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     services.install(engine, api)
     garbage.install(engine, api)
     replicaset.install(engine, api)
+    replicationcontroller.install(engine, api)
     deployment.install(engine, api)
     job.install(engine, api)
     cronjob.install(engine, api)

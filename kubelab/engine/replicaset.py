@@ -175,12 +175,22 @@ class Tally:
 
 
 class ReplicaSetController(Controller):
+    """The replica-keeping loop; ``kind``, ``component`` and ``selector_of`` make it the
+    ReplicationController's too, as kube-controller-manager's ReplicationManager wraps the
+    ReplicaSetController (NewReplicationManager)."""
+
+    kind = "ReplicaSet"
+    component = "replicaset-controller"
     watches = ("ReplicaSet", "Pod")
+
+    @staticmethod
+    def selector_of(spec: Obj) -> Selector:
+        return from_label_selector(spec.get("selector"))
 
     def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
-        self.events = Recorder(self.store, "replicaset-controller")
+        self.events = Recorder(self.store, self.component)
         self.throttle = Throttle(self)
         self._timers: dict[Key, Any] = {}
         self._backoff: dict[Key, float] = {}  # failing keys: seconds until the next retry
@@ -188,7 +198,8 @@ class ReplicaSetController(Controller):
         self._dirty: dict[Key, set[str]] = {}  # pods changed since the ReplicaSet's last sync
 
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
-        if obj["kind"] == "ReplicaSet":
+        kind = self.kind
+        if obj["kind"] == kind:
             if event == "DELETED":
                 self.throttle.forget(key_of(obj))
                 self._backoff.pop(key_of(obj), None)
@@ -201,18 +212,18 @@ class ReplicaSetController(Controller):
         ns = meta.get("namespace", "")
         keys: set[Key] = set()
         ref = controller_of(obj)
-        if ref is not None and ref.get("kind") == "ReplicaSet":
-            keys.add(("ReplicaSet", ns, ref["name"]))
+        if ref is not None and ref.get("kind") == kind:
+            keys.add((kind, ns, ref["name"]))
         if old is not None:  # the same references (a status write) name the same owner
             old_ref = ref if old["metadata"].get("ownerReferences") is meta.get("ownerReferences") \
                 else controller_of(old)
-            if old_ref is not None and old_ref.get("kind") == "ReplicaSet":
-                keys.add(("ReplicaSet", ns, old_ref["name"]))
+            if old_ref is not None and old_ref.get("kind") == kind:
+                keys.add((kind, ns, old_ref["name"]))
         claim_changed = _claim_changed(obj, old)
         if ref is None and event != "DELETED" and claim_changed:
             labels = meta.get("labels")
-            for rs in self.store.list("ReplicaSet", ns):
-                if from_label_selector(rs["spec"].get("selector")).matches(labels):
+            for rs in self.store.list(kind, ns):
+                if self.selector_of(rs["spec"]).matches(labels):
                     keys.add(key_of(rs))
         name = meta["name"]
         for key in keys:
@@ -229,8 +240,7 @@ class ReplicaSetController(Controller):
             self._tallies.pop(key, None)
             self._dirty.pop(key, None)
             return
-        spec = rs.get("spec") or {}
-        selector = from_label_selector(spec.get("selector"))
+        selector = self.selector_of(rs.get("spec") or {})
         if selector.empty:
             return
         tally = self._claim(key, rs, selector)
@@ -321,7 +331,7 @@ class ReplicaSetController(Controller):
         related = list(pods)
         owner = controller_of(rs)
         if owner is not None:
-            related = [p for sibling in self.store.owned_by(owner["uid"]) if sibling["kind"] == "ReplicaSet"
+            related = [p for sibling in self.store.owned_by(owner["uid"]) if sibling["kind"] == self.kind
                        for p in self.store.owned_by(sibling["metadata"]["uid"])
                        if p["kind"] == "Pod" and is_pod_active(p)]
         on_node: dict[str, int] = {}

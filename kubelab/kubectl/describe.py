@@ -569,7 +569,8 @@ def describe_pod(client: Client, pod: Obj, now: float, show_events: bool = True)
 
 def _pod_counts(client: Client, obj: Obj) -> tuple[int, int, int, int]:
     """Running / Waiting / Succeeded / Failed pods that ``obj`` controls (by uid)."""
-    selector = format_selector((obj.get("spec") or {}).get("selector"))
+    raw = (obj.get("spec") or {}).get("selector")
+    selector = format_labels(raw) if obj["kind"] == "ReplicationController" else format_selector(raw)
     pods = client.list("Pod", obj["metadata"].get("namespace"), label_selector=selector or None)["items"]
     counts = {"Running": 0, "Pending": 0, "Succeeded": 0, "Failed": 0}
     for pod in pods:
@@ -603,6 +604,29 @@ def describe_replicaset(client: Client, rs: Obj, now: float, show_events: bool =
             w.w(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
     if show_events:
         describe_events(w, search_events(client, rs), now)
+    return w.text()
+
+
+def describe_replicationcontroller(client: Client, rc: Obj, now: float, show_events: bool = True) -> str:
+    """describeReplicationController: like a ReplicaSet's, with a label-map selector and no
+    Controlled By line."""
+    w = Writer()
+    meta, spec, status = rc["metadata"], rc.get("spec") or {}, rc.get("status") or {}
+    _header(w, rc)
+    w.w(0, f"Selector:\t{format_labels(spec.get('selector'))}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired\n")
+    running, waiting, succeeded, failed = _pod_counts(client, rc)
+    w.w(0, f"Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed\n")
+    describe_pod_template(w, spec.get("template"))
+    if status.get("conditions"):
+        w.w(0, "Conditions:\n  Type\tStatus\tReason\n")
+        w.w(1, "----\t------\t------\n")
+        for c in status["conditions"]:
+            w.w(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
+    if show_events:
+        describe_events(w, search_events(client, rc), now)
     return w.text()
 
 
@@ -1322,6 +1346,7 @@ def describe_storageclass(client: Client, sc: Obj, now: float, show_events: bool
 DESCRIBERS: dict[str, Callable[..., str]] = {
     "Pod": describe_pod,
     "ReplicaSet": describe_replicaset,
+    "ReplicationController": describe_replicationcontroller,
     "Deployment": describe_deployment,
     "Job": describe_job,
     "CronJob": describe_cronjob,
