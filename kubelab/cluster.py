@@ -81,6 +81,7 @@ class Cluster:
 
         started = parts.install(self.engine, self.api, nodes, self.images)
         self.kubelet, self.network = started.kubelet, started.network
+        self._health = started.health
         self.client = EmbeddedClient(self.engine, self.api, self.network)
         if self.state is not None:
             self.state.track(self.engine.store, {"nodes": json.dumps(nodes, default=str)})
@@ -166,6 +167,33 @@ class Cluster:
         from kubelab.server import serve
 
         return serve(self, port)
+
+    def stop_node(self, name: str) -> None:
+        """Power a node off, as if its machine went away: its kubelet stops heartbeating, so
+        after 40 s the node goes NotReady and is tainted unreachable, and its pods are evicted
+        300 s later (they stay Terminating until the node comes back)."""
+        with self.engine.lock:
+            self._node(name)
+            self.kubelet.stop_node(name)
+            self._health.heartbeat_stopped(name)
+            self.engine.drain()
+
+    def start_node(self, name: str) -> None:
+        """Power a stopped node on again: its kubelet posts Ready, the taints go, and the pods
+        still bound to it start again (those deleted meanwhile are removed)."""
+        with self.engine.lock:
+            self._node(name)
+            self._health.heartbeat_resumed(name)
+            self.kubelet.start_node(name)
+            self.engine.drain()
+
+    def _node(self, name: str) -> Any:
+        from kubelab.api.errors import not_found
+
+        node = self.engine.store.get("Node", "", name)
+        if node is None:
+            raise not_found("nodes", name)
+        return node
 
     def node_ip(self, node: str | None = None) -> str:
         """The InternalIP of a node (the first one by default): what ``minikube ip`` prints."""

@@ -16,7 +16,7 @@ from kubelab.engine.core import Engine
 def _controllers_only(engine: Engine, api: APIServer, node_spec: Any, images: Any) -> parts.Parts:
     for part in (namespaces, garbage, replicaset, deployment, endpoints):
         part.install(engine, api)
-    return parts.Parts(None, None)  # type: ignore[arg-type] - no node agent, no pod network
+    return parts.Parts(None, None, None)  # type: ignore[arg-type] - no node agent, pod network or health monitor
 
 
 def bare_cluster(monkeypatch: pytest.MonkeyPatch, seed: int = 1) -> Cluster:

@@ -15,7 +15,7 @@ def _scheduling_only(engine, api, node_spec, images):
     nodes_module.install(engine, node_spec)
     services.install(engine, api)
     scheduler.install(engine)
-    return parts.Parts(None, None)
+    return parts.Parts(None, None, None)
 
 
 @pytest.fixture

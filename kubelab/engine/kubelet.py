@@ -10,6 +10,7 @@ when the grace period ends, and only then does the pod leave the store.
 from __future__ import annotations
 
 import base64
+import copy
 import functools
 import hashlib
 import math
@@ -29,7 +30,8 @@ from kubelab.engine.network import ConnectError, HttpRequest, Network, Sandbox
 from kubelab.engine.session import ProcessSession
 from kubelab.engine.runtime import (Catalog, InvalidImageName, Process, PullError, Reference, Runtime, Spec,
                                     StartError, Volume, image_digest, parse_reference)
-from kubelab.engine.store import Key, Obj, compact
+from kubelab.engine.nodes import posted_conditions
+from kubelab.engine.store import Key, Obj, compact, key_of
 
 SANDBOX_DELAY = 0.5  # binding to sandbox ready (the pod IP is known)
 CREATE_DELAY = 0.3  # create + start a container
@@ -182,6 +184,7 @@ class Kubelet(Controller):
         # What outlives pods: a PersistentVolume's files (("pv", name)), a node's hostPath
         # directories and files (("node", node, path)); a file's content sits under "".
         self.disks: dict[tuple[str, ...], dict[str, str]] = {}
+        self.stopped: dict[str, str] = {}  # node -> when its machine went off (its pods are not looked after)
 
     def restart_all(self, stopped_at: str) -> None:
         """The nodes came back up (``minikube start`` after ``minikube stop`` at ``stopped_at``):
@@ -279,7 +282,7 @@ class Kubelet(Controller):
         uid = self._by_key.get(key)
         if uid is not None and (pod is None or pod["metadata"]["uid"] != uid):
             self._forget(self.pods[uid])
-        if pod is None or not pod.get("spec", {}).get("nodeName"):
+        if pod is None or not pod.get("spec", {}).get("nodeName") or pod["spec"]["nodeName"] in self.stopped:
             return
         ps = self.pods.get(pod["metadata"]["uid"])
         if ps is None:
@@ -292,6 +295,31 @@ class Kubelet(Controller):
             return
         self._sync(ps, pod)
         self._write_status(ps)
+
+    # -- a node's machine going off and on ------------------------------------------------------
+    def stop_node(self, name: str) -> None:
+        """Power the node off: its containers die with it, nothing reports on its pods any
+        more (their API objects stay as they were last written)."""
+        self.stopped[name] = self.clock.timestamp()
+        for ps in [ps for ps in self.pods.values() if ps.node == name]:
+            self._forget(ps)
+
+    def start_node(self, name: str) -> None:
+        """Boot the node again: the kubelet posts Ready and syncs every pod bound to it as after
+        a reboot (see restart_all: new sandboxes, restartCount + 1; a pod deleted meanwhile is
+        killed and removed)."""
+        stopped_at = self.stopped.pop(name)
+        node = self.store.get("Node", "", name)
+        if node is not None:
+            now = self.clock.timestamp()
+            status = copy.deepcopy(node["status"])
+            status["conditions"] = posted_conditions(status.get("conditions") or [], now)
+            self.store.update({**node, "status": status}, status=True)
+        for pod in self.store.list("Pod"):
+            if (pod.get("spec") or {}).get("nodeName") == name:
+                if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+                    self._rebooted[pod["metadata"]["uid"]] = stopped_at
+                self.enqueue(key_of(pod))
 
     def _admit(self, pod: Obj) -> PodState:
         spec = pod["spec"]

@@ -170,6 +170,19 @@ def _conditions(now: str) -> list[dict[str, str]]:
              "status": status, "type": type_} for type_, status, reason, message in rows]
 
 
+def posted_conditions(before: list[dict[str, str]], now: str) -> list[dict[str, str]]:
+    """What a healthy kubelet posts (setNodeStatus's condition setters): each condition's
+    heartbeat is now, its transition time moves only if its status changed."""
+    old = {c.get("type"): c for c in before}
+    out = []
+    for cond in _conditions(now):
+        prev = old.get(cond["type"])
+        if prev is not None and prev.get("status") == cond["status"]:
+            cond["lastTransitionTime"] = prev.get("lastTransitionTime", now)
+        out.append(cond)
+    return out
+
+
 def internal_ip(node: Obj) -> str:
     """The node's InternalIP (what ``minikube ip`` prints for it)."""
     return next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")

@@ -13,25 +13,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelab.engine import (cronjob, daemonset, deployment, endpoints, eventttl, garbage, job, kubelet,
-                            namespaces, nodes, replicaset, replicationcontroller, scheduler, serviceaccounts,
-                            services, statefulset, storage, system)
+                            namespaces, nodelifecycle, nodes, replicaset, replicationcontroller, scheduler,
+                            serviceaccounts, services, statefulset, storage, system)
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Engine
 from kubelab.engine.kubelet import Kubelet
 from kubelab.engine.network import Network
+from kubelab.engine.nodelifecycle import NodeHealth
 
 
 @dataclass(frozen=True)
 class Parts:
-    """What the cluster holds on to after start-up: the node agent and the pod network."""
+    """What the cluster holds on to after start-up: the node agent, the pod network and the
+    node health monitor (told when a node stops and starts)."""
 
     kubelet: Kubelet
     network: Network
+    health: NodeHealth
 
 
 def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: dict[str, Any] | None) -> Parts:
     """Start every part of the control plane on ``engine``, serving through ``api``."""
     nodes.install(engine, node_spec)
+    health = nodelifecycle.install(engine, api)
     namespaces.install(engine, api)
     eventttl.install(engine)
     serviceaccounts.install(engine, api)
@@ -49,4 +53,4 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     scheduler.install(engine)
     agent = kubelet.install(engine, api, images)
     system.install(engine, api, agent)
-    return Parts(agent, agent.network)
+    return Parts(agent, agent.network, health)

@@ -11,9 +11,9 @@ Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...] 
 ``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset`` (a fresh cluster; the
 previous one's state file is kept, and ``reset --undo`` brings it back), ``ip`` (the node IP,
 like ``minikube ip``), ``workdir NAME`` (this chapter's own folder for its files), ``serve``
-(the cluster's API for the real kubectl in a terminal, see :mod:`kubelab.notebook.serving`)
-and ``config show-changes on|off``. ``%kube edit KIND/NAME`` opens the
-object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
+(the cluster's API for the real kubectl in a terminal, see :mod:`kubelab.notebook.serving`),
+``node stop|start NAME`` (power a node off or on) and ``config show-changes on|off``.
+``%kube edit KIND/NAME`` opens the object's YAML in a text box whose **save** button runs ``kubectl edit`` with it.
 ``%kube run -it ...``, ``%kube exec -it POD -- sh`` and ``%kube attach -it POD`` open a terminal
 in the cell's output (kubelab.notebook.terminal); with text on stdin (``Cluster.kubectl``) they
 read it as a pipe instead.
@@ -32,9 +32,10 @@ import threading
 from typing import Any
 
 import kubelab.notebook as nb
+from kubelab.api.errors import StatusError
 from kubelab.notebook.display import KubeResult, Notice
 
-_SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip", "workdir", "serve")
+_SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip", "workdir", "serve", "node")
 _home: str | None = None  # the folder the kernel started in: chapters' work folders go inside it
 _GO_ACTION = re.compile(r"\{\{.*?\}\}", re.S)
 _HELD = re.compile("\x00(\\d+)\x00")
@@ -336,6 +337,8 @@ def _special(argv: list[str]) -> Any:
         return _node_ip()
     if word == "workdir":
         return _workdir(rest)
+    if word == "node":
+        return _node_power(rest)
     if word == "config":
         state = rest[1] if len(rest) > 1 else ""
         if state not in ("on", "off"):
@@ -400,6 +403,24 @@ def _workdir(rest: list[str]) -> None:
     os.makedirs(folder, exist_ok=True)
     os.chdir(folder)
     print(f"working in {name}/ (this chapter's files go there)")
+
+
+def _node_power(rest: list[str]) -> None:
+    """``%kube node stop|start NAME``: power a node of the embedded cluster off or on."""
+    if len(rest) != 2 or rest[0] not in ("stop", "start"):
+        print("error: usage: %kube node stop|start NAME", file=sys.stderr)
+        return None
+    cluster = nb.cluster()
+    if cluster is None:
+        print("error: %kube node needs the kernel's embedded cluster", file=sys.stderr)
+        return None
+    try:
+        (cluster.stop_node if rest[0] == "stop" else cluster.start_node)(rest[1])
+    except StatusError as err:
+        print(f"Error from server ({err.reason}): {err.message}", file=sys.stderr)
+        return None
+    print(f"node/{rest[1]} {'stopped' if rest[0] == 'stop' else 'started'}")
+    return None
 
 
 def _node_ip() -> Any:
