@@ -14,6 +14,7 @@ import json
 import posixpath
 import re
 import threading
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -700,9 +701,168 @@ def _needs_env(proc: Process, argv: list[str]) -> None:
     _idle(proc, argv)
 
 
+def _go_404() -> HttpResponse:
+    """Go's net/http answer to a path nobody handles."""
+    return HttpResponse(404, "404 page not found\n")
+
+
+def _flag(argv: list[str], name: str, default: str) -> str:
+    """A Go ``--name=value`` / ``--name value`` flag of ``argv``."""
+    for i, arg in enumerate(argv):
+        for prefix in (f"--{name}=", f"-{name}="):
+            if arg.startswith(prefix):
+                return arg[len(prefix):]
+        if arg in (f"--{name}", f"-{name}") and i + 1 < len(argv):
+            return argv[i + 1]
+    return default
+
+
+def _agnhost(proc: Process, argv: list[str]) -> None:
+    """registry.k8s.io/e2e-test-images/agnhost: one test binary, a subcommand per server. Only
+    those the Kubernetes docs use: liveness, netexec, serve-hostname, pause."""
+    sub = argv[1] if len(argv) > 1 else "pause"
+    started = proc.clock.now()
+
+    if sub == "liveness":  # /healthz is 200 for 10 s after the start, then 500
+        def liveness(req: HttpRequest) -> HttpResponse:
+            path = req.path.split("?")[0]
+            if path == "/healthz":
+                elapsed = proc.clock.now() - started
+                return HttpResponse(500, f"error: {elapsed:.9f}") if elapsed > 10 else HttpResponse(200, "ok")
+            if path == "/redirect":
+                return HttpResponse(302, "", reason="Found")
+            return _go_404()
+
+        proc.listen(8080, liveness)
+    elif sub == "netexec":
+        port = _flag(argv, "http-port", "8080")
+        if not port.isdigit():
+            proc.emit(STDERR, f'Error: invalid argument "{port}" for "--http-port" flag: strconv.ParseInt: '
+                              f'parsing "{port}": invalid syntax\n')
+            proc._exit_soon(1)
+            return
+
+        def netexec(req: HttpRequest) -> HttpResponse:
+            path, _, query = req.path.partition("?")
+            params = dict(urllib.parse.parse_qsl(query))
+            if path == "/":
+                stamp = datetime.fromtimestamp(proc.clock.now(), tz=timezone.utc)
+                return HttpResponse(200, f"NOW: {stamp:%Y-%m-%d %H:%M:%S.%f}000 +0000 UTC "
+                                         f"m=+{proc.clock.now() - started:.9f}")
+            if path == "/echo":
+                return HttpResponse(200, params.get("msg", ""))
+            if path in ("/hostname", "/hostName"):
+                return HttpResponse(200, proc.hostname)
+            if path == "/clientip":
+                return HttpResponse(200, f"{req.client_ip}:{40000 + len(req.path)}")
+            if path == "/healthz":
+                return HttpResponse(200, "")
+            return _go_404()
+
+        proc.listen(int(port), netexec)
+        proc.write(f"Started HTTP server on port {port}\n")
+        proc.write(f"Started UDP server on port  {_flag(argv, 'udp-port', '8081')}\n")
+    elif sub == "serve-hostname":
+        port = int(_flag(argv, "port", "9376")) if _flag(argv, "port", "9376").isdigit() else 9376
+        proc.listen(port, lambda req: HttpResponse(200, proc.hostname))
+        proc.write(f"Serving on port {port}.\n")
+    elif sub == "pause":
+        proc.write("Paused\n")
+    else:
+        proc.emit(STDERR, f'Error: unknown command "{sub}" for "agnhost"\nRun \'agnhost --help\' for usage.\n')
+        proc._exit_soon(1)
+
+
+def _hello_app(proc: Process, argv: list[str]) -> None:
+    """gcr.io/google-samples/hello-app: greets with its version (the tag) and hostname."""
+    port = proc.env.get("PORT", "8080")
+    version = {"1.0": "1.0.0", "2.0": "2.0.0"}.get(proc.spec.ref.tag, proc.spec.ref.tag)
+
+    def hello(req: HttpRequest) -> HttpResponse:
+        proc.emit(STDERR, f"{datetime.fromtimestamp(proc.clock.now(), tz=timezone.utc):%Y/%m/%d %H:%M:%S} "
+                          f"Serving request: {req.path.split('?')[0]}\n")
+        return HttpResponse(200, f"Hello, world!\nVersion: {version}\nHostname: {proc.hostname}\n")
+
+    proc.listen(int(port) if port.isdigit() else 8080, hello)
+    proc.emit(STDERR, f"{datetime.fromtimestamp(proc.clock.now(), tz=timezone.utc):%Y/%m/%d %H:%M:%S} "
+                      f"Server listening on port {port}\n")
+
+
+def _php_apache(proc: Process, argv: list[str]) -> None:
+    """registry.k8s.io/hpa-example: Apache with an index.php that burns CPU, then says OK!"""
+    def handle(req: HttpRequest) -> HttpResponse:
+        proc.write(f'{req.client_ip} - - [{_stamp(proc)}] "{req.method} {req.path} HTTP/1.1" 200 3\n')
+        return HttpResponse(200, "OK!")
+
+    proc.listen(80, handle)
+
+
+GUESTBOOK = """<html ng-app="redis">
+  <head>
+    <title>Guestbook</title>
+  </head>
+  <body>
+    <h2>Guestbook</h2>
+  </body>
+</html>
+"""
+
+
+def _guestbook(proc: Process, argv: list[str]) -> None:
+    """The guestbook's PHP frontend: its page on port 80 (the Redis calls are not simulated)."""
+    proc.listen(80, lambda req: HttpResponse(200, GUESTBOOK, content_type="text/html")
+                if req.path.split("?")[0] in ("/", "/index.html") else HttpResponse(404, "Not Found"))
+
+
+def _file_server(proc: Process, argv: list[str]) -> None:
+    """registry.k8s.io/test-webserver: serves the container's files on port 80 (Go's FileServer)."""
+    def handle(req: HttpRequest) -> HttpResponse:
+        path = urllib.parse.unquote(req.path.split("?")[0]) or "/"
+        try:
+            return HttpResponse(200, proc.fs.read(path))
+        except OSError:
+            names = proc.fs.listdir(path) if path.endswith("/") else []
+            if names:
+                return HttpResponse(200, "<pre>\n" + "".join(f'<a href="{n}">{n}</a>\n' for n in sorted(names))
+                                    + "</pre>\n", content_type="text/html; charset=utf-8")
+            return _go_404()
+
+    proc.listen(80, handle)
+
+
+def _pi_digits(n: int) -> str:
+    """pi to ``n`` significant digits, rounded (Math::BigFloat's bpi)."""
+    extra = 10
+    scale = 10 ** (n + extra)
+
+    def arctan_inv(x: int) -> int:
+        total, term, k, sign = 0, scale // x, 1, 1
+        while term:
+            total += sign * (term // k)
+            term //= x * x
+            k += 2
+            sign = -sign
+        return total
+
+    pi = 4 * (4 * arctan_inv(5) - arctan_inv(239))  # Machin's formula, scaled
+    digits = str((pi + 5 * 10 ** extra) // 10 ** (extra + 1))  # n digits: "3" and n - 1 decimals
+    return digits[0] + "." + digits[1:]
+
+
+def _perl(proc: Process, argv: list[str]) -> None:
+    """perl: what the docs' Job runs (``perl -Mbignum=bpi -wle 'print bpi(2000)'``); any other
+    script prints nothing and succeeds."""
+    script = argv[-1] if len(argv) > 1 else ""
+    m = re.fullmatch(r"\s*print\s+bpi\((\d+)\)\s*;?\s*", script)
+    if m and any(a.startswith("-Mbignum") for a in argv):
+        proc.write(_pi_digits(max(1, min(int(m.group(1)), 100_000))) + "\n")
+    proc._exit_soon(0)
+
+
 BEHAVIOURS: dict[str, Callable[[Process, list[str]], None]] = {
     "http-echo": _http_echo, "text-echo": _text_echo, "nginx": _nginx, "httpd": _httpd,
-    "idle": _idle, "needs-env": _needs_env,
+    "idle": _idle, "needs-env": _needs_env, "agnhost": _agnhost, "hello-app": _hello_app,
+    "php-apache": _php_apache, "guestbook": _guestbook, "file-server": _file_server, "perl": _perl,
 }
 
 
