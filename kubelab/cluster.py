@@ -174,6 +174,8 @@ class Cluster:
         300 s later (they stay Terminating until the node comes back)."""
         with self.engine.lock:
             self._node(name)
+            if name in self.kubelet.stopped:
+                return
             self.kubelet.stop_node(name)
             self._health.heartbeat_stopped(name)
             self.engine.drain()
@@ -183,6 +185,8 @@ class Cluster:
         still bound to it start again (those deleted meanwhile are removed)."""
         with self.engine.lock:
             self._node(name)
+            if name not in self.kubelet.stopped:
+                return
             self._health.heartbeat_resumed(name)
             self.kubelet.start_node(name)
             self.engine.drain()

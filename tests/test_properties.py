@@ -1,12 +1,14 @@
 """Property-based tests: random sequences of what learners do, then the cluster's invariants.
 
 After any sequence of apply / scale / delete pod / update template / rollback / delete
-namespace / delete a node / a node going NotReady (and rejected requests mixed in), once the
-cluster settles:
+namespace / delete a node / a node going NotReady / stopping and starting a worker node (and
+rejected requests mixed in), once the cluster settles:
 - every ReplicaSet owns exactly ``spec.replicas`` live pods;
 - nothing is left behind by a deleted owner;
 - resourceVersions strictly increase;
 - a rejected request changed nothing;
+- no pod is bound to a node that is gone, a stopped node is NotReady, and no Deployment counts
+  a pod on a stopped node as available;
 - a restart in the middle (the cluster closed and brought back from its state file, as after a
   kernel restart) loses nothing that was acknowledged.
 """
@@ -27,6 +29,7 @@ from kubelab.api.errors import StatusError
 EXAMPLES = int(os.environ.get("KUBELAB_PROPERTY_EXAMPLES", "25"))  # more by hand
 IMAGES = ["kennship/http-echo", "nginx:1.27", "busybox:1.36"]
 NAMESPACES = ["default", "team-a"]
+WORKERS = ["kubelab-m02", "kubelab-m03"]
 
 
 def deployment(name: str, replicas: int, image: str) -> dict:
@@ -51,6 +54,8 @@ steps = st.one_of(
     st.tuples(st.just("advance"), st.integers(0, 30)),
     st.tuples(st.just("delete_node"), st.integers(0, 2)),
     st.tuples(st.just("node_not_ready"), st.integers(0, 2)),
+    st.tuples(st.sampled_from(["stop_node", "start_node"]), st.sampled_from(WORKERS)),
+    st.tuples(st.just("advance"), st.sampled_from([39, 41, 299, 301])),
 )
 
 
@@ -137,6 +142,9 @@ def run_step(c: Cluster, step: tuple) -> None:
         # no new pod may land there now (TaintNodesByCondition's not-ready:NoSchedule)
         on_node = {p["metadata"]["uid"] for p in c.engine.store.pods_on(node["metadata"]["name"])}
         NOT_READY.setdefault(id(c), {}).setdefault(node["metadata"]["name"], on_node)
+    elif op in ("stop_node", "start_node"):
+        if c.engine.store.get("Node", "", step[1]) is not None:
+            getattr(c, op)(step[1])
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -237,6 +245,19 @@ def assert_invariants(c: Cluster, versions: list[int]) -> None:
                       if p["metadata"]["uid"] not in had and not p["metadata"].get("ownerReferences", [{}])[0]
                       .get("kind") in ("DaemonSet", "Node")}
             assert not landed, f"pods scheduled onto NotReady node {node}: {landed}"
+    nodes = {n["metadata"]["name"]: n for n in store.list("Node")}
+    for pod in store.list("Pod"):
+        assert pod["spec"].get("nodeName", "") in {"", *nodes}, f"pod {pod['metadata']['name']} is bound to a node that is gone"
+    stopped = set(c.kubelet.stopped) & set(nodes)
+    for name in stopped:
+        ready = next(x for x in nodes[name]["status"]["conditions"] if x["type"] == "Ready")
+        assert ready["status"] == "Unknown", name
+    for d in store.list("Deployment"):
+        ns = d["metadata"]["namespace"]
+        selector = d["spec"]["selector"]["matchLabels"]
+        serving = [p for p in store.list("Pod", ns) if selector.items() <= p["metadata"].get("labels", {}).items()
+                   and p["spec"].get("nodeName") not in stopped]
+        assert d["status"].get("availableReplicas", 0) <= len(serving), d["metadata"]["name"]
 
     if store.get("Namespace", "", "team-a") is None:
         assert store.count("Pod", "team-a") == 0 and store.count("ReplicaSet", "team-a") == 0

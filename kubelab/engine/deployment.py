@@ -656,11 +656,12 @@ class DeploymentController(Controller):
             return
         due = parse_timestamp(cond["lastUpdateTime"]) + d["spec"].get("progressDeadlineSeconds", 600) + 1
         timer = self._deadlines.get(key)
-        if timer is not None and not timer.cancelled and timer.when == due:
-            return
+        when = max(due, self.clock.now())  # a deadline already past is looked at once, now
+        if timer is not None and timer.when == when:
+            return  # pending, or it fired at this very instant: no second look at the same time
         if timer is not None:
             timer.cancel()
-        self._deadlines[key] = self.clock.call_at(max(due, self.clock.now()), lambda: self.enqueue(key), False)
+        self._deadlines[key] = self.clock.call_at(when, lambda: self.enqueue(key), False)
 
     def _check_paused(self, d: Obj) -> None:
         if not has_progress_deadline(d):
