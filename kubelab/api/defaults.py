@@ -415,7 +415,19 @@ def _storageclass(obj: Obj) -> None:
         obj["volumeBindingMode"] = "Immediate"
 
 
+def _binding(obj: Obj) -> None:
+    """SetDefaults_RoleBinding / _ClusterRoleBinding / _Subject (rbac/v1/defaults.go): the
+    roleRef's apiGroup, and a User's or Group's, default to rbac.authorization.k8s.io."""
+    ref = obj.get("roleRef")
+    if isinstance(ref, dict) and not ref.get("apiGroup"):
+        ref["apiGroup"] = "rbac.authorization.k8s.io"
+    for subject in obj.get("subjects") or []:
+        if isinstance(subject, dict) and not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
+            subject["apiGroup"] = "rbac.authorization.k8s.io"
+
+
 _BY_KIND: dict[str, Callable[[Obj], None]] = {
+    "RoleBinding": _binding, "ClusterRoleBinding": _binding,
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
     "ReplicationController": _replicationcontroller,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,

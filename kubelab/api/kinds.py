@@ -59,6 +59,7 @@ class Kind:
 
 
 _ALL = ("all",)
+RBAC_GROUP = "rbac.authorization.k8s.io"
 _WORKLOAD = {"status": True, "generation": True}  # the apps/batch controllers' kinds
 KINDS: tuple[Kind, ...] = (
     Kind("Binding", "", "v1", "bindings", True, verbs=("create",)),
@@ -86,6 +87,10 @@ KINDS: tuple[Kind, ...] = (
          deletion_rank=2),
     Kind("Job", "batch", "v1", "jobs", True, (), _ALL, **_WORKLOAD, deletion_rank=5),
     Kind("CronJob", "batch", "v1", "cronjobs", True, ("cj",), _ALL, **_WORKLOAD, deletion_rank=4),
+    Kind("ClusterRoleBinding", RBAC_GROUP, "v1", "clusterrolebindings", False),
+    Kind("ClusterRole", RBAC_GROUP, "v1", "clusterroles", False),
+    Kind("RoleBinding", RBAC_GROUP, "v1", "rolebindings", True),
+    Kind("Role", RBAC_GROUP, "v1", "roles", True),
     Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False, ("sc",)),
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
 )

@@ -310,6 +310,21 @@ def _serviceaccount(sa: Obj, now: float) -> Row:
     return [sa["metadata"]["name"], len(sa.get("secrets") or []), _age(sa, now)], []
 
 
+def _binding(b: Obj, now: float) -> Row:
+    """printRoleBinding / printClusterRoleBinding: the role as Kind/name; -o wide adds the
+    subjects by kind (service accounts as namespace:name)."""
+    ref = b.get("roleRef") or {}
+    subjects = b.get("subjects") or []
+
+    def named(kind: str) -> str:
+        return ", ".join(s.get("name", "") for s in subjects if s.get("kind") == kind)
+
+    accounts = ", ".join(f'{s.get("namespace", "")}:{s.get("name", "")}' for s in subjects
+                         if s.get("kind") == "ServiceAccount")
+    return ([b["metadata"]["name"], f'{ref.get("kind", "")}/{ref.get("name", "")}', _age(b, now)],
+            [named("User"), named("Group"), accounts])
+
+
 def _namespace(ns: Obj, now: float) -> Row:
     return [ns["metadata"]["name"], (ns.get("status") or {}).get("phase", ""), _age(ns, now)], []
 
@@ -534,6 +549,14 @@ COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
     "Secret": ([_NAME, ("Type", "string", "", "The type of the secret."),
                 ("Data", "string", "", "Number of keys in the secret."), _AGE], []),
     "ServiceAccount": ([_NAME, ("Secrets", "string", "", "Number of secrets listed."), _AGE], []),
+    "RoleBinding": ([_NAME, ("Role", "string", "", "Role of the binding."), _AGE],
+                    [("Users", "string", "", "Users in the roleBinding."),
+                     ("Groups", "string", "", "Groups in the roleBinding."),
+                     ("ServiceAccounts", "string", "", "ServiceAccounts in the roleBinding.")]),
+    "ClusterRoleBinding": ([_NAME, ("Role", "string", "", "Role of the binding."), _AGE],
+                           [("Users", "string", "", "Users in the clusterRoleBinding."),
+                            ("Groups", "string", "", "Groups in the clusterRoleBinding."),
+                            ("ServiceAccounts", "string", "", "ServiceAccounts in the clusterRoleBinding.")]),
     "Namespace": ([_NAME, ("Status", "string", "", "The lifecycle phase of the namespace."), _AGE], []),
     "PersistentVolume": ([_NAME,
                           ("Capacity", "string", "", "The volume's storage capacity."),
@@ -592,6 +615,7 @@ _ROWS: dict[str, Callable[[Obj, float], Row]] = {
     "ConfigMap": _configmap, "Secret": _secret, "ServiceAccount": _serviceaccount,
     "Namespace": _namespace, "Node": _node, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,
+    "RoleBinding": _binding, "ClusterRoleBinding": _binding,
 }
 
 _POD_DONE = {"Succeeded": ("Succeeded", "The pod has completed successfully."),

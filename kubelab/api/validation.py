@@ -222,7 +222,16 @@ def port_name(name: str) -> list[str]:
     return errs
 
 
+def path_segment_name(name: str) -> list[str]:
+    """IsValidPathSegmentName (ValidateRBACName): any name that can be a URL path segment."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in "/%" if c in name]
+
+
 def _name_checks(kind: str) -> Callable[[str], list[str]]:
+    if kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+        return path_segment_name
     if kind == "Namespace":
         return dns1123_label
     if kind == "Service":
@@ -1145,7 +1154,88 @@ def _storageclass(obj: Obj, old: Obj | None) -> Errs:
     return errs
 
 
+# -- RBAC (pkg/apis/rbac/validation) ----------------------------------------------------------
+
+_RBAC = "rbac.authorization.k8s.io"
+
+
+def _policy_rule(rule: Obj, namespaced: bool, p: str) -> Errs:
+    """ValidatePolicyRule."""
+    errs: Errs = []
+    if not rule.get("verbs"):
+        errs.append(required(f"{p}.verbs", "verbs must contain at least one value"))
+    urls = rule.get("nonResourceURLs") or []
+    if urls:
+        if namespaced:
+            errs.append(invalid(f"{p}.nonResourceURLs", urls, "namespaced rules cannot apply to non-resource URLs"))
+        if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
+            errs.append(invalid(f"{p}.nonResourceURLs", urls,
+                                "rules cannot apply to both regular resources and non-resource URLs"))
+        return errs
+    if not rule.get("apiGroups"):
+        errs.append(required(f"{p}.apiGroups", "resource rules must supply at least one api group"))
+    if not rule.get("resources"):
+        errs.append(required(f"{p}.resources", "resource rules must supply at least one resource"))
+    return errs
+
+
+def _role(obj: Obj, old: Obj | None) -> Errs:
+    namespaced = obj.get("kind") == "Role"
+    errs: Errs = []
+    for i, rule in enumerate(obj.get("rules") or []):
+        errs += _policy_rule(rule or {}, namespaced, f"rules[{i}]")
+    return errs
+
+
+def _subject(subject: Obj, namespaced: bool, p: str) -> Errs:
+    """ValidateRoleBindingSubject."""
+    errs: Errs = []
+    name, kind, group = subject.get("name", ""), subject.get("kind", ""), subject.get("apiGroup", "")
+    if not name:
+        errs.append(required(f"{p}.name"))
+    if kind == "ServiceAccount":
+        if name:
+            errs += [invalid(f"{p}.name", name, m) for m in dns1123_subdomain(name)]
+        if group:
+            errs.append(not_supported(f"{p}.apiGroup", group, [""]))
+        if not namespaced and not subject.get("namespace"):
+            errs.append(required(f"{p}.namespace"))
+    elif kind in ("User", "Group"):
+        if group != _RBAC:
+            errs.append(not_supported(f"{p}.apiGroup", group, [_RBAC]))
+    else:
+        errs.append(not_supported(f"{p}.kind", kind, ["ServiceAccount", "User", "Group"]))
+    return errs
+
+
+def _go_role_ref(ref: Obj) -> _Raw:
+    return _Raw(f'rbac.RoleRef{{APIGroup:{json.dumps(ref.get("apiGroup", ""))}, Kind:{json.dumps(ref.get("kind", ""))}, '
+                f'Name:{json.dumps(ref.get("name", ""))}}}')
+
+
+def _role_binding(obj: Obj, old: Obj | None) -> Errs:
+    """ValidateRoleBinding / ValidateClusterRoleBinding, and their updates' immutable roleRef."""
+    namespaced = obj.get("kind") == "RoleBinding"
+    ref = obj.get("roleRef") or {}
+    errs: Errs = []
+    if ref.get("apiGroup", "") != _RBAC:
+        errs.append(not_supported("roleRef.apiGroup", ref.get("apiGroup", ""), [_RBAC]))
+    kinds = ["Role", "ClusterRole"] if namespaced else ["ClusterRole"]
+    if ref.get("kind", "") not in kinds:
+        errs.append(not_supported("roleRef.kind", ref.get("kind", ""), kinds))
+    if not ref.get("name"):
+        errs.append(required("roleRef.name"))
+    else:
+        errs += [invalid("roleRef.name", ref["name"], m) for m in path_segment_name(ref["name"])]
+    for i, subject in enumerate(obj.get("subjects") or []):
+        errs += _subject(subject or {}, namespaced, f"subjects[{i}]")
+    if old is not None and (old.get("roleRef") or {}) != ref:
+        errs.append(invalid("roleRef", _go_role_ref(ref), "cannot change roleRef"))
+    return errs
+
+
 _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
+    "Role": _role, "ClusterRole": _role, "RoleBinding": _role_binding, "ClusterRoleBinding": _role_binding,
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
     "ReplicationController": _replicationcontroller,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,

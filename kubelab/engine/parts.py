@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelab.engine import (cronjob, daemonset, deployment, endpoints, eventttl, garbage, job, kubelet,
-                            namespaces, nodelifecycle, nodes, replicaset, replicationcontroller, scheduler,
-                            serviceaccounts, services, statefulset, storage, system)
+                            namespaces, nodelifecycle, nodes, rbac, replicaset, replicationcontroller,
+                            scheduler, serviceaccounts, services, statefulset, storage, system)
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Engine
 from kubelab.engine.kubelet import Kubelet
@@ -50,6 +50,7 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     daemonset.install(engine, api)
     storage.install(engine, api)
     endpoints.install(engine, api)
+    rbac.install(engine, api)
     scheduler.install(engine)
     agent = kubelet.install(engine, api, images)
     system.install(engine, api, agent)

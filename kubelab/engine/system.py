@@ -241,7 +241,11 @@ def storage_provisioner(node: str) -> Obj:
 
 def boot(engine: Engine, api: APIServer) -> None:
     """Create what minikube starts in kube-system (the controllers and kubelets take it from
-    there): called once, by the Cluster, while it brings the cluster up."""
+    there): called once, by the Cluster, while it brings the cluster up. The RBAC defaults
+    come first, as the apiserver's bootstrap-roles hook makes them before anything else runs."""
+    from kubelab.engine import rbac
+
+    rbac.bootstrap(api)
     store = engine.store
     nodes = sorted(store.list("Node"), key=lambda n: n["metadata"]["creationTimestamp"])
     if not nodes or store.get("Namespace", "", NS) is None:
