@@ -37,7 +37,7 @@ from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from kubelab import streams
-from kubelab.api import errors, protobuf, wire
+from kubelab.api import errors, protobuf, rbac, tokens, wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import KINDS, Kind
 from kubelab.api.version import GIT_VERSION, server_version
@@ -417,6 +417,7 @@ class Server:
                  context: str = "kubelab") -> None:
         self.client = client
         self.token = secrets.token_urlsafe(32)
+        self.signing_key = secrets.token_bytes(32)  # signs the service-account tokens it issues
         self._dir = tempfile.TemporaryDirectory(prefix="kubelab-server-")
         self.tls, self.certificate = _self_signed(self._dir.name)
         self.watches = WatchCache(client)
@@ -446,8 +447,24 @@ class Server:
         return ssl.create_default_context(cadata=self.certificate.decode())
 
     def authorized(self, header: str | None) -> bool:
+        return self.authenticate(header) is not None
+
+    def authenticate(self, header: str | None) -> rbac.User | None:
+        """Who a request's bearer token stands for: the kubeconfig's token is the learner
+        (system:masters); a ServiceAccount's token (issued by TokenRequest here, or a legacy
+        service-account-token Secret's) is that account; anything else nobody."""
         scheme, _, token = (header or "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self.token.encode())
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            return None
+        if hmac.compare_digest(token.encode(), self.token.encode()):
+            return LEARNER
+        return tokens.authenticate(self.client, token, self.signing_key)
+
+    def rbac_lister(self) -> rbac.Lister:
+        """The stored roles and bindings, as the RBAC authorizer reads them."""
+        client = self.client
+        return lambda kind, namespace: client.list(kind, namespace)["items"]
 
     def close(self) -> None:
         self.watches.close()
@@ -503,6 +520,35 @@ def write_private(path: str, text: str) -> None:
     except BaseException:
         os.unlink(tmp)
         raise
+
+
+def request_attributes(method: str, path: str, parts: list[str], query: dict[str, str]) -> rbac.Attributes:
+    """What a request asks the authorizer, as the apiserver's RequestInfoFactory reads a URL:
+    ``/api/v1/...`` and ``/apis/GROUP/VERSION/...`` with a resource are resource requests
+    (``namespaces/NS/...`` gives the namespace; the verb from the method, ``list``/``watch``
+    for a collection), any other path a non-resource one with the method as its verb."""
+    if parts[:1] == ["api"] and len(parts) >= 3:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 4:
+        group, rest = parts[1], parts[3:]
+    else:
+        return rbac.Attributes(method.lower(), resource_request=False, path=path)
+    namespace = ""
+    if rest[0] == "namespaces" and len(rest) > 1:
+        namespace = rest[1]
+        if len(rest) > 2 and rest[2] not in ("status", "finalize"):
+            rest = rest[2:]
+    resource, name, sub = rest[0], rest[1] if len(rest) > 1 else "", rest[2] if len(rest) > 2 else ""
+    watching = _go_bool(query.get("watch"))
+    verb = {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method)
+    if verb is None and method == "DELETE":
+        verb = "delete" if name else "deletecollection"
+    if verb is None:
+        verb = "watch" if watching else ("get" if name else "list")
+    if sub in ("exec", "attach", "portforward") and verb == "get":  # a WebSocket upgrade needs create too
+        verb = "create"  # (AuthorizePodWebsocketUpgradeCreatePermission, on by default since 1.31)
+    return rbac.Attributes(verb, api_group=group, resource=resource, subresource=sub, namespace=namespace,
+                           name=name)
 
 
 class _Route:
@@ -641,9 +687,16 @@ class _Handler(BaseHTTPRequestHandler):
             url = urlsplit(self.path)
             parts = [p for p in url.path.split("/") if p]
             self._check_host()
-            if parts not in _PUBLIC and not self.api.authorized(self.headers.get("Authorization")):
+            self.user = self.api.authenticate(self.headers.get("Authorization"))
+            if parts not in _PUBLIC and self.user is None:
                 raise StatusError(401, "Unauthorized", "Unauthorized")
             self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            if self.user is not None and parts not in _PUBLIC:
+                self.user = self._impersonated(self.user)
+                attrs = request_attributes(method, url.path, parts, self.query)
+                allowed, reason = rbac.authorize(self.user, attrs, self.api.rbac_lister())
+                if not allowed:
+                    raise rbac.forbidden(self.user, attrs, reason)
             self.body = self._read_body()
             self.connection.settimeout(self.api.write_timeout)
             self._handle(method, parts)
@@ -659,6 +712,37 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         except Exception as e:  # noqa: BLE001 - a server answers 500, it does not die
             self._send_json(StatusError(500, "InternalError", f"Internal error occurred: {e}").to_status(), 500)
+
+    def _impersonated(self, user: rbac.User) -> rbac.User:
+        """The Impersonate-User/-Group/-Uid headers (what ``kubectl --as``/``--as-group`` send),
+        each allowed only if ``user`` may ``impersonate`` it (WithImpersonation): a
+        ServiceAccount's name brings its groups, and every impersonated user is
+        system:authenticated."""
+        name = self.headers.get("Impersonate-User")
+        groups = self.headers.get_all("Impersonate-Group") or []
+        if not name:
+            if groups:
+                raise StatusError(500, "InternalError", "Internal error occurred: requested "
+                                  f"[{{Group  {groups[0]}  authentication.k8s.io/v1  }}] without impersonating a user")
+            return user
+        asked: list[rbac.Attributes] = []
+        account = name.split(":") if name.startswith(rbac.SA_PREFIX) else []
+        if len(account) == 4:
+            asked.append(rbac.Attributes("impersonate", resource="serviceaccounts", namespace=account[2],
+                                         name=account[3]))
+        else:
+            asked.append(rbac.Attributes("impersonate", resource="users", name=name))
+        asked += [rbac.Attributes("impersonate", resource="groups", name=g) for g in groups]
+        lister = self.api.rbac_lister()
+        for attrs in asked:
+            allowed, reason = rbac.authorize(user, attrs, lister)
+            if not allowed:
+                raise rbac.forbidden(user, attrs, reason)
+        if len(account) == 4 and not groups:
+            return rbac.service_account_user(account[2], account[3])
+        if "system:authenticated" not in groups and name != "system:anonymous":
+            groups = [*groups, "system:authenticated"]
+        return rbac.User(name, tuple(groups))
 
     def _check_host(self) -> None:
         """Only requests addressed to 127.0.0.1:PORT or localhost:PORT: a web page whose name
@@ -804,7 +888,7 @@ class _Handler(BaseHTTPRequestHandler):
                 review = self._json_body()
             except StatusError:  # kubectl's typed clients send these in protobuf; the answer is the same
                 review = {}
-            return self._send_json(_REVIEWS[tuple(parts)](review), 201)
+            return self._send_json(_REVIEWS[tuple(parts)](review, self.user, self.api.rbac_lister()), 201)
         extra = _cluster_extras(self.api.client, parts) if method == "GET" else None
         if extra is not None:
             return self._send_json(extra)
@@ -842,6 +926,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(obj)
 
     def _post(self, r: _Route) -> None:
+        if r.name is not None and r.kind.kind == "ServiceAccount" and r.sub == "token":
+            try:
+                request = self._json_body() or {}
+            except StatusError:
+                request = {}
+            account = self.api.client.get("ServiceAccount", r.name, r.namespace)
+            return self._send_json(tokens.token_request(account, request, self.api.client.now(),
+                                                        self.api.signing_key), 201)
         if r.name is not None:
             if r.sub in streams.SUBRESOURCES and r.kind.kind == "Pod":
                 return streams.serve(self, self.api.client, r.sub, r.name, r.namespace)
@@ -1095,7 +1187,7 @@ def _cluster_extras(client: Any, parts: list[str]) -> Obj | None:
 
 # -- who the learner is and what they may do ---------------------------------------------------
 # The kubeconfig's user, authenticated by its token: in system:masters, cluster-admin.
-USER = {"username": "kubelab", "groups": ["system:masters", "system:authenticated"]}
+LEARNER = rbac.User("kubelab", ("system:masters", "system:authenticated"))
 
 
 def _review_body(body: Any, kind: str, group_version: str) -> Obj:
@@ -1105,43 +1197,43 @@ def _review_body(body: Any, kind: str, group_version: str) -> Obj:
             "spec": body.get("spec") or {}}
 
 
-def _self_subject_review(body: Any) -> Obj:
-    """``kubectl auth whoami``: the user the token stands for."""
+def _self_subject_review(body: Any, user: rbac.User, lister: rbac.Lister) -> Obj:
+    """``kubectl auth whoami``: the user the token (or impersonation) stands for."""
     return {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
-            "metadata": {"creationTimestamp": None}, "status": {"userInfo": dict(USER)}}
+            "metadata": {"creationTimestamp": None}, "status": {"userInfo": user.info()}}
 
 
-def _self_subject_access_review(body: Any) -> Obj:
-    """``kubectl auth can-i``: yes to everything, as the privileged-group authorizer answers
-    system:masters (no reason given)."""
+def _self_subject_access_review(body: Any, user: rbac.User, lister: rbac.Lister) -> Obj:
+    """``kubectl auth can-i``: the authorizer's decision on the spec's attributes for the user
+    (system:masters: yes with no reason, as the privileged-group authorizer answers)."""
     review = _review_body(body, "SelfSubjectAccessReview", "authorization.k8s.io/v1")
-    review["status"] = {"allowed": True}
+    spec = review["spec"]
+    res, non = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
+    if isinstance(non, dict) and not isinstance(res, dict):
+        attrs = rbac.Attributes(non.get("verb", ""), resource_request=False, path=non.get("path", ""))
+    else:
+        res = res if isinstance(res, dict) else {}
+        attrs = rbac.Attributes(res.get("verb", ""), api_group=res.get("group", ""), resource=res.get("resource", ""),
+                                subresource=res.get("subresource", ""), namespace=res.get("namespace", ""),
+                                name=res.get("name", ""))
+    allowed, reason = rbac.authorize(user, attrs, lister)
+    review["status"] = {"allowed": allowed, **({"reason": reason} if reason else {})}
     return review
 
 
-def _self_subject_rules_review(body: Any) -> Obj:
-    """``kubectl auth can-i --list``: the RBAC rules of the user's groups (cluster-admin's, and
-    what the default roles give every authenticated user)."""
+def _self_subject_rules_review(body: Any, user: rbac.User, lister: rbac.Lister) -> Obj:
+    """``kubectl auth can-i --list``: the rules every binding of the user gives in the spec's
+    namespace (the rule resolver's RulesFor)."""
     review = _review_body(body, "SelfSubjectRulesReview", "authorization.k8s.io/v1")
-    discovery = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*",
-                 "/readyz", "/version", "/version/"]
-    review["status"] = {
-        "resourceRules": [
-            {"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]},
-            {"verbs": ["create"], "apiGroups": ["authorization.k8s.io"],
-             "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]},
-            {"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]}],
-        "nonResourceRules": [
-            {"verbs": ["*"], "nonResourceURLs": ["*"]},
-            {"verbs": ["get"], "nonResourceURLs": discovery},
-            {"verbs": ["get"], "nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"]}],
-        "incomplete": False}
+    resource, non_resource, error = rbac.rules_for(user, review["spec"].get("namespace") or "", lister)
+    review["status"] = {"resourceRules": resource, "nonResourceRules": non_resource, "incomplete": bool(error),
+                        **({"evaluationError": error} if error else {})}
     return review
 
 
 # Served but not listed in discovery: kubelab's own kubectl lists KINDS' groups only, and the
 # real kubectl reaches these through its typed clients without discovery.
-_REVIEWS: dict[tuple[str, ...], Callable[[Any], Obj]] = {
+_REVIEWS: dict[tuple[str, ...], Callable[[Any, rbac.User, rbac.Lister], Obj]] = {
     ("apis", "authentication.k8s.io", "v1", "selfsubjectreviews"): _self_subject_review,
     ("apis", "authorization.k8s.io", "v1", "selfsubjectaccessreviews"): _self_subject_access_review,
     ("apis", "authorization.k8s.io", "v1", "selfsubjectrulesreviews"): _self_subject_rules_review,

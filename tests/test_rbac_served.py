@@ -1,0 +1,100 @@
+"""RBAC through the served API with the real kubectl 1.32: a ServiceAccount's token is
+Forbidden until a RoleBinding allows it; --as impersonates; can-i evaluates the bindings."""
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from kubelab import Cluster
+from kubelab.server import serve
+from served import connection
+from test_server import KUBECTL, SKIP_REASON, Kubectl
+
+pytestmark = pytest.mark.skipif(KUBECTL is None, reason=SKIP_REASON)
+
+FORBIDDEN = ('Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:default:x" cannot list '
+             'resource "pods" in API group "" in the namespace "default"\n')
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    cluster = Cluster(clock="virtual", seed=1)
+    assert cluster.kubectl("create serviceaccount x").returncode == 0
+    cluster.settle()
+    with serve(cluster) as server:
+        yield cluster, server, Kubectl(server.kubeconfig, str(tmp_path_factory.mktemp("home")))
+
+
+def test_token_forbidden_then_allowed_after_rolebinding(served):
+    cluster, server, kubectl = served
+    made = kubectl("create token x")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    header, claims, signature = token.split(".")
+    decoded = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert decoded["sub"] == "system:serviceaccount:default:x"
+    assert decoded["exp"] - decoded["iat"] == 3600
+    denied = kubectl(["get", "pods", "--token", token])
+    assert (denied.returncode, denied.stdout, denied.stderr) == (1, "", FORBIDDEN)
+    assert kubectl(["auth", "can-i", "list", "pods", "--token", token]).stdout == "no\n"
+    whoami = kubectl(["auth", "whoami", "--token", token, "-o", "json"])
+    info = json.loads(whoami.stdout)["status"]["userInfo"]
+    assert info["username"] == "system:serviceaccount:default:x"
+    assert info["groups"] == ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"]
+
+    bound = kubectl("create rolebinding x-view --clusterrole=view --serviceaccount=default:x")
+    assert (bound.returncode, bound.stdout) == (0, "rolebinding.rbac.authorization.k8s.io/x-view created\n")
+    cluster.kubectl("run web --image=nginx")
+    cluster.settle()
+    allowed = kubectl(["get", "pods", "--token", token, "-o", "name"])
+    assert (allowed.returncode, allowed.stdout, allowed.stderr) == (0, "pod/web\n", "")
+    assert kubectl(["auth", "can-i", "list", "pods", "--token", token]).stdout == "yes\n"
+    assert kubectl(["auth", "can-i", "get", "pods/log", "--token", token]).stdout == "yes\n"
+    write = kubectl(["delete", "pod", "web", "--token", token])
+    assert write.stderr == ('Error from server (Forbidden): pods "web" is forbidden: User '
+                            '"system:serviceaccount:default:x" cannot delete resource "pods" in API group "" in the '
+                            'namespace "default"\n')
+    other = kubectl(["get", "pods", "-n", "kube-system", "--token", token])
+    assert 'cannot list resource "pods" in API group "" in the namespace "kube-system"' in other.stderr
+    nodes = kubectl(["get", "nodes", "--token", token])
+    assert nodes.stderr == ('Error from server (Forbidden): nodes is forbidden: User "system:serviceaccount:default:x" '
+                            'cannot list resource "nodes" in API group "" at the cluster scope\n')
+
+
+def test_learner_impersonates_with_as(served):
+    _cluster, _server, kubectl = served
+    assert kubectl("auth can-i create deployments --as=system:serviceaccount:default:x").stdout == "no\n"
+    assert kubectl("auth can-i list pods --as=system:serviceaccount:default:x").stdout == "yes\n"  # x-view
+    assert kubectl("auth can-i list pods --as=jane").stdout == "no\n"
+    assert kubectl("auth can-i list pods --as=jane --as-group=system:masters").stdout == "yes\n"
+    denied = kubectl("get pods --as=jane")
+    assert denied.stderr == ('Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource '
+                             '"pods" in API group "" in the namespace "default"\n')
+    assert kubectl("auth can-i '*' '*'").stdout == "yes\n"
+
+
+def test_secret_token_authenticates_and_forged_one_does_not(served):
+    cluster, server, kubectl = served
+    cluster.kubectl("create", "-f", "-", stdin="""apiVersion: v1
+kind: Secret
+metadata:
+  name: x-token
+  annotations: {kubernetes.io/service-account.name: x}
+type: kubernetes.io/service-account-token
+""")
+    cluster.settle()
+    token = base64.b64decode(cluster.client.get("Secret", "x-token", "default")["data"]["token"]).decode()
+    r = kubectl(["auth", "whoami", "--token", token, "-o", "jsonpath={.status.userInfo.username}"])
+    assert r.stdout == "system:serviceaccount:default:x"
+    forged = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    r = kubectl(["get", "pods", "--token", forged])
+    assert r.stderr == "error: You must be logged in to the server (Unauthorized)\n"
+    conn = connection(server)
+    conn.request("GET", "/api/v1/namespaces/default/secrets", headers={"Authorization": f"Bearer {token}"})
+    response = conn.getresponse()
+    status = json.loads(response.read())
+    conn.close()
+    assert response.status == 403
+    assert status["details"] == {"kind": "secrets"} and status["reason"] == "Forbidden"
