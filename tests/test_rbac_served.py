@@ -98,3 +98,34 @@ type: kubernetes.io/service-account-token
     conn.close()
     assert response.status == 403
     assert status["details"] == {"kind": "secrets"} and status["reason"] == "Forbidden"
+
+
+# Run in order on two seeded twins: kubelab's kubectl on one, the real kubectl on the other.
+SAME = [
+    "create role r --verb=gett --resource=pods", "create role r0 --verb=get --resource=foos",
+    "create role r1", "create role r1 --verb=get", "create role r7 --verb=* --resource=foo.apps",
+    "create role r2 --verb=get,list --resource=po,deploy.apps,pods/log,jobs,rs --resource-name=a",
+    "create clusterrole c4 --verb=get --resource=pods,deployments/scale --non-resource-url=/x",
+    "create clusterrole c8 --verb=get", "create role r5 --verb=get --resource=pods --non-resource-url=/x",
+    "create rolebinding b", "create rolebinding b --role=r --clusterrole=c",
+    "create rolebinding b --role=r --serviceaccount=x", "create clusterrolebinding b",
+    "create rolebinding b9 --role=r --user=u --group=g --serviceaccount=ns:s",
+    "create clusterrolebinding b --clusterrole=c --user=u --group=g --serviceaccount=ns:s",
+    "create role rd --verb=get --resource=pods --dry-run=client -o yaml",
+    "get roles", "get rolebindings -o wide", "get clusterrolebindings -o wide", "get clusterroles",
+    "describe role r2", "describe clusterrole c4", "describe rolebinding b9", "describe clusterrolebinding b",
+    "describe clusterrole view", "describe clusterrole edit", "describe clusterrole admin",
+    "describe clusterrole cluster-admin", "describe clusterrole system:discovery",
+    "describe clusterrolebinding system:public-info-viewer", "describe rolebindings",
+]
+
+
+def test_rbac_commands_match_real_kubectl(tmp_path):
+    mine, theirs = Cluster(clock="virtual", seed=1), Cluster(clock="virtual", seed=1)
+    with serve(theirs) as server:
+        real = Kubectl(server.kubeconfig, str(tmp_path))
+        for command in SAME:
+            a, b = mine.kubectl(command), real(command)
+            mine.settle()
+            theirs.settle()
+            assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), command
