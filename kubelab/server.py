@@ -738,11 +738,7 @@ class _Handler(BaseHTTPRequestHandler):
             allowed, reason = rbac.authorize(user, attrs, lister)
             if not allowed:
                 raise rbac.forbidden(user, attrs, reason)
-        if len(account) == 4 and not groups:
-            return rbac.service_account_user(account[2], account[3])
-        if "system:authenticated" not in groups and name != "system:anonymous":
-            groups = [*groups, "system:authenticated"]
-        return rbac.User(name, tuple(groups))
+        return rbac.impersonated(name, groups)
 
     def _check_host(self) -> None:
         """Only requests addressed to 127.0.0.1:PORT or localhost:PORT: a web page whose name
@@ -1187,7 +1183,7 @@ def _cluster_extras(client: Any, parts: list[str]) -> Obj | None:
 
 # -- who the learner is and what they may do ---------------------------------------------------
 # The kubeconfig's user, authenticated by its token: in system:masters, cluster-admin.
-LEARNER = rbac.User("kubelab", ("system:masters", "system:authenticated"))
+LEARNER = rbac.LEARNER
 
 
 def _review_body(body: Any, kind: str, group_version: str) -> Obj:

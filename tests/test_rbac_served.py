@@ -117,6 +117,14 @@ SAME = [
     "describe clusterrole view", "describe clusterrole edit", "describe clusterrole admin",
     "describe clusterrole cluster-admin", "describe clusterrole system:discovery",
     "describe clusterrolebinding system:public-info-viewer", "describe rolebindings",
+    "auth can-i list pods", "auth can-i list pods --as=jane", "auth can-i list pods --as=system:serviceaccount:default:default",
+    "auth can-i list nodes", "auth can-i list foos", "auth can-i frob pods", "auth can-i get /healthz --as=jane",
+    "auth can-i get /logs --as=jane", "auth can-i get pods/web", "auth can-i", "auth can-i get /x --subresource=log",
+    "auth can-i list deploy.apps --as=jane --as-group=system:masters", "auth can-i --list", "auth can-i --list --as=jane",
+    "create rolebinding jv --clusterrole=view --user=jane", "create rolebinding gone --clusterrole=nope --user=jane",
+    "auth can-i list pods --as=jane", "auth can-i create pods --as=jane", "auth can-i --list --as=jane",
+    "auth can-i get pods --subresource=log --as=jane", "auth can-i list pods -n kube-system --as=jane",
+    "auth can-i list pods -A --as=jane", "auth whoami", "auth whoami --as=jane", "auth whoami -o yaml",
 ]
 
 

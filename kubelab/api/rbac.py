@@ -45,6 +45,21 @@ def service_account_user(namespace: str, name: str, uid: str = "") -> User:
                 ("system:serviceaccounts", f"system:serviceaccounts:{namespace}", "system:authenticated"), uid)
 
 
+LEARNER = User("kubelab", (MASTERS, "system:authenticated"))  # the kubeconfig's user: cluster-admin
+
+
+def impersonated(name: str, groups: list[str]) -> User:
+    """The user Impersonate-User/-Group make (WithImpersonation): a ServiceAccount's name
+    brings its fixed groups when none are given; every impersonated user but
+    system:anonymous is system:authenticated."""
+    account = name.split(":") if name.startswith(SA_PREFIX) else []
+    if len(account) == 4 and not groups:
+        return service_account_user(account[2], account[3])
+    if "system:authenticated" not in groups and name != "system:anonymous":
+        groups = [*groups, "system:authenticated"]
+    return User(name, tuple(groups))
+
+
 @dataclass(frozen=True)
 class Attributes:
     """What a request asks (authorizer.Attributes, from the apiserver's RequestInfo)."""

@@ -70,7 +70,9 @@ class Flags:
     tells a value typed on the command line from a default."""
 
     def __init__(self, specs: Iterable[Flag]) -> None:
-        self.specs: dict[str, Flag] = {f.name: f for f in specs}
+        self.specs: dict[str, Flag] = {}
+        for f in specs:  # the first of a name wins: a command's own flag shadows a global one (create rolebinding --user)
+            self.specs.setdefault(f.name, f)
         self.values: dict[str, Any] = {name: f.initial() for name, f in self.specs.items()}
         self._changed: set[str] = set()
         self.dash_index: int = -1  # cobra's ArgsLenAtDash: positional args before ``--``

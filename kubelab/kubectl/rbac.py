@@ -14,7 +14,7 @@ from kubelab.api import rbac
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import BY_KIND, RBAC_GROUP, Kind, lookup
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl.command import Context, KubectlError, command, error
+from kubelab.kubectl.command import Context, KubectlError, command, error, group
 from kubelab.kubectl.create import COMMON, _finish, _meta, _one_name
 from kubelab.kubectl.flags import Flag
 
@@ -268,3 +268,117 @@ def _register_describers() -> None:
 
 
 _register_describers()
+
+
+# -- kubectl auth can-i / whoami (cani.go, whoami.go) ------------------------------------------------
+_KNOWN_RESOURCE_VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection", "use",
+                         "bind", "impersonate", "*", "approve", "sign", "escalate", "attest")
+_KNOWN_NON_RESOURCE_VERBS = ("get", "put", "post", "head", "options", "delete", "patch", "*")
+
+
+def _user(ctx: Context) -> rbac.User:
+    """The learner, or whom ``--as``/``--as-group`` name (the learner may impersonate anyone)."""
+    name = ctx.flags.get("as") or ""
+    groups = ctx.flags.get("as-group") or []
+    if not name:
+        if groups:
+            raise error("requesting groups or user-extra for  without impersonating a user")
+        return rbac.LEARNER
+    return rbac.impersonated(name, list(groups))
+
+
+def _lister(ctx: Context) -> rbac.Lister:
+    client = ctx.client
+    return lambda kind, namespace: client.list(kind, namespace)["items"]
+
+
+AS_GROUP = Flag("as-group", type=fl.STRING_ARRAY)
+group("auth", short="Inspect authorization")
+
+
+@command("auth can-i", Flag("list", type=fl.BOOL), Flag("subresource", type=fl.STRING), fl.ALL_NAMESPACES,
+         Flag("quiet", "q", fl.BOOL), Flag("no-headers", type=fl.BOOL), AS_GROUP)
+def auth_can_i(ctx: Context, args: list[str]) -> int:
+    user = _user(ctx)
+    namespace = "" if ctx.flags.get("all-namespaces") else ctx.namespace
+    if ctx.flags.get("list"):
+        if args:
+            raise error("list option must be specified with no arguments")
+        resource, non_resource, evaluation = rbac.rules_for(user, namespace, _lister(ctx))
+        rules = [r for rule in resource + non_resource for r in _breakdown(rule)]
+        lines = [] if ctx.flags.get("no-headers") else ["Resources\tNon-Resource URLs\tResource Names\tVerbs"]
+        for r in sorted(_compact(rules), key=_sort_key):
+            lines.append(f"{_combine_resource_group(r.get('resources'), r.get('apiGroups'))}\t"
+                         f"{_go_list(r.get('nonResourceURLs'))}\t{_go_list(r.get('resourceNames'))}\t"
+                         f"{_go_list(r['verbs'])}")
+        from kubelab.kubectl.describe import tabwrite
+
+        if evaluation:
+            ctx.eprint(f"Warning: the list may be incomplete: {evaluation}")
+        ctx.out.write(tabwrite("".join(line + "\n" for line in lines), 6, 3))
+        return 0
+    if len(args) != 2:
+        raise error("you must specify two arguments: verb resource or verb resource/resourceName.\n"
+                    "See 'kubectl auth can-i -h' for help and examples.")
+    verb, target = args
+    subresource = ctx.flags.get("subresource") or ""
+    if target.startswith("/"):
+        if subresource:
+            raise error("--subresource can not be used with NonResourceURL")
+        if verb not in _KNOWN_NON_RESOURCE_VERBS:
+            ctx.eprint(f"Warning: verb '{verb}' is not a known verb\n")
+        attrs = rbac.Attributes(verb, resource_request=False, path=target)
+    else:
+        word, _, name = target.partition("/")
+        group, plural = "", word
+        if word != "*":
+            resource, _, typed_group = word.lower().partition(".")
+            try:
+                kind = _resolve(word.lower())
+                group, plural = kind.group, kind.plural
+                if not kind.namespaced and not ctx.flags.get("all-namespaces"):
+                    where = f" in group '{kind.group}'" if kind.group else ""
+                    ctx.eprint(f"Warning: resource '{kind.plural}' is not namespace scoped{where}\n")
+            except KubectlError:
+                where = f" in group '{typed_group}'" if typed_group else ""
+                ctx.eprint(f"Warning: the server doesn't have a resource type '{resource}'{where}\n")
+                group, plural = "", word
+        if verb not in _KNOWN_RESOURCE_VERBS:
+            ctx.eprint(f"Warning: verb '{verb}' is not a known verb\n")
+        attrs = rbac.Attributes(verb, api_group=group, resource=plural, subresource=subresource,
+                                namespace=namespace, name=name)
+    allowed, reason = rbac.authorize(user, attrs, _lister(ctx))
+    if not ctx.flags.get("quiet"):
+        shown_reason = "" if allowed or reason.startswith("RBAC: allowed") else reason
+        ctx.print("yes" if allowed else "no" + (f" - {shown_reason}" if shown_reason else ""))
+    return 0 if allowed else 1
+
+
+@command("auth whoami", *fl.PRINT_FLAGS, AS_GROUP)
+def auth_whoami(ctx: Context, args: list[str]) -> int:
+    user = _user(ctx)
+    output = ctx.flags.get("output") or ""
+    if output:
+        from kubelab.kubectl import printers
+
+        review = {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
+                  "metadata": {"creationTimestamp": None}, "status": {"userInfo": user.info()}}
+        if output == "json":
+            ctx.out.write(printers.to_json(review))
+            return 0
+        if output == "yaml":
+            ctx.out.write(printers.to_yaml(review))
+            return 0
+        raise error(f'unable to match a printer suitable for the output format "{output}", allowed formats are: '
+                    "json,yaml")
+    from kubelab.kubectl.describe import tabwrite
+
+    rows = ["ATTRIBUTE\tVALUE", f"Username\t{user.name}"]
+    if user.uid:
+        rows.append(f"UID\t{user.uid}")
+    if user.groups:
+        rows.append(f"Groups\t[{' '.join(user.groups)}]")
+    for key, values in sorted(user.extra.items()):
+        rows.append(f"Extra: {key}\t[{' '.join(values)}]")
+    ctx.out.write(tabwrite("".join(r + "\n" for r in rows), 6, 3))
+    return 0
