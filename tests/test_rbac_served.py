@@ -111,7 +111,7 @@ SAME = [
     "create rolebinding b --role=r --serviceaccount=x", "create clusterrolebinding b",
     "create rolebinding b9 --role=r --user=u --group=g --serviceaccount=ns:s",
     "create clusterrolebinding b --clusterrole=c --user=u --group=g --serviceaccount=ns:s",
-    "create role rd --verb=get --resource=pods --dry-run=client -o yaml",
+    "create role rd --verb=get --resource=pods --dry-run=client -o yaml", "create role r6 --verb=* --resource=* -o yaml",
     "get roles", "get rolebindings -o wide", "get clusterrolebindings -o wide", "get clusterroles",
     "describe role r2", "describe clusterrole c4", "describe rolebinding b9", "describe clusterrolebinding b",
     "describe clusterrole view", "describe clusterrole edit", "describe clusterrole admin",

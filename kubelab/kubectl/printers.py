@@ -153,8 +153,10 @@ def to_yaml(obj: Any, show_managed_fields: bool = False) -> str:
         # go-yaml double-quotes a string that would read back as another type ("3000", a
         # timestamp, "", and y/n, YAML 1.1 booleans to go-yaml but not to PyYAML); any other
         # string is plain when it can be, else single-quoted ('a: [b]'), as PyYAML also picks
+        # ("*", PyYAML's value-key tag, is no type to go-yaml: single-quoted, '*', as an RBAC rule's)
         if data in ("y", "Y", "n", "N") or \
-                dumper.resolve(yaml.ScalarNode, data, (True, False)) != "tag:yaml.org,2002:str":
+                dumper.resolve(yaml.ScalarNode, data, (True, False)) not in ("tag:yaml.org,2002:str",
+                                                                             "tag:yaml.org,2002:yaml"):
             return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
         return dumper.represent_scalar("tag:yaml.org,2002:str", data)
 
