@@ -6,6 +6,8 @@ serves it from a real cluster through the official ``kubernetes`` package.
 """
 from __future__ import annotations
 
+import secrets
+
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 from kubelab.engine.results import ExecResult, PortForwardError
@@ -85,6 +87,23 @@ class EmbeddedClient:
         self.engine = engine
         self.api = api
         self.network = network  # what only a simulated cluster can tell: traffic, listeners
+        # signs the ServiceAccount tokens this cluster issues (kubectl create token), which the
+        # served API then accepts; random per cluster, never stored
+        self._token_key = secrets.token_bytes(32)
+
+    def create_token(self, name: str, namespace: str, request: Obj) -> Obj:
+        """TokenRequest on ``serviceaccounts/NAME/token``: the account's bound token."""
+        from kubelab.api import tokens
+
+        return tokens.token_request(self.get("ServiceAccount", name, namespace), request, self.now(),
+                                    self._token_key)
+
+    def authenticate_token(self, token: str) -> Any:
+        """The ServiceAccount (an rbac.User) a token this cluster issued, or a legacy token
+        Secret holds, stands for; None for any other token."""
+        from kubelab.api import tokens
+
+        return tokens.authenticate(self, token, self._token_key)
 
     def _sync(self) -> None:
         self.engine.sync()

@@ -459,7 +459,8 @@ class Server:
             return None
         if hmac.compare_digest(token.encode(), self.token.encode()):
             return LEARNER
-        return tokens.authenticate(self.client, token, self.signing_key)
+        own = getattr(self.client, "authenticate_token", None)  # the cluster's own tokens (kubectl create token)
+        return tokens.authenticate(self.client, token, self.signing_key) or (own(token) if own else None)
 
     def rbac_lister(self) -> rbac.Lister:
         """The stored roles and bindings, as the RBAC authorizer reads them."""

@@ -125,6 +125,8 @@ SAME = [
     "auth can-i list pods --as=jane", "auth can-i create pods --as=jane", "auth can-i --list --as=jane",
     "auth can-i get pods --subresource=log --as=jane", "auth can-i list pods -n kube-system --as=jane",
     "auth can-i list pods -A --as=jane", "auth whoami", "auth whoami --as=jane", "auth whoami -o yaml",
+    "create token nope", "create token default --duration=1m", "create token default --duration=-1s",
+    "create token default --duration=1.5s", "create token",
 ]
 
 
@@ -137,3 +139,19 @@ def test_rbac_commands_match_real_kubectl(tmp_path):
             mine.settle()
             theirs.settle()
             assert (a.returncode, a.stdout, a.stderr) == (b.returncode, b.stdout, b.stderr), command
+
+
+def test_token_from_kubelab_kubectl_works_on_the_served_api(served):
+    cluster, _server, kubectl = served
+    made = cluster.kubectl("create token x --duration=2h")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    claims = token.split(".")[1]
+    decoded = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+    assert decoded["exp"] - decoded["iat"] == 7200
+    r = kubectl(["auth", "whoami", "--token", token, "-o", "jsonpath={.status.userInfo.username}"])
+    assert r.stdout == "system:serviceaccount:default:x"
+    assert cluster.kubectl("create token nope").stderr == 'error: failed to create token: serviceaccounts "nope" not found\n'
+    short = cluster.kubectl("create token x --duration=1m")
+    assert short.stderr == ('error: failed to create token: TokenRequest.authentication.k8s.io "x" is invalid: '
+                            'spec.expirationSeconds: Invalid value: 60: may not specify a duration less than 10 minutes\n')

@@ -382,3 +382,29 @@ def auth_whoami(ctx: Context, args: list[str]) -> int:
         rows.append(f"Extra: {key}\t[{' '.join(values)}]")
     ctx.out.write(tabwrite("".join(r + "\n" for r in rows), 6, 3))
     return 0
+
+
+# -- kubectl create token (create_token.go) -----------------------------------------------------------
+@command("create token", Flag("duration", type=fl.DURATION), Flag("audience", type=fl.STRING_ARRAY),
+         Flag("bound-object-kind", type=fl.STRING), Flag("bound-object-name", type=fl.STRING),
+         Flag("bound-object-uid", type=fl.STRING), *fl.PRINT_FLAGS)
+def create_token(ctx: Context, args: list[str]) -> int:
+    """A TokenRequest for the ServiceAccount; prints the token (the served API accepts it)."""
+    name = _one_name(ctx, args)
+    duration = ctx.flags.get("duration") or 0.0
+    if duration < 0:
+        raise error("--duration must be greater than or equal to 0")
+    if duration != int(duration):
+        raise error("--duration cannot be expressed in units less than seconds")
+    spec: Obj = {"audiences": list(ctx.flags.get("audience") or [])}
+    if duration:
+        spec["expirationSeconds"] = int(duration)
+    issue = getattr(ctx.client, "create_token", None)
+    if issue is None:
+        raise error("kubelab's kubectl issues tokens for an embedded cluster only")
+    try:
+        review = issue(name, ctx.namespace, {"spec": spec})
+    except StatusError as e:
+        raise error(f"failed to create token: {e.message}") from None
+    ctx.print(review["status"]["token"])
+    return 0
