@@ -424,6 +424,17 @@ def _binding(obj: Obj) -> None:
     for subject in obj.get("subjects") or []:
         if isinstance(subject, dict) and not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
             subject["apiGroup"] = "rbac.authorization.k8s.io"
+def _limitrange(obj: Obj) -> None:
+    """SetDefaults_LimitRangeItem: a Container item's default limit falls back to its max, its
+    default request to the default limit, then to its min."""
+    for item in (obj.get("spec") or {}).get("limits") or []:
+        if not isinstance(item, dict) or item.get("type") != "Container":
+            continue
+        default = item.setdefault("default", {})
+        request = item.setdefault("defaultRequest", {})
+        for source, target in ((item.get("max"), default), (default, request), (item.get("min"), request)):
+            for name, value in (source or {}).items():
+                target.setdefault(name, value)
 
 
 _BY_KIND: dict[str, Callable[[Obj], None]] = {
@@ -433,5 +444,5 @@ _BY_KIND: dict[str, Callable[[Obj], None]] = {
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
     "Namespace": _namespace, "Secret": _secret, "Endpoints": _endpoints,
     "PersistentVolume": _persistentvolume, "PersistentVolumeClaim": _persistentvolumeclaim,
-    "StorageClass": _storageclass,
+    "StorageClass": _storageclass, "LimitRange": _limitrange,
 }

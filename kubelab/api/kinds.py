@@ -66,6 +66,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("ConfigMap", "", "v1", "configmaps", True, ("cm",)),
     Kind("Endpoints", "", "v1", "endpoints", True, ("ep",)),
     Kind("Event", "", "v1", "events", True, ("ev",)),
+    Kind("LimitRange", "", "v1", "limitranges", True, ("limits",)),
     Kind("Namespace", "", "v1", "namespaces", False, ("ns",),
          verbs=("create", "delete", "get", "list", "patch", "update", "watch"), status=True),
     Kind("Node", "", "v1", "nodes", False, ("no",), status=True),

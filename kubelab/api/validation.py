@@ -1231,6 +1231,56 @@ def _role_binding(obj: Obj, old: Obj | None) -> Errs:
         errs += _subject(subject or {}, namespaced, f"subjects[{i}]")
     if old is not None and (old.get("roleRef") or {}) != ref:
         errs.append(invalid("roleRef", _go_role_ref(ref), "cannot change roleRef"))
+_LIMIT_TYPES = ("Container", "PersistentVolumeClaim", "Pod")
+
+
+def _limitrange(obj: Obj, old: Obj | None) -> Errs:
+    """ValidateLimitRange: one item per type, no defaults on a Pod item, and for each
+    resource min <= defaultRequest <= default <= max (kubelab reports resources sorted)."""
+    errs: Errs = []
+    seen: set[str] = set()
+    for i, item in enumerate((obj.get("spec") or {}).get("limits") or []):
+        path = f"spec.limits[{i}]"
+        kind = item.get("type") or ""
+        if kind in seen:
+            errs.append(duplicate(f"{path}.type", kind))
+        seen.add(kind)
+        # validateLimitRangeTypeName: a qualified name, standard unless it has a domain
+        errs += [invalid(f"{path}.type", kind, m) for m in qualified_name(kind)]
+        if "/" not in kind and kind not in _LIMIT_TYPES:
+            errs.append(invalid(f"{path}.type", kind, "must be a standard limit type or fully qualified"))
+        if kind == "Pod":
+            for field in ("default", "defaultRequest"):
+                if item.get(field):
+                    errs.append(forbidden(f"{path}.{field}", "may not be specified when `type` is 'Pod'"))
+        values = {f: {k: parse_quantity(v) for k, v in (item.get(f) or {}).items()}
+                  for f in ("min", "max", "default", "defaultRequest", "maxLimitRequestRatio")}
+        for name in sorted(set().union(*values.values())):
+            lo, hi = values["min"].get(name), values["max"].get(name)
+            limit, request = values["default"].get(name), values["defaultRequest"].get(name)
+            key = f"{path}[{name}]"
+            if lo is not None and hi is not None and lo.value > hi.value:
+                errs.append(invalid(f"{key}.min", str(lo), f"min value {lo} is greater than max value {hi}"))
+            if request is not None:
+                if lo is not None and lo.value > request.value:
+                    errs.append(invalid(f"{key}.defaultRequest", str(request),
+                                        f"min value {lo} is greater than default request value {request}"))
+                if hi is not None and request.value > hi.value:
+                    errs.append(invalid(f"{key}.defaultRequest", str(request),
+                                        f"default request value {request} is greater than max value {hi}"))
+            if request is not None and limit is not None and request.value > limit.value:
+                errs.append(invalid(f"{key}.defaultRequest", str(request),
+                                    f"default request value {request} is greater than default limit value {limit}"))
+            if limit is not None:
+                if lo is not None and lo.value > limit.value:
+                    errs.append(invalid(f"{key}.default", str(limit),
+                                        f"min value {lo} is greater than default value {limit}"))
+                if hi is not None and limit.value > hi.value:
+                    errs.append(invalid(f"{key}.default", str(limit),
+                                        f"default value {limit} is greater than max value {hi}"))
+            ratio = values["maxLimitRequestRatio"].get(name)
+            if ratio is not None and ratio.value < 1:
+                errs.append(invalid(f"{key}.maxLimitRequestRatio", str(ratio), f"ratio {ratio} is less than 1"))
     return errs
 
 
@@ -1240,7 +1290,7 @@ _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "ReplicationController": _replicationcontroller,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
     "ConfigMap": _configmap, "Secret": _secret, "PersistentVolume": _persistentvolume,
-    "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,
+    "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass, "LimitRange": _limitrange,
 }
 
 

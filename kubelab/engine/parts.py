@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelab.engine import (cronjob, daemonset, deployment, endpoints, eventttl, garbage, job, kubelet,
-                            namespaces, nodelifecycle, nodes, rbac, replicaset, replicationcontroller,
-                            scheduler, serviceaccounts, services, statefulset, storage, system)
+                            limitranger, namespaces, nodelifecycle, nodes, rbac, replicaset,
+                            replicationcontroller, scheduler, serviceaccounts, services, statefulset,
+                            storage, system)
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Engine
 from kubelab.engine.kubelet import Kubelet
@@ -39,6 +40,7 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     namespaces.install(engine, api)
     eventttl.install(engine)
     serviceaccounts.install(engine, api)
+    limitranger.install(engine, api)
     services.install(engine, api)
     garbage.install(engine, api)
     replicaset.install(engine, api)

@@ -1029,8 +1029,36 @@ def describe_namespace(client: Client, ns: Obj, now: float, show_events: bool = 
             for name in sorted(hard):
                 w.w(1, f"{name}\t{used.get(name, '0')}\t{hard[name]}\n")
     w.w(0, "\n")
-    if not _optional_list(client, "LimitRange", meta["name"]):
+    ranges = _optional_list(client, "LimitRange", meta["name"])
+    if not ranges:
         w.w(0, "No LimitRange resource.\n")
+    else:
+        w.w(0, "Resource Limits\n")
+        for r in ranges:
+            _limit_range_table(w, r, " ")
+    return w.text()
+
+
+def _limit_range_table(w: Writer, limit_range: Obj, prefix: str) -> None:
+    """describeLimitRangeSpec: one row per item and resource, ``-`` where a value is unset.
+    kubectl walks each item's resources in Go map order (random); kubelab sorts them."""
+    w.w(0, f"{prefix}Type\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio\n")
+    w.w(0, f"{prefix}----\t--------\t---\t---\t---------------\t-------------\t-----------------------\n")
+    fields = ("min", "max", "defaultRequest", "default", "maxLimitRequestRatio")
+    for item in (limit_range.get("spec") or {}).get("limits") or []:
+        names = sorted(set().union(*((item.get(f) or {}) for f in fields)))
+        for name in names:
+            cells = [str(parse_quantity((item.get(f) or {})[name])) if name in (item.get(f) or {}) else "-"
+                     for f in fields]
+            w.w(0, f"{prefix}{item.get('type', '')}\t{name}\t" + "\t".join(cells) + "\n")
+
+
+def describe_limitrange(client: Client, limit_range: Obj, now: float, show_events: bool = True) -> str:
+    """describeLimitRange: name, namespace and the table; kubectl shows no events for it."""
+    w = Writer()
+    w.w(0, f"Name:\t{limit_range['metadata']['name']}\n")
+    w.w(0, f"Namespace:\t{limit_range['metadata'].get('namespace', '')}\n")
+    _limit_range_table(w, limit_range, "")
     return w.text()
 
 
@@ -1344,6 +1372,7 @@ def describe_storageclass(client: Client, sc: Obj, now: float, show_events: bool
 
 
 DESCRIBERS: dict[str, Callable[..., str]] = {
+    "LimitRange": describe_limitrange,
     "Pod": describe_pod,
     "ReplicaSet": describe_replicaset,
     "ReplicationController": describe_replicationcontroller,
