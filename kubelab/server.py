@@ -1156,15 +1156,9 @@ def _follow(client: Any, r: _Route, container: str | None, seen: str) -> Iterato
             return
 
 
-_EMPTY_LISTS = {"resourcequotas": "ResourceQuotaList"}
-
-
 def _cluster_extras(client: Any, parts: list[str]) -> Obj | None:
     """What every real cluster answers and kubelab has no kind for, read by kubectl describe:
-    (empty) ResourceQuota lists for a namespace, and each node's heartbeat
-    Lease in kube-node-lease (kubelab's nodes renew theirs with the Ready heartbeat)."""
-    if parts[:2] == ["api", "v1"] and parts[-1:] and parts[-1] in _EMPTY_LISTS and len(parts) in (3, 5):
-        return {"kind": _EMPTY_LISTS[parts[-1]], "apiVersion": "v1", "metadata": {"resourceVersion": ""}, "items": []}
+    each node's heartbeat Lease in kube-node-lease (kubelab's nodes renew theirs with the Ready heartbeat)."""
     if parts[:6] == ["apis", "coordination.k8s.io", "v1", "namespaces", "kube-node-lease", "leases"] \
             and len(parts) == 7:
         try:

@@ -129,8 +129,6 @@ def test_tls_pem_checks_without_parsing() -> None:
 
 
 @pytest.mark.parametrize("line, message", [
-    ("create quota q --hard=pods=2", "error: failed to create quota: the server could not find the requested "
-                                     "resource (post resourcequotas)\n"),
     ("create pc high --value=1000", "error: failed to create priorityclass: the server could not find the "
                                     "requested resource (post priorityclasses)\n"),
 ])

@@ -75,6 +75,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("Pod", "", "v1", "pods", True, ("po",), _ALL, status=True, deletion_rank=7),
     Kind("ReplicationController", "", "v1", "replicationcontrollers", True, ("rc",), _ALL, **_WORKLOAD,
          scale=True, deletion_rank=6),
+    Kind("ResourceQuota", "", "v1", "resourcequotas", True, ("quota",), status=True),
     Kind("Secret", "", "v1", "secrets", True),
     Kind("ServiceAccount", "", "v1", "serviceaccounts", True, ("sa",)),
     Kind("Service", "", "v1", "services", True, ("svc",), _ALL, status=True),

@@ -323,6 +323,16 @@ def _binding(b: Obj, now: float) -> Row:
                          if s.get("kind") == "ServiceAccount")
     return ([b["metadata"]["name"], f'{ref.get("kind", "")}/{ref.get("name", "")}', _age(b, now)],
             [named("User"), named("Group"), accounts])
+def _resourcequota(q: Obj, now: float) -> Row:
+    """printResourceQuota: ``used/hard`` per resource of status.hard, sorted, the ``limits.*``
+    ones in LIMIT and the rest in REQUEST."""
+    status = q.get("status") or {}
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    request, limit = [], []
+    for name in sorted(hard):
+        column = limit if name.split(".")[0] == "limits" and "." in name else request
+        column.append(f"{name}: {used.get(name, '0')}/{hard[name]}")
+    return [q["metadata"]["name"], _age(q, now), ", ".join(request), ", ".join(limit)], []
 
 
 def _namespace(ns: Obj, now: float) -> Row:
@@ -584,6 +594,12 @@ COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
                       ("VolumeBindingMode", "string", "", "When claims of this class are bound."),
                       ("AllowVolumeExpansion", "string", "", "Whether claims may grow."),
                       _AGE], []),
+    "ResourceQuota": ([_NAME, _AGE,
+                       ("Request", "string", "",
+                        "Request represents a minimum amount of cpu/memory that a container may consume."),
+                       ("Limit", "string", "",
+                        "Limits control the maximum amount of cpu/memory that a container may use independent of "
+                        "contention on the node.")], []),
     "Node": ([_NAME,
               ("Status", "string", "", "Whether the node is ready and schedulable."),
               ("Roles", "string", "", "The roles of the node."),
@@ -615,7 +631,7 @@ _ROWS: dict[str, Callable[[Obj, float], Row]] = {
     "ConfigMap": _configmap, "Secret": _secret, "ServiceAccount": _serviceaccount,
     "Namespace": _namespace, "Node": _node, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,
-    "RoleBinding": _binding, "ClusterRoleBinding": _binding,
+    "RoleBinding": _binding, "ClusterRoleBinding": _binding, "ResourceQuota": _resourcequota,
 }
 
 _POD_DONE = {"Succeeded": ("Succeeded", "The pod has completed successfully."),

@@ -99,7 +99,8 @@ def _ratio(kind: str, name: str, enforced: Quantity, request: dict[str, Quantity
     req, lim = request.get(name), limit.get(name)
     r, l, _ = _observed(req, lim, enforced)
     if req is None or r == 0:
-        return f"{name} max limit to request ratio per {kind} is {enforced}, but no request is specified or request is 0"
+        return (f"{name} max limit to request ratio per {kind} is {enforced}, "
+                "but no request is specified or request is 0")
     if lim is None or l == 0:
         return f"{name} max limit to request ratio per {kind} is {enforced}, but no limit is specified or limit is 0"
     ratio = l / r

@@ -14,8 +14,8 @@ from typing import Any
 
 from kubelab.engine import (cronjob, daemonset, deployment, endpoints, eventttl, garbage, job, kubelet,
                             limitranger, namespaces, nodelifecycle, nodes, rbac, replicaset,
-                            replicationcontroller, scheduler, serviceaccounts, services, statefulset,
-                            storage, system)
+                            replicationcontroller, resourcequota, scheduler, serviceaccounts, services,
+                            statefulset, storage, system)
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Engine
 from kubelab.engine.kubelet import Kubelet
@@ -41,6 +41,7 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     eventttl.install(engine)
     serviceaccounts.install(engine, api)
     limitranger.install(engine, api)
+    resourcequota.install(engine, api)
     services.install(engine, api)
     garbage.install(engine, api)
     replicaset.install(engine, api)

@@ -171,7 +171,7 @@ def create_deployment(ctx: Context, args: list[str]) -> int:
                                  "spec": {"containers": containers}},
                     "strategy": {}},
            "status": {}}
-    _finish(ctx, kind, obj)
+    _finish(ctx, kind, obj, failed="failed to create deployment: ")
     return 0
 
 
@@ -429,10 +429,10 @@ def create_quota(ctx: Context, args: list[str]) -> int:
         if "" in scopes:
             raise error('invalid resource quota scope ""')
         spec["scopes"] = scopes
-    obj = {"kind": "ResourceQuota", "apiVersion": "v1",
-           "metadata": _meta(name, ctx, Kind("ResourceQuota", "", "v1", "resourcequotas", True)),
+    kind = BY_KIND["ResourceQuota"]
+    obj = {"kind": "ResourceQuota", "apiVersion": "v1", "metadata": _meta(name, ctx, kind),
            "spec": spec, "status": {}}
-    _unserved(ctx, obj, "resourcequota", "resourcequotas", "quota")
+    _finish(ctx, kind, obj, failed="failed to create quota: ")
     return 0
 
 

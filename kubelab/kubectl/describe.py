@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
@@ -1022,6 +1023,12 @@ def describe_namespace(client: Client, ns: Obj, now: float, show_events: bool = 
         w.w(0, "Resource Quotas\n")
         for q in sorted(quotas, key=lambda q: q["metadata"]["name"]):
             w.w(1, f"Name:\t{q['metadata']['name']}\n")
+            scopes = sorted((q.get("spec") or {}).get("scopes") or [])
+            if scopes:
+                w.w(1, f"Scopes:\t{', '.join(scopes)}\n")
+                for scope in scopes:
+                    if scope in _SCOPE_HELP:
+                        w.w(1, f"* {_SCOPE_HELP[scope]}\n")
             w.w(1, "Resource\tUsed\tHard\n")
             w.w(1, "--------\t---\t---\n")
             hard = (q.get("status") or {}).get("hard") or {}
@@ -1051,6 +1058,41 @@ def _limit_range_table(w: Writer, limit_range: Obj, prefix: str) -> None:
             cells = [str(parse_quantity((item.get(f) or {})[name])) if name in (item.get(f) or {}) else "-"
                      for f in fields]
             w.w(0, f"{prefix}{item.get('type', '')}\t{name}\t" + "\t".join(cells) + "\n")
+
+
+def describe_resourcequota(client: Client, quota: Obj, now: float, show_events: bool = True) -> str:
+    """describeQuota: the scopes, then each hard resource (sorted) with its use; kubectl shows
+    no events for it. A used amount prints in the hard amount's format (NewQuantity)."""
+    w = Writer()
+    meta, spec, status = quota["metadata"], quota.get("spec") or {}, quota.get("status") or {}
+    w.w(0, f"Name:\t{meta['name']}\n")
+    w.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    if spec.get("scopes"):
+        w.w(0, f"Scopes:\t{', '.join(sorted(spec['scopes']))}\n")
+        for scope in sorted(spec["scopes"]):
+            if scope in _SCOPE_HELP:
+                w.w(0, f" * {_SCOPE_HELP[scope]}\n")
+    w.w(0, "Resource\tUsed\tHard\n")
+    w.w(0, "--------\t----\t----\n")
+    hard, used = status.get("hard") or {}, status.get("used") or {}
+    for name in sorted(hard):
+        h, u = parse_quantity(hard[name]), parse_quantity(used.get(name, "0"))
+        if h.format != u.format:
+            u = Quantity(Fraction(u.whole()), h.format)
+        w.w(0, f"{name}\t{u}\t{h}\n")
+    return w.text()
+
+
+_SCOPE_HELP = {
+    "Terminating": "Matches all pods that have an active deadline. These pods have a limited lifespan on a node "
+                   "before being actively terminated by the system.",
+    "NotTerminating": "Matches all pods that do not have an active deadline. These pods usually include long "
+                      "running pods whose container command is not expected to terminate.",
+    "BestEffort": "Matches all pods that do not have resource requirements set. These pods have a best effort "
+                  "quality of service.",
+    "NotBestEffort": "Matches all pods that have at least one resource requirement set. These pods have a "
+                     "burstable or guaranteed quality of service.",
+}
 
 
 def describe_limitrange(client: Client, limit_range: Obj, now: float, show_events: bool = True) -> str:
@@ -1373,6 +1415,7 @@ def describe_storageclass(client: Client, sc: Obj, now: float, show_events: bool
 
 DESCRIBERS: dict[str, Callable[..., str]] = {
     "LimitRange": describe_limitrange,
+    "ResourceQuota": describe_resourcequota,
     "Pod": describe_pod,
     "ReplicaSet": describe_replicaset,
     "ReplicationController": describe_replicationcontroller,
