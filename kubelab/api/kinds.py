@@ -89,6 +89,8 @@ KINDS: tuple[Kind, ...] = (
          deletion_rank=2),
     Kind("Job", "batch", "v1", "jobs", True, (), _ALL, **_WORKLOAD, deletion_rank=5),
     Kind("CronJob", "batch", "v1", "cronjobs", True, ("cj",), _ALL, **_WORKLOAD, deletion_rank=4),
+    Kind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", True, ("pdb",), status=True,
+         generation=True),
     Kind("ClusterRoleBinding", RBAC_GROUP, "v1", "clusterrolebindings", False),
     Kind("ClusterRole", RBAC_GROUP, "v1", "clusterroles", False),
     Kind("RoleBinding", RBAC_GROUP, "v1", "rolebindings", True),

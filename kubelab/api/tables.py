@@ -335,6 +335,14 @@ def _resourcequota(q: Obj, now: float) -> Row:
     return [q["metadata"]["name"], _age(q, now), ", ".join(request), ", ".join(limit)], []
 
 
+def _poddisruptionbudget(pdb: Obj, now: float) -> Row:
+    """printPodDisruptionBudget: N/A where the spec leaves a bound unset."""
+    spec = pdb.get("spec") or {}
+    bounds = [str(spec[f]) if spec.get(f) is not None else "N/A" for f in ("minAvailable", "maxUnavailable")]
+    allowed = (pdb.get("status") or {}).get("disruptionsAllowed", 0)
+    return [pdb["metadata"]["name"], *bounds, allowed, _age(pdb, now)], []
+
+
 def _namespace(ns: Obj, now: float) -> Row:
     return [ns["metadata"]["name"], (ns.get("status") or {}).get("phase", ""), _age(ns, now)], []
 
@@ -594,6 +602,14 @@ COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
                       ("VolumeBindingMode", "string", "", "When claims of this class are bound."),
                       ("AllowVolumeExpansion", "string", "", "Whether claims may grow."),
                       _AGE], []),
+    "PodDisruptionBudget": ([_NAME,
+                             ("Min Available", "string", "",
+                              "The minimum number of pods that must be available."),
+                             ("Max Unavailable", "string", "",
+                              "The maximum number of pods that may be unavailable."),
+                             ("Allowed Disruptions", "integer", "",
+                              "Calculated number of pods that may be disrupted at this time."),
+                             _AGE], []),
     "ResourceQuota": ([_NAME, _AGE,
                        ("Request", "string", "",
                         "Request represents a minimum amount of cpu/memory that a container may consume."),
@@ -632,6 +648,7 @@ _ROWS: dict[str, Callable[[Obj, float], Row]] = {
     "Namespace": _namespace, "Node": _node, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,
     "RoleBinding": _binding, "ClusterRoleBinding": _binding, "ResourceQuota": _resourcequota,
+    "PodDisruptionBudget": _poddisruptionbudget,
 }
 
 _POD_DONE = {"Succeeded": ("Succeeded", "The pod has completed successfully."),

@@ -1231,6 +1231,30 @@ def _role_binding(obj: Obj, old: Obj | None) -> Errs:
         errs += _subject(subject or {}, namespaced, f"subjects[{i}]")
     if old is not None and (old.get("roleRef") or {}) != ref:
         errs.append(invalid("roleRef", _go_role_ref(ref), "cannot change roleRef"))
+def _poddisruptionbudget(obj: Obj, old: Obj | None) -> Errs:
+    """ValidatePodDisruptionBudgetSpec: one bound at most, each a non-negative count or a
+    percentage of at most 100%."""
+    spec = obj.get("spec") or {}
+    errs: Errs = []
+    if spec.get("minAvailable") is not None and spec.get("maxUnavailable") is not None:
+        # Go prints the spec struct here with pointer addresses; kubelab shows its type only
+        errs.append(invalid("spec", _Raw("policy.PodDisruptionBudgetSpec{...}"),
+                            "minAvailable and maxUnavailable cannot be both set"))
+    for field in ("minAvailable", "maxUnavailable"):
+        value = spec.get(field)
+        if value is None:
+            continue
+        if isinstance(value, int) and value < 0:
+            errs.append(invalid(f"spec.{field}", value, "must be greater than or equal to 0"))
+        elif isinstance(value, str):
+            if not value.endswith("%") or not value[:-1].isdigit():
+                errs.append(invalid(f"spec.{field}", value, "a valid percent string must be a numeric string "
+                                                            "followed by an ending '%'"))
+            elif int(value[:-1]) > 100:
+                errs.append(invalid(f"spec.{field}", value, "must not be greater than 100%"))
+    return errs
+
+
 _LIMIT_TYPES = ("Container", "PersistentVolumeClaim", "Pod")
 
 
@@ -1291,6 +1315,7 @@ _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
     "ConfigMap": _configmap, "Secret": _secret, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass, "LimitRange": _limitrange,
+    "PodDisruptionBudget": _poddisruptionbudget,
 }
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kubelab.engine import (cronjob, daemonset, deployment, endpoints, eventttl, garbage, job, kubelet,
-                            limitranger, namespaces, nodelifecycle, nodes, rbac, replicaset,
+from kubelab.engine import (cronjob, daemonset, deployment, disruption, endpoints, eventttl, garbage, job,
+                            kubelet, limitranger, namespaces, nodelifecycle, nodes, rbac, replicaset,
                             replicationcontroller, resourcequota, scheduler, serviceaccounts, services,
                             statefulset, storage, system)
 from kubelab.engine.apiserver import APIServer
@@ -54,6 +54,7 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     storage.install(engine, api)
     endpoints.install(engine, api)
     rbac.install(engine, api)
+    disruption.install(engine)
     scheduler.install(engine)
     agent = kubelet.install(engine, api, images)
     system.install(engine, api, agent)

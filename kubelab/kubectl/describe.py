@@ -17,8 +17,8 @@ from kubelab.api.errors import StatusError
 from kubelab.api.pods import controller_of, qos_class as computed_qos
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.kinds import lookup
-from kubelab.api.tables import (access_modes, format_labels, human_duration, is_default_class, parse_time, since,
-                                storage_quantity, volume_class)
+from kubelab.api.tables import (access_modes, format_label_selector, format_labels, human_duration,
+                                is_default_class, parse_time, since, storage_quantity, volume_class)
 from kubelab.api.tables import selector_string as format_selector
 from kubelab.api.quantity import Quantity, parse as parse_quantity
 from kubelab.client import Client
@@ -1095,6 +1095,28 @@ _SCOPE_HELP = {
 }
 
 
+def describe_poddisruptionbudget(client: Client, pdb: Obj, now: float, show_events: bool = True) -> str:
+    """describePodDisruptionBudgetV1: the bound the spec sets, the selector, the status counts."""
+    w = Writer()
+    meta, spec, status = pdb["metadata"], pdb.get("spec") or {}, pdb.get("status") or {}
+    w.w(0, f"Name:\t{meta['name']}\n")
+    w.w(0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    if spec.get("minAvailable") is not None:
+        w.w(0, f"Min available:\t{spec['minAvailable']}\n")
+    elif spec.get("maxUnavailable") is not None:
+        w.w(0, f"Max unavailable:\t{spec['maxUnavailable']}\n")
+    selector = spec.get("selector")
+    w.w(0, f"Selector:\t{format_label_selector(selector) if selector is not None else '<unset>'}\n")
+    w.w(0, "Status:\n")
+    w.w(2, f"Allowed disruptions:\t{status.get('disruptionsAllowed', 0)}\n")
+    w.w(2, f"Current:\t{status.get('currentHealthy', 0)}\n")
+    w.w(2, f"Desired:\t{status.get('desiredHealthy', 0)}\n")
+    w.w(2, f"Total:\t{status.get('expectedPods', 0)}\n")
+    if show_events:
+        describe_events(w, search_events(client, pdb), now)
+    return w.text()
+
+
 def describe_limitrange(client: Client, limit_range: Obj, now: float, show_events: bool = True) -> str:
     """describeLimitRange: name, namespace and the table; kubectl shows no events for it."""
     w = Writer()
@@ -1416,6 +1438,7 @@ def describe_storageclass(client: Client, sc: Obj, now: float, show_events: bool
 DESCRIBERS: dict[str, Callable[..., str]] = {
     "LimitRange": describe_limitrange,
     "ResourceQuota": describe_resourcequota,
+    "PodDisruptionBudget": describe_poddisruptionbudget,
     "Pod": describe_pod,
     "ReplicaSet": describe_replicaset,
     "ReplicationController": describe_replicationcontroller,
