@@ -424,6 +424,8 @@ def _binding(obj: Obj) -> None:
     for subject in obj.get("subjects") or []:
         if isinstance(subject, dict) and not subject.get("apiGroup") and subject.get("kind") in ("User", "Group"):
             subject["apiGroup"] = "rbac.authorization.k8s.io"
+
+
 def _limitrange(obj: Obj) -> None:
     """SetDefaults_LimitRangeItem: a Container item's default limit falls back to its max, its
     default request to the default limit, then to its min."""

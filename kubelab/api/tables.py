@@ -323,6 +323,8 @@ def _binding(b: Obj, now: float) -> Row:
                          if s.get("kind") == "ServiceAccount")
     return ([b["metadata"]["name"], f'{ref.get("kind", "")}/{ref.get("name", "")}', _age(b, now)],
             [named("User"), named("Group"), accounts])
+
+
 def _resourcequota(q: Obj, now: float) -> Row:
     """printResourceQuota: ``used/hard`` per resource of status.hard, sorted, the ``limits.*``
     ones in LIMIT and the rest in REQUEST."""

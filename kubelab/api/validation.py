@@ -1231,6 +1231,9 @@ def _role_binding(obj: Obj, old: Obj | None) -> Errs:
         errs += _subject(subject or {}, namespaced, f"subjects[{i}]")
     if old is not None and (old.get("roleRef") or {}) != ref:
         errs.append(invalid("roleRef", _go_role_ref(ref), "cannot change roleRef"))
+    return errs
+
+
 def _poddisruptionbudget(obj: Obj, old: Obj | None) -> Errs:
     """ValidatePodDisruptionBudgetSpec: one bound at most, each a non-negative count or a
     percentage of at most 100%."""
