@@ -97,6 +97,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("Role", RBAC_GROUP, "v1", "roles", True),
     Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False, ("sc",)),
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
+    Kind("IngressClass", "networking.k8s.io", "v1", "ingressclasses", False),
+    Kind("Ingress", "networking.k8s.io", "v1", "ingresses", True, ("ing",), status=True, generation=True),
 )
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -297,6 +297,49 @@ def _endpointslice(es: Obj, now: float) -> Row:
              _with_more(addresses, len(addresses)), _age(es, now)], [])
 
 
+# -- networking.k8s.io ----------------------------------------------------------------------
+_LOAD_BALANCER_WIDTH = 16
+
+
+def ingress_address(ing: Obj, wide: bool = True) -> str:
+    """The controller's addresses, sorted and unique, cut to 16 characters unless wide
+    (ingressLoadBalancerStatusStringer in printers.go)."""
+    found = {i.get("ip") or i.get("hostname") for i in ((ing.get("status") or {}).get("loadBalancer") or {})
+             .get("ingress") or () if i.get("ip") or i.get("hostname")}
+    text = ",".join(sorted(found))
+    return text[:_LOAD_BALANCER_WIDTH - 3] + "..." if not wide and len(text) > _LOAD_BALANCER_WIDTH else text
+
+
+def _ingress_hosts(rules: list[Obj]) -> str:
+    """Three hosts at most, then ``+ N more...``; ``*`` when no rule names one (formatHosts)."""
+    hosts: list[str] = []
+    more = False
+    for rule in rules:
+        more = more or len(hosts) == 3
+        if not more and rule.get("host"):
+            hosts.append(rule["host"])
+    if not hosts:
+        return "*"
+    text = ",".join(hosts)
+    return f"{text} + {len(rules) - 3} more..." if more else text
+
+
+def _ingress(ing: Obj, now: float) -> Row:
+    spec = ing.get("spec") or {}
+    return ([ing["metadata"]["name"], spec.get("ingressClassName") or "<none>",
+             _ingress_hosts(spec.get("rules") or []), ingress_address(ing, False),
+             "80, 443" if spec.get("tls") else "80", _age(ing, now)], [])
+
+
+def _ingressclass(ic: Obj, now: float) -> Row:
+    params = (ic.get("spec") or {}).get("parameters")
+    shown = "<none>"
+    if params:
+        group = f".{params['apiGroup']}" if params.get("apiGroup") else ""
+        shown = f"{params.get('kind', '')}{group}/{params.get('name', '')}"
+    return [ic["metadata"]["name"], (ic.get("spec") or {}).get("controller", ""), shown, _age(ic, now)], []
+
+
 # -- config and cluster objects -----------------------------------------------------------
 def _configmap(cm: Obj, now: float) -> Row:
     return [cm["metadata"]["name"], len(cm.get("data") or {}) + len(cm.get("binaryData") or {}), _age(cm, now)], []
@@ -565,6 +608,16 @@ COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
                        ("Ports", "string", "", "The ports of the endpoints."),
                        ("Endpoints", "string", "", "The addresses in the slice."),
                        _AGE], []),
+    "Ingress": ([_NAME,
+                 ("Class", "string", "", "The name of the IngressClass resource that should be used for this Ingress."),
+                 ("Hosts", "string", "", "Hosts that incoming requests are matched against before the ingress rule"),
+                 ("Address", "string", "", "Address is a list containing ingress points for the load-balancer"),
+                 ("Ports", "string", "", "Ports of TLS configurations that open"),
+                 _AGE], []),
+    "IngressClass": ([_NAME,
+                      ("Controller", "string", "", "Controller that is responsible for handling this class"),
+                      ("Parameters", "string", "", "A reference to a resource with additional parameters"),
+                      _AGE], []),
     "ConfigMap": ([_NAME, ("Data", "string", "", "Number of keys in the config map."), _AGE], []),
     "Secret": ([_NAME, ("Type", "string", "", "The type of the secret."),
                 ("Data", "string", "", "Number of keys in the secret."), _AGE], []),
@@ -646,6 +699,7 @@ _EVENT_COLUMNS: list[tuple[Column, int]] = [
 _ROWS: dict[str, Callable[[Obj, float], Row]] = {
     "Pod": _pod, "ReplicaSet": _replicaset, "ReplicationController": _replicationcontroller, "Deployment": _deployment, "DaemonSet": _daemonset,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "ControllerRevision": _controllerrevision, "Endpoints": _endpoints, "EndpointSlice": _endpointslice,
+    "Ingress": _ingress, "IngressClass": _ingressclass,
     "ConfigMap": _configmap, "Secret": _secret, "ServiceAccount": _serviceaccount,
     "Namespace": _namespace, "Node": _node, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,

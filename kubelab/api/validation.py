@@ -1311,6 +1311,115 @@ def _limitrange(obj: Obj, old: Obj | None) -> Errs:
     return errs
 
 
+# -- networking.k8s.io (validation.go in pkg/apis/networking/validation) ------------------------
+_PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
+_BAD_PATH_PARTS = ("//", "/./", "/../", "%2f", "%2F")
+_BAD_PATH_ENDS = ("/..", "/.")
+
+
+def _ingress_backend(backend: Obj, path: str) -> Errs:
+    """validateIngressBackend: a Service (name and one of port name/number) or a resource."""
+    service, resource = backend.get("service"), backend.get("resource")
+    if service is not None and resource is not None:
+        return [invalid(path, "", "cannot set both resource and service backends")]
+    if resource is not None:
+        errs = [] if resource.get("kind") else [required(f"{path}.resource.kind")]
+        return errs + ([] if resource.get("name") else [required(f"{path}.resource.name")])
+    if service is None:
+        return [invalid(path, "", "resource or service backend is required")]
+    errs: Errs = []
+    name = service.get("name") or ""
+    if not name:
+        errs.append(required(f"{path}.service.name"))
+    errs += [invalid(f"{path}.service.name", name, m) for m in (dns1035_label(name) if name else [])]
+    port = service.get("port") or {}
+    if port.get("name") and port.get("number"):
+        errs.append(invalid(path, "", "cannot set both port name & port number"))
+    elif port.get("name"):
+        errs += [invalid(f"{path}.service.port.name", port["name"], m) for m in port_name(port["name"])]
+    elif port.get("number"):
+        errs += [invalid(f"{path}.service.port.number", port["number"], m) for m in port_range(port["number"])]
+    else:
+        errs.append(required(path, "port name or number is required"))
+    return errs
+
+
+def _ingress_path(item: Obj, path: str) -> Errs:
+    """validateHTTPIngressPath: pathType is required, Exact and Prefix paths are absolute and clean."""
+    kind, value = item.get("pathType"), item.get("path") or ""
+    if kind is None:
+        return [required(f"{path}.pathType", "pathType must be specified")]
+    errs: Errs = []
+    if kind in ("Exact", "Prefix"):
+        if not value.startswith("/"):
+            errs.append(invalid(f"{path}.path", value, "must be an absolute path"))
+        errs += [invalid(f"{path}.path", value, f"must not contain '{bad}'") for bad in _BAD_PATH_PARTS if bad in value]
+        errs += [invalid(f"{path}.path", value, f"cannot end with '{bad}'") for bad in _BAD_PATH_ENDS
+                 if value.endswith(bad)]
+    elif kind == "ImplementationSpecific":
+        if value and not value.startswith("/"):
+            errs.append(invalid(f"{path}.path", value, "must be an absolute path"))
+    else:
+        errs.append(not_supported(f"{path}.pathType", kind, _PATH_TYPES))
+    return errs + _ingress_backend(item.get("backend") or {}, f"{path}.backend")
+
+
+def _ingress_host(host: str, path: str) -> Errs:
+    if re.fullmatch(r"\d{1,3}(\.\d{1,3}){3}", host) or ":" in host:
+        return [invalid(path, host, "must be a DNS name, not an IP address")]
+    if "*" in host:
+        rest = host[2:] if host.startswith("*.") else ""
+        if not rest or "*" in rest or dns1123_subdomain(rest):
+            return [invalid(path, host, "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid "
+                                        "DNS subdomain, which must consist of lower case alphanumeric characters, "
+                                        "'-' or '.' and end with an alphanumeric character (e.g. '*.example.com', "
+                                        "regex used for validation is '\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+                                        "(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")]
+        return []
+    return [invalid(path, host, m) for m in dns1123_subdomain(host)]
+
+
+def _ingress(obj: Obj, old: Obj | None) -> Errs:
+    spec = obj.get("spec") or {}
+    rules = spec.get("rules")
+    errs: Errs = []
+    if not rules and spec.get("defaultBackend") is None:
+        shown = "[]networking.IngressRule(nil)" if rules is None else "[]networking.IngressRule{}"
+        errs.append(invalid("spec", _Raw(shown), "either `defaultBackend` or `rules` must be specified"))
+    if spec.get("defaultBackend") is not None:
+        errs += _ingress_backend(spec["defaultBackend"], "spec.defaultBackend")
+    for i, rule in enumerate(rules or ()):
+        at = f"spec.rules[{i}]"
+        if rule.get("host"):
+            errs += _ingress_host(rule["host"], f"{at}.host")
+        http = rule.get("http")
+        if http is None:
+            continue
+        if not http.get("paths"):
+            errs.append(required(f"{at}.http.paths"))
+        for j, item in enumerate(http.get("paths") or ()):
+            errs += _ingress_path(item, f"{at}.http.paths[{j}]")
+    for i, tls in enumerate(spec.get("tls") or ()):
+        for j, host in enumerate(tls.get("hosts") or ()):
+            errs += _ingress_host(host, f"spec.tls[{i}].hosts[{j}]") if "*" in host else []
+    name = spec.get("ingressClassName")
+    if name:
+        errs += [invalid("spec.ingressClassName", name, m) for m in dns1123_subdomain(name)]
+    return errs
+
+
+def _ingressclass(obj: Obj, old: Obj | None) -> Errs:
+    controller = (obj.get("spec") or {}).get("controller") or ""
+    if not controller:
+        return [required("spec.controller")]
+    errs: Errs = []
+    if len(controller) > 250:
+        errs.append(Cause("spec.controller", "Too long: may not be more than 250 bytes", "FieldValueTooLong"))
+    if old is not None and (old.get("spec") or {}).get("controller") != controller:
+        errs.append(invalid("spec.controller", controller, "field is immutable"))
+    return errs
+
+
 _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "Role": _role, "ClusterRole": _role, "RoleBinding": _role_binding, "ClusterRoleBinding": _role_binding,
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
@@ -1319,6 +1428,7 @@ _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "ConfigMap": _configmap, "Secret": _secret, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass, "LimitRange": _limitrange,
     "PodDisruptionBudget": _poddisruptionbudget,
+    "Ingress": _ingress, "IngressClass": _ingressclass,
 }
 
 

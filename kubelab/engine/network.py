@@ -72,7 +72,7 @@ class Route(NamedTuple):
 
     time: float
     client: str
-    via: str  # "ClusterIP" or "NodePort"
+    via: str  # "ClusterIP", "NodePort" or "Ingress"
     pod: str
     pod_ip: str
     port: int
@@ -129,6 +129,8 @@ class Network:
         self._next: dict[str, int] = {}  # node -> next host number to try (host-local IPAM)
         self._routes: dict[tuple[str, str], deque[Route]] = {}
         self._resolv: dict[str, str] = {}  # namespace -> /etc/resolv.conf
+        # What listens on every node IP besides node ports (the ingress controller's 80/443).
+        self.node_listeners: dict[int, Handler] = {}
 
     # -- IP addresses ------------------------------------------------------------------------
     def pod_cidr(self, node: str) -> ipaddress.IPv4Network:
@@ -317,6 +319,8 @@ class Network:
             return self._accept(sandbox, ip, port), f"{sandbox.namespace}/{sandbox.pod}", _ignore
         svc, svc_port, via = self._service_for(ip, port)
         if svc is None:
+            if port in self.node_listeners and self._is_node_ip(ip):
+                return self.node_listeners[port], "ingress-nginx/ingress-nginx-controller", _ignore
             if self._is_node_ip(ip):
                 raise ConnectError("Connection refused", ip=ip, port=port)
             addr = ipaddress.ip_address(ip)
@@ -325,6 +329,13 @@ class Network:
             raise ConnectError("Connection timed out", ip=ip, port=port)
         if svc_port is None:  # a ClusterIP on a port the Service does not define: dropped
             raise ConnectError("Connection timed out", ip=ip, port=port)
+        who = f"{client.namespace}/{client.pod}" if client else "outside"
+        return self.forward(svc, svc_port, who, via, ip, port)
+
+    def forward(self, svc: Obj, svc_port: dict[str, Any], who: str, via: str = "Ingress", ip: str = "",
+                port: int = 0) -> tuple[Handler | None, str, Callable[[int | None], None]]:
+        """A connection to one of a Service port's ready endpoints, picked at random (what
+        kube-proxy does for a ClusterIP or node port, and an ingress controller for a rule)."""
         choices = self._endpoints_for(svc, svc_port)
         if not choices:  # kube-proxy rejects connections to a Service without endpoints
             raise ConnectError("Connection refused", ip=ip, port=port)
@@ -335,7 +346,6 @@ class Network:
         handler = self._accept(sandbox, ip, target)
         meta = svc["metadata"]
         log = self._routes.setdefault((meta["namespace"], meta["name"]), deque(maxlen=RECENT))
-        who = f"{client.namespace}/{client.pod}" if client else "outside"
 
         def record(status: int | None) -> None:
             log.append(Route(self.store.clock.now(), who, via, sandbox.pod, pod_ip, target, status))

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from kubelab.engine import (cronjob, daemonset, deployment, disruption, endpoints, eventttl, garbage, job,
-                            kubelet, limitranger, namespaces, nodelifecycle, nodes, rbac, replicaset,
-                            replicationcontroller, resourcequota, scheduler, serviceaccounts, services,
-                            statefulset, storage, system)
+from kubelab.engine import (cronjob, daemonset, deployment, disruption, endpoints, eventttl, garbage,
+                            ingress, job, kubelet, limitranger, namespaces, nodelifecycle, nodes, rbac,
+                            replicaset, replicationcontroller, resourcequota, scheduler, serviceaccounts,
+                            services, statefulset, storage, system)
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Engine
 from kubelab.engine.kubelet import Kubelet
@@ -58,4 +58,5 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     scheduler.install(engine)
     agent = kubelet.install(engine, api, images)
     system.install(engine, api, agent)
+    ingress.install(engine, api, agent.network)
     return Parts(agent, agent.network, health)

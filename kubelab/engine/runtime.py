@@ -372,8 +372,8 @@ class Process:
     def has_program(self, name: str) -> bool:
         return name in self.image.binaries or name in ("sh",) and self.image.shell != "none"
 
-    def http_get(self, url: str, user_agent: str) -> Fetch:
-        return self.runtime.network.fetch(self.sandbox, url, user_agent)
+    def http_get(self, url: str, user_agent: str, headers: dict[str, str] | None = None) -> Fetch:
+        return self.runtime.network.fetch(self.sandbox, url, user_agent, headers=headers)
 
     def dns_lookup(self, name: str) -> Answer | None:
         return self.runtime.network.lookup(name, self.sandbox.namespace)

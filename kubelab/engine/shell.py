@@ -51,7 +51,7 @@ class Host(Protocol):
 
     def now(self) -> float: ...
     def has_program(self, name: str) -> bool: ...
-    def http_get(self, url: str, user_agent: str) -> Any: ...  # network.Fetch
+    def http_get(self, url: str, user_agent: str, headers: dict[str, str] | None = None) -> Any: ...  # network.Fetch
     def dns_lookup(self, name: str) -> Any: ...  # network.Answer, None for NXDOMAIN
     def dns_server(self) -> str: ...
 
@@ -948,9 +948,14 @@ class Shell:
     # network ---------------------------------------------------------------------------
     def cmd_wget(self, args: list[str], io: Streams) -> Run:
         quiet, output, url = False, None, None
+        headers: dict[str, str] = {}
         it = iter(args)
         for a in it:
-            if a in ("-q", "--quiet"):
+            if a == "--header" or a.startswith("--header="):
+                name, _, value = (a[9:] if "=" in a else next(it, "")).partition(":")
+                if name.strip():
+                    headers[name.strip().title()] = value.strip()
+            elif a in ("-q", "--quiet"):
                 quiet = True
             elif a.startswith("-q") and "O" in a:  # -qO-  /  -qO file
                 quiet = True
@@ -971,7 +976,7 @@ class Shell:
                    "\t[--post-data STR | --post-file FILE] [-Y on/off]\n"
                    "\t[--no-check-certificate] [-P DIR] [-U AGENT] [-T SEC] URL...\n")
             return 1
-        fetch = self.host.http_get(url, "Wget")
+        fetch = self.host.http_get(url, "Wget", headers or None)
         if fetch.error is None and fetch.ip:
             quiet or io.err(f"Connecting to {fetch.authority} ({fetch.ip}:{fetch.port})\n")
         if fetch.wait:
@@ -999,11 +1004,19 @@ class Shell:
         return 0
 
     def cmd_curl(self, args: list[str], io: Streams) -> Run:
-        url = next((a for a in args if not a.startswith("-")), None)
+        url, headers = None, {}
+        it = iter(args)
+        for a in it:
+            if a in ("-H", "--header"):
+                name, _, value = next(it, "").partition(":")
+                if name.strip():
+                    headers[name.strip().title()] = value.strip()
+            elif not a.startswith("-") and url is None:
+                url = a
         if url is None:
             io.err("curl: try 'curl --help' or 'curl --manual' for more information\n")
             return 2
-        fetch = self.host.http_get(url, "curl/7.88.1")
+        fetch = self.host.http_get(url, "curl/7.88.1", headers or None)
         if fetch.wait:
             yield Sleep(fetch.wait, self.loop_depth > 0)
         if fetch.error is not None:

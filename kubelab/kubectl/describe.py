@@ -18,7 +18,8 @@ from kubelab.api.pods import controller_of, qos_class as computed_qos
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.kinds import lookup
 from kubelab.api.tables import (access_modes, format_label_selector, format_labels, human_duration,
-                                is_default_class, parse_time, since, storage_quantity, volume_class)
+                                ingress_address, is_default_class, parse_time, since, storage_quantity,
+                                volume_class)
 from kubelab.api.tables import selector_string as format_selector
 from kubelab.api.quantity import Quantity, parse as parse_quantity
 from kubelab.client import Client
@@ -936,6 +937,117 @@ def describe_service(client: Client, svc: Obj, now: float, show_events: bool = T
     return w.text()
 
 
+def _format_slices(slices: list[Obj], port_name: str) -> str:
+    """``ip:port`` of a Service port's endpoints across its EndpointSlices, three at most then
+    ``+ N more...`` (formatEndpointSlices); ``<none>`` without slices."""
+    if not slices:
+        return "<none>"
+    shown: list[str] = []
+    count = 0
+    for es in slices:
+        endpoints = [e for e in es.get("endpoints") or () if e.get("addresses")]
+        for port in es.get("ports") or [None]:
+            if port is not None and (port.get("name") or "") != port_name:
+                continue
+            for e in endpoints:
+                count += 1
+                if len(shown) < 3:
+                    ip = e["addresses"][0]
+                    shown.append(ip if port is None else (f"[{ip}]:{port.get('port')}" if ":" in ip
+                                                          else f"{ip}:{port.get('port')}"))
+    text = ",".join(shown)
+    return f"{text} + {count - 3} more..." if count > 3 else text
+
+
+def _ingress_backend(client: Client, namespace: str, backend: Mapping[str, Any]) -> str:
+    """``svc:port (endpoints)`` or the resource reference (describeBackendV1)."""
+    service = backend.get("service")
+    if service is not None:
+        port = service.get("port") or {}
+        name = service.get("name", "")
+        shown = f"{name}:{port.get('number') or port.get('name', '')}"
+        try:
+            slices = client.list("EndpointSlice", namespace, label_selector=f"kubernetes.io/service-name={name}")["items"]
+            svc = client.get("Service", name, namespace)
+        except StatusError as e:
+            return f"{shown} (<error: {e.message}>)"
+        port_name = ""
+        for sp in (svc.get("spec") or {}).get("ports") or ():
+            if (port.get("number") and port["number"] == sp.get("port")) or (
+                    port.get("name") and port["name"] == sp.get("name")):
+                port_name = sp.get("name", "")
+        return f"{shown} ({_format_slices(slices, port_name)})"
+    resource = backend.get("resource")
+    if resource is not None:
+        return (f"APIGroup: {resource.get('apiGroup') or '<none>'}, Kind: {resource.get('kind', '')}, "
+                f"Name: {resource.get('name', '')}")
+    return ""
+
+
+def describe_ingress(client: Client, ing: Obj, now: float, show_events: bool = True) -> str:
+    """Mirrors describeIngressV1 in describe.go."""
+    w = Writer()
+    meta, spec = ing["metadata"], ing.get("spec") or {}
+    namespace = meta.get("namespace", "")
+    w.w(0, f"Name:\t{meta['name']}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    w.w(0, f"Namespace:\t{namespace}\n")
+    w.w(0, f"Address:\t{ingress_address(ing)}\n")
+    w.w(0, f"Ingress Class:\t{spec.get('ingressClassName') or '<none>'}\n")
+    default = "<default>"
+    if spec.get("defaultBackend") is not None:
+        default = _ingress_backend(client, namespace, spec["defaultBackend"])
+    w.w(0, f"Default backend:\t{default}\n")
+    if spec.get("tls"):
+        w.w(0, "TLS:\n")
+        for tls in spec["tls"]:
+            hosts = ",".join(tls.get("hosts") or ())
+            if tls.get("secretName"):
+                w.w(1, f"{tls['secretName']} terminates {hosts}\n")
+            else:
+                w.w(1, f"SNI routes {hosts}\n")
+    w.w(0, "Rules:\n  Host\tPath\tBackends\n")
+    w.w(1, "----\t----\t--------\n")
+    count = 0
+    for rule in spec.get("rules") or ():
+        if rule.get("http") is None:
+            continue
+        count += 1
+        w.w(1, f"{rule.get('host') or '*'}\t\n")
+        for path in rule["http"].get("paths") or ():
+            w.w(2, f"\t{path.get('path', '')} \t{_ingress_backend(client, namespace, path.get('backend') or {})}\n")
+    if count == 0:
+        w.w(1, f"*\t*\t{default}\n")
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    if show_events:
+        describe_events(w, search_events(client, ing), now)
+    return w.text()
+
+
+def describe_ingressclass(client: Client, ic: Obj, now: float, show_events: bool = True) -> str:
+    """Mirrors IngressClassDescriber in describe.go."""
+    w = Writer()
+    meta, spec = ic["metadata"], ic.get("spec") or {}
+    w.w(0, f"Name:\t{meta['name']}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"Controller:\t{spec.get('controller', '')}\n")
+    params = spec.get("parameters")
+    if params:
+        w.w(0, "Parameters:\n")
+        if params.get("apiGroup"):
+            w.w(1, f"APIGroup:\t{params['apiGroup']}\n")
+        w.w(1, f"Kind:\t{params.get('kind', '')}\n")
+        w.w(1, f"Name:\t{params.get('name', '')}\n")
+        if params.get("namespace"):
+            w.w(1, f"Namespace:\t{params['namespace']}\n")
+        if params.get("scope"):
+            w.w(1, f"Scope:\t{params['scope']}\n")
+    if show_events:
+        describe_events(w, search_events(client, ic), now)
+    return w.text()
+
+
 def describe_endpoints(client: Client, ep: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta = ep["metadata"]
@@ -1450,6 +1562,8 @@ DESCRIBERS: dict[str, Callable[..., str]] = {
     "ServiceAccount": describe_serviceaccount,
     "Service": describe_service,
     "Endpoints": describe_endpoints,
+    "Ingress": describe_ingress,
+    "IngressClass": describe_ingressclass,
     "ConfigMap": describe_configmap,
     "Secret": describe_secret,
     "Namespace": describe_namespace,
