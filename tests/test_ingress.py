@@ -204,6 +204,14 @@ def test_validation_messages(manifest, message):
 GETS = ["get ing", "get ingress -o wide", "get ingresses.networking.k8s.io web", "get ingressclass",
         "get ingressclasses -o wide", "get ing -A", "get ing web -o yaml", "get ing many",
         "get ing nope", "get ingressclass nginx -o json"]
+CREATES = ["create ingress simple --rule=foo.com/bar=svc1:8080,tls=my-cert --dry-run=client -o yaml",
+           "create ingress multi --class=nginx --rule=foo.com/=svc:http,tls --rule=foo.com/admin*=svcadmin:80 "
+           "--rule=/x=s:1 --default-backend=def:http --annotation=a=b --dry-run=client -o json",
+           "create ing t --rule=a.com/=s:1,tls=z --rule=b.com/=s:1,tls=a --rule=c.com/=s:1,tls=z --rule=/y=s:2,tls "
+           "--dry-run=client -o json",
+           "create ingress bad --rule=foo", "create ingress bad", "create ingress bad --rule=foo.com/=svc",
+           "create ingress bad --default-backend=svc", "create ingress bad --rule=a.com/=s:1 --annotation=nokey",
+           "create ingress badpath --rule=foo.com/a//b=svc:8080", "create ingress x y --rule=foo.com/*=svc:8080"]
 DESCRIBES = ["describe ing web", "describe ingress fallback", "describe ing many", "describe ingressclass nginx"]
 
 
@@ -221,7 +229,7 @@ def served(tmp_path_factory):
         yield c, kubectl
 
 
-@pytest.mark.parametrize("command", GETS)
+@pytest.mark.parametrize("command", GETS + CREATES)
 def test_get_matches_real_kubectl(served, command):
     c, kubectl = served
     same(c, kubectl(command), command)
@@ -232,3 +240,11 @@ def test_describe_matches_real_kubectl(served, command):
     c, kubectl = served
     same_at_wall_clock(c, kubectl, command)
 
+
+def test_create_ingress_then_traffic(served):
+    c, _ = served
+    r = c.kubectl("create ingress made --rule=made.example/*=web:8080")
+    assert (r.returncode, r.stdout) == (0, "ingress.networking.k8s.io/made created\n"), r.stderr
+    status, body, _ = c.network.request(None, "http://192.168.49.2/", headers={"Host": "made.example"})
+    assert status == 200 and "Welcome to nginx!" in body
+    c.kubectl("delete ing made")

@@ -35,6 +35,8 @@ _PACKAGES = {"": "k8s.io.api.core", "apps": "k8s.io.api.apps", "batch": "k8s.io.
              "policy": "k8s.io.api.policy", "authentication.k8s.io": "k8s.io.api.authentication",
              "authorization.k8s.io": "k8s.io.api.authorization", "coordination.k8s.io": "k8s.io.api.coordination",
              "rbac.authorization.k8s.io": "k8s.io.api.rbac",
+             "networking.k8s.io": "k8s.io.api.networking",
+             "storage.k8s.io": "k8s.io.api.storage",
              "meta.k8s.io": "k8s.io.apimachinery.pkg.apis.meta"}
 _ZERO_TIME = -62135596800  # Unix seconds of Go's time.Time{} (0001-01-01T00:00:00Z)
 _SIGNED = {"int32": 32, "int64": 64, "sint32": 32, "sint64": 64}

@@ -616,3 +616,77 @@ def create_cronjob(ctx: Context, args: list[str]) -> int:
          Flag("restart", type=fl.STRING), required=("image", "schedule"))
 def create_cj(ctx: Context, args: list[str]) -> int:
     return create_cronjob(ctx, args)
+
+
+_INGRESS_RULE = re.compile(r"^(?P<host>[\w*\-.]*)(?P<path>/.*)=(?P<svc>[\w\-]+):(?P<port>[\w\-]+)"
+                           r"(?P<tls>,tls(=(?P<secret>[\w\-]+))?)?$")
+_INGRESS_FORMAT = "host/path=svcname:svcport[,tls[=secret]]"
+
+
+def _ingress_backend(svc: str, port: str) -> Obj:
+    return {"service": {"name": svc, "port": {"number": int(port)} if port.isdigit() else {"name": port}}}
+
+
+@command("create ingress", *COMMON, Flag("rule", type=fl.STRING_ARRAY), Flag("class", type=fl.STRING),
+         Flag("default-backend", type=fl.STRING), Flag("annotation", type=fl.STRING_ARRAY))
+def create_ingress(ctx: Context, args: list[str]) -> int:
+    """Mirrors create_ingress.go: rules with the same host share one rule; a path ending in
+    ``*`` is a Prefix (the ``*`` dropped), any other Exact; ``,tls[=secret]`` lists the host
+    under that secret's TLS entry."""
+    name = _one_name(ctx, args)
+    rules_in: list[str] = ctx.flags.get("rule") or []
+    backend = ctx.flags.get("default-backend") or ""
+    annotations_in: list[str] = ctx.flags.get("annotation") or []
+    if not backend and not rules_in:
+        raise error("not enough information provided: every ingress has to either specify a default-backend "
+                    "(which catches all traffic) or a list of rules (which catch specific paths)")
+    for rule in rules_in:
+        if not _INGRESS_RULE.match(rule):
+            raise error(f"rule {rule} is invalid and should be in format {_INGRESS_FORMAT}")
+    for annotation in annotations_in:
+        if "=" not in annotation:
+            raise error(f"annotation {annotation} is invalid and should be in format key=[value]")
+    if backend and len(backend.split(":")) != 2:
+        raise error("default-backend should be in format servicename:serviceport")
+    kind = BY_KIND["Ingress"]
+    meta = _meta(name, ctx, kind)
+    if annotations_in:
+        meta["annotations"] = dict(a.split("=", 1) for a in annotations_in)
+    spec: Obj = {}  # in IngressSpec's field order, as kubectl's JSON prints it
+    if ctx.flags.get("class"):
+        spec["ingressClassName"] = ctx.flags.get("class")
+    if backend:
+        spec["defaultBackend"] = _ingress_backend(*backend.split(":"))
+    rules: list[Obj] = []
+    tls: dict[str, list[str]] = {}
+    for text in rules_in:
+        found = _INGRESS_RULE.match(text)
+        assert found is not None
+        host, path = found["host"], found["path"]
+        path_type = "Prefix" if path.endswith("*") else "Exact"
+        item = {"path": path.rstrip("*") if path_type == "Prefix" else path, "pathType": path_type,
+                "backend": _ingress_backend(found["svc"], found["port"])}
+        rule = next((r for r in rules if r.get("host", "") == host), None)
+        if rule is None:
+            rule = {"host": host, "http": {"paths": []}} if host else {"http": {"paths": []}}
+            rules.append(rule)
+        rule["http"]["paths"].append(item)
+        if found["tls"]:
+            hosts = tls.setdefault(found["secret"] or "", [])
+            if host and host not in hosts:
+                hosts.append(host)
+    entries = [{"hosts": hosts, **({"secretName": secret} if secret else {})} for secret, hosts in tls.items() if hosts]
+    if entries:
+        spec["tls"] = entries
+    if rules:
+        spec["rules"] = rules
+    obj = {"kind": "Ingress", "apiVersion": "networking.k8s.io/v1", "metadata": meta, "spec": spec,
+           "status": {"loadBalancer": {}}}
+    _finish(ctx, kind, obj, failed="failed to create ingress: ")
+    return 0
+
+
+@command("create ing", *COMMON, Flag("rule", type=fl.STRING_ARRAY), Flag("class", type=fl.STRING),
+         Flag("default-backend", type=fl.STRING), Flag("annotation", type=fl.STRING_ARRAY))
+def create_ing(ctx: Context, args: list[str]) -> int:
+    return create_ingress(ctx, args)

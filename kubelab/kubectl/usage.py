@@ -25,7 +25,7 @@ class Help:
 # The command words kubectl also accepts for a (sub)command: the help and errors name the first.
 ALIASES = {"ns": "namespace", "deploy": "deployment", "cm": "configmap", "svc": "service",
            "cj": "cronjob", "nodes": "node", "no": "node", "pods": "pod", "po": "pod", "sa": "serviceaccount",
-           "pc": "priorityclass", "resourcequota": "quota"}
+           "pc": "priorityclass", "resourcequota": "quota", "ing": "ingress"}
 
 ROOT_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ('Basic Commands (Beginner)', (
@@ -181,6 +181,11 @@ HELP: dict[str, Help] = {
         'Create a cron job with the specified name.',
         "kubectl create cronjob NAME --image=image --schedule='0/5 * * * ?' -- [COMMAND] [args...] [flags] [options]",
         aliases='cronjob, cj',
+    ),
+    'create ingress': Help(
+        'Create an ingress with the specified name.',
+        'kubectl create ingress NAME --rule=host/path=service:port[,tls[=secret]]  [options]',
+        aliases='ingress, ing',
     ),
     'create serviceaccount': Help(
         'Create a service account with the specified name.',
