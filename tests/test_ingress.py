@@ -248,3 +248,34 @@ def test_create_ingress_then_traffic(served):
     status, body, _ = c.network.request(None, "http://192.168.49.2/", headers={"Host": "made.example"})
     assert status == 200 and "Welcome to nginx!" in body
     c.kubectl("delete ing made")
+
+
+# -- %kube route ingress/NAME --------------------------------------------------------------------
+def test_route_picture_draws_rules_services_and_endpoints(cluster):
+    from kubelab.notebook.route import ingress_route
+
+    d = ingress_route(cluster.client, "web")
+    assert d.has_edge("Client/outside", "Ingress/default/web")
+    assert d.has_edge("Ingress/default/web", "Service/default/web")
+    labels = [label for src, dst, _, label in d.edges if src == "Ingress/default/web"]
+    assert "hello.example/ (Prefix) → web:8080" in labels and "*.wild.example/app (ImplementationSpecific) → web:http" in labels
+    pods = [n for n in d.nodes.values() if n["kind"] == "Pod"]
+    assert len(pods) == 2 and all(n["ready"] for n in pods)
+    assert "192.168.49.2" in d.nodes["Ingress/default/web"]["label"]
+    assert any("matches no pods" in p for p in d.problems)  # the ``empty`` Service behind /down
+    assert "<svg" in d.svg()
+
+
+def test_route_picture_of_a_missing_backend_through_the_magic():
+    import kubelab.notebook as knb
+    from kubelab.notebook.magics import _special
+
+    c = Cluster(clock="virtual")
+    c.kubectl("apply -f -", stdin=FALLBACK)
+    knb.use(c)
+    d = _special(["route", "ingress/fallback"])
+    assert d.nodes["Service/default/missing"]["kind"] == "Broken"
+    assert d.has_edge("Ingress/default/fallback", "Service/default/missing", "broken")
+    assert d.problems == ["service missing not found"]
+    with pytest.raises(ValueError, match="ingress/NAME"):
+        _special(["route", "deploy/x"])

@@ -8,7 +8,7 @@ value is a :class:`~kubelab.notebook.display.KubeResult` (``pods = %kube get pod
 Every ``%kube`` line of a cell shows its output where it stands, in order, as in a terminal.
 
 Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...] [--expand]``,
-``route svc/NAME``, ``history deploy/NAME``, ``dashboard``, ``reset`` (a fresh cluster; the
+``route svc/NAME`` (or ``ingress/NAME``), ``history deploy/NAME``, ``dashboard``, ``reset`` (a fresh cluster; the
 previous one's state file is kept, and ``reset --undo`` brings it back), ``ip`` (the node IP,
 like ``minikube ip``), ``workdir NAME`` (this chapter's own folder for its files), ``serve``
 (the cluster's API for the real kubectl in a terminal, see :mod:`kubelab.notebook.serving`),
@@ -366,8 +366,12 @@ def _special(argv: list[str]) -> Any:
     a = p.parse_args(rest)
     kind, _, name = a.target.rpartition("/")
     if word == "route":
+        if kind in ("ing", "ingress", "ingresses", "ingress.networking.k8s.io"):
+            from kubelab.notebook.route import ingress_route
+
+            return ingress_route(nb.client(), name, a.namespace)
         if kind not in ("", "svc", "service", "services"):
-            raise ValueError(f"route needs a service (svc/NAME), not {a.target!r}")
+            raise ValueError(f"route needs a service (svc/NAME) or an ingress (ingress/NAME), not {a.target!r}")
         from kubelab.notebook.route import route
 
         return route(nb.client(), name, a.namespace)

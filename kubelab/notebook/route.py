@@ -192,3 +192,71 @@ def route(client: Any, name: str, namespace: str = "default") -> Diagram:
             d.edges.append((sid, nothing, "broken", "nowhere to send"))
     d.problems = problems
     return d
+
+
+def _backend_text(backend: Obj) -> tuple[str, str]:
+    """(Service name, ``name:port``) of an Ingress backend; ("", text) for a resource backend."""
+    service = backend.get("service")
+    if service is None:
+        resource = backend.get("resource") or {}
+        return "", f"{resource.get('kind', '')}/{resource.get('name', '')}"
+    port = service.get("port") or {}
+    return service.get("name", ""), f"{service.get('name', '')}:{port.get('number') or port.get('name', '')}"
+
+
+def ingress_route(client: Any, name: str, namespace: str = "default") -> Diagram:
+    """``%kube route ingress/NAME``: each host/path rule -> its Service -> the endpoints, the
+    Services drawn as ``route svc/NAME`` draws them (raises NotFound as the API does)."""
+    ing = client.get("Ingress", name, namespace)
+    spec = ing.get("spec") or {}
+    address = ",".join(i.get("ip") or i.get("hostname", "") for i in
+                       ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or ())
+    d = Diagram(title=f"route through ingress {namespace}/{name}")
+    iid = f"Ingress/{namespace}/{name}"
+    d.nodes[iid] = {"kind": "Ingress", "name": name, "namespace": namespace,
+                    "label": f"Ingress {name}\nclass {spec.get('ingressClassName') or '<none>'}\n"
+                             f"{address or 'no address yet'}", "colour": "#6a1b9a" if address else AMBER}
+    d.groups["ingress"] = [iid]
+    outside = "Client/outside"
+    d.nodes[outside] = {"kind": "Client", "name": "outside", "namespace": namespace,
+                        "label": f"a pod or outside the cluster\nhttp://{address or _node_ip(client)}/",
+                        "colour": GREY, "attrs": dict(CLIENT)}
+    d.groups["clients"] = [outside]
+    d.edges.append((outside, iid, "sends", "80/TCP, 443/TCP" if spec.get("tls") else "80/TCP"))
+    paths: list[tuple[str, Obj]] = []
+    for rule in spec.get("rules") or ():
+        for p in (rule.get("http") or {}).get("paths") or ():
+            kind = p.get("pathType", "")
+            paths.append((f"{rule.get('host') or '*'}{p.get('path') or '/'} ({kind})", p.get("backend") or {}))
+    if spec.get("defaultBackend"):
+        paths.append(("default backend", spec["defaultBackend"]))
+    problems: list[str] = []
+    drawn: set[str] = set()
+    for text, backend in paths:
+        svc_name, shown = _backend_text(backend)
+        sid = f"Service/{namespace}/{svc_name}"
+        if svc_name and svc_name not in drawn:
+            drawn.add(svc_name)
+            try:
+                part = route(client, svc_name, namespace)
+            except StatusError:
+                d.nodes[sid] = {"kind": "Broken", "name": svc_name, "namespace": namespace, "colour": RED,
+                                "label": f"service {svc_name}\nnot found: 503", "attrs": {"shape": "octagon"}}
+                d.groups.setdefault("services", []).append(sid)
+                problems.append(f"service {svc_name} not found")
+            else:
+                for nid, node in part.nodes.items():
+                    if node.get("kind") != "Client":
+                        d.nodes[nid] = node
+                for group, members in part.groups.items():
+                    if group != "clients":
+                        into = d.groups.setdefault("services" if group == "service" else group, [])
+                        into.extend(m for m in members if m not in into)
+                d.edges.extend(e for e in part.edges if not e[0].startswith("Client/"))
+                problems.extend(part.problems)
+        if svc_name:
+            d.edges.append((iid, sid, "broken" if d.nodes[sid]["kind"] == "Broken" else "sends", f"{text} → {shown}"))
+    if not paths:
+        problems.append("no rules and no default backend: every request gets the controller's 404")
+    d.problems = problems
+    return d
