@@ -439,6 +439,20 @@ def _limitrange(obj: Obj) -> None:
                 target.setdefault(name, value)
 
 
+def _networkpolicy(obj: Obj) -> None:
+    """SetDefaults_NetworkPolicy: TCP ports, policyTypes from the rules present."""
+    spec = obj.setdefault("spec", {})
+    if spec.get("podSelector") is None:
+        spec["podSelector"] = {}  # a plain struct in Go: always written
+    for direction in ("ingress", "egress"):
+        for rule in spec.get(direction) or []:
+            for port in rule.get("ports") or []:
+                if isinstance(port, dict) and not port.get("protocol"):
+                    port["protocol"] = "TCP"
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
+
+
 _BY_KIND: dict[str, Callable[[Obj], None]] = {
     "RoleBinding": _binding, "ClusterRoleBinding": _binding,
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
@@ -446,5 +460,5 @@ _BY_KIND: dict[str, Callable[[Obj], None]] = {
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "Service": _service,
     "Namespace": _namespace, "Secret": _secret, "Endpoints": _endpoints,
     "PersistentVolume": _persistentvolume, "PersistentVolumeClaim": _persistentvolumeclaim,
-    "StorageClass": _storageclass, "LimitRange": _limitrange,
+    "StorageClass": _storageclass, "LimitRange": _limitrange, "NetworkPolicy": _networkpolicy,
 }

@@ -99,6 +99,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
     Kind("IngressClass", "networking.k8s.io", "v1", "ingressclasses", False),
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses", True, ("ing",), status=True, generation=True),
+    Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", True, ("netpol",), generation=True),
 )
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

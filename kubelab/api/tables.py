@@ -340,6 +340,11 @@ def _ingressclass(ic: Obj, now: float) -> Row:
     return [ic["metadata"]["name"], (ic.get("spec") or {}).get("controller", ""), shown, _age(ic, now)], []
 
 
+def _networkpolicy(np: Obj, now: float) -> Row:
+    selector = selector_string((np.get("spec") or {}).get("podSelector")) or "<none>"  # FormatLabelSelector
+    return [np["metadata"]["name"], selector, _age(np, now)], []
+
+
 # -- config and cluster objects -----------------------------------------------------------
 def _configmap(cm: Obj, now: float) -> Row:
     return [cm["metadata"]["name"], len(cm.get("data") or {}) + len(cm.get("binaryData") or {}), _age(cm, now)], []
@@ -618,6 +623,8 @@ COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
                       ("Controller", "string", "", "Controller that is responsible for handling this class"),
                       ("Parameters", "string", "", "A reference to a resource with additional parameters"),
                       _AGE], []),
+    "NetworkPolicy": ([_NAME, ("Pod-Selector", "string", "",
+                                "Selects the pods to which this NetworkPolicy object applies."), _AGE], []),
     "ConfigMap": ([_NAME, ("Data", "string", "", "Number of keys in the config map."), _AGE], []),
     "Secret": ([_NAME, ("Type", "string", "", "The type of the secret."),
                 ("Data", "string", "", "Number of keys in the secret."), _AGE], []),
@@ -699,7 +706,7 @@ _EVENT_COLUMNS: list[tuple[Column, int]] = [
 _ROWS: dict[str, Callable[[Obj, float], Row]] = {
     "Pod": _pod, "ReplicaSet": _replicaset, "ReplicationController": _replicationcontroller, "Deployment": _deployment, "DaemonSet": _daemonset,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "ControllerRevision": _controllerrevision, "Endpoints": _endpoints, "EndpointSlice": _endpointslice,
-    "Ingress": _ingress, "IngressClass": _ingressclass,
+    "Ingress": _ingress, "IngressClass": _ingressclass, "NetworkPolicy": _networkpolicy,
     "ConfigMap": _configmap, "Secret": _secret, "ServiceAccount": _serviceaccount,
     "Namespace": _namespace, "Node": _node, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,

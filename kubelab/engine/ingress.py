@@ -29,7 +29,7 @@ REWRITE = "nginx.ingress.kubernetes.io/rewrite-target"
 STATUS_SYNC = 60.0  # ingress-nginx's status updater runs once a minute (updateInterval)
 _LABELS = {"app.kubernetes.io/component": "controller", "app.kubernetes.io/instance": "ingress-nginx",
            "app.kubernetes.io/name": "ingress-nginx"}
-_REASONS = {404: "Not Found", 502: "Bad Gateway", 503: "Service Temporarily Unavailable"}
+_REASONS = {404: "Not Found", 502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
 
 
 def nginx_page(status: int) -> HttpResponse:
@@ -180,9 +180,11 @@ class IngressNginx(Controller):
         if svc_port is None:
             return nginx_page(503)
         try:
-            handler, _, record = self.network.forward(svc, svc_port, request.client_ip)
-        except ConnectError:
-            return nginx_page(503)
+            nodes = self._node_ips()
+            handler, _, record = self.network.forward(svc, svc_port, request.client_ip,
+                                                      source_ip=nodes[0] if nodes else "")
+        except ConnectError as exc:  # a NetworkPolicy dropping nginx's connect: proxy_connect_timeout
+            return nginx_page(504 if "timed out" in exc.message else 503)
         if handler is None:
             record(502)
             return nginx_page(502)

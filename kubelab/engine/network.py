@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any, Callable, NamedTuple
 from urllib.parse import urlsplit
 
+from kubelab.engine import netpol
 from kubelab.engine.store import Obj, Store
 
 CLUSTER_DOMAIN = "cluster.local"
@@ -25,6 +26,7 @@ POD_NETWORK = ipaddress.ip_network("10.244.0.0/16")
 SERVICE_NETWORK = ipaddress.ip_network("10.96.0.0/12")
 CONNECT_TIMEOUT = 130.0  # Linux gives up a TCP connect after ~2 minutes of retries
 RECENT = 50
+OUTSIDE_IP = "192.168.49.1"  # minikube's host on the cluster's network: where outside requests come from
 MAX_CNAMES = 8  # CoreDNS stops following in-cluster CNAMEs after this many (or a repeat)
 
 
@@ -288,7 +290,7 @@ class Network:
             return result
         request = HttpRequest(method, path, {"Host": parts.netloc, "User-Agent": user_agent,
                                              "Accept": "*/*", "Connection": "close", **(headers or {})},
-                              client.ip if client else "192.168.49.1")
+                              client.ip if client else OUTSIDE_IP)
         response = handler(request)
         record(response.status)
         result.status, result.reason, result.body = response.status, response.reason, response.body
@@ -316,6 +318,7 @@ class Network:
             return self._accept(client, ip, port), f"{client.namespace}/{client.pod}", _ignore
         sandbox = self.sandboxes.get(ip)
         if sandbox is not None:
+            self._check_policy(client, OUTSIDE_IP, sandbox, port, ip)
             return self._accept(sandbox, ip, port), f"{sandbox.namespace}/{sandbox.pod}", _ignore
         svc, svc_port, via = self._service_for(ip, port)
         if svc is None:
@@ -330,12 +333,14 @@ class Network:
         if svc_port is None:  # a ClusterIP on a port the Service does not define: dropped
             raise ConnectError("Connection timed out", ip=ip, port=port)
         who = f"{client.namespace}/{client.pod}" if client else "outside"
-        return self.forward(svc, svc_port, who, via, ip, port)
+        return self.forward(svc, svc_port, who, via, ip, port, client)
 
     def forward(self, svc: Obj, svc_port: dict[str, Any], who: str, via: str = "Ingress", ip: str = "",
-                port: int = 0) -> tuple[Handler | None, str, Callable[[int | None], None]]:
+                port: int = 0, client: Sandbox | None = None, source_ip: str = ""
+                ) -> tuple[Handler | None, str, Callable[[int | None], None]]:
         """A connection to one of a Service port's ready endpoints, picked at random (what
-        kube-proxy does for a ClusterIP or node port, and an ingress controller for a rule)."""
+        kube-proxy does for a ClusterIP or node port, and an ingress controller for a rule);
+        ``client`` is the pod it comes from, else ``source_ip`` (outside: 192.168.49.1)."""
         choices = self._endpoints_for(svc, svc_port)
         if not choices:  # kube-proxy rejects connections to a Service without endpoints
             raise ConnectError("Connection refused", ip=ip, port=port)
@@ -343,6 +348,7 @@ class Network:
         sandbox = self.sandboxes.get(pod_ip)
         if sandbox is None:
             raise ConnectError("No route to host", ip=ip, port=port)
+        self._check_policy(client, source_ip or OUTSIDE_IP, sandbox, target, ip)
         handler = self._accept(sandbox, ip, target)
         meta = svc["metadata"]
         log = self._routes.setdefault((meta["namespace"], meta["name"]), deque(maxlen=RECENT))
@@ -360,6 +366,16 @@ class Network:
         if port not in sandbox.listeners:
             raise ConnectError("Connection refused", ip=ip, port=port)
         return sandbox.listeners[port]
+
+    def _check_policy(self, client: Sandbox | None, source_ip: str, sandbox: Sandbox, port: int, ip: str) -> None:
+        """NetworkPolicy drops a denied connection's packets: the client's connect times out."""
+        if not self.store.list("NetworkPolicy"):
+            return
+        src = (netpol.Endpoint(client.ip, self.store.get("Pod", client.namespace, client.pod)) if client
+               else netpol.Endpoint(source_ip, None))
+        dst = netpol.Endpoint(sandbox.ip, self.store.get("Pod", sandbox.namespace, sandbox.pod))
+        if not netpol.allowed(self.store, src, dst, port):
+            raise ConnectError("Connection timed out", ip=ip, port=port)
 
     def _is_node_ip(self, ip: str) -> bool:
         return any(a.get("address") == ip for n in self.store.list("Node", "")

@@ -948,6 +948,7 @@ class Shell:
     # network ---------------------------------------------------------------------------
     def cmd_wget(self, args: list[str], io: Streams) -> Run:
         quiet, output, url = False, None, None
+        timeout = 900.0  # busybox wget's -T default
         headers: dict[str, str] = {}
         it = iter(args)
         for a in it:
@@ -964,7 +965,13 @@ class Shell:
                 output = next(it, "-")
             elif a.startswith("-O"):
                 output = a[2:]
-            elif a in ("-T", "--timeout", "-U", "--user-agent"):
+            elif a in ("-T", "--timeout") or a.startswith("--timeout="):
+                value = a.split("=", 1)[1] if "=" in a else next(it, "")
+                if not value.isdigit():
+                    io.err(f"wget: invalid number '{value}'\n")
+                    return 1
+                timeout = float(value)
+            elif a in ("-U", "--user-agent"):
                 next(it, None)
             elif a.startswith("-"):
                 continue
@@ -979,6 +986,10 @@ class Shell:
         fetch = self.host.http_get(url, "Wget", headers or None)
         if fetch.error is None and fetch.ip:
             quiet or io.err(f"Connecting to {fetch.authority} ({fetch.ip}:{fetch.port})\n")
+        if fetch.wait > timeout:  # its alarm goes off before the kernel gives up connecting
+            yield Sleep(timeout, self.loop_depth > 0)
+            io.err("wget: download timed out\n")
+            return 1
         if fetch.wait:
             yield Sleep(fetch.wait, self.loop_depth > 0)
         if fetch.error is not None:

@@ -1048,6 +1048,69 @@ def describe_ingressclass(client: Client, ic: Obj, now: float, show_events: bool
     return w.text()
 
 
+def _policy_ports(w: Writer, ports: list[Mapping[str, Any]] | None, indent: str) -> None:
+    if not ports:
+        w.w(0, f"{indent}To Port: <any> (traffic allowed to all ports)\n")
+        return
+    for port in ports:
+        proto = port.get("protocol") or "TCP"
+        if port.get("port") is None:
+            w.w(0, f"{indent}To Port: <nil>/{proto}\n")  # Go prints the nil *IntOrString
+        elif port.get("endPort") is not None:
+            w.w(0, f"{indent}To Port Range: {port['port']}-{port['endPort']}/{proto}\n")
+        else:
+            w.w(0, f"{indent}To Port: {port['port']}/{proto}\n")
+
+
+def _policy_peers(w: Writer, peers: list[Mapping[str, Any]] | None, indent: str, word: str, anyone: str) -> None:
+    if not peers:
+        w.w(0, f"{indent}{word}: <any> ({anyone})\n")
+        return
+    for peer in peers:
+        w.w(0, f"{indent}{word}:\n")
+        pods, namespaces, block = peer.get("podSelector"), peer.get("namespaceSelector"), peer.get("ipBlock")
+        if namespaces is not None:
+            w.w(0, f"{indent}  NamespaceSelector: {format_selector(namespaces) or '<none>'}\n")
+        if pods is not None:
+            w.w(0, f"{indent}  PodSelector: {format_selector(pods) or '<none>'}\n")
+        if pods is None and namespaces is None and block is not None:
+            w.w(0, f"{indent}  IPBlock:\n{indent}    CIDR: {block.get('cidr', '')}\n")
+            w.w(0, f"{indent}    Except: {', '.join(block.get('except') or ())}\n")
+
+
+def describe_networkpolicy(client: Client, np: Obj, now: float, show_events: bool = True) -> str:
+    """Mirrors describeNetworkPolicy in describe.go (it prints no events)."""
+    w = Writer()
+    meta, spec = np["metadata"], np.get("spec") or {}
+    _header(w, np)
+    created = parse_time(meta.get("creationTimestamp"))
+    stamp = datetime.fromtimestamp(created or 0, timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+    w.w(0, f"Created on:\t{stamp}\n")
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, "Spec:\n")
+    selector = format_selector(spec.get("podSelector")) or ""
+    w.w(1, "PodSelector:     " + (f"{selector}\n" if selector else
+                                  "<none> (Allowing the specific traffic to all pods in this namespace)\n"))
+    types = spec.get("policyTypes") or []
+    for kind, key, word, anyone in (("Ingress", "ingress", "From", "traffic not restricted by source"),
+                                    ("Egress", "egress", "To", "traffic not restricted by destination")):
+        if kind not in types:
+            w.w(1, f"Not affecting {key} traffic\n")
+            continue
+        w.w(1, f"Allowing {key} traffic:\n")
+        rules = spec.get(key) or []
+        if not rules:
+            w.w(2, f"<none> (Selected pods are isolated for {key} connectivity)\n")
+        for i, rule in enumerate(rules):
+            _policy_ports(w, rule.get("ports"), "    ")
+            _policy_peers(w, rule.get("from" if key == "ingress" else "to"), "    ", word, anyone)
+            if i != len(rules) - 1:
+                w.w(2, "----------\n")
+    w.w(1, f"Policy Types: {', '.join(types)}\n")
+    return w.text()
+
+
 def describe_endpoints(client: Client, ep: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
     meta = ep["metadata"]
@@ -1564,6 +1627,7 @@ DESCRIBERS: dict[str, Callable[..., str]] = {
     "Endpoints": describe_endpoints,
     "Ingress": describe_ingress,
     "IngressClass": describe_ingressclass,
+    "NetworkPolicy": describe_networkpolicy,
     "ConfigMap": describe_configmap,
     "Secret": describe_secret,
     "Namespace": describe_namespace,
