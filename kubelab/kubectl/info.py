@@ -16,8 +16,8 @@ from kubelab.kubectl import flags as fl
 from kubelab.kubectl import usage
 from kubelab.kubectl.command import Context, KubectlError, command, error, group
 # kubectl api-resources sorts by group name (stably): the kinds kubelab serves, in that order
-_GROUP_ORDER = ("", "apps", "batch", "discovery.k8s.io", "policy", "rbac.authorization.k8s.io",
-                "storage.k8s.io")
+_GROUP_ORDER = ("", "apps", "batch", "discovery.k8s.io", "networking.k8s.io", "policy",
+                "rbac.authorization.k8s.io", "storage.k8s.io")
 # go-colortext's escapes, which kubectl cluster-info writes even when stdout is not a terminal.
 _GREEN, _YELLOW, _RESET = "\x1b[0;32m", "\x1b[0;33m", "\x1b[0m"
 
