@@ -222,3 +222,29 @@ def test_get_matches_real_kubectl(served, command):
 def test_describe_matches_real_kubectl(served, command):
     c, kubectl = served
     same_at_wall_clock(c, kubectl, command)
+
+
+def test_a_default_deny_egress_blocks_dns_until_it_is_allowed(cluster):
+    c = cluster
+    deny = DENY.replace("deny-all", "deny-egress").replace("[Ingress]", "[Egress]")
+    c.kubectl("apply -f -", stdin=deny)
+    r = wget(c, "client", "-T 2")
+    assert r.stderr.startswith("wget: bad address 'web'")  # the resolver's query is dropped
+    ip = c.kubectl("get svc web -o jsonpath={.spec.clusterIP}").stdout
+    assert c.kubectl(f"exec client -- wget -T 2 -qO- http://{ip}:8080/").stderr.startswith(
+        "wget: download timed out")  # by address: no DNS, and the connection itself is dropped
+    dns = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-dns-and-web}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+    ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]
+  - to: [{podSelector: {matchLabels: {app: web}}}]
+"""
+    assert c.kubectl("apply -f -", stdin=dns).returncode == 0
+    r = wget(c, "client")
+    assert r.returncode == 0 and "Welcome to nginx!" in r.stdout, r.stderr

@@ -27,6 +27,7 @@ SERVICE_NETWORK = ipaddress.ip_network("10.96.0.0/12")
 CONNECT_TIMEOUT = 130.0  # Linux gives up a TCP connect after ~2 minutes of retries
 RECENT = 50
 OUTSIDE_IP = "192.168.49.1"  # minikube's host on the cluster's network: where outside requests come from
+DNS_TIMEOUT = 10.0  # the resolver's 5 s timeout, 2 attempts, when no answer comes back
 MAX_CNAMES = 8  # CoreDNS stops following in-cluster CNAMEs after this many (or a repeat)
 
 
@@ -272,6 +273,9 @@ class Network:
             port = 80
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         result = Fetch(host=host, port=port, authority=parts.netloc, path=path)
+        if client is not None and not _is_ip(host) and not self._dns_allowed(client):
+            result.error, result.wait = f"bad address '{host}'", DNS_TIMEOUT
+            return result
         ip = self.resolve(host, client.namespace if client else None)
         if ip is None:
             result.error = f"bad address '{host}'"
@@ -366,6 +370,15 @@ class Network:
         if port not in sandbox.listeners:
             raise ConnectError("Connection refused", ip=ip, port=port)
         return sandbox.listeners[port]
+
+    def _dns_allowed(self, client: Sandbox) -> bool:
+        """Whether NetworkPolicy lets a pod's DNS query (UDP 53) reach a kube-dns pod."""
+        if not self.store.list("NetworkPolicy"):
+            return True
+        src = netpol.Endpoint(client.ip, self.store.get("Pod", client.namespace, client.pod))
+        dns = [p for p in self.store.list("Pod", "kube-system")
+               if (p["metadata"].get("labels") or {}).get("k8s-app") == "kube-dns" and p.get("status", {}).get("podIP")]
+        return any(netpol.allowed(self.store, src, netpol.Endpoint(p["status"]["podIP"], p), 53, "UDP") for p in dns)
 
     def _check_policy(self, client: Sandbox | None, source_ip: str, sandbox: Sandbox, port: int, ip: str) -> None:
         """NetworkPolicy drops a denied connection's packets: the client's connect times out."""

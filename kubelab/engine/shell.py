@@ -986,7 +986,7 @@ class Shell:
         fetch = self.host.http_get(url, "Wget", headers or None)
         if fetch.error is None and fetch.ip:
             quiet or io.err(f"Connecting to {fetch.authority} ({fetch.ip}:{fetch.port})\n")
-        if fetch.wait > timeout:  # its alarm goes off before the kernel gives up connecting
+        if fetch.wait > timeout and fetch.ip:  # its alarm (set around connect) goes off first
             yield Sleep(timeout, self.loop_depth > 0)
             io.err("wget: download timed out\n")
             return 1
