@@ -248,3 +248,24 @@ spec:
     assert c.kubectl("apply -f -", stdin=dns).returncode == 0
     r = wget(c, "client")
     assert r.returncode == 0 and "Welcome to nginx!" in r.stdout, r.stderr
+
+
+@pytest.mark.parametrize("rule, message", [
+    ("ingress: [{ports: [{port: 80, endPort: 70}]}]",
+     "spec.ingress[0].ports[0].endPort: Invalid value: 70: must be greater than or equal to `port`"),
+    ("ingress: [{ports: [{port: http, endPort: 90}]}]",
+     "spec.ingress[0].ports[0].endPort: Invalid value: 90: may not be specified when `port` is non-numeric"),
+    ("egress: [{to: [{}]}]", "spec.egress[0].to[0]: Required value: must specify a peer"),
+    ("ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}]}]",
+     "spec.ingress[0].from[0]: Forbidden: may not specify both ipBlock and another peer"),
+    ("ingress: [{from: [{ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}}]}]",
+     'spec.ingress[0].from[0].ipBlock.except[0]: Invalid value: "192.168.0.0/16": must be a strict subset of `cidr`'),
+    ("policyTypes: [Inbound]",
+     'spec.policyTypes[0]: Unsupported value: "Inbound": supported values: "Egress", "Ingress"'),
+])
+def test_validation_messages(rule, message):
+    c = Cluster(clock="virtual")
+    doc = f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: bad}}\nspec:\n  {rule}\n"
+    r = c.kubectl("apply -f -", stdin=doc)
+    assert r.returncode == 1 and message in r.stderr, r.stderr
+    assert c.kubectl("get netpol bad").returncode == 1

@@ -12,6 +12,7 @@ namespace existence) belong to engine hooks, as they belong to registries in Kub
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from typing import Any, Callable
@@ -1420,6 +1421,74 @@ def _ingressclass(obj: Obj, old: Obj | None) -> Errs:
     return errs
 
 
+def _policy_port(port: Obj, path: str) -> Errs:
+    """ValidateNetworkPolicyPort: protocol, port, and endPort only after a numeric port, not below it."""
+    errs: Errs = []
+    protocol = port.get("protocol") or "TCP"
+    if protocol not in ("SCTP", "TCP", "UDP"):
+        errs.append(not_supported(f"{path}.protocol", protocol, ("SCTP", "TCP", "UDP")))
+    value, end = port.get("port"), port.get("endPort")
+    if isinstance(value, int):
+        errs += [invalid(f"{path}.port", value, m) for m in port_range(value)]
+        if end is not None and isinstance(end, int) and end < value:
+            errs.append(invalid(f"{path}.endPort", end, "must be greater than or equal to `port`"))
+    elif isinstance(value, str):
+        errs += [invalid(f"{path}.port", value, m) for m in port_name(value)]
+        if end is not None:
+            errs.append(invalid(f"{path}.endPort", end, "may not be specified when `port` is non-numeric"))
+    elif end is not None:
+        errs.append(invalid(f"{path}.endPort", end, "may not be specified when `port` is not specified"))
+    return errs
+
+
+def _policy_peer(peer: Obj, path: str) -> Errs:
+    """ValidateNetworkPolicyPeer: one kind of peer (selectors may pair), a CIDR holding its excepts."""
+    count = sum(peer.get(k) is not None for k in ("podSelector", "namespaceSelector", "ipBlock"))
+    if count == 0:
+        return [required(path, "must specify a peer")]
+    block = peer.get("ipBlock")
+    if block is None:
+        return []
+    if count > 1:
+        return [forbidden(path, "may not specify both ipBlock and another peer")]
+    cidr = block.get("cidr") or ""
+    if not cidr:
+        return [required(f"{path}.ipBlock.cidr")]
+    try:
+        network = ipaddress.ip_network(cidr, strict=False)
+    except ValueError:
+        return [invalid(f"{path}.ipBlock.cidr", cidr, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)")]
+    errs: Errs = []
+    for i, text in enumerate(block.get("except") or ()):
+        at = f"{path}.ipBlock.except[{i}]"
+        try:
+            inner = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            errs.append(invalid(at, text, "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"))
+            continue
+        if inner.version != network.version or not inner.subnet_of(network) or inner == network:  # type: ignore[arg-type]
+            errs.append(invalid(at, text, "must be a strict subset of `cidr`"))
+    return errs
+
+
+def _networkpolicy(obj: Obj, old: Obj | None) -> Errs:
+    spec = obj.get("spec") or {}
+    errs = _label_selector(spec.get("podSelector") or {}, "spec.podSelector")
+    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+        for i, rule in enumerate(spec.get(direction) or ()):
+            for j, port in enumerate(rule.get("ports") or ()):
+                errs += _policy_port(port, f"spec.{direction}[{i}].ports[{j}]")
+            for j, peer in enumerate(rule.get(peers_key) or ()):
+                errs += _policy_peer(peer, f"spec.{direction}[{i}].{peers_key}[{j}]")
+    types = spec.get("policyTypes") or []
+    for i, kind in enumerate(types):
+        if kind not in ("Egress", "Ingress"):
+            errs.append(not_supported(f"spec.policyTypes[{i}]", kind, ("Egress", "Ingress")))
+    if len(types) > 2:
+        errs.append(invalid("spec.policyTypes", types, "may not specify more than two policyTypes"))
+    return errs
+
+
 _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "Role": _role, "ClusterRole": _role, "RoleBinding": _role_binding, "ClusterRoleBinding": _role_binding,
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
@@ -1428,7 +1497,7 @@ _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "ConfigMap": _configmap, "Secret": _secret, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass, "LimitRange": _limitrange,
     "PodDisruptionBudget": _poddisruptionbudget,
-    "Ingress": _ingress, "IngressClass": _ingressclass,
+    "Ingress": _ingress, "IngressClass": _ingressclass, "NetworkPolicy": _networkpolicy,
 }
 
 
