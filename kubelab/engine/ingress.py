@@ -211,9 +211,8 @@ def _default_class(api: APIServer):  # type: ignore[no-untyped-def]
 
 
 def install(engine: Engine, api: APIServer, network: Network) -> IngressNginx:
-    """The addon's IngressClass, the default-class admission, the controller and its listener."""
-    if engine.store.get("IngressClass", "", CLASS_NAME) is None:
-        engine.store.create(ingress_class_object())
+    """The default-class admission, the controller and its listener (the addon's IngressClass
+    is made at boot, by kubelab.engine.system, from the boot's own random stream)."""
     api.add_hook("Ingress", _default_class(api))
     controller = IngressNginx(engine, api, network)
     engine.add(controller)

@@ -243,7 +243,7 @@ def boot(engine: Engine, api: APIServer) -> None:
     """Create what minikube starts in kube-system (the controllers and kubelets take it from
     there): called once, by the Cluster, while it brings the cluster up. The RBAC defaults
     come first, as the apiserver's bootstrap-roles hook makes them before anything else runs."""
-    from kubelab.engine import rbac
+    from kubelab.engine import ingress, rbac
 
     rbac.bootstrap(api)
     store = engine.store
@@ -262,6 +262,7 @@ def boot(engine: Engine, api: APIServer) -> None:
     api.create(coredns())
     api.create(storage_provisioner(first["metadata"]["name"]))
     api.create(default_class())
+    api.create(ingress.ingress_class_object())  # the ingress addon's class
 
 
 def install(engine: Engine, api: APIServer, kubelet: Kubelet) -> None:
