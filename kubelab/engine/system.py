@@ -16,7 +16,6 @@ admission plugin's two built-in classes give these pods their priority.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.kubelet import Kubelet
