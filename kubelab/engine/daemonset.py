@@ -10,7 +10,7 @@ template out ``maxUnavailable`` nodes at a time, and reports the DaemonSet's sta
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from typing import Iterable
 
 from kubelab.api import errors
 from kubelab.api.selectors import from_label_selector

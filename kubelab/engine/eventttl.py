@@ -13,7 +13,7 @@ the timers are background work (``progress=False``), so ``settle()`` does not wa
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Iterable
 
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.store import Key, Obj

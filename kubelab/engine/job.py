@@ -11,7 +11,7 @@ too: it deletes a finished Job, and its pods with it, when the time is up.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from typing import Iterable
 
 from kubelab.api import errors
 from kubelab.engine.apiserver import APIServer

@@ -8,7 +8,7 @@ Namespace leaves the store.
 from __future__ import annotations
 
 import copy
-from typing import Any, Iterable
+from typing import Iterable
 
 from kubelab.api import errors
 from kubelab.api.kinds import namespace_content

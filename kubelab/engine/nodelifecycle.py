@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 from kubelab.api import errors
 from kubelab.engine.apiserver import APIServer
-from kubelab.engine.clock import Timer, parse_timestamp
+from kubelab.engine.clock import Timer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
 from kubelab.engine.scheduler import tolerates

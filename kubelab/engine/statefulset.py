@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Iterable
+from typing import Iterable
 
 from kubelab.api import errors
 from kubelab.api.selectors import from_label_selector
