@@ -224,18 +224,33 @@ class TaintEviction(Controller):
 
 
 class PodGC(Controller):
-    watches = ("Node",)
+    """gcOrphaned (pkg/controller/podgc/gc_controller.go): pods bound to a node that no longer
+    exists are quarantined for a while, then failed and force-deleted. Level-triggered: a pod
+    seen on a missing node (after a restore, say) is quarantined as a node deletion is."""
+
+    watches = ("Node", "Pod")
 
     def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
+        self._quarantined: set[str] = set()  # nodes whose pods are waiting out the quarantine
 
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
-        if event == "DELETED":  # quarantined, then looked at again
-            self.requeue_after(POD_GC_QUARANTINE, key_of(obj))
+        if obj["kind"] == "Node":
+            if event == "DELETED":
+                self._quarantine(obj["metadata"]["name"])
+        elif event != "DELETED":
+            node = (obj.get("spec") or {}).get("nodeName")
+            if node and node not in self._quarantined and self.store.get("Node", "", node) is None:
+                self._quarantine(node)
         return ()
 
+    def _quarantine(self, node: str) -> None:
+        self._quarantined.add(node)
+        self.requeue_after(POD_GC_QUARANTINE, ("Node", "", node))
+
     def reconcile(self, key: Key) -> None:
+        self._quarantined.discard(key[2])
         if self.store.get(*key) is not None:
             return  # it came back
         for pod in _pods_on(self.store, key[2]):
