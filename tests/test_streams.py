@@ -479,9 +479,17 @@ def test_debug_it_gives_a_shell_beside_the_pods_containers(served: Served, term:
     term.line("hostname")
     term.wait_for("/ # hostname\nsleeper\n/ #", after="/ # hostname")  # the pod's own UTS namespace
     term.line("exit")
-    term.wait_for("$", after="/ # exit")
-    statuses = served.cluster.client.get("Pod", "sleeper")["status"]["ephemeralContainerStatuses"]
-    assert any(s["name"] == "debugger" for s in statuses)
+    # exit ends the ephemeral container (it is never restarted); read that off the cluster, not
+    # the pane: once kubectl has returned the pane's bash is not what this test is about
+    deadline = time.monotonic() + WAIT
+    while True:
+        statuses = served.cluster.client.get("Pod", "sleeper")["status"]["ephemeralContainerStatuses"]
+        debugger = next(s for s in statuses if s["name"] == "debugger")
+        if "terminated" in debugger["state"]:
+            break
+        assert time.monotonic() < deadline, debugger
+        time.sleep(0.1)
+    assert debugger["state"]["terminated"]["exitCode"] == 0
     assert _phase(served.cluster, "sleeper") == "Running"  # the pod's own container runs on
 
 
