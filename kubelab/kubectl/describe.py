@@ -587,7 +587,7 @@ def _pod_counts(client: Client, obj: Obj) -> tuple[int, int, int, int]:
 
 def describe_replicaset(client: Client, rs: Obj, now: float, show_events: bool = True) -> str:
     w = Writer()
-    meta, spec, status = rs["metadata"], rs.get("spec") or {}, rs.get("status") or {}
+    meta, spec = rs["metadata"], rs.get("spec") or {}
     _header(w, rs)
     w.w(0, f"Selector:\t{format_selector(spec.get('selector')) or '<none>'}\n")
     labels_multiline(w, "Labels", meta.get("labels"))
@@ -595,31 +595,27 @@ def describe_replicaset(client: Client, rs: Obj, now: float, show_events: bool =
     ref = controller_of(rs)
     if ref:
         w.w(0, f"Controlled By:\t{ref['kind']}/{ref['name']}\n")
-    w.w(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired\n")
-    running, waiting, succeeded, failed = _pod_counts(client, rs)
-    w.w(0, f"Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed\n")
-    describe_pod_template(w, spec.get("template"))
-    if status.get("conditions"):
-        w.w(0, "Conditions:\n  Type\tStatus\tReason\n")
-        w.w(1, "----\t------\t------\n")
-        for c in status["conditions"]:
-            w.w(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
-    if show_events:
-        describe_events(w, search_events(client, rs), now)
-    return w.text()
+    return _replicas_and_pods(w, client, rs, now, show_events)
 
 
 def describe_replicationcontroller(client: Client, rc: Obj, now: float, show_events: bool = True) -> str:
     """describeReplicationController: like a ReplicaSet's, with a label-map selector and no
     Controlled By line."""
     w = Writer()
-    meta, spec, status = rc["metadata"], rc.get("spec") or {}, rc.get("status") or {}
+    meta, spec = rc["metadata"], rc.get("spec") or {}
     _header(w, rc)
     w.w(0, f"Selector:\t{format_labels(spec.get('selector'))}\n")
     labels_multiline(w, "Labels", meta.get("labels"))
     annotations_multiline(w, "Annotations", meta.get("annotations"))
+    return _replicas_and_pods(w, client, rc, now, show_events)
+
+
+def _replicas_and_pods(w: Writer, client: Client, obj: Obj, now: float, show_events: bool) -> str:
+    """What describe prints of a ReplicaSet and a ReplicationController alike after their
+    labels: replicas, pod counts, the pod template, conditions and events."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
     w.w(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired\n")
-    running, waiting, succeeded, failed = _pod_counts(client, rc)
+    running, waiting, succeeded, failed = _pod_counts(client, obj)
     w.w(0, f"Pods Status:\t{running} Running / {waiting} Waiting / {succeeded} Succeeded / {failed} Failed\n")
     describe_pod_template(w, spec.get("template"))
     if status.get("conditions"):
@@ -628,7 +624,7 @@ def describe_replicationcontroller(client: Client, rc: Obj, now: float, show_eve
         for c in status["conditions"]:
             w.w(1, f"{c.get('type')} \t{c.get('status')}\t{c.get('reason', '')}\n")
     if show_events:
-        describe_events(w, search_events(client, rc), now)
+        describe_events(w, search_events(client, obj), now)
     return w.text()
 
 
