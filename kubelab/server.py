@@ -24,6 +24,7 @@ import io
 import json
 import os
 import secrets
+import select
 import socket
 import ssl
 import tempfile
@@ -590,26 +591,49 @@ def _route(parts: list[str]) -> _Route | Obj | None:
 class _DeadlineReader(io.RawIOBase):
     """A socket's reads under a deadline rather than a per-read time-out, so a client sending a
     byte every few seconds cannot hold a thread: idle between requests until ``deadline``; the
-    first byte of a request starts the header deadline (Go's ReadHeaderTimeout)."""
+    first byte of a request starts the header deadline (Go's ReadHeaderTimeout).
 
-    def __init__(self, sock: socket.socket, header_timeout: float) -> None:
-        self.sock, self.header_timeout = sock, header_timeout
+    A stream (exec, attach, port-forward) reads in one thread and writes in another. An
+    OpenSSL connection must not be read and written at the same moment (a record half-written
+    while another is read broke a stream with an unexpected EOF), so reads wait for data
+    without the lock and then take it, and :meth:`sendall` takes it too."""
+
+    def __init__(self, sock: socket.socket, header_timeout: float, write_timeout: float) -> None:
+        self.sock, self.header_timeout, self.write_timeout = sock, header_timeout, write_timeout
         self.deadline = float("inf")
         self.idle = False
+        self.lock = threading.Lock()
+        self.poller = select.poll()  # not select(): a busy process has descriptors past 1024
+        self.poller.register(sock, select.POLLIN)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("timed out")
-        self.sock.settimeout(left)
-        n = self.sock.recv_into(buffer)
-        if n and self.idle:
-            self.idle = False
-            self.deadline = time.monotonic() + self.header_timeout
-        return n
+        while True:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            pending = self.sock.pending() if isinstance(self.sock, ssl.SSLSocket) else 0
+            if not pending and not self.poller.poll(min(left, 3600.0) * 1000):
+                continue
+            with self.lock:
+                self.sock.setblocking(False)
+                try:
+                    n = self.sock.recv_into(buffer)
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
+                    continue  # part of a TLS record so far: wait for the rest
+                finally:
+                    self.sock.settimeout(self.write_timeout)  # what a response's writes wait
+            if n and self.idle:
+                self.idle = False
+                self.deadline = time.monotonic() + self.header_timeout
+            return n
+
+    def sendall(self, data: bytes) -> None:
+        """Write from a stream's writer thread (never at the same time as a read)."""
+        with self.lock:
+            self.sock.sendall(data)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -631,7 +655,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.settimeout(self.api.header_timeout)
         self.request = self.api.tls.wrap_socket(self.request, server_side=True)
         super().setup()
-        self._reader = _DeadlineReader(self.connection, self.api.header_timeout)
+        self._reader = _DeadlineReader(self.connection, self.api.header_timeout, self.api.write_timeout)
         self.rfile = io.BufferedReader(self._reader, 65536)
 
     def handle_one_request(self) -> None:
@@ -680,6 +704,11 @@ class _Handler(BaseHTTPRequestHandler):
         """The next read may wait ``seconds`` (the exec/attach/port-forward streams of
         kubelab.streams live longer than a request's body time-out)."""
         self._reader.deadline = time.monotonic() + seconds
+
+    def send_raw(self, data: bytes) -> None:
+        """Bytes straight onto the connection, safe beside a read in another thread (a
+        stream's frames)."""
+        self._reader.sendall(data)
 
     def _dispatch(self, method: str) -> None:
         self.body: bytes | None = None

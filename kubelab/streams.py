@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import queue
-import socket
 import threading
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -135,7 +134,6 @@ class Stream:
     def __init__(self, handler: Any, client: "Client", ws: WSConnection, protocol: str, session: "Session",
                  sub: str, query: dict[str, list[str]], stdin: bool, tty: bool) -> None:
         self.handler, self.client, self.ws, self.protocol = handler, client, ws, protocol
-        self.sock: socket.socket = handler.connection
         self.session, self.sub = session, sub
         self.channels = {STDOUT: (query.get("stdout") or ["true"])[-1] in ("true", "1", "True"),
                          STDERR: (query.get("stderr") or ["true"])[-1] in ("true", "1", "True") and not tty}
@@ -220,7 +218,7 @@ class Stream:
 
     def _send(self, data: bytes) -> None:
         if data:
-            self.sock.sendall(data)
+            self.handler.send_raw(data)
 
     # -- from the client ---------------------------------------------------------------------
     def _read_loop(self) -> None:
@@ -394,7 +392,6 @@ class PortForward:
         from kubelab.spdy import Framer
 
         self.handler, self.client, self.name, self.namespace, self.ws = handler, client, name, namespace, ws
-        self.sock: socket.socket = handler.connection
         self.framer = Framer()
         self.lock = threading.Lock()
         self.kinds: dict[int, tuple[str, str, str]] = {}  # stream -> (streamtype, requestid, port)
@@ -433,13 +430,13 @@ class PortForward:
     def _send(self, data: bytes) -> None:
         if data:
             with self.lock:
-                self.sock.sendall(data)
+                self.handler.send_raw(data)
 
     def _out(self, data: bytes) -> None:
         """SPDY bytes to the client: raw, or as one binary WebSocket message."""
         if self.ws is not None:
             with self.lock:
-                self.sock.sendall(self.ws.send(BytesMessage(data=data)))
+                self.handler.send_raw(self.ws.send(BytesMessage(data=data)))
         else:
             self._send(data)
 
