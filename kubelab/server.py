@@ -103,6 +103,7 @@ def _resource_list(group_version: str) -> Obj:
                               "kind": "PodPortForwardOptions", "verbs": ["create", "get"]})
             resources.append({"name": "pods/ephemeralcontainers", "singularName": "", "namespaced": True,
                               "kind": "Pod", "verbs": _GET_PATCH_UPDATE})
+    resources.sort(key=lambda r: r["name"])  # the apiserver's installer sorts a version's paths
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
 
 

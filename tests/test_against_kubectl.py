@@ -202,6 +202,9 @@ GETS = [
     "get events", "get events -A",
     "get pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName",
     "get pod echo-server -o jsonpath={.status.podIP}",
+    "api-resources", "api-resources -o wide", "api-resources -o name", "api-resources --sort-by=kind",
+    "api-resources --sort-by=name --namespaced=false", "api-resources --categories=all -o wide",
+    "api-resources --api-group=apps --verbs=list,watch", "api-versions",
 ]
 YAML = [
     "get pod echo-server -o yaml", "get pod crasher -o yaml", "get pod bad-image -o yaml",
@@ -225,6 +228,7 @@ ERRORS = [
     "delete deploy nope -n my-namespace-name", "get deploy nope -o json",
     "describe pods -l app=echo-server echo-server", "describe pods/echo-server -l app=echo-server",
     "describe pods echo-server -l app=nope",
+    "api-resources --sort-by=age", "api-resources -o yaml", "api-resources extra",
 ]
 
 

@@ -155,6 +155,21 @@ def test_discovery_documents(server):
     assert apps["deployments/scale"]["kind"] == "Scale"
 
 
+def test_discovery_lists_groups_by_priority_and_paths_by_name(server):
+    """kube-aggregator orders /apis by each group's priority (networking.k8s.io before
+    policy, discovery.k8s.io last of these); the installer sorts a version's resources."""
+    groups = [g["name"] for g in _get(server, "/apis")[1]["groups"]]
+    order = ["apps", "autoscaling", "batch", "networking.k8s.io", "policy", "rbac.authorization.k8s.io",
+             "storage.k8s.io", "scheduling.k8s.io", "discovery.k8s.io"]  # 17800 ... 16200
+    assert [g for g in groups if g in order] == [g for g in order if g in groups]
+    assert {"apps", "batch", "networking.k8s.io", "discovery.k8s.io"} <= set(groups)
+    core = [r["name"] for r in _get(server, "/api/v1")[1]["resources"]]
+    assert core == sorted(core)
+    assert core.index("pods/exec") < core.index("pods/log") < core.index("pods/status")
+    batch = [r["name"] for r in _get(server, "/apis/batch/v1")[1]["resources"]]
+    assert batch == ["cronjobs", "cronjobs/status", "jobs", "jobs/status"]
+
+
 def test_errors_are_status_objects_with_their_codes(server):
     code, status = _get(server, "/api/v1/namespaces/default/pods/nope")
     assert code == 404

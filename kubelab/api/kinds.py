@@ -3,7 +3,8 @@ and every fact about a kind that more than one layer needs.
 
 Mirrors what ``kubectl api-resources`` lists for a 1.32 cluster, for the kinds kubelab serves.
 The registry's order is the discovery order (the server lists kinds in it, and kubectl
-expands a category such as ``all`` in it). Store, server, controllers and kubectl read the
+expands a category such as ``all`` in it): groups by the aggregator's priority, resources of a
+group by name, whatever order the entries are written in. Store, server, controllers and kubectl read the
 facts below from here; adding a kind is one entry (plus its own modules), not an edit to
 tables spread across layers.
 """
@@ -58,10 +59,29 @@ class Kind:
         return f"{self.singular}.{self.group}" if self.group else self.singular
 
 
+# The groups' GroupPriorityMinimum (kube-aggregator's APIService priorities, kube-apiserver's
+# built-in groups): /apis lists groups by it, highest first (ties by name).
+GROUP_PRIORITY = {
+    "": 18000, "apiregistration.k8s.io": 17800, "apps": 17800, "events.k8s.io": 17750,
+    "authentication.k8s.io": 17700, "authorization.k8s.io": 17600, "autoscaling": 17500, "batch": 17400,
+    "certificates.k8s.io": 17300, "networking.k8s.io": 17200, "policy": 17100, "rbac.authorization.k8s.io": 17000,
+    "storage.k8s.io": 16800, "admissionregistration.k8s.io": 16700, "apiextensions.k8s.io": 16700,
+    "scheduling.k8s.io": 16600, "coordination.k8s.io": 16500, "node.k8s.io": 16300, "discovery.k8s.io": 16200,
+    "flowcontrol.apiserver.k8s.io": 16100,
+    "metrics.k8s.io": 100,  # metrics-server's APIService
+}
+
+
+def discovery_order(kind: "Kind") -> tuple[int, str, str]:
+    """Sort key: the group's priority, then its name, then the resource (the installer sorts
+    a group version's paths)."""
+    return (-GROUP_PRIORITY.get(kind.group, 0), kind.group, kind.plural)
+
+
 _ALL = ("all",)
 RBAC_GROUP = "rbac.authorization.k8s.io"
 _WORKLOAD = {"status": True, "generation": True}  # the apps/batch controllers' kinds
-KINDS: tuple[Kind, ...] = (
+KINDS: tuple[Kind, ...] = tuple(sorted((
     Kind("Binding", "", "v1", "bindings", True, verbs=("create",)),
     Kind("ConfigMap", "", "v1", "configmaps", True, ("cm",)),
     Kind("Endpoints", "", "v1", "endpoints", True, ("ep",)),
@@ -100,7 +120,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("IngressClass", "networking.k8s.io", "v1", "ingressclasses", False),
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses", True, ("ing",), status=True, generation=True),
     Kind("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", True, ("netpol",), generation=True),
-)
+), key=discovery_order))
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}
 _BY_API: dict[tuple[str, str], Kind] = {(k.api_version, k.kind): k for k in KINDS}

@@ -15,9 +15,6 @@ from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import usage
 from kubelab.kubectl.command import Context, KubectlError, command, error, group
-# kubectl api-resources sorts by group name (stably): the kinds kubelab serves, in that order
-_GROUP_ORDER = ("", "apps", "batch", "discovery.k8s.io", "networking.k8s.io", "policy",
-                "rbac.authorization.k8s.io", "storage.k8s.io")
 # go-colortext's escapes, which kubectl cluster-info writes even when stdout is not a terminal.
 _GREEN, _YELLOW, _RESET = "\x1b[0;32m", "\x1b[0;33m", "\x1b[0m"
 
@@ -44,29 +41,33 @@ def _table(rows: list[list[str]]) -> str:
          fl.Flag("categories", type=fl.STRING_SLICE), short="Print the supported API resources on the server")
 def api_resources(ctx: Context, args: list[str]) -> int:
     _no_args(ctx, args)
-    kinds = sorted(KINDS, key=lambda k: (_GROUP_ORDER.index(k.group) if k.group in _GROUP_ORDER else 99, k.plural))
+    output, sort_by = ctx.flags.get("output"), ctx.flags.get("sort-by")
+    if output not in ("", "wide", "name"):
+        raise error(f'--output {output} is not available')
+    if sort_by not in ("", "name", "kind"):
+        raise error("--sort-by accepts only name or kind")
+    # sortableResource: by group (or --sort-by's column), ties by resource name
+    column = {"name": lambda k: "", "kind": lambda k: k.kind}.get(sort_by, lambda k: k.group)
+    kinds = sorted(KINDS, key=lambda k: (column(k), k.plural))
     if ctx.flags.changed("namespaced"):
         kinds = [k for k in kinds if k.namespaced == ctx.flags.get("namespaced")]
     if ctx.flags.changed("api-group"):
         kinds = [k for k in kinds if k.group == ctx.flags.get("api-group")]
     if ctx.flags.get("verbs"):
         kinds = [k for k in kinds if all(v in k.verbs for v in ctx.flags.get("verbs"))]
-    if ctx.flags.get("sort-by") == "name":
-        kinds.sort(key=lambda k: k.plural)
-    output = ctx.flags.get("output")
+    if ctx.flags.get("categories"):
+        kinds = [k for k in kinds if all(c in k.categories for c in ctx.flags.get("categories"))]
     if output == "name":
         for k in kinds:
             ctx.print(f"{k.plural}.{k.group}" if k.group else k.plural)
         return 0
-    if output not in ("", "wide"):
-        raise error(f'--output {output} is not available')
     header = ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
     rows = [[k.plural, ",".join(k.short_names), k.api_version, "true" if k.namespaced else "false", k.kind]
             for k in kinds]
     if output == "wide":
         header += ["VERBS", "CATEGORIES"]
         for row, k in zip(rows, kinds):
-            row += ["[" + " ".join(k.verbs) + "]", ",".join(k.categories)]
+            row += [",".join(k.verbs), ",".join(k.categories)]
     ctx.out.write(_table(rows if ctx.flags.get("no-headers") else [header, *rows]))
     return 0
 
