@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Generator, Iterable, Protocol
 
+from kubelab.engine import arith
+
 # A script step: yields seconds to sleep (and whether the sleep sits in a loop), returns status.
 Run = Generator["Sleep", None, int]
 
@@ -73,7 +75,8 @@ _SAME_OP = {"1>": ">", "1>>": ">>", "1>&2": ">&2"}
 
 # -- tokens --------------------------------------------------------------------------------
 # A word is a list of parts: ("lit", text) from single quotes, ("dq", text) from double
-# quotes, ("bare", text) unquoted, ("cmd", source) for $(...). Expansion happens at run time.
+# quotes, ("bare", text) unquoted, ("cmd", source) for $(...) ("qcmd" inside double quotes: not
+# split), ("arith", expr) for $((...)). Expansion happens at run time.
 Word = list[tuple[str, str]]
 
 
@@ -117,21 +120,23 @@ def tokenize(text: str) -> list[Any]:
                     buf.append(text[j + 1])
                     j += 2
                     continue
+                if text.startswith("$(", j):  # "$(cmd)" and "$((expr))": expanded, not split
+                    if buf:
+                        word.append(("dq", "".join(buf)))
+                        buf = []
+                    (kind, source), j = _substitution(text, j)
+                    word.append(("qcmd" if kind == "cmd" else kind, source))
+                    continue
                 buf.append(text[j])
                 j += 1
             if j >= n:
                 raise ParseError("unterminated quoted string")
-            word.append(("dq", "".join(buf)))
+            if buf or not word or word[-1][0] not in ("qcmd", "arith"):
+                word.append(("dq", "".join(buf)))
             i = j + 1
         elif text.startswith("$(", i):
-            depth, j = 1, i + 2
-            while j < n and depth:
-                depth += {"(": 1, ")": -1}.get(text[j], 0)
-                j += 1
-            if depth:
-                raise ParseError("unterminated $(")
-            word.append(("cmd", text[i + 2:j - 1]))
-            i = j
+            part, i = _substitution(text, i)
+            word.append(part)
         else:
             op = next((o for o in OPS if text.startswith(o, i)), None)
             if op is not None and not (op[0] in "12" and word):
@@ -146,6 +151,30 @@ def tokenize(text: str) -> list[Any]:
                 i += 1
     flush()
     return tokens
+
+
+def _substitution(text: str, i: int) -> tuple[tuple[str, str], int]:
+    """``$((expr))`` -> ("arith", expr) or ``$(cmd)`` -> ("cmd", cmd) at ``text[i]``, and
+    where it ends. ``$((a) | b)`` is a command substitution of a subshell, as in ash."""
+    if text.startswith("$((", i):
+        depth, j = 0, i + 3
+        while j < len(text):
+            if text[j] == "(":
+                depth += 1
+            elif text[j] == ")":
+                if depth == 0:
+                    if text.startswith("))", j):
+                        return ("arith", text[i + 3:j]), j + 2
+                    break
+                depth -= 1
+            j += 1
+    depth, j = 1, i + 2
+    while j < len(text) and depth:
+        depth += {"(": 1, ")": -1}.get(text[j], 0)
+        j += 1
+    if depth:
+        raise ParseError("unterminated $(")
+    return ("cmd", text[i + 2:j - 1]), j
 
 
 def _literal(tok: Any) -> str | None:
@@ -313,7 +342,7 @@ class Shell:
 
     # entry points ----------------------------------------------------------------------
     def script(self, text: str, io: Streams) -> Run:
-        """Run a script; a syntax error is reported like sh does (exit 2)."""
+        """Run a script; a syntax or arithmetic error is reported like sh does (exit 2)."""
         try:
             tree = parse(text)
         except ParseError as exc:
@@ -324,6 +353,10 @@ class Shell:
         except ShellExit as done:
             self.exited = True
             return done.code
+        except arith.ArithError as exc:  # ash abandons the script (the line, when interactive)
+            io.err(f"{self.name}: {exc}\n")
+            self.status = 2
+            return 2
 
     def argv(self, argv: list[str], io: Streams) -> Run:
         """Run a program by its argv, without shell parsing (exec, container command)."""
@@ -438,15 +471,21 @@ class Shell:
 
     # expansion ---------------------------------------------------------------------------
     def expand(self, word: Word) -> list[str]:
-        """Expand ``$VAR``, ``${VAR}``, ``$?`` and ``$(cmd)``; unquoted expansions split on blanks."""
+        """Expand ``$VAR``, ``${VAR}``, ``$?``, ``$(cmd)`` and ``$((expr))``; unquoted expansions
+        split on blanks."""
         fields: list[str] = [""]
         split = False
         for kind, text in word:
             if kind == "lit":
                 fields[-1] += text
+            elif kind == "arith":
+                expr = "".join(piece for piece, _ in _variables(text, self))
+                fields[-1] += str(arith.evaluate(expr, self.env))
             elif kind == "cmd":
                 value = self.run_sync_capture(text).rstrip("\n")
                 fields, split = _join(fields, value, True), True
+            elif kind == "qcmd":
+                fields[-1] += self.run_sync_capture(text).rstrip("\n")
             else:
                 for piece, is_var in _variables(text, self):
                     if is_var and kind == "bare":
