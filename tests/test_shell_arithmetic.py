@@ -1,4 +1,4 @@
-"""busybox sh's ``$((...))`` and substitutions inside double quotes, as a load loop uses them."""
+"""busybox sh's ``$((...))``, substitutions inside double quotes, and what a load loop reaches."""
 from __future__ import annotations
 
 import pytest
@@ -52,3 +52,15 @@ def test_the_branch_not_taken_assigns_nothing():
     env: dict[str, str] = {}
     assert arith.evaluate("0 && (a = 1)", env) == 0 and "a" not in env
     assert arith.evaluate("1 ? (b = 2) : (c = 3)", env) == 2 and env == {"b": "2"}
+
+
+def test_the_echo_server_reports_the_query(c):
+    """kennship/http-echo answers with Express's req.query (a repeated key is a list)."""
+    import json
+
+    c.kubectl("run echo --image=kennship/http-echo --port=3000")
+    c.settle()
+    ip = c.client.get("Pod", "echo")["status"]["podIP"]
+    out, _, code = sh(c, f"wget -q -O- 'http://{ip}:3000/x?a=1&a=2&b='")
+    reply = json.loads(out)
+    assert code == 0 and reply["path"] == "/x" and reply["query"] == {"a": ["1", "2"], "b": ""}

@@ -593,9 +593,12 @@ def _http_echo(proc: Process, argv: list[str]) -> None:
 
     def handle(req: HttpRequest) -> HttpResponse:
         host = req.headers.get("Host", "").split(":")[0]
+        # Express's req.query: one value a string, a repeated key a list
+        query = {k: v[0] if len(v) == 1 else v
+                 for k, v in urllib.parse.parse_qs(req.path.partition("?")[2], keep_blank_values=True).items()}
         body = {"path": req.path.split("?")[0], "headers": {k.lower(): v for k, v in req.headers.items()},
                 "method": req.method, "body": req.body, "cookies": {}, "fresh": False, "hostname": host,
-                "ip": "::ffff:" + req.client_ip, "ips": [], "protocol": "http", "query": {},
+                "ip": "::ffff:" + req.client_ip, "ips": [], "protocol": "http", "query": query,
                 "subdomains": [], "xhr": False, "os": {"hostname": proc.hostname}}
         text = json.dumps(body, separators=(",", ":"))
         proc.write(f'::ffff:{req.client_ip} - - [{_stamp(proc)}] "{req.method} {req.path} HTTP/1.1" 200 '
