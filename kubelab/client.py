@@ -66,6 +66,11 @@ class TrafficClient(Client, Protocol):
 
     def recent_requests(self, service: str, namespace: str) -> list[dict[str, Any]]: ...
     def listening_ports(self, pod: str, namespace: str) -> set[int]: ...
+    def policy_verdict(self, pod: str, namespace: str, port: int, protocol: str = "TCP", *,
+                       from_pod: str | None = None, from_namespace: str | None = None,
+                       from_ip: str | None = None) -> dict[str, Any]:
+        """NetworkPolicy's verdict on a connection to ``pod``:``port``, as kubelab.engine.netpol.Verdict's fields."""
+        ...
 
 
 class PortForwardClient(Client, Protocol):
@@ -200,6 +205,18 @@ class EmbeddedClient:
         ip = (self.api.get("Pod", pod, namespace).get("status") or {}).get("podIP", "")
         sandbox = self.network.sandboxes.get(ip)
         return set(sandbox.listeners) if sandbox is not None else set()
+
+    def policy_verdict(self, pod: str, namespace: str, port: int, protocol: str = "TCP", *,
+                       from_pod: str | None = None, from_namespace: str | None = None,
+                       from_ip: str | None = None) -> dict[str, Any]:
+        """What the simulated network's NetworkPolicy enforcement makes of a connection to
+        ``pod``:``port`` from pod ``from_pod`` (in ``from_namespace``, by default ``namespace``),
+        else from the address ``from_ip``, else from some pod not named: the very verdict that
+        drops or lets through its packets (kubelab.engine.netpol.Verdict, as a dict)."""
+        self._sync()
+        dst = self.api.get("Pod", pod, namespace)
+        src = self.api.get("Pod", from_pod, from_namespace or namespace) if from_pod else None
+        return self.network.verdict(src, from_ip, dst, port, protocol).as_dict()
 
     def port_forward_request(self, pod: str, namespace: str, port: int, method: str, path: str,
                              headers: dict[str, str], body: str = ""

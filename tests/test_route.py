@@ -119,3 +119,130 @@ def test_what_really_listens_beats_what_is_declared(cluster):
     d = route(cluster.client, "web")
     assert d.has_edge("Service/default/web", "Pod/default/web-a", "broken")
     assert "nothing listens on 3000" in d.nodes["Pod/default/web-a"]["label"]
+
+
+# -- NetworkPolicy on the picture: the network's own verdict, hop by hop -----------------------
+DENY_ALL = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+"""
+ALLOW_FRONTEND = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: allow-frontend}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {role: frontend}}}]
+    ports: [{port: 3000}]
+"""
+NO_EGRESS = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: no-egress}
+spec:
+  podSelector: {matchLabels: {run: client}}
+  policyTypes: [Egress]
+"""
+
+
+@pytest.fixture
+def policed(cluster):
+    service(cluster.client)
+    pod(cluster, "web-a")
+    cluster.kubectl("run client --image=busybox --restart=Never -- sleep 3600")
+    cluster.settle(60)
+    return cluster
+
+
+def wget_gets_through(cluster, target_pod: str) -> bool:
+    """A real wget from the client pod straight to the pod's IP (no Service, no DNS)."""
+    ip = cluster.client.get("Pod", target_pod)["status"]["podIP"]
+    return cluster.kubectl(f"exec client -- wget -T 2 -qO- http://{ip}:3000/").returncode == 0
+
+
+def test_a_default_deny_is_drawn_as_a_denied_hop_naming_the_policy(policed):
+    c = policed
+    d = route(c.client, "web", from_pod="client")
+    assert d.has_edge("Service/default/web", "Pod/default/web-a", "sends") and not d.problems
+    assert "pod client" in d.nodes["Client/in-cluster"]["label"]
+    assert c.kubectl("apply -f -", stdin=DENY_ALL).returncode == 0
+    assert not wget_gets_through(c, "web-a")
+    d = route(c.client, "web", from_pod="client")
+    assert d.has_edge("Service/default/web", "Pod/default/web-a", "denied")
+    label = next(e[3] for e in d.edges if e[1] == "Pod/default/web-a")
+    assert "✘ default deny by policy deny-all" in label
+    assert d.problems == ["pod client → web-a: default deny by policy deny-all"]
+    assert d.nodes["Pod/default/web-a"]["policy"]["allowed"] is False
+    assert d.nodes["Pod/default/web-a"]["policy"]["direction"] == "ingress"
+    assert "✘ blocked by NetworkPolicy" in d.nodes["Pod/default/web-a"]["label"]
+    assert 'arrowhead=tee' in d.source and "<svg" in d.svg()
+    # nobody gets in: the picture from "a pod in the cluster" says so too
+    assert route(c.client, "web").has_edge("Service/default/web", "Pod/default/web-a", "denied")
+
+
+def test_an_allow_rule_names_who_may_and_the_same_wget_then_works(policed):
+    c = policed
+    c.kubectl("apply -f -", stdin=DENY_ALL)
+    c.kubectl("apply -f -", stdin=ALLOW_FRONTEND)
+    d = route(c.client, "web", from_pod="client")
+    assert d.has_edge("Service/default/web", "Pod/default/web-a", "denied")
+    assert d.problems == ["pod client → web-a: no rule of policy allow-frontend lets it in; "
+                          "default deny by policy deny-all"]
+    # from a pod the picture does not name: it depends on that pod's labels
+    anyone = route(c.client, "web")
+    assert anyone.has_edge("Service/default/web", "Pod/default/web-a", "limited") and not anyone.problems
+    assert anyone.nodes["Pod/default/web-a"]["policy"]["allowed"] is None
+    assert not wget_gets_through(c, "web-a")
+    c.kubectl("label pod client role=frontend")
+    assert wget_gets_through(c, "web-a")
+    d = route(c.client, "web", from_pod="client")
+    assert d.has_edge("Service/default/web", "Pod/default/web-a", "sends") and not d.problems
+    assert "allowed by policy allow-frontend" in d.nodes["Pod/default/web-a"]["label"]
+
+
+def test_the_source_pods_egress_policy_is_named(policed):
+    c = policed
+    c.kubectl("apply -f -", stdin=NO_EGRESS)
+    assert not wget_gets_through(c, "web-a")
+    d = route(c.client, "web", from_pod="client")
+    assert d.problems == ["pod client → web-a: egress of client: default deny by policy no-egress"]
+    assert d.nodes["Pod/default/web-a"]["policy"]["direction"] == "egress"
+    assert route(c.client, "web").has_edge("Service/default/web", "Pod/default/web-a", "sends")  # others may
+
+
+def test_the_ingress_controller_hop_is_policed_as_the_controller_connects(policed):
+    from kubelab.notebook.route import ingress_route
+
+    c = policed
+    c.kubectl("create ingress web --rule=/*=web:80")
+    c.kubectl("apply -f -", stdin=DENY_ALL)
+    status, _, _ = c.network.request(None, f"http://{c.node_ip()}/")
+    assert status == 504
+    d = ingress_route(c.client, "web")
+    assert d.has_edge("Service/default/web", "Pod/default/web-a", "denied")
+    assert "the ingress controller → web-a: default deny by policy deny-all" in d.problems
+
+
+def test_route_from_through_the_magic():
+    import kubelab.notebook as knb
+    from kubelab.notebook.magics import _special
+
+    c = Cluster(clock="virtual", seed=7)
+    knb.use(c)
+    service(c.client)
+    pod(c, "web-a")
+    c.kubectl("run client --image=busybox --restart=Never -- sleep 3600")
+    c.kubectl("apply -f -", stdin=DENY_ALL)
+    c.settle(60)
+    d = _special(["route", "svc/web", "--from", "pod/client"])
+    assert d.has_edge("Service/default/web", "Pod/default/web-a", "denied")
+    with pytest.raises(StatusError) as err:
+        _special(["route", "svc/web", "--from", "pod/nope"])
+    assert err.value.reason == "NotFound"
+    with pytest.raises(ValueError, match="pod/NAME"):
+        _special(["route", "svc/web", "--from", "deploy/web"])

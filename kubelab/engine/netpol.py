@@ -8,11 +8,15 @@ those pods in those namespaces) or ``ipBlock`` CIDRs minus ``except``; no peers 
 source/destination. Its ports match the destination pod's port by number, named container
 port, or a ``port``..``endPort`` range, per protocol; no ports means every port. A denied
 connection's packets are dropped, so the client's connect times out.
+
+``decide`` is the one place this is judged: the network drops packets by its verdict, and the
+route picture explains the same verdict (which side, which policies).
 """
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
 
 from kubelab.api.selectors import from_label_selector
 from kubelab.engine.store import Obj, Store
@@ -73,37 +77,101 @@ def _port_matches(rule_port: Obj, pod: Obj | None, port: int, protocol: str) -> 
     return low <= port <= high
 
 
-def _direction_allows(store: Store, subject: Endpoint, other: Endpoint, dst_pod: Obj | None, port: int,
-                      protocol: str, direction: str) -> bool:
-    """Whether ``subject`` (a pod) may talk to/hear from ``other`` under its namespace's policies."""
+@dataclass(frozen=True)
+class Verdict:
+    """What NetworkPolicy makes of one connection, as data for whoever must explain it.
+
+    ``allowed`` is None when no source was named and the answer depends on which pod
+    connects (a rule lets some peers in). A refusal names the side that dropped it
+    (``direction``: the source's "egress" or the destination's "ingress"), that pod, the
+    policies isolating it in that direction, and those of them that have rules at all (none:
+    a default deny). ``allowed_by`` names the policies whose rules let the connection through."""
+
+    allowed: bool | None
+    direction: str = ""
+    pod: str = ""
+    policies: tuple[str, ...] = ()
+    with_rules: tuple[str, ...] = ()
+    allowed_by: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Side(NamedTuple):
+    allowed: bool | None
+    policies: tuple[str, ...]
+    with_rules: tuple[str, ...]
+    allowed_by: str
+
+
+def _direction(store: Store, subject: Endpoint, other: Endpoint | None, dst_pod: Obj | None, port: int,
+               protocol: str, direction: str) -> _Side:
+    """How ``subject`` (a pod)'s namespace's policies treat traffic to/from ``other`` (None:
+    some pod of the cluster not named, so a rule with peers may or may not admit it)."""
     assert subject.pod is not None
     ns = subject.namespace or ""
     kind = "Ingress" if direction == "ingress" else "Egress"
     peers_key = "from" if direction == "ingress" else "to"
-    isolated = False
+    isolating: list[str] = []
+    with_rules: list[str] = []
+    maybe = False
     for policy in store.list("NetworkPolicy", ns):
         spec = policy.get("spec") or {}
         if kind not in (spec.get("policyTypes") or ()) or not _selects(spec.get("podSelector"), _labels(subject.pod)):
             continue
-        isolated = True
+        name = policy["metadata"]["name"]
+        isolating.append(name)
+        if spec.get(direction):
+            with_rules.append(name)
         for rule in spec.get(direction) or ():
-            peers = rule.get(peers_key) or []
-            if peers and not any(_peer_matches(store, peer, ns, other) for peer in peers):
-                continue
             ports = rule.get("ports") or []
             if ports and not any(_port_matches(p, dst_pod, port, protocol) for p in ports):
                 continue
-            return True
-    return not isolated
+            peers = rule.get(peers_key) or []
+            if not peers:
+                return _Side(True, tuple(isolating), tuple(with_rules), name)
+            if other is None:
+                maybe = True
+            elif any(_peer_matches(store, peer, ns, other) for peer in peers):
+                return _Side(True, tuple(isolating), tuple(with_rules), name)
+    if not isolating:
+        return _Side(True, (), (), "")
+    return _Side(None if maybe else False, tuple(isolating), tuple(with_rules), "")
+
+
+def _identity(pod: Obj) -> tuple[Any, ...]:
+    meta = pod["metadata"]
+    return meta.get("namespace"), meta.get("name"), meta.get("uid")
+
+
+def decide(store: Store, src: Endpoint | None, dst: Endpoint, port: int, protocol: str = "TCP") -> Verdict:
+    """The verdict on a connection from ``src`` (None: some pod not named) to ``dst``:``port``:
+    the egress policies of the source pod, then the ingress policies of the destination pod.
+    A pod talking to itself is never policed."""
+    allowed_by: list[str] = []
+    unsure: Verdict | None = None
+    same = src is not None and src.pod is not None and dst.pod is not None and _identity(src.pod) == _identity(dst.pod)
+    steps = []
+    if src is not None and src.pod is not None and not same:
+        steps.append((src, dst, "egress"))
+    if dst.pod is not None and not same:
+        steps.append((dst, src, "ingress"))
+    for subject, other, direction in steps:
+        side = _direction(store, subject, other, dst.pod, port, protocol, direction)
+        meta = subject.pod["metadata"] if subject.pod else {}
+        where = f"{meta.get('namespace', '')}/{meta.get('name', '')}"
+        if side.allowed is False:
+            return Verdict(False, direction, where, side.policies, side.with_rules, tuple(allowed_by))
+        if side.allowed is None:
+            unsure = unsure or Verdict(None, direction, where, side.policies, side.with_rules)
+        elif side.allowed_by:
+            allowed_by.append(side.allowed_by)
+    if unsure is not None:
+        return Verdict(None, unsure.direction, unsure.pod, unsure.policies, unsure.with_rules, tuple(allowed_by))
+    return Verdict(True, allowed_by=tuple(allowed_by))
 
 
 def allowed(store: Store, src: Endpoint, dst: Endpoint, port: int, protocol: str = "TCP") -> bool:
-    """Whether a connection from ``src`` to ``dst``:``port`` gets through (egress of the
-    source pod, then ingress of the destination pod)."""
-    if src.pod is not None and src.pod is not dst.pod:
-        if not _direction_allows(store, src, dst, dst.pod, port, protocol, "egress"):
-            return False
-    if dst.pod is not None and src.pod is not dst.pod:
-        if not _direction_allows(store, dst, src, dst.pod, port, protocol, "ingress"):
-            return False
-    return True
+    """Whether a connection from ``src`` to ``dst``:``port`` gets through."""
+    return decide(store, src, dst, port, protocol).allowed is True

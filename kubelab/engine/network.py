@@ -384,11 +384,23 @@ class Network:
         """NetworkPolicy drops a denied connection's packets: the client's connect times out."""
         if not self.store.list("NetworkPolicy"):
             return
-        src = (netpol.Endpoint(client.ip, self.store.get("Pod", client.namespace, client.pod)) if client
-               else netpol.Endpoint(source_ip, None))
-        dst = netpol.Endpoint(sandbox.ip, self.store.get("Pod", sandbox.namespace, sandbox.pod))
-        if not netpol.allowed(self.store, src, dst, port):
+        src = self.store.get("Pod", client.namespace, client.pod) if client else None
+        dst = self.store.get("Pod", sandbox.namespace, sandbox.pod)
+        if self.verdict(src, client.ip if client else source_ip, dst, port, dst_ip=sandbox.ip).allowed is not True:
             raise ConnectError("Connection timed out", ip=ip, port=port)
+
+    def verdict(self, src_pod: Obj | None, src_ip: str | None, dst_pod: Obj | None, port: int,
+                protocol: str = "TCP", dst_ip: str | None = None) -> netpol.Verdict:
+        """NetworkPolicy's verdict on a connection to ``dst_pod``:``port``, the one that drops
+        packets above and that pictures explain: from ``src_pod`` (at ``src_ip``, by default its
+        pod IP), else from the address ``src_ip`` (outside, a node), else (both None) from some
+        pod the caller does not name."""
+        def ip_of(pod: Obj | None) -> str:
+            return ((pod or {}).get("status") or {}).get("podIP", "")
+
+        dst = netpol.Endpoint(dst_ip or ip_of(dst_pod), dst_pod)
+        src = (netpol.Endpoint(src_ip or ip_of(src_pod), src_pod) if src_pod is not None or src_ip else None)
+        return netpol.decide(self.store, src, dst, port, protocol)
 
     def _is_node_ip(self, ip: str) -> bool:
         return any(a.get("address") == ip for n in self.store.list("Node", "")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from kubelab.api.pods import controller_of, pod_status
-from kubelab.notebook.display import FILL, GREEN, GREY, RED, status_colour
+from kubelab.notebook.display import AMBER, FILL, GREEN, GREY, RED, status_colour
 
 Obj = dict[str, Any]
 Snapshot = dict[str, list[Obj]]
@@ -597,7 +597,9 @@ def _to_graphviz(d: Diagram) -> Any:
               "sends": {"color": "#1565c0", "fontcolor": "#1565c0"},
               "answered": {"color": GREEN, "fontcolor": GREEN, "penwidth": "3"},
               "idle": {"color": "#9e9e9e", "fontcolor": "#9e9e9e", "style": "dashed"},
-              "broken": {"color": RED, "fontcolor": RED, "style": "dashed", "penwidth": "2"}}
+              "broken": {"color": RED, "fontcolor": RED, "style": "dashed", "penwidth": "2"},
+              "denied": {"color": RED, "fontcolor": RED, "style": "dotted", "penwidth": "2", "arrowhead": "tee"},
+              "limited": {"color": AMBER, "fontcolor": AMBER, "style": "dashed"}}
     labelled: set[tuple[str, str]] = set()
     for src, dst, rel, label in d.edges:
         if rel in ("selects", "configures"):  # one label per source is enough to read the picture

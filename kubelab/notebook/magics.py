@@ -8,7 +8,7 @@ value is a :class:`~kubelab.notebook.display.KubeResult` (``pods = %kube get pod
 Every ``%kube`` line of a cell shows its output where it stands, in order, as in a terminal.
 
 Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...] [--expand]``,
-``route svc/NAME`` (or ``ingress/NAME``), ``history deploy/NAME``, ``dashboard``, ``reset`` (a fresh cluster; the
+``route svc/NAME [--from pod/NAME]`` (or ``ingress/NAME``), ``history deploy/NAME``, ``dashboard``, ``reset`` (a fresh cluster; the
 previous one's state file is kept, and ``reset --undo`` brings it back), ``ip`` (the node IP,
 like ``minikube ip``), ``workdir NAME`` (this chapter's own folder for its files), ``serve``
 (the cluster's API for the real kubectl in a terminal, see :mod:`kubelab.notebook.serving`),
@@ -363,6 +363,8 @@ def _special(argv: list[str]) -> Any:
         return Dashboard(nb.client(), a.namespace, follow=nb.client)
     p = _parser(word)
     p.add_argument("target")
+    if word == "route":
+        p.add_argument("--from", dest="source")  # pod/NAME: the client whose way NetworkPolicy decides
     a = p.parse_args(rest)
     kind, _, name = a.target.rpartition("/")
     if word == "route":
@@ -374,7 +376,12 @@ def _special(argv: list[str]) -> Any:
             raise ValueError(f"route needs a service (svc/NAME) or an ingress (ingress/NAME), not {a.target!r}")
         from kubelab.notebook.route import route
 
-        return route(nb.client(), name, a.namespace)
+        source = None
+        if a.source:
+            src_kind, _, source = a.source.rpartition("/")
+            if src_kind not in ("", "po", "pod", "pods"):
+                raise ValueError(f"route --from needs a pod (pod/NAME), not {a.source!r}")
+        return route(nb.client(), name, a.namespace, from_pod=source)
     if kind not in ("", "deploy", "deployment", "deployments", "deployment.apps"):
         raise ValueError(f"history needs a deployment (deploy/NAME), not {a.target!r}")
     from kubelab.notebook.history import history

@@ -80,6 +80,40 @@ def listening(client: Any, pod: str, namespace: str) -> set[int] | None:
         return None
 
 
+def policy_verdict(client: Any, pod: str, namespace: str, port: int, from_pod: str | None = None,
+                   from_namespace: str | None = None, from_ip: str | None = None) -> dict[str, Any] | None:
+    """NetworkPolicy's verdict on one hop, when the client can tell (the simulated network
+    decides it with the function that drops the packets; a real cluster's CNI cannot say)."""
+    ask = getattr(client, "policy_verdict", None)
+    if ask is None:
+        return None
+    try:
+        return ask(pod, namespace, port, from_pod=from_pod, from_namespace=from_namespace, from_ip=from_ip)
+    except StatusError:
+        raise
+    except Exception:  # a backend that cannot tell
+        return None
+
+
+def _names(word: str, names: Any) -> str:
+    names = list(names)
+    return f"{word}{'ies' if len(names) > 1 else 'y'} {', '.join(names)}"
+
+
+def policy_text(verdict: dict[str, Any]) -> str:
+    """Why a verdict refuses (or may refuse) a hop, naming the policies, for a learner."""
+    policies, with_rules = verdict.get("policies") or (), verdict.get("with_rules") or ()
+    way = "in" if verdict.get("direction") == "ingress" else "out"
+    prefix = "" if verdict.get("direction") == "ingress" else f"egress of {verdict.get('pod', '').split('/')[-1]}: "
+    if not with_rules:
+        return f"{prefix}default deny by {_names('polic', policies)}"
+    if verdict.get("allowed") is None:
+        return f"{prefix}{_names('polic', with_rules)} let{'s' if len(with_rules) == 1 else ''} {way} only the pods its rules name"
+    text = f"{prefix}no rule of {_names('polic', with_rules)} lets it {way}"
+    rest = [p for p in policies if p not in with_rules]
+    return text + (f"; default deny by {_names('polic', rest)}" if rest else "")
+
+
 def _node_ip(client: Any) -> str:
     for node in client.list("Node")["items"]:
         for addr in (node.get("status") or {}).get("addresses") or []:
@@ -88,9 +122,15 @@ def _node_ip(client: Any) -> str:
     return "<node IP>"
 
 
-def route(client: Any, name: str, namespace: str = "default") -> Diagram:
-    """The routing picture of Service ``name`` (raises NotFound as the API does)."""
+def route(client: Any, name: str, namespace: str = "default", from_pod: str | None = None,
+          from_namespace: str | None = None, from_ip: str | None = None, from_name: str = "") -> Diagram:
+    """The routing picture of Service ``name`` (raises NotFound as the API does), from pod
+    ``from_pod`` (in ``from_namespace``, by default the Service's), from the address
+    ``from_ip`` (what an ingress controller connects from, called ``from_name``), or from some
+    pod of the cluster.
+    A hop NetworkPolicy drops is drawn ``denied``, with the policies that drop it."""
     svc = client.get("Service", name, namespace)
+    source = client.get("Pod", from_pod, from_namespace or namespace) if from_pod else None
     spec = svc.get("spec") or {}
     selector = spec.get("selector") or {}
     ports = spec.get("ports") or []
@@ -119,9 +159,13 @@ def route(client: Any, name: str, namespace: str = "default") -> Diagram:
     # where requests come from
     inside = "Client/in-cluster"
     dns = f"{name}.{namespace}.svc.cluster.local"
-    d.nodes[inside] = {"kind": "Client", "name": "a pod in the cluster", "namespace": namespace,
-                       "label": f"a pod in the cluster\nhttp://{name}" + (f":{ports[0].get('port')}" if ports else "")
-                       + f"\n({dns})", "colour": GREY, "attrs": dict(CLIENT)}
+    url = f"http://{name}" + (f".{namespace}" if source and source["metadata"]["namespace"] != namespace else "")
+    url += f":{ports[0].get('port')}" if ports else ""
+    who = from_name or (f"from {from_ip}" if from_ip else "a pod in the cluster")
+    if source is not None:
+        who = f"pod {source['metadata']['name']}\n{(source.get('status') or {}).get('podIP') or '<no IP>'}"
+    d.nodes[inside] = {"kind": "Client", "name": who.split(chr(10))[0], "namespace": namespace,
+                       "label": f"{who}\n{url}\n({dns})", "colour": GREY, "attrs": dict(CLIENT)}
     d.groups["clients"] = [inside]
     d.edges.append((inside, sid, "sends", ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports)))
     if spec.get("type") in ("NodePort", "LoadBalancer"):
@@ -164,19 +208,33 @@ def route(client: Any, name: str, namespace: str = "default") -> Diagram:
         if pname == answered:
             attrs = {"penwidth": "3", "color": GREEN}
             label += "\n★ answered the last request"
+        verdict = None
+        if isinstance(number, int) and not missing:
+            verdict = policy_verdict(client, pname, namespace, number, from_pod, from_namespace or namespace, from_ip)
+        allowed = True if verdict is None else verdict.get("allowed")
+        if allowed is not True:
+            label += "\n" + ("✘ blocked by NetworkPolicy" if allowed is False else "NetworkPolicy: only some pods")
+        elif verdict and verdict.get("allowed_by"):
+            label += "\n" + _names("allowed by polic", verdict["allowed_by"])
         d.nodes[pid] = {"kind": "Pod", "name": pname, "namespace": namespace, "status": status, "ip": ip,
                         "ready": ready, "broken": bool(missing), "colour": colour, "label": label,
-                        "answered": pname == answered, "attrs": attrs}
+                        "answered": pname == answered, "attrs": attrs, "policy": verdict}
         d.groups.setdefault("ready endpoints" if ready else "not ready (no traffic)", []).append(pid)
         port_map = ", ".join(f"{p.get('port')}→{p.get('targetPort', p.get('port'))}" for p in ports)
         if missing:
             problems.append(f"{pname}: targetPort {', '.join(missing)} is not a port its containers "
                             + ("listen on" if live is not None else "declare"))
             rel = "broken"
-        elif pname == answered:
-            rel = "answered"
+        elif not ready:
+            rel = "idle"
+        elif allowed is not True:
+            rel = "denied" if allowed is False else "limited"
+            port_map += "\n" + ("✘ " if allowed is False else "") + textwrap.fill(
+                policy_text(verdict or {}), WRAP, break_on_hyphens=False)
+            if allowed is False:
+                problems.append(f"{d.nodes[inside]['name']} → {pname}: {policy_text(verdict or {})}")
         else:
-            rel = "sends" if ready else "idle"
+            rel = "answered" if pname == answered else "sends"
         d.edges.append((sid, pid, rel, port_map))
     if problems:
         d.nodes[sid]["colour"] = RED
@@ -238,7 +296,8 @@ def ingress_route(client: Any, name: str, namespace: str = "default") -> Diagram
         if svc_name and svc_name not in drawn:
             drawn.add(svc_name)
             try:
-                part = route(client, svc_name, namespace)
+                part = route(client, svc_name, namespace, from_ip=address.split(",")[0] or _node_ip(client),
+                             from_name="the ingress controller")
             except StatusError:
                 d.nodes[sid] = {"kind": "Broken", "name": svc_name, "namespace": namespace, "colour": RED,
                                 "label": f"service {svc_name}\nnot found: 503", "attrs": {"shape": "octagon"}}
