@@ -219,13 +219,17 @@ def test_the_ingress_controller_hop_is_policed_as_the_controller_connects(police
     from kubelab.notebook.route import ingress_route
 
     c = policed
+    pod(c, "web-b")
     c.kubectl("create ingress web --rule=/*=web:80")
+    for _ in range(4):
+        assert c.network.request(None, f"http://{c.node_ip()}/").status == 200
     c.kubectl("apply -f -", stdin=DENY_ALL)
-    status, _, _ = c.network.request(None, f"http://{c.node_ip()}/")
-    assert status == 504
+    assert c.network.request(None, f"http://{c.node_ip()}/").status == 504
     d = ingress_route(c.client, "web")
     assert d.has_edge("Service/default/web", "Pod/default/web-a", "denied")
-    assert "the ingress controller → web-a: default deny by policy deny-all" in d.problems
+    assert d.has_edge("Service/default/web", "Pod/default/web-b", "denied")
+    assert d.problems == ["the ingress controller → 2 pods: default deny by policy deny-all"]
+    assert not any(n.get("answered") for n in d.nodes.values())  # who answered before is cut off now
 
 
 def test_route_from_through_the_magic():

@@ -180,6 +180,7 @@ def route(client: Any, name: str, namespace: str = "default", from_pod: str | No
             f"{p.get('nodePort')}→{p.get('port')}" for p in ports if p.get("nodePort"))))
 
     # where requests go
+    denied: dict[str, list[str]] = {}  # why NetworkPolicy drops the way to them -> those pods
     for pod in pods:
         pname = pod["metadata"]["name"]
         pid = f"Pod/{namespace}/{pname}"
@@ -205,20 +206,20 @@ def route(client: Any, name: str, namespace: str = "default", from_pod: str | No
             colour = RED
             label += (f"\nnothing listens on {', '.join(missing)}" if live is not None
                       else f"\nnothing declares port {', '.join(missing)}")
-        if pname == answered:
-            attrs = {"penwidth": "3", "color": GREEN}
-            label += "\n★ answered the last request"
         verdict = None
         if isinstance(number, int) and not missing:
             verdict = policy_verdict(client, pname, namespace, number, from_pod, from_namespace or namespace, from_ip)
         allowed = True if verdict is None else verdict.get("allowed")
+        if pname == answered and allowed is not False:  # a pod now cut off answered before the policy
+            attrs = {"penwidth": "3", "color": GREEN}
+            label += "\n★ answered the last request"
         if allowed is not True:
             label += "\n" + ("✘ blocked by NetworkPolicy" if allowed is False else "NetworkPolicy: only some pods")
         elif verdict and verdict.get("allowed_by"):
             label += "\n" + _names("allowed by polic", verdict["allowed_by"])
         d.nodes[pid] = {"kind": "Pod", "name": pname, "namespace": namespace, "status": status, "ip": ip,
                         "ready": ready, "broken": bool(missing), "colour": colour, "label": label,
-                        "answered": pname == answered, "attrs": attrs, "policy": verdict}
+                        "answered": pname == answered and allowed is not False, "attrs": attrs, "policy": verdict}
         d.groups.setdefault("ready endpoints" if ready else "not ready (no traffic)", []).append(pid)
         port_map = ", ".join(f"{p.get('port')}→{p.get('targetPort', p.get('port'))}" for p in ports)
         if missing:
@@ -232,10 +233,12 @@ def route(client: Any, name: str, namespace: str = "default", from_pod: str | No
             port_map += "\n" + ("✘ " if allowed is False else "") + textwrap.fill(
                 policy_text(verdict or {}), WRAP, break_on_hyphens=False)
             if allowed is False:
-                problems.append(f"{d.nodes[inside]['name']} → {pname}: {policy_text(verdict or {})}")
+                denied.setdefault(policy_text(verdict or {}), []).append(pname)
         else:
             rel = "answered" if pname == answered else "sends"
         d.edges.append((sid, pid, rel, port_map))
+    for why, names in denied.items():
+        problems.append(f"{d.nodes[inside]['name']} → {names[0] if len(names) == 1 else f'{len(names)} pods'}: {why}")
     if problems:
         d.nodes[sid]["colour"] = RED
         d.nodes[sid]["broken"] = True
