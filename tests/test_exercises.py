@@ -354,3 +354,92 @@ def test_08_pin_by_luck_does_not_count(c: Cluster) -> None:
 def test_08_pin_with_no_ssd_node(c: Cluster) -> None:
     run(c, pod("fast", "nginx", extra_spec="  nodeSelector:\n    disktype: ssd\n"))
     assert_hint(outcome(c, "08-pin"), "not scheduled", "describe pod fast")
+
+
+# -- 11 -----------------------------------------------------------------------------------
+ECHO = deployment("echo-server", "kennship/http-echo", 2) + "---" + service("echo-server", "ClusterIP", "echo-server", 3000)
+
+
+def ingress(host: str = "hello.example", path: str = "/greet", port: int = 80) -> str:
+    return f"""
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: hello
+spec:
+  rules:
+  - host: {host}
+    http:
+      paths:
+      - path: {path}
+        pathType: Prefix
+        backend:
+          service:
+            name: echo-server
+            port:
+              number: {port}
+"""
+
+
+ISOLATE = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: echo-access
+spec:
+  podSelector:
+    matchLabels:
+      app: echo-server
+  ingress:
+  - from:
+    - podSelector:
+        matchLabels:
+          access: echo
+    ports:
+    - port: {port}
+"""
+
+
+def test_11_ingress(c: Cluster) -> None:
+    run(c, ECHO, "run busybox --image=busybox --restart=Never -- sleep 3600", ingress())
+    report = outcome(c, "11-ingress")
+    assert report.passed, str(report)
+    assert "gets the echo server's answer" in str(report)
+
+
+def test_11_ingress_to_the_pods_port(c: Cluster) -> None:
+    run(c, ECHO, ingress(port=3000))
+    assert_hint(outcome(c, "11-ingress"), "port 3000", "not to the pods' port")
+
+
+def test_11_ingress_wrong_host(c: Cluster) -> None:
+    run(c, ECHO, ingress(host="hello.example.com"))
+    assert_hint(outcome(c, "11-ingress"), "found: hello.example.com", "Host header")
+
+
+def test_11_ingress_blocked_by_a_policy(c: Cluster) -> None:
+    run(c, ECHO, "run busybox --image=busybox --restart=Never -- sleep 3600", ingress(), ISOLATE.format(port=3000))
+    assert_hint(outcome(c, "11-ingress"), "timed out", "NetworkPolicy")
+
+
+def strangers_and_friends(c: Cluster) -> None:
+    run(c, ECHO, "run friend --image=busybox --labels=access=echo --restart=Never -- sleep 3600",
+        "run stranger --image=busybox --restart=Never -- sleep 3600")
+
+
+def test_11_netpol(c: Cluster) -> None:
+    strangers_and_friends(c)
+    run(c, ISOLATE.format(port=3000))
+    report = outcome(c, "11-netpol")
+    assert report.passed, str(report)
+
+
+def test_11_netpol_no_policy_lets_everybody_in(c: Cluster) -> None:
+    strangers_and_friends(c)
+    assert_hint(outcome(c, "11-netpol"), "no NetworkPolicy selects", "stranger gets an answer")
+
+
+def test_11_netpol_service_port_in_the_rule(c: Cluster) -> None:
+    strangers_and_friends(c)
+    run(c, ISOLATE.format(port=80))
+    assert_hint(outcome(c, "11-netpol"), "friend's request", "3000, not the Service's 80")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from kubelab.api.errors import StatusError
 from kubelab.api.pods import is_ready
+from kubelab.api.selectors import from_label_selector
 
 if TYPE_CHECKING:
     from kubelab.client import Client
@@ -575,3 +576,128 @@ def _storage(client: "Client", report: Report) -> None:
         report.good("/data/hello.txt says hello")
     else:
         report.bad(f"/data/hello.txt says {result.stdout.strip()!r}", "it should say just hello")
+
+
+def _node_address(client: "Client") -> str:
+    """A node's InternalIP: where an ingress controller like minikube's listens."""
+    for node in client.list("Node")["items"]:
+        for addr in (node.get("status") or {}).get("addresses") or []:
+            if addr.get("type") == "InternalIP":
+                return str(addr["address"])
+    return ""
+
+
+def _wget(client: "Client", pod: str, url: str, *extra: str) -> Any:
+    """busybox wget from ``pod``, giving up after 2 seconds as a blocked connection would."""
+    return client.exec(pod, "default", None, ["wget", "-T", "2", "-qO-", *extra, url])
+
+
+@exercise("11-ingress", "Ingress hello sending hello.example/greet to Service echo-server port 80")
+def _ingress(client: "Client", report: Report) -> None:
+    ing = _get(client, "Ingress", "hello")
+    if ing is None:
+        report.bad("there is no Ingress called hello", "start from the Ingress `echo` above, with a new name")
+        return
+    report.good("Ingress hello exists")
+    spec = ing.get("spec") or {}
+    klass = spec.get("ingressClassName")
+    if klass and _get(client, "IngressClass", klass, None) is None:
+        report.bad(f"it asks for IngressClass {klass}, which does not exist",
+                   "`%kube get ingressclass` lists the classes; leave the field out to get the default one")
+        return
+    rules = spec.get("rules") or []
+    hosts = [r.get("host") or "*" for r in rules]
+    rule = next((r for r in rules if r.get("host") == "hello.example"), None)
+    if rule is None:
+        report.bad(f"no rule is for host hello.example (found: {', '.join(hosts) or 'no rules'})",
+                   "each rule has a `host`; requests pick the rule by the name in their Host header")
+        return
+    report.good("a rule for host hello.example")
+    paths = (rule.get("http") or {}).get("paths") or []
+    path = next((p for p in paths if (p.get("path") or "").rstrip("/") == "/greet"), None)
+    if path is None:
+        found = ", ".join(p.get("path") or "/" for p in paths) or "none"
+        report.bad(f"that rule has no path /greet (found: {found})", "`path: /greet` under `http.paths`")
+        return
+    report.good(f"path /greet ({path.get('pathType', '')})")
+    service = (path.get("backend") or {}).get("service") or {}
+    if service.get("name") != "echo-server":
+        report.bad(f"/greet goes to {service.get('name') or 'no Service'}, not echo-server",
+                   "the backend's `service.name` is the Service's name")
+        return
+    svc = _get(client, "Service", "echo-server")
+    if svc is None:
+        report.bad("there is no Service echo-server", "apply echo-server.yaml from the top of this chapter again")
+        return
+    port = service.get("port") or {}
+    svc_ports = svc["spec"].get("ports") or []
+    if not any(port.get("number") == p.get("port") or (port.get("name") and port.get("name") == p.get("name"))
+               for p in svc_ports):
+        wanted = port.get("number") or port.get("name")
+        report.bad(f"it sends to port {wanted} of echo-server, which the Service does not have",
+                   "an Ingress talks to the Service's `port` (80), not to the pods' port (3000)")
+        return
+    report.good("it goes to Service echo-server port 80")
+    pods = _matching_pods(client, "default", svc["spec"].get("selector") or {})
+    if not any(is_ready(p) for p in pods):
+        report.bad("echo-server has no Ready pods behind it", "`%kube get pods -l app=echo-server`", pending=bool(pods))
+        return
+    if _get(client, "Pod", "busybox") is None:
+        return  # the rules are right; there is no pod here to send a request from
+    result = _wget(client, "busybox", f"http://{_node_address(client)}/greet", "--header", "Host: hello.example")
+    if result.exit_code == 0:
+        report.good("a request for http://hello.example/greet gets the echo server's answer")
+    elif "504" in result.stderr or "timed out" in result.stderr:
+        report.bad("the request timed out on its way to echo-server",
+                   "a NetworkPolicy is in the way: the ingress controller is a client like any other")
+    else:
+        report.bad(f"the request failed: {result.stderr.strip()}", "`%kube describe ingress hello`")
+
+
+@exercise("11-netpol", "only pods labelled access=echo reach echo-server: pod friend does, pod stranger does not")
+def _netpol(client: "Client", report: Report) -> None:
+    svc = _get(client, "Service", "echo-server")
+    if svc is None:
+        report.bad("there is no Service echo-server", "apply echo-server.yaml from the top of this chapter again")
+        return
+    backends = _matching_pods(client, "default", svc["spec"].get("selector") or {})
+    if not any(is_ready(p) for p in backends):
+        report.bad("echo-server has no Ready pods behind it", "`%kube get pods -l app=echo-server`",
+                   pending=bool(backends))
+        return
+    isolating = [p["metadata"]["name"] for p in client.list("NetworkPolicy", "default")["items"]
+                 if "Ingress" in ((p.get("spec") or {}).get("policyTypes") or ["Ingress"])
+                 and from_label_selector((p.get("spec") or {}).get("podSelector") or {}).matches(_labels(backends[0]))]
+    if not isolating:
+        report.bad("no NetworkPolicy selects echo-server's pods, so every pod may reach them",
+                   "a policy's `podSelector` picks the pods it protects; `{}` picks every pod of the namespace")
+    else:
+        report.good(f"echo-server's pods are isolated by policy {', '.join(isolating)}")
+    found = {name: _get(client, "Pod", name) for name in ("friend", "stranger")}
+    for name, pod in found.items():
+        if pod is None:
+            report.bad(f"there is no pod called {name}", "a busybox pod that sleeps, like busybox in this chapter")
+    if any(p is None for p in found.values()):
+        return
+    friend, stranger = found["friend"], found["stranger"]
+    if _labels(friend).get("access") != "echo":
+        report.bad("pod friend is not labelled access=echo", "`%kube label pod friend access=echo`")
+        return
+    if _labels(stranger).get("access") == "echo":
+        report.bad("pod stranger is labelled access=echo too", "remove the label: `%kube label pod stranger access-`")
+        return
+    report.good("friend is labelled access=echo, stranger is not")
+    _pods_ready(report, [friend, stranger], 2, "friend and stranger")
+    if not (is_ready(friend) and is_ready(stranger)):
+        return
+    if _wget(client, "friend", "http://echo-server").exit_code == 0:
+        report.good("friend gets an answer from echo-server")
+    else:
+        report.bad("friend's request to echo-server timed out",
+                   "does a rule's `from` pick friend's labels (`%kube get pods --show-labels`)? Its `ports` are "
+                   "the pods' port, 3000, not the Service's 80")
+    if _wget(client, "stranger", "http://echo-server").exit_code == 0:
+        report.bad("stranger gets an answer too",
+                   "a rule without `from` lets every pod in; and without a policy selecting the pods, nothing is blocked")
+    else:
+        report.good("stranger's request times out")
