@@ -106,6 +106,23 @@ def test_the_ingress_controller_is_a_source_policies_must_allow(cluster):
     assert status == 504 and "504 Gateway Time-out" in body
 
 
+def test_the_controller_answers_504_after_its_connect_timeout(cluster):
+    """ingress-nginx waits proxy-connect-timeout (5 s) for the dropped connect, then answers
+    504 itself; a client's shorter timeout goes off first."""
+    c = cluster
+    c.kubectl("create ingress web --rule=/*=web:8080")
+    c.kubectl("apply -f -", stdin=DENY)
+    c.kubectl("run probe --image=busybox --restart=Never -- sh -c "
+              "'date; wget -T 2 -qO- http://192.168.49.2/; date; wget -T 10 -qO- http://192.168.49.2/; date'")
+    c.settle()
+    c.advance(30)
+    lines = c.kubectl("logs probe").stdout.splitlines()
+    assert lines[1] == "wget: download timed out"
+    assert lines[3] == "wget: server returned error: HTTP/1.1 504 Gateway Time-out"
+    times = [datetime.strptime(line, "%a %b %d %H:%M:%S UTC %Y") for line in lines[0::2]]
+    assert [(b - a).total_seconds() for a, b in zip(times, times[1:])] == [2, 5]
+
+
 def _pod(name: str, ns: str, labels: dict[str, str], ports: list[dict] | None = None) -> dict:
     return {"metadata": {"name": name, "namespace": ns, "labels": labels},
             "spec": {"containers": [{"name": "c", "ports": ports or []}]}}

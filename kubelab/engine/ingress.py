@@ -26,6 +26,7 @@ CONTROLLER = "k8s.io/ingress-nginx"
 DEFAULT_CLASS = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS = "kubernetes.io/ingress.class"
 REWRITE = "nginx.ingress.kubernetes.io/rewrite-target"
+PROXY_CONNECT_TIMEOUT = 5.0  # ingress-nginx's proxy-connect-timeout default, before its 504
 STATUS_SYNC = 60.0  # ingress-nginx's status updater runs once a minute (updateInterval)
 _LABELS = {"app.kubernetes.io/component": "controller", "app.kubernetes.io/instance": "ingress-nginx",
            "app.kubernetes.io/name": "ingress-nginx"}
@@ -184,7 +185,11 @@ class IngressNginx(Controller):
             handler, _, record = self.network.forward(svc, svc_port, request.client_ip,
                                                       source_ip=nodes[0] if nodes else "")
         except ConnectError as exc:  # a NetworkPolicy dropping nginx's connect: proxy_connect_timeout
-            return nginx_page(504 if "timed out" in exc.message else 503)
+            if "timed out" in exc.message:
+                page = nginx_page(504)
+                page.wait = PROXY_CONNECT_TIMEOUT
+                return page
+            return nginx_page(503)
         if handler is None:
             record(502)
             return nginx_page(502)

@@ -46,6 +46,7 @@ class HttpResponse:
     body: str
     reason: str = ""
     content_type: str = "text/plain"
+    wait: float = 0.0  # seconds the server took before answering (a proxy's connect timeout)
 
     def __post_init__(self) -> None:
         self.reason = self.reason or REASONS.get(self.status, "")
@@ -298,6 +299,7 @@ class Network:
         response = handler(request)
         record(response.status)
         result.status, result.reason, result.body = response.status, response.reason, response.body
+        result.wait = response.wait
         return result
 
     def request(self, from_pod: Obj | None, url: str, method: str = "GET",
