@@ -209,8 +209,11 @@ def test_the_source_pods_egress_policy_is_named(policed):
     c = policed
     c.kubectl("apply -f -", stdin=NO_EGRESS)
     assert not wget_gets_through(c, "web-a")
+    assert "bad address 'web'" in c.kubectl("exec client -- wget -T 2 -qO- http://web").stderr  # nor DNS
     d = route(c.client, "web", from_pod="client")
-    assert d.problems == ["pod client → web-a: egress of client: default deny by policy no-egress"]
+    assert d.problems == ["pod client: DNS lookup blocked: egress of client: default deny by policy no-egress",
+                          "pod client → web-a: egress of client: default deny by policy no-egress"]
+    assert d.has_edge("Client/in-cluster", "Service/default/web", "denied")
     assert d.nodes["Pod/default/web-a"]["policy"]["direction"] == "egress"
     assert route(c.client, "web").has_edge("Service/default/web", "Pod/default/web-a", "sends")  # others may
 

@@ -81,14 +81,15 @@ def listening(client: Any, pod: str, namespace: str) -> set[int] | None:
 
 
 def policy_verdict(client: Any, pod: str, namespace: str, port: int, from_pod: str | None = None,
-                   from_namespace: str | None = None, from_ip: str | None = None) -> dict[str, Any] | None:
+                   from_namespace: str | None = None, from_ip: str | None = None,
+                   protocol: str = "TCP") -> dict[str, Any] | None:
     """NetworkPolicy's verdict on one hop, when the client can tell (the simulated network
     decides it with the function that drops the packets; a real cluster's CNI cannot say)."""
     ask = getattr(client, "policy_verdict", None)
     if ask is None:
         return None
     try:
-        return ask(pod, namespace, port, from_pod=from_pod, from_namespace=from_namespace, from_ip=from_ip)
+        return ask(pod, namespace, port, protocol, from_pod=from_pod, from_namespace=from_namespace, from_ip=from_ip)
     except StatusError:
         raise
     except Exception:  # a backend that cannot tell
@@ -98,6 +99,20 @@ def policy_verdict(client: Any, pod: str, namespace: str, port: int, from_pod: s
 def _names(word: str, names: Any) -> str:
     names = list(names)
     return f"{word}{'ies' if len(names) > 1 else 'y'} {', '.join(names)}"
+
+
+def _dns_verdict(client: Any, source: Obj) -> dict[str, Any] | None:
+    """Whether the source pod's DNS queries (UDP 53) reach a kube-dns pod: a Service's name
+    resolves when one of them answers. The first refusal when none does."""
+    refused = None
+    for dns in client.list("Pod", "kube-system", label_selector="k8s-app=kube-dns")["items"]:
+        meta = source["metadata"]
+        verdict = policy_verdict(client, dns["metadata"]["name"], "kube-system", 53, meta["name"],
+                                 meta["namespace"], protocol="UDP")
+        if verdict is None or verdict.get("allowed") is not False:
+            return verdict
+        refused = refused or verdict
+    return refused
 
 
 def policy_text(verdict: dict[str, Any]) -> str:
@@ -167,7 +182,14 @@ def route(client: Any, name: str, namespace: str = "default", from_pod: str | No
     d.nodes[inside] = {"kind": "Client", "name": who.split(chr(10))[0], "namespace": namespace,
                        "label": f"{who}\n{url}\n({dns})", "colour": GREY, "attrs": dict(CLIENT)}
     d.groups["clients"] = [inside]
-    d.edges.append((inside, sid, "sends", ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports)))
+    sent = ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports)
+    lookup = _dns_verdict(client, source) if source is not None else None
+    if lookup is not None and lookup.get("allowed") is False:  # the name never resolves
+        why = "DNS lookup blocked: " + policy_text(lookup)
+        d.edges.append((inside, sid, "denied", sent + "\n✘ " + textwrap.fill(why, WRAP, break_on_hyphens=False)))
+        problems.append(f"{who.splitlines()[0]}: {why}")
+    else:
+        d.edges.append((inside, sid, "sends", sent))
     if spec.get("type") in ("NodePort", "LoadBalancer"):
         ip = _node_ip(client)
         outside = "Client/outside"
