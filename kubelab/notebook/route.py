@@ -6,7 +6,9 @@ The pod that answered the most recent request is highlighted when the client can
 (``client.recent_requests(service, namespace)``). A Service that cannot work is drawn red with
 the reason: a selector that matches no pod, or a targetPort nothing listens on (asked through
 ``client.listening_ports(pod, namespace)`` when the client offers it, else judged by the ports
-the pod's containers declare).
+the pod's containers declare). A hop NetworkPolicy drops is drawn ``denied`` (a red bar), naming
+the policies, from the verdict ``client.policy_verdict`` hands over: the simulated network's
+own, the one that drops the packets (kubelab.engine.netpol.decide).
 """
 from __future__ import annotations
 
@@ -90,15 +92,14 @@ def policy_verdict(client: Any, pod: str, namespace: str, port: int, from_pod: s
         return None
     try:
         return ask(pod, namespace, port, protocol, from_pod=from_pod, from_namespace=from_namespace, from_ip=from_ip)
-    except StatusError:
-        raise
-    except Exception:  # a backend that cannot tell
+    except Exception:  # a pod gone while drawing, or a backend that cannot tell: draw without it
         return None
 
 
-def _names(word: str, names: Any) -> str:
+def _policies(names: Any) -> str:
+    """``policy a`` or ``policies a, b``."""
     names = list(names)
-    return f"{word}{'ies' if len(names) > 1 else 'y'} {', '.join(names)}"
+    return f"{'policies' if len(names) > 1 else 'policy'} {', '.join(names)}"
 
 
 def _dns_verdict(client: Any, source: Obj) -> dict[str, Any] | None:
@@ -121,12 +122,13 @@ def policy_text(verdict: dict[str, Any]) -> str:
     way = "in" if verdict.get("direction") == "ingress" else "out"
     prefix = "" if verdict.get("direction") == "ingress" else f"egress of {verdict.get('pod', '').split('/')[-1]}: "
     if not with_rules:
-        return f"{prefix}default deny by {_names('polic', policies)}"
+        return f"{prefix}default deny by {_policies(policies)}"
     if verdict.get("allowed") is None:
-        return f"{prefix}{_names('polic', with_rules)} let{'s' if len(with_rules) == 1 else ''} {way} only the pods its rules name"
-    text = f"{prefix}no rule of {_names('polic', with_rules)} lets it {way}"
+        verb = "lets" if len(with_rules) == 1 else "let"
+        return f"{prefix}{_policies(with_rules)} {verb} {way} only the pods {'its' if verb == 'lets' else 'their'} rules name"
+    text = f"{prefix}no rule of {_policies(with_rules)} lets it {way}"
     rest = [p for p in policies if p not in with_rules]
-    return text + (f"; default deny by {_names('polic', rest)}" if rest else "")
+    return text + (f"; default deny by {_policies(rest)}" if rest else "")
 
 
 def _node_ip(client: Any) -> str:
@@ -177,17 +179,19 @@ def route(client: Any, name: str, namespace: str = "default", from_pod: str | No
     url = f"http://{name}" + (f".{namespace}" if source and source["metadata"]["namespace"] != namespace else "")
     url += f":{ports[0].get('port')}" if ports else ""
     who = from_name or (f"from {from_ip}" if from_ip else "a pod in the cluster")
+    where = ""
     if source is not None:
-        who = f"pod {source['metadata']['name']}\n{(source.get('status') or {}).get('podIP') or '<no IP>'}"
-    d.nodes[inside] = {"kind": "Client", "name": who.split(chr(10))[0], "namespace": namespace,
-                       "label": f"{who}\n{url}\n({dns})", "colour": GREY, "attrs": dict(CLIENT)}
+        who = f"pod {source['metadata']['name']}"
+        where = f"{(source.get('status') or {}).get('podIP') or '<no IP>'}\n"
+    d.nodes[inside] = {"kind": "Client", "name": who, "namespace": namespace,
+                       "label": f"{who}\n{where}{url}\n({dns})", "colour": GREY, "attrs": dict(CLIENT)}
     d.groups["clients"] = [inside]
     sent = ", ".join(f"{p.get('port')}/{p.get('protocol', 'TCP')}" for p in ports)
     lookup = _dns_verdict(client, source) if source is not None else None
     if lookup is not None and lookup.get("allowed") is False:  # the name never resolves
         why = "DNS lookup blocked: " + policy_text(lookup)
         d.edges.append((inside, sid, "denied", sent + "\n✘ " + textwrap.fill(why, WRAP, break_on_hyphens=False)))
-        problems.append(f"{who.splitlines()[0]}: {why}")
+        problems.append(f"{who}: {why}")
     else:
         d.edges.append((inside, sid, "sends", sent))
     if spec.get("type") in ("NodePort", "LoadBalancer"):
@@ -238,7 +242,7 @@ def route(client: Any, name: str, namespace: str = "default", from_pod: str | No
         if allowed is not True:
             label += "\n" + ("✘ blocked by NetworkPolicy" if allowed is False else "NetworkPolicy: only some pods")
         elif verdict and verdict.get("allowed_by"):
-            label += "\n" + _names("allowed by polic", verdict["allowed_by"])
+            label += "\nallowed by " + _policies(verdict["allowed_by"])
         d.nodes[pid] = {"kind": "Pod", "name": pname, "namespace": namespace, "status": status, "ip": ip,
                         "ready": ready, "broken": bool(missing), "colour": colour, "label": label,
                         "answered": pname == answered and allowed is not False, "attrs": attrs, "policy": verdict}
@@ -260,7 +264,7 @@ def route(client: Any, name: str, namespace: str = "default", from_pod: str | No
             rel = "answered" if pname == answered else "sends"
         d.edges.append((sid, pid, rel, port_map))
     for why, names in denied.items():
-        problems.append(f"{d.nodes[inside]['name']} → {names[0] if len(names) == 1 else f'{len(names)} pods'}: {why}")
+        problems.append(f"{who} → {names[0] if len(names) == 1 else f'{len(names)} pods'}: {why}")
     if problems:
         d.nodes[sid]["colour"] = RED
         d.nodes[sid]["broken"] = True
