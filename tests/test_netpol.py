@@ -247,6 +247,8 @@ def test_a_default_deny_egress_blocks_dns_until_it_is_allowed(cluster):
     c.kubectl("apply -f -", stdin=deny)
     r = wget(c, "client", "-T 2")
     assert r.stderr.startswith("wget: bad address 'web'")  # the resolver's query is dropped
+    r = c.kubectl("exec client -- nslookup web")
+    assert (r.returncode, r.stdout) == (1, ";; connection timed out; no servers could be reached\n\n")
     ip = c.kubectl("get svc web -o jsonpath={.spec.clusterIP}").stdout
     assert c.kubectl(f"exec client -- wget -T 2 -qO- http://{ip}:8080/").stderr.startswith(
         "wget: download timed out")  # by address: no DNS, and the connection itself is dropped
@@ -265,6 +267,7 @@ spec:
     assert c.kubectl("apply -f -", stdin=dns).returncode == 0
     r = wget(c, "client")
     assert r.returncode == 0 and "Welcome to nginx!" in r.stdout, r.stderr
+    assert "Name:\tweb.default.svc.cluster.local" in c.kubectl("exec client -- nslookup web").stdout
 
 
 @pytest.mark.parametrize("rule, message", [

@@ -274,7 +274,7 @@ class Network:
             port = 80
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         result = Fetch(host=host, port=port, authority=parts.netloc, path=path)
-        if client is not None and not _is_ip(host) and not self._dns_allowed(client):
+        if client is not None and not _is_ip(host) and not self.dns_allowed(client):
             result.error, result.wait = f"bad address '{host}'", DNS_TIMEOUT
             return result
         ip = self.resolve(host, client.namespace if client else None)
@@ -373,7 +373,7 @@ class Network:
             raise ConnectError("Connection refused", ip=ip, port=port)
         return sandbox.listeners[port]
 
-    def _dns_allowed(self, client: Sandbox) -> bool:
+    def dns_allowed(self, client: Sandbox) -> bool:
         """Whether NetworkPolicy lets a pod's DNS query (UDP 53) reach a kube-dns pod."""
         if not self.store.list("NetworkPolicy"):
             return True

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from kubelab.engine.results import ExecResult
 from kubelab.engine.clock import Clock, Timer
-from kubelab.engine.network import Answer, Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER
+from kubelab.engine.network import Answer, Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER, DNS_TIMEOUT
 from kubelab.engine.session import STDERR, STDOUT, Console, Output, ProcessSession, attach_session, exec_session
 from kubelab.engine.shell import Shell, Sleep, Streams, drain
 from kubelab.engine.store import compact
@@ -380,6 +380,9 @@ class Process:
 
     def dns_server(self) -> str:
         return DNS_SERVER
+
+    def dns_timeout(self) -> float | None:
+        return None if self.runtime.network.dns_allowed(self.sandbox) else DNS_TIMEOUT
 
     # life -----------------------------------------------------------------------------------
     def _base_files(self) -> dict[str, str]:

@@ -56,6 +56,7 @@ class Host(Protocol):
     def http_get(self, url: str, user_agent: str, headers: dict[str, str] | None = None) -> Any: ...  # network.Fetch
     def dns_lookup(self, name: str) -> Any: ...  # network.Answer, None for NXDOMAIN
     def dns_server(self) -> str: ...
+    def dns_timeout(self) -> float | None: ...  # seconds a query waits when NetworkPolicy drops it, else None
 
 
 BUSYBOX_APPLETS = frozenset("""sh ash cat cd date echo env exit export false grep head hostname id ls mkdir
@@ -1088,6 +1089,11 @@ class Shell:
         if not names:
             io.err("BusyBox v1.37.0 (2024-09-26 21:31:42 UTC) multi-call binary.\n\n"
                    "Usage: nslookup [-type=QUERY_TYPE] [-debug] HOST [DNS_SERVER]\n")
+            return 1
+        dropped = self.host.dns_timeout()
+        if dropped is not None:  # no answer ever comes back: the resolver gives up
+            yield Sleep(dropped, self.loop_depth > 0)
+            io.out(";; connection timed out; no servers could be reached\n\n")
             return 1
         server = self.host.dns_server()
         io.out(f"Server:\t\t{server}\nAddress:\t{server}:53\n\n")
