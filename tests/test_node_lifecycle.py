@@ -157,6 +157,27 @@ def test_pods_of_a_deleted_node_are_garbage_collected_after_40s_and_replaced(clu
     assert c.client.get("Deployment", "web", "default")["status"]["availableReplicas"] == 4
 
 
+def test_a_namespace_waits_for_a_pod_on_a_stopped_node_until_the_node_returns(cluster):
+    """As on a real cluster, the namespace stays Terminating while a pod on an unreachable node
+    cannot be confirmed gone; the cluster still settles (nothing more happens by itself), and
+    the namespace leaves once the node is back and its kubelet finishes the pod."""
+    cluster.kubectl("create namespace team")
+    r = cluster.kubectl("run", "p", "-n", "team", "--image=nginx", '--overrides={"spec":{"nodeName":"%s"}}' % M02)
+    assert r.returncode == 0, r.stderr
+    cluster.settle(60)
+    cluster.stop_node(M02)
+    cluster.kubectl("delete namespace team --wait=false")
+    assert cluster.settle(1800)
+    ns = cluster.client.get("Namespace", "team")
+    assert ns["status"]["phase"] == "Terminating"
+    remaining = next(c for c in ns["status"]["conditions"] if c["type"] == "NamespaceContentRemaining")
+    assert remaining["message"] == "Some resources are remaining: pods. has 1 resource instances"
+    cluster.start_node(M02)
+    assert cluster.settle(600)
+    with pytest.raises(StatusError):
+        cluster.client.get("Namespace", "team")
+
+
 def test_stopping_a_node_that_does_not_exist_is_not_found(cluster):
     with pytest.raises(StatusError) as err:
         cluster.stop_node("nope")

@@ -45,15 +45,22 @@ def namespace(name: str) -> Obj:
 
 
 class NamespaceController(Controller):
-    watches = ("Namespace",)
+    # its content too, for a namespace that waits on someone else (see reconcile)
+    watches = ("Namespace", *(kind.kind for kind in CONTENT))
 
     def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
         self.api = api
+        self.stalled: set[str] = set()
 
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
-        if event != "DELETED" and obj["metadata"].get("deletionTimestamp"):
-            return (("Namespace", "", obj["metadata"]["name"]),)
+        meta = obj["metadata"]
+        if obj.get("kind") == "Namespace":
+            if event != "DELETED" and meta.get("deletionTimestamp"):
+                return (("Namespace", "", meta["name"]),)
+            return ()
+        if event == "DELETED" and meta.get("namespace") in self.stalled:
+            return (("Namespace", "", meta["namespace"]),)
         return ()
 
     def reconcile(self, key: Key) -> None:
@@ -83,8 +90,16 @@ class NamespaceController(Controller):
                     wait = max(wait, parse_timestamp(stamp) - now)
         self._set_conditions(ns, remaining, finalizers)
         if remaining:
-            self.requeue_after(max(1.0, wait), key)
+            # the deleter's estimate (the longest grace period left) is work still to do; past
+            # it, what remains waits on someone else (a finalizer, the kubelet of a stopped
+            # node), so the retries are background work and the content's leaving is watched
+            if wait > 0:
+                self.stalled.discard(name)
+            else:
+                self.stalled.add(name)
+            self.requeue_after(max(1.0, wait), key, progress=wait > 0)
             return
+        self.stalled.discard(name)
         done = copy.deepcopy(self.store.get(*key))
         done["spec"]["finalizers"] = [f for f in done["spec"].get("finalizers") or () if f != FINALIZER]
         self.store.update(done)
