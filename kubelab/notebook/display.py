@@ -110,13 +110,24 @@ class KubeResult:
     namespace: str = ""
     urls: list[str] = field(default_factory=list)  # ``port-forward``: where its local ports answer
     notices: list[str] = field(default_factory=list)  # stderr lines that inform ("No resources found")
-    shown: bool = field(default=False, repr=False)  # the magic already printed it (mixed output)
+    # the cell (execution count) whose output already holds it: mixed output, a progress line
+    _shown_in: int | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, argv: Sequence[str], result: Result) -> "KubeResult":
         """The notebook's view of kubectl's Result."""
         return cls(list(argv), result.returncode, result.stdout, result.stderr, list(result.tables),
                    list(result.touched), result.namespace, notices=list(result.notices))
+
+    @property
+    def shown(self) -> bool:
+        """Whether the running cell already shows this result (so displaying it again would
+        repeat it); a later cell that displays it (``pods`` after ``pods = %kube ...``) shows it."""
+        return self._shown_in is not None and self._shown_in == _execution_count()
+
+    @shown.setter
+    def shown(self, value: bool) -> None:
+        self._shown_in = _execution_count() if value else None
 
     @property
     def ok(self) -> bool:
@@ -165,6 +176,12 @@ class KubeResult:
 
     def __str__(self) -> str:
         return self.stdout
+
+
+def _execution_count() -> int:
+    from IPython import get_ipython
+
+    return getattr(get_ipython(), "execution_count", 0)
 
 
 @dataclass

@@ -34,6 +34,7 @@ from typing import Any
 import kubelab.notebook as nb
 from kubelab.api.errors import StatusError
 from kubelab.notebook.display import KubeResult, Notice
+from kubelab.notebook.progress import Progress
 
 _SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip", "workdir", "serve", "node")
 _home: str | None = None  # the folder the kernel started in: chapters' work folders go inside it
@@ -118,11 +119,22 @@ def _error_text(err: BaseException) -> str:
     return f"error: {err}"
 
 
-def run_kubectl(argv: list[str], stdin: str | None = None) -> KubeResult:
-    """kubectl through the same code path the terminal-like cells and the widgets use."""
+def run_kubectl(argv: list[str], stdin: str | None = None, progress: Progress | None = None) -> KubeResult:
+    """kubectl through the same code path the terminal-like cells and the widgets use; with a
+    ``progress`` line, kubectl runs "in" it (what it prints names what it waits for)."""
     from kubelab.kubectl import run
 
-    return KubeResult.of(argv, run(nb.client(), argv, stdin=stdin))
+    try:
+        return KubeResult.of(argv, run(nb.client(), argv, stdin=stdin, terminal=progress))
+    except BaseException:
+        if progress is not None:
+            progress.finish()
+        raise
+
+
+def _stderr_bundle(text: str) -> dict[str, str]:
+    """kubectl's errors as a display (a progress line becoming them): Jupyter's stderr look."""
+    return {"application/vnd.jupyter.stderr": text, "text/plain": text.rstrip("\n")}
 
 
 def expand(line: str, depth: int = 0) -> str:
@@ -175,7 +187,8 @@ def kube_line(line: str) -> Any:
         if _open_terminal(argv):
             return None
         before = _forwards() if argv[:1] == ["port-forward"] else None
-        result = run_kubectl(argv)
+        progress = None if before is not None else Progress(_what(argv)).start()
+        result = run_kubectl(argv, progress=progress)
         if before is not None and result.stdout:
             _follow_forwards(result, before)
     except SystemExit:  # argparse already printed the usage error
@@ -183,18 +196,35 @@ def kube_line(line: str) -> Any:
     except Exception as err:  # the learner sees kubectl-style text, never a traceback
         print(_error_text(err), file=sys.stderr)
         return None
+    # A progress line that showed becomes the first thing the command shows.
+    done = progress.finish if progress is not None else (lambda bundle=None: False)
     if result.informational:
         # a notice, not an error: no pink stderr stream; kubectl prints it before any output
         from IPython.display import display
 
-        display(Notice(result.stderr))
+        notice = Notice(result.stderr)
+        if not done(notice._repr_mimebundle_()):
+            display(notice)
     elif result.stderr:
         if result.stdout and not result.shown:  # keep terminal order: what kubectl printed, then its errors
-            sys.stdout.write(result.stdout)
-            sys.stdout.flush()
+            if not done({"text/plain": result.stdout.rstrip("\n")}):
+                sys.stdout.write(result.stdout)
+                sys.stdout.flush()
             result.shown = True
-        sys.stderr.write(result.stderr)
+            sys.stderr.write(result.stderr)
+        elif not done(_stderr_bundle(result.stderr)):
+            sys.stderr.write(result.stderr)
+    elif result.stdout and not result.shown:
+        if done(result._repr_mimebundle_()):
+            result.shown = True
+    else:
+        done()
     return result
+
+
+def _what(argv: list[str]) -> str:
+    """How a progress line names a command: as typed."""
+    return "kubectl " + shlex.join(argv)
 
 
 def _open_terminal(argv: list[str]) -> bool:
@@ -257,14 +287,19 @@ def kube_cell(line: str, cell: str) -> None:
         return
     if not any(w in ("-f", "--filename") or w.startswith(("--filename=", "-f=")) for w in argv):
         argv += ["-f", "-"]
+    progress = Progress(_what(argv[:-2] if argv[-2:] == ["-f", "-"] else argv)).start()
     try:
-        result = run_kubectl(argv, stdin=cell)
+        result = run_kubectl(argv, stdin=cell, progress=progress)
     except Exception as err:
         print(_error_text(err), file=sys.stderr)
         return
-    sys.stdout.write(result.stdout)
-    sys.stdout.flush()
-    sys.stderr.write(result.stderr)
+    if result.stdout:
+        if not progress.finish({"text/plain": result.stdout.rstrip("\n")}):
+            sys.stdout.write(result.stdout)
+            sys.stdout.flush()
+        sys.stderr.write(result.stderr)
+    elif not progress.finish(_stderr_bundle(result.stderr) if result.stderr else None):
+        sys.stderr.write(result.stderr)
     sys.stderr.flush()
     if argv and argv[0] in ("apply", "create") and nb.options.show_changes and \
             any(t.verb in ("created", "configured") for t in result.touched):
@@ -295,15 +330,29 @@ def _show_changes(result: KubeResult) -> None:
     wanted = sum(((o.get("spec") or {}).get("replicas", 1) for o in objects
                   if o["kind"] in ("Deployment", "ReplicaSet", "StatefulSet")), 0)
     cluster = nb.cluster() if nb._cluster is not None else None
-    if cluster is None or not cluster.clock.virtual:  # a virtual clock moves only when told to
-        def started() -> bool:
-            pods = [p for p in focus_pods(client, objects) if not p["metadata"].get("deletionTimestamp")]
-            return len(pods) >= wanted and all(pod_status(p) not in _STARTING for p in pods)
+    progress = Progress("waiting for the new pods to start, to draw them").start()
+    try:
+        if cluster is None or not cluster.clock.virtual:  # a virtual clock moves only when told to
+            def started() -> bool:
+                pods = [p for p in focus_pods(client, objects) if not p["metadata"].get("deletionTimestamp")]
+                return len(pods) >= wanted and all(pod_status(p) not in _STARTING for p in pods)
 
-        client.wait(started, nb.options.settle_seconds)
-    d = build(focus_snapshot(client, focus), focus=focus, title="what changed")
-    if d.nodes:
+            client.wait(started, nb.options.settle_seconds)
+        d = build(focus_snapshot(client, focus), focus=focus, title="what changed")
+    except BaseException:
+        progress.finish()
+        raise
+    if not d.nodes:
+        progress.finish()
+    elif not progress.finish(_bundle(d)):
         display(d)
+
+
+def _bundle(value: Any) -> dict[str, Any]:
+    """What ``display(value)`` would show, as a mime bundle (to put in a progress line's place)."""
+    from IPython.core.formatters import format_display_data
+
+    return format_display_data(value)[0]
 
 
 def current_namespace() -> str:
