@@ -229,6 +229,15 @@ def test_a_big_replicaset_is_one_box_per_node_until_expanded():
     assert len(d.edges) == len(set(d.edges))
     assert "20 pods of web-222" in html.unescape(d.svg())
     assert len(build(base, "default", expand=True).ids("Pod")) == 60
+    # the HTML carries the expanded picture too, hidden until a box of pods is clicked
+    assert d.expanded is not None and len(d.expanded.ids("Pod")) == 60 and not d.expanded.ids("PodGroup")
+    page = html.unescape(d.html())
+    grouped, expanded = page.split('class="kubelab-view kubelab-view-expanded" style="display:none"')
+    assert page.count('class="node kubelab-pod-group"') == 3 and "web-222-00007" not in grouped
+    assert all(f"web-222-{i:05d}" in expanded for i in range(60))
+    assert "onclick=" in page and "click a box of pods to draw each of its 60 pods" in grouped
+    assert build(base, "default", expand=True).expanded is None  # nothing folded, one view
+    assert "kubelab-view" not in build(state(), "default").html()
 
 
 def test_namespace_is_named_once():

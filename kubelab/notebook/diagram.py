@@ -11,6 +11,8 @@ and code can ask what is in the picture without reading SVG.
 """
 from __future__ import annotations
 
+import copy
+import html
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -228,6 +230,9 @@ class Diagram:
     notes: dict[str, str] = field(default_factory=dict)  # box label -> second line (a node's IP, readiness)
     title: str = ""
     problems: list[str] = field(default_factory=list)  # what makes the picture's subject not work
+    # the same picture with every pod drawn, when this one folds big ReplicaSets' pods into
+    # boxes: the HTML carries both, and a click on a box shows it (no kernel round trip)
+    expanded: "Diagram | None" = field(default=None, repr=False)
     _svg: str | None = field(default=None, repr=False)
 
     def ids(self, kind: str | None = None) -> list[str]:
@@ -261,13 +266,24 @@ class Diagram:
     def html(self) -> str:
         """The picture as inline SVG that shrinks to the output's width, down to MIN_SCALE of
         its size (wider ones scroll sideways). JupyterLab shows ``image/svg+xml`` at its natural
-        size and cuts off the right-hand side, which is where the pods are."""
-        svg = self.svg()
-        svg = svg[svg.find("<svg"):]
-        m = re.match(r'<svg width="([\d.]+)pt"', svg)
-        fit = "max-width:100%;height:auto" + (f";min-width:{float(m.group(1)) * MIN_SCALE:.0f}pt" if m else "")
-        return (f'<div class="kubelab-diagram-fit" style="overflow-x:auto">'
-                f'<svg style="{fit}"{svg[4:]}</div>')
+        size and cuts off the right-hand side, which is where the pods are.
+
+        A picture with boxes of pods carries its expanded form too, hidden: a click on a box
+        (or the line under it) swaps the two in the browser. The handler is an inline
+        ``onclick``, which a trusted output (one the kernel made, or a signed notebook) runs;
+        an untrusted rendering shows the boxes, and ``--expand`` still draws every pod."""
+        if self.expanded is None:
+            return f'<div class="kubelab-diagram-fit" style="overflow-x:auto">{_fit(self.svg())}</div>'
+        pods = sum(len(n["pods"]) for n in self.nodes.values() if n["kind"] == "PodGroup")
+        hint = 'style="font:12px sans-serif;color:#616161;cursor:pointer;padding:2px 0"'
+        return (f'<div class="kubelab-diagram-fit kubelab-diagram-toggle" style="overflow-x:auto" '
+                f'onclick="{html.escape(_TOGGLE)}">'
+                f'<div class="kubelab-view kubelab-view-grouped">{_fit(self.svg())}'
+                f'<div class="kubelab-expand" {hint}>▸ click a box of pods to draw each of its {pods} pods</div>'
+                f'</div><div class="kubelab-view kubelab-view-expanded" style="display:none">'
+                f'{_fit(self.expanded.svg())}'
+                f'<div class="kubelab-collapse" {hint}>▾ click here to fold the pods into boxes again</div>'
+                f'</div></div>')
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return {"text/html": self.html(), "image/svg+xml": self.svg(), "text/plain": self.summary()}
@@ -281,6 +297,21 @@ class Diagram:
 
     def __repr__(self) -> str:
         return self.summary()
+
+
+# Swaps a picture's two views: a click on a box of pods (or the line under the picture).
+_TOGGLE = ("var t=event.target,g=t.closest('.kubelab-pod-group,.kubelab-expand'),"
+           "c=t.closest('.kubelab-collapse');if(!g&&!c)return;"
+           "var v=this.querySelectorAll(':scope>.kubelab-view');"
+           "v[0].style.display=g?'none':'';v[1].style.display=g?'':'none';")
+
+
+def _fit(svg: str) -> str:
+    """An SVG that shrinks to its output's width, down to MIN_SCALE of its size."""
+    svg = svg[svg.find("<svg"):]
+    m = re.match(r'<svg width="([\d.]+)pt"', svg)
+    fit = "max-width:100%;height:auto" + (f";min-width:{float(m.group(1)) * MIN_SCALE:.0f}pt" if m else "")
+    return f'<svg style="{fit}"{svg[4:]}'
 
 
 def build(snap: Snapshot, namespace: str | None = None, selector: str | None = None,
@@ -451,13 +482,15 @@ def build(snap: Snapshot, namespace: str | None = None, selector: str | None = N
                                     f"PersistentVolume//{(o.get('spec') or {}).get('volumeName') or ''}" in keep):
                 d.edges.append((sid, oid, "class", "class"))
     if not expand:
-        _group_pods(d, keep, by_uid)
+        full = copy.deepcopy(d)
+        if _group_pods(d, keep, by_uid):
+            d.expanded = full
     return d
 
 
-def _group_pods(d: Diagram, keep: dict[str, Obj], by_uid: dict[str, Obj]) -> None:
+def _group_pods(d: Diagram, keep: dict[str, Obj], by_uid: dict[str, Obj]) -> bool:
     """Fold each big ReplicaSet's pods into one box per node: ``12 pods`` with their statuses
-    counted, and the edges that went to the pods going to the box."""
+    counted, and the edges that went to the pods going to the box. False: nothing to fold."""
     owned: dict[str, list[str]] = {}
     for oid, o in keep.items():
         if o["kind"] == "Pod" and (uid := _owner_uid(o)) in by_uid:
@@ -471,7 +504,7 @@ def _group_pods(d: Diagram, keep: dict[str, Obj], by_uid: dict[str, Obj]) -> Non
             node = (keep[oid].get("spec") or {}).get("nodeName") or ""
             into[oid] = f"Pods/{rs.get('namespace', '')}/{rs['name']}/{node}"
     if not into:
-        return
+        return False
     members: dict[str, list[str]] = {}
     for oid, gid in into.items():
         members.setdefault(gid, []).append(oid)
@@ -485,7 +518,9 @@ def _group_pods(d: Diagram, keep: dict[str, Obj], by_uid: dict[str, Obj]) -> Non
         lines = "\n".join(f"{n} {st}" for st, n in sorted(counts.items(), key=lambda kv: -kv[1]))
         d.nodes[gid] = {"kind": "PodGroup", "name": owner, "namespace": ns, "colour": colour,
                         "pods": sorted(d.nodes[oid]["name"] for oid in pods), "statuses": counts,
-                        "label": f"{len(pods)} pods of {owner}\n{lines}"}
+                        "label": f"{len(pods)} pods of {owner}\n{lines}",
+                        "attrs": {"class": "kubelab-pod-group",
+                                  "tooltip": f"{len(pods)} pods of ReplicaSet {ns}/{owner}: click to draw each"}}
         group = f"node {node}" if node else "unscheduled (Pending)"
         d.groups[group] = [i for i in d.groups.get(group, []) if i not in into] + [gid]
     for oid in into:
@@ -498,6 +533,7 @@ def _group_pods(d: Diagram, keep: dict[str, Obj], by_uid: dict[str, Obj]) -> Non
             seen.add(edge)
             edges.append(edge)
     d.edges = edges
+    return True
 
 
 def _node_note(node: Obj) -> str:
