@@ -66,7 +66,16 @@ TERMINAL_CELLS = [
     "%kube run -it busybox --image=busybox --rm --restart=Never",
     "%kube get pods",
 ]
-NOTEBOOKS = {"dashboard.ipynb": NOTEBOOK_CELLS, "terminal.ipynb": TERMINAL_CELLS}
+# A slow command's progress line, a diagram's box of pods expanded by a click, and an open
+# terminal that outlives its kernel.
+POLISH_CELLS = [
+    "%load_ext kubelab",
+    "%kube create deployment web --image=nginx --replicas=12",
+    "%kube rollout status deploy/web",
+    "%kube diagram",
+    "%kube run -it shell --image=busybox --restart=Never",
+]
+NOTEBOOKS = {"dashboard.ipynb": NOTEBOOK_CELLS, "terminal.ipynb": TERMINAL_CELLS, "polish.ipynb": POLISH_CELLS}
 WORK: list[Path] = [Path()]  # the folder JupyterLab serves (set by the lab fixture)
 
 
@@ -296,3 +305,69 @@ def _drive_terminal(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
 
     html, _ = HTMLExporter().from_notebook_node(nbformat.read(saved, as_version=4))
     assert "/ # sleep 100\n^C\n/ # wget" in html and 'pod "busybox" deleted' in html
+
+
+def test_progress_expand_and_a_terminal_after_restart(lab: str, tmp_path: Path) -> None:
+    """A slow command shows a progress line that becomes its output; a click on a diagram's
+    box of pods draws each pod (no kernel involved); an open terminal, after the kernel
+    restarts, says its session ended with the kernel, and after a reload shows its transcript
+    instead of "model not found"."""
+    _browse(lab, tmp_path, _drive_polish, "polish")
+
+
+def _drive_polish(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
+    _run_all(page, lab, "polish.ipynb")
+    rollout = _cell_output(page, 2)
+    _wait_for(page, lambda: rollout.locator(".kubelab-progress").count() > 0, 60, "the progress line")
+    line = rollout.locator(".kubelab-progress").inner_text()
+    assert "kubectl rollout status deploy/web:" in line and 'Waiting for deployment "web"' in line, line
+    _wait_for(page, lambda: "successfully rolled out" in rollout.inner_text(), 60, "the rollout's end")
+    assert rollout.locator(".kubelab-progress").count() == 0
+    assert rollout.locator(".jp-OutputArea-child").count() == 1  # the line became the output
+
+    picture = _cell_output(page, 3)
+    boxes = picture.locator(".kubelab-view-grouped g.kubelab-pod-group")
+    _wait_for(page, lambda: boxes.count() > 0, 60, "the diagram's boxes of pods")
+    expanded = picture.locator(".kubelab-view-expanded")
+    assert not expanded.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "polish-1-grouped.png"), full_page=True)
+    boxes.first.click()
+    assert expanded.is_visible() and not picture.locator(".kubelab-view-grouped").is_visible()
+    assert expanded.locator("g.node title", has_text="Pod/default/web-").count() == 12
+    page.screenshot(path=str(ARTIFACTS / "polish-2-expanded.png"), full_page=True)
+    expanded.locator(".kubelab-collapse").click()
+    assert picture.locator(".kubelab-view-grouped").is_visible()
+
+    terminal = page.locator(".kubelab-terminal")
+    terminal.wait_for(state="visible", timeout=60_000)
+    screen = terminal.locator(".xterm-rows")
+    _wait_for(page, lambda: "/ #" in screen.inner_text(), 60, "the shell's prompt")
+    fallback = _cell_output(page, 4).locator(".kubelab-terminal-fallback")
+    assert not fallback.is_visible()  # the live terminal shows it all
+    terminal.locator(".xterm").click()
+    page.keyboard.type("echo before-restart")
+    page.keyboard.press("Enter")
+    _wait_for(page, lambda: screen.inner_text().count("before-restart") == 2, 60, "the echo")
+    page.wait_for_timeout(2500)  # the kernel keeps the fallback about once a second
+
+    page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Restart Kernel").first.click()
+    page.locator(".jp-Dialog button", has_text="Restart").click()
+    bar = terminal.locator(".kubelab-terminal-bar")
+    _wait_for(page, lambda: "session ended with the kernel" in bar.inner_text(), 60, "the bar to say so")
+    assert "before-restart" in screen.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "polish-3-restarted.png"), full_page=True)
+
+    page.keyboard.press("Control+s")
+    page.wait_for_timeout(1500)
+    page.reload()
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    fallback = _cell_output(page, 4).locator(".kubelab-terminal-fallback")
+    fallback.wait_for(state="visible", timeout=60_000)
+    _wait_for(page, lambda: page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0,
+              60, "the kernel")
+    page.wait_for_timeout(1500)  # the widget manager has restored what the new kernel has
+    text = _cell_output(page, 4).inner_text()
+    assert "/ # echo before-restart\nbefore-restart" in text and "session ended with the kernel" in text, text
+    assert "model not found" not in text
+    page.screenshot(path=str(ARTIFACTS / "polish-4-reloaded.png"), full_page=True)

@@ -225,12 +225,24 @@ def test_the_magic_returns_at_once_and_the_terminal_talks_over_comm_messages(tmp
         kernel.wait_for(lambda: kernel.state(model).get("state") == "ended", "the session to end")
         assert kernel.screen(model).endswith('/ # exit\r\npod "busybox" deleted\r\n')
         # the cell's own output now holds the transcript as text (what a saved notebook shows)
-        kernel.wait_for(lambda: cell.updates, "the transcript in the cell's output")
-        data = cell.updates[-1]["data"]
+        def ended() -> list[dict[str, Any]]:
+            return [u for u in cell.updates if "session ended (exit" in u["data"].get("text/html", "")]
+
+        kernel.wait_for(ended, "the transcript in the cell's output")
+        data = ended()[-1]["data"]
         assert "application/vnd.jupyter.widget-view+json" not in data  # the terminal became its transcript
         assert data["text/plain"].startswith("$ kubectl run -it busybox")
         assert 'HOSTNAME=busybox\n/ # sleep 1; echo slept\nslept\n/ # exit\npod "busybox" deleted' in data["text/plain"]
         assert 'session ended (exit code 0)</div><pre' in data["text/html"]
+        # Meanwhile the output before the widget kept the transcript, for a kernel that would
+        # go before the session ends; now that it ended, that output is empty.
+        (fallback,) = [o for o in cell.outputs if "kubelab-terminal-fallback" in o.get("data", {}).get("text/html", "")]
+        fid = fallback["transient"]["display_id"]
+        kept = [u["data"] for u in cell.updates if u["transient"]["display_id"] == fid]
+        assert any("busybox\nHOSTNAME=busybox" in k.get("text/plain", "") and
+                   "session ended with the kernel" in k.get("text/html", "") for k in kept), kept
+        assert kept[-1] == {"text/plain": ""}
+        assert view["data"]["text/plain"] == ""  # the transcript is said once in a static rendering
         after = kernel.run("%kube get pods -o name")
         assert after.text.strip() == "pod/web"
     finally:

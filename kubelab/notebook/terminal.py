@@ -16,8 +16,15 @@ that held the terminal, updated under the request of the cell that opened it) be
 transcript itself, as text (prompts, typed lines, output; escape sequences and line redraws
 flattened) and as a terminal-looking ``<pre>`` that says the session ended. So every renderer
 shows the same thing: JupyterLab now and after a reload or a kernel restart (where a widget
-would say "model not found"), nbconvert, GitHub. A terminal still open when the notebook is
-saved is a widget there; its model keeps the raw transcript, so a re-rendered view replays it.
+would say "model not found"), nbconvert, GitHub.
+
+A terminal still open when its kernel goes (restart, crash) cannot be turned into anything by
+that kernel: JupyterLab drops a kernel's pending displays as it restarts it. So an open
+terminal has a second output before the widget, kept up to date by the kernel about once a
+second: the transcript under "session ended with the kernel". A style rule in it hides it
+while the terminal's view is on the page, and hides the widget's "model not found" once no
+view is (a reload after the restart); the live view itself, when its kernel restarts or dies,
+says the session ended with the kernel and takes no more keys.
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ import html
 import re
 import shlex
 import threading
+import time
 from functools import lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Callable
@@ -87,11 +95,29 @@ function render({ model, el }) {
   show();
   model.on("change:state", show);
   model.on("change:status", show);
+  // The kernel went away (restarted, shut down, died): the session ended with it. The screen
+  // keeps what it showed; the bar says so and the keys go nowhere.
+  let gone = false;
+  const kernelGone = () => {
+    if (gone || model.get("state") === "ended") return;
+    gone = true;
+    el.dataset.state = bar.dataset.state = "ended";
+    bar.textContent = model.get("command") + ": session ended with the kernel";
+    term.options.disableStdin = true;
+    term.options.cursorBlink = false;
+  };
+  model.on("comm_live_update", () => { if (el.closest(".jupyter-widgets-disconnected")) kernelGone(); });
+  const kernel = model.widget_manager && model.widget_manager.kernel;
+  const onStatus = (_k, status) => { if (["restarting", "autorestarting", "dead"].includes(status)) kernelGone(); };
+  if (kernel && kernel.statusChanged) kernel.statusChanged.connect(onStatus);
   model.on("msg:custom", (msg) => { if (msg.type === "output") write(msg.offset, msg.data, !!msg.replay); });
-  term.onData((data) => { if (model.get("state") !== "ended") model.send({ type: "input", data }); });
+  term.onData((data) => { if (!gone && model.get("state") !== "ended") model.send({ type: "input", data }); });
   asked = true;
   model.send({ type: "sync", have: pos });
-  return () => term.dispose();
+  return () => {
+    if (kernel && kernel.statusChanged) kernel.statusChanged.disconnect(onStatus);
+    term.dispose();
+  };
 }
 export default { render };
 """
@@ -102,6 +128,19 @@ _CSS = """
 .kubelab-terminal-bar[data-state="ended"] { color: #aaa; font-style: italic; }
 .kubelab-terminal-screen { padding: 2px; background: #000; }
 """
+
+
+# The terminal's cell has two outputs: the fallback (the transcript; see fallback_bundle),
+# then the widget. Whichever of them can show the session, shows it.
+_FALLBACK_CSS = (
+    # a live terminal view follows: it shows everything, the fallback is not needed
+    ".jp-OutputArea-child:has(.kubelab-terminal-fallback):has(+ .jp-OutputArea-child .kubelab-terminal)"
+    "{display:none}"
+    # no live view after it (its kernel is gone): hide the widget's "model not found"
+    ".jp-OutputArea-child:has(.kubelab-terminal-fallback) + .jp-OutputArea-child:not(:has(.kubelab-terminal))"
+    "{display:none}")
+FALLBACK_EVERY = 1.0  # seconds between updates of the fallback output
+EMPTY = {"text/plain": ""}  # what the fallback becomes once the session ended (the widget shows it)
 
 
 @lru_cache(maxsize=1)
@@ -161,6 +200,9 @@ class Terminal(anywidget.AnyWidget):
         self._closed = False
         self._interrupted = False
         self._display: Any = None
+        self._fallback: Any = None  # the display that holds the transcript should the kernel go
+        self._dirty = threading.Event()  # output since the fallback was last updated
+        self._fallback_lock = threading.Lock()
         self.on_msg(self._message)
 
     # -- kubectl's side (kubelab.kubectl.command.Terminal) --------------------------------
@@ -180,6 +222,7 @@ class Terminal(anywidget.AnyWidget):
                 cut = len(self._text) - TRANSCRIPT
                 self._text, self._start = self._text[cut:], self._start + cut
             self.send({"type": "output", "offset": offset, "data": text})
+        self._dirty.set()
 
     def connect(self, stream: Session) -> None:
         stream.subscribe(lambda channel, data: self.write(self._decoder.decode(data)))
@@ -224,20 +267,57 @@ class Terminal(anywidget.AnyWidget):
         return plain(self._text)
 
     def __repr__(self) -> str:
-        """The text a static renderer shows in the widget's place: the transcript."""
         return f"$ {self.command}\n" + self.plain_text()
 
-    def transcript_bundle(self) -> dict[str, str]:
-        """What the cell shows once the session is over: the transcript, as text and as HTML."""
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget; no text beside it: the fallback output before it holds the transcript
+        for static renderers (twice would be once too many)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        if isinstance(data, dict):
+            data["text/plain"] = ""
+        return bundle
+
+    def transcript_bundle(self, status: str | None = None) -> dict[str, str]:
+        """What the cell shows once the session is over: the transcript, as text and as HTML
+        (under ``status``: the bar's last words by default)."""
+        status = self.status if status is None else status
         text = self.plain_text()
         return {"text/plain": f"$ {self.command}\n{text}",
                 "text/html": (f'<div class="kubelab-terminal-transcript" style="display:inline-block;'
                               f'border:1px solid #444;border-radius:4px;overflow:hidden">'
                               f'<div style="font:12px sans-serif;padding:2px 8px;background:#2d2d2d;color:#aaa;'
-                              f'font-style:italic">{html.escape(self.status, quote=False)}</div>'
+                              f'font-style:italic">{html.escape(status, quote=False)}</div>'
                               f'<pre style="margin:0;padding:4px 6px;background:#000;color:#ddd;'
                               f'white-space:pre-wrap;max-width:{self.cols}ch">{html.escape(text, quote=False)}</pre>'
                               f'</div>')}
+
+    def fallback_bundle(self) -> dict[str, str]:
+        """The output shown in the terminal's place once no kernel serves it (restarted or
+        killed, page reloaded): the transcript so far and a line that says the session ended
+        with the kernel. While the terminal's view is on the page a style rule hides it; once
+        no view is, the rule hides the widget's "model not found" instead."""
+        bundle = self.transcript_bundle(f"{self.command}: session ended with the kernel")
+        bundle["text/html"] = (f"<style>{_FALLBACK_CSS}</style>"
+                               + bundle["text/html"].replace("kubelab-terminal-transcript",
+                                                             "kubelab-terminal-transcript kubelab-terminal-fallback", 1))
+        return bundle
+
+    def keep_fallback(self) -> None:
+        """Keep the fallback output up to date (at most once a second) until the session ends:
+        a kernel can die at any moment, and then it can no longer write anything."""
+        while self.state != "ended":
+            if not self._dirty.wait(FALLBACK_EVERY):
+                continue
+            with self._fallback_lock:  # never after run() emptied it
+                if self.state == "ended" or self._fallback is None:
+                    return
+                self._dirty.clear()
+                try:
+                    self._fallback.update(self.fallback_bundle(), raw=True)
+                except Exception:  # the kernel may be shutting down
+                    return
+            time.sleep(FALLBACK_EVERY)
 
     def run(self, client: Client) -> None:
         """Run the kubectl command in this terminal (in a background thread), then mark the
@@ -255,8 +335,12 @@ class Terminal(anywidget.AnyWidget):
         why = "the cluster was reset" if not self.current() else f"exit code {self.exit_code}"
         self.status = f"{self.command}: session ended ({why})"
         self.state = "ended"
+        self._dirty.set()  # wake keep_fallback: it ends
         if self._display is not None:
             try:  # the terminal becomes its transcript (the model stays: a view may not get this)
+                with self._fallback_lock:
+                    if self._fallback is not None:
+                        self._fallback.update(EMPTY, raw=True)
                 self._display.update(self.transcript_bundle(), raw=True)
             except Exception:  # the kernel may be shutting down: the live view already says it
                 pass
@@ -271,6 +355,7 @@ def open_terminal(client: Client, argv: list[str]) -> Terminal:
     import kubelab.notebook as nb
 
     term = Terminal(argv, current=lambda: nb._client is client)
+    term._fallback = display(term.fallback_bundle(), raw=True, display_id=True)
     term._display = display(term, display_id=True)
     shell = get_ipython()
     parent = getattr(shell, "parent_header", None)
@@ -282,5 +367,11 @@ def open_terminal(client: Client, argv: list[str]) -> Terminal:
             publisher.set_thread_parent(parent)
         term.run(client)
 
+    def fallback() -> None:
+        if parent and hasattr(publisher, "set_thread_parent"):
+            publisher.set_thread_parent(parent)
+        term.keep_fallback()
+
     threading.Thread(target=main, name=f"kubelab-terminal-{term.model_id[:8]}", daemon=True).start()
+    threading.Thread(target=fallback, name=f"kubelab-terminal-fallback-{term.model_id[:8]}", daemon=True).start()
     return term
