@@ -6,7 +6,11 @@ is worth judging by eye: styled ``get`` tables, ``%kube diagram``/``route``/``hi
 picture after ``%%kube apply``, the dashboard (before and after its refresher and a scale-up),
 cells that show an error on purpose, and the exercise checks. Also keeps the executed notebooks.
 
-Run: ``python tools/screenshots.py [00 04 ...] [--all-cells]``; pictures go to
+``--scale`` pictures a scratch notebook instead: a 50-pod Deployment's dashboard (before and
+after a scale-up) and diagram (grouped, then clicked open) and ``diagram -A`` / ``get pods -A``,
+where pictures balloon first.
+
+Run: ``python tools/screenshots.py [00 04 ...] [--all-cells] [--scale]``; pictures go to
 ``test-artifacts/screens/`` (``<notebook>/<cell>-<what>.png``), executed notebooks to
 ``test-artifacts/screens/executed/``. Not part of the test suite: it takes minutes and its
 verdict is a person looking at the pictures.
@@ -55,6 +59,19 @@ KEY_CELLS = [
     (r"\.df\b", "dataframe"),
     (r"%kube describe", "describe"),
 ]
+
+
+# --scale: what 50 pods look like (every cell is pictured).
+SCALE_CELLS = [
+    "%load_ext kubelab",
+    "%kube create deployment web --image=nginx --replicas=50\n%kube expose deployment web --port=80",
+    "%kube rollout status deploy/web",
+    "%kube dashboard",
+    "%kube diagram",
+    "%kube diagram -A",
+    "%kube get pods -A -o wide",
+]
+SCALE = "scale-50-pods.ipynb"
 
 
 def _free_port() -> int:
@@ -158,6 +175,12 @@ def shoot(page: Any, nb: dict[str, Any], folder: Path, all_cells: bool) -> list[
         shots.append(path)
         if name == "dashboard":
             shots += dashboard(page, cells.nth(index), folder, index)
+        if name == "diagram" and cells.nth(index).locator("g.kubelab-pod-group").count():
+            # a box of pods opens on a click, in the page (no kernel involved)
+            cells.nth(index).locator("g.kubelab-pod-group").first.click()
+            path = folder / f"{index:02d}-diagram-clicked.png"
+            whole(page, cells.nth(index), path)
+            shots.append(path)
     return shots
 
 
@@ -197,6 +220,7 @@ def main() -> int:
     parser.add_argument("only", nargs="*", help="notebook name prefixes (default: all)")
     parser.add_argument("--all-cells", action="store_true", help="a picture of every code cell")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to let one notebook run")
+    parser.add_argument("--scale", action="store_true", help="a 50-pod Deployment's dashboard and diagrams")
     args = parser.parse_args()
     import nbformat
     from playwright.sync_api import sync_playwright
@@ -206,8 +230,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kubelab-screens-") as tmp:
         work, state = Path(tmp) / "work", Path(tmp) / "state"
         work.mkdir()
+        if args.scale:
+            paths = [work / SCALE]
+            nbformat.write(nbformat.v4.new_notebook(
+                cells=[nbformat.v4.new_code_cell(src) for src in SCALE_CELLS],
+                metadata={"kernelspec": {"name": "python3", "language": "python",
+                                         "display_name": "Python 3 (ipykernel)"}}), work / SCALE)
+            args.all_cells = True
         for p in paths:
-            shutil.copy(p, work / p.name)
+            if p.parent != work:
+                shutil.copy(p, work / p.name)
         proc, url = start_lab(work, state)
         try:
             with sync_playwright() as pw:

