@@ -321,6 +321,7 @@ def _drive_polish(page, lab: str) -> None:  # noqa: ANN001 (playwright Page)
     _wait_for(page, lambda: rollout.locator(".kubelab-progress").count() > 0, 60, "the progress line")
     line = rollout.locator(".kubelab-progress").inner_text()
     assert "kubectl rollout status deploy/web:" in line and 'Waiting for deployment "web"' in line, line
+    page.screenshot(path=str(ARTIFACTS / "polish-0-progress.png"), full_page=True)
     _wait_for(page, lambda: "successfully rolled out" in rollout.inner_text(), 60, "the rollout's end")
     assert rollout.locator(".kubelab-progress").count() == 0
     assert rollout.locator(".jp-OutputArea-child").count() == 1  # the line became the output

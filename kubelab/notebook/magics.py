@@ -6,6 +6,8 @@
 (errors on stderr, never a traceback); ``get`` tables are also shown styled, and the line's
 value is a :class:`~kubelab.notebook.display.KubeResult` (``pods = %kube get pods``, ``pods.df``).
 Every ``%kube`` line of a cell shows its output where it stands, in order, as in a terminal.
+A command still busy after a second shows a progress line that becomes its output when it ends
+(:mod:`kubelab.notebook.progress`).
 
 Extra words kubectl does not have: ``diagram [-n NS|-A] [-l SEL] [--kind K,...] [--expand]``,
 ``route svc/NAME [--from pod/NAME]`` (or ``ingress/NAME``), ``history deploy/NAME``, ``dashboard``, ``reset`` (a fresh cluster; the

@@ -138,7 +138,10 @@ _FALLBACK_CSS = (
     "{display:none}"
     # no live view after it (its kernel is gone): hide the widget's "model not found"
     ".jp-OutputArea-child:has(.kubelab-terminal-fallback) + .jp-OutputArea-child:not(:has(.kubelab-terminal))"
-    "{display:none}")
+    "{display:none}"
+    # and not while the widget is still loading (a moment after the cell ran or the page loaded)
+    ".kubelab-terminal-fallback{animation:kubelab-appear 0s linear 1.5s both}"
+    "@keyframes kubelab-appear{from{visibility:hidden}to{visibility:visible}}")
 FALLBACK_EVERY = 1.0  # seconds between updates of the fallback output
 EMPTY = {"text/plain": ""}  # what the fallback becomes once the session ended (the widget shows it)
 
