@@ -134,9 +134,6 @@ def run_kubectl(argv: list[str], stdin: str | None = None, progress: Progress | 
         raise
 
 
-def _stderr_bundle(text: str) -> dict[str, str]:
-    """kubectl's errors as a display (a progress line becoming them): Jupyter's stderr look."""
-    return {"application/vnd.jupyter.stderr": text, "text/plain": text.rstrip("\n")}
 
 
 def expand(line: str, depth: int = 0) -> str:
@@ -214,7 +211,8 @@ def kube_line(line: str) -> Any:
                 sys.stdout.flush()
             result.shown = True
             sys.stderr.write(result.stderr)
-        elif not done(_stderr_bundle(result.stderr)):
+        else:  # errors stay on stderr (a saved notebook, nbclient, GitHub tell them by their stream)
+            done()
             sys.stderr.write(result.stderr)
     elif result.stdout and not result.shown:
         if done(result._repr_mimebundle_()):
@@ -300,7 +298,8 @@ def kube_cell(line: str, cell: str) -> None:
             sys.stdout.write(result.stdout)
             sys.stdout.flush()
         sys.stderr.write(result.stderr)
-    elif not progress.finish(_stderr_bundle(result.stderr) if result.stderr else None):
+    else:
+        progress.finish()
         sys.stderr.write(result.stderr)
     sys.stderr.flush()
     if argv and argv[0] in ("apply", "create") and nb.options.show_changes and \
