@@ -205,6 +205,12 @@ def dashboard(page: Any, cell: Any, folder: Path, index: int) -> list[Path]:
     path = folder / f"{index:02d}-dashboard-later.png"
     whole(page, cell, path)
     shots.append(path)
+    group = cell.locator(".kubelab-diagram g.kubelab-pod-group")
+    if group.count():  # its picture's box of pods opens on a click too
+        group.first.click()
+        path = folder / f"{index:02d}-dashboard-diagram-clicked.png"
+        whole(page, cell, path)
+        shots.append(path)
     up = cell.locator("button.kubelab-scale-up")
     if up.count() and up.first.is_enabled():
         up.first.click()

@@ -60,8 +60,8 @@ class Progress:
         from IPython import get_ipython
 
         shell = get_ipython()
-        if shell is None or not hasattr(shell, "display_pub"):
-            return self  # not in a kernel: nobody to show it to
+        if shell is None or not type(shell).__module__.startswith("ipykernel"):
+            return self  # not in a kernel (a terminal IPython would print every update)
         parent = getattr(shell, "parent_header", None)
         publisher = shell.display_pub
         self._thread = threading.Thread(target=self._run, args=(parent, publisher),
