@@ -2,7 +2,6 @@
 nothing extra (a real ipykernel through jupyter_client, the cluster on the real clock)."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -72,6 +71,9 @@ def test_a_slow_error_stays_on_stderr(kernel: Kernel) -> None:
 
 def test_a_result_shown_by_its_progress_line_still_shows_later(kernel: Kernel) -> None:
     """``r = %kube ...`` that took a while: the line showed it; ``r`` in a later cell shows it again."""
-    outputs(kernel, "r = %kube rollout status deploy/web --timeout=30s\nimport time; time.sleep(1.5)")
+    outputs(kernel, "%kube create deployment cache --image=redis")  # an image no node has yet
+    first = outputs(kernel, "r = %kube rollout status deploy/cache")
+    assert "successfully rolled out" in first[-1]["content"]["data"]["text/plain"]  # the line became it
     msgs = outputs(kernel, "r")
-    assert "successfully rolled out" in str(msgs), msgs
+    assert [m["msg_type"] for m in msgs] == ["display_data"]
+    assert msgs[0]["content"]["data"]["text/plain"].endswith('deployment "cache" successfully rolled out')
