@@ -88,27 +88,29 @@ class EmbeddedClient:
     up with the clock (on a real clock one bounded slice: the background driver does the rest),
     and every write is on disk before it returns when the cluster keeps a state file."""
 
-    def __init__(self, engine: "Engine", api: "APIServer", network: "Network") -> None:
+    def __init__(self, engine: "Engine", api: "APIServer", network: "Network",
+                 token_key: bytes | None = None) -> None:
         self.engine = engine
         self.api = api
         self.network = network  # what only a simulated cluster can tell: traffic, listeners
-        # signs the ServiceAccount tokens this cluster issues (kubectl create token), which the
-        # served API then accepts; random per cluster, never stored
-        self._token_key = secrets.token_bytes(32)
+        #: signs the ServiceAccount tokens this cluster issues (kubectl create token, and
+        #: TokenRequest through the served API), which the served API then accepts: the
+        #: state file's key (see Cluster), else random per cluster
+        self.token_key = token_key or secrets.token_bytes(32)
 
     def create_token(self, name: str, namespace: str, request: Obj) -> Obj:
         """TokenRequest on ``serviceaccounts/NAME/token``: the account's bound token."""
         from kubelab.api import tokens
 
         return tokens.token_request(self.get("ServiceAccount", name, namespace), request, self.now(),
-                                    self._token_key)
+                                    self.token_key)
 
     def authenticate_token(self, token: str) -> Any:
         """The ServiceAccount (an rbac.User) a token this cluster issued, or a legacy token
         Secret holds, stands for; None for any other token."""
         from kubelab.api import tokens
 
-        return tokens.authenticate(self, token, self._token_key)
+        return tokens.authenticate(self, token, self.token_key)
 
     def _sync(self) -> None:
         self.engine.sync()
@@ -174,7 +176,10 @@ class EmbeddedClient:
     def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
              stdin: str | None = None, tty: bool = False) -> ExecResult:
         self._sync()
-        return self.api.exec(name, namespace, container, command, stdin, tty)
+        try:
+            return self.api.exec(name, namespace, container, command, stdin, tty)
+        finally:
+            self.engine.flush()  # what it wrote into a volume is on disk once it answered
 
     def open_exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
                   stdin: bool = False, tty: bool = False) -> "Session":

@@ -82,9 +82,11 @@ class Cluster:
         started = parts.install(self.engine, self.api, nodes, self.images)
         self.kubelet, self.network = started.kubelet, started.network
         self._health = started.health
-        self.client = EmbeddedClient(self.engine, self.api, self.network)
+        self.client = EmbeddedClient(self.engine, self.api, self.network, self._keys())
         if self.state is not None:
-            self.state.track(self.engine.store, {"nodes": json.dumps(nodes, default=str)})
+            if saved is not None:
+                self.kubelet.disks.load(*self.state.load_disks())  # before the pods mount them
+            self.state.track(self.engine.store, {"nodes": json.dumps(nodes, default=str)}, self.kubelet.disks)
         if saved is not None:
             if isinstance(self.clock, RealClock):
                 self.clock.set(float("inf"))  # no boot to replay: it is now
@@ -121,6 +123,21 @@ class Cluster:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def _keys(self) -> bytes | None:
+        """The keys a cluster signs its ServiceAccount tokens with, kept in the state file (as
+        minikube keeps sa.key on its disk) so that its tokens outlive a restart; without a file,
+        None (the client makes a random one)."""
+        if self.state is None:
+            return None
+        import secrets
+
+        from kubelab.engine.serviceaccounts import TokenController
+
+        for controller in self.engine.controllers:  # the legacy token Secrets' (a seeded cluster's own)
+            if isinstance(controller, TokenController):
+                controller.key = self.state.secret("legacy-token-key", lambda: controller.key)
+        return self.state.secret("service-account-key", lambda: secrets.token_bytes(32))
 
     def _boot(self, ready_at: float, seed: int | None) -> None:
         """Start kube-system and run the cluster to ``ready_at``. The boot draws from its own

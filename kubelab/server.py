@@ -419,7 +419,7 @@ class Server:
                  context: str = "kubelab") -> None:
         self.client = client
         self.token = secrets.token_urlsafe(32)
-        self.signing_key = secrets.token_bytes(32)  # signs the service-account tokens it issues
+        self._signing_key = secrets.token_bytes(32)  # for a client without a key of its own
         self._dir = tempfile.TemporaryDirectory(prefix="kubelab-server-")
         self.tls, self.certificate = _self_signed(self._dir.name)
         self.watches = WatchCache(client)
@@ -443,6 +443,13 @@ class Server:
         old = self.watches
         self.client, self.watches, self.pages = client, WatchCache(client), Pages(self)
         old.close()
+
+    @property
+    def signing_key(self) -> bytes:
+        """What signs the ServiceAccount tokens this server issues: the cluster's own key (which
+        its state file keeps, so tokens outlive a kernel restart), else the server's."""
+        key = getattr(self.client, "token_key", None)
+        return key if isinstance(key, bytes) else self._signing_key
 
     def client_tls(self) -> ssl.SSLContext:
         """An SSL context for a Python client of this server (trusting its certificate only)."""

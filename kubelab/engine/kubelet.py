@@ -25,6 +25,7 @@ from kubelab.engine.results import ExecResult, PortForwardError
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.clock import Timer
 from kubelab.engine.core import Controller, Engine
+from kubelab.engine.disks import Disks
 from kubelab.engine.events import Recorder
 from kubelab.engine.network import ConnectError, HttpRequest, Network, Sandbox
 from kubelab.engine.session import ProcessSession
@@ -181,9 +182,9 @@ class Kubelet(Controller):
         self._parts: dict[tuple[Any, ...], Any] = {}  # see _shared
         self._service_envs: dict[str, tuple[list[Obj], dict[str, str]]] = {}  # ns -> (Services seen, env)
         self._rebooted: dict[str, str] = {}  # pod uid -> when its node went down (see restart_all)
-        # What outlives pods: a PersistentVolume's files (("pv", name)), a node's hostPath
-        # directories and files (("node", node, path)); a file's content sits under "".
-        self.disks: dict[tuple[str, ...], dict[str, str]] = {}
+        # What outlives a pod's containers, on the nodes' disks: a PersistentVolume's files,
+        # a node's hostPath directories and files, disk-backed emptyDirs (see disks.py)
+        self.disks = Disks()
         self.stopped: dict[str, str] = {}  # node -> when its machine went off (its pods are not looked after)
 
     def restart_all(self, stopped_at: str) -> None:
@@ -196,6 +197,7 @@ class Kubelet(Controller):
             if (pod.get("spec") or {}).get("nodeName") and \
                     (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
                 self._rebooted[pod["metadata"]["uid"]] = stopped_at
+        self._drop_orphaned_empty_dirs()
         for node in self.store.list("Node"):
             names = [n for image in (node.get("status") or {}).get("images") or () for n in image.get("names") or ()
                      if "@" not in n]
@@ -257,7 +259,7 @@ class Kubelet(Controller):
             return [("Pod", meta["namespace"], meta["name"])]
         if obj["kind"] == "PersistentVolume":
             if event == "DELETED":
-                self.disks.pop(("pv", obj["metadata"]["name"]), None)  # reclaimed: the data goes with it
+                self.disks.drop(("pv", obj["metadata"]["name"]))  # reclaimed: the data goes with it
             return []
         ns, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
         keys = []
@@ -302,7 +304,7 @@ class Kubelet(Controller):
         more (their API objects stay as they were last written)."""
         self.stopped[name] = self.clock.timestamp()
         for ps in [ps for ps in self.pods.values() if ps.node == name]:
-            self._forget(ps)
+            self._forget(ps, reboot=True)
 
     def start_node(self, name: str) -> None:
         """Boot the node again: the kubelet posts Ready and syncs every pod bound to it as after
@@ -320,6 +322,15 @@ class Kubelet(Controller):
                 if (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
                     self._rebooted[pod["metadata"]["uid"]] = stopped_at
                 self.enqueue(key_of(pod))
+        self._drop_orphaned_empty_dirs()
+
+    def _drop_orphaned_empty_dirs(self) -> None:
+        """After a reboot, the emptyDirs of the pods that finished or went meanwhile are
+        removed (cleanupOrphanedPodDirs); those of the pods coming back stay."""
+        keep = self.pods.keys() | self._rebooted.keys()
+        for key in self.disks:
+            if key[0] == "pod" and key[1] not in keep:
+                self.disks.drop(key)
 
     def _admit(self, pod: Obj) -> PodState:
         spec = pod["spec"]
@@ -337,8 +348,9 @@ class Kubelet(Controller):
                 self._resume(ps, pod, stopped_at)
         return ps
 
-    def _forget(self, ps: PodState) -> None:
-        """The pod left the store: stop whatever still runs and free its IP."""
+    def _forget(self, ps: PodState, reboot: bool = False) -> None:
+        """The pod left the store: stop whatever still runs and free its IP (and remove its
+        emptyDirs, unless its node only went down: see _drop_orphaned_empty_dirs)."""
         for t in ps.timers:
             t.cancel()
         for c in ps.containers:
@@ -347,6 +359,8 @@ class Kubelet(Controller):
                 c.proc.kill()
         if ps.sandbox is not None and self.network.sandboxes.get(ps.sandbox.ip) is ps.sandbox:
             self.network.release(ps.node, ps.sandbox.ip)
+        for name in () if reboot else ps.volumes or ():
+            self.disks.drop(("pod", ps.uid, name))
         self.pods.pop(ps.uid, None)
         self._in_ns.get(ps.key[1], set()).discard(ps.uid)
         if self._by_key.get(ps.key) == ps.uid:
@@ -854,7 +868,7 @@ class Kubelet(Controller):
         if pv is None:
             raise MountError(unmounted + f'failed to fetch PV {volume_name} from API server: persistentvolumes '
                                          f'"{volume_name}" not found')
-        files = self.disks.setdefault(("pv", volume_name), {})
+        files = self.disks.open(("pv", volume_name))
         return Volume(files, readonly=bool(vol["persistentVolumeClaim"].get("readOnly")))
 
     def _host_path_volume(self, ps: PodState, vol: dict[str, Any]) -> Volume:
@@ -871,7 +885,7 @@ class Kubelet(Controller):
         if kind in special:
             if not special[kind]:
                 raise ConfigError(vol["name"], f"hostPath type check failed: {path} {_TYPE_CHECKS[kind]}")
-            return Volume(self.disks.setdefault(key, {"": ""}), readonly=False)
+            return Volume(self.disks.open(key, {"": ""}), readonly=False)
         if kind == "Directory" and not is_dir:
             raise ConfigError(vol["name"], f"hostPath type check failed: {path} {_TYPE_CHECKS[kind]}")
         if kind == "File" and not is_file:
@@ -881,7 +895,7 @@ class Kubelet(Controller):
         if kind == "FileOrCreate" and is_dir:
             raise ConfigError(vol["name"], f"hostPath type check failed: {path} is not a file")
         if made is None:
-            made = self.disks[key] = {"": NODE_FILES.get(path, "")} if kind == "FileOrCreate" or is_file else {}
+            made = self.disks.open(key, {"": NODE_FILES.get(path, "")} if kind == "FileOrCreate" or is_file else {})
         return Volume(made, readonly=False)
 
     def _volumes(self, ps: PodState, pod: Obj) -> dict[str, Volume]:
@@ -893,6 +907,10 @@ class Kubelet(Controller):
                 continue
             if isinstance(vol.get("hostPath"), dict):
                 volumes[vol["name"]] = self._host_path_volume(ps, vol)
+                continue
+            if isinstance(vol.get("emptyDir"), dict) and not vol["emptyDir"].get("medium"):
+                # on the node's disk until the pod leaves it (a Memory medium is a tmpfs)
+                volumes[vol["name"]] = Volume(self.disks.open(("pod", ps.uid, vol["name"])))
                 continue
             files = self._volume_files(pod, vol, mounted)
             volumes[vol["name"]] = Volume(files, readonly=files is not None and "emptyDir" not in vol
