@@ -18,6 +18,25 @@ WORK = [
     "%kube scale deployment web --replicas=3",
     "%kube create configmap settings --from-literal=colour=blue",
 ]
+# a pod writes into a claim (minikube's hostpath provisioner): the file is on the node's disk,
+# which the state file keeps
+KEEPER = """%%kube apply
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: notes}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: keeper}
+spec:
+  containers:
+  - {name: c, image: busybox, command: [sleep, "3600"], volumeMounts: [{name: d, mountPath: /data}]}
+  volumes: [{name: d, persistentVolumeClaim: {claimName: notes}}]
+"""
+WRITE = ["%kube wait --for=condition=Ready pod/keeper --timeout=60s",
+         "%kube exec keeper -- sh -c 'echo kept > /data/f'"]
+READ = ["%kube wait --for=condition=Ready pod/keeper --timeout=60s", "%kube exec keeper -- cat /data/f"]
 CHECK = ("replicas = %kube get deployment web -o go-template='{{.spec.replicas}}'\n"
          "colour = %kube get configmap settings -o go-template='{{.data.colour}}'\n"
          "print(str(replicas).strip(), str(colour).strip(), sep='\\n')")
@@ -85,6 +104,9 @@ def _work(kernel: Kernel) -> None:
     for line in WORK[1:]:
         kernel.run(line)
     assert kernel.run(CHECK).split() == ["3", "blue"]
+    kernel.run(KEEPER)
+    for line in WRITE:
+        kernel.run(line)
 
 
 def _found_after(kernel: Kernel, folder: Path) -> None:
@@ -94,6 +116,8 @@ def _found_after(kernel: Kernel, folder: Path) -> None:
     assert lines[0].startswith("cluster restored from .kubelab/lesson.db: ") and "objects" in lines[0], out
     assert lines[1:] == ["3", "blue"], out
     assert "restored" not in kernel.run("%kube get pods")  # said once
+    kernel.run(READ[0])  # its container restarted (new sandbox), its volume's file still there
+    assert kernel.run(READ[1]).strip() == "kept"
     assert (folder / ".kubelab" / "lesson.db").exists()
 
 
