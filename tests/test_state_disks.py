@@ -209,6 +209,23 @@ def test_a_full_disk_fails_the_write_as_a_shell_sees_it(tmp_path: Path) -> None:
     c.settle()
     c.kubelet.disks.limit = c.kubelet.disks.used + 10
     full = c.kubectl("exec", "app", "--", "sh", "-c", "echo 0123456789abcdef > /data/big")
-    assert full.returncode == 1 and "No space left on device" in full.stderr, full
+    assert full.returncode == 1 and full.stderr.startswith("sh: write error: No space left on device"), full
+    assert c.kubectl("exec app -- cat /data/big").stdout == ""  # opened and emptied, then the write failed
     assert c.kubectl("exec", "app", "--", "sh", "-c", "echo small > /data/small").returncode == 0
+    c.close()
+
+
+def test_a_node_that_reboots_keeps_its_pods_empty_dirs() -> None:
+    c = Cluster(clock="virtual", nodes=2, seed=4)
+    pod = _pod("app", "sleep 3600", restart="Always")
+    pod["spec"]["volumes"] = [{"name": n, "emptyDir": {}} for n in ("claim", "host", "scratch", "ram")]
+    c.api.create(pod, "default")
+    c.settle()
+    node = c.api.get("Pod", "app", "default")["spec"]["nodeName"]
+    assert c.kubectl("exec", "app", "--", "sh", "-c", "echo x > /scratch/s").returncode == 0
+    c.stop_node(node)
+    c.advance(10)
+    c.start_node(node)
+    c.settle()
+    assert c.kubectl("exec app -- cat /scratch/s").stdout == "x\n"
     c.close()

@@ -9,6 +9,7 @@ to the end at once. It knows the applets a learner types in a Kubernetes tutoria
 """
 from __future__ import annotations
 
+import errno
 import io as io_module
 import posixpath
 import re
@@ -466,7 +467,13 @@ class Shell:
             try:
                 self.host.fs.write(path, "".join(buf), append)
             except OSError as exc:
-                io.err(f"{self.name}: can't create {path}: {_oserror(exc)}\n")
+                if exc.errno != errno.ENOSPC:
+                    io.err(f"{self.name}: can't create {path}: {_oserror(exc)}\n")
+                    return 1
+                # a full disk: the file opened (and was emptied), the program's write failed
+                if not append:
+                    self.host.fs.write(path, "")
+                io.err(f"{self.name}: write error: {_oserror(exc)}\n")
                 return 1
         return status
 
