@@ -182,6 +182,13 @@ def _acknowledged(c: Cluster) -> dict[tuple[str, str, str], str]:
             and not orphaned(o)}
 
 
+def _node_disks(c: Cluster) -> dict[tuple[str, ...], dict[str, str]]:
+    """The files on the nodes' disks that outlive pods: volumes' and hostPaths' (a restart
+    removes the emptyDirs of pods that finished meanwhile)."""
+    disks = c.kubelet.disks
+    return {k: dict(disks.get(k) or {}) for k in disks if k[0] != "pod"}
+
+
 @settings(max_examples=RESTARTS, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(steps, st.just(("restart",))), min_size=1, max_size=10), st.integers(0, 2**16))
 def test_invariants_hold_across_restarts(tmp_path_factory, sequence: list[tuple], seed: int) -> None:
@@ -199,11 +206,13 @@ def test_invariants_hold_across_restarts(tmp_path_factory, sequence: list[tuple]
                 continue
             c.engine.drain()  # what the controllers would do at this very instant is done first
             before = _acknowledged(c)
+            disks = _node_disks(c)
             not_ready = NOT_READY.pop(id(c), None)
             c.close()
             c = Cluster(clock="virtual", seed=seed, state=path)
             after = _acknowledged(c)
             assert {k: after.get(k) for k in before} == before, "a restart lost or changed an object"
+            assert _node_disks(c) == disks, "a restart lost or changed a volume's or a node's files"
             if not_ready is not None:
                 NOT_READY[id(c)] = not_ready
             c.engine.store.subscribe(record)
