@@ -105,6 +105,8 @@ class Cluster:
             from kubelab.engine.driver import Driver
 
             self.driver = Driver(self.engine)
+            if self.state is not None:
+                self.kubelet.disks.on_change = self.driver.wake
             weakref.finalize(self, self.driver.stop, 0)  # a dropped cluster stops its thread
 
     def close(self) -> None:

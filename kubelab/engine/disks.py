@@ -19,7 +19,7 @@ byte of it, so a write that would pass :data:`DISK_BYTES` fails as a full disk d
 from __future__ import annotations
 
 import errno
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 DiskKey = tuple[str, ...]
 # What all the nodes' disks hold together, in characters: a kernel's memory bound (issue 13's
@@ -90,6 +90,9 @@ class Disks:
         self._disks: dict[DiskKey, Disk] = {}
         #: noting changes is for a cluster with a state file only (nobody would take them)
         self.tracking = False
+        #: called after each noted change (a real clock's driver wakes to put it on disk now:
+        #: a line typed into ``exec -it`` writes between two of its slices)
+        self.on_change: Callable[[], None] | None = None
         self._files: dict[tuple[DiskKey, str], None] = {}  # changed (disk, path), in order
         self._made: dict[DiskKey, None] = {}
         self._dropped: dict[DiskKey, None] = {}
@@ -133,6 +136,8 @@ class Disks:
     def _note(self, key: DiskKey, path: str) -> None:
         if self.tracking:
             self._files[(key, path)] = None
+            if self.on_change is not None:
+                self.on_change()
 
     # -- the state file's side ------------------------------------------------------------------
     @property
