@@ -8,7 +8,7 @@ the wall time and the longest step's wall time (the engine work a live clock spr
 15 s), and how many pods (and bound to a node) and events the store holds at the end. The target is a kernel under 1 GB whose commands keep answering.
 
 Run: ``python bench/bench_accidents.py [name ...]`` (all by default): replicas, logs, longlines,
-configmap, events.
+configmap, events, disk.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def accident(name: str) -> dict:
     """Run one accident in this process and measure it."""
     from kubelab import Cluster
 
-    cluster = Cluster(clock="virtual")
+    state = f"{tempfile.mkdtemp(prefix='kubelab-bench-')}/cluster.db" if name == "disk" else None
+    cluster = Cluster(clock="virtual", state=state)
     cluster.settle()
     command = "get deployments"
     if name == "replicas":  # 100,000 replicas on 3 nodes of 110 pods each
@@ -67,6 +69,18 @@ def accident(name: str) -> dict:
                                 "involvedObject": {"kind": "Pod", "name": f"p{i}", "namespace": "default"},
                                 "reason": "BackOff", "message": f"Back-off restarting failed container {i}",
                                 "type": "Warning", "count": 1}, "default")
+    elif name == "disk":  # 500 KB lines appended to a claim's file (5 MB a second), in a state file,
+        # until the nodes' disks are full (disks.DISK_BYTES, 64 MiB): then the writes fail
+        cluster.api.create({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+                            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}},
+                           "default")
+        filler = _deployment("filler", 1, "busybox:1.36", ["sh", "-c", "while true; do echo $X >> /data/f; done"])
+        spec = filler["spec"]["template"]["spec"]
+        spec["containers"][0]["env"] = [{"name": "X", "value": "x" * 500_000}]
+        spec["containers"][0]["volumeMounts"] = [{"name": "d", "mountPath": "/data"}]
+        spec["volumes"] = [{"name": "d", "persistentVolumeClaim": {"claimName": "data"}}]
+        cluster.api.create(filler, "default")
+        command = "get pvc"
     else:
         raise SystemExit(f"unknown accident {name}")
     latencies, steps, started = [], [], time.perf_counter()
@@ -105,4 +119,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--one"]:
         print(json.dumps(accident(sys.argv[2])))
     else:
-        main(sys.argv[1:] or ["replicas", "logs", "longlines", "configmap", "events"])
+        main(sys.argv[1:] or ["replicas", "logs", "longlines", "configmap", "events", "disk"])

@@ -127,9 +127,10 @@ class Cluster:
         self.close()
 
     def _keys(self) -> bytes | None:
-        """The keys a cluster signs its ServiceAccount tokens with, kept in the state file (as
-        minikube keeps sa.key on its disk) so that its tokens outlive a restart; without a file,
-        None (the client makes a random one)."""
+        """The keys a cluster signs its ServiceAccount tokens with come from the state file (as
+        minikube keeps sa.key on its disk), so that its tokens outlive a restart: the token
+        controller's is set here, the bound tokens' is returned for the client (None without
+        a file: the client makes a random one)."""
         if self.state is None:
             return None
         import secrets

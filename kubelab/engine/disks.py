@@ -43,6 +43,14 @@ class Disk(dict[str, str]):
         super().__setitem__(path, text)
         self._disks._note(self.key, path)
 
+    def write(self, path: str, text: str, append: bool = False) -> None:
+        """Write (or append to) one file; a full disk refuses before the new text is built
+        (appending to a file of many megabytes copies it)."""
+        old = self.get(path, "")
+        self._disks._grow(len(text) if append else len(text) - len(old))
+        super().__setitem__(path, old + text if append else text)
+        self._disks._note(self.key, path)
+
     def __delitem__(self, path: str) -> None:
         text = self[path]
         super().__delitem__(path)

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 from kubelab.engine.results import ExecResult
 from kubelab.engine.clock import Clock, Timer
+from kubelab.engine.disks import Disk
 from kubelab.engine.network import Answer, Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER, DNS_TIMEOUT
 from kubelab.engine.session import STDERR, STDOUT, Console, Output, ProcessSession, attach_session, exec_session
 from kubelab.engine.shell import Shell, Sleep, Streams, drain
@@ -247,7 +248,10 @@ class Files:
             vol, rel = hit
             if vol.readonly:
                 raise OSError(30, "Read-only file system")
-            vol.files[rel] = (vol.files.get(rel, "") if append else "") + text
+            if isinstance(vol.files, Disk):
+                vol.files.write(rel, text, append)
+            else:
+                vol.files[rel] = (vol.files.get(rel, "") if append else "") + text
             return
         if posixpath.dirname(path) not in self.dirs:
             raise FileNotFoundError(2, "No such file or directory")
