@@ -196,10 +196,15 @@ def test_disks_note_only_the_files_that_changed_and_stay_bounded() -> None:
     with pytest.raises(OSError, match="No space left on device"):
         b["big"] = "x" * 18
     assert "big" not in b and disks.used == 3
+    b.write("log", "x" * 17)
+    with pytest.raises(OSError, match="No space left on device"):
+        b.write("log", "y", append=True)  # refused before the file is copied
+    assert b["log"] == "x" * 17
+    del b["log"]
     disks.drop(("pv", "a"))
     assert disks.used == 0
     b["big"] = "x" * 18  # the space came back
-    assert disks.take() == ([("pv", "a")], [], [(("pv", "b"), "big", "x" * 18)])
+    assert disks.take() == ([("pv", "a")], [], [(("pv", "b"), "log", None), (("pv", "b"), "big", "x" * 18)])
 
 
 def test_a_full_disk_fails_the_write_as_a_shell_sees_it(tmp_path: Path) -> None:
