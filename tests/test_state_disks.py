@@ -234,3 +234,22 @@ def test_a_node_that_reboots_keeps_its_pods_empty_dirs() -> None:
     c.settle()
     assert c.kubectl("exec app -- cat /scratch/s").stdout == "x\n"
     c.close()
+
+
+def test_a_state_file_from_before_disks_were_kept_opens_and_keeps_them_from_then_on(tmp_path: Path) -> None:
+    c = _open(tmp_path / "c.db")
+    c.api.create(CLAIM, "default")
+    c.close()
+    old = sqlite3.connect(tmp_path / "c.db")
+    old.executescript("DROP TABLE disks; DROP TABLE files; DROP TABLE secrets;")
+    old.close()
+    c = _open(tmp_path / "c.db")
+    assert c.restored and c.api.get("PersistentVolumeClaim", "data", "default")
+    c.api.create(_pod("writer", "echo hi > /data/f"), "default")
+    c.settle()
+    c.close()
+    c = _open(tmp_path / "c.db")
+    c.api.create(_pod("reader", "cat /data/f"), "default")
+    c.settle()
+    assert c.kubectl("logs reader").stdout == "hi\n"
+    c.close()
