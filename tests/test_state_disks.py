@@ -253,3 +253,19 @@ def test_a_state_file_from_before_disks_were_kept_opens_and_keeps_them_from_then
     c.settle()
     assert c.kubectl("logs reader").stdout == "hi\n"
     c.close()
+
+
+def test_an_empty_directory_made_in_a_claim_is_there_for_the_next_pod(tmp_path: Path) -> None:
+    c = _open(tmp_path / "c.db")
+    c.api.create(CLAIM, "default")
+    c.api.create(_pod("maker", "mkdir /data/empty && mkdir /data/empty/inner"), "default")
+    c.settle()
+    assert _phase(c, "maker") == "Succeeded", c.kubectl("logs maker").stdout
+    c.close()
+    c = _open(tmp_path / "c.db")
+    c.api.create(_pod("looker", "ls /data; ls /data/empty; cat /data/empty"), "default")
+    c.settle()
+    logs = c.kubectl("logs looker").stdout
+    assert logs.splitlines()[:2] == ["empty", "inner"], logs
+    assert "Is a directory" in logs, logs
+    c.close()

@@ -278,6 +278,13 @@ class Files:
             raise FileExistsError(17, "File exists")
         if posixpath.dirname(path) not in self.dirs and not self.isdir(posixpath.dirname(path)):
             raise FileNotFoundError(2, "No such file or directory")
+        hit = self._mount(path)
+        if hit is not None:  # a directory in a volume is the volume's: the next pod sees it too
+            vol, rel = hit
+            if vol.readonly:
+                raise OSError(30, "Read-only file system")
+            vol.files[rel + "/"] = ""  # an empty directory's mark (isdir and listdir read it)
+            return
         self.dirs = {*self.dirs, path}
 
     def isdir(self, path: str) -> bool:
