@@ -273,6 +273,25 @@ class Files:
             raise FileNotFoundError(2, "No such file or directory")
         del self.files[path]
 
+    def rmdir(self, path: str) -> None:
+        """Remove an empty directory (``rm -r`` empties it first)."""
+        if not self.isdir(path):
+            raise FileNotFoundError(2, "No such file or directory")
+        if self.listdir(path):
+            raise OSError(39, "Directory not empty")
+        hit = self._mount(path)
+        if hit is not None:
+            vol, rel = hit
+            if vol.readonly:
+                raise OSError(30, "Read-only file system")
+            if rel == "":
+                raise OSError(16, "Resource busy")  # a mount point
+            vol.files.pop(rel + "/", None)
+            return
+        if path in self.mounts:
+            raise OSError(16, "Resource busy")
+        self.dirs = self.dirs - {path}
+
     def mkdir(self, path: str) -> None:
         if self.exists(path):
             raise FileExistsError(17, "File exists")

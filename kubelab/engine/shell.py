@@ -42,6 +42,7 @@ class FileSystem(Protocol):
     def isdir(self, path: str) -> bool: ...
     def exists(self, path: str) -> bool: ...
     def remove(self, path: str) -> None: ...
+    def rmdir(self, path: str) -> None: ...
     def mkdir(self, path: str) -> None: ...
 
 
@@ -760,9 +761,16 @@ class Shell:
         yield  # pragma: no cover
 
     def cmd_mkdir(self, args: list[str], io: Streams) -> Run:
+        parents = any(a.startswith("-") and "p" in a for a in args)
         for arg in (a for a in args if not a.startswith("-")):
+            path = self.path(arg)
+            todo = [path]
+            while parents and (parent := posixpath.dirname(todo[-1])) != todo[-1] and not self.host.fs.isdir(parent):
+                todo.append(parent)  # -p: the missing parents, outermost first
             try:
-                self.host.fs.mkdir(self.path(arg))
+                for directory in reversed(todo):
+                    if not (parents and self.host.fs.isdir(directory)):
+                        self.host.fs.mkdir(directory)
             except OSError as exc:
                 io.err(f"mkdir: can't create directory '{arg}': {_oserror(exc)}\n")
                 return 1
@@ -770,17 +778,33 @@ class Shell:
         yield  # pragma: no cover
 
     def cmd_rm(self, args: list[str], io: Streams) -> Run:
-        force = any(a.startswith("-") and "f" in a for a in args)
+        flags = "".join(a[1:] for a in args if a.startswith("-") and a != "-")
+        force, recursive = "f" in flags, "r" in flags or "R" in flags
         status = 0
         for arg in (a for a in args if not a.startswith("-")):
+            path = self.path(arg)
             try:
-                self.host.fs.remove(self.path(arg))
+                if self.host.fs.isdir(path):
+                    if not recursive:
+                        raise IsADirectoryError(21, "Is a directory")
+                    self._remove_tree(path)
+                else:
+                    self.host.fs.remove(path)
             except OSError as exc:
-                if not force:
+                if not (force and isinstance(exc, FileNotFoundError)):
                     io.err(f"rm: can't remove '{arg}': {_oserror(exc)}\n")
                     status = 1
         return status
         yield  # pragma: no cover
+
+    def _remove_tree(self, path: str) -> None:
+        for name in self.host.fs.listdir(path):
+            child = posixpath.join(path, name)
+            if self.host.fs.isdir(child):
+                self._remove_tree(child)
+            else:
+                self.host.fs.remove(child)
+        self.host.fs.rmdir(path)
 
     def cmd_tar(self, args: list[str], io: Streams) -> Run:
         """``tar c``/``x``/``t`` on stdin/stdout (``f -``), as ``kubectl cp`` runs it: ``tar cf -

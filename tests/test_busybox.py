@@ -1,4 +1,4 @@
-"""busybox sh's ``$((...))``, substitutions inside double quotes, and what a load loop reaches."""
+"""busybox sh and its applets as a learner meets them: `$((...))`, substitutions in quotes, mkdir -p, rm -r, and the echo server a load loop reaches."""
 from __future__ import annotations
 
 import pytest
@@ -64,3 +64,15 @@ def test_the_echo_server_reports_the_query(c):
     out, _, code = sh(c, f"wget -q -O- 'http://{ip}:3000/x?a=1&a=2&b='")
     reply = json.loads(out)
     assert code == 0 and reply["path"] == "/x" and reply["query"] == {"a": ["1", "2"], "b": ""}
+
+
+def test_mkdir_p_and_rm_r(c):
+    assert sh(c, "mkdir /tmp/a/b") == ("", "mkdir: can't create directory '/tmp/a/b': No such file or directory\n"
+                                       "command terminated with exit code 1\n", 1)
+    assert sh(c, "mkdir -p /tmp/a/b/c && mkdir -p /tmp/a/b && echo hi > /tmp/a/b/c/f && ls /tmp/a/b") == ("c\n", "", 0)
+    assert sh(c, "mkdir /tmp/a") == ("", "mkdir: can't create directory '/tmp/a': File exists\n"
+                                     "command terminated with exit code 1\n", 1)
+    assert sh(c, "rm /tmp/a") == ("", "rm: can't remove '/tmp/a': Is a directory\ncommand terminated with exit code 1\n", 1)
+    assert sh(c, "rm -f /tmp/nope; echo $?") == ("0\n", "", 0)
+    assert sh(c, "rm -rf /tmp/a; ls /tmp/a") == ("", "ls: /tmp/a: No such file or directory\n"
+                                                 "command terminated with exit code 1\n", 1)
