@@ -21,7 +21,7 @@ import threading
 import time
 
 import served
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from kubelab import Cluster
 from kubelab.api.errors import StatusError
@@ -191,6 +191,8 @@ def _node_disks(c: Cluster) -> dict[tuple[str, ...], dict[str, str]]:
 
 @settings(max_examples=RESTARTS, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(steps, st.just(("restart",))), min_size=1, max_size=10), st.integers(0, 2**16))
+@example(sequence=[("apply", "team-a", "web", 2, "kennship/http-echo"), ("stop_node", "kubelab-m02"),
+                   ("delete_namespace", "team-a")], seed=0)  # found once: it never settled
 def test_invariants_hold_across_restarts(tmp_path_factory, sequence: list[tuple], seed: int) -> None:
     """The same sequences with kernel restarts mixed in: each restart finds every object the
     store held (same uid, same resourceVersion), and the cluster then settles as before."""
@@ -233,6 +235,8 @@ def assert_invariants(c: Cluster, versions: list[int]) -> None:
     uids = {o["metadata"]["uid"] for kind in owners for o in store.list(kind)}
     for kind in ("ReplicaSet", "Pod"):
         for obj in store.list(kind):
+            if obj["metadata"].get("deletionTimestamp") and (obj.get("spec") or {}).get("nodeName") in c.kubelet.stopped:
+                continue  # Terminating on a stopped node: nobody can confirm it gone, as on a real cluster
             for ref in obj["metadata"].get("ownerReferences", []):
                 assert ref["uid"] in uids, f"{kind} {obj['metadata']['name']} outlived its owner"
 
