@@ -31,8 +31,7 @@ def test_pod_defaults_like_a_real_cluster():
     assert {k: v for k, v in spec.items() if k != "containers"} == {
         "dnsPolicy": "ClusterFirst", "restartPolicy": "Always", "securityContext": {},
         "terminationGracePeriodSeconds": 30, "schedulerName": "default-scheduler", "enableServiceLinks": True,
-        "serviceAccountName": "default", "serviceAccount": "default", "priority": 0,
-        "preemptionPolicy": "PreemptLowerPriority",
+        "serviceAccountName": "default", "serviceAccount": "default",  # Priority: tests/test_priority.py
         "tolerations": [
             {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
              "tolerationSeconds": 300},

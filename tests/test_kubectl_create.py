@@ -128,11 +128,12 @@ def test_tls_pem_checks_without_parsing() -> None:
         check_pair(block % (b"CERTIFICATE", b"CERTIFICATE"), block % (b"PUBLIC KEY", b"PUBLIC KEY"))
 
 
-@pytest.mark.parametrize("line, message", [
-    ("create pc high --value=1000", "error: failed to create priorityclass: the server could not find the "
-                                    "requested resource (post priorityclasses)\n"),
-])
-def test_unserved_kinds_fail_as_a_server_without_them(cluster: Cluster, line: str, message: str) -> None:
-    r = cluster.kubectl(line)
-    assert (r.returncode, r.stdout, r.stderr) == (1, "", message)
-    assert cluster.kubectl(line + " --dry-run=client").returncode == 0
+def test_create_priorityclass_reaches_the_server(cluster: Cluster) -> None:
+    r = cluster.kubectl("create pc high --value=1000 --description=important")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "priorityclass.scheduling.k8s.io/high created\n", "")
+    pc = cluster.api.get("PriorityClass", "high")
+    assert (pc["value"], pc["description"], pc["preemptionPolicy"]) == (1000, "important", "PreemptLowerPriority")
+    r = cluster.kubectl("create pc system-high --value=1000")
+    assert r.returncode == 1 and r.stderr.startswith(
+        'error: failed to create priorityclass: PriorityClass.scheduling.k8s.io "system-high" is invalid: '
+        "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only.")

@@ -14,10 +14,13 @@ Obj = dict[str, Any]
 
 
 Record = Callable[[Obj], None]
+# A mutating admission plugin that needs cluster state (the engine's): it may change the
+# object or raise a StatusError, and runs before validation, as kube-apiserver's do.
+Mutate = Callable[[Obj], None]
 
 
 def admit_create(obj: Obj, kind: Kind, field_validation: str = "Strict",
-                 record: Record | None = None) -> tuple[Obj, list[str]]:
+                 record: Record | None = None, mutate: Mutate | None = None) -> tuple[Obj, list[str]]:
     """Decode, default and validate a new object. Returns it and any warnings
     (unknown fields under ``Warn`` validation); raises ``StatusError`` when it is rejected.
     ``record`` sees the defaulted object before the admission plugins change it: where
@@ -27,6 +30,8 @@ def admit_create(obj: Obj, kind: Kind, field_validation: str = "Strict",
     if record is not None:
         record(obj)
     defaults.admission_plugins(obj, kind)
+    if mutate is not None:
+        mutate(obj)
     strategy.prepare_for_create(obj, kind)
     causes = validation.validate(obj, kind, None)
     if causes:
@@ -35,14 +40,16 @@ def admit_create(obj: Obj, kind: Kind, field_validation: str = "Strict",
 
 
 def admit_update(obj: Obj, old: Obj, kind: Kind, field_validation: str = "Strict",
-                 record: Record | None = None) -> tuple[Obj, list[str]]:
+                 record: Record | None = None, mutate: Mutate | None = None) -> tuple[Obj, list[str]]:
     """Decode, default and validate a replacement of ``old`` (immutable fields included);
-    ``record`` as for admit_create."""
+    ``record`` and ``mutate`` as for admit_create."""
     obj, warnings = schema.decode(obj, kind, field_validation)
     defaults.apply(obj, kind)
     if record is not None:
         record(obj)
     defaults.admission_plugins(obj, kind)
+    if mutate is not None:
+        mutate(obj)
     strategy.prepare_for_update(obj, old, kind)
     causes = validation.validate(obj, kind, old)
     if causes:

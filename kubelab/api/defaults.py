@@ -2,7 +2,7 @@
 that ``kubectl get -o yaml`` shows what a real 1.32 cluster shows.
 
 Follows pkg/apis/core/v1/defaults.go, pkg/apis/apps/v1/defaults.go and batch/v1 defaults,
-plus what the default admission plugins add to new pods (ServiceAccount, Priority,
+plus what the default admission plugins add to new pods (ServiceAccount,
 DefaultTolerationSeconds) and what the registry strategies set on create (pod phase and
 QoS class, namespace finalizer and phase, service IP families). Cluster-dependent values
 (ClusterIPs, NodePorts, node assignment) are not here: engine hooks allocate them.
@@ -186,18 +186,15 @@ def _pod(pod: Obj) -> None:
 
 def admission_plugins(obj: Obj, kind: Kind) -> None:
     """What kube-apiserver's mutating admission plugins fill in, after defaulting and after
-    the field manager recorded the request (so no manager owns it): ServiceAccount,
-    Priority and DefaultTolerationSeconds for pods."""
+    the field manager recorded the request (so no manager owns it): ServiceAccount and
+    DefaultTolerationSeconds for pods (Priority needs the PriorityClasses: an engine hook,
+    kubelab.engine.priority)."""
     if kind.kind != "Pod" or not isinstance(obj.get("spec"), dict):
         return
     spec = obj["spec"]
     account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
     spec["serviceAccountName"] = account
     spec["serviceAccount"] = account
-    if not spec.get("priorityClassName"):
-        spec.setdefault("priority", 0)
-    if not spec.get("preemptionPolicy"):
-        spec["preemptionPolicy"] = "PreemptLowerPriority"
     tolerations = spec.setdefault("tolerations", [])
     for default in _NOT_READY_TOLERATIONS:
         if not any(_tolerates(t, default) for t in tolerations):
@@ -453,6 +450,16 @@ def _networkpolicy(obj: Obj) -> None:
         spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
 
 
+def _priorityclass(obj: Obj) -> None:
+    """SetDefaults_PriorityClass: PreemptLowerPriority. ``value`` is a plain int32 (0 when left
+    out) and ``globalDefault`` an omitempty bool, so false is not written."""
+    obj.setdefault("value", 0)
+    if not obj.get("preemptionPolicy"):
+        obj["preemptionPolicy"] = "PreemptLowerPriority"
+    if obj.get("globalDefault") is False:
+        del obj["globalDefault"]
+
+
 _BY_KIND: dict[str, Callable[[Obj], None]] = {
     "RoleBinding": _binding, "ClusterRoleBinding": _binding,
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
@@ -461,4 +468,5 @@ _BY_KIND: dict[str, Callable[[Obj], None]] = {
     "Namespace": _namespace, "Secret": _secret, "Endpoints": _endpoints,
     "PersistentVolume": _persistentvolume, "PersistentVolumeClaim": _persistentvolumeclaim,
     "StorageClass": _storageclass, "LimitRange": _limitrange, "NetworkPolicy": _networkpolicy,
+    "PriorityClass": _priorityclass,
 }

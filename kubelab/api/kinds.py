@@ -116,6 +116,7 @@ KINDS: tuple[Kind, ...] = tuple(sorted((
     Kind("RoleBinding", RBAC_GROUP, "v1", "rolebindings", True),
     Kind("Role", RBAC_GROUP, "v1", "roles", True),
     Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False, ("sc",)),
+    Kind("PriorityClass", "scheduling.k8s.io", "v1", "priorityclasses", False, ("pc",), generation=True),
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
     Kind("IngressClass", "networking.k8s.io", "v1", "ingressclasses", False),
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses", True, ("ing",), status=True, generation=True),

@@ -522,6 +522,12 @@ def _storageclass(sc: Obj, now: float) -> Row:
              sc.get("volumeBindingMode") or "Immediate", bool(sc.get("allowVolumeExpansion")), _age(sc, now)], [])
 
 
+def _priorityclass(pc: Obj, now: float) -> Row:
+    """printPriorityClass: the value as an integer, globalDefault as a boolean."""
+    return ([pc["metadata"]["name"], int(pc.get("value") or 0), bool(pc.get("globalDefault")), _age(pc, now),
+             pc.get("preemptionPolicy") or ""], [])
+
+
 def _default(obj: Obj, now: float) -> Row:
     """A kind without a printer of its own: kube-apiserver's defaultTableConvertor
     (registry/rest/table.go) gives its name and creationTimestamp in RFC 3339."""
@@ -664,6 +670,12 @@ COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
                       ("VolumeBindingMode", "string", "", "When claims of this class are bound."),
                       ("AllowVolumeExpansion", "string", "", "Whether claims may grow."),
                       _AGE], []),
+    "PriorityClass": ([_NAME,
+                       ("Value", "integer", "", "The priority pods of this class receive."),
+                       ("Global-Default", "boolean", "", "Whether pods that name no class get this one."),
+                       _AGE,
+                       ("PreemptionPolicy", "string", "", "Whether its pods may preempt lower-priority pods.")],
+                      []),
     "PodDisruptionBudget": ([_NAME,
                              ("Min Available", "string", "",
                               "The minimum number of pods that must be available."),
@@ -711,7 +723,7 @@ _ROWS: dict[str, Callable[[Obj, float], Row]] = {
     "Namespace": _namespace, "Node": _node, "PersistentVolume": _persistentvolume,
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass,
     "RoleBinding": _binding, "ClusterRoleBinding": _binding, "ResourceQuota": _resourcequota,
-    "PodDisruptionBudget": _poddisruptionbudget,
+    "PodDisruptionBudget": _poddisruptionbudget, "PriorityClass": _priorityclass,
 }
 
 _POD_DONE = {"Succeeded": ("Succeeded", "The pod has completed successfully."),

@@ -1489,6 +1489,49 @@ def _networkpolicy(obj: Obj, old: Obj | None) -> Errs:
     return errs
 
 
+# pkg/apis/scheduling: the classes the API server makes at start (value, globalDefault), the
+# prefix only they may use, and the highest value a user's class may have.
+SYSTEM_PRIORITY_CLASSES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
+SYSTEM_PRIORITY_PREFIX = "system-"
+HIGHEST_USER_PRIORITY = 1000000000
+PREEMPTION_POLICIES = ("Never", "PreemptLowerPriority")
+
+
+def _known_system_class(name: str, value: Any, global_default: bool) -> str | None:
+    """IsKnownSystemPriorityClass: None when it is one, else why not."""
+    if name not in SYSTEM_PRIORITY_CLASSES:
+        return f"{name} is not a known system priority class"
+    if value != SYSTEM_PRIORITY_CLASSES[name]:
+        return f"value of {name} PriorityClass must be {SYSTEM_PRIORITY_CLASSES[name]}"
+    if global_default:
+        return f"globalDefault of {name} PriorityClass must be false"
+    return None
+
+
+def _priorityclass(obj: Obj, old: Obj | None) -> Errs:
+    """ValidatePriorityClass / ValidatePriorityClassUpdate (pkg/apis/scheduling/validation)."""
+    errs: Errs = []
+    name = (obj.get("metadata") or {}).get("name", "")
+    value = obj.get("value", 0)
+    if old is not None:
+        if value != old.get("value", 0):
+            errs.append(forbidden("value", "may not be changed in an update."))
+        if obj.get("preemptionPolicy") != old.get("preemptionPolicy"):
+            errs.append(invalid("preemptionPolicy", obj.get("preemptionPolicy"), "field is immutable"))
+        return errs
+    if name.startswith(SYSTEM_PRIORITY_PREFIX):
+        why = _known_system_class(name, value, bool(obj.get("globalDefault")))
+        if why is not None:
+            errs.append(forbidden("metadata.name", f"priority class names with '{SYSTEM_PRIORITY_PREFIX}' prefix "
+                                                   f"are reserved for system use only. error: {why}"))
+    elif isinstance(value, int) and value > HIGHEST_USER_PRIORITY:
+        errs.append(forbidden("value", f"maximum allowed value of a user defined priority is {HIGHEST_USER_PRIORITY}"))
+    policy = obj.get("preemptionPolicy")
+    if policy not in PREEMPTION_POLICIES:
+        errs.append(not_supported("preemptionPolicy", policy, PREEMPTION_POLICIES))
+    return errs
+
+
 _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "Role": _role, "ClusterRole": _role, "RoleBinding": _role_binding, "ClusterRoleBinding": _role_binding,
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
@@ -1498,6 +1541,7 @@ _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
     "PersistentVolumeClaim": _persistentvolumeclaim, "StorageClass": _storageclass, "LimitRange": _limitrange,
     "PodDisruptionBudget": _poddisruptionbudget,
     "Ingress": _ingress, "IngressClass": _ingressclass, "NetworkPolicy": _networkpolicy,
+    "PriorityClass": _priorityclass,
 }
 
 

@@ -21,6 +21,10 @@ from kubelab.engine.store import Obj, clone
 # fill in fields (allocated IPs and ports) or raise a StatusError. ``dry_run`` hooks must not
 # keep what they allocate.
 Hook = Callable[[Obj, "Obj | None", bool], None]
+# A mutator is a mutating admission plugin that reads cluster state (the Priority plugin
+# resolving a PriorityClass): it sees the defaulted object (and the old one on update) before
+# validation, as kube-apiserver runs mutating admission before it validates.
+Mutator = Callable[[Obj, "Obj | None"], None]
 ReleaseHook = Callable[[Obj], None]
 
 # What a port-forward's HTTP request gets back: (status, reason, headers, body), or None when
@@ -54,6 +58,7 @@ class APIServer:
         self.store = engine.store
         self.clock = engine.clock
         self.hooks: dict[str, list[Hook]] = {}
+        self.mutators: dict[str, list[Mutator]] = {}
         self.release_hooks: dict[str, list[ReleaseHook]] = {}
         self.delete_handlers: dict[str, Callable[[Obj, int | None], Obj]] = {}
         # Serves the pod subresources log, exec, attach and portforward (set by the kubelet part).
@@ -62,6 +67,19 @@ class APIServer:
     # -- extension points ---------------------------------------------------------------
     def add_hook(self, kind: str, hook: Hook) -> None:
         self.hooks.setdefault(kind, []).append(hook)
+
+    def add_mutator(self, kind: str, mutator: Mutator) -> None:
+        self.mutators.setdefault(kind, []).append(mutator)
+
+    def _mutate(self, kind: Kind, old: Obj | None) -> Callable[[Obj], None] | None:
+        mutators = self.mutators.get(kind.kind)
+        if not mutators:
+            return None
+
+        def run(obj: Obj) -> None:
+            for mutator in mutators:
+                mutator(obj, old)
+        return run
 
     def add_release_hook(self, kind: str, hook: ReleaseHook) -> None:
         self.release_hooks.setdefault(kind, []).append(hook)
@@ -96,7 +114,8 @@ class APIServer:
             now = self.clock.timestamp()
             obj, warnings = admission.admit_create(
                 obj, kind, field_validation,
-                (lambda o: managedfields.record_update(kind, None, o, field_manager, now)) if field_manager else None)
+                (lambda o: managedfields.record_update(kind, None, o, field_manager, now)) if field_manager else None,
+                self._mutate(kind, None))
             self._check_namespace(obj, kind, "create")
             name = obj["metadata"]["name"]
             if self.store.get(kind.kind, obj["metadata"].get("namespace", ""), name) is not None:
@@ -166,7 +185,8 @@ class APIServer:
             now = self.clock.timestamp()
             obj, warnings = admission.admit_update(
                 obj, old, kind, field_validation,
-                (lambda o: managedfields.record_update(kind, old, o, field_manager, now)) if field_manager else None)
+                (lambda o: managedfields.record_update(kind, old, o, field_manager, now)) if field_manager else None,
+                self._mutate(kind, old))
             _check_size(obj)
             for hook in self.hooks.get(kind.kind, ()):
                 hook(obj, old, dry_run)

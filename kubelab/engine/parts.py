@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelab.engine import (cronjob, daemonset, deployment, disruption, endpoints, eventttl, garbage,
-                            ingress, job, kubelet, limitranger, namespaces, nodelifecycle, nodes, rbac,
+                            ingress, job, kubelet, limitranger, namespaces, nodelifecycle, nodes, priority, rbac,
                             replicaset, replicationcontroller, resourcequota, scheduler, serviceaccounts,
                             services, statefulset, storage, system)
 from kubelab.engine.apiserver import APIServer
@@ -42,6 +42,7 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     serviceaccounts.install(engine, api)
     limitranger.install(engine, api)
     resourcequota.install(engine, api)
+    priority.install(api)
     services.install(engine, api)
     garbage.install(engine, api)
     replicaset.install(engine, api)
@@ -57,6 +58,6 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     disruption.install(engine)
     scheduler.install(engine)
     agent = kubelet.install(engine, api, images)
-    system.install(engine, api, agent)
+    system.install(engine, agent)
     ingress.install(engine, api, agent.network)
     return Parts(agent, agent.network, health)

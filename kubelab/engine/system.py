@@ -10,12 +10,15 @@ on minikube.
 * minikube's ``storage-provisioner`` addon: a bare pod on the first node, and the
   default-storageclass addon's ``standard`` StorageClass.
 
-Their images are preloaded on every node, as minikube's preload tarball does. The Priority
-admission plugin's two built-in classes give these pods their priority.
+Their images are preloaded on every node, as minikube's preload tarball does. The API
+server's two system PriorityClasses are made first (kubelab.engine.priority): the Priority
+admission plugin gives these pods their priority from them.
 """
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
+from typing import Iterator
 
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.kubelet import Kubelet
@@ -33,8 +36,6 @@ PROXY_IMAGE = f"registry.k8s.io/kube-proxy:{VERSION}"
 PROVISIONER_IMAGE = "gcr.io/k8s-minikube/storage-provisioner:v5"
 IMAGES = (ETCD_IMAGE, COREDNS_IMAGE, PROXY_IMAGE, PROVISIONER_IMAGE,
           *(f"registry.k8s.io/kube-{c}:{VERSION}" for c in ("apiserver", "controller-manager", "scheduler")))
-# The Priority admission plugin's built-in PriorityClasses.
-PRIORITIES = {"system-node-critical": 2000001000, "system-cluster-critical": 2000000000}
 MIRROR = "kubernetes.io/config.mirror"
 
 COREFILE = """.:53 {
@@ -238,13 +239,29 @@ def storage_provisioner(node: str) -> Obj:
     }
 
 
+@contextmanager
+def _side_stream(engine: Engine) -> Iterator[None]:
+    """Draw from a stream seeded by the boot stream's state (no draw taken from it), then put
+    the boot stream back as it was: what is made inside shifts no name, uid or tie-break of
+    what the boot makes after it (which node CoreDNS lands on, say)."""
+    rng = engine.rng
+    saved = rng.getstate()
+    rng.seed(hashlib.sha256(repr(saved).encode()).hexdigest())
+    try:
+        yield
+    finally:
+        rng.setstate(saved)
+
+
 def boot(engine: Engine, api: APIServer) -> None:
     """Create what minikube starts in kube-system (the controllers and kubelets take it from
     there): called once, by the Cluster, while it brings the cluster up. The RBAC defaults
     come first, as the apiserver's bootstrap-roles hook makes them before anything else runs."""
-    from kubelab.engine import ingress, rbac
+    from kubelab.engine import ingress, priority, rbac
 
     rbac.bootstrap(api)
+    with _side_stream(engine):  # the classes came after the other boot objects: they move none of their draws
+        priority.bootstrap(api)
     store = engine.store
     nodes = sorted(store.list("Node"), key=lambda n: n["metadata"]["creationTimestamp"])
     if not nodes or store.get("Namespace", "", NS) is None:
@@ -264,15 +281,8 @@ def boot(engine: Engine, api: APIServer) -> None:
     api.create(ingress.ingress_class_object())  # the ingress addon's class
 
 
-def install(engine: Engine, api: APIServer, kubelet: Kubelet) -> None:
-    """Preload the system images on every node and give system-critical pods their priority."""
+def install(engine: Engine, kubelet: Kubelet) -> None:
+    """Preload the system images on every node."""
     canonical = [parse_reference(image).canonical for image in IMAGES]
     for node in engine.store.list("Node"):
         kubelet.add_images(node["metadata"]["name"], canonical)
-
-    def priority(obj: Obj, old: Obj | None, dry_run: bool) -> None:
-        spec = obj.get("spec") or {}
-        if old is None and spec.get("priorityClassName") in PRIORITIES:
-            spec["priority"] = PRIORITIES[spec["priorityClassName"]]
-
-    api.add_hook("Pod", priority)

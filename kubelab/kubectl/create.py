@@ -377,17 +377,6 @@ def create_secret_tls(ctx: Context, args: list[str]) -> int:
     return 0
 
 
-def _unserved(ctx: Context, obj: Obj, qualified: str, resource: str, what: str) -> None:
-    """Print a generated object of a kind kubelab's API does not serve: client dry runs print as
-    kubectl does; anything that would reach the server fails as a server without the resource
-    answers kubectl's POST (404)."""
-    printing = _check_output(ctx)
-    if ctx.dry_run() != "client":
-        raise error(f"failed to create {what}: the server could not find the requested resource "
-                    f"(post {resource})")
-    _print(ctx, printing, qualified, obj["metadata"]["name"], obj, "client")
-
-
 PRIORITY_FLAGS = (Flag("value", type=fl.INT), Flag("global-default", type=fl.BOOL),
                   Flag("description", type=fl.STRING),
                   Flag("preemption-policy", type=fl.STRING, default="PreemptLowerPriority"))
@@ -404,7 +393,7 @@ def create_priorityclass(ctx: Context, args: list[str]) -> int:
     if ctx.flags.get("description"):
         obj["description"] = ctx.flags.get("description")
     obj["preemptionPolicy"] = ctx.flags.get("preemption-policy")
-    _unserved(ctx, obj, "priorityclass.scheduling.k8s.io", "priorityclasses", "priorityclass")
+    _finish(ctx, BY_KIND["PriorityClass"], obj, failed="failed to create priorityclass: ")
     return 0
 
 

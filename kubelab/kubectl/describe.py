@@ -1044,6 +1044,20 @@ def describe_ingressclass(client: Client, ic: Obj, now: float, show_events: bool
     return w.text()
 
 
+def describe_priorityclass(client: Client, pc: Obj, now: float, show_events: bool = True) -> str:
+    """Mirrors describePriorityClass in describe.go (annotations on one line, as FormatLabels)."""
+    w = Writer()
+    w.w(0, f"Name:\t{pc['metadata']['name']}\n")
+    w.w(0, f"Value:\t{pc.get('value', 0)}\n")
+    w.w(0, f"GlobalDefault:\t{'true' if pc.get('globalDefault') else 'false'}\n")
+    w.w(0, f"PreemptionPolicy:\t{pc.get('preemptionPolicy', '')}\n")
+    w.w(0, f"Description:\t{pc.get('description', '')}\n")
+    w.w(0, f"Annotations:\t{format_labels(pc['metadata'].get('annotations'))}\n")
+    if show_events:
+        describe_events(w, search_events(client, pc), now)
+    return w.text()
+
+
 def _policy_ports(w: Writer, ports: list[Mapping[str, Any]] | None, indent: str) -> None:
     if not ports:
         w.w(0, f"{indent}To Port: <any> (traffic allowed to all ports)\n")
@@ -1631,6 +1645,7 @@ DESCRIBERS: dict[str, Callable[..., str]] = {
     "PersistentVolume": describe_persistentvolume,
     "PersistentVolumeClaim": describe_persistentvolumeclaim,
     "StorageClass": describe_storageclass,
+    "PriorityClass": describe_priorityclass,
 }
 
 
