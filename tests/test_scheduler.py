@@ -14,7 +14,7 @@ def _scheduling_only(engine, api, node_spec, images):
     """Nodes, services and the scheduler only: pods stay as the scheduler leaves them."""
     nodes_module.install(engine, node_spec)
     services.install(engine, api)
-    scheduler.install(engine)
+    scheduler.install(engine, api)
     return parts.Parts(None, None, None)
 
 

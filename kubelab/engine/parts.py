@@ -56,7 +56,7 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     endpoints.install(engine, api)
     rbac.install(engine, api)
     disruption.install(engine)
-    scheduler.install(engine)
+    scheduler.install(engine, api)
     agent = kubelet.install(engine, api, images)
     system.install(engine, agent)
     ingress.install(engine, api, agent.network)

@@ -35,11 +35,12 @@ import copy
 import heapq
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from kubelab.api import quantity
 from kubelab.api.selectors import Requirement, Selector, from_label_selector, from_map
+from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
 from kubelab.engine.owners import controller_of
@@ -70,6 +71,14 @@ R_POD_AFFINITY = "node(s) didn't match pod affinity rules"
 R_POD_ANTI = "node(s) didn't match pod anti-affinity rules"
 R_EXISTING_ANTI = "node(s) didn't satisfy existing pods anti-affinity rules"
 R_VOLUME_AFFINITY = "node(s) had volume node affinity conflict"
+# What DefaultPreemption says about a node, or about the pod, when it finds no victims.
+R_NO_VICTIMS = "No preemption victims found for incoming pod"
+R_NOT_HELPFUL = "Preemption is not helpful for scheduling"
+NOT_ELIGIBLE_NEVER = "not eligible due to preemptionPolicy=Never."
+NOT_ELIGIBLE_TERMINATING = "not eligible due to a terminating pod on the nominated node."
+# The condition and event a victim gets (prepareCandidate).
+PREEMPTED_REASON = "PreemptionByScheduler"
+MAX_INT32 = 2**31 - 1
 # Reasons preemption cannot help with (UnschedulableAndUnresolvable in kube-scheduler).
 UNRESOLVABLE_PREFIXES = (R_UNSCHEDULABLE, R_NODE_NAME, R_AFFINITY, R_VOLUME_AFFINITY, "node(s) had untolerated taint",
                          R_SPREAD_LABEL, R_POD_AFFINITY)
@@ -232,6 +241,7 @@ class PodRecord:
     ports: list[tuple[str, int]]
     counted: bool  # not terminating: counts for spreading and affinity
     anti_terms: list[str]
+    priority: int = 0  # spec.priority: who may preempt it
 
 
 class PodSet:
@@ -350,6 +360,7 @@ class Signature:
         self.retry_on_bind = bool(self.affinity or self.hard_spread)  # a new pod can make room
         self.node_gen = -1
         self.message: tuple[int, str] = (-1, "")
+        self._diagnosis: tuple[int, dict[str, list[str]]] = (-1, {})
         self.pending: set[Key] = set()  # pods of this signature waiting for a node
         # exact path: node name -> ((node version, node_gen, pod_gen or -1), fits, resource+image score)
         self.cache: dict[str, tuple[tuple[int, int, int], bool, int]] = {}
@@ -657,36 +668,114 @@ class Signature:
         self.refresh()
         return self.static_reason.get(node.name) is None and not self.dynamic_reasons(node)
 
+    def diagnosis(self) -> dict[str, list[str]]:
+        """Each node's filter reasons (none when it fits), as of the scheduler's last change."""
+        if self._diagnosis[0] != self.sched.change_gen:
+            self._diagnosis = (self.sched.change_gen, {
+                name: [self.static_reason[name]] if self.static_reason.get(name) else self.dynamic_reasons(node)
+                for name, node in self.sched.nodes.items()})
+        return self._diagnosis[1]
+
+    def filter_message(self) -> str:
+        """FitError's first part: every node's reasons, counted."""
+        counts: dict[str, int] = {}
+        for reasons in self.diagnosis().values():
+            for r in reasons:
+                counts[r] = counts.get(r, 0) + 1
+        return f"0/{len(self.sched.nodes)} nodes are available: {_histogram(counts)}."
+
     def failure_message(self) -> str:
-        """kube-scheduler's FitError text: per-node reasons counted, then what preemption found
-        (no pod has a lower priority here, so it never finds victims)."""
+        """kube-scheduler's FitError text when no pod has a lower priority than this one:
+        per-node reasons counted, then what preemption found (no victims anywhere)."""
         if self.message[0] == self.sched.change_gen:
             return self.message[1]
         nodes = self.sched.nodes
         if not nodes:
             return "no nodes available to schedule pods"
-        counts: dict[str, int] = {}
         helpless = hopeless = 0
-        for name, node in nodes.items():
-            static = self.static_reason.get(name)
-            reasons = [static] if static else self.dynamic_reasons(node)
-            for r in reasons:
-                counts[r] = counts.get(r, 0) + 1
-            if reasons and reasons[0].startswith(UNRESOLVABLE_PREFIXES):
+        for reasons in self.diagnosis().values():
+            if reasons and _unresolvable(reasons):
                 hopeless += 1
             else:
                 helpless += 1
-        n = len(nodes)
-        filters = ", ".join(sorted(f"{v} {k}" for k, v in counts.items()))
-        pre = []
-        if hopeless:
-            pre.append(f"{hopeless} Preemption is not helpful for scheduling")
-        if helpless:
-            pre.append(f"{helpless} No preemption victims found for incoming pod")
-        message = (f"0/{n} nodes are available: {filters}. "
-                   f"preemption: 0/{n} nodes are available: {', '.join(sorted(pre))}.")
+        pre = {R_NOT_HELPFUL: hopeless, R_NO_VICTIMS: helpless}
+        message = (f"{self.filter_message()} preemption: 0/{len(nodes)} nodes are available: "
+                   f"{_histogram({k: v for k, v in pre.items() if v})}.")
         self.message = (self.sched.change_gen, message)
         return message
+
+
+def _unresolvable(reasons: list[str]) -> bool:
+    return reasons[0].startswith(UNRESOLVABLE_PREFIXES)
+
+
+def _histogram(counts: dict[str, int]) -> str:
+    """FitError's reasons: ``<count> <reason>``, sorted as strings, comma-joined."""
+    return ", ".join(sorted(f"{v} {k}" for k, v in counts.items()))
+
+
+def _start_time(pod: Obj, now: float) -> float:
+    """GetPodStartTime: status.startTime, or now for a pod not started yet."""
+    from kubelab.api.tables import parse_time
+
+    started = parse_time((pod.get("status") or {}).get("startTime"))
+    return now if started is None else started
+
+
+def _split_by_budgets(pods: list[Obj], pdbs: list[Obj]) -> tuple[list[Obj], list[Obj]]:
+    """filterPodsWithPDBViolation: walking the pods in order, each one a budget selects uses
+    one of its disruptionsAllowed (unless the budget already lists it as disrupted); a pod
+    that takes some budget below zero would violate it."""
+    allowed = [int((b.get("status") or {}).get("disruptionsAllowed") or 0) for b in pdbs]
+    violating: list[Obj] = []
+    fine: list[Obj] = []
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        hit = False
+        for i, pdb in enumerate(pdbs if labels else ()):
+            selector = (pdb.get("spec") or {}).get("selector")
+            if pdb["metadata"].get("namespace") != meta.get("namespace") or not selector or \
+                    not (selector.get("matchLabels") or selector.get("matchExpressions")):
+                continue  # a nil or empty selector matches nothing here
+            if not from_label_selector(selector).matches(labels):
+                continue
+            if meta.get("name") in ((pdb.get("status") or {}).get("disruptedPods") or {}):
+                continue
+            allowed[i] -= 1
+            hit = hit or allowed[i] < 0
+        (violating if hit else fine).append(pod)
+    return violating, fine
+
+
+def pod_priority(pod: Obj) -> int:
+    """corev1helpers.PodPriority: spec.priority, 0 when unset."""
+    return int((pod.get("spec") or {}).get("priority") or 0)
+
+
+@dataclass(frozen=True)
+class Nomination:
+    """Preemption made room: the node the pod is nominated to."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class NoPreemption:
+    """Why preemption did not help (the message after ``preemption: ``); ``clears``: the
+    pod's nominatedNodeName is cleared (no candidates), else left as it is (not eligible)."""
+
+    message: str
+    clears: bool
+
+
+@dataclass
+class Candidate:
+    """One node where removing ``victims`` (most important first) makes the pod fit."""
+
+    node: str
+    victims: list[Obj]
+    violations: int  # victims whose eviction a PodDisruptionBudget does not allow
 
 
 def _spread_score(term: Term, count: int) -> float:
@@ -701,8 +790,9 @@ class Scheduler(Controller):
 
     watches = ("Pod", "Node", "PersistentVolumeClaim")
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, api: APIServer) -> None:
         super().__init__(engine)
+        self.api = api  # victims are deleted as any client deletes a pod (graceful termination)
         self.claim_waiters: dict[tuple[str, str], set[Key]] = {}  # (namespace, claim) -> pods it holds back
         self.claim_blocked: set[Key] = set()  # pods waiting on a claim (their status writes wake nobody)
         self.rng = engine.rng
@@ -722,6 +812,12 @@ class Scheduler(Controller):
         self._record_parts: dict[tuple[Any, ...], tuple[Any, ...]] = {}  # see _record
         self._last_signature: tuple[Any, str] = (None, "")  # (the parts of a pod it reads, text)
         self._image_spread: tuple[int, dict[str, int]] = (-1, {})
+        self.by_node: dict[str, set[Key]] = {}  # bound pods per node (preemption's NodeInfo.Pods)
+        self.priorities: dict[int, int] = {}  # bound pods per priority: is anyone preemptible at all?
+        # activeQ, ordered as PrioritySort orders it: higher priority first, then first come
+        self.active: list[tuple[int, int, Key]] = []
+        self.activated: set[Key] = set()
+        self._seq = 0
         for node in self.store.list("Node"):
             self._node_changed(node, None)
         for pod in self.store.list("Pod"):
@@ -730,12 +826,27 @@ class Scheduler(Controller):
     # -- keeping the caches --------------------------------------------------------------------
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
         if obj["kind"] == "PersistentVolumeClaim":
-            return list(self.claim_waiters.get((obj["metadata"]["namespace"], obj["metadata"]["name"]), ()))
+            return self._activate(self.claim_waiters.get((obj["metadata"]["namespace"], obj["metadata"]["name"]), ()))
         if obj["kind"] == "Node":
-            return self._node_changed(obj if event != "DELETED" else None, old)
+            return self._activate(self._node_changed(obj if event != "DELETED" else None, old))
         if event == "MODIFIED" and old is not None and _status_only_of_bound(obj, old):
             return ()  # a kubelet's status write: nothing the scheduler keeps or acts on changed
-        return self._pod_changed(obj if event != "DELETED" else None, old)
+        return self._activate(self._pod_changed(obj if event != "DELETED" else None, old))
+
+    def _activate(self, keys: Iterable[Key]) -> list[Key]:
+        """Put pods in the activeQ and hand the engine one ticket per pod added: each ticket
+        schedules whichever pod is first in the queue then (PrioritySort's order), so pods of
+        one priority go first come, first served, and a higher priority goes ahead."""
+        tickets: list[Key] = []
+        for key in keys:
+            if key in self.activated:
+                continue
+            pod = self.store.get(*key)
+            self._seq += 1
+            heapq.heappush(self.active, (-(pod_priority(pod) if pod is not None else 0), self._seq, key))
+            self.activated.add(key)
+            tickets.append(("SchedulingQueue", "", str(self._seq)))
+        return tickets
 
     def _node_changed(self, node: Obj | None, old: Obj | None) -> list[Key]:
         name = (node or old or {})["metadata"]["name"]
@@ -813,13 +924,22 @@ class Scheduler(Controller):
         if len(self._record_parts) > 4096:
             self._record_parts.clear()
         return PodRecord(node, meta.get("namespace", "default"), labels, shared[0], shared[1], shared[2], counted,
-                         shared[3])
+                         shared[3], pod_priority(pod))
 
     def _account(self, key: Key, rec: PodRecord, sign: int) -> None:
         if sign > 0:
             self.pods[key] = rec
+            self.by_node.setdefault(rec.node, set()).add(key)
         else:
             self.pods.pop(key, None)
+            on_node = self.by_node.get(rec.node)
+            if on_node is not None:
+                on_node.discard(key)
+                if not on_node:
+                    del self.by_node[rec.node]
+        self.priorities[rec.priority] = self.priorities.get(rec.priority, 0) + sign
+        if not self.priorities[rec.priority]:
+            del self.priorities[rec.priority]
         node = self.nodes.get(rec.node)
         if node is not None:
             for name, amount in rec.requests.items():
@@ -917,6 +1037,159 @@ class Scheduler(Controller):
                 return True
         return False
 
+    # -- preemption (DefaultPreemption, pkg/scheduler/framework/preemption) ----------------------
+    def preempt(self, pod: Obj, sig: Signature) -> "Nomination | NoPreemption":
+        """Evaluator.Preempt: if the pod may preempt, find the nodes where removing pods of
+        lower priority makes it fit, pick one, evict its victims and nominate it."""
+        refusal = self._not_eligible(pod, sig)
+        if refusal is not None:
+            return NoPreemption(refusal, clears=False)
+        diagnosis = sig.diagnosis()
+        n = len(self.nodes)
+        potential = [name for name, reasons in diagnosis.items() if reasons and not _unresolvable(reasons)]
+        statuses: dict[str, int] = {}
+        candidates: list[Candidate] = []
+        if potential:
+            pdbs = self.store.list("PodDisruptionBudget")
+            for name in potential:
+                found = self._select_victims(pod, sig, name, pdbs)
+                if isinstance(found, Candidate):
+                    candidates.append(found)
+                else:
+                    for reason in found:
+                        statuses[reason] = statuses.get(reason, 0) + 1
+        if not candidates:
+            if n - len(potential):
+                statuses[R_NOT_HELPFUL] = n - len(potential)
+            return NoPreemption(f"0/{n} nodes are available: {_histogram(statuses)}.", clears=True)
+        best = self._pick_one_node(candidates)
+        self._prepare_candidate(best, pod)
+        return Nomination(best.node)
+
+    def _not_eligible(self, pod: Obj, sig: Signature) -> str | None:
+        """PodEligibleToPreemptOthers: never with preemptionPolicy Never, nor while pods it
+        already preempted on its nominated node are still terminating."""
+        if pod["spec"].get("preemptionPolicy") == "Never":
+            return NOT_ELIGIBLE_NEVER
+        nominated = (pod.get("status") or {}).get("nominatedNodeName")
+        if not nominated or nominated not in self.nodes:
+            return None
+        reasons = sig.diagnosis().get(nominated) or []
+        if reasons and _unresolvable(reasons):
+            return None
+        priority = pod_priority(pod)
+        for key in sorted(self.by_node.get(nominated, ())):
+            if self.pods[key].priority < priority:
+                other = self.store.get(*key)
+                if other is not None and other["metadata"].get("deletionTimestamp") and any(
+                        c.get("type") == "DisruptionTarget" and c.get("status") == "True"
+                        and c.get("reason") == PREEMPTED_REASON
+                        for c in (other.get("status") or {}).get("conditions") or ()):
+                    return NOT_ELIGIBLE_TERMINATING
+        return None
+
+    def _select_victims(self, pod: Obj, sig: Signature, name: str, pdbs: list[Obj]) -> "Candidate | list[str]":
+        """SelectVictimsOnNode: take every lower-priority pod off the node; if the pod then
+        fits, put them back most important first (PDB-violating ones before the others) while
+        it still fits; the rest are the victims. The node's filter reasons when it cannot fit.
+        Resources, host ports and the pod count are recomputed without the victims; pod
+        (anti-)affinity and spreading still count them (kube-scheduler's PreFilter extensions
+        would not)."""
+        priority = pod_priority(pod)
+        lower = sorted(key for key in self.by_node.get(name, ()) if self.pods[key].priority < priority)
+        if not lower:
+            return [R_NO_VICTIMS]
+        node = self.nodes[name]
+        trial = replace(node, requested=dict(node.requested), ports=dict(node.ports))
+
+        def move(rec: PodRecord, sign: int) -> None:
+            for resource, amount in rec.requests.items():
+                trial.requested[resource] = trial.requested.get(resource, 0) + sign * amount
+            for port in rec.ports:
+                trial.ports[port] = trial.ports.get(port, 0) + sign
+            trial.pods += sign
+
+        for key in lower:
+            move(self.pods[key], -1)
+        reasons = sig.dynamic_reasons(trial)
+        if reasons:
+            return reasons
+        pods = {key: self.store.get(*key) or {} for key in lower}
+        now = self.clock.now()
+        order = sorted(lower, key=lambda k: (-self.pods[k].priority, _start_time(pods[k], now), k))
+        violating, fine = _split_by_budgets([pods[k] for k in order], pdbs)
+        victims: list[Obj] = []
+        violations = 0
+        for group, counts in ((violating, 1), (fine, 0)):
+            for victim in group:
+                rec = self.pods[key_of(victim)]
+                move(rec, +1)
+                if sig.dynamic_reasons(trial):
+                    move(rec, -1)
+                    victims.append(victim)
+                    violations += counts
+        if violating and fine:
+            victims.sort(key=lambda v: (-pod_priority(v), _start_time(v, now)))
+        return Candidate(name, victims, violations)
+
+    def _pick_one_node(self, candidates: list[Candidate]) -> Candidate:
+        """pickOneNodeForPreemption: a node needing no victims at once; else the fewest PDB
+        violations, the lowest highest victim priority, the lowest sum of priorities, the
+        fewest victims, the latest start among the highest-priority victims; then any."""
+        for c in candidates:
+            if not c.victims:
+                return c
+        now = self.clock.now()
+
+        def earliest_top(c: Candidate) -> float:
+            top = max(pod_priority(v) for v in c.victims)
+            return min(_start_time(v, now) for v in c.victims if pod_priority(v) == top)
+
+        scores = (lambda c: -c.violations, lambda c: -pod_priority(c.victims[0]),
+                  lambda c: -sum(pod_priority(v) + MAX_INT32 + 1 for v in c.victims),
+                  lambda c: -len(c.victims), earliest_top)
+        for score in scores:
+            best = max(score(c) for c in candidates)
+            candidates = [c for c in candidates if score(c) == best]
+            if len(candidates) == 1:
+                return candidates[0]
+        return candidates[self.rng.randrange(len(candidates))]  # Go's map order: any of them
+
+    def _prepare_candidate(self, chosen: Candidate, pod: Obj) -> None:
+        """prepareCandidate: each victim gets the DisruptionTarget condition and is deleted
+        (gracefully, as any client's delete), with a Preempted event; lower-priority pods
+        nominated to the node lose their nomination."""
+        from kubelab.api import errors
+
+        uid = pod["metadata"].get("uid", "")
+        for victim in chosen.victims:
+            current = self.store.get(*key_of(victim))
+            if current is None:
+                continue
+            conditions = list((current.get("status") or {}).get("conditions") or ())
+            target = {"type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
+                      "lastTransitionTime": self.clock.timestamp(), "reason": PREEMPTED_REASON,
+                      "message": f"{SCHEDULER_NAME}: preempting to accommodate a higher priority pod"}
+            old = next((c for c in conditions if c.get("type") == "DisruptionTarget"), None)
+            if old is None or any(old.get(k) != target[k] for k in ("status", "reason", "message")):
+                if old is not None and old.get("status") == "True":
+                    target["lastTransitionTime"] = old.get("lastTransitionTime")
+                status = {**(current.get("status") or {}),
+                          "conditions": [c for c in conditions if c.get("type") != "DisruptionTarget"] + [target]}
+                current = self.store.update({**current, "status": status}, status=True)
+            try:
+                self.api.delete("Pod", current["metadata"]["name"], current["metadata"]["namespace"])
+            except errors.StatusError:
+                continue  # gone meanwhile
+            self.recorder.normal(current, "Preempted", f"Preempted by pod {uid} on node {chosen.node}")
+        priority = pod_priority(pod)
+        for key in sorted(k for k in self.sig_of if k != key_of(pod)):
+            other = self.store.get(*key)
+            if other is not None and (other.get("status") or {}).get("nominatedNodeName") == chosen.node \
+                    and pod_priority(other) < priority:
+                status = {k: v for k, v in other["status"].items() if k != "nominatedNodeName"}
+                self.store.update({**other, "status": status}, status=True)
+
     # -- retrying unschedulable pods -------------------------------------------------------------
     def _retry_all(self) -> list[Key]:
         return list(self.sig_of)
@@ -989,7 +1262,16 @@ class Scheduler(Controller):
                            {k: spec.get(k) for k in _SIGNATURE_SPEC_FIELDS}],
                           sort_keys=True, default=str)
 
-    def reconcile(self, key: Key) -> None:
+    def reconcile(self, ticket: Key) -> None:
+        """Schedule the pod first in the activeQ (see _activate)."""
+        if not self.active:
+            return
+        key = heapq.heappop(self.active)[2]
+        self.activated.discard(key)
+        self.schedule_one(key)
+
+    def schedule_one(self, key: Key) -> None:
+        """ScheduleOne: filter and score, or when nothing fits, PostFilter (preemption)."""
         pod = self.store.get(*key)
         if pod is None or not self._wants_scheduling(pod):
             return
@@ -1001,8 +1283,10 @@ class Scheduler(Controller):
         if problem is not None:
             self.claim_blocked.add(key)
             n = len(self.nodes)
-            message = (f"0/{n} nodes are available: {problem}. preemption: 0/{n} nodes are available: "
-                       f"{n} Preemption is not helpful for scheduling.") if n else "no nodes available to schedule pods"
+            clause = (NOT_ELIGIBLE_NEVER if pod["spec"].get("preemptionPolicy") == "Never"
+                      else f"0/{n} nodes are available: {n} {R_NOT_HELPFUL}.")
+            message = f"0/{n} nodes are available: {problem}. preemption: {clause}" if n \
+                else "no nodes available to schedule pods"
             self._set_condition(pod, "False", "Unschedulable", message)
             self.recorder.warning(pod, "FailedScheduling", message)
             return
@@ -1011,8 +1295,18 @@ class Scheduler(Controller):
         if node is None:
             sig.pending.add(key)
             self.sig_of[key] = sig
-            message = sig.failure_message()
-            self._set_condition(pod, "False", "Unschedulable", message)
+            nominate: str | None = None
+            if pod["spec"].get("preemptionPolicy") != "Never" and min(self.priorities, default=0) >= pod_priority(pod):
+                message = sig.failure_message()  # nobody has a lower priority: no victims anywhere
+                nominate = ""
+            else:
+                outcome = self.preempt(pod, sig)
+                if isinstance(outcome, Nomination):
+                    message, nominate = sig.filter_message(), outcome.node
+                else:
+                    message = f"{sig.filter_message()} preemption: {outcome.message}"
+                    nominate = "" if outcome.clears else None
+            self._set_condition(pod, "False", "Unschedulable", message, nominate)
             self.recorder.warning(pod, "FailedScheduling", message)
             return
         sig.pending.discard(key)
@@ -1052,12 +1346,22 @@ class Scheduler(Controller):
             return problem
         return "pod has unbound immediate PersistentVolumeClaims" if unbound else None
 
-    def _set_condition(self, pod: Obj, status: str, reason: str, message: str) -> None:
+    def _set_condition(self, pod: Obj, status: str, reason: str, message: str, nominate: str | None = None) -> None:
+        """updatePod: the PodScheduled condition, and ``status.nominatedNodeName`` when
+        ``nominate`` says so ("" clears it, None leaves it)."""
         conditions = (pod.get("status") or {}).get("conditions") or []
         current = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
-        if current and (current.get("status"), current.get("reason"), current.get("message")) == (status, reason, message):
+        nominated = (pod.get("status") or {}).get("nominatedNodeName") or ""
+        renominate = nominate is not None and nominate != nominated
+        if current and (current.get("status"), current.get("reason"), current.get("message")) == (status, reason, message) \
+                and not renominate:
             return
         new = copy.deepcopy(pod)
+        if renominate:
+            if nominate:
+                new.setdefault("status", {})["nominatedNodeName"] = nominate
+            else:
+                new["status"].pop("nominatedNodeName", None)
         cond = {"type": "PodScheduled", "status": status, "lastProbeTime": None,
                 "lastTransitionTime": current["lastTransitionTime"] if current and current.get("status") == status
                 else self.clock.timestamp(), "reason": reason, "message": message}
@@ -1126,6 +1430,6 @@ def bind(store: Any, pod: Obj, node: str) -> Obj:
     return store.update({**bound, "status": status}, status=True)
 
 
-def install(engine: Engine) -> None:
+def install(engine: Engine, api: APIServer) -> None:
     """Start the scheduler."""
-    engine.add(Scheduler(engine))
+    engine.add(Scheduler(engine, api))
