@@ -362,6 +362,27 @@ def test_describe_matches_real_kubectl(served, command):
     same_at_wall_clock(c, kubectl, command)
 
 
+CREATES = ["create pc made --value=5 --description=hi --dry-run=client -o yaml",
+           "create priorityclass quiet --value=7 --preemption-policy=Never --dry-run=client -o json",
+           "create pc system-made --value=3", "create pc second --value=3 --global-default",
+           "create pc huge --value=1000000001"]
+
+
+@pytest.mark.parametrize("command", CREATES)
+def test_create_matches_real_kubectl(served, command):
+    c, kubectl = served
+    same(c, kubectl(command), command)
+
+
+def test_real_kubectl_creates_a_class_in_protobuf(served):
+    c, kubectl = served
+    r = kubectl("create pc made --value=5 --description=hi")
+    assert (r.returncode, r.stdout) == (0, "priorityclass.scheduling.k8s.io/made created\n"), r.stderr
+    assert (c.api.get("PriorityClass", "made")["value"], c.api.get("PriorityClass", "made")["description"]) == (5, "hi")
+    same(c, kubectl("get pc made -o yaml"), "get pc made -o yaml")
+    assert kubectl("delete pc made").returncode == 0
+
+
 def test_served_errors_match_real_kubectl(served):
     c, kubectl = served
     bad = yaml.safe_dump(pod("orphan", cls="nope"))

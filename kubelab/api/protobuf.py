@@ -37,6 +37,7 @@ _PACKAGES = {"": "k8s.io.api.core", "apps": "k8s.io.api.apps", "batch": "k8s.io.
              "rbac.authorization.k8s.io": "k8s.io.api.rbac",
              "networking.k8s.io": "k8s.io.api.networking",
              "storage.k8s.io": "k8s.io.api.storage",
+             "scheduling.k8s.io": "k8s.io.api.scheduling",
              "meta.k8s.io": "k8s.io.apimachinery.pkg.apis.meta"}
 _ZERO_TIME = -62135596800  # Unix seconds of Go's time.Time{} (0001-01-01T00:00:00Z)
 _SIGNED = {"int32": 32, "int64": 64, "sint32": 32, "sint64": 64}

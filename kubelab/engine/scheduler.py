@@ -24,10 +24,13 @@ Two ways to find the best node, sharing one set of per-plugin raw scores:
   replaced by node-local curves with the same ordering, which is what lets a heap find the best
   node; placing 100,000 pods on 1,000 nodes never lists pods or scans every node per pod.
 
-Per-node sums of requests are kept from the store's change stream either way. A pod that fits
-nowhere stays Pending with PodScheduled=False/Unschedulable and a FailedScheduling event in
-kube-scheduler's words; it is retried when a node it could use changes (pod removed, node added
-or relabelled), not by rescanning.
+Per-node sums of requests are kept from the store's change stream either way. Pods wait in an
+activeQ ordered by priority, then arrival (PrioritySort). A pod that fits nowhere stays Pending
+with PodScheduled=False/Unschedulable and a FailedScheduling event in kube-scheduler's words; it
+is retried when a node it could use changes (pod removed, node added or relabelled), not by
+rescanning. Before that, DefaultPreemption looks for pods of lower priority whose removal makes
+it fit: it evicts the fewest and least important (PodDisruptionBudgets weigh the choice of
+node), nominates the node and waits for them to go.
 """
 from __future__ import annotations
 
