@@ -330,7 +330,8 @@ def test_budget_is_not_a_wall():
 
 # -- the real kubectl 1.32 through the served API ----------------------------------------------------
 GETS = ["get pc", "get priorityclasses -o wide", "get pc high -o yaml", "get priorityclass.scheduling.k8s.io low",
-        "get pc nope", "get pc system-node-critical -o json"]
+        "get pc nope", "get pc system-node-critical -o json", "get pods -o wide",
+        "get events --field-selector reason=Preempted", "get pod boss -o jsonpath={.status.nominatedNodeName}"]
 DESCRIBES = ["describe pc high", "describe priorityclass low", "describe pod boss", "describe pod sleeper"]
 
 
