@@ -229,6 +229,24 @@ def test_preemption_evicts_the_fewest_lowest_victims(cluster):
     assert get(cluster, "boss")["status"]["phase"] == "Running"
 
 
+def test_a_second_preemptor_counts_the_first_ones_room(cluster):
+    """The room the first preemptor waits for is taken as taken (RunFilterPluginsWithNominatedPods):
+    the second one preempts the pod that would otherwise have been left, and both run."""
+    for name in ("v1", "v2", "v3"):
+        cluster.api.create(sleeper(name, "400m"), "default")
+        cluster.settle(30)
+        cluster.advance(10)
+    cluster.api.create(pod("boss", cpu="700m", cls="high"), "default")
+    cluster.advance(0.5)
+    assert get(cluster, "v1")["metadata"].get("deletionTimestamp") is None
+    cluster.api.create(pod("deputy", cpu="400m", cls="high"), "default")
+    cluster.advance(0.5)
+    assert get(cluster, "deputy")["status"]["nominatedNodeName"] == "kubelab"
+    assert get(cluster, "v1")["metadata"].get("deletionTimestamp")
+    cluster.settle(120)
+    assert {get(cluster, n)["status"]["phase"] for n in ("boss", "deputy")} == {"Running"}
+
+
 def test_victims_get_the_condition_and_their_grace_period(cluster):
     cluster.api.create(sleeper("sleeper", "1000m", grace=45), "default")
     cluster.settle(30)

@@ -1054,8 +1054,9 @@ class Scheduler(Controller):
         candidates: list[Candidate] = []
         if potential:
             pdbs = self.store.list("PodDisruptionBudget")
+            nominated = self._nominated(pod)
             for name in potential:
-                found = self._select_victims(pod, sig, name, pdbs)
+                found = self._select_victims(pod, sig, name, pdbs, nominated.get(name, ()))
                 if isinstance(found, Candidate):
                     candidates.append(found)
                 else:
@@ -1091,13 +1092,27 @@ class Scheduler(Controller):
                     return NOT_ELIGIBLE_TERMINATING
         return None
 
-    def _select_victims(self, pod: Obj, sig: Signature, name: str, pdbs: list[Obj]) -> "Candidate | list[str]":
+    def _nominated(self, pod: Obj) -> dict[str, list[tuple[dict[str, int], list[tuple[str, int]]]]]:
+        """The requests and host ports of the other waiting pods nominated to each node, of at
+        least this pod's priority: RunFilterPluginsWithNominatedPods counts them as if there."""
+        priority, own = pod_priority(pod), key_of(pod)
+        out: dict[str, list[tuple[dict[str, int], list[tuple[str, int]]]]] = {}
+        for key in sorted(self.sig_of):
+            other = self.store.get(*key) if key != own else None
+            node = ((other or {}).get("status") or {}).get("nominatedNodeName")
+            if node and other is not None and pod_priority(other) >= priority:
+                out.setdefault(node, []).append((pod_requests(other["spec"]), _host_ports(other["spec"])))
+        return out
+
+    def _select_victims(self, pod: Obj, sig: Signature, name: str, pdbs: list[Obj],
+                        nominated: Iterable[tuple[dict[str, int], list[tuple[str, int]]]] = ()
+                        ) -> "Candidate | list[str]":
         """SelectVictimsOnNode: take every lower-priority pod off the node; if the pod then
         fits, put them back most important first (PDB-violating ones before the others) while
         it still fits; the rest are the victims. The node's filter reasons when it cannot fit.
-        Resources, host ports and the pod count are recomputed without the victims; pod
-        (anti-)affinity and spreading still count them (kube-scheduler's PreFilter extensions
-        would not)."""
+        Resources, host ports and the pod count are recomputed without the victims and with
+        the pods already nominated to the node; pod (anti-)affinity and spreading still count
+        the victims (kube-scheduler's PreFilter extensions would not)."""
         priority = pod_priority(pod)
         lower = sorted(key for key in self.by_node.get(name, ()) if self.pods[key].priority < priority)
         if not lower:
@@ -1114,6 +1129,8 @@ class Scheduler(Controller):
 
         for key in lower:
             move(self.pods[key], -1)
+        for requests, ports in nominated:
+            move(PodRecord(name, "", {}, requests, (0, 0), ports, False, []), +1)
         reasons = sig.dynamic_reasons(trial)
         if reasons:
             return reasons
