@@ -43,6 +43,7 @@ from typing import Any, Iterable
 
 from kubelab.api import quantity
 from kubelab.api.selectors import Requirement, Selector, from_label_selector, from_map
+from kubelab.api.tables import parse_time
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.events import Recorder
@@ -719,8 +720,6 @@ def _histogram(counts: dict[str, int]) -> str:
 
 def _start_time(pod: Obj, now: float) -> float:
     """GetPodStartTime: status.startTime, or now for a pod not started yet."""
-    from kubelab.api.tables import parse_time
-
     started = parse_time((pod.get("status") or {}).get("startTime"))
     return now if started is None else started
 
