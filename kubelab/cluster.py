@@ -161,6 +161,9 @@ class Cluster:
         containers (see Kubelet.restart_all), and every controller looks at every object
         once, as after a control-plane restart; allocators already read the used addresses
         from the store."""
+        from kubelab.engine import priority
+
+        priority.bootstrap(self.api)  # the API server's post-start hook: a file from before them has none
         self.kubelet.restart_all(self.clock.timestamp(stopped))
         self.engine.replay(skip=self.state.changed if self.state is not None else None)  # it read them
 

@@ -98,6 +98,23 @@ def test_system_classes_exist_at_boot_and_cannot_be_deleted():
     assert c.kubectl("delete pc system-cluster-critical").returncode == 1
 
 
+def test_a_restart_makes_missing_system_classes(tmp_path):
+    """As the post-start hook does at every start: a state file from before the classes gets
+    them, and the pods kube-system recreates are admitted."""
+    c = Cluster(clock="virtual", nodes=1, seed=5, state=tmp_path / "c.db")
+    uid = c.api.get("PriorityClass", "system-node-critical")["metadata"]["uid"]
+    c.engine.store.remove("PriorityClass", "", "system-cluster-critical")
+    c.close()
+    again = Cluster(clock="virtual", nodes=1, seed=5, state=tmp_path / "c.db")
+    assert again.api.get("PriorityClass", "system-node-critical")["metadata"]["uid"] == uid  # kept as it was
+    assert again.api.get("PriorityClass", "system-cluster-critical")["value"] == 2000000000
+    assert again.kubectl("rollout restart deployment coredns -n kube-system").returncode == 0
+    again.settle(60)
+    dns = [p for p in again.engine.store.list("Pod", "kube-system") if p["metadata"]["name"].startswith("coredns")]
+    assert dns and all(p["spec"]["priority"] == 2000000000 for p in dns)
+    again.close()
+
+
 def test_validation_messages(cluster):
     def invalid(text: str) -> str:
         r = cluster.kubectl("apply -f -", stdin=text)
