@@ -36,6 +36,9 @@ class Kind:
     # Spec changes bump ``metadata.generation`` (the strategy increments it on any change
     # outside status and metadata), so controllers report ``observedGeneration``.
     generation: bool = False
+    # ``metadata.generation`` is 1 from creation on and never moves (a strategy that sets it in
+    # PrepareForCreate only, as PriorityClass's).
+    generation_at_create: bool = False
     # Namespace termination deletes kinds with a rank first, lowest first (controllers before
     # what they make, so nothing is re-created meanwhile), then the rest in registry order.
     deletion_rank: int | None = None
@@ -116,7 +119,7 @@ KINDS: tuple[Kind, ...] = tuple(sorted((
     Kind("RoleBinding", RBAC_GROUP, "v1", "rolebindings", True),
     Kind("Role", RBAC_GROUP, "v1", "roles", True),
     Kind("StorageClass", "storage.k8s.io", "v1", "storageclasses", False, ("sc",)),
-    Kind("PriorityClass", "scheduling.k8s.io", "v1", "priorityclasses", False, ("pc",), generation=True),
+    Kind("PriorityClass", "scheduling.k8s.io", "v1", "priorityclasses", False, ("pc",), generation_at_create=True),
     Kind("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
     Kind("IngressClass", "networking.k8s.io", "v1", "ingressclasses", False),
     Kind("Ingress", "networking.k8s.io", "v1", "ingresses", True, ("ing",), status=True, generation=True),

@@ -168,7 +168,7 @@ class Store:
         self._rv += 1
         meta["resourceVersion"] = str(self._rv)
         meta["creationTimestamp"] = self.clock.timestamp()
-        if BY_KIND[kind].generation:
+        if BY_KIND[kind].generation or BY_KIND[kind].generation_at_create:
             meta["generation"] = 1
         if "deletionTimestamp" in meta or "deletionGracePeriodSeconds" in meta:
             meta.pop("deletionTimestamp", None)
