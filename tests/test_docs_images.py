@@ -18,6 +18,12 @@ DOCS_IMAGES = [
     "gcr.io/google-samples/hello-app:1.0", "gcr.io/google-samples/hello-app:2.0", "registry.k8s.io/hpa-example",
     "docker.io/library/bash:5", "perl:5.34.0", "docker.io/redis:6.0.5", "redis:5.0.4",
     "quay.io/fluentd_elasticsearch/fluentd:v2.5.2", "registry.k8s.io/fluentd-elasticsearch:1.20",
+    "registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24", "registry.k8s.io/goproxy:0.1",
+    "registry.k8s.io/e2e-test-images/jessie-dnsutils:1.3", "registry.k8s.io/kubernetes-zookeeper:1.0-3.4.10",
+    "registry.k8s.io/guestbook:v3", "registry.k8s.io/redis-slave:v2", "registry.k8s.io/etcd:3.5.1-0",
+    "gcr.io/google-samples/cassandra:v13", "gcr.io/google-samples/cassandra:v14", "gcr.io/google-samples/node-hello:1.0",
+    "gcr.io/google-samples/hello-go-gke:1.0", "gcr.io/google-samples/hello-frontend:1.0", "polinux/stress",
+    "vish/stress", "mongo:4.2", "mongo", "wordpress:6.2.1-apache", "selenium/hub:4.0", "minio/minio:latest",
     "registry.k8s.io/fluentd-gcp:1.30", "nginx:1.14.2", "nginx:1.16.1", "nginx:1.7.9", AGNHOST,
 ]
 
@@ -114,3 +120,38 @@ def test_the_docs_pi_job_prints_2000_digits() -> None:
     assert out.startswith("3.14159265358979323846264338327950288419716939937510") and len(out) == 2002
     assert c.api.get("Job", "pi")["status"]["succeeded"] == 1
     assert _pi_digits(10) == "3.141592654"
+
+
+def _pod(name: str, image: str, **container: object) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "main", "image": image, **container}]}}
+
+
+def test_stress_over_its_memory_limit_is_oom_killed() -> None:
+    """The docs' memory-request-limit examples: 150M under a 200Mi limit keeps running, 250M
+    under 100Mi is killed by the kernel (exit 137, OOMKilled) and restarted."""
+    c = Cluster(clock="virtual", seed=1)
+    args = {"command": ["stress"], "args": ["--vm", "1", "--vm-bytes", "150M", "--vm-hang", "1"]}
+    c.api.create(_pod("fits", "polinux/stress", resources={"limits": {"memory": "200Mi"}}, **args))
+    args["args"][3] = "250M"
+    c.api.create(_pod("over", "polinux/stress", resources={"limits": {"memory": "100Mi"}}, **args))
+    c.advance(60)
+    fits = c.api.get("Pod", "fits")["status"]["containerStatuses"][0]
+    assert fits["restartCount"] == 0 and "running" in fits["state"]
+    over = c.api.get("Pod", "over")["status"]["containerStatuses"][0]
+    assert over["restartCount"] >= 1
+    assert over["lastState"]["terminated"]["reason"] == "OOMKilled"
+    assert over["lastState"]["terminated"]["exitCode"] == 137
+
+
+def test_a_server_started_through_sh_c_keeps_running() -> None:
+    """ZooKeeper's example starts its server as ``sh -c "start-zookeeper --servers=3 ..."``:
+    the server runs and listens, and its exec probe script answers."""
+    c = Cluster(clock="virtual", seed=1)
+    probe = {"exec": {"command": ["sh", "-c", "zookeeper-ready 2181"]}, "initialDelaySeconds": 10}
+    c.api.create(_pod("zk", "registry.k8s.io/kubernetes-zookeeper:1.0-3.4.10",
+                      command=["sh", "-c", "start-zookeeper --servers=1 --client_port=2181"],
+                      readinessProbe=probe))
+    c.advance(60)
+    status = c.api.get("Pod", "zk")["status"]["containerStatuses"][0]
+    assert status["ready"] and status["restartCount"] == 0

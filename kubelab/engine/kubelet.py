@@ -624,8 +624,10 @@ class Kubelet(Controller):
         argv = [_expand(a, env) for a in argv]
         mounts = {m["mountPath"]: ps.volumes[m["name"]] for m in c.spec.get("volumeMounts") or ()
                   if m.get("name") in ps.volumes}
+        limit = ((c.spec.get("resources") or {}).get("limits") or {}).get("memory")
         spec = Spec(c.name, c.image_ref, image, argv, env, mounts, bool(c.spec.get("stdin")),
-                    bool(c.spec.get("tty")), c.spec.get("workingDir", ""), bool(c.spec.get("stdinOnce")))
+                    bool(c.spec.get("tty")), c.spec.get("workingDir", ""), bool(c.spec.get("stdinOnce")),
+                    _quantity(str(limit)) if limit is not None else None)
         self._after(ps, CREATE_DELAY, lambda: self._start(ps, c, spec), c=c)
 
     def _start(self, ps: PodState, c: Container, spec: Spec) -> None:
@@ -657,7 +659,8 @@ class Kubelet(Controller):
 
     def _exited(self, ps: PodState, c: Container, proc: Process) -> None:
         code = proc.exit_code or 0
-        c.terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+        reason = "OOMKilled" if proc.oom_killed else "Completed" if code == 0 else "Error"
+        c.terminated = {"exitCode": code, "reason": reason,
                         "startedAt": self.clock.timestamp(proc.started_at),
                         "finishedAt": self.clock.timestamp(proc.finished_at),
                         "containerID": "containerd://" + proc.id}

@@ -56,6 +56,7 @@ class Image:
     startup_error: str = ""
     startup_log: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
+    servers: frozenset[str] = frozenset()  # programs that start the image's server (start-zookeeper)
 
     def has_tag(self, tag: str) -> bool:
         return tag in self.tags or bool(self.tag_pattern and re.fullmatch(self.tag_pattern, tag))
@@ -161,7 +162,8 @@ def _image(name: str, spec: dict[str, Any]) -> Image:
         binaries=frozenset(spec.get("binaries", [])), shell=spec.get("shell", "busybox"),
         sigterm=spec.get("sigterm", "exits"), requires_env=list(spec.get("requires_env", [])),
         startup_error=spec.get("startup_error", ""), startup_log=list(spec.get("startup_log", [])),
-        env={str(k): str(v) for k, v in (spec.get("env") or {}).items()})
+        env={str(k): str(v) for k, v in (spec.get("env") or {}).items()},
+        servers=frozenset(spec.get("servers", [])))
 
 
 def image_digest(ref: Reference) -> str:
@@ -351,6 +353,7 @@ class Spec:
     tty: bool = False
     working_dir: str = ""
     stdin_once: bool = False
+    memory_limit: float | None = None  # bytes: the cgroup's limit the kernel OOM-kills above
 
 
 class StartError(Exception):
@@ -394,6 +397,7 @@ class Process:
         self._kill_timer: Timer | None = None
         self._partial = ""
         self.terminating = False
+        self.oom_killed = False  # the kernel killed it for going over its memory limit
 
     # Host protocol for the shell ------------------------------------------------------------
     def now(self) -> float:
@@ -454,15 +458,32 @@ class Process:
         return prog in applets and prog not in ("cd", "export", "unset", "exit")
 
     def _own(self) -> set[str]:
-        """Programs that are the image's own server (its entrypoint, its default command)."""
-        return {posixpath.basename(p) for p in self.image.entrypoint + self.image.command[:1]}
+        """Programs that are the image's own server (its entrypoint, its default command, the
+        scripts that start it)."""
+        return {posixpath.basename(p) for p in self.image.entrypoint + self.image.command[:1]} | self.image.servers
+
+    def _server_script(self, argv: list[str]) -> list[str] | None:
+        """``sh -c "[exec] SERVER ARGS..."``: the image's server started through a shell (as
+        the ZooKeeper example does): the words of that command line."""
+        if len(argv) != 3 or posixpath.basename(argv[0]) not in ("sh", "bash") or argv[1] != "-c":
+            return None
+        words = argv[2].split()
+        if words[:1] == ["exec"]:
+            words = words[1:]
+        if words and self.image.behaviour != "shell" and posixpath.basename(words[0]) in self._own() \
+                and not any(ch in argv[2] for ch in ";&|`$<>"):
+            return words
+        return None
 
     def start(self) -> None:
         self.started_at = self.clock.now()
         argv = self.command_line()
         prog = posixpath.basename(argv[0])
+        server = self._server_script(argv)
         if self.image.behaviour != "shell" and prog in self._own():
             BEHAVIOURS[self.image.behaviour](self, argv)
+        elif server is not None:
+            BEHAVIOURS[self.image.behaviour](self, server)
         elif len(argv) == 1 and prog in ("sh", "ash", "bash", "python", "python3", "node"):
             if not self.spec.stdin:  # an interactive program reading an empty stdin ends at once
                 self._exit_soon(0)
@@ -728,6 +749,40 @@ def _idle(proc: Process, argv: list[str]) -> None:
         proc.listen(proc.image.port, None)
 
 
+def _http_status(proc: Process, argv: list[str]) -> None:
+    """A server (the Selenium hub) whose HTTP endpoints answer 200 once it listens."""
+    def handle(req: HttpRequest) -> HttpResponse:
+        return HttpResponse(200, '{"value": {"ready": true, "message": "Selenium Grid ready."}}\n',
+                            content_type="application/json")
+
+    proc.listen(proc.image.port or 80, handle)
+
+
+_BYTES = {"": 1, "B": 1, "K": 2 ** 10, "M": 2 ** 20, "G": 2 ** 30}
+
+
+def _stress(proc: Process, argv: list[str]) -> None:
+    """stress (polinux/stress: ``--vm N --vm-bytes 150M``) and vish/stress (``-mem-total``,
+    ``-cpus``): it allocates that much memory and keeps it; above the container's memory
+    limit the kernel's OOM killer ends it (exit 137, OOMKilled), as the docs' example shows."""
+    want = _flag(argv, "vm-bytes", "") or _flag(argv, "mem-total", "")
+    m = re.fullmatch(r"(\d+)([BKMG]?)i?", want.strip(), re.IGNORECASE) if want else None
+    size = int(m.group(1)) * _BYTES[m.group(2).upper()] if m else 0
+    if proc.image.entrypoint[:1] == ["/stress"]:
+        proc.write(f"I0101 00:00:00.000000       1 main.go:26] Allocating \"{want or '0'}\" memory, in "
+                   "\"4Ki\" chunks, with a 1ms sleep between allocations\n")
+    else:
+        workers = _flag(argv, "vm", "0")
+        proc.write(f"stress: info: [1] dispatching hogs: 0 cpu, 0 io, {workers} vm, 0 hdd\n")
+    if size and proc.spec.memory_limit is not None and size > proc.spec.memory_limit:
+        def oom() -> None:
+            if proc.exit_code is None:
+                proc.oom_killed = True
+                proc.exit(137)
+
+        proc.clock.call_later(1.0, oom, True)
+
+
 def _needs_env(proc: Process, argv: list[str]) -> None:
     """Databases that refuse to initialise without a password variable."""
     if not any(proc.env.get(name) for name in proc.image.requires_env):
@@ -899,6 +954,7 @@ BEHAVIOURS: dict[str, Callable[[Process, list[str]], None]] = {
     "http-echo": _http_echo, "text-echo": _text_echo, "nginx": _nginx, "httpd": _httpd,
     "idle": _idle, "needs-env": _needs_env, "agnhost": _agnhost, "hello-app": _hello_app,
     "php-apache": _php_apache, "guestbook": _guestbook, "file-server": _file_server, "perl": _perl,
+    "http-status": _http_status, "stress": _stress,
 }
 
 
