@@ -478,6 +478,9 @@ class Process:
     def start(self) -> None:
         self.started_at = self.clock.now()
         argv = self.command_line()
+        entry = self.image.entrypoint
+        if self.image.behaviour == "shell" and entry and argv[:len(entry)] == entry and len(argv) > len(entry):
+            argv = argv[len(entry):]  # docker-entrypoint.sh execs the command it is given (bash's image)
         prog = posixpath.basename(argv[0])
         server = self._server_script(argv)
         if self.image.behaviour != "shell" and prog in self._own():
