@@ -47,3 +47,30 @@ def test_a_terminal_carries_stderr_in_the_order_written(c):
     # without a terminal the streams stay apart
     r = c.kubectl("exec", "bb", "--", "wget", ip, "-O", "-")
     assert r.stdout.startswith("<!DOCTYPE html>") and r.stderr.startswith(f"Connecting to {ip}")
+
+
+def test_what_the_docs_scripts_use(c):
+    """The docs' counter and logging examples: $((...)), $(...) inside double quotes,
+    $RANDOM, echo -en, [[ ]], break/continue, cp and rev, as busybox sh runs them."""
+    assert sh(c, 'i=0; while true; do echo "$i: $(hostname)"; i=$((i+1)); [ $i -gt 2 ] && break; done') == (
+        "0: bb\n1: bb\n2: bb\n", "", 0)
+    assert sh(c, "echo $(( (7 + 3) % 4 * 2 - 10 / 3 ))") == ("1\n", "", 0)
+    assert sh(c, 'echo "[$(echo a   b)]" [$(echo)]') == ("[a b] []\n", "", 0)
+    out, _, code = sh(c, "echo $RANDOM")
+    assert code == 0 and 0 <= int(out) < 32768
+    assert sh(c, "echo -en 'a\\tb'; echo -n x") == ("a\tbx", "", 0)
+    assert sh(c, "[[ -e /etc/hostname ]] && echo yes; [[ -e /nope ]] || echo no") == ("yes\nno\n", "", 0)
+    assert sh(c, "for x in a b c; do [ $x = b ] && continue; echo $x; done") == ("a\nc\n", "", 0)
+    assert sh(c, "echo abc > /tmp/r; cp /tmp/r /tmp/s; rev /tmp/s") == ("cba\n", "", 0)
+    assert sh(c, "cp /nope /tmp") == ("", "cp: can't stat '/nope': No such file or directory\n"
+                                          "command terminated with exit code 1\n", 1)
+    assert sh(c, "echo $((1/0))")[1].startswith("sh: divide by zero\n")
+
+
+def test_bash_arrays_in_the_indexed_job_example():
+    """The docs' indexed Job picks a word with ${items[$JOB_COMPLETION_INDEX]} in bash."""
+    cluster = Cluster(clock="virtual", seed=5)
+    cluster.kubectl("run b --image=bash:5 -- sleep 3600")
+    cluster.settle()
+    r = cluster.kubectl("exec", "b", "--", "bash", "-c", "items=(foo bar baz); i=1; echo ${items[$i]} ${items[2]} $items")
+    assert (r.stdout, r.returncode) == ("bar baz foo\n", 0)

@@ -35,6 +35,13 @@ class ShellExit(Exception):
         self.code = code
 
 
+class LoopJump(Exception):
+    """``break`` / ``continue``: unwinds to the innermost loop."""
+
+    def __init__(self, again: bool) -> None:
+        self.again = again
+
+
 class FileSystem(Protocol):
     def read(self, path: str) -> str: ...
     def write(self, path: str, text: str, append: bool = False) -> None: ...
@@ -62,10 +69,11 @@ class Host(Protocol):
 
 
 BUSYBOX_APPLETS = frozenset("""sh ash cat cd date echo env exit export false grep head hostname id ls mkdir
-nslookup printenv printf pwd rm sleep tail tar test [ touch true uname unset wc wget whoami ps kill : yes
-""".split())
+nslookup printenv printf pwd rm sleep tail tar test [ [[ touch true uname unset wc wget whoami ps kill : yes
+cp rev break continue""".split())
 BASH_BUILTINS = frozenset("""sh bash cat cd date echo env exit export false grep head hostname id ls mkdir
-printenv printf pwd rm sleep tail tar test [ touch true uname unset wc whoami : yes""".split())
+printenv printf pwd rm sleep tail tar test [ [[ touch true uname unset wc whoami : yes cp rev break
+continue""".split())
 # How often ``tail -f`` looks at its file again (busybox's tail sleeps 1 s between reads).
 TAIL_POLL_SECONDS = 1.0
 # Lines ``yes`` prints between two looks at the clock (a flood, bounded per step).
@@ -342,6 +350,8 @@ class Shell:
     loop_depth: int = 0
     name: str = field(default="sh")
     exited: bool = False  # `exit` ran: an interactive shell ends after this command
+    arrays: dict[str, list[str]] = field(default_factory=dict)  # bash's name=(a b c)
+    random: int = 12345  # $RANDOM's generator state (a shell's own sequence, as ash's)
 
     # entry points ----------------------------------------------------------------------
     def script(self, text: str, io: Streams) -> Run:
@@ -414,14 +424,22 @@ class Shell:
                     ok = (yield from self.run_list(cond, io)) == 0
                     if ok == until:
                         return status
-                    status = yield from self.run_list(body, io)
+                    try:
+                        status = yield from self.run_list(body, io)
+                    except LoopJump as jump:
+                        if not jump.again:
+                            return 0
                     yield Sleep(0, True)  # a loop without sleep still lets time pass fairly
             if kind == "for":
                 _, var, words, body = cmd
                 status = 0
                 for value in [f for w in words for f in self.expand(w)]:
                     self.env[var] = value
-                    status = yield from self.run_list(body, io)
+                    try:
+                        status = yield from self.run_list(body, io)
+                    except LoopJump as jump:
+                        if not jump.again:
+                            return 0
                 return status
             _, branches, other = cmd
             for cond, body in branches:
@@ -432,6 +450,9 @@ class Shell:
             self.loop_depth -= kind in ("while", "for")
 
     def run_simple(self, words: list[Word], redirs: list[Any], io: Streams) -> Run:
+        first = _literal(words[0]) if words else None
+        if first is not None and self.host.flavour == "bash" and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=\(", first):
+            return (yield from self.assign_array(words))
         argv = [f for w in words for f in self.expand(w)]
         assigns = []
         while argv and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", argv[0]):
@@ -477,6 +498,19 @@ class Shell:
                 io.err(f"{self.name}: write error: {_oserror(exc)}\n")
                 return 1
         return status
+
+    def assign_array(self, words: list[Word]) -> Run:
+        """bash's ``name=(a b c)``: the words up to the closing parenthesis."""
+        name, _, head = "".join(self.expand(words[0])).partition("=(")
+        items = [head] if head else []
+        for w in words[1:]:
+            items.extend(self.expand(w))
+        if items and items[-1].endswith(")"):
+            items[-1] = items[-1][:-1]
+        self.arrays[name] = [i for i in items if i != ""]
+        self.env[name] = self.arrays[name][0] if self.arrays[name] else ""
+        return 0
+        yield  # pragma: no cover
 
     # expansion ---------------------------------------------------------------------------
     def expand(self, word: Word) -> list[str]:
@@ -578,11 +612,13 @@ class Shell:
         yield  # pragma: no cover
 
     def cmd_echo(self, args: list[str], io: Streams) -> Run:
-        newline = True
-        if args and args[0] == "-n":
-            newline, args = False, args[1:]
-        elif args and args[0] == "-e":
-            args = [a.encode().decode("unicode_escape") for a in args[1:]]
+        newline, escapes = True, False
+        while args and re.fullmatch(r"-[neE]+", args[0]):  # -n, -e, -en, -ne...
+            newline = newline and "n" not in args[0]
+            escapes = "e" in args[0] or escapes
+            args = args[1:]
+        if escapes:
+            args = [a.encode().decode("unicode_escape") for a in args]
         io.out(" ".join(args) + ("\n" if newline else ""))
         return 0
         yield  # pragma: no cover
@@ -760,6 +796,53 @@ class Shell:
         return 0
         yield  # pragma: no cover
 
+    def cmd_break(self, args: list[str], io: Streams) -> Run:
+        if self.loop_depth:
+            raise LoopJump(False)
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_continue(self, args: list[str], io: Streams) -> Run:
+        if self.loop_depth:
+            raise LoopJump(True)
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_cp(self, args: list[str], io: Streams) -> Run:
+        files = [a for a in args if not a.startswith("-")]
+        if len(files) < 2:
+            io.err("cp: missing destination file operand\n" if files else "cp: missing file operand\n")
+            return 1
+        *sources, dest = files
+        status = 0
+        for src in sources:
+            target = self.path(dest)
+            if self.host.fs.isdir(target):
+                target = posixpath.join(target, posixpath.basename(src))
+            try:
+                self.host.fs.write(target, self.host.fs.read(self.path(src)))
+            except OSError as exc:
+                io.err(f"cp: can't stat '{src}': {_oserror(exc)}\n" if not self.host.fs.exists(self.path(src))
+                       else f"cp: can't create '{target}': {_oserror(exc)}\n")
+                status = 1
+        return status
+        yield  # pragma: no cover
+
+    def cmd_rev(self, args: list[str], io: Streams) -> Run:
+        """Each line reversed (util-linux's and busybox's rev)."""
+        texts = [io.stdin] if not args else []
+        status = 0
+        for arg in args:
+            try:
+                texts.append(self.host.fs.read(self.path(arg)))
+            except OSError as exc:
+                self._can_not_open("rev", arg, exc, io)
+                status = 1
+        for text in texts:
+            io.out("".join(line[::-1] + "\n" for line in text.splitlines()))
+        return status
+        yield  # pragma: no cover
+
     def cmd_mkdir(self, args: list[str], io: Streams) -> Run:
         parents = any(a.startswith("-") and "p" in a for a in args)
         for arg in (a for a in args if not a.startswith("-")):
@@ -914,7 +997,7 @@ class Shell:
         fs.mkdir(path)
 
     def cmd_test(self, args: list[str], io: Streams) -> Run:
-        if args and args[-1] == "]":
+        if args and args[-1] in ("]", "]]"):
             args = args[:-1]
         return 0 if _test(args, self.host.fs, self.path) else 1
         yield  # pragma: no cover
@@ -1194,7 +1277,7 @@ def _applet_error(exc: Exception) -> str:
 
 
 def _ident(name: str) -> str:
-    return {"[": "test", ":": "true"}.get(name, name.replace("-", "_"))
+    return {"[": "test", "[[": "test", ":": "true"}.get(name, name.replace("-", "_"))
 
 
 def _oserror(exc: OSError) -> str:
@@ -1222,7 +1305,8 @@ def _join(fields: list[str], value: str, split: bool) -> list[str]:
     return out
 
 
-_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([?$#0-9]))")
+_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*)|([?$#0-9])"
+                  r"|\{([A-Za-z_][A-Za-z0-9_]*)\[([^\]]*)\]\})")
 
 
 def _variables(text: str, sh: Shell) -> Iterable[tuple[str, bool]]:
@@ -1231,7 +1315,15 @@ def _variables(text: str, sh: Shell) -> Iterable[tuple[str, bool]]:
         if m.start() > pos:
             yield text[pos:m.start()], False
         name = m.group(1) or m.group(2) or m.group(3)
-        if name == "?":
+        if m.group(4):  # ${name[index]}
+            index = "".join(piece for piece, _ in _variables(m.group(5), sh)).strip()
+            items = sh.arrays.get(m.group(4)) or ([sh.env[m.group(4)]] if m.group(4) in sh.env else [])
+            value = items[int(index)] if index.lstrip("-").isdigit() and -len(items) <= int(index) < len(items) \
+                else ""
+        elif name == "RANDOM":
+            sh.random = (sh.random * 1103515245 + 12345) % 2 ** 31
+            value = str(sh.random % 32768)
+        elif name == "?":
             value = str(sh.status)
         elif name == "$":
             value = "1"
