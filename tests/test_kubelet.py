@@ -421,3 +421,30 @@ def test_an_image_change_restarts_the_container_with_the_new_image(c: Cluster) -
     fixed = state(c, "typo")
     assert "running" in fixed["state"] and fixed["image"] == "docker.io/library/nginx:latest"
     assert fixed["restartCount"] == 0
+
+
+def test_native_sidecar_runs_beside_the_main_containers_and_lets_a_job_complete():
+    """A restartable init container (restartPolicy: Always) starts before the main
+    containers without having to exit, is restarted when it exits, and is stopped once the
+    main containers are done: the docs' job-sidecar.yaml completes."""
+    from kubelab import Cluster
+
+    c = Cluster(clock="virtual", seed=3)
+    volume = [{"name": "data", "mountPath": "/opt"}]
+    c.api.create({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "with-sidecar"}, "spec": {
+        "template": {"spec": {
+            "restartPolicy": "Never", "volumes": [{"name": "data", "emptyDir": {}}],
+            "initContainers": [{"name": "shipper", "image": "alpine", "restartPolicy": "Always",
+                                "command": ["sh", "-c", "tail -F /opt/logs.txt"], "volumeMounts": volume}],
+            "containers": [{"name": "main", "image": "alpine", "volumeMounts": volume,
+                            "command": ["sh", "-c", "sleep 5; echo logging > /opt/logs.txt"]}]}}}})
+    c.advance(3)
+    pod = c.api.list("Pod", "default", label_selector="job-name=with-sidecar")["items"][0]
+    init = pod["status"]["initContainerStatuses"][0]
+    assert "running" in init["state"] and init["ready"] is True
+    assert [x["status"] for x in pod["status"]["conditions"] if x["type"] == "Initialized"] == ["True"]
+    c.advance(120)
+    job = c.api.get("Job", "with-sidecar")
+    assert [x["type"] for x in job["status"]["conditions"] if x["status"] == "True"][-1] == "Complete"
+    name = pod["metadata"]["name"]
+    assert "logging" in c.api.logs(name, "default", "shipper")

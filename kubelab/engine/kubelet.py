@@ -114,6 +114,7 @@ class Container:
     timers: list[Timer] = field(default_factory=list)  # this container's pending pull/create/back-off steps
     changed: bool = False  # its image changed: restart it whatever the restart policy says
     ephemeral: bool = False  # added by kubectl debug: runs once, never restarts, no readiness
+    started_once: bool = False  # a sidecar that has started: the next init container may start
 
     @property
     def name(self) -> str:
@@ -130,6 +131,18 @@ class Container:
     @property
     def succeeded(self) -> bool:
         return self.terminated is not None and self.terminated["exitCode"] == 0
+
+    @property
+    def sidecar(self) -> bool:
+        """A restartable init container (restartPolicy Always, KEP-753): it starts in order with
+        the init containers, keeps running beside the main ones, and is restarted whenever it
+        exits."""
+        return self.init and self.spec.get("restartPolicy") == "Always"
+
+    @property
+    def initialized(self) -> bool:
+        """Done as an init container: exited 0, or (a sidecar) started once."""
+        return self.started_once if self.sidecar else self.succeeded
 
 
 @dataclass(slots=True)
@@ -405,13 +418,31 @@ class Kubelet(Controller):
             return
         self._spec_changes(ps, pod)
         for c in ps.init:
+            if c.sidecar and c.started_once:
+                self._drive(ps, pod, c)  # restarted if it exited, as long as the pod runs
+                continue
             if c.succeeded:
                 continue
             self._drive(ps, pod, c)
             return
         for c in ps.main:
             self._drive(ps, pod, c)
+        self._stop_sidecars(ps, pod)
         self._ephemeral(ps, pod)
+
+    def _stop_sidecars(self, ps: PodState, pod: Obj) -> None:
+        """Once every main container has exited for good (a Job's pod), the kubelet stops the
+        sidecars, so that the pod can complete (killContainersWithSyncResult for restartable
+        init containers)."""
+        sidecars = [c for c in ps.init if c.sidecar]
+        if not sidecars or any(c.running or c.terminated is None or self._should_restart(pod, c) for c in ps.main):
+            return
+        for c in sidecars:
+            c.stuck = True  # not restarted any more
+            if not c.running or c.proc is None:
+                continue
+            if not c.proc.terminating:
+                c.proc.terminate(float(self._grace(pod)))
 
     def _ephemeral(self, ps: PodState, pod: Obj) -> None:
         """Start the ephemeral containers kubectl debug added, once each, while the pod runs
@@ -504,6 +535,8 @@ class Kubelet(Controller):
         if c.ephemeral:
             return False
         policy = pod["spec"].get("restartPolicy", "Always")
+        if c.sidecar:  # restarted while the main containers run (_stop_sidecars ends it after)
+            return True
         if c.init:
             return not c.succeeded and policy != "Never"
         return policy == "Always" or (policy == "OnFailure" and not c.succeeded)
@@ -646,7 +679,8 @@ class Kubelet(Controller):
             return
         self._event(ps, "Normal", "Created", f"Created container: {c.name}", c)
         c.proc, c.busy, c.waiting = proc, False, None
-        c.ready = "readinessProbe" not in c.spec and not c.init
+        c.ready = "readinessProbe" not in c.spec and (not c.init or c.sidecar)
+        c.started_once = True
         c.probe_ok, c.probe_fail = 0, {}
         proc.start()
         self._event(ps, "Normal", "Started", f"Started container {c.name}", c)
@@ -1054,7 +1088,7 @@ class Kubelet(Controller):
         st["state"] = state
         st["lastState"] = {"terminated": {k: v for k, v in c.last_terminated.items() if k != "containerID" or v}} \
             if c.last_terminated else self._shared((), dict)
-        st["ready"] = c.ready if not c.init else c.succeeded
+        st["ready"] = c.ready if not c.init or c.sidecar else c.succeeded
         st["restartCount"] = c.restart_count
         st["image"] = ref.canonical if ref and proc is not None else c.spec.get("image", "")
         st["imageID"] = self._shared(("imageID", ref.canonical), lambda: f"{ref.domain}/{ref.path}@{image_digest(ref)}") \
@@ -1067,8 +1101,8 @@ class Kubelet(Controller):
     def _status(self, ps: PodState, pod: Obj) -> dict[str, Any]:
         old = pod.get("status") or {}
         now = self.clock.timestamp()
-        initialized = all(c.succeeded for c in ps.init)
-        main_ready = [c for c in ps.main if not c.ready]
+        initialized = all(c.initialized for c in ps.init)
+        main_ready = [c for c in ps.init if c.sidecar and not c.ready] + [c for c in ps.main if not c.ready]
         phase = self._phase(ps, pod, initialized)
         done = phase in ("Succeeded", "Failed")
         before: dict[str, dict[str, Any]] = {}
@@ -1094,7 +1128,7 @@ class Kubelet(Controller):
             return self._shared(("condition", type_, status, since, reason, message), lambda: c)
 
         unready = f"containers with unready status: [{' '.join(c.name for c in main_ready)}]"
-        incomplete = [c.name for c in ps.init if not c.succeeded]
+        incomplete = [c.name for c in ps.init if not c.initialized]
         conditions = [
             cond("PodReadyToStartContainers", ps.sandbox is not None and not (done and ps.terminating)),
             cond("Initialized", initialized, *(("", "") if initialized else (
