@@ -448,3 +448,31 @@ def test_native_sidecar_runs_beside_the_main_containers_and_lets_a_job_complete(
     assert [x["type"] for x in job["status"]["conditions"] if x["status"] == "True"][-1] == "Complete"
     name = pod["metadata"]["name"]
     assert "logging" in c.api.logs(name, "default", "shipper")
+
+
+def test_host_aliases_and_dns_config_shape_etc_hosts_and_resolv_conf():
+    """hostAliases are appended to the managed /etc/hosts; dnsPolicy None keeps only
+    dnsConfig, and ClusterFirst merges dnsConfig into the cluster's resolv.conf."""
+    from kubelab import Cluster
+
+    c = Cluster(clock="virtual", seed=3)
+    box = {"name": "box", "image": "busybox", "command": ["sleep", "3600"]}
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "aliases"}, "spec": {
+        "containers": [box], "hostAliases": [{"ip": "10.1.2.3", "hostnames": ["foo.remote", "bar.remote"]}],
+        "dnsPolicy": "None", "dnsConfig": {"nameservers": ["192.0.2.1"], "searches": ["ns1.svc.example"],
+                                            "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]}}})
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "merged"}, "spec": {
+        "containers": [box], "dnsConfig": {"searches": ["my.suffix"], "options": [{"name": "ndots", "value": "1"}]}}})
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "plain"}, "spec": {"containers": [box]}})
+    c.advance(20)
+
+    def cat(pod: str, path: str) -> str:
+        return c.api.exec(pod, "default", None, ["cat", path]).stdout
+
+    assert cat("aliases", "/etc/hosts").endswith("\n# Entries added by HostAliases.\n10.1.2.3\tfoo.remote\tbar.remote\n")
+    assert cat("aliases", "/etc/resolv.conf") == "search ns1.svc.example\nnameserver 192.0.2.1\noptions ndots:2 edns0\n"
+    assert cat("merged", "/etc/resolv.conf") == ("search default.svc.cluster.local svc.cluster.local cluster.local "
+                                                 "my.suffix\nnameserver 10.96.0.10\noptions ndots:1\n")
+    assert cat("plain", "/etc/resolv.conf") == ("search default.svc.cluster.local svc.cluster.local cluster.local\n"
+                                                "nameserver 10.96.0.10\noptions ndots:5\n")
+    assert "HostAliases" not in cat("plain", "/etc/hosts")

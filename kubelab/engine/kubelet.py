@@ -27,7 +27,7 @@ from kubelab.engine.clock import Timer
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.disks import Disks
 from kubelab.engine.events import Recorder
-from kubelab.engine.network import ConnectError, HttpRequest, Network, Sandbox
+from kubelab.engine.network import DNS_SERVER, ConnectError, HttpRequest, Network, Sandbox
 from kubelab.engine.session import ProcessSession
 from kubelab.engine.runtime import (Catalog, InvalidImageName, Process, PullError, Reference, Runtime, Spec,
                                     StartError, Volume, image_digest, parse_reference)
@@ -660,8 +660,30 @@ class Kubelet(Controller):
         limit = ((c.spec.get("resources") or {}).get("limits") or {}).get("memory")
         spec = Spec(c.name, c.image_ref, image, argv, env, mounts, bool(c.spec.get("stdin")),
                     bool(c.spec.get("tty")), c.spec.get("workingDir", ""), bool(c.spec.get("stdinOnce")),
-                    _quantity(str(limit)) if limit is not None else None)
+                    _quantity(str(limit)) if limit is not None else None,
+                    self._resolv_conf(pod), _host_aliases(pod))
         self._after(ps, CREATE_DELAY, lambda: self._start(ps, c, spec), c=c)
+
+    def _resolv_conf(self, pod: Obj) -> str | None:
+        """The pod's resolv.conf when its dnsPolicy or dnsConfig changes the cluster's
+        (GetPodDNS in pkg/kubelet/network/dns/dns.go): None keeps only dnsConfig; ClusterFirst
+        appends dnsConfig's nameservers and searches and merges its options."""
+        spec = pod["spec"]
+        config = spec.get("dnsConfig") or {}
+        policy = spec.get("dnsPolicy") or "ClusterFirst"
+        if policy != "None" and not config:
+            return None
+        servers: list[str] = [] if policy == "None" else [DNS_SERVER]
+        searches: list[str] = [] if policy == "None" else self.network.search_path(pod["metadata"]["namespace"])
+        options: dict[str, str | None] = {} if policy == "None" else {"ndots": "5"}
+        servers += [s for s in config.get("nameservers") or () if s not in servers]
+        searches += [s for s in config.get("searches") or () if s not in searches]
+        for opt in config.get("options") or ():
+            options[opt["name"]] = opt.get("value")
+        lines = ([f"search {' '.join(searches)}"] if searches else []) + [f"nameserver {s}" for s in servers[:3]]
+        if options:
+            lines.append("options " + " ".join(k if v is None else f"{k}:{v}" for k, v in options.items()))
+        return "".join(line + "\n" for line in lines)
 
     def _start(self, ps: PodState, c: Container, spec: Spec) -> None:
         assert ps.sandbox is not None
@@ -1333,6 +1355,15 @@ def _expand(text: str, env: dict[str, str]) -> str:
     if "$" not in text:  # nothing to expand (most values)
         return text
     return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)", sub, text)
+
+
+def _host_aliases(pod: Obj) -> str:
+    """hostAliases as the kubelet appends them to the managed /etc/hosts."""
+    aliases = pod["spec"].get("hostAliases") or ()
+    if not aliases:
+        return ""
+    return "\n# Entries added by HostAliases.\n" + "".join(
+        f"{a.get('ip', '')}\t" + "\t".join(a.get("hostnames") or ()) + "\n" for a in aliases)
 
 
 def _field_value(pod: Obj, path: str) -> str | None:

@@ -354,6 +354,8 @@ class Spec:
     working_dir: str = ""
     stdin_once: bool = False
     memory_limit: float | None = None  # bytes: the cgroup's limit the kernel OOM-kills above
+    resolv_conf: str | None = None  # the pod's own (dnsPolicy None / dnsConfig); None: the cluster's
+    host_aliases: str = ""  # the pod's hostAliases, as the kubelet appends them to /etc/hosts
 
 
 class StartError(Exception):
@@ -424,8 +426,9 @@ class Process:
         return {
             "/etc/hostname": self.hostname + "\n",
             "/etc/hosts": ("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
-                           "ip6-localhost ip6-loopback\n" + f"{self.sandbox.ip}\t{self.hostname}\n"),
-            "/etc/resolv.conf": net.resolv_conf(self.sandbox.namespace),
+                           "ip6-localhost ip6-loopback\n" + f"{self.sandbox.ip}\t{self.hostname}\n"
+                           + self.spec.host_aliases),
+            "/etc/resolv.conf": self.spec.resolv_conf or net.resolv_conf(self.sandbox.namespace),
             "/etc/os-release": "NAME=\"Linux\"\nID=linux\n",
         }
 
