@@ -476,3 +476,18 @@ def test_host_aliases_and_dns_config_shape_etc_hosts_and_resolv_conf():
     assert cat("plain", "/etc/resolv.conf") == ("search default.svc.cluster.local svc.cluster.local cluster.local\n"
                                                 "nameserver 10.96.0.10\noptions ndots:5\n")
     assert "HostAliases" not in cat("plain", "/etc/hosts")
+
+
+def test_env_references_expand_once_in_order():
+    """The docs' dependent-envars.yaml: $(VAR) sees only variables defined before it, an
+    unknown reference stays as written, and $$ escapes, each value expanded exactly once."""
+    from kubelab import Cluster
+
+    c = Cluster(clock="virtual", seed=3)
+    env = [{"name": "EARLY", "value": "$(PROTOCOL)://h"}, {"name": "PROTOCOL", "value": "https"},
+           {"name": "LATE", "value": "$(PROTOCOL)://h"}, {"name": "ESCAPED", "value": "$$(PROTOCOL)://h"}]
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "deps"}, "spec": {
+        "containers": [{"name": "box", "image": "busybox", "command": ["sleep", "3600"], "env": env}]}})
+    c.advance(20)
+    out = c.api.exec("deps", "default", None, ["printenv", "EARLY", "LATE", "ESCAPED"]).stdout
+    assert out == "$(PROTOCOL)://h\nhttps://h\n$(PROTOCOL)://h\n"

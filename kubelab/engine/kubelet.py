@@ -653,7 +653,7 @@ class Kubelet(Controller):
         command, args = c.spec.get("command"), c.spec.get("args")
         argv = list(command or []) + list(args or []) if command else \
             (image.entrypoint + list(args) if args else [])
-        env = compact({k: _expand(v, env) for k, v in env.items()})
+        env = compact(env)  # values were expanded in order, once (makeEnvironmentVariables)
         argv = [_expand(a, env) for a in argv]
         mounts = {m["mountPath"]: ps.volumes[m["name"]] for m in c.spec.get("volumeMounts") or ()
                   if m.get("name") in ps.volumes}
