@@ -170,3 +170,23 @@ def test_limit_type_must_be_standard_or_qualified():
                                       "spec:\n  limits:\n  - type: Foo\n    max: {cpu: 1}\n")
     assert r.stderr == ('The LimitRange "a" is invalid: spec.limits[0].type: Invalid value: "Foo": '
                         'must be a standard limit type or fully qualified\n')
+
+
+def test_claims_must_fit_a_persistentvolumeclaim_limit_range():
+    """The docs' storagelimits.yaml: a claim over the max or under the min storage is
+    Forbidden at admission; one in between is created."""
+    c = Cluster(clock="virtual", seed=1)
+    c.api.create({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "storagelimits"}, "spec": {
+        "limits": [{"type": "PersistentVolumeClaim", "max": {"storage": "2Gi"}, "min": {"storage": "1Gi"}}]}})
+
+    def claim(name: str, size: str) -> str:
+        r = c.kubectl("apply", "-f", "-", stdin=(
+            f"apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: {name}}}\nspec:\n"
+            f"  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: {size}}}}}\n"))
+        return r.stdout + r.stderr
+
+    assert 'persistentvolumeclaims "big" is forbidden: maximum storage usage per PersistentVolumeClaim is 2Gi, ' \
+           'but request is 5Gi' in claim("big", "5Gi")
+    assert 'persistentvolumeclaims "small" is forbidden: minimum storage usage per PersistentVolumeClaim is 1Gi, ' \
+           'but request is 500Mi' in claim("small", "500Mi")
+    assert claim("fits", "1500Mi") == "persistentvolumeclaim/fits created\n"

@@ -3,7 +3,8 @@ pod's containers get the namespace's LimitRange defaults, then the pod must fit 
 LimitRange's min, max and maxLimitRequestRatio, or it is Forbidden with the plugin's words.
 
 Only pod creation is admitted, as upstream (SupportsAttributes: containers cannot change on
-update). PersistentVolumeClaim items are accepted in a LimitRange but kubelab has no claims.
+update). A new PersistentVolumeClaim must fit PersistentVolumeClaim items' min and max storage
+(PersistentVolumeClaimValidateLimitFunc).
 """
 from __future__ import annotations
 
@@ -148,6 +149,41 @@ def violations(pod: Obj, limit_range: Obj) -> list[str]:
     return found
 
 
+def claim_violations(claim: Obj, limit_range: Obj) -> list[str]:
+    """PersistentVolumeClaimValidateLimitFunc: min against requests and limits, max against
+    what the claim requests (maxRequestConstraint)."""
+    resources = (claim.get("spec") or {}).get("resources") or {}
+    request, limit = _quantities(resources.get("requests")), _quantities(resources.get("limits"))
+    found: list[str] = []
+    kind = "PersistentVolumeClaim"
+    for item in (limit_range.get("spec") or {}).get("limits") or []:
+        if item.get("type") != kind:
+            continue
+        for name, enforced in sorted(_quantities(item.get("min")).items()):
+            message = _min(kind, name, enforced, request, limit)
+            if message:
+                found.append(message)
+        for name, enforced in sorted(_quantities(item.get("max")).items()):
+            req = request.get(name)
+            if req is None:
+                found.append(f"maximum {name} usage per {kind} is {enforced}.  No request is specified")
+            elif _observed(req, None, enforced)[0] > _observed(req, None, enforced)[2]:
+                found.append(f"maximum {name} usage per {kind} is {enforced}, but request is {req}")
+    return found
+
+
+def admit_claim(store: Store, claim: Obj) -> None:
+    """A new claim against its namespace's LimitRanges: Forbidden with the plugin's words."""
+    meta = claim.get("metadata") or {}
+    messages: list[str] = []
+    for limit_range in sorted(store.list("LimitRange", meta.get("namespace", "")), key=lambda r: r["metadata"]["name"]):
+        messages += [m for m in claim_violations(claim, limit_range) if m not in messages]
+    if messages:
+        body = messages[0] if len(messages) == 1 else "[" + ", ".join(messages) + "]"
+        name = meta.get("name", "")
+        raise errors.forbidden("persistentvolumeclaims", name, f'persistentvolumeclaims "{name}" is forbidden: {body}')
+
+
 def admit_pod(store: Store, pod: Obj) -> None:
     """Mutate then validate a new pod against its namespace's LimitRanges; raise Forbidden
     (one message, or ``[a, b]`` as apimachinery's aggregate prints several)."""
@@ -174,9 +210,14 @@ def admit_pod(store: Store, pod: Obj) -> None:
 
 
 def install(engine: Engine, api: APIServer) -> None:
-    """Admit pod creation through the namespace's LimitRanges."""
+    """Admit pod and claim creation through the namespace's LimitRanges."""
     def admit(obj: Obj, old: Obj | None, dry_run: bool) -> None:
         if old is None:
             admit_pod(engine.store, obj)
 
+    def admit_new_claim(obj: Obj, old: Obj | None, dry_run: bool) -> None:
+        if old is None:
+            admit_claim(engine.store, obj)
+
     api.add_hook("Pod", admit)
+    api.add_hook("PersistentVolumeClaim", admit_new_claim)
