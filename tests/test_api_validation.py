@@ -304,3 +304,37 @@ def test_probes():
         'spec.containers[0].startupProbe.httpGet.port: Invalid value: "Bad_Name": must contain only alpha-numeric '
         "characters (a-z, 0-9), and hyphens (-)",
     ]
+
+
+def test_seccomp_profile_localhost_needs_its_profile():
+    err = create_error(pod(securityContext={"seccompProfile": {"type": "Localhost"}}))
+    assert str(err) == ('Pod "p" is invalid: spec.securityContext.seccompProfile.localhostProfile: Required value: '
+                        'must be set when seccomp type is Localhost')
+    err = create_error(pod({"name": "c", "image": "nginx", "securityContext": {"seccompProfile": {"type": "Strict"}}}))
+    assert 'spec.containers[0].securityContext.seccompProfile.type: Unsupported value: "Strict": supported values: ' \
+           '"Localhost", "RuntimeDefault", "Unconfined"' in str(err)
+    create(pod(securityContext={"seccompProfile": {"type": "Localhost", "localhostProfile": "profiles/audit.json"}}))
+    create(pod(securityContext={"seccompProfile": {"type": "RuntimeDefault"}}))
+
+
+@pytest.mark.parametrize("type_, data, message", [
+    ("kubernetes.io/dockercfg", {"config": "e30="}, "data[.dockercfg]: Required value"),
+    ("kubernetes.io/ssh-auth", {}, "data[ssh-privatekey]: Required value"),
+    ("kubernetes.io/service-account-token", {}, "metadata.annotations[kubernetes.io/service-account.name]: "
+                                                "Required value"),
+])
+def test_typed_secrets_need_their_keys(type_, data, message):
+    err = create_error({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "type": type_, "data": data})
+    assert str(err) == f'Secret "s" is invalid: {message}'
+
+
+def test_a_single_stack_cluster_refuses_ipv6_and_require_dual_stack():
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+           "spec": {"ports": [{"port": 80}], "ipFamilies": ["IPv6"]}}
+    assert str(create_error(svc)) == 'Service "s" is invalid: spec.ipFamilies[0]: Invalid value: "IPv6": ' \
+                                     'not configured on this cluster'
+    svc["spec"] = {"ports": [{"port": 80}], "ipFamilyPolicy": "RequireDualStack"}
+    assert 'spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this cluster is not configured for ' \
+           'dual-stack services' in str(create_error(svc))
+    svc["spec"] = {"ports": [{"port": 80}], "ipFamilyPolicy": "PreferDualStack", "ipFamilies": ["IPv4"]}
+    create(svc)

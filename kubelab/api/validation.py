@@ -594,6 +594,24 @@ def _host_port_conflicts(containers: list[Obj], path: str) -> Errs:
     return errs
 
 
+_SECCOMP_TYPES = ("Localhost", "RuntimeDefault", "Unconfined")
+
+
+def _seccomp(context: Any, path: str) -> Errs:
+    """validateSeccompProfileField: a known type; Localhost needs its localhostProfile."""
+    profile = context.get("seccompProfile") if isinstance(context, dict) else None
+    if not isinstance(profile, dict):
+        return []
+    kind = profile.get("type", "")
+    if not kind:
+        return [required(f"{path}.seccompProfile.type", "type is required when seccompProfile is set")]
+    if kind not in _SECCOMP_TYPES:
+        return [not_supported(f"{path}.seccompProfile.type", kind, _SECCOMP_TYPES)]
+    if kind == "Localhost" and profile.get("localhostProfile") is None:
+        return [required(f"{path}.seccompProfile.localhostProfile", "must be set when seccomp type is Localhost")]
+    return []
+
+
 def pod_spec(spec: Obj, path: str, restart_policies: tuple[str, ...] = _RESTART,
              claims: frozenset[str] = frozenset()) -> Errs:
     """ValidatePodSpec: containers, volumes, policies. ``restart_policies`` narrows what
@@ -607,6 +625,11 @@ def pod_spec(spec: Obj, path: str, restart_policies: tuple[str, ...] = _RESTART,
     errs += _containers(containers, f"{path}.containers", volumes)
     errs += _host_port_conflicts(containers, f"{path}.containers")
     errs += _containers(spec.get("initContainers") or [], f"{path}.initContainers", volumes)
+    errs += _seccomp(spec.get("securityContext"), f"{path}.securityContext")
+    for group in ("containers", "initContainers"):
+        for i, c in enumerate(spec.get(group) or []):
+            if isinstance(c, dict):
+                errs += _seccomp(c.get("securityContext"), f"{path}.{group}[{i}].securityContext")
     names = [c.get("name") for c in containers]
     for i, c in enumerate(spec.get("initContainers") or []):
         if c.get("name") and c.get("name") in names:
@@ -899,6 +922,26 @@ def _go_service_port(port: Obj) -> _Raw:
                 f'TargetPort:{t}, NodePort:{port.get("nodePort", 0)}}}')
 
 
+_IP_FAMILIES = ("IPv4", "IPv6")
+
+
+def _ip_families(spec: Obj, old: Obj | None) -> Errs:
+    """The families a new Service asks for, on kubelab's single-stack IPv4 cluster: an unknown
+    family is unsupported (ValidateService); IPv6 or RequireDualStack is refused by the
+    registry's allocator (initIPFamilyFields in alloc.go)."""
+    if old is not None or spec.get("type") == "ExternalName":
+        return []
+    errs: Errs = []
+    for i, family in enumerate(spec.get("ipFamilies") or []):
+        if family not in _IP_FAMILIES:
+            errs.append(not_supported(f"spec.ipFamilies[{i}]", family, _IP_FAMILIES))
+        elif family != "IPv4":
+            errs.append(invalid(f"spec.ipFamilies[{i}]", family, "not configured on this cluster"))
+    if spec.get("ipFamilyPolicy") == "RequireDualStack":
+        errs.append(invalid("spec.ipFamilyPolicy", "RequireDualStack", "this cluster is not configured for dual-stack services"))
+    return errs
+
+
 def _service(obj: Obj, old: Obj | None) -> Errs:
     spec = obj.get("spec") or {}
     errs: Errs = []
@@ -951,6 +994,7 @@ def _service(obj: Obj, old: Obj | None) -> Errs:
             errs.append(duplicate(p, _go_service_port(port)))
         seen.add(key)
     errs += _labels(spec.get("selector"), "spec.selector")
+    errs += _ip_families(spec, old)
     affinity = spec.get("sessionAffinity", "")
     if affinity not in ("ClientIP", "None"):
         errs.append(not_supported("spec.sessionAffinity", affinity, ("ClientIP", "None")))
@@ -1008,6 +1052,13 @@ def _secret(obj: Obj, old: Obj | None) -> Errs:
         errs.append(required("data[.dockerconfigjson]"))
     elif kind == "kubernetes.io/basic-auth" and "username" not in data and "password" not in data:
         errs.append(required("data[username]"))
+    elif kind == "kubernetes.io/dockercfg" and ".dockercfg" not in data:
+        errs.append(required("data[.dockercfg]"))
+    elif kind == "kubernetes.io/ssh-auth" and not data.get("ssh-privatekey"):
+        errs.append(required("data[ssh-privatekey]"))
+    elif kind == "kubernetes.io/service-account-token" and \
+            not ((obj.get("metadata") or {}).get("annotations") or {}).get("kubernetes.io/service-account.name"):
+        errs.append(required("metadata.annotations[kubernetes.io/service-account.name]"))
     if old is not None and old.get("type", "") != kind:
         errs.append(invalid("type", kind, "field is immutable"))
     return errs + _immutable_data(obj, old, ("data",))
