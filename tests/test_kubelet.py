@@ -491,3 +491,28 @@ def test_env_references_expand_once_in_order():
     c.advance(20)
     out = c.api.exec("deps", "default", None, ["printenv", "EARLY", "LATE", "ESCAPED"]).stdout
     assert out == "$(PROTOCOL)://h\nhttps://h\n$(PROTOCOL)://h\n"
+
+
+def test_post_start_hook_and_termination_message():
+    """The docs' lifecycle-events.yaml: the postStart exec hook runs as the container starts;
+    a failing one kills it (FailedPostStartHook). termination.yaml: what the container wrote to
+    /dev/termination-log is its terminated state's message."""
+    from kubelab import Cluster
+
+    c = Cluster(clock="virtual", seed=3)
+    hook = {"postStart": {"exec": {"command": ["/bin/sh", "-c", "echo hello > /usr/share/message"]}}}
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "hooked"}, "spec": {
+        "containers": [{"name": "web", "image": "nginx", "lifecycle": hook}]}})
+    bad = {"postStart": {"exec": {"command": ["sh", "-c", "exit 3"]}}}
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "badhook"}, "spec": {
+        "containers": [{"name": "web", "image": "nginx", "lifecycle": bad}]}})
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bye"}, "spec": {"restartPolicy": "Never",
+        "containers": [{"name": "bye", "image": "debian", "command": ["sh", "-c", "echo Sleep expired > /dev/termination-log"]}]}})
+    c.advance(30)
+    assert c.api.exec("hooked", "default", None, ["cat", "/usr/share/message"]).stdout == "hello\n"
+    reasons = [e["reason"] for e in c.api.list("Event", "default")["items"]
+               if e["involvedObject"]["name"] == "badhook"]
+    assert "FailedPostStartHook" in reasons
+    assert c.api.get("Pod", "badhook")["status"]["containerStatuses"][0]["restartCount"] >= 1
+    term = c.api.get("Pod", "bye")["status"]["containerStatuses"][0]["state"]["terminated"]
+    assert (term["reason"], term["message"]) == ("Completed", "Sleep expired\n")

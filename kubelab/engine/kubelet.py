@@ -13,6 +13,7 @@ import base64
 import copy
 import functools
 import hashlib
+import json
 import math
 import posixpath
 import re
@@ -705,6 +706,8 @@ class Kubelet(Controller):
         c.started_once = True
         c.probe_ok, c.probe_fail = 0, {}
         proc.start()
+        if not self._post_start(ps, c, proc):
+            return
         self._event(ps, "Normal", "Started", f"Started container {c.name}", c)
         for kind in ("readinessProbe", "livenessProbe"):
             probe = c.spec.get(kind)
@@ -713,10 +716,30 @@ class Kubelet(Controller):
                 self._after(ps, first, lambda k=kind, p=proc: self._probe(ps, c, p, k),
                             progress=kind == "readinessProbe")
 
+    def _post_start(self, ps: PodState, c: Container, proc: Process) -> bool:
+        """The postStart exec hook, run as the container starts (runner.Run in lifecycle):
+        when it fails the container is killed (FailedPostStartHook) and restarted by policy."""
+        hook = ((c.spec.get("lifecycle") or {}).get("postStart") or {}).get("exec")
+        if not hook or not hook.get("command"):
+            return True
+        result = proc.exec(list(hook["command"]))
+        if result.exit_code == 0:
+            return True
+        meta = self._pod(ps)["metadata"]
+        command = " ".join(hook["command"])
+        self._event(ps, "Warning", "FailedPostStartHook",
+                    f'Exec lifecycle hook ([{command}]) for Container "{c.name}" in Pod '
+                    f'"{meta["name"]}_{meta["namespace"]}({meta["uid"]})" failed - error: command \'{command}\' '
+                    f'exited with {result.exit_code}: , message: {json.dumps(result.stdout + result.stderr)}', c)
+        self._event(ps, "Normal", "Killing", "FailedPostStartHook", c)
+        proc.terminate(float(self._grace(self._pod(ps))))
+        return False
+
     def _exited(self, ps: PodState, c: Container, proc: Process) -> None:
         code = proc.exit_code or 0
         reason = "OOMKilled" if proc.oom_killed else "Completed" if code == 0 else "Error"
-        c.terminated = {"exitCode": code, "reason": reason,
+        message = _termination_message(c.spec, proc)
+        c.terminated = {"exitCode": code, "reason": reason, **({"message": message} if message else {}),
                         "startedAt": self.clock.timestamp(proc.started_at),
                         "finishedAt": self.clock.timestamp(proc.finished_at),
                         "containerID": "containerd://" + proc.id}
@@ -1355,6 +1378,18 @@ def _expand(text: str, env: dict[str, str]) -> str:
     if "$" not in text:  # nothing to expand (most values)
         return text
     return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)", sub, text)
+
+
+def _termination_message(spec: dict[str, Any], proc: Process) -> str:
+    """What the container wrote to its terminationMessagePath (/dev/termination-log), or with
+    FallbackToLogsOnError and a failure, the log's last 80 lines (at most 2048 bytes)."""
+    try:
+        text = proc.fs.read(spec.get("terminationMessagePath") or "/dev/termination-log")
+    except OSError:
+        text = ""
+    if not text and spec.get("terminationMessagePolicy") == "FallbackToLogsOnError" and proc.exit_code:
+        text = "".join(line + "\n" for _, line in proc.log[-80:])[-2048:]
+    return text[:4096]
 
 
 def _host_aliases(pod: Obj) -> str:
