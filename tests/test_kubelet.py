@@ -516,3 +516,25 @@ def test_post_start_hook_and_termination_message():
     assert c.api.get("Pod", "badhook")["status"]["containerStatuses"][0]["restartCount"] >= 1
     term = c.api.get("Pod", "bye")["status"]["containerStatuses"][0]["state"]["terminated"]
     assert (term["reason"], term["message"]) == ("Completed", "Sleep expired\n")
+
+
+def test_downward_api_volume_resource_files():
+    """The docs' dapi-volume-resources.yaml: resourceFieldRef items as files, in the divisor's
+    units (250m cpu limit / 1m = 250; 32Mi request / 1Mi = 32)."""
+    from kubelab import Cluster
+
+    c = Cluster(clock="virtual", seed=3)
+    item = lambda path, res, div: {"path": path, "resourceFieldRef": {"containerName": "box", "resource": res,  # noqa: E731
+                                                                      "divisor": div}}
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "res"}, "spec": {
+        "containers": [{"name": "box", "image": "busybox", "command": ["sleep", "3600"],
+                        "resources": {"requests": {"cpu": "125m", "memory": "32Mi"},
+                                      "limits": {"cpu": "250m", "memory": "64Mi"}},
+                        "volumeMounts": [{"name": "info", "mountPath": "/etc/podinfo"}]}],
+        "volumes": [{"name": "info", "downwardAPI": {"items": [
+            item("cpu_limit", "limits.cpu", "1m"), item("mem_request", "requests.memory", "1Mi"),
+            item("cpu_cores", "limits.cpu", "1")]}}]}})
+    c.advance(20)
+    out = c.api.exec("res", "default", None, ["sh", "-c", "cat /etc/podinfo/cpu_limit; echo; "
+                                                         "cat /etc/podinfo/mem_request; echo; cat /etc/podinfo/cpu_cores"])
+    assert out.stdout.split() == ["250", "32", "1"]

@@ -1025,6 +1025,13 @@ class Kubelet(Controller):
         for kind, ref in sources:
             if kind == "downwardAPI":
                 for item in ref.get("items") or ():
+                    if "resourceFieldRef" in item:  # a volume item must name its container
+                        res = item["resourceFieldRef"]
+                        target = next((x for x in pod["spec"].get("containers", []) +
+                                       pod["spec"].get("initContainers", [])
+                                       if x["name"] == res.get("containerName")), {})
+                        files[item["path"]] = self._resource_value(pod, target, res)
+                        continue
                     files[item["path"]] = _field_value(pod, (item.get("fieldRef") or {}).get("fieldPath", "")) or ""
                 continue
             if kind == "token":
