@@ -475,6 +475,9 @@ def test_host_path_file_mounts_a_file(cluster):
     assert cluster.kubectl("exec g -- cat /in").stdout == "line\n"
     apply(cluster, host_path_pod("e", "/etc/hosts", "File", "kubelab", mount="/etc/hosts"))
     assert "localhost" in cluster.kubectl("exec e -- cat /etc/hosts").stdout
+    # the docs' basic-daemonset.yaml mounts the node's machine id, which every node has
+    apply(cluster, host_path_pod("m", "/etc/machine-id", "File", "kubelab", mount="/etc/machine-id"))
+    assert len(cluster.kubectl("exec m -- cat /etc/machine-id").stdout.strip()) == 32
 
 
 def test_empty_dir_is_shared_by_containers_and_goes_with_the_pod(cluster):

@@ -65,6 +65,7 @@ NODE_DIRS = frozenset({
     "/usr/share/ca-certificates", "/var", "/var/lib", "/var/lib/docker", "/var/lib/docker/containers",
     "/var/lib/kubelet", "/var/lib/minikube", "/var/log", "/var/log/pods", "/var/run"})
 NODE_FILES = {"/etc/hostname": "minikube\n", "/etc/hosts": "127.0.0.1\tlocalhost\n", "/etc/localtime": "TZif2\n",
+              "/etc/machine-id": "6e1b1d1ac3474a5e8c7b0f6f2a9d3c41\n",
               "/etc/os-release": 'PRETTY_NAME="Ubuntu 22.04.5 LTS"\n', "/etc/resolv.conf": "nameserver 192.168.49.1\n"}
 NODE_SOCKETS = frozenset({"/var/run/docker.sock", "/run/docker.sock", "/var/run/cri-dockerd.sock",
                           "/run/cri-dockerd.sock"})
