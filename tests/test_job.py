@@ -256,3 +256,31 @@ status: {}
     assert ok(c, "create job hi --image=busybox -- sh -c 'echo hello from a job'") == "job.batch/hi created\n"
     assert c.settle()
     assert ok(c, "logs job/hi") == "hello from a job\n"
+
+
+def test_pod_failure_policy_fail_job_and_ignore():
+    """The docs' job-pod-failure-policy-example.yaml: exit code 42 of container main matches
+    a FailJob rule, so the Job fails at once (reason PodFailurePolicy, upstream's message);
+    an Ignore rule's failures are not counted against backoffLimit."""
+    from kubelab import Cluster
+
+    def job(name: str, script: str, rules: list, backoff: int = 6) -> dict:
+        return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name}, "spec": {
+            "completions": 4, "parallelism": 2, "backoffLimit": backoff, "podFailurePolicy": {"rules": rules},
+            "template": {"spec": {"restartPolicy": "Never", "containers": [
+                {"name": "main", "image": "bash:5", "command": ["bash", "-c", script]}]}}}}
+
+    c = Cluster(clock="virtual", seed=2)
+    c.api.create(job("fails", "sleep 5; exit 42", [
+        {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}}]))
+    c.api.create(job("ignores", "sleep 5; exit 3", [
+        {"action": "Ignore", "onExitCodes": {"operator": "NotIn", "values": [1, 2]}}], backoff=0))
+    c.advance(60)
+    failed = c.api.get("Job", "fails")["status"]
+    cond = next(x for x in failed["conditions"] if x["type"] == "Failed")
+    assert cond["reason"] == "PodFailurePolicy"
+    assert cond["message"].startswith("Container main for pod default/fails-") and \
+        cond["message"].endswith("failed with exit code 42 matching FailJob rule at index 0")
+    ignored = c.api.get("Job", "ignores")["status"]
+    assert not any(x["type"] == "Failed" for x in ignored.get("conditions") or ())
+    assert "failed" not in ignored and ignored["active"] == 2

@@ -31,6 +31,32 @@ _BACKOFF = ("BackoffLimitExceeded", "Job has reached the specified backoff limit
 _DEADLINE = ("DeadlineExceeded", "Job was active longer than specified deadline")
 
 
+def match_pod_failure_policy(policy: Obj, pod: Obj) -> tuple[str | None, str]:
+    """The first podFailurePolicy rule a failed pod matches, and its message (matchPodFailurePolicy
+    in pod_failure_policy.go): onExitCodes looks at terminated containers (then init containers)
+    with a non-zero exit code; onPodConditions at the pod's conditions."""
+    meta, status = pod["metadata"], pod.get("status") or {}
+    for index, rule in enumerate(policy.get("rules") or ()):
+        action = rule.get("action")
+        codes = rule.get("onExitCodes")
+        if codes:
+            for c in [*(status.get("containerStatuses") or ()), *(status.get("initContainerStatuses") or ())]:
+                term = (c.get("state") or {}).get("terminated")
+                if not term or not term.get("exitCode") or \
+                        codes.get("containerName") not in (None, c.get("name")):
+                    continue
+                inside = term["exitCode"] in (codes.get("values") or ())
+                if inside == (codes.get("operator") == "In"):
+                    return action, (f"Container {c['name']} for pod {meta['namespace']}/{meta['name']} failed with "
+                                    f"exit code {term['exitCode']} matching {action} rule at index {index}")
+        for want in rule.get("onPodConditions") or ():
+            for cond in status.get("conditions") or ():
+                if cond.get("type") == want.get("type") and cond.get("status") == want.get("status", "True"):
+                    return action, (f"Pod {meta['namespace']}/{meta['name']} has condition {cond['type']} matching "
+                                    f"{action} rule at index {index}")
+    return None, ""
+
+
 def condition(job: Obj, type_: str) -> Obj | None:
     """The job's condition of ``type_`` when it is True."""
     for cond in (job.get("status") or {}).get("conditions") or ():
@@ -55,6 +81,7 @@ class JobController(Controller):
         self._failures: dict[str, tuple[int, float]] = {}  # job uid -> (failures since last success, when)
         self._timers: dict[Key, Timer] = {}  # back-off or deadline wake-up, one per job
         self._ttl: dict[Key, Timer] = {}
+        self._fail_job: dict[str, str] = {}  # job uid -> the message of a matched FailJob rule
 
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
         if obj["kind"] == "Job":
@@ -77,7 +104,7 @@ class JobController(Controller):
             timer = timers.pop(key, None)
             if timer is not None:
                 timer.cancel()
-        for memo in (self._counted, self._gone, self._failures):
+        for memo in (self._counted, self._gone, self._failures, self._fail_job):
             memo.pop(uid, None)
 
     # -- the sync ------------------------------------------------------------------------------
@@ -94,7 +121,7 @@ class JobController(Controller):
         now = self.clock.now()
         pods = [p for p in self.store.owned_by(uid)
                 if p["kind"] == "Pod" and (controller_of(p) or {}).get("uid") == uid]
-        succeeded, failed = self._count(uid, pods, old, now)
+        succeeded, failed = self._count(uid, pods, old, now, spec.get("podFailurePolicy"))
         active = [p for p in pods if is_pod_active(p)]
         terminating = [p for p in pods if p["metadata"].get("deletionTimestamp")
                        and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
@@ -157,9 +184,11 @@ class JobController(Controller):
                 timer.cancel()
             self._expire(updated)
 
-    def _count(self, uid: str, pods: list[Obj], old: Obj, now: float) -> tuple[int, int]:
+    def _count(self, uid: str, pods: list[Obj], old: Obj, now: float,
+               policy: Obj | None = None) -> tuple[int, int]:
         """succeeded/failed, adding pods that finished since the last sync exactly once; a pod
-        removed before it finished counts as failed."""
+        removed before it finished counts as failed. A failed pod matching a podFailurePolicy
+        rule is ignored (Ignore), or fails the Job (FailJob), or counts (Count)."""
         counted = self._counted.setdefault(uid, set())
         succeeded, failed, new_failures = old.get("succeeded", 0), old.get("failed", 0), 0
         gone = self._gone.pop(uid, [])
@@ -172,9 +201,14 @@ class JobController(Controller):
             if phase == "Succeeded":
                 succeeded += 1
                 self._failures.pop(uid, None)
-            else:
-                failed += 1
-                new_failures += 1
+                continue
+            action, message = match_pod_failure_policy(policy, pod) if policy else (None, "")
+            if action == "Ignore":
+                continue
+            if action == "FailJob":
+                self._fail_job.setdefault(uid, message)
+            failed += 1
+            new_failures += 1
         if new_failures:
             self._failures[uid] = (self._failures.get(uid, (0, now))[0] + new_failures, now)
         return succeeded, failed
@@ -189,6 +223,9 @@ class JobController(Controller):
     def _failure(self, job: Obj, spec: Obj, status: Obj, active: list[Obj], failed: int,
                  now: float) -> tuple[str, str] | None:
         limit = spec.get("backoffLimit", 6)
+        matched = self._fail_job.get(job["metadata"]["uid"])
+        if matched is not None:
+            return "PodFailurePolicy", matched
         if failed > limit:
             return _BACKOFF
         if (spec.get("template") or {}).get("spec", {}).get("restartPolicy") == "OnFailure":
