@@ -538,3 +538,20 @@ def test_downward_api_volume_resource_files():
     out = c.api.exec("res", "default", None, ["sh", "-c", "cat /etc/podinfo/cpu_limit; echo; "
                                                          "cat /etc/podinfo/mem_request; echo; cat /etc/podinfo/cpu_cores"])
     assert out.stdout.split() == ["250", "32", "1"]
+
+
+def test_security_context_sets_the_process_user():
+    """The docs' security-context.yaml: runAsUser/runAsGroup/fsGroup/supplementalGroups are
+    what busybox's id prints; a container's runAsUser overrides the pod's."""
+    from kubelab import Cluster
+
+    c = Cluster(clock="virtual", seed=3)
+    box = {"name": "box", "image": "busybox:1.28", "command": ["sleep", "3600"]}
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "ctx"}, "spec": {
+        "securityContext": {"runAsUser": 1000, "runAsGroup": 3000, "fsGroup": 2000, "supplementalGroups": [4000]},
+        "containers": [box, {**box, "name": "other", "securityContext": {"runAsUser": 2000}}]}})
+    c.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "root"}, "spec": {"containers": [box]}})
+    c.advance(20)
+    assert c.api.exec("ctx", "default", "box", ["id"]).stdout == "uid=1000 gid=3000 groups=2000,3000,4000\n"
+    assert c.api.exec("ctx", "default", "other", ["id"]).stdout.startswith("uid=2000 gid=3000 ")
+    assert c.api.exec("root", "default", None, ["id"]).stdout == "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n"

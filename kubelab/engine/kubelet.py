@@ -663,7 +663,7 @@ class Kubelet(Controller):
         spec = Spec(c.name, c.image_ref, image, argv, env, mounts, bool(c.spec.get("stdin")),
                     bool(c.spec.get("tty")), c.spec.get("workingDir", ""), bool(c.spec.get("stdinOnce")),
                     _quantity(str(limit)) if limit is not None else None,
-                    self._resolv_conf(pod), _host_aliases(pod))
+                    self._resolv_conf(pod), _host_aliases(pod), _identity(pod, c.spec))
         self._after(ps, CREATE_DELAY, lambda: self._start(ps, c, spec), c=c)
 
     def _resolv_conf(self, pod: Obj) -> str | None:
@@ -1398,6 +1398,20 @@ def _termination_message(spec: dict[str, Any], proc: Process) -> str:
     if not text and spec.get("terminationMessagePolicy") == "FallbackToLogsOnError" and proc.exit_code:
         text = "".join(line + "\n" for _, line in proc.log[-80:])[-2048:]
     return text[:4096]
+
+
+def _identity(pod: Obj, container: dict[str, Any]) -> tuple[int, int, tuple[int, ...]]:
+    """The user a container's process runs as: runAsUser / runAsGroup (the container's over
+    the pod's; unset: the image's root), and as supplementary groups the fsGroup, the primary
+    group and supplementalGroups, as containerd sets them."""
+    pod_ctx = pod["spec"].get("securityContext") or {}
+    ctx = container.get("securityContext") or {}
+    uid = ctx.get("runAsUser", pod_ctx.get("runAsUser", 0)) or 0
+    gid = ctx.get("runAsGroup", pod_ctx.get("runAsGroup", 0)) or 0
+    groups = {g for g in (pod_ctx.get("fsGroup"), *(pod_ctx.get("supplementalGroups") or ())) if g is not None}
+    if groups and gid:
+        groups.add(gid)
+    return int(uid), int(gid), tuple(sorted(int(g) for g in groups))
 
 
 def _host_aliases(pod: Obj) -> str:

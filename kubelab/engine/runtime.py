@@ -356,6 +356,7 @@ class Spec:
     memory_limit: float | None = None  # bytes: the cgroup's limit the kernel OOM-kills above
     resolv_conf: str | None = None  # the pod's own (dnsPolicy None / dnsConfig); None: the cluster's
     host_aliases: str = ""  # the pod's hostAliases, as the kubelet appends them to /etc/hosts
+    identity: tuple[int, int, tuple[int, ...]] = (0, 0, ())  # runAsUser, runAsGroup, supplementary groups
 
 
 class StartError(Exception):
@@ -375,6 +376,7 @@ class Process:
         self.name = spec.name
         self.hostname = hostname
         self.flavour = "busybox" if spec.image.shell == "busybox" else "bash"
+        self.identity = spec.identity
         self.id = hashlib.sha256(f"{sandbox.namespace}/{sandbox.pod}/{spec.name}/{runtime.next_id()}"
                                  .encode()).hexdigest()
         self.env = compact({"PATH": DEFAULT_PATH, "HOSTNAME": hostname, **spec.image.env, **spec.env})

@@ -59,6 +59,7 @@ class Host(Protocol):
     fs: FileSystem
     hostname: str
     flavour: str  # "busybox" or "bash"
+    identity: tuple[int, int, tuple[int, ...]]  # uid, gid, supplementary groups (root: 0, 0, ())
 
     def now(self) -> float: ...
     def has_program(self, name: str) -> bool: ...
@@ -697,12 +698,24 @@ class Shell:
         yield  # pragma: no cover
 
     def cmd_whoami(self, args: list[str], io: Streams) -> Run:
+        uid = self.host.identity[0]
+        if uid:
+            io.err(f"whoami: unknown uid {uid}\n")
+            return 1
         io.out("root\n")
         return 0
         yield  # pragma: no cover
 
     def cmd_id(self, args: list[str], io: Streams) -> Run:
-        io.out("uid=0(root) gid=0(root) groups=0(root),10(wheel)\n")
+        """busybox id: root as the images' /etc/passwd names it; any other uid (a pod's
+        runAsUser) has no name, its groups are the container's supplementary ones."""
+        uid, gid, groups = self.host.identity
+        if (uid, gid, groups) == (0, 0, ()):
+            io.out("uid=0(root) gid=0(root) groups=0(root),10(wheel)\n")
+            return 0
+        name = lambda n: "0(root)" if n == 0 else str(n)  # noqa: E731
+        io.out(f"uid={name(uid)} gid={name(gid)}" + (f" groups={','.join(name(g) for g in groups)}" if groups else "")
+               + "\n")
         return 0
         yield  # pragma: no cover
 
