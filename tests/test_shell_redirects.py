@@ -74,3 +74,29 @@ def test_bash_arrays_in_the_indexed_job_example():
     cluster.settle()
     r = cluster.kubectl("exec", "b", "--", "bash", "-c", "items=(foo bar baz); i=1; echo ${items[$i]} ${items[2]} $items")
     assert (r.stdout, r.returncode) == ("bar baz foo\n", 0)
+
+
+def test_what_the_replicated_mysql_tutorial_uses():
+    """Its bash scripts: set -ex, backticks, [[ s =~ ERE ]] with BASH_REMATCH, $(<file), a
+    line continuation inside double quotes, exec; and ncat --listen, the xtrabackup image's
+    server, runs until killed while ncat --recv-only just runs."""
+    cluster = Cluster(clock="virtual", seed=5)
+    cluster.kubectl("run mysql-2 --image=gcr.io/google-samples/xtrabackup:1.0 -- sleep 3600")
+    cluster.settle()
+
+    def bash(script: str) -> tuple[str, int]:
+        r = cluster.kubectl("exec", "mysql-2", "--", "bash", "-c", script)
+        return r.stdout + r.stderr, r.returncode
+
+    assert bash("set -ex; [[ `hostname` =~ -([0-9]+)$ ]] || exit 1; echo id=$((100 + ${BASH_REMATCH[1]}))") == (
+        "id=102\n", 0)
+    assert bash('[[ "a  b" =~ ^(.*?)[[:space:]]+(.*?)$ ]] && echo "${BASH_REMATCH[1]}|${BASH_REMATCH[2]}"') == (
+        "a|b\n", 0)
+    assert bash('echo "x" > /tmp/f; echo "$(</tmp/f)-`echo y`" "a\\\n   b"') == ("x-y a   b\n", 0)
+    assert bash("exec echo replaced; echo never") == ("replaced\n", 0)
+    assert bash("ncat --recv-only mysql-1.mysql 3307; echo $?") == ("0\n", 0)
+    cluster.kubectl("run server --image=gcr.io/google-samples/xtrabackup:1.0 -- bash -c "
+                    "'exec ncat --listen --keep-open 3307'")
+    cluster.advance(60)
+    status = cluster.api.get("Pod", "server")["status"]["containerStatuses"][0]
+    assert "running" in status["state"] and status["restartCount"] == 0

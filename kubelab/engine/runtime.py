@@ -56,7 +56,9 @@ class Image:
     startup_error: str = ""
     startup_log: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
-    servers: frozenset[str] = frozenset()  # programs that start the image's server (start-zookeeper)
+    # command lines that start the image's server: a program, and the flags that make it one
+    # ("start-zookeeper", "ncat --listen")
+    servers: frozenset[str] = frozenset()
 
     def has_tag(self, tag: str) -> bool:
         return tag in self.tags or bool(self.tag_pattern and re.fullmatch(self.tag_pattern, tag))
@@ -151,6 +153,15 @@ class Catalog:
             raise PullError(f'failed to pull and unpack image "{where}": failed to resolve reference '
                             f'"{where}": {where}: not found')
         return image
+
+
+def _is_server(image: Image, argv: list[str]) -> bool:
+    """Whether ``argv`` starts one of the image's servers (it then runs until killed)."""
+    if not argv:
+        return False
+    prog = posixpath.basename(argv[0])
+    return any(words[0] == prog and all(w in argv[1:] for w in words[1:])
+               for words in (s.split() for s in image.servers))
 
 
 def _image(name: str, spec: dict[str, Any]) -> Image:
@@ -410,6 +421,9 @@ class Process:
     def has_program(self, name: str) -> bool:
         return name in self.image.binaries or name in ("sh",) and self.image.shell != "none"
 
+    def serves(self, argv: list[str]) -> bool:
+        return _is_server(self.image, argv)
+
     def http_get(self, url: str, user_agent: str, headers: dict[str, str] | None = None) -> Fetch:
         return self.runtime.network.fetch(self.sandbox, url, user_agent, headers=headers)
 
@@ -465,7 +479,8 @@ class Process:
     def _own(self) -> set[str]:
         """Programs that are the image's own server (its entrypoint, its default command, the
         scripts that start it)."""
-        return {posixpath.basename(p) for p in self.image.entrypoint + self.image.command[:1]} | self.image.servers
+        return {posixpath.basename(p) for p in self.image.entrypoint + self.image.command[:1]} | \
+            {s.split()[0] for s in self.image.servers if len(s.split()) == 1}
 
     def _server_script(self, argv: list[str]) -> list[str] | None:
         """``sh -c "[exec] SERVER ARGS..."``: the image's server started through a shell (as

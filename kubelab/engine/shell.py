@@ -63,6 +63,7 @@ class Host(Protocol):
 
     def now(self) -> float: ...
     def has_program(self, name: str) -> bool: ...
+    def serves(self, argv: list[str]) -> bool: ...  # a command of the image that is a server (ncat --listen)
     def http_get(self, url: str, user_agent: str, headers: dict[str, str] | None = None) -> Any: ...  # network.Fetch
     def dns_lookup(self, name: str) -> Any: ...  # network.Answer, None for NXDOMAIN
     def dns_server(self) -> str: ...
@@ -71,10 +72,10 @@ class Host(Protocol):
 
 BUSYBOX_APPLETS = frozenset("""sh ash cat cd date echo env exit export false grep head hostname id ls mkdir
 nslookup printenv printf pwd rm sleep tail tar test [ [[ touch true uname unset wc wget whoami ps kill : yes
-cp rev break continue""".split())
+cp rev break continue set exec""".split())
 BASH_BUILTINS = frozenset("""sh bash cat cd date echo env exit export false grep head hostname id ls mkdir
 printenv printf pwd rm sleep tail tar test [ [[ touch true uname unset wc whoami : yes cp rev break
-continue""".split())
+continue set exec""".split())
 # How often ``tail -f`` looks at its file again (busybox's tail sleeps 1 s between reads).
 TAIL_POLL_SECONDS = 1.0
 # Lines ``yes`` prints between two looks at the clock (a flood, bounded per step).
@@ -128,9 +129,22 @@ def tokenize(text: str) -> list[Any]:
         elif ch == '"':
             j, buf = i + 1, []
             while j < n and text[j] != '"':
+                if text[j] == "\\" and j + 1 < n and text[j + 1] == "\n":  # a line continuation
+                    j += 2
+                    continue
                 if text[j] == "\\" and j + 1 < n and text[j + 1] in '"\\$`':
                     buf.append(text[j + 1])
                     j += 2
+                    continue
+                if text[j] == "`":  # "`cmd`": as "$(cmd)"
+                    end = text.find("`", j + 1)
+                    if end < 0:
+                        raise ParseError("unterminated quoted string")
+                    if buf:
+                        word.append(("dq", "".join(buf)))
+                        buf = []
+                    word.append(("qcmd", text[j + 1:end]))
+                    j = end + 1
                     continue
                 if text.startswith("$(", j):  # "$(cmd)" and "$((expr))": expanded, not split
                     if buf:
@@ -149,6 +163,12 @@ def tokenize(text: str) -> list[Any]:
         elif text.startswith("$(", i):
             part, i = _substitution(text, i)
             word.append(part)
+        elif ch == "`":
+            end = text.find("`", i + 1)
+            if end < 0:
+                raise ParseError("unterminated quoted string")
+            word.append(("cmd", text[i + 1:end]))
+            i = end + 1
         else:
             op = next((o for o in OPS if text.startswith(o, i)), None)
             if op is not None and not (op[0] in "12" and word):
@@ -541,6 +561,12 @@ class Shell:
         return fields
 
     def run_sync_capture(self, text: str) -> str:
+        m = re.fullmatch(r"\s*<\s*(\S+)\s*", text)
+        if m:  # bash's $(<file): the file's text
+            try:
+                return self.host.fs.read(self.path("".join(self.expand([("bare", m.group(1))]))))
+            except OSError:
+                return ""
         child = Shell(self.host, dict(self.env), self.cwd, self.status, name=self.name)
         out, _, _ = child.run_sync(text)
         return out
@@ -564,6 +590,9 @@ class Shell:
                 return 1
         if base in ("curl",) and self.host.has_program(base):
             return (yield from self.cmd_curl(argv[1:], io))
+        if self.host.serves(argv):  # the image's server (ncat --listen): it runs until killed
+            while True:
+                yield Sleep(10 ** 9, False)
         if self.host.has_program(base):
             return 0  # a program of the image we don't simulate: it runs and exits cleanly
         if self.host.flavour == "busybox":
@@ -809,6 +838,19 @@ class Shell:
         return 0
         yield  # pragma: no cover
 
+    def cmd_set(self, args: list[str], io: Streams) -> Run:
+        """``set -ex`` and the like: options are accepted (errexit and xtrace are not simulated:
+        the docs' scripts exit explicitly where it matters)."""
+        return 0
+        yield  # pragma: no cover
+
+    def cmd_exec(self, args: list[str], io: Streams) -> Run:
+        """``exec CMD``: the command replaces the shell; its status is the script's."""
+        if not args:
+            return 0
+        status = yield from self.program(args, io)
+        raise ShellExit(status)
+
     def cmd_break(self, args: list[str], io: Streams) -> Run:
         if self.loop_depth:
             raise LoopJump(False)
@@ -1012,6 +1054,15 @@ class Shell:
     def cmd_test(self, args: list[str], io: Streams) -> Run:
         if args and args[-1] in ("]", "]]"):
             args = args[:-1]
+        if len(args) == 3 and args[1] == "=~":  # bash's [[ s =~ ERE ]]: groups in BASH_REMATCH
+            pattern = args[2].replace("[[:space:]]", r"\s").replace("[[:digit:]]", r"\d").replace("[[:alpha:]]",
+                                                                                                  "[A-Za-z]")
+            try:
+                m = re.search(pattern, args[0])
+            except re.error:
+                return 2
+            self.arrays["BASH_REMATCH"] = [m.group(0), *(g or "" for g in m.groups())] if m else []
+            return 0 if m else 1
         return 0 if _test(args, self.host.fs, self.path) else 1
         yield  # pragma: no cover
 
