@@ -684,3 +684,26 @@ def test_exercise_09_storage_hints(cluster):
     text = str(report)
     assert "it asks for less than 100Mi" in text and "/data/hello.txt does not exist" in text
     assert "files written under /data land on the claim's volume" in report.hints
+
+
+def test_a_read_only_volume_mount_refuses_writes(cluster):
+    """The docs' rro.yaml: one volume mounted read-only and read-write; writes through the
+    readOnly mount fail as on a read-only file system, the other mount stays writable."""
+    apply(cluster, """
+apiVersion: v1
+kind: Pod
+metadata: {name: ro}
+spec:
+  containers:
+  - name: c
+    image: busybox:1.36
+    command: [sleep, "3600"]
+    volumeMounts:
+    - {name: v, mountPath: /ro, readOnly: true}
+    - {name: v, mountPath: /rw}
+  volumes:
+  - {name: v, emptyDir: {}}
+""")
+    r = cluster.kubectl("exec ro -- touch /ro/x")
+    assert r.returncode == 1 and "Read-only file system" in r.stderr
+    assert cluster.kubectl("exec ro -- sh -c 'echo hi > /rw/y; cat /ro/y'").stdout == "hi\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 import functools
 import hashlib
 import json
@@ -657,7 +658,7 @@ class Kubelet(Controller):
             (image.entrypoint + list(args) if args else [])
         env = compact(env)  # values were expanded in order, once (makeEnvironmentVariables)
         argv = [_expand(a, env) for a in argv]
-        mounts = {m["mountPath"]: ps.volumes[m["name"]] for m in c.spec.get("volumeMounts") or ()
+        mounts = {m["mountPath"]: _mounted(ps.volumes[m["name"]], m) for m in c.spec.get("volumeMounts") or ()
                   if m.get("name") in ps.volumes}
         limit = ((c.spec.get("resources") or {}).get("limits") or {}).get("memory")
         spec = Spec(c.name, c.image_ref, image, argv, env, mounts, bool(c.spec.get("stdin")),
@@ -1386,6 +1387,14 @@ def _expand(text: str, env: dict[str, str]) -> str:
     if "$" not in text:  # nothing to expand (most values)
         return text
     return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)", sub, text)
+
+
+def _mounted(volume: Volume, mount: dict[str, Any]) -> Volume:
+    """A volume as one volumeMount sees it: ``readOnly`` makes that mount read-only (the same
+    files stay writable through the pod's other mounts of it)."""
+    if mount.get("readOnly") and not volume.readonly:
+        return dataclasses.replace(volume, readonly=True)
+    return volume
 
 
 def _termination_message(spec: dict[str, Any], proc: Process) -> str:
