@@ -229,10 +229,14 @@ class Judge:
         return None if want in self.applied.stderr else f"rejected otherwise: {self.applied.stderr.strip()}"
 
     def log(self, target: str, want: str) -> str | None:
-        """The pod's (``pod/NAME:CONTAINER``: the container's) log holds this text."""
+        """The pod's (``pod/NAME:CONTAINER``: the container's; ``job/NAME``: as kubectl logs
+        picks) log holds this text."""
         pod, _, container = target.partition(":")
-        name = pod.partition("/")[2]
-        got = self.c.api.logs(name, self.ns, container or None)
+        if not pod.startswith("pod/"):  # job/NAME, deployment/NAME: kubectl logs picks the pod
+            r = self.c.kubectl("logs", pod, "-n", self.ns)
+            got = r.stdout + r.stderr
+        else:
+            got = self.c.api.logs(pod.partition("/")[2], self.ns, container or None)
         return None if want in got else f"log lacks {want!r}: {got[-300:]!r}"
 
     def pods(self, selector: str, arg: str) -> str | None:
