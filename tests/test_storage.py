@@ -707,3 +707,20 @@ spec:
     r = cluster.kubectl("exec ro -- touch /ro/x")
     assert r.returncode == 1 and "Read-only file system" in r.stderr
     assert cluster.kubectl("exec ro -- sh -c 'echo hi > /rw/y; cat /ro/y'").stdout == "hi\n"
+
+
+@pytest.mark.parametrize("source", [{"cinder": {"volumeID": "bd82f7e2", "fsType": "ext4"}},
+                                    {"gcePersistentDisk": {"pdName": "mongo-disk", "fsType": "ext4"}}])
+def test_a_cloud_disk_never_mounts_on_the_simulated_node(cluster, source):
+    """kubernetes/examples' mysql-cinder-pd and mongo RC: a cloud disk needs its cloud's CSI
+    driver (the in-tree plugins migrated to CSI), so the pod stays ContainerCreating."""
+    name = "cloud-" + next(iter(source)).lower()
+    cluster.api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {
+        "containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "3600"],
+                        "volumeMounts": [{"name": "disk", "mountPath": "/data"}]}],
+        "volumes": [{"name": "disk", **source}]}})
+    cluster.advance(30)
+    pod = get(cluster, "Pod", name)
+    assert pod["status"]["phase"] == "Pending"
+    assert pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "ContainerCreating"
+    assert "unmounted volumes=[disk], unattached volumes=[disk]" in cluster.kubectl(f"describe pod {name}").stdout

@@ -72,6 +72,11 @@ NODE_SOCKETS = frozenset({"/var/run/docker.sock", "/run/docker.sock", "/var/run/
                           "/run/cri-dockerd.sock"})
 NODE_CHAR_DEVICES = frozenset({"/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/kmsg",
                                "/dev/fuse", "/dev/full"})
+# Volume sources a minikube node cannot attach or mount: cloud disks (their in-tree plugins
+# migrated to CSI drivers that only run on their cloud) and plugins removed from the kubelet.
+_UNMOUNTABLE = frozenset({"awsElasticBlockStore", "azureDisk", "azureFile", "cinder", "gcePersistentDisk",
+                          "vsphereVolume", "portworxVolume", "photonPersistentDisk", "glusterfs", "rbd", "cephfs",
+                          "flocker", "quobyte", "storageos", "scaleIO"})
 _TYPE_CHECKS = {"Directory": "is not a directory", "File": "is not a file", "Socket": "is not a socket file",
                 "CharDevice": "is not a character device", "BlockDevice": "is not a block device"}
 
@@ -996,6 +1001,12 @@ class Kubelet(Controller):
                 # on the node's disk until the pod leaves it (a Memory medium is a tmpfs)
                 volumes[vol["name"]] = Volume(self.disks.open(("pod", ps.uid, vol["name"])))
                 continue
+            if any(k in vol for k in _UNMOUNTABLE):
+                # a cloud disk (migrated to a CSI driver the node does not run) or a removed
+                # in-tree plugin: never attached nor mounted, the kubelet's wait times out
+                raise MountError(f"Unable to attach or mount volumes: unmounted volumes=[{vol['name']}], "
+                                 f"unattached volumes=[{vol['name']}], failed to process volumes=[]: "
+                                 "timed out waiting for the condition")
             files = self._volume_files(pod, vol, mounted)
             volumes[vol["name"]] = Volume(files, readonly=files is not None and "emptyDir" not in vol
                                           and "hostPath" not in vol and "persistentVolumeClaim" not in vol)
