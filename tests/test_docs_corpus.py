@@ -18,7 +18,6 @@ from docs_corpus import Example, Result, examples, run
 KNOWN_FAILURES: dict[str, str] = {
     "web-application-hpa-php-apache.yaml": "HorizontalPodAutoscaler lands with the hpa branch (issue 12)",
     "web-controllers-hpa-rs.yaml": "HorizontalPodAutoscaler lands with the hpa branch (issue 12)",
-    "web-policy-high-priority-pod.yaml": "PriorityClass and Priority admission land with the priority branch",
     "web-pods-init-containers.yaml": "the init container fetches a page from the internet (info.cern.ch); "
                                      "the simulated network reaches no address outside the cluster",
 }
