@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlsplit
 from kubelab import streams
 from kubelab.api import errors, protobuf, rbac, tokens, wire
 from kubelab.api.errors import StatusError
-from kubelab.api.kinds import KINDS, Kind
+from kubelab.api.kinds import KINDS, METRICS, Kind
 from kubelab.api.version import GIT_VERSION, server_version
 
 Obj = dict[str, Any]
@@ -68,16 +68,23 @@ _TABLE_MEDIA = "as=Table"
 
 # -- discovery ---------------------------------------------------------------------------
 def _group_versions() -> dict[str, list[Kind]]:
+    """kube-apiserver's own group versions: the registry's, each with its OpenAPI document."""
     groups: dict[str, list[Kind]] = {}
     for kind in KINDS:
         groups.setdefault(kind.api_version, []).append(kind)
     return groups
 
 
+def _served_group_versions() -> dict[str, list[Kind]]:
+    """What discovery lists and the paths serve: kube-apiserver's groups, then the aggregated
+    metrics.k8s.io (its APIService's groupPriorityMinimum 100 puts it after every built-in group)."""
+    return {**_group_versions(), "metrics.k8s.io/v1beta1": list(METRICS.values())}
+
+
 def _resource_list(group_version: str) -> Obj:
     """An APIResourceList: the resources (and their subresources) of one group version."""
     resources: list[Obj] = []
-    for k in _group_versions().get(group_version, []):
+    for k in _served_group_versions().get(group_version, []):
         entry: Obj = {"name": k.plural, "singularName": k.singular, "namespaced": k.namespaced,
                       "kind": k.kind, "verbs": list(k.verbs)}
         if k.short_names:
@@ -109,7 +116,7 @@ def _resource_list(group_version: str) -> Obj:
 
 def _group_list() -> Obj:
     groups = []
-    for gv in _group_versions():
+    for gv in _served_group_versions():
         if "/" not in gv:
             continue
         name, version = gv.split("/")
@@ -128,7 +135,7 @@ def _openapi_root() -> Obj:
 
 
 def _find_kind(group_version: str, plural: str) -> Kind | None:
-    return next((k for k in _group_versions().get(group_version, []) if k.plural == plural), None)
+    return next((k for k in _served_group_versions().get(group_version, []) if k.plural == plural), None)
 
 
 # -- field selectors (the server filters watches by them; lists go through the client) -----
@@ -578,7 +585,7 @@ def _route(parts: list[str]) -> _Route | Obj | None:
         gv, rest = f"{parts[1]}/{parts[2]}", parts[3:]
     else:
         return None
-    if gv not in _group_versions():
+    if gv not in _served_group_versions():
         return None
     if not rest:
         return _resource_list(gv)
@@ -931,6 +938,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise StatusError(404, "NotFound", "the server could not find the requested resource")
         if isinstance(route, dict):
             return self._send_json(route)
+        if route.kind.kind in METRICS and (method != "GET" or route.sub or _go_bool(self.query.get("watch"))):
+            raise StatusError(405, "MethodNotAllowed",  # metrics-server's storage: get and list only
+                              "the server does not allow this method on the requested resource")
         handler = getattr(self, f"_{method.lower()}")
         handler(route)
 

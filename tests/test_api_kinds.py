@@ -19,7 +19,7 @@ def test_status_and_scale_subresources_agree_with_the_openapi():
 
 def test_all_category_is_in_discovery_order():
     assert [k.kind for k in all_category()] == ["Pod", "ReplicationController", "Service", "DaemonSet", "Deployment", "ReplicaSet",
-                                                "StatefulSet", "CronJob", "Job"]
+                                                "StatefulSet", "HorizontalPodAutoscaler", "CronJob", "Job"]
 
 
 def test_namespace_termination_deletes_controllers_before_what_they_make():

@@ -165,7 +165,10 @@ def test_drain_evicts_and_the_replicaset_replaces_elsewhere():
     run(c, "uncordon kubelab-m02", "node/kubelab-m02 uncordoned\n")
 
 
-def test_top_needs_metrics_server():
+def test_top_before_the_first_metrics():
+    """metrics-server needs two reads of a pod (15 s apart) before it serves its rate."""
     c = Cluster(clock="virtual", seed=1)
-    run(c, "top pods", code=1, err="error: Metrics API not available\n")
-    run(c, "top node", code=1, err="error: Metrics API not available\n")
+    c.kubectl("run idle --image=nginx")
+    run(c, "top pods", code=1, err="error: metrics not available yet\n")
+    c.advance(35)
+    assert c.kubectl("top pods").stdout.startswith("NAME   CPU(cores)   MEMORY(bytes)   \nidle   1m ")

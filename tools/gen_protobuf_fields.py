@@ -25,7 +25,7 @@ import re
 import sys
 
 # package directories read, relative to their checkout
-API_PACKAGES = ["core/v1", "apps/v1", "batch/v1", "discovery/v1", "autoscaling/v1", "policy/v1",
+API_PACKAGES = ["core/v1", "apps/v1", "batch/v1", "discovery/v1", "autoscaling/v1", "autoscaling/v2", "policy/v1",
                 "authentication/v1", "authorization/v1", "coordination/v1", "networking/v1", "rbac/v1",
                 "storage/v1", "scheduling/v1"]
 MACHINERY_PACKAGES = ["pkg/apis/meta/v1", "pkg/runtime", "pkg/api/resource", "pkg/util/intstr"]

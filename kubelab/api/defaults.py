@@ -460,7 +460,41 @@ def _priorityclass(obj: Obj) -> None:
         del obj["globalDefault"]
 
 
+# autoscaling/v2's default scaling rules (GenerateHPAScaleUpRules / GenerateHPAScaleDownRules).
+# Scale-down's stabilization window stays unset: the controller applies its own
+# --horizontal-pod-autoscaler-downscale-stabilization (5 minutes) when it reads it.
+HPA_SCALE_UP = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
+                "policies": [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                             {"type": "Percent", "value": 100, "periodSeconds": 15}]}
+HPA_SCALE_DOWN = {"selectPolicy": "Max", "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}]}
+
+
+def _scaling_rules(rules: Any, default: Obj) -> Obj:
+    """Fill what a given rule leaves unset from the default rule."""
+    rules = dict(rules) if isinstance(rules, dict) else {}
+    for key, value in default.items():
+        if rules.get(key) is None or (key == "policies" and not rules[key]):
+            rules[key] = [dict(p) for p in value] if key == "policies" else value
+    return rules
+
+
+def _hpa(obj: Obj) -> None:
+    """SetDefaults_HorizontalPodAutoscaler (autoscaling/v2): one replica at least, CPU at 80%
+    when no metric is given, and a given ``behavior`` completed from the default rules."""
+    spec = obj.setdefault("spec", {})
+    if spec.get("minReplicas") is None:
+        spec["minReplicas"] = 1
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {
+            "type": "Utilization", "averageUtilization": 80}}}]
+    if isinstance(spec.get("behavior"), dict):
+        behavior = spec["behavior"] = dict(spec["behavior"])
+        behavior["scaleUp"] = _scaling_rules(behavior.get("scaleUp"), HPA_SCALE_UP)
+        behavior["scaleDown"] = _scaling_rules(behavior.get("scaleDown"), HPA_SCALE_DOWN)
+
+
 _BY_KIND: dict[str, Callable[[Obj], None]] = {
+    "HorizontalPodAutoscaler": _hpa,
     "RoleBinding": _binding, "ClusterRoleBinding": _binding,
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
     "ReplicationController": _replicationcontroller,

@@ -110,6 +110,8 @@ KINDS: tuple[Kind, ...] = tuple(sorted((
          deletion_rank=6),
     Kind("StatefulSet", "apps", "v1", "statefulsets", True, ("sts",), _ALL, **_WORKLOAD, scale=True,
          deletion_rank=2),
+    Kind("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", True, ("hpa",), _ALL,
+         status=True),
     Kind("Job", "batch", "v1", "jobs", True, (), _ALL, **_WORKLOAD, deletion_rank=5),
     Kind("CronJob", "batch", "v1", "cronjobs", True, ("cj",), _ALL, **_WORKLOAD, deletion_rank=4),
     Kind("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", True, ("pdb",), status=True,
@@ -127,6 +129,15 @@ KINDS: tuple[Kind, ...] = tuple(sorted((
 ), key=discovery_order))
 
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}
+
+# metrics-server's aggregated API (APIService v1beta1.metrics.k8s.io, minikube's metrics-server
+# addon): served beside the registry, not in it, as kube-aggregator proxies it beside
+# kube-apiserver's own groups. kube-apiserver's OpenAPI has no schema for these kinds, nothing
+# stores them, and only get and list exist (metrics-server answers from its memory).
+METRICS: dict[str, Kind] = {k.kind: k for k in (
+    Kind("NodeMetrics", "metrics.k8s.io", "v1beta1", "nodes", False, verbs=("get", "list")),
+    Kind("PodMetrics", "metrics.k8s.io", "v1beta1", "pods", True, verbs=("get", "list")),
+)}
 _BY_API: dict[tuple[str, str], Kind] = {(k.api_version, k.kind): k for k in KINDS}
 _BY_NAME: dict[str, Kind] = {}
 for _k in KINDS:

@@ -556,6 +556,13 @@ _WORKLOAD_WIDE: list[Column] = [
 ]
 
 COLUMNS: dict[str, tuple[list[Column], list[Column]]] = {
+    "HorizontalPodAutoscaler": ([_NAME,
+                                 ("Reference", "string", "", "The workload this autoscaler scales."),
+                                 ("Targets", "string", "", "Current and target value of each metric."),
+                                 ("MinPods", "string", "", "The lower limit of replicas."),
+                                 ("MaxPods", "integer", "", "The upper limit of replicas."),
+                                 ("Replicas", "integer", "", "Current number of replicas."),
+                                 _AGE], []),
     "Pod": ([_NAME,
              ("Ready", "string", "", "How many of the pod's containers are ready for traffic."),
              ("Status", "string", "", "The aggregate status of the pod's containers."),
@@ -715,7 +722,60 @@ _EVENT_COLUMNS: list[tuple[Column, int]] = [
     (("Name", "string", "name", "The event object's name."), 1),
 ]
 
+def _target(target: Obj, current: Obj | None) -> str:
+    """One metric's ``current/target``: ``45%/50%`` for utilization, quantities otherwise."""
+    if target.get("averageValue") is not None or target.get("type") in ("AverageValue", "Value"):
+        want = target.get("averageValue", target.get("value", ""))
+        have = "<unknown>"
+        if current is not None:
+            have = str(current.get("averageValue", current.get("value", "<unknown>")))
+        return f"{have}/{want}"
+    have = "<unknown>"
+    if current is not None and current.get("averageUtilization") is not None:
+        have = f"{current['averageUtilization']}%"
+    want = f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+    return f"{have}/{want}"
+
+
+def format_hpa_metrics(specs: list[Obj] | None, statuses: list[Obj] | None) -> str:
+    """formatHPAMetrics (printers.go, 1.32): ``cpu: 45%/50%``, at most two then ``+ N more...``."""
+    if not specs:
+        return "<none>"
+    statuses = statuses or []
+    out: list[str] = []
+    for i, spec in enumerate(specs):
+        kind = spec.get("type", "")
+        status = statuses[i] if i < len(statuses) else {}
+        if kind in ("Resource", "ContainerResource"):
+            key = "resource" if kind == "Resource" else "containerResource"
+            source = spec.get(key) or {}
+            current = (status.get(key) or {}).get("current") if status.get(key) else None
+            text = f"{source.get('name', '')}: {_target(source.get('target') or {}, current)}"
+            if kind == "ContainerResource":
+                text = f"{source.get('name', '')} on {source.get('container', '')}: " \
+                       f"{_target(source.get('target') or {}, current)}"
+            out.append(text)
+        else:
+            key = {"Pods": "pods", "Object": "object", "External": "external"}.get(kind, "")
+            source = spec.get(key) or {}
+            current = (status.get(key) or {}).get("current") if status.get(key) else None
+            out.append(_target(source.get("target") or {}, current))
+    more = len(out) - 2
+    return ", ".join(out[:2]) + (f" + {more} more..." if more > 0 else "")
+
+
+def _hpa(hpa: Obj, now: float) -> Row:
+    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    low = spec.get("minReplicas")
+    return [hpa["metadata"]["name"], f"{ref.get('kind', '')}/{ref.get('name', '')}",
+            format_hpa_metrics(spec.get("metrics"), status.get("currentMetrics")),
+            "<unset>" if low is None else str(low), spec.get("maxReplicas", 0),
+            status.get("currentReplicas", 0), _age(hpa, now)], []
+
+
 _ROWS: dict[str, Callable[[Obj, float], Row]] = {
+    "HorizontalPodAutoscaler": _hpa,
     "Pod": _pod, "ReplicaSet": _replicaset, "ReplicationController": _replicationcontroller, "Deployment": _deployment, "DaemonSet": _daemonset,
     "StatefulSet": _statefulset, "Job": _job, "CronJob": _cronjob, "ControllerRevision": _controllerrevision, "Endpoints": _endpoints, "EndpointSlice": _endpointslice,
     "Ingress": _ingress, "IngressClass": _ingressclass, "NetworkPolicy": _networkpolicy,

@@ -1583,7 +1583,105 @@ def _priorityclass(obj: Obj, old: Obj | None) -> Errs:
     return errs
 
 
+
+
+_METRIC_TYPES = ("ContainerResource", "External", "Object", "Pods", "Resource")
+_TARGET_TYPES = ("AverageValue", "Utilization", "Value")
+
+
+def _positive(value: Any, path: str) -> Errs:
+    return [invalid(path, value, "must be greater than 0")] if isinstance(value, int) and value <= 0 else []
+
+
+def _hpa_metric(metric: Obj, path: str) -> Errs:
+    """validateMetricSpec for the Resource and ContainerResource sources kubelab measures."""
+    kind = metric.get("type", "")
+    if not kind:
+        return [required(f"{path}.type", "must specify a metric source type")]
+    if kind not in _METRIC_TYPES:
+        return [not_supported(f"{path}.type", kind, _METRIC_TYPES)]
+    source_key = {"ContainerResource": "containerResource", "External": "external", "Object": "object",
+                  "Pods": "pods", "Resource": "resource"}[kind]
+    source = metric.get(source_key)
+    if not isinstance(source, dict):
+        return [required(f"{path}.{source_key}", f"must populate information for the given metric source")]
+    errs: Errs = []
+    if kind in ("Resource", "ContainerResource"):
+        if not source.get("name"):
+            errs.append(required(f"{path}.{source_key}.name", "must specify a resource name"))
+        if kind == "ContainerResource" and not source.get("container"):
+            errs.append(required(f"{path}.{source_key}.container", "must specify a container"))
+        target = source.get("target") or {}
+        tpath = f"{path}.{source_key}.target"
+        ttype = target.get("type", "")
+        if not ttype:
+            errs.append(required(f"{tpath}.type", "must specify a metric target type"))
+        elif ttype not in _TARGET_TYPES:
+            errs.append(not_supported(f"{tpath}.type", ttype, _TARGET_TYPES))
+        if ttype == "Utilization" and target.get("averageUtilization") is None:
+            errs.append(required(f"{tpath}.averageUtilization",
+                                 "must set either a target raw value or a target utilization"))
+        errs += _positive(target.get("averageUtilization"), f"{tpath}.averageUtilization")
+    return errs
+
+
+def _scaling_rules(rules: Any, path: str) -> Errs:
+    """validateScalingRules: windows up to an hour, policies of a known type and positive sizes."""
+    if not isinstance(rules, dict):
+        return []
+    errs: Errs = []
+    window = rules.get("stabilizationWindowSeconds")
+    if isinstance(window, int) and window < 0:
+        errs.append(invalid(f"{path}.stabilizationWindowSeconds", window, "must be greater than or equal to zero"))
+    elif isinstance(window, int) and window > 3600:
+        errs.append(invalid(f"{path}.stabilizationWindowSeconds", window, "must be less than or equal to 3600"))
+    select = rules.get("selectPolicy")
+    if select is not None and select not in ("Disabled", "Max", "Min"):
+        errs.append(not_supported(f"{path}.selectPolicy", select, ("Disabled", "Max", "Min")))
+    policies = rules.get("policies") or []
+    if not policies and select != "Disabled":
+        errs.append(required(f"{path}.policies", "must specify at least one Policy"))
+    for i, policy in enumerate(policies):
+        ppath = f"{path}.policies[{i}]"
+        if policy.get("type") not in ("Pods", "Percent"):
+            errs.append(not_supported(f"{ppath}.type", policy.get("type", ""), ("Percent", "Pods")))
+        errs += _positive(policy.get("value", 0), f"{ppath}.value")
+        period = policy.get("periodSeconds", 0)
+        if isinstance(period, int) and period <= 0:
+            errs.append(invalid(f"{ppath}.periodSeconds", period, "must be greater than zero"))
+        elif isinstance(period, int) and period > 1800:
+            errs.append(invalid(f"{ppath}.periodSeconds", period, "must be less than or equal to 1800"))
+    return errs
+
+
+def _hpa(obj: Obj, old: Obj | None) -> Errs:
+    """ValidateHorizontalPodAutoscaler (pkg/apis/autoscaling/validation), scale-to-zero off."""
+    spec = obj.get("spec") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    errs: Errs = []
+    for key in ("kind", "name"):
+        if not ref.get(key):
+            errs.append(required(f"spec.scaleTargetRef.{key}"))
+        else:
+            errs += [invalid(f"spec.scaleTargetRef.{key}", ref[key], m) for m in path_segment_name(ref[key])]
+    low = spec.get("minReplicas")
+    if isinstance(low, int) and low < 1:
+        errs.append(invalid("spec.minReplicas", low, "must be greater than or equal to 1"))
+    high = spec.get("maxReplicas", 0)
+    if isinstance(high, int) and high < 1:
+        errs.append(invalid("spec.maxReplicas", high, "must be greater than 0"))
+    elif isinstance(high, int) and isinstance(low, int) and high < low:
+        errs.append(invalid("spec.maxReplicas", high, "must be greater than or equal to `minReplicas`"))
+    for i, metric in enumerate(spec.get("metrics") or []):
+        errs += _hpa_metric(metric, f"spec.metrics[{i}]")
+    behavior = spec.get("behavior") or {}
+    errs += _scaling_rules(behavior.get("scaleUp"), "spec.behavior.scaleUp")
+    errs += _scaling_rules(behavior.get("scaleDown"), "spec.behavior.scaleDown")
+    return errs
+
+
 _BY_KIND: dict[str, Callable[[Obj, "Obj | None"], Errs]] = {
+    "HorizontalPodAutoscaler": _hpa,
     "Role": _role, "ClusterRole": _role, "RoleBinding": _role_binding, "ClusterRoleBinding": _role_binding,
     "Pod": _pod, "Deployment": _deployment, "ReplicaSet": _replicaset, "DaemonSet": _daemonset,
     "ReplicationController": _replicationcontroller,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Callable, Protocol
 
 from kubelab.api import admission, errors, managedfields, patch as patching, schema, strategy
-from kubelab.api.kinds import BY_KIND, Kind
+from kubelab.api.kinds import BY_KIND, METRICS, Kind
 from kubelab.api.selectors import Selector, parse
 from kubelab.engine.core import Engine
 from kubelab.engine.results import ExecResult
@@ -52,6 +52,14 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
 MAX_OBJECT_BYTES = 1536 * 1024
 
 
+class MetricsAPI(Protocol):
+    """metrics.k8s.io's read-only storage (metrics-server): get and list, nothing else."""
+
+    def get(self, kind: str, name: str, namespace: str | None = None) -> Obj: ...
+    def list(self, kind: str, namespace: str | None = None, label_selector: str | Selector | None = None,
+             field_selector: str | None = None) -> Obj: ...
+
+
 class APIServer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -63,6 +71,8 @@ class APIServer:
         self.delete_handlers: dict[str, Callable[[Obj, int | None], Obj]] = {}
         # Serves the pod subresources log, exec, attach and portforward (set by the kubelet part).
         self.node_agent: NodeAgent | None = None
+        # Serves metrics.k8s.io, the aggregated API beside the registry (set by the metrics part).
+        self.metrics: MetricsAPI | None = None
 
     # -- extension points ---------------------------------------------------------------
     def add_hook(self, kind: str, hook: Hook) -> None:
@@ -130,6 +140,8 @@ class APIServer:
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
         with self.engine.lock:
+            if kind in METRICS:
+                return self._metrics().get(kind, name, namespace)
             k = BY_KIND[kind]
             obj = self.store.get(kind, self._ns(k, namespace), name)
             if obj is None:
@@ -140,6 +152,8 @@ class APIServer:
              field_selector: str | None = None) -> Obj:
         """A ``<Kind>List``. ``namespace=None`` on a namespaced kind lists every namespace."""
         with self.engine.lock:
+            if kind in METRICS:
+                return self._metrics().list(kind, namespace, label_selector, field_selector)
             k = BY_KIND[kind]
             selector = parse(label_selector) if isinstance(label_selector, str) else label_selector
             ns = None if not k.namespaced else namespace
@@ -326,6 +340,11 @@ class APIServer:
         """The ``portforward`` subresource, one HTTP request to ``localhost:port`` in the pod."""
         with self.engine.lock:
             return self._node_agent().port_forward(name, namespace, port, method, path, headers, body)
+
+    def _metrics(self) -> MetricsAPI:
+        if self.metrics is None:  # what the aggregator answers while its APIService is unavailable
+            raise StatusError(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+        return self.metrics
 
     def _node_agent(self) -> NodeAgent:
         assert self.node_agent is not None, "no kubelet installed"

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelab.engine import (cronjob, daemonset, deployment, disruption, endpoints, eventttl, garbage,
-                            ingress, job, kubelet, limitranger, namespaces, nodelifecycle, nodes, priority, rbac,
-                            replicaset, replicationcontroller, resourcequota, scheduler, serviceaccounts,
-                            services, statefulset, storage, system)
+                            ingress, job, kubelet, limitranger, metrics, namespaces, nodelifecycle, nodes,
+                            podautoscaler, priority, rbac, replicaset, replicationcontroller, resourcequota,
+                            scheduler, serviceaccounts, services, statefulset, storage, system)
 from kubelab.engine.apiserver import APIServer
 from kubelab.engine.core import Engine
 from kubelab.engine.kubelet import Kubelet
@@ -60,4 +60,6 @@ def install(engine: Engine, api: APIServer, node_spec: nodes.NodesSpec, images: 
     agent = kubelet.install(engine, api, images)
     system.install(engine, agent)
     ingress.install(engine, api, agent.network)
+    metrics.install(engine, api, agent)
+    podautoscaler.install(engine, api)
     return Parts(agent, agent.network, health)

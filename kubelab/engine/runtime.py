@@ -34,6 +34,11 @@ MAX_LOG_LINES = 10_000
 # reads the current file: a container printing long lines forever keeps at most this much.
 MAX_LOG_BYTES = 10 * 1024 * 1024
 SIGTERM_EXIT_DELAY = 0.3  # seconds a well-behaved server takes to exit on SIGTERM
+# CPU a server spends on one request (core-seconds): parsing, the answer, its access-log line.
+# Chosen so that one load loop (ten requests a cluster second) moves an HPA: the echo server
+# spends 100m on it, nginx a tenth of that.
+REQUEST_CPU = {"http-echo": 0.01, "text-echo": 0.002, "nginx": 0.001, "httpd": 0.002}
+CLIENT_REQUEST_CPU = 0.002  # a wget/curl of a loop: fork, exec, connect
 
 
 # -- the catalog ------------------------------------------------------------------------------
@@ -413,6 +418,11 @@ class Process:
         self._partial = ""
         self.terminating = False
         self.oom_killed = False  # the kernel killed it for going over its memory limit
+        # CPU this process asked for (core-seconds, cumulative like cgroup cpuacct.usage);
+        # the metrics pipeline caps what it reads at the container's limit (CFS throttling).
+        self.cpu_demand = 0.0
+        self._fetches = 0
+        self._slept = False  # the last step slept (the loop's turn after it is no spin)
 
     # Host protocol for the shell ------------------------------------------------------------
     def now(self) -> float:
@@ -425,6 +435,8 @@ class Process:
         return _is_server(self.image, argv)
 
     def http_get(self, url: str, user_agent: str, headers: dict[str, str] | None = None) -> Fetch:
+        self._fetches += 1
+        self.cpu_demand += CLIENT_REQUEST_CPU
         return self.runtime.network.fetch(self.sandbox, url, user_agent, headers=headers)
 
     def dns_lookup(self, name: str) -> Answer | None:
@@ -518,12 +530,16 @@ class Process:
 
     def _step(self, gen: Any) -> None:
         """Run the script until it sleeps (resume on the clock) or ends (the process exits)."""
+        fetches = self._fetches
         try:
             step: Sleep = next(gen)
         except StopIteration as stop:
             self._exit_soon(stop.value or 0)
             return
         delay = max(step.seconds, 0.1 if step.in_loop else 0.0)
+        if step.in_loop and step.seconds == 0 and fetches == self._fetches and not self._slept:
+            self.cpu_demand += delay  # a loop that neither sleeps nor waits on the network spins a core
+        self._slept = step.seconds > 0
         progress = not step.in_loop and step.seconds <= 60
         self._timer = self.clock.call_later(delay, lambda: self._step(gen), progress)
 
@@ -557,8 +573,19 @@ class Process:
             self._log_chars = chars
 
     def listen(self, port: int, handler: Callable[[HttpRequest], HttpResponse] | None) -> None:
+        cost = REQUEST_CPU.get(self.image.behaviour, 0.0)
+        if handler is not None and cost:
+            handler = self._charged(handler, cost)
         self.sandbox.listeners[port] = handler
         self.ports.append(port)
+
+    def _charged(self, handler: Callable[[HttpRequest], HttpResponse], cost: float
+                 ) -> Callable[[HttpRequest], HttpResponse]:
+        """The server spends ``cost`` core-seconds on each request it answers."""
+        def serve(req: HttpRequest) -> HttpResponse:
+            self.cpu_demand += cost
+            return handler(req)
+        return serve
 
     def exit(self, code: int) -> None:
         if self.exit_code is not None:

@@ -1620,7 +1620,103 @@ def describe_storageclass(client: Client, sc: Obj, now: float, show_events: bool
     return w.text()
 
 
+def _metric_current(status: Mapping[str, Any], key: str, field: str) -> str:
+    current = ((status.get(key) or {}).get("current") or {}).get(field) if status.get(key) else None
+    return "<unknown>" if current is None else str(current)
+
+
+def describe_hpa(client: Client, hpa: Obj, now: float, show_events: bool = True) -> str:
+    """describeHorizontalPodAutoscalerV2: metrics as ( current / target ), the behavior when
+    set, the target's pod counts and the conditions with their messages."""
+    w = Writer()
+    meta, spec, status = hpa["metadata"], hpa.get("spec") or {}, hpa.get("status") or {}
+    _header(w, hpa)
+    labels_multiline(w, "Labels", meta.get("labels"))
+    annotations_multiline(w, "Annotations", meta.get("annotations"))
+    w.w(0, f"CreationTimestamp:\t{rfc1123z(meta.get('creationTimestamp'))}\n")
+    ref = spec.get("scaleTargetRef") or {}
+    w.w(0, f"Reference:\t{ref.get('kind', '')}/{ref.get('name', '')}\n")
+    w.w(0, "Metrics:\t( current / target )\n")
+    currents = status.get("currentMetrics") or []
+    for i, metric in enumerate(spec.get("metrics") or []):
+        now_ = currents[i] if i < len(currents) else {}
+        kind = metric.get("type", "")
+        if kind in ("Resource", "ContainerResource"):
+            key = "resource" if kind == "Resource" else "containerResource"
+            source = metric.get(key) or {}
+            target = source.get("target") or {}
+            if kind == "Resource":
+                w.w(1, f"resource {source.get('name', '')} on pods")
+            else:
+                w.w(1, f'resource {source.get("name", "")} of container "{source.get("container", "")}" on pods')
+            if target.get("averageValue") is not None:
+                w.w(0, f":\t{_metric_current(now_, key, 'averageValue')} / {target['averageValue']}\n")
+                continue
+            current = "<unknown>"
+            got = ((now_.get(key) or {}).get("current") or {}) if now_.get(key) else {}
+            if got.get("averageUtilization") is not None:
+                current = f"{got['averageUtilization']}% ({got.get('averageValue', '0')})"
+            want = f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+            w.w(1, f"(as a percentage of request):\t{current} / {want}\n")
+        elif kind == "Pods":
+            source = metric.get("pods") or {}
+            w.w(1, f'"{(source.get("metric") or {}).get("name", "")}" on pods:\t'
+                   f'{_metric_current(now_, "pods", "averageValue")} / {(source.get("target") or {}).get("averageValue", "")}\n')
+        elif kind == "External":
+            source = metric.get("external") or {}
+            target, name = source.get("target") or {}, (source.get("metric") or {}).get("name", "")
+            if target.get("averageValue") is not None:
+                w.w(1, f'"{name}" (target average value):\t{_metric_current(now_, "external", "averageValue")} / '
+                       f'{target["averageValue"]}\n')
+            else:
+                w.w(1, f'"{name}" (target value):\t{_metric_current(now_, "external", "value")} / '
+                       f'{target.get("value", "")}\n')
+        elif kind == "Object":
+            source = metric.get("object") or {}
+            target, obj_ref = source.get("target") or {}, source.get("describedObject") or {}
+            w.w(1, f'"{(source.get("metric") or {}).get("name", "")}" on {obj_ref.get("kind", "")}/'
+                   f'{obj_ref.get("name", "")} ')
+            if target.get("type") == "AverageValue":
+                w.w(0, f"(target average value):\t{_metric_current(now_, 'object', 'averageValue')} / "
+                       f"{target.get('averageValue', '')}\n")
+            else:
+                w.w(0, f"(target value):\t{_metric_current(now_, 'object', 'value')} / {target.get('value', '')}\n")
+        else:
+            w.w(1, f'<unknown metric type "{kind}">\n')
+    low = spec.get("minReplicas")
+    w.w(0, f"Min replicas:\t{'<unset>' if low is None else low}\n")
+    w.w(0, f"Max replicas:\t{spec.get('maxReplicas', 0)}\n")
+    behavior = spec.get("behavior")
+    if behavior is not None:
+        w.w(0, "Behavior:\n")
+        for title, key in (("Scale Up", "scaleUp"), ("Scale Down", "scaleDown")):
+            rules = behavior.get(key)
+            if rules is None:
+                continue
+            w.w(1, f"{title}:\n")
+            if rules.get("stabilizationWindowSeconds") is not None:
+                w.w(2, f"Stabilization Window: {rules['stabilizationWindowSeconds']} seconds\n")
+            if rules.get("policies"):
+                w.w(2, f"Select Policy: {rules.get('selectPolicy') or 'Max'}\n")
+                w.w(2, "Policies:\n")
+                for p in rules["policies"]:
+                    w.w(3, f"- Type: {p.get('type', '')}\tValue: {p.get('value', 0)}\t"
+                           f"Period: {p.get('periodSeconds', 0)} seconds\n")
+    w.w(0, f"{ref.get('kind', '')} pods:\t{status.get('currentReplicas', 0)} current / "
+           f"{status.get('desiredReplicas', 0)} desired\n")
+    if status.get("conditions"):
+        w.w(0, "Conditions:\n")
+        w.w(1, "Type\tStatus\tReason\tMessage\n")
+        w.w(1, "----\t------\t------\t-------\n")
+        for c in status["conditions"]:
+            w.w(1, f"{c.get('type', '')}\t{c.get('status', '')}\t{c.get('reason', '')}\t{c.get('message', '')}\n")
+    if show_events:
+        describe_events(w, search_events(client, hpa), now)
+    return w.text()
+
+
 DESCRIBERS: dict[str, Callable[..., str]] = {
+    "HorizontalPodAutoscaler": describe_hpa,
     "LimitRange": describe_limitrange,
     "ResourceQuota": describe_resourcequota,
     "PodDisruptionBudget": describe_poddisruptionbudget,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kubelab.api import version as versions
-from kubelab.api.kinds import KINDS
+from kubelab.api.kinds import KINDS, METRICS
 from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import usage
@@ -48,7 +48,8 @@ def api_resources(ctx: Context, args: list[str]) -> int:
         raise error("--sort-by accepts only name or kind")
     # sortableResource: by group (or --sort-by's column), ties by resource name
     column = {"name": lambda k: "", "kind": lambda k: k.kind}.get(sort_by, lambda k: k.group)
-    kinds = sorted(KINDS, key=lambda k: (column(k), k.plural))
+    kinds = sorted((*KINDS, *METRICS.values()),  # with metrics-server's aggregated group
+                   key=lambda k: (column(k), k.plural))
     if ctx.flags.changed("namespaced"):
         kinds = [k for k in kinds if k.namespaced == ctx.flags.get("namespaced")]
     if ctx.flags.changed("api-group"):
@@ -75,7 +76,7 @@ def api_resources(ctx: Context, args: list[str]) -> int:
 @command("api-versions", short="Print the supported API versions on the server, in the form of \"group/version\"")
 def api_versions(ctx: Context, args: list[str]) -> int:
     _no_args(ctx, args)
-    for version in sorted({k.api_version for k in KINDS}):
+    for version in sorted({k.api_version for k in (*KINDS, *METRICS.values())}):
         ctx.print(version)
     return 0
 

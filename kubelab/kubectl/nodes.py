@@ -1,10 +1,10 @@
-"""kubectl's node maintenance verbs: ``taint``, ``cordon``, ``uncordon``, ``drain`` and ``top``.
+"""kubectl's node maintenance verbs: ``taint``, ``cordon``, ``uncordon`` and ``drain``.
 
 They work the way kubectl 1.32 does them client-side: ``taint`` computes the node's new taint
 list and sends it; ``cordon`` sets ``spec.unschedulable`` (the node lifecycle controller then
 adds the ``node.kubernetes.io/unschedulable`` taint); ``drain`` cordons, sorts the node's pods
 through kubectl's filters (DaemonSet-managed, mirror, emptyDir, no controller), evicts the rest
-and waits until they are gone. ``top`` needs metrics-server, which minikube does not start.
+and waits until they are gone.
 """
 from __future__ import annotations
 
@@ -402,21 +402,3 @@ def drain(ctx: Context, args: list[str]) -> int:
         # cmdutil.CheckErr prints an aggregate's errors one a line, without "error: "
         raise KubectlError("\n".join(text for _, text in failed))
     return 0
-
-
-# -- top ----------------------------------------------------------------------------------------
-group("top", short="Display resource (CPU/memory) usage")
-
-
-def _no_metrics(ctx: Context, args: list[str]) -> int:
-    """Without metrics-server there is no metrics.k8s.io API to read."""
-    raise error("Metrics API not available")
-
-
-_TOP_FLAGS = (fl.SELECTOR, fl.FIELD_SELECTOR, fl.Flag("sort-by", type=fl.STRING), fl.Flag("no-headers", type=fl.BOOL),
-              fl.Flag("use-protocol-buffers", type=fl.BOOL, default=True), fl.Flag("show-capacity", type=fl.BOOL))
-for _word in ("node", "nodes", "no"):
-    command(f"top {_word}", *_TOP_FLAGS, short="Display resource (CPU/memory) usage of nodes")(_no_metrics)
-for _word in ("pod", "pods", "po"):
-    command(f"top {_word}", *_TOP_FLAGS, fl.ALL_NAMESPACES, fl.Flag("containers", type=fl.BOOL),
-            fl.Flag("sum", type=fl.BOOL), short="Display resource (CPU/memory) usage of pods")(_no_metrics)
