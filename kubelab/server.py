@@ -38,9 +38,9 @@ from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from kubelab import streams
-from kubelab.api import errors, protobuf, rbac, tokens, wire
+from kubelab.api import autoscaling_v1, errors, protobuf, rbac, tokens, wire
 from kubelab.api.errors import StatusError
-from kubelab.api.kinds import KINDS, METRICS, Kind
+from kubelab.api.kinds import BY_KIND, KINDS, METRICS, Kind
 from kubelab.api.version import GIT_VERSION, server_version
 
 Obj = dict[str, Any]
@@ -76,9 +76,11 @@ def _group_versions() -> dict[str, list[Kind]]:
 
 
 def _served_group_versions() -> dict[str, list[Kind]]:
-    """What discovery lists and the paths serve: kube-apiserver's groups, then the aggregated
-    metrics.k8s.io (its APIService's groupPriorityMinimum 100 puts it after every built-in group)."""
-    return {**_group_versions(), "metrics.k8s.io/v1beta1": list(METRICS.values())}
+    """What discovery lists and the paths serve: kube-apiserver's groups (autoscaling/v1 beside
+    v2, converted at the edge), then the aggregated metrics.k8s.io (its APIService's
+    groupPriorityMinimum 100 puts it after every built-in group)."""
+    return {**_group_versions(), autoscaling_v1.V1: [BY_KIND[autoscaling_v1.KIND]],
+            "metrics.k8s.io/v1beta1": list(METRICS.values())}
 
 
 def _resource_list(group_version: str) -> Obj:
@@ -115,14 +117,17 @@ def _resource_list(group_version: str) -> Obj:
 
 
 def _group_list() -> Obj:
-    groups = []
+    groups: dict[str, Obj] = {}
     for gv in _served_group_versions():
         if "/" not in gv:
             continue
         name, version = gv.split("/")
         ref = {"groupVersion": gv, "version": version}
-        groups.append({"name": name, "versions": [ref], "preferredVersion": ref})
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        if name in groups:  # an older version, after the preferred one (autoscaling v2, v1)
+            groups[name]["versions"].append(ref)
+        else:
+            groups[name] = {"name": name, "versions": [ref], "preferredVersion": ref}
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(groups.values())}
 
 
 def _openapi_root() -> Obj:
@@ -571,8 +576,11 @@ def request_attributes(method: str, path: str, parts: list[str], query: dict[str
 class _Route:
     """What a resource path names: the kind, namespace, name and subresource."""
 
-    def __init__(self, kind: Kind, namespace: str | None, name: str | None, sub: str | None) -> None:
+    def __init__(self, kind: Kind, namespace: str | None, name: str | None, sub: str | None,
+                 group_version: str = "") -> None:
         self.kind, self.namespace, self.name, self.sub = kind, namespace, name, sub
+        # the version the request speaks, when not the stored one (autoscaling/v1)
+        self.v1 = group_version == autoscaling_v1.V1
 
 
 def _route(parts: list[str]) -> _Route | Obj | None:
@@ -600,7 +608,7 @@ def _route(parts: list[str]) -> _Route | Obj | None:
     sub = rest[2] if len(rest) > 2 else None
     if kind.namespaced and namespace is None and name is not None:
         return None
-    return _Route(kind, namespace, name, sub)
+    return _Route(kind, namespace, name, sub, gv)
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -727,6 +735,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         self.body: bytes | None = None
+        self.v1 = False  # set by _handle for an autoscaling/v1 path
         self._reader.deadline = time.monotonic() + self.api.body_timeout
         try:
             url = urlsplit(self.path)
@@ -871,7 +880,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
+    def _stored_form(self, body: Any) -> Any:
+        """A body in the request's version, converted to the stored one (autoscaling/v1 -> v2)."""
+        if self.v1 and isinstance(body, dict):
+            body = autoscaling_v1.to_v2({**body, "apiVersion": autoscaling_v1.V1, "kind": autoscaling_v1.KIND})
+        return body
+
     def _send_json(self, obj: Any, code: int = 200) -> None:
+        if self.v1:
+            obj = _as_v1(obj)
         warnings: list[str] = []
         if isinstance(obj, dict) and "__warnings__" in obj:
             obj = dict(obj)
@@ -938,6 +955,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise StatusError(404, "NotFound", "the server could not find the requested resource")
         if isinstance(route, dict):
             return self._send_json(route)
+        self.v1 = route.v1
         if route.kind.kind in METRICS and (method != "GET" or route.sub or _go_bool(self.query.get("watch"))):
             raise StatusError(405, "MethodNotAllowed",  # metrics-server's storage: get and list only
                               "the server does not allow this method on the requested resource")
@@ -982,7 +1000,7 @@ class _Handler(BaseHTTPRequestHandler):
             if r.sub in streams.SUBRESOURCES and r.kind.kind == "Pod":
                 return streams.serve(self, self.api.client, r.sub, r.name, r.namespace)
             raise StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
-        obj = _with_kind(self._json_body(), r.kind)
+        obj = _with_kind(self._stored_form(self._json_body()), r.kind)
         _check_body_kind(obj, r.kind)
         created = self.api.client.create(obj, r.namespace, dry_run=self._dry_run(),
                                          field_validation=self._field_validation(),
@@ -999,7 +1017,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(_scale_of(client.scale(r.kind.kind, r.name, r.namespace, replicas)))
         if r.sub not in _writable_subs(r.kind):
             raise _no_such_sub()
-        obj = _with_kind(obj, r.kind)
+        obj = _with_kind(self._stored_form(obj), r.kind)
         _check_body_kind(obj, r.kind)
         name = (obj.get("metadata") or {}).get("name")
         if name != r.name:
@@ -1030,7 +1048,8 @@ class _Handler(BaseHTTPRequestHandler):
                     "fieldManager", "Required value: is required for apply patch", "FieldValueRequired")],
                     "meta.k8s.io")
             force = self.query.get("force") in ("true", "1", "True")
-            return self._send_json(client.apply(r.kind.kind, r.name, r.namespace, body, field_manager=manager,
+            return self._send_json(client.apply(r.kind.kind, r.name, r.namespace, self._stored_form(body),
+                                                field_manager=manager,
                                                 force=force, dry_run=self._dry_run(),
                                                 field_validation=self._field_validation()))
         from kubelab.api.patch import apply_patch
@@ -1039,6 +1058,12 @@ class _Handler(BaseHTTPRequestHandler):
             scale = apply_patch(_scale_of(client.get(r.kind.kind, r.name, r.namespace)), body, patch_type)
             replicas = (scale.get("spec") or {}).get("replicas", 0)
             return self._send_json(_scale_of(client.scale(r.kind.kind, r.name, r.namespace, replicas)))
+        if r.v1 and r.sub is None:  # the patch applies to the object in the request's version
+            current = autoscaling_v1.to_v1(client.get(r.kind.kind, r.name, r.namespace))
+            patched = autoscaling_v1.to_v2(apply_patch(current, body, patch_type))
+            return self._send_json(client.update(patched, r.namespace, dry_run=self._dry_run(),
+                                                 field_validation=self._field_validation(),
+                                                 field_manager=self._field_manager()))
         if r.sub == "status" or (r.sub == "ephemeralcontainers" and r.kind.kind == "Pod"):
             current = client.get(r.kind.kind, r.name, r.namespace)
             patched = apply_patch(current, body, patch_type)
@@ -1124,7 +1149,7 @@ class _Handler(BaseHTTPRequestHandler):
             return fields_match(obj, fields)
 
         def encode(event: str, obj: Obj) -> bytes:
-            shown = self._table(r.kind, [obj]) if table else obj
+            shown = self._table(r.kind, [obj]) if table else (autoscaling_v1.to_v1(obj) if r.v1 else obj)
             return json.dumps({"type": event, "object": shown}, separators=(",", ":")).encode() + b"\n"
 
         def bookmark(version: int) -> bytes:
@@ -1291,6 +1316,15 @@ def _scale_of(obj: Obj) -> Obj:
             "status": {"replicas": status.get("replicas", 0),
                        "selector": (format_labels(spec.get("selector")) if obj["kind"] == "ReplicationController"
                                     else selector_string(spec.get("selector")))}}
+
+
+def _as_v1(obj: Any) -> Any:
+    """An answer in autoscaling/v1: its HorizontalPodAutoscalers converted (Tables and Status as they are)."""
+    if isinstance(obj, dict) and obj.get("kind") == autoscaling_v1.KIND:
+        return autoscaling_v1.to_v1(obj)
+    if isinstance(obj, dict) and obj.get("kind") == f"{autoscaling_v1.KIND}List":
+        return {**obj, "apiVersion": autoscaling_v1.V1, "items": [autoscaling_v1.to_v1(o) for o in obj["items"]]}
+    return obj
 
 
 def _with_kind(obj: Any, kind: Kind) -> Any:

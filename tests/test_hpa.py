@@ -3,6 +3,7 @@ end of the load scales it back after the stabilization window, with the status, 
 and events kube-controller-manager writes; get/describe as the real kubectl 1.32 prints them."""
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -46,6 +47,7 @@ spec:
   - type: Resource
     resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
 """
+HPA_CPU = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
 LOAD = "run load --image=busybox -- sh -c 'while true; do wget -q -O- http://echo-server; done'"
 UP = "cpu resource utilization (percentage of request) above target"
 
@@ -215,3 +217,85 @@ def test_get_and_describe_match_the_real_kubectl(tmp_path):
         # the wall clock the real kubectl reads them against)
         for line in ("get hpa", "get hpa -o wide", "get hpa echo-server -o yaml", "get all", "top pods"):
             same_at_wall_clock(c, kubectl, line)
+
+
+V1 = """\
+apiVersion: autoscaling/v1
+kind: HorizontalPodAutoscaler
+metadata: {name: echo-server}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: echo-server}
+  maxReplicas: 5
+  targetCPUUtilizationPercentage: 50
+"""
+MEMORY = {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "100Mi"}}}
+
+
+def test_a_v1_manifest_is_stored_as_v2():
+    c = start(hpa=V1)
+    spec = c.client.get("HorizontalPodAutoscaler", "echo-server", "default")["spec"]
+    assert spec["metrics"] == [{"type": "Resource", "resource": {"name": "cpu", "target": {
+        "type": "Utilization", "averageUtilization": 50}}}]
+    assert spec["minReplicas"] == 1
+    c.kubectl("apply -f -", stdin=V1.replace("name: echo-server}\nspec", "name: bare}\nspec").replace(
+        "  targetCPUUtilizationPercentage: 50\n", ""))
+    bare = c.client.get("HorizontalPodAutoscaler", "bare", "default")["spec"]["metrics"]
+    assert bare[0]["resource"]["target"] == {"type": "Utilization", "averageUtilization": 80}, "v1's implicit default"
+
+
+@needs_kubectl
+def test_v1_through_the_served_api_keeps_what_v1_cannot_say(tmp_path):
+    c = start()
+    c.client.patch("HorizontalPodAutoscaler", "echo-server", "default",
+                   {"spec": {"metrics": [HPA_CPU, MEMORY]}}, "merge")
+    c.advance(60)
+    with serve(c) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path / "home"))
+        r = kubectl("get horizontalpodautoscalers.v1.autoscaling echo-server -o json")
+        v1 = json.loads(r.stdout)
+        assert v1["apiVersion"] == "autoscaling/v1" and v1["spec"]["targetCPUUtilizationPercentage"] == 50
+        notes = v1["metadata"]["annotations"]
+        assert json.loads(notes["autoscaling.alpha.kubernetes.io/metrics"]) == [
+            {"type": "Resource", "resource": {"name": "memory", "targetAverageValue": "100Mi"}}]
+        current = json.loads(notes["autoscaling.alpha.kubernetes.io/current-metrics"])
+        assert [m["resource"]["name"] for m in current] == ["cpu", "memory"]
+        assert "currentAverageValue" in current[0]["resource"]
+        assert {x["type"] for x in json.loads(notes["autoscaling.alpha.kubernetes.io/conditions"])} == {
+            "AbleToScale", "ScalingActive", "ScalingLimited"}
+        assert v1["status"]["currentReplicas"] == 1 and "currentCPUUtilizationPercentage" in v1["status"]
+        # a v1 client writes its view back: the annotations carry the rest, and are not stored
+        v1["spec"]["maxReplicas"] = 7
+        r = kubectl("replace -f -", stdin=json.dumps(v1))
+        assert r.returncode == 0, r.stderr
+        stored = c.client.get("HorizontalPodAutoscaler", "echo-server", "default")
+        assert stored["spec"]["maxReplicas"] == 7
+        assert [m["resource"]["name"] for m in stored["spec"]["metrics"]] == ["memory", "cpu"]
+        assert not any(k.startswith("autoscaling.alpha") for k in stored["metadata"].get("annotations") or {})
+        r = kubectl(["patch", "horizontalpodautoscalers.v1.autoscaling", "echo-server", "--type=merge",
+                     "-p", '{"spec":{"targetCPUUtilizationPercentage":70}}'])
+        assert r.returncode == 0, r.stderr
+        cpu = next(m for m in c.client.get("HorizontalPodAutoscaler", "echo-server", "default")["spec"]["metrics"]
+                   if m["resource"]["name"] == "cpu")
+        assert cpu["resource"]["target"]["averageUtilization"] == 70
+        assert kubectl("get hpa echo-server -o jsonpath={.apiVersion}").stdout == "autoscaling/v2"
+
+
+@needs_kubectl
+def test_autoscale_matches_the_real_kubectl(tmp_path):
+    c = Cluster(clock="virtual", seed=1)
+    c.kubectl("apply -f -", stdin=APP)
+    c.settle()
+    with serve(c) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path / "home"))
+        for line in ("autoscale deploy echo-server --max=3 --dry-run=client -o yaml",
+                     "autoscale deploy echo-server --max=3 --cpu-percent=50 --min=2 --dry-run=client -o yaml",
+                     "autoscale deploy echo-server --max=3 --cpu-percent=50 --dry-run=server -o yaml",
+                     "autoscale deploy echo-server --max=3 --min=4", "autoscale svc echo-server --max=3"):
+            real, ours = kubectl(line), c.kubectl(line)
+            assert (ours.stdout, ours.stderr, ours.returncode) == (real.stdout, real.stderr, real.returncode), line
+        real = kubectl("autoscale deploy echo-server --max=3 --cpu-percent=50 --name=theirs -o name")
+        ours = c.kubectl("autoscale deploy echo-server --max=3 --cpu-percent=50 --name=ours -o name")
+        assert (real.stdout, ours.stdout) == ("horizontalpodautoscaler.autoscaling/theirs\n",
+                                              "horizontalpodautoscaler.autoscaling/ours\n")
+        theirs, mine = (c.client.get("HorizontalPodAutoscaler", n, "default") for n in ("theirs", "ours"))
+        assert theirs["spec"] == mine["spec"] and theirs["apiVersion"] == "autoscaling/v2"

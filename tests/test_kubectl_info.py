@@ -12,9 +12,9 @@ from test_server import Kubectl, needs_kubectl
 
 def test_api_versions():
     r = Cluster(clock="virtual", seed=1).kubectl("api-versions")
-    assert r.stdout == ("apps/v1\nautoscaling/v2\nbatch/v1\ndiscovery.k8s.io/v1\nmetrics.k8s.io/v1beta1\n"
-                        "networking.k8s.io/v1\npolicy/v1\nrbac.authorization.k8s.io/v1\nscheduling.k8s.io/v1\n"
-                        "storage.k8s.io/v1\nv1\n")
+    assert r.stdout == ("apps/v1\nautoscaling/v1\nautoscaling/v2\nbatch/v1\ndiscovery.k8s.io/v1\n"
+                        "metrics.k8s.io/v1beta1\nnetworking.k8s.io/v1\npolicy/v1\nrbac.authorization.k8s.io/v1\n"
+                        "scheduling.k8s.io/v1\nstorage.k8s.io/v1\nv1\n")
 
 
 def test_cluster_info_keeps_kubectl_colour_codes():

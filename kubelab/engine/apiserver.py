@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Protocol
 
-from kubelab.api import admission, errors, managedfields, patch as patching, schema, strategy
+from kubelab.api import admission, autoscaling_v1, errors, managedfields, patch as patching, schema, strategy
 from kubelab.api.kinds import BY_KIND, METRICS, Kind
 from kubelab.api.selectors import Selector, parse
 from kubelab.engine.core import Engine
@@ -104,6 +104,9 @@ class APIServer:
         """``copy_result=False`` returns the stored object itself, for a controller that only
         reads it (never change it). ``field_manager`` records the request's managedFields
         entry (an Update), as kube-apiserver's field manager does before the registry runs."""
+        if autoscaling_v1.is_v1(obj):  # stored as v2, answered in the version asked (kubectl autoscale)
+            return _in_v1(self.create(autoscaling_v1.to_v2(obj), namespace, dry_run=dry_run,
+                                      field_validation=field_validation, field_manager=field_manager))
         with self.engine.lock:
             kind = self._kind_of(obj)
             schema.check_metadata(obj, kind)
@@ -459,6 +462,12 @@ def _check_size(obj: Obj) -> None:
 
     if len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_OBJECT_BYTES:
         raise errors.StatusError(500, "", "etcdserver: request is too large")
+
+
+def _in_v1(obj: Obj) -> Obj:
+    """An autoscaling/v2 answer in autoscaling/v1, its warnings kept."""
+    warnings = obj.get("__warnings__") or []
+    return _with_warnings(autoscaling_v1.to_v1(obj), warnings)
 
 
 def _with_warnings(obj: Obj, warnings: list[str]) -> Obj:

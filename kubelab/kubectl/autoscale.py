@@ -2,14 +2,15 @@
 makes it (autoscale.go): named after the target unless ``--name``, ``--min`` only when
 positive, the CPU target only when ``--cpu-percent`` is given (the server's default is 80%).
 
-kubectl 1.32 sends an autoscaling/v1 object; kubelab stores autoscaling/v2, so the same
-request is sent in its v2 form (targetCPUUtilizationPercentage becomes one Resource metric,
-exactly as the API server converts it).
+kubectl 1.32 sends an autoscaling/v1 object (1.33 moved to v2) and prints what the server
+answers in v1; the API server stores it as v2 (targetCPUUtilizationPercentage becomes one
+Resource metric) and converts back.
 """
 from __future__ import annotations
 
 from typing import Any
 
+from kubelab.api import autoscaling_v1
 from kubelab.api.kinds import BY_KIND
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
@@ -46,13 +47,15 @@ def autoscale(ctx: Context, args: list[str]) -> int:
         if low > 0:
             spec["minReplicas"] = low
         if cpu >= 0:
-            spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": {
-                "type": "Utilization", "averageUtilization": cpu}}}]
-        hpa: Obj = {"apiVersion": hpa_kind.api_version, "kind": hpa_kind.kind,
-                    "metadata": {"name": ctx.flags.get("name") or meta["name"]}, "spec": spec}
+            spec["targetCPUUtilizationPercentage"] = cpu
+        # the typed object kubectl prints: a zero creationTimestamp and v1's two status counts
+        hpa: Obj = {"apiVersion": autoscaling_v1.V1, "kind": hpa_kind.kind,
+                    "metadata": {"creationTimestamp": None, "name": ctx.flags.get("name") or meta["name"]},
+                    "spec": spec, "status": {"currentReplicas": 0, "desiredReplicas": 0}}
         verb = "created" if dry_run == "client" else "autoscaled"
         if dry_run != "client":
             hpa = ctx.warnings(ctx.client.create(hpa, meta.get("namespace"), dry_run=dry_run == "server"))
+            hpa["metadata"].setdefault("creationTimestamp", None)  # printed from the typed object
             if dry_run == "none":
                 ctx.touch(hpa, "autoscaled")
         output = ctx.flags.get("output") or ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubelab.api import version as versions
+from kubelab.api import autoscaling_v1, version as versions
 from kubelab.api.kinds import KINDS, METRICS
 from kubelab.client import Client
 from kubelab.kubectl import flags as fl
@@ -76,7 +76,8 @@ def api_resources(ctx: Context, args: list[str]) -> int:
 @command("api-versions", short="Print the supported API versions on the server, in the form of \"group/version\"")
 def api_versions(ctx: Context, args: list[str]) -> int:
     _no_args(ctx, args)
-    for version in sorted({k.api_version for k in (*KINDS, *METRICS.values())}):
+    served = {k.api_version for k in (*KINDS, *METRICS.values())} | {autoscaling_v1.V1}  # v1 beside v2
+    for version in sorted(served):
         ctx.print(version)
     return 0
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kubelab.api import schema, wire
+from kubelab.api import autoscaling_v1, schema, wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind, for_object
 from kubelab.kubectl.command import Context, error
@@ -153,6 +153,8 @@ def _checked(obj: Any, source: str, validate: bool) -> Doc:
         what = "Kind" if not isinstance(obj.get("kind"), str) or not obj["kind"] else "apiVersion"
         compact = json.dumps(obj, separators=(",", ":"), sort_keys=True)
         return Doc(source, error=f'error: unable to decode "{source}": Object \'{what}\' is missing in \'{compact}\'')
+    if autoscaling_v1.is_v1(obj):  # the stored version from the start: what the apiserver converts it to
+        obj = autoscaling_v1.to_v2(obj)
     return Doc(source, obj)
 
 
