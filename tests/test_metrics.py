@@ -83,7 +83,27 @@ def test_top_matches_the_real_kubectl(busy, tmp_path):
         assert json.loads(raw.stdout)["kind"] == "PodMetrics"
         for line in ("top pods", "top pods -A --sort-by=cpu", "top pods --containers --sum",
                      "top pods --sort-by=memory --no-headers", "top nodes", "top node --show-capacity",
-                     "top pods -l app=web"):
+                     "top pods -l app=web", "top pod spin -l app=web", "top pod nope", "top node nope",
+                     "top pods -n empty"):
             real = kubectl(line)
             ours = busy.kubectl(line)
             assert (ours.stdout, ours.stderr, ours.returncode) == (real.stdout, real.stderr, real.returncode), line
+
+
+@needs_kubectl
+def test_metrics_are_an_aggregated_api_beside_the_registry(busy, tmp_path):
+    from kubelab.api.kinds import BY_KIND, METRICS
+
+    assert not set(METRICS) & set(BY_KIND), "no OpenAPI schema: not in the registry"
+    with serve(busy) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path / "home"))
+        groups = {g["name"]: g for g in json.loads(kubectl("get --raw /apis").stdout)["groups"]}
+        assert list(groups)[-1] == "metrics.k8s.io", "groupPriorityMinimum 100: after the built-in groups"
+        assert [v["version"] for v in groups["autoscaling"]["versions"]] == ["v2", "v1"]
+        assert groups["autoscaling"]["preferredVersion"]["version"] == "v2"
+        r = kubectl("delete --raw /apis/metrics.k8s.io/v1beta1/namespaces/default/pods/spin")
+        assert "the server does not allow this method on the requested resource" in r.stderr
+        r = kubectl("get --raw /apis/metrics.k8s.io/v1beta1/pods?watch=true")
+        assert "the server does not allow this method on the requested resource" in r.stderr
+        openapi = kubectl("get --raw /openapi/v2").stdout
+        assert "PodMetrics" not in openapi and "HorizontalPodAutoscaler" in openapi

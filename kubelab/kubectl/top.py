@@ -47,7 +47,7 @@ def top_pods(ctx: Context, args: list[str]) -> int:
     selector = ctx.flags.get("selector") or None
     if args:
         if selector:
-            raise error("only one of NAME or --selector can be provided")
+            raise error("only one of NAME or selector can be provided")
         items = [ctx.client.get("PodMetrics", args[0], namespace)]
     else:
         items = ctx.client.list("PodMetrics", namespace, label_selector=selector)["items"]
