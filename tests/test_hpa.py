@@ -299,3 +299,36 @@ def test_autoscale_matches_the_real_kubectl(tmp_path):
                                               "horizontalpodautoscaler.autoscaling/ours\n")
         theirs, mine = (c.client.get("HorizontalPodAutoscaler", n, "default") for n in ("theirs", "ours"))
         assert theirs["spec"] == mine["spec"] and theirs["apiVersion"] == "autoscaling/v2"
+
+
+# -- the chapter's exercise ---------------------------------------------------------------------
+def test_exercise_10_autoscaling_passes_with_a_solution():
+    from kubelab.notebook.exercises import check
+
+    c = Cluster(clock="virtual", seed=1)
+    assert not check("10-autoscaling", c.client, wait=0).passed
+    for line in ("create deployment web --image=nginx --replicas=2",
+                 "set resources deployment web --requests=cpu=100m",
+                 "autoscale deployment web --cpu-percent=60 --min=2 --max=6"):
+        assert c.kubectl(line).returncode == 0, line
+    c.kubectl("patch", "hpa", "web", "--type=merge", "-p",
+              '{"spec":{"behavior":{"scaleDown":{"stabilizationWindowSeconds":60}}}}')
+    report = check("10-autoscaling", c.client, wait=90)
+    assert report.passed, str(report)
+
+
+def test_exercise_10_autoscaling_hints():
+    from kubelab.notebook.exercises import check
+
+    c = Cluster(clock="virtual", seed=1)
+    c.kubectl("create deployment web --image=nginx --replicas=2")
+    c.kubectl("autoscale deployment web --min=1 --max=6")
+    c.settle()
+    c.advance(60)
+    report = check("10-autoscaling", c.client, wait=0)
+    text = str(report)
+    assert "not every container requests CPU" in text and "it keeps between 1 and 6 replicas" in text
+    assert "it does not aim at 60% CPU utilization" in text and "the default 300 s" in text
+    assert "missing request for cpu in container nginx" in text, "the HPA's own reason, read off its condition"
+    assert "without CPU requests there is no utilization to measure" in report.hints
+    assert not report.waiting, "nothing here fixes itself"

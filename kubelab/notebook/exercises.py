@@ -701,3 +701,64 @@ def _netpol(client: "Client", report: Report) -> None:
                    "a rule without `from` lets every pod in; and without a policy selecting the pods, nothing is blocked")
     else:
         report.good("stranger's request times out")
+
+
+@exercise("10-autoscaling", "HPA web keeps Deployment web (CPU requests) at 60% CPU with 2 to 6 replicas, "
+                            "scaling down after 60 s")
+def _autoscaling(client: "Client", report: Report) -> None:
+    from kubelab.api.quantity import QuantityError, cpu_millis
+
+    deploy = _get(client, "Deployment", "web")
+    requests_ok = False
+    if deploy is None:
+        report.bad("there is no Deployment called web", "`%kube create deployment web --image=nginx --replicas=2`")
+    else:
+        report.good("Deployment web exists")
+        containers = ((deploy["spec"].get("template") or {}).get("spec") or {}).get("containers") or []
+        try:
+            requests_ok = bool(containers) and all(
+                cpu_millis(((c.get("resources") or {}).get("requests") or {}).get("cpu", "0")) > 0 for c in containers)
+        except QuantityError:
+            requests_ok = False
+        if requests_ok:
+            report.good("its containers request CPU")
+        else:
+            report.bad("not every container requests CPU",
+                       "utilization is a percentage of the request: set resources.requests.cpu "
+                       "(`%kube set resources deployment web --requests=cpu=100m`)")
+    hpa = _get(client, "HorizontalPodAutoscaler", "web")
+    if hpa is None:
+        report.bad("there is no HorizontalPodAutoscaler called web", "`%kube autoscale deployment web --help`")
+        return
+    report.good("HPA web exists")
+    spec = hpa.get("spec") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    if (ref.get("kind"), ref.get("name")) == ("Deployment", "web"):
+        report.good("it scales Deployment web")
+    else:
+        report.bad(f"it scales {ref.get('kind')}/{ref.get('name')}", "its scaleTargetRef names what it scales")
+    if (spec.get("minReplicas"), spec.get("maxReplicas")) == (2, 6):
+        report.good("between 2 and 6 replicas")
+    else:
+        report.bad(f"it keeps between {spec.get('minReplicas')} and {spec.get('maxReplicas')} replicas",
+                   "--min and --max, or spec.minReplicas and spec.maxReplicas")
+    targets = [((m.get("resource") or {}).get("target") or {}) for m in spec.get("metrics") or []
+               if m.get("type") == "Resource" and (m.get("resource") or {}).get("name") == "cpu"]
+    if any(t.get("type") == "Utilization" and t.get("averageUtilization") == 60 for t in targets):
+        report.good("it aims at 60% CPU")
+    else:
+        report.bad("it does not aim at 60% CPU utilization", "--cpu-percent, or a Resource metric with a Utilization target")
+    window = (((spec.get("behavior") or {}).get("scaleDown") or {}).get("stabilizationWindowSeconds"))
+    if window == 60:
+        report.good("it scales down after a 60 s window")
+    else:
+        report.bad(f"its scale-down window is {'the default 300' if window is None else window} s",
+                   "spec.behavior.scaleDown.stabilizationWindowSeconds (`%kube patch hpa web --type=merge -p ...`)")
+    conditions = {c.get("type"): c for c in (hpa.get("status") or {}).get("conditions") or []}
+    active = conditions.get("ScalingActive") or {}
+    if active.get("status") == "True":
+        report.good("it measures the pods' CPU")
+    else:
+        report.bad("it cannot measure the pods' CPU yet" + (f": {active['message']}" if active.get("message") else ""),
+                   "metrics arrive about 30 seconds after a pod starts: `%kube describe hpa web`" if requests_ok
+                   else "without CPU requests there is no utilization to measure", pending=requests_ok)
