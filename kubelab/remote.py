@@ -11,13 +11,15 @@ for ``v5.channel.k8s.io`` so that the end of stdin can be sent (v4 servers ignor
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
 from typing import Any, Callable
 
+from kubelab.api import autoscaling_v1
 from kubelab.api.errors import Cause, StatusError
-from kubelab.api.kinds import BY_KIND, Kind, for_object
+from kubelab.api.kinds import BY_KIND, METRICS, Kind, for_object
 from kubelab.client import ExecResult
 
 Obj = dict[str, Any]
@@ -245,19 +247,22 @@ class RemoteClient:
                field_validation: str = "Strict", field_manager: str | None = None) -> Obj:
         if not isinstance(obj, dict) or not obj.get("kind") or not obj.get("apiVersion"):
             raise StatusError(400, "BadRequest", "Object 'Kind' is missing")
-        kind = for_object(obj["apiVersion"], obj["kind"])
+        if autoscaling_v1.is_v1(obj):  # kubectl autoscale's v1 object goes to the v1 path
+            kind = dataclasses.replace(BY_KIND[autoscaling_v1.KIND], version="v1")
+        else:
+            kind = for_object(obj["apiVersion"], obj["kind"])
         ns = self._ns(kind, namespace or (obj.get("metadata") or {}).get("namespace"))
         return self._call("POST", self._path(kind, ns), {"dryRun": "All" if dry_run else None,
                                                          "fieldValidation": field_validation,
                                                          "fieldManager": field_manager}, obj)
 
     def get(self, kind: str, name: str, namespace: str | None = None) -> Obj:
-        k = BY_KIND[kind]
+        k = BY_KIND.get(kind) or METRICS[kind]  # metrics.k8s.io: metrics-server behind the aggregator
         return self._call("GET", self._path(k, self._ns(k, namespace), name))
 
     def list(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
              field_selector: str | None = None) -> Obj:
-        k = BY_KIND[kind]
+        k = BY_KIND.get(kind) or METRICS[kind]
         return self._call("GET", self._path(k, namespace if k.namespaced else None),
                           {"labelSelector": label_selector, "fieldSelector": field_selector})
 

@@ -193,3 +193,19 @@ def test_pictures_are_the_same_through_the_remote_client(remote, cluster):
         assert victim not in names and len(names) == 3
     finally:
         dash.close()
+
+
+def test_kubectl_top_and_autoscale_through_the_remote_client(remote, cluster):
+    """metrics.k8s.io is read through the aggregated API's paths; autoscale sends autoscaling/v1."""
+    manifest = ("apiVersion: v1\nkind: Pod\nmetadata:\n  name: echo-server\nspec:\n  containers:\n"
+                "  - name: echo-server-container\n    image: kennship/http-echo\n")
+    run(remote, ["apply", "-f", "-"], stdin=manifest)
+    cluster.settle()
+    cluster.advance(40)
+    assert run(remote, ["top", "pods"]).stdout == cluster.kubectl("top pods").stdout
+    assert run(remote, ["top", "nodes"]).stdout == cluster.kubectl("top nodes").stdout
+    run(remote, ["create", "deployment", "web", "--image=nginx"])
+    r = run(remote, ["autoscale", "deployment", "web", "--max=3", "--cpu-percent=60"])
+    assert (r.returncode, r.stdout) == (0, "horizontalpodautoscaler.autoscaling/web autoscaled\n"), r.stderr
+    assert cluster.client.get("HorizontalPodAutoscaler", "web")["spec"]["metrics"][0]["resource"]["target"] == {
+        "type": "Utilization", "averageUtilization": 60}
