@@ -107,3 +107,18 @@ def test_metrics_are_an_aggregated_api_beside_the_registry(busy, tmp_path):
         assert "the server does not allow this method on the requested resource" in r.stderr
         openapi = kubectl("get --raw /openapi/v2").stdout
         assert "PodMetrics" not in openapi and "HorizontalPodAutoscaler" in openapi
+
+
+@needs_kubectl
+def test_get_metrics_resources_matches_the_real_kubectl(busy, tmp_path):
+    """metrics-server's own Table (name, summed usage, window); every verb but get and list is refused."""
+    with serve(busy) as server:
+        kubectl = Kubectl(server.kubeconfig, str(tmp_path / "home"))
+        for line in ("get pods.metrics.k8s.io", "get podmetrics -A", "get nodes.metrics.k8s.io",
+                     "get nodemetrics kubelab", "get podmetrics -o name", "get podmetrics nope",
+                     "get podmetrics spin -o yaml", "label podmetrics spin a=b", "delete podmetrics spin",
+                     "get podmetrics -w --request-timeout=1s", "get pods", "get nodes"):
+            real = kubectl(line)
+            ours = busy.kubectl(line)
+            assert (ours.stdout, ours.stderr, ours.returncode) == (real.stdout, real.stderr, real.returncode), line
+    assert "MethodNotAllowed" in busy.kubectl("delete podmetrics spin").stderr

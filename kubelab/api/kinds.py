@@ -140,7 +140,7 @@ METRICS: dict[str, Kind] = {k.kind: k for k in (
 )}
 _BY_API: dict[tuple[str, str], Kind] = {(k.api_version, k.kind): k for k in KINDS}
 _BY_NAME: dict[str, Kind] = {}
-for _k in KINDS:
+for _k in (*KINDS, *METRICS.values()):  # the registry's words first: "pods" are the core ones
     for _name in (_k.plural, _k.singular, _k.kind, *_k.short_names, _k.resource, _k.qualified_singular,
                   f"{_k.plural}.{_k.version}.{_k.group}" if _k.group else _k.plural):
         _BY_NAME.setdefault(_name.lower() if _name != _k.kind else _name, _k)

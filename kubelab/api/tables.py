@@ -803,6 +803,8 @@ def _partial(obj: Obj) -> Obj:
 def table(kind: str, objects: list[Obj], now: float, wide: bool = False) -> Obj:
     """The Table the API server returns for ``objects`` of ``kind`` at cluster time ``now``;
     ``wide`` adds the priority-1 columns (``-o wide``)."""
+    if kind in ("PodMetrics", "NodeMetrics"):
+        return _metrics_table(objects)
     if kind == "Event":
         columns = [_column(c, p) for c, p in _EVENT_COLUMNS if wide or p == 0]
     else:
@@ -823,3 +825,32 @@ def table(kind: str, objects: list[Obj], now: float, wide: bool = False) -> Obj:
         rows.append(row)
     return {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
             "metadata": {"resourceVersion": ""}, "columnDefinitions": columns, "rows": rows}
+
+
+def _metrics_table(objects: list[Obj]) -> Obj:
+    """metrics-server's own Table (addPodMetricsToTable / addNodeMetricsToTable): the name, each
+    resource's usage summed over the containers (names sorted, columns taken from the first
+    object; none at all for an empty list), and the window."""
+    from kubelab.api.quantity import Quantity, parse
+
+    columns: list[Obj] = []
+    rows = []
+    names: list[str] | None = None
+    for obj in objects:
+        usage: dict[str, Quantity] = {}
+        parts = [c.get("usage") or {} for c in obj.get("containers") or ()] if "containers" in obj \
+            else [obj.get("usage") or {}]
+        for part in parts:
+            for resource, text in part.items():
+                usage[resource] = usage.get(resource, Quantity(0)) + parse(text)
+        if names is None:
+            names = sorted(usage)
+            columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name of the resource",
+                        "priority": 0}]
+            columns += [{"name": n, "type": "string", "format": "quantity", "description": "", "priority": 0}
+                        for n in names]
+            columns.append({"name": "Window", "type": "string", "format": "duration", "description": "", "priority": 0})
+        cells = [obj["metadata"]["name"], *(str(usage.get(n, Quantity(0))) for n in names), obj.get("window", "")]
+        rows.append({"cells": cells, "object": _partial(obj)})
+    return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": ""},
+            "columnDefinitions": columns, "rows": rows}

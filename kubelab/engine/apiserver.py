@@ -212,6 +212,7 @@ class APIServer:
     def patch(self, kind: str, name: str, namespace: str | None, body: Any, patch_type: str = "strategic",
               *, dry_run: bool = False, field_validation: str = "Strict", field_manager: str | None = None) -> Obj:
         """Apply a ``merge`` (RFC 7386), ``json`` (RFC 6902) or ``strategic`` merge patch."""
+        _registered(kind)
         with self.engine.lock:
             current = self.get(kind, name, namespace)
             patched = patching.apply_patch(current, body, patch_type)
@@ -228,7 +229,7 @@ class APIServer:
         live object (or create it) owning exactly its fields; a field another manager owns
         and this apply would change is a 409 Conflict unless ``force``."""
         with self.engine.lock:
-            k = BY_KIND[kind]
+            k = _registered(kind)
             if not isinstance(config, dict):
                 raise errors.bad_request("error decoding YAML: the apply configuration is not an object")
             if config.get("kind") != k.kind or config.get("apiVersion") != k.api_version:
@@ -255,7 +256,7 @@ class APIServer:
         (and namespaces) are marked and leave when their finalizers are done. Dependents go
         with their owner (background propagation) or are released (orphan)."""
         with self.engine.lock:
-            k = BY_KIND[kind]
+            k = _registered(kind)
             ns = self._ns(k, namespace)
             obj = self.store.get(kind, ns, name)
             if obj is None:
@@ -284,7 +285,7 @@ class APIServer:
     def watch(self, kind: str, namespace: str | None, callback: Callable[[str, Obj], None],
               label_selector: str | None = None) -> Callable[[], None]:
         """Call ``callback(event_type, object)`` for every change to matching objects."""
-        k = BY_KIND[kind]
+        k = _registered(kind)
         selector = parse(label_selector) if label_selector else None
 
         def listener(event: str, obj: Obj, old: Obj | None) -> None:
@@ -304,7 +305,7 @@ class APIServer:
         with self.engine.lock:
             obj = self.get(kind, name, namespace)
             if resource_version and resource_version != obj["metadata"]["resourceVersion"]:
-                k = BY_KIND[kind]
+                k = _registered(kind)
                 raise errors.conflict(k.plural, name, k.group)
             obj.setdefault("spec", {})["replicas"] = replicas
             return self.update(obj, namespace)
@@ -346,7 +347,7 @@ class APIServer:
 
     def _metrics(self) -> MetricsAPI:
         if self.metrics is None:  # what the aggregator answers while its APIService is unavailable
-            raise StatusError(503, "ServiceUnavailable", "the server is currently unable to handle the request")
+            raise errors.StatusError(503, "ServiceUnavailable", "the server is currently unable to handle the request")
         return self.metrics
 
     def _node_agent(self) -> NodeAgent:
@@ -462,6 +463,13 @@ def _check_size(obj: Obj) -> None:
 
     if len(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()) > MAX_OBJECT_BYTES:
         raise errors.StatusError(500, "", "etcdserver: request is too large")
+
+
+def _registered(kind: str) -> Kind:
+    """A registry kind; metrics.k8s.io's get and list only (metrics-server's storage) refuse the rest."""
+    if kind in METRICS:
+        raise errors.StatusError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    return BY_KIND[kind]
 
 
 def _in_v1(obj: Obj) -> Obj:

@@ -13,7 +13,7 @@ import re
 from typing import Any, Callable, Iterable
 
 from kubelab.api import quantity
-from kubelab.api.kinds import BY_KIND
+from kubelab.api.kinds import BY_KIND, METRICS
 from kubelab.api.tables import format_labels
 from kubelab.kubectl import gofmt, gotemplate
 from kubelab.kubectl import jsonpath as jsonpath_mod
@@ -60,7 +60,7 @@ def cell_text(value: Any) -> str:
 
 def kind_prefix(kind: str) -> str:
     """``deployment.apps`` for the ``kind/name`` form kubectl prints."""
-    k = BY_KIND.get(kind)
+    k = BY_KIND.get(kind) or METRICS.get(kind)
     return k.qualified_singular if k else kind.lower()
 
 
