@@ -661,6 +661,7 @@ class _DeadlineReader(io.RawIOBase):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    v1 = False  # this request speaks autoscaling/v1 (set per request by _handle; errors before it speak none)
     server_version = "kubelab"
     # small responses leave at once: without it, headers and body written apart wait for the
     # client's delayed ACK (~40 ms per request on a kept-alive connection)
@@ -735,7 +736,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self, method: str) -> None:
         self.body: bytes | None = None
-        self.v1 = False  # set by _handle for an autoscaling/v1 path
+        self.v1 = False
         self._reader.deadline = time.monotonic() + self.api.body_timeout
         try:
             url = urlsplit(self.path)
