@@ -43,6 +43,10 @@ class Client(Protocol):
     def watch(self, kind: str, namespace: str | None, callback: Callable[[str, Obj], None],
               label_selector: str | None = None) -> Callable[[], None]: ...
     def scale(self, kind: str, name: str, namespace: str | None, replicas: int) -> Obj: ...
+    def evict(self, name: str, namespace: str | None, eviction: Obj, *, dry_run: bool = False) -> Obj:
+        """POST ``pods/NAME/eviction`` with a policy/v1 Eviction (its ``deleteOptions``): the
+        pod goes if its PodDisruptionBudget allows it, else a 429 StatusError."""
+        ...
     def logs(self, name: str, namespace: str | None = None, container: str | None = None,
              previous: bool = False, tail: int | None = None) -> str: ...
     def exec(self, name: str, namespace: str | None, container: str | None, command: list[str],
@@ -165,6 +169,13 @@ class EmbeddedClient:
         self._sync()
         try:
             return self.api.scale(kind, name, namespace, replicas)
+        finally:
+            self.engine.flush()
+
+    def evict(self, name: str, namespace: str | None, eviction: Obj, *, dry_run: bool = False) -> Obj:
+        self._sync()
+        try:
+            return self.api.evict(name, namespace, eviction, dry_run)
         finally:
             self.engine.flush()
 

@@ -42,7 +42,8 @@ def status_error(code: int, body: Any) -> StatusError:
     causes = [Cause(c.get("field", ""), c.get("message", ""), c.get("reason", ""))
               for c in details.get("causes") or []]
     return StatusError(status.get("code") or code, status.get("reason") or "", status.get("message") or "",
-                       details.get("kind", ""), details.get("name", ""), details.get("group", ""), causes)
+                       details.get("kind", ""), details.get("name", ""), details.get("group", ""), causes,
+                       int(details.get("retryAfterSeconds") or 0))
 
 
 STREAM_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
@@ -310,6 +311,10 @@ class RemoteClient:
         self._call("PATCH", self._path(k, self._ns(k, namespace), name, "scale"), body={"spec": {"replicas": replicas}},
                    content_type=_PATCH_TYPES["merge"])
         return self.get(kind, name, namespace)
+
+    def evict(self, name: str, namespace: str | None, eviction: Obj, *, dry_run: bool = False) -> Obj:
+        path = self._path(BY_KIND["Pod"], namespace or self.namespace, name, "eviction")
+        return self._call("POST", path, {"dryRun": "All" if dry_run else None}, body=eviction)
 
     def logs(self, name: str, namespace: str | None = None, container: str | None = None,
              previous: bool = False, tail: int | None = None) -> str:

@@ -112,6 +112,9 @@ def _resource_list(group_version: str) -> Obj:
                               "kind": "PodPortForwardOptions", "verbs": ["create", "get"]})
             resources.append({"name": "pods/ephemeralcontainers", "singularName": "", "namespaced": True,
                               "kind": "Pod", "verbs": _GET_PATCH_UPDATE})
+            # kubectl drain evicts only when discovery names this subresource's group/version
+            resources.append({"name": "pods/eviction", "singularName": "", "namespaced": True,
+                              "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]})
     resources.sort(key=lambda r: r["name"])  # the apiserver's installer sorts a version's paths
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": resources}
 
@@ -762,7 +765,8 @@ class _Handler(BaseHTTPRequestHandler):
             status = e.to_status()
             if e.code == 404 and not (e.kind or e.name):
                 status["details"] = {}  # the apiserver's NotFound for a path it does not serve (kubectl debug reads it)
-            self._send_json(status, e.code)
+            # ErrorNegotiated: a Status that says when to come back says it in Retry-After too
+            self._send_json(status, e.code, [("Retry-After", str(e.retry_after))] if e.retry_after else [])
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         except Exception as e:  # noqa: BLE001 - a server answers 500, it does not die
@@ -887,14 +891,15 @@ class _Handler(BaseHTTPRequestHandler):
             body = autoscaling_v1.to_v2({**body, "apiVersion": autoscaling_v1.V1, "kind": autoscaling_v1.KIND})
         return body
 
-    def _send_json(self, obj: Any, code: int = 200) -> None:
+    def _send_json(self, obj: Any, code: int = 200, headers: list[tuple[str, str]] | None = None) -> None:
         if self.v1:
             obj = _as_v1(obj)
         warnings: list[str] = []
         if isinstance(obj, dict) and "__warnings__" in obj:
             obj = dict(obj)
             warnings = obj.pop("__warnings__")
-        headers = [("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"') for w in warnings]
+        headers = [*(headers or ()), *(("Warning", '299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"')
+                                       for w in warnings)]
         # compact, as the API server writes JSON: kubectl compares raw bytes it is sent (rollout undo
         # compares a ControllerRevision's data with the patch it makes from the live object)
         self._send(json.dumps(obj, separators=(",", ":")).encode(), code, headers=headers)
@@ -997,6 +1002,9 @@ class _Handler(BaseHTTPRequestHandler):
             account = self.api.client.get("ServiceAccount", r.name, r.namespace)
             return self._send_json(tokens.token_request(account, request, self.api.client.now(),
                                                         self.api.signing_key), 201)
+        if r.name is not None and r.kind.kind == "Pod" and r.sub == "eviction":
+            return self._send_json(self.api.client.evict(r.name, r.namespace, self._json_body(),
+                                                         dry_run=self._dry_run()), 201)
         if r.name is not None:
             if r.sub in streams.SUBRESOURCES and r.kind.kind == "Pod":
                 return streams.serve(self, self.api.client, r.sub, r.name, r.namespace)

@@ -29,6 +29,7 @@ class StatusError(Exception):
     name: str = ""
     group: str = ""
     causes: list[Cause] = field(default_factory=list)
+    retry_after: int = 0  # details.retryAfterSeconds (and the Retry-After header), as 429s carry
 
     def __str__(self) -> str:
         return self.message
@@ -42,10 +43,13 @@ class StatusError(Exception):
             details["group"] = self.group
         if self.kind:
             details["kind"] = self.kind
-        if self.causes:
+        if self.causes:  # StatusCause's fields are omitempty
             details["causes"] = [
-                {"reason": c.reason, "message": c.message, "field": c.field} for c in self.causes
+                {k: v for k, v in (("reason", c.reason), ("message", c.message), ("field", c.field)) if v}
+                for c in self.causes
             ]
+        if self.retry_after:
+            details["retryAfterSeconds"] = self.retry_after
         status: dict[str, Any] = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -55,6 +59,8 @@ class StatusError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del status["reason"]  # omitempty: a Status an API handler returns with a code only
         if details:
             status["details"] = details
         return status

@@ -310,6 +310,14 @@ class APIServer:
             obj.setdefault("spec", {})["replicas"] = replicas
             return self.update(obj, namespace)
 
+    def evict(self, name: str, namespace: str | None, eviction: Any, dry_run: bool = False) -> Obj:
+        """The ``eviction`` subresource of a pod: a delete its PodDisruptionBudget allows
+        (kubelab.engine.eviction); the answer is a Status."""
+        from kubelab.engine import eviction as evictions
+
+        with self.engine.lock:
+            return evictions.evict(self, name, namespace or "default", eviction, dry_run)
+
     def logs(self, name: str, namespace: str | None = None, container: str | None = None,
              previous: bool = False, tail: int | None = None) -> str:
         """The ``log`` subresource of a pod, from the kubelet."""
