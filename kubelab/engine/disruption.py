@@ -6,6 +6,11 @@ Mirrors trySync/getExpectedPodCount/updatePdbStatus: an integer ``minAvailable``
 selected pods; a percentage, or ``maxUnavailable``, counts the replicas their controllers
 want (a Deployment through its ReplicaSet, a StatefulSet, a bare ReplicaSet). A pod without
 such a controller leaves the budget failing safe: no disruption allowed.
+
+Pods the eviction API let go sit in ``status.disruptedPods`` until they are deleted: they no
+longer count as healthy, so two evictions cannot spend the same disruption. One still there
+after DeletionTimeout (2 minutes) was not deleted after all: buildDisruptedPodMap drops it,
+with a ``NotDeleted`` warning on the pod.
 """
 from __future__ import annotations
 
@@ -14,9 +19,14 @@ from typing import Any, Iterable
 
 from kubelab.api.pods import is_ready
 from kubelab.api.selectors import from_label_selector
+from kubelab.engine.clock import parse_timestamp
 from kubelab.engine.core import Controller, Engine
+from kubelab.engine.events import Recorder
 from kubelab.engine.owners import controller_of
 from kubelab.engine.store import Key, Obj
+
+
+DELETION_TIMEOUT = 120.0  # how long an eviction's pod may take to be deleted
 
 
 def _scaled(value: Any, total: int, round_up: bool) -> int:
@@ -31,6 +41,11 @@ class DisruptionController(Controller):
     """Keeps every budget's status current as its pods come, go and turn (un)ready."""
 
     watches = ("PodDisruptionBudget", "Pod", "ReplicaSet", "Deployment", "StatefulSet")
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.events = Recorder(self.store, "controllermanager")
+        self._rechecks: dict[Key, float] = {}  # when a budget is looked at again (AddAfter keeps the earliest)
 
     def keys_for(self, event: str, obj: Obj, old: Obj | None) -> Iterable[Key]:
         meta = obj["metadata"]
@@ -88,13 +103,36 @@ class DisruptionController(Controller):
             return expected, max(0, expected - _scaled(max_unavailable, expected, True))
         return expected, _scaled(min_available, expected, True)
 
+    def _disrupted(self, pdb: Obj, pods: list[Obj]) -> tuple[dict[str, str], float | None]:
+        """buildDisruptedPodMap: the evicted pods still due to go, and when the first of them
+        is overdue (the time to look again)."""
+        recorded = (pdb.get("status") or {}).get("disruptedPods") or {}
+        now = self.clock.now()
+        kept: dict[str, str] = {}
+        recheck: float | None = None
+        for pod in pods:
+            meta = pod["metadata"]
+            since = recorded.get(meta["name"])
+            if since is None or meta.get("deletionTimestamp"):
+                continue
+            due = parse_timestamp(since) + DELETION_TIMEOUT
+            if due < now:
+                self.events.warning(pod, "NotDeleted", f"Pod was expected by PDB {pdb['metadata']['namespace']}/"
+                                                       f"{pdb['metadata']['name']} to be deleted but it wasn't")
+                continue
+            kept[meta["name"]] = since
+            recheck = due if recheck is None else min(recheck, due)
+        return dict(sorted(kept.items())), recheck
+
     def reconcile(self, key: Key) -> None:
         pdb = self.store.get(*key)
         if pdb is None:
             return
         pods = self._pods(pdb)
         counts = self._expected(pdb, pods)
-        healthy = sum(1 for p in pods if not p["metadata"].get("deletionTimestamp") and is_ready(p))
+        disrupted, recheck = self._disrupted(pdb, pods)
+        healthy = sum(1 for p in pods if not p["metadata"].get("deletionTimestamp")
+                      and p["metadata"]["name"] not in disrupted and is_ready(p))
         old = pdb.get("status") or {}
         generation = pdb["metadata"].get("generation", 1)
         if counts is None:
@@ -113,10 +151,16 @@ class DisruptionController(Controller):
                      "lastTransitionTime": stamp, "reason": reason, "message": ""}
         status: Obj = {"observedGeneration": generation, "disruptionsAllowed": allowed, "currentHealthy": healthy,
                        "desiredHealthy": desired, "expectedPods": expected, "conditions": [condition]}
-        if old.get("disruptedPods"):
-            status["disruptedPods"] = old["disruptedPods"]
+        if disrupted:
+            status["disruptedPods"] = disrupted
         if old != status:
             self.store.update({**pdb, "status": status}, status=True)
+        if recheck is not None:
+            now = self.clock.now()
+            pending = self._rechecks.get(key)
+            if pending is None or pending <= now or recheck < pending:
+                self._rechecks[key] = recheck
+                self.requeue_after(max(recheck - now, 0.0) + 0.001, key)  # just past the deadline
 
 
 def install(engine: Engine) -> None:

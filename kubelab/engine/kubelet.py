@@ -44,6 +44,8 @@ BACKOFF_MAX = 300.0
 CONFIG_RETRY = 10.0  # a CreateContainerConfigError is retried on every pod resync
 VOLUME_SYNC_DELAY = 30.0  # a changed ConfigMap reaches mounted files after the kubelet's sync
 DEFAULT_GRACE = 30
+# kubetypes.PodConditionsByKubelet: the conditions the kubelet writes itself
+_KUBELET_CONDITIONS = frozenset(("PodScheduled", "Ready", "Initialized", "ContainersReady", "PodReadyToStartContainers"))
 NODE_STATUS_MAX_IMAGES = 50  # the kubelet's nodeStatusMaxImages default
 MAX_NAMES_PER_IMAGE = 5  # names per image the Images setter reports
 
@@ -1206,6 +1208,10 @@ class Kubelet(Controller):
         scheduled = before.get("PodScheduled")
         conditions.append(scheduled or {"type": "PodScheduled", "status": "True", "lastProbeTime": None,
                                         "lastTransitionTime": ps.start_time})
+        # mergePodStatus: conditions others own (an eviction's DisruptionTarget) stay, first
+        foreign = [x for x in before.values() if x["type"] not in _KUBELET_CONDITIONS]
+        if foreign:
+            conditions = foreign + conditions
         status: dict[str, Any] = {"phase": phase, "conditions": conditions}
         host_ip = self._host_ip(ps.node)
         if host_ip:
