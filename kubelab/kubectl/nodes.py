@@ -292,6 +292,12 @@ def _filter(ctx: Context, pod: Obj) -> tuple[bool, str, str]:
     return status
 
 
+def _aggregate(errors: list[str]) -> str:
+    """utilerrors.Aggregate's Error(): one message as it is, several (once each) in brackets."""
+    unique = list(dict.fromkeys(errors))
+    return unique[0] if len(unique) == 1 else "[" + ", ".join(unique) + "]"
+
+
 def _grouped(found: list[tuple[Obj, str]]) -> dict[str, list[str]]:
     """message -> ``namespace/name`` of each pod, in the order the pods were listed."""
     out: dict[str, list[str]] = {}
@@ -321,40 +327,115 @@ def _pods_for_deletion(ctx: Context, node: str) -> tuple[list[Obj], list[str], l
     return chosen, warnings, errors
 
 
-def _evict(ctx: Context, pods: list[Obj]) -> None:
-    """Evict each pod (or delete it, with --disable-eviction), then wait until each is gone
-    (or replaced by a new uid)."""
+RETRY = 5.0  # drain's pause after a 429 before asking again
+
+
+def _gone(ctx: Context, pod: Obj) -> bool:
+    """waitForDelete's test: the pod is not found, or a new pod (another uid) has its name."""
+    try:
+        live = ctx.client.get("Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
+    except StatusError as e:
+        if e.reason == "NotFound":
+            return True
+        raise
+    return live["metadata"]["uid"] != pod["metadata"]["uid"]
+
+
+def _delete_options(ctx: Context, dry_run: str) -> Obj:
+    """makeDeleteOptions: the grace period asked for, and dryRun for a server dry run."""
+    options: Obj = {}
     grace = ctx.flags.get("grace-period")
-    evicting = not ctx.flags.get("disable-eviction")
+    if grace >= 0:
+        options["gracePeriodSeconds"] = grace
+    if dry_run == "server":
+        options["dryRun"] = ["All"]
+    return options
+
+
+def _evict(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
+    """evictPods (k8s.io/kubectl/pkg/drain): each pod's eviction is asked for (``evicting pod``
+    on every try), a 429 from its disruption budget is retried every 5 seconds of cluster
+    time, then the pod is waited for until it is gone. ``--timeout`` bounds it all; the errors
+    come back, one a pod, in the order they happened."""
+    timeout = ctx.flags.get("timeout") or 0
+    deadline = ctx.now() + (timeout or FOREVER)
+    limit = _go_duration(timeout) if timeout else "2562047h47m16.854775807s"  # math.MaxInt64 as a Duration
+    suffix = " (server dry run)" if dry_run == "server" else ""
+    options = _delete_options(ctx, dry_run)
+    due = {id(p): ctx.now() for p in pods}  # the next try of each pod still to be evicted
+    asking = list(pods)
+    waiting: list[Obj] = []
+    errors: list[str] = []
+    while asking or waiting:
+        now = ctx.now()
+        for pod in [p for p in asking if due[id(p)] <= now]:
+            meta = pod["metadata"]
+            ctx.print(f"evicting pod {meta['namespace']}/{meta['name']}{suffix}")
+            where = f'pods/"{meta["name"]}" -n "{meta["namespace"]}"'
+            if now >= deadline:
+                errors.append(f"error when evicting {where}: global timeout reached: {limit}")
+                asking.remove(pod)
+                continue
+            eviction = {"apiVersion": "policy/v1", "kind": "Eviction",
+                        "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+                        "deleteOptions": options}
+            try:
+                ctx.client.evict(meta["name"], meta["namespace"], eviction)
+            except StatusError as e:
+                if e.reason == "TooManyRequests":
+                    ctx.eprint(f"error when evicting {where} (will retry after 5s): {e.message}")
+                    due[id(pod)] = now + RETRY
+                    continue
+                asking.remove(pod)
+                if e.reason != "NotFound":
+                    errors.append(f"error when evicting {where}: {e.message}")
+                continue
+            asking.remove(pod)
+            if dry_run != "server":
+                waiting.append(pod)
+        for pod in [p for p in waiting if _gone(ctx, p)]:
+            ctx.print(f"pod/{pod['metadata']['name']} evicted")
+            waiting.remove(pod)
+        if ctx.now() >= deadline and waiting:
+            errors += [f'error when waiting for pod "{p["metadata"]["name"]}" in namespace '
+                       f'"{p["metadata"]["namespace"]}" to terminate: context deadline exceeded' for p in waiting]
+            waiting.clear()
+        if not asking and not waiting:
+            break
+        # a pod between tries sleeps its 5s out (it sees the deadline when it wakes); a pod
+        # being waited for gives up at the deadline
+        wake = min([*(due[id(p)] for p in asking), *([deadline] if waiting else [])])
+        ctx.client.wait(lambda: any(_gone(ctx, p) for p in waiting), max(wake - ctx.now(), 0))
+    return errors
+
+
+def _delete(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
+    """deletePods (``--disable-eviction``): delete each pod, disruption budgets or not, then
+    wait for all of them under ``--timeout``."""
+    grace = ctx.flags.get("grace-period")
     for pod in pods:
         meta = pod["metadata"]
-        if evicting:
-            ctx.print(f"evicting pod {meta['namespace']}/{meta['name']}")
         try:
-            ctx.client.delete("Pod", meta["name"], meta["namespace"], grace_period=None if grace < 0 else grace)
+            ctx.client.delete("Pod", meta["name"], meta["namespace"], grace_period=None if grace < 0 else grace,
+                              dry_run=dry_run == "server")
         except StatusError as e:
             if e.reason != "NotFound":
-                raise error(f'error when evicting pod "{meta["name"]}": {e.message}') from None
-    pending = list(pods)
-
-    def gone(pod: Obj) -> bool:
-        try:
-            live = ctx.client.get("Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
-        except StatusError as e:
-            if e.reason == "NotFound":
-                return True
-            raise
-        return live["metadata"]["uid"] != pod["metadata"]["uid"]
-
+                return [e.message]
+    if dry_run == "server":
+        return []
     timeout = ctx.flags.get("timeout") or FOREVER
     deadline = ctx.now() + timeout
+    pending = list(pods)
     while pending:
-        if not ctx.client.wait(lambda: any(gone(p) for p in pending), max(deadline - ctx.now(), 0)):
-            raise error(f'error when waiting for pod "{pending[0]["metadata"]["name"]}" terminating: '
-                        f"global timeout reached: {_go_duration(timeout)}")
-        for pod in [p for p in pending if gone(p)]:
-            ctx.print(f"pod/{pod['metadata']['name']} {'evicted' if evicting else 'deleted'}")
+        for pod in [p for p in pending if _gone(ctx, p)]:
+            ctx.print(f"pod/{pod['metadata']['name']} deleted")
             pending.remove(pod)
+        if not pending:
+            break
+        if ctx.now() >= deadline:
+            return ["context deadline exceeded"]
+        ctx.client.wait(lambda: any(_gone(ctx, p) for p in pending), max(deadline - ctx.now(), 0))
+    return []
 
 
 @command("drain", fl.SELECTOR, fl.DRY_RUN, fl.Flag("force", type=fl.BOOL), fl.Flag("ignore-daemonsets", type=fl.BOOL),
@@ -388,11 +469,21 @@ def drain(ctx: Context, args: list[str]) -> int:
             if dry_run == "client":
                 for pod in pods:
                     ctx.print(f"evicting pod {pod['metadata']['namespace']}/{pod['metadata']['name']} (dry run)")
+                errors = []
+            elif ctx.flags.get("disable-eviction"):
+                errors = _delete(ctx, pods, dry_run) if pods else []
             else:
-                _evict(ctx, pods)
-            ctx.print(f"node/{name} drained{_suffix(dry_run)}")
-            continue
-        text = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
+                errors = _evict(ctx, pods, dry_run)
+            if not errors:
+                ctx.print(f"node/{name} drained{_suffix(dry_run)}")
+                continue
+            # deleteOrEvictPodsSimple: what is still on the node when the evictions failed
+            left, _, _ = _pods_for_deletion(ctx, name)
+            if left:
+                ctx.eprint(f'There are pending pods in node "{name}" when an error occurred: {_aggregate(errors)}')
+                for pod in left:
+                    ctx.eprint(f"pod/{pod['metadata']['name']}")
+        text = _aggregate(errors)
         ctx.eprint(f'error: unable to drain node "{name}" due to error: {text}, continuing command...')
         failed.append((name, "\n".join(errors)))
     if failed:
