@@ -679,3 +679,86 @@ def create_ingress(ctx: Context, args: list[str]) -> int:
          Flag("default-backend", type=fl.STRING), Flag("annotation", type=fl.STRING_ARRAY))
 def create_ing(ctx: Context, args: list[str]) -> int:
     return create_ingress(ctx, args)
+
+
+PDB_FLAGS = (Flag("min-available", type=fl.STRING), Flag("max-unavailable", type=fl.STRING),
+             Flag("selector", type=fl.STRING))
+_PDB_BOUND = re.compile(r"^[0-9]+%?$")
+_SELECTOR_SET = re.compile(r"^(\S+)\s+(in|notin)\s*\(([^)]*)\)$")
+
+
+def _label_selector(text: str) -> Obj:
+    """metav1.ParseToLabelSelector: ``k=v`` terms become matchLabels, set terms (``in``,
+    ``notin``, ``k``, ``!k``) matchExpressions in key order with sorted values; ``!=`` has
+    no LabelSelector form."""
+    def bad(why: str) -> KubectlError:
+        return error(f'couldn\'t parse the selector string "{text}": {why}')
+
+    labels: dict[str, str] = {}
+    expressions: list[Obj] = []
+    parts = [p.strip() for p in re.split(r",(?![^(]*\))", text)]
+    for part in parts:
+        if "!=" in part:
+            raise error('"!=" is not a valid label selector operator')
+        key, eq, value = part.partition("==") if "==" in part else part.partition("=")
+        if eq:
+            if "=" in value:
+                raise bad("found '=', expected: ',' or 'end of string'")
+            labels[key.strip()] = value.strip()
+            continue
+        found = _SELECTOR_SET.match(part)
+        if found:
+            values = sorted({v.strip() for v in found.group(3).split(",") if v.strip()})
+            expressions.append({"key": found.group(1), "operator": "In" if found.group(2) == "in" else "NotIn",
+                                "values": values})
+        elif re.fullmatch(r"!?[A-Za-z0-9_./-]+", part):
+            expressions.append({"key": part.lstrip("!"), "operator": "DoesNotExist" if part.startswith("!")
+                                else "Exists"})
+        else:
+            words = part.split()
+            raise bad(f"unable to parse requirement: found '{words[1] if len(words) > 1 else part}', expected: "
+                      "in, notin, =, ==, !=, gt, lt")
+    selector: Obj = {}
+    if labels:
+        selector["matchLabels"] = labels
+    if expressions:
+        selector["matchExpressions"] = sorted(expressions, key=lambda e: e["key"])
+    return selector
+
+
+def _bound(text: str) -> int | str:
+    """intstr.Parse: a number is an int, anything else (``50%``) a string."""
+    return int(text) if text.isdigit() else text
+
+
+@command("create poddisruptionbudget", *COMMON, *PDB_FLAGS)
+def create_poddisruptionbudget(ctx: Context, args: list[str]) -> int:
+    """A policy/v1 PodDisruptionBudget from ``--selector`` and one bound, checked in the
+    order kubectl's Validate checks them (create_pdb.go)."""
+    name = _one_name(ctx, args)
+    least, most = ctx.flags.get("min-available") or "", ctx.flags.get("max-unavailable") or ""
+    if not ctx.flags.get("selector"):
+        raise error("a selector must be specified")
+    if not least and not most:
+        raise error("one of min-available or max-unavailable must be specified")
+    if least and most:
+        raise error("min-available and max-unavailable cannot be both specified")
+    if least and not _PDB_BOUND.match(least):
+        raise error("invalid format specified for min-available")
+    if most and not _PDB_BOUND.match(most):
+        raise error("invalid format specified for max-unavailable")
+    printing = _check_output(ctx)
+    kind = BY_KIND["PodDisruptionBudget"]
+    selector = _label_selector(ctx.flags.get("selector"))
+    spec: Obj = {"minAvailable": _bound(least), "selector": selector} if least else \
+        {"selector": selector, "maxUnavailable": _bound(most)}
+    obj = {"kind": "PodDisruptionBudget", "apiVersion": "policy/v1", "metadata": _meta(name, ctx, kind),
+           "spec": spec, "status": {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0,
+                                    "expectedPods": 0}}
+    _finish(ctx, kind, obj, failed="failed to create poddisruptionbudgets: ", printing=printing)
+    return 0
+
+
+@command("create pdb", *COMMON, *PDB_FLAGS)
+def create_pdb(ctx: Context, args: list[str]) -> int:
+    return create_poddisruptionbudget(ctx, args)

@@ -25,7 +25,8 @@ class Help:
 # The command words kubectl also accepts for a (sub)command: the help and errors name the first.
 ALIASES = {"ns": "namespace", "deploy": "deployment", "cm": "configmap", "svc": "service",
            "cj": "cronjob", "nodes": "node", "no": "node", "pods": "pod", "po": "pod", "sa": "serviceaccount",
-           "pc": "priorityclass", "resourcequota": "quota", "ing": "ingress"}
+           "pc": "priorityclass", "resourcequota": "quota", "ing": "ingress",
+           "pdb": "poddisruptionbudget"}
 
 ROOT_SECTIONS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ('Basic Commands (Beginner)', (
@@ -212,6 +213,11 @@ HELP: dict[str, Help] = {
         'Create a priority class with the specified name, value, globalDefault and description.',
         'kubectl create priorityclass NAME --value=VALUE --global-default=BOOL [--dry-run=server|client|none] [options]',
         aliases='priorityclass, pc',
+    ),
+    'create poddisruptionbudget': Help(
+        'Create a pod disruption budget with the specified name, selector, and desired minimum available pods.',
+        'kubectl create poddisruptionbudget NAME --selector=SELECTOR --min-available=N [--dry-run=server|client|none] [options]',
+        aliases='poddisruptionbudget, pdb',
     ),
     'create quota': Help(
         'Create a resource quota with the specified name, hard limits, and optional scopes.',
