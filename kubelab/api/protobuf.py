@@ -91,6 +91,8 @@ def message_name(api_version: str, kind: str) -> str | None:
     """The proto message of a group-version-kind (``apps/v1``, ``Deployment`` ->
     ``k8s.io.api.apps.v1.Deployment``), falling back to meta/v1 (DeleteOptions, Status...)."""
     group, _, version = api_version.rpartition("/")
+    if (api_version, kind) == ("policy/v1beta1", "Eviction"):
+        version = "v1"  # the same message; the eviction subresource still takes v1beta1 bodies
     package = _PACKAGES.get(group)
     table = _table()
     for name in (f"{package}.{version}.{kind}" if package else "", f"{_META}{kind}"):
