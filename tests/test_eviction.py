@@ -456,3 +456,32 @@ def test_create_pdb_on_the_server_matches_real_kubectl(cluster, tmp_path):
             assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr)
     assert cluster.client.get("PodDisruptionBudget", "one", "default")["spec"] == {
         "minAvailable": 2, "selector": {"matchLabels": {"app": "web"}}}
+
+
+def test_the_official_client_evicts_and_reads_the_429(cluster):
+    """CoreV1Api.create_namespaced_pod_eviction through the served API: the Status comes back,
+    and a spent budget is an ApiException 429 whose body names the budget."""
+    kubernetes = pytest.importorskip("kubernetes")
+    import json
+
+    from kubernetes.client.rest import ApiException
+
+    apply(cluster, budget("b", "maxUnavailable: 1"))
+    cluster.settle()
+    first, second = (p["metadata"]["name"] for p in web(cluster)[:2])
+    with serve(cluster) as server:
+        core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=server.kubeconfig))
+        body = kubernetes.client.V1Eviction(metadata=kubernetes.client.V1ObjectMeta(name=first, namespace="default"),
+                                            delete_options=kubernetes.client.V1DeleteOptions(grace_period_seconds=5))
+        # the client would read the answer as a V1Eviction: read it raw
+        done = core.create_namespaced_pod_eviction(first, "default", body, _preload_content=False)
+        assert (done.status, json.loads(done.data)) == (201, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                                              "status": "Success", "code": 201})
+        assert cluster.client.get("Pod", first, "default")["metadata"]["deletionGracePeriodSeconds"] == 5
+        with pytest.raises(ApiException) as caught:
+            core.create_namespaced_pod_eviction(second, "default", kubernetes.client.V1Eviction(
+                metadata=kubernetes.client.V1ObjectMeta(name=second, namespace="default")))
+        assert caught.value.status == 429
+        status = json.loads(caught.value.body)
+        assert (status["message"], status["details"]["causes"][0]["message"]) == (
+            VIOLATION, "The disruption budget b needs 2 healthy pods and has 2 currently")
