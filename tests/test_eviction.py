@@ -485,3 +485,14 @@ def test_the_official_client_evicts_and_reads_the_429(cluster):
         status = json.loads(caught.value.body)
         assert (status["message"], status["details"]["causes"][0]["message"]) == (
             VIOLATION, "The disruption budget b needs 2 healthy pods and has 2 currently")
+
+
+def test_drain_without_a_timeout_gives_up_after_ten_minutes_of_cluster_time():
+    """kubectl retries forever; the embedded kubectl stops after EVICTING_FOREVER so that a
+    notebook's kernel is not held by a budget that never allows the disruption."""
+    c = drain_cluster("minAvailable: 2")
+    start = c.client.now()
+    r = c.kubectl("drain kubelab-m03 --ignore-daemonsets --pod-selector=app=web")
+    assert c.client.now() - start == 600
+    assert r.stderr.count("will retry after 5s") == 120
+    assert r.stderr.endswith('-n "default": global timeout reached: 2562047h47m16.854775807s\n')

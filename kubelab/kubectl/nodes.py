@@ -328,6 +328,9 @@ def _pods_for_deletion(ctx: Context, node: str) -> tuple[list[Obj], list[str], l
 
 
 RETRY = 5.0  # drain's pause after a 429 before asking again
+# How long evictions may go on without ``--timeout`` (kubectl's is forever): a budget that never
+# allows the disruption must not hold a notebook's kernel; as rollout status, ten minutes or so.
+EVICTING_FOREVER = 600.0
 
 
 def _gone(ctx: Context, pod: Obj) -> bool:
@@ -358,7 +361,7 @@ def _evict(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
     time, then the pod is waited for until it is gone. ``--timeout`` bounds it all; the errors
     come back, one a pod, in the order they happened."""
     timeout = ctx.flags.get("timeout") or 0
-    deadline = ctx.now() + (timeout or FOREVER)
+    deadline = ctx.now() + (timeout or EVICTING_FOREVER)
     limit = _go_duration(timeout) if timeout else "2562047h47m16.854775807s"  # math.MaxInt64 as a Duration
     suffix = " (server dry run)" if dry_run == "server" else ""
     options = _delete_options(ctx, dry_run)
