@@ -496,3 +496,38 @@ def test_drain_without_a_timeout_gives_up_after_ten_minutes_of_cluster_time():
     assert c.client.now() - start == 600
     assert r.stderr.count("will retry after 5s") == 120
     assert r.stderr.endswith('-n "default": global timeout reached: 2562047h47m16.854775807s\n')
+
+
+def _varint(n: int) -> bytes:
+    out = b""
+    while True:
+        byte, n = n & 0x7F, n >> 7
+        out += bytes([byte | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def _field(number: int, payload: bytes | int) -> bytes:
+    if isinstance(payload, int):
+        return _varint(number << 3) + _varint(payload)
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def protobuf_eviction(api_version: str, name: str, grace: int) -> bytes:
+    """An Eviction as client-go's protobuf serializer writes it: runtime.Unknown around the message."""
+    meta = _field(1, name.encode()) + _field(3, b"default")
+    raw = _field(1, meta) + _field(2, _field(1, grace))
+    type_meta = _field(1, api_version.encode()) + _field(2, b"Eviction")
+    return b"k8s\x00" + _field(1, type_meta) + _field(2, raw)
+
+
+def test_protobuf_eviction_bodies(cluster):
+    from kubelab.api import protobuf
+
+    first, second = (p["metadata"]["name"] for p in web(cluster)[:2])
+    with serve(cluster) as server:
+        for name, version in ((first, "policy/v1"), (second, "policy/v1beta1")):
+            code, status = request(server, "POST", f"/api/v1/namespaces/default/pods/{name}/eviction",
+                                   protobuf_eviction(version, name, 3), protobuf.MEDIA_TYPE)
+            assert (code, status["status"]) == (201, "Success")
+            assert cluster.client.get("Pod", name, "default")["metadata"]["deletionGracePeriodSeconds"] == 3
