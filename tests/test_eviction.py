@@ -531,3 +531,20 @@ def test_protobuf_eviction_bodies(cluster):
                                    protobuf_eviction(version, name, 3), protobuf.MEDIA_TYPE)
             assert (code, status["status"]) == (201, "Success")
             assert cluster.client.get("Pod", name, "default")["metadata"]["deletionGracePeriodSeconds"] == 3
+
+
+def test_evictions_in_a_terminating_namespace_are_forbidden():
+    c = Cluster(clock="virtual", seed=1)
+    assert c.kubectl("create namespace shop").returncode == 0
+    assert c.kubectl("run p --image=nginx -n shop").returncode == 0
+    c.settle()
+    assert c.kubectl("delete namespace shop --wait=false").returncode == 0
+    with pytest.raises(StatusError) as caught:
+        c.client.evict("p", "shop", {**eviction("p"), "metadata": {"name": "p", "namespace": "shop"}})
+    status = caught.value.to_status()
+    assert (status["code"], status["message"]) == (
+        403, 'pods "p" is forbidden: unable to create new content in namespace shop because it is being terminated')
+    assert status["details"]["causes"] == [{"reason": "NamespaceTerminating", "message": "namespace shop is being "
+                                            "terminated", "field": "metadata.namespace"}]
+    with pytest.raises(StatusError, match='namespaces "nowhere" not found'):
+        c.client.evict("p", "nowhere", {**eviction("p"), "metadata": {"name": "p"}})

@@ -109,10 +109,14 @@ def forbidden(plural: str, name: str, message: str, group: str = "") -> StatusEr
 
 
 def namespace_terminating(plural: str, name: str, namespace: str, group: str = "") -> StatusError:
-    return forbidden(
+    """NamespaceLifecycle's refusal, with the NamespaceTerminating cause clients look for
+    (kubectl drain waits such an eviction out)."""
+    err = forbidden(
         plural,
         name,
         f'{_resource(plural, group)} "{name}" is forbidden: unable to create new content in namespace '
         f"{namespace} because it is being terminated",
         group,
     )
+    err.causes.append(Cause("metadata.namespace", f"namespace {namespace} is being terminated", "NamespaceTerminating"))
+    return err

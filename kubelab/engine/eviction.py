@@ -38,7 +38,7 @@ def success() -> Obj:
 
 def evict(api: "APIServer", name: str, namespace: str, eviction: Any, dry_run: bool) -> Obj:
     """EvictionREST.Create: delete the pod if its budget allows it (see the module doc)."""
-    options = _delete_options(name, namespace, eviction, dry_run)
+    options = _delete_options(api, name, namespace, eviction, dry_run)
     pod = api.get("Pod", name, namespace)
     if _can_ignore_budget(pod):
         preconditions = dict(options.get("preconditions") or {})
@@ -72,9 +72,9 @@ def evict(api: "APIServer", name: str, namespace: str, eviction: Any, dry_run: b
     return success()
 
 
-def _delete_options(name: str, namespace: str, eviction: Any, dry_run: bool) -> Obj:
-    """The Eviction body checked as the create handler and propagateDryRun check it; its
-    DeleteOptions with the request's dryRun folded in."""
+def _delete_options(api: "APIServer", name: str, namespace: str, eviction: Any, dry_run: bool) -> Obj:
+    """The Eviction body checked as the create handler, the namespace's lifecycle and
+    propagateDryRun check it; its DeleteOptions with the request's dryRun folded in."""
     if not isinstance(eviction, dict):
         raise errors.bad_request("Object 'Kind' is missing")
     version = eviction.get("apiVersion") or "policy/v1"
@@ -88,6 +88,11 @@ def _delete_options(name: str, namespace: str, eviction: Any, dry_run: bool) -> 
     if meta.get("namespace") and meta["namespace"] != namespace:
         raise errors.bad_request("the namespace of the provided object does not match the namespace sent on the "
                                  "request")
+    space = api.store.get("Namespace", "", namespace)  # NamespaceLifecycle admits the create first
+    if space is None:
+        raise errors.not_found("namespaces", namespace)
+    if space["metadata"].get("deletionTimestamp"):
+        raise errors.namespace_terminating("pods", name, namespace)
     if meta.get("name", "") != name:
         raise errors.bad_request("name in URL does not match name in Eviction object")
     options = eviction.get("deleteOptions") or {}

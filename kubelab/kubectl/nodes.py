@@ -389,6 +389,16 @@ def _evict(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
                     ctx.eprint(f"error when evicting {where} (will retry after 5s): {e.message}")
                     due[id(pod)] = now + RETRY
                     continue
+                closing = e.reason == "Forbidden" and any(c.reason == "NamespaceTerminating" for c in e.causes)
+                if closing and not meta.get("deletionTimestamp"):
+                    ctx.eprint(f'error when evicting pod "{meta["name"]}" from terminating namespace '
+                               f'"{meta["namespace"]}" (will retry after 5s): {e.message}')
+                    due[id(pod)] = now + RETRY
+                    continue
+                if closing:  # already going with its namespace: wait for it
+                    asking.remove(pod)
+                    waiting.append(pod)
+                    continue
                 asking.remove(pod)
                 if e.reason != "NotFound":
                     errors.append(f"error when evicting {where}: {e.message}")
