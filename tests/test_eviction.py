@@ -548,3 +548,23 @@ def test_evictions_in_a_terminating_namespace_are_forbidden():
                                             "terminated", "field": "metadata.namespace"}]
     with pytest.raises(StatusError, match='namespaces "nowhere" not found'):
         c.client.evict("p", "nowhere", {**eviction("p"), "metadata": {"name": "p"}})
+
+
+def test_a_disruption_target_nobody_followed_is_reset_after_two_minutes():
+    c = Cluster(clock="virtual", seed=1)
+    apply(c, pod("p"))
+    c.settle()
+    current = c.engine.store.get("Pod", "default", "p")
+    marked = {**current, "status": {**current["status"], "conditions": [
+        *current["status"]["conditions"],
+        {"type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
+         "lastTransitionTime": c.engine.clock.timestamp(), "reason": "EvictionByEvictionAPI",
+         "message": "Eviction API: evicting"}]}}
+    c.engine.store.update(marked, status=True)
+    c.advance(119)
+    target = lambda: next(x for x in c.client.get("Pod", "p", "default")["status"]["conditions"]  # noqa: E731
+                          if x["type"] == "DisruptionTarget")
+    assert target()["status"] == "True"
+    c.advance(2)
+    assert target() == {"type": "DisruptionTarget", "status": "False", "lastProbeTime": None,
+                        "lastTransitionTime": c.engine.clock.timestamp(c.engine.clock.now() - 1)}

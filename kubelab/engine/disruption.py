@@ -10,7 +10,9 @@ such a controller leaves the budget failing safe: no disruption allowed.
 Pods the eviction API let go sit in ``status.disruptedPods`` until they are deleted: they no
 longer count as healthy, so two evictions cannot spend the same disruption. One still there
 after DeletionTimeout (2 minutes) was not deleted after all: buildDisruptedPodMap drops it,
-with a ``NotDeleted`` warning on the pod.
+with a ``NotDeleted`` warning on the pod. A pod still carrying an eviction's
+``DisruptionTarget`` condition two minutes on, but not terminating, has it reset to False
+(syncStalePodDisruption).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from kubelab.engine.store import Key, Obj
 
 
 DELETION_TIMEOUT = 120.0  # how long an eviction's pod may take to be deleted
+STALE_DISRUPTION = 120.0  # stalePodDisruptionTimeout: a DisruptionTarget nobody followed up
 
 
 def _scaled(value: Any, total: int, round_up: bool) -> int:
@@ -35,6 +38,18 @@ def _scaled(value: Any, total: int, round_up: bool) -> int:
         fraction = int(value[:-1]) * total / 100
         return math.ceil(fraction) if round_up else math.floor(fraction)
     return int(value)
+
+
+def _disruption_target(pod: Obj) -> Obj | None:
+    """nonTerminatingPodHasStaleDisruptionCondition's candidates: a True DisruptionTarget on a
+    pod neither terminating nor finished, not one the kubelet set."""
+    if pod["metadata"].get("deletionTimestamp") or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+        return None
+    for cond in (pod.get("status") or {}).get("conditions") or ():
+        if cond.get("type") == "DisruptionTarget":
+            ok = cond.get("status") == "True" and cond.get("reason") != "TerminationByKubelet"
+            return cond if ok and cond.get("lastTransitionTime") else None
+    return None
 
 
 class DisruptionController(Controller):
@@ -51,8 +66,27 @@ class DisruptionController(Controller):
         meta = obj["metadata"]
         if obj["kind"] == "PodDisruptionBudget":
             return () if event == "DELETED" else (("PodDisruptionBudget", meta["namespace"], meta["name"]),)
-        return [("PodDisruptionBudget", meta["namespace"], b["metadata"]["name"])
+        keys = [("PodDisruptionBudget", meta["namespace"], b["metadata"]["name"])
                 for b in self.store.list("PodDisruptionBudget", meta.get("namespace", ""))]
+        if obj["kind"] == "Pod" and event != "DELETED" and _disruption_target(obj) is not None:
+            keys.append(("Pod", meta["namespace"], meta["name"]))
+        return keys
+
+    def _stale_disruption(self, key: Key) -> None:
+        """syncStalePodDisruption: reset a DisruptionTarget condition no deletion followed."""
+        pod = self.store.get(*key)
+        cond = _disruption_target(pod) if pod is not None else None
+        if pod is None or cond is None:
+            return
+        wait = STALE_DISRUPTION - (self.clock.now() - parse_timestamp(cond["lastTransitionTime"]))
+        if wait > 0:
+            self.requeue_after(wait + 0.001, key)
+            return
+        status = dict(pod["status"])
+        reset = {"type": "DisruptionTarget", "status": "False", "lastProbeTime": None,
+                 "lastTransitionTime": self.clock.timestamp()}
+        status["conditions"] = [reset if c is cond else c for c in status["conditions"]]
+        self.store.update({**pod, "status": status}, status=True)
 
     def _pods(self, pdb: Obj) -> list[Obj]:
         selector = (pdb.get("spec") or {}).get("selector")
@@ -125,6 +159,8 @@ class DisruptionController(Controller):
         return dict(sorted(kept.items())), recheck
 
     def reconcile(self, key: Key) -> None:
+        if key[0] == "Pod":
+            return self._stale_disruption(key)
         pdb = self.store.get(*key)
         if pdb is None:
             return
