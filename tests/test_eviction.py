@@ -329,6 +329,15 @@ def test_drain_goes_on_once_the_budget_allows_it():
                         + f"pod/{name} evicted\nnode/kubelab-m03 drained\n")
 
 
+def test_drain_passes_its_grace_period_to_the_evictions():
+    c = drain_cluster("minAvailable: 1")
+    name = next(p["metadata"]["name"] for p in web(c) if p["spec"]["nodeName"] == "kubelab-m03")
+    start = c.client.now()
+    r = c.kubectl("drain kubelab-m03 --ignore-daemonsets --pod-selector=app=web --grace-period=0")
+    assert r.returncode == 0 and f"pod/{name} evicted\n" in r.stdout
+    assert c.client.now() == start  # deleted at once: nothing to wait for
+
+
 def test_drain_disable_eviction_deletes_whatever_the_budget():
     c = drain_cluster("minAvailable: 2")
     name = next(p["metadata"]["name"] for p in web(c) if p["spec"]["nodeName"] == "kubelab-m03")
@@ -381,6 +390,7 @@ def real_and_mine(bound: str, command: str, replicas: int = 2) -> tuple[tuple, t
     ("minAvailable: 2", "drain kubelab-m03 --ignore-daemonsets --pod-selector=app=web --timeout=7s"),
     ("minAvailable: 2", "drain kubelab-m03 --ignore-daemonsets --pod-selector=app=web --disable-eviction"),
     ("minAvailable: 1", "drain kubelab-m03 --ignore-daemonsets --pod-selector=app=web --dry-run=server"),
+    ("minAvailable: 1", "drain kubelab-m03 --ignore-daemonsets --pod-selector=app=web --grace-period=0"),
 ])
 def test_drain_matches_real_kubectl(bound, command):
     real, mine = real_and_mine(bound, command)
@@ -568,3 +578,22 @@ def test_a_disruption_target_nobody_followed_is_reset_after_two_minutes():
     c.advance(2)
     assert target() == {"type": "DisruptionTarget", "status": "False", "lastProbeTime": None,
                         "lastTransitionTime": c.engine.clock.timestamp(c.engine.clock.now() - 1)}
+
+
+def test_the_remote_client_evicts_through_a_served_cluster(cluster):
+    """RemoteClient.evict (what kubelab's kubectl uses against a real cluster): the Status,
+    and a 429 read back into the same StatusError the embedded client raises."""
+    pytest.importorskip("kubernetes")
+    from kubelab.remote import RemoteClient
+
+    apply(cluster, budget("b", "maxUnavailable: 1"))
+    cluster.settle()
+    first, second = (p["metadata"]["name"] for p in web(cluster)[:2])
+    with serve(cluster) as server:
+        remote = RemoteClient(server.kubeconfig)
+        assert remote.evict(first, "default", eviction(first))["status"] == "Success"
+        with pytest.raises(StatusError) as caught:
+            remote.evict(second, "default", eviction(second))
+        with pytest.raises(StatusError) as embedded:
+            cluster.client.evict(second, "default", eviction(second))
+    assert caught.value.to_status() == embedded.value.to_status()
