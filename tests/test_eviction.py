@@ -213,6 +213,21 @@ def test_delete_options_are_passed_through(cluster):
     assert (caught.value.code, caught.value.message) == (409, (
         f'Operation cannot be fulfilled on Pod "{first["name"]}": the UID in the precondition (nope) does not '
         f'match the UID in record ({first["uid"]}). The object might have been deleted and then recreated'))
+    with pytest.raises(StatusError) as caught:
+        cluster.client.evict(first["name"], "default", eviction(first["name"], preconditions={"resourceVersion": "1"}))
+    assert caught.value.message == (
+        f'Operation cannot be fulfilled on Pod "{first["name"]}": the ResourceVersion in the precondition (1) does '
+        f'not match the ResourceVersion in record ({first["resourceVersion"]}). The object might have been modified')
+    # a dry run never writes the condition: the store's own check words it
+    with pytest.raises(StatusError) as caught:
+        cluster.client.evict(first["name"], "default", eviction(first["name"], preconditions={"uid": "u"}),
+                             dry_run=True)
+    assert caught.value.message == (f'Operation cannot be fulfilled on pods "{first["name"]}": Precondition failed: '
+                                    f'UID in precondition: u, UID in object meta: {first["uid"]}')
+    # a matching precondition passes, and follows the condition's write
+    cluster.client.evict(third["name"], "default", eviction(third["name"], preconditions={
+        "uid": third["uid"], "resourceVersion": third["resourceVersion"]}))
+    assert cluster.client.get("Pod", third["name"], "default")["metadata"]["deletionTimestamp"]
     # gracePeriodSeconds: 0 deletes at once
     cluster.client.evict(first["name"], "default", eviction(first["name"], gracePeriodSeconds=0))
     with pytest.raises(StatusError, match="not found"):

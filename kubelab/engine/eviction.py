@@ -186,21 +186,20 @@ def _check_and_decrement(api: "APIServer", budget: Obj, pod: str, dry_run: bool)
     api.store.update({**budget, "status": new}, status=True)
 
 
-def _check_preconditions(pod: Obj, preconditions: Obj, message: str) -> None:
-    """A UID or resourceVersion precondition the live pod fails is a Conflict."""
-    uid, version = preconditions.get("uid"), preconditions.get("resourceVersion")
+def _check_preconditions(pod: Obj, preconditions: Obj, in_eviction: bool) -> None:
+    """A UID or resourceVersion precondition the live pod fails is a Conflict, worded as the
+    eviction's own check (getLatestPod) or as the store's (Preconditions.Check) words it."""
     meta = pod["metadata"]
-    if uid and uid != meta["uid"]:
-        why = (f"the UID in the precondition ({uid}) does not match the UID in record ({meta['uid']}). The object "
-               "might have been deleted and then recreated" if message == "eviction" else
-               f"Precondition failed: UID in precondition: {uid}, UID in object meta: {meta['uid']}")
-        raise errors.conflict("Pod" if message == "eviction" else "pods", meta["name"], why=why)
-    if version and version != meta["resourceVersion"]:
-        why = (f"the ResourceVersion in the precondition ({version}) does not match the ResourceVersion in record "
-               f"({meta['resourceVersion']}). The object might have been modified" if message == "eviction" else
-               f"Precondition failed: ResourceVersion in precondition: {version}, ResourceVersion in object meta: "
-               f"{meta['resourceVersion']}")
-        raise errors.conflict("Pod" if message == "eviction" else "pods", meta["name"], why=why)
+    for field, name, tail in (("uid", "UID", "deleted and then recreated"),
+                              ("resourceVersion", "ResourceVersion", "modified")):
+        wanted, have = preconditions.get(field), meta.get(field)
+        if not wanted or wanted == have:
+            continue
+        if in_eviction:
+            raise errors.conflict("Pod", meta["name"], why=f"the {name} in the precondition ({wanted}) does not "
+                                  f"match the {name} in record ({have}). The object might have been {tail}")
+        raise errors.conflict("pods", meta["name"], why=f"Precondition failed: {name} in precondition: {wanted}, "
+                              f"{name} in object meta: {have}")
 
 
 def _mark_and_delete(api: "APIServer", pod: Obj, options: Obj) -> None:
@@ -214,7 +213,7 @@ def _mark_and_delete(api: "APIServer", pod: Obj, options: Obj) -> None:
     if live is None:
         raise errors.not_found("pods", meta["name"])
     if not dry_run:
-        _check_preconditions(live, preconditions, "eviction")
+        _check_preconditions(live, preconditions, True)
         marked = clone(live)
         conditions = marked.setdefault("status", {}).setdefault("conditions", [])
         condition = {"type": "DisruptionTarget", "status": "True", "lastProbeTime": None,
@@ -230,7 +229,7 @@ def _mark_and_delete(api: "APIServer", pod: Obj, options: Obj) -> None:
         live = api.store.update(marked, status=True)
         if preconditions.get("resourceVersion"):
             preconditions["resourceVersion"] = live["metadata"]["resourceVersion"]
-    _check_preconditions(live, preconditions, "delete")
+    _check_preconditions(live, preconditions, False)
     propagation = options.get("propagationPolicy") or "Background"
     if options.get("orphanDependents") is True:
         propagation = "Orphan"
