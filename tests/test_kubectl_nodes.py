@@ -148,13 +148,16 @@ def test_drain_evicts_and_the_replicaset_replaces_elsewhere():
     warnings = [w for w in ("deleting Pods that declare no controller: default/bare, default/scratch",
                             daemon_warning(c, "kubelab-m02")) if w]
     evicting = "".join(f"evicting pod {p['metadata']['namespace']}/{p['metadata']['name']}\n" for p in leaving)
-    evicted = "".join(f"pod/{p['metadata']['name']} evicted\n" for p in leaving)
+    # evictions run as goroutines do: the one started last first (the dry run is a plain loop)
+    started = leaving[-1:] + leaving[:-1]
+    asked = "".join(f"evicting pod {p['metadata']['namespace']}/{p['metadata']['name']}\n" for p in started)
+    evicted = "".join(f"pod/{p['metadata']['name']} evicted\n" for p in started)
     run(c, "drain kubelab-m02 --ignore-daemonsets --delete-emptydir-data --force --dry-run=client",
         "node/kubelab-m02 cordoned (dry run)\n" + evicting.replace("\n", " (dry run)\n")
         + "node/kubelab-m02 drained (dry run)\n", err="Warning: " + "; ".join(warnings) + "\n")
     assert len(on_node(c, "kubelab-m02", None)) == len(leaving) + bool(daemon_warning(c, "kubelab-m02"))
     run(c, "drain kubelab-m02 --ignore-daemonsets --delete-emptydir-data --force",
-        "node/kubelab-m02 cordoned\n" + evicting + evicted + "node/kubelab-m02 drained\n",
+        "node/kubelab-m02 cordoned\n" + asked + evicted + "node/kubelab-m02 drained\n",
         err="Warning: " + "; ".join(warnings) + "\n")
     assert on_node(c, "kubelab-m02") == []
     assert daemon_warning(c, "kubelab-m02"), "kube-proxy stays: DaemonSets ignore cordons"

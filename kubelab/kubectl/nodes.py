@@ -366,7 +366,9 @@ def _evict(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
     suffix = " (server dry run)" if dry_run == "server" else ""
     options = _delete_options(ctx, dry_run)
     due = {id(p): ctx.now() for p in pods}  # the next try of each pod still to be evicted
-    asking = list(pods)
+    # one goroutine a pod: Go runs the one started last first (the scheduler's runnext slot),
+    # then the others in order, the order kubectl's "evicting pod" lines usually come in
+    asking = pods[-1:] + pods[:-1]
     waiting: list[Obj] = []
     errors: list[str] = []
     while asking or waiting:
