@@ -612,3 +612,67 @@ def test_the_remote_client_evicts_through_a_served_cluster(cluster):
         with pytest.raises(StatusError) as embedded:
             cluster.client.evict(second, "default", eviction(second))
     assert caught.value.to_status() == embedded.value.to_status()
+
+
+@needs_kubectl
+def test_drain_of_two_nodes_that_both_fail_matches_real_kubectl():
+    """Each node's errors on its own line, an aggregate in brackets (and kubectl 1.32's doubled
+    "cannot delete cannot delete" for a pod without a controller)."""
+    def cluster_with_bare_pods() -> Cluster:
+        c = Cluster(clock="virtual", seed=1)
+        for name, node in (("a", "kubelab-m02"), ("b", "kubelab-m03"), ("c", "kubelab-m03")):
+            scratch = "  volumes:\n  - name: s\n    emptyDir: {}\n" if name == "c" else ""
+            apply(c, pod(name).replace("spec:\n", f"spec:\n  nodeName: {node}\n") + scratch)
+        c.settle()
+        return c
+
+    command = "drain kubelab-m02 kubelab-m03 --ignore-daemonsets"
+    served = cluster_with_bare_pods()
+    with serve(served) as server:
+        import tempfile
+
+        proc = Kubectl(server.kubeconfig, tempfile.mkdtemp()).start(command)
+        out, err = finish_while_advancing(served, proc, step=1, limit=60)
+    mine = cluster_with_bare_pods().kubectl(command)
+    assert (mine.returncode, mine.stdout, mine.stderr) == (proc.returncode, out, err)
+    assert "cannot delete cannot delete Pods that declare no controller" in err
+
+
+SLOW = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: slow}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: slow}}
+  template:
+    metadata: {labels: {app: slow}}
+    spec:
+      nodeSelector: {kubernetes.io/hostname: kubelab-m03}
+      terminationGracePeriodSeconds: 600
+      containers:
+      - {name: c, image: busybox, command: [sleep, "3600"]}
+"""
+
+
+@needs_kubectl
+@pytest.mark.parametrize("flags", ["", " --disable-eviction"])
+def test_drain_timing_out_on_a_slow_pod_matches_real_kubectl(flags):
+    """A pod that takes 10 minutes to stop outlives --timeout=5s: waitForDelete's context
+    deadline, wrapped per pod for evictions, bare (as 'error: ...') for deletions."""
+    def slow() -> Cluster:
+        c = Cluster(clock="virtual", seed=1)
+        apply(c, SLOW)
+        c.settle()
+        return c
+
+    command = "drain kubelab-m03 --ignore-daemonsets --pod-selector=app=slow --timeout=5s" + flags
+    served = slow()
+    with serve(served) as server:
+        import tempfile
+
+        proc = Kubectl(server.kubeconfig, tempfile.mkdtemp()).start(command)
+        out, err = finish_while_advancing(served, proc, step=1, limit=60)
+    mine = slow().kubectl(command)
+    assert (mine.returncode, mine.stdout, mine.stderr) == (proc.returncode, out, err)
+    assert "context deadline exceeded" in err

@@ -118,7 +118,7 @@ def test_drain_refuses_bare_and_emptydir_pods_without_the_flags():
     c.kubectl("apply -f -", stdin=BARE.format(name="bare"))
     c.kubectl("apply -f -", stdin=SCRATCH)
     c.settle()
-    problems = ("cannot delete Pods that declare no controller (use --force to override): default/bare",
+    problems = ("cannot delete cannot delete Pods that declare no controller (use --force to override): default/bare",
                 "cannot delete Pods with local storage (use --delete-emptydir-data to override): default/scratch")
     ds = daemon_warning(c, "kubelab-m02")
     flag = " --ignore-daemonsets" if ds else ""

@@ -322,8 +322,9 @@ def _pods_for_deletion(ctx: Context, node: str) -> tuple[list[Obj], list[str], l
         elif reason == "Error":
             failed.append((pod, message))
     warnings = [f"{m}: {', '.join(p)}" for m, p in _grouped(warned).items()]
-    errors = [f"{m if m.lower().startswith('cannot delete') else 'cannot delete ' + m}: {', '.join(p)}"
-              for m, p in _grouped(failed).items()]
+    # PodDeleteList.errors: "cannot delete " before every message, even the one that already
+    # starts so (kubectl 1.32 prints "cannot delete cannot delete Pods that declare no controller")
+    errors = [f"cannot delete {m}: {', '.join(p)}" for m, p in _grouped(failed).items()]
     return chosen, warnings, errors
 
 
@@ -426,7 +427,7 @@ def _evict(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
 
 def _delete(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
     """deletePods (``--disable-eviction``): delete each pod, disruption budgets or not, then
-    wait for all of them under ``--timeout``."""
+    wait for all of them under ``--timeout``. Its error is a single one, not an aggregate."""
     grace = ctx.flags.get("grace-period")
     for pod in pods:
         meta = pod["metadata"]
@@ -474,10 +475,11 @@ def drain(ctx: Context, args: list[str]) -> int:
             raise error("--pod-selector=<pod_selector> must be a valid label selector") from None
     nodes = _named_nodes(ctx, args)
     _cordon(ctx, nodes, True, dry_run)
-    failed: list[tuple[str, str]] = []
+    failed: list[tuple[str, list[str], bool]] = []  # node, its errors, whether they are one plain error
     for node in nodes:
         name = node["metadata"]["name"]
         pods, warnings, errors = _pods_for_deletion(ctx, name)
+        plain = False
         if not errors:
             if warnings:
                 ctx.eprint("Warning: " + "; ".join(warnings))
@@ -487,6 +489,7 @@ def drain(ctx: Context, args: list[str]) -> int:
                 errors = []
             elif ctx.flags.get("disable-eviction"):
                 errors = _delete(ctx, pods, dry_run) if pods else []
+                plain = True
             else:
                 errors = _evict(ctx, pods, dry_run)
             if not errors:
@@ -500,11 +503,16 @@ def drain(ctx: Context, args: list[str]) -> int:
                     ctx.eprint(f"pod/{pod['metadata']['name']}")
         text = _aggregate(errors)
         ctx.eprint(f'error: unable to drain node "{name}" due to error: {text}, continuing command...')
-        failed.append((name, "\n".join(errors)))
+        failed.append((name, errors, plain))
     if failed:
         ctx.eprint("There are pending nodes to be drained:")
-        for name, _ in failed:
+        for name, _, _ in failed:
             ctx.eprint(f" {name}")
-        # cmdutil.CheckErr prints an aggregate's errors one a line, without "error: "
-        raise KubectlError("\n".join(text for _, text in failed))
+        # cmdutil.CheckErr of NewAggregate(fatal): one node's error stands alone, as "error: msg"
+        # when plain, an aggregate's errors one a line without "error: "; several nodes' errors
+        # each on its line
+        if len(failed) == 1:
+            _, errors, plain = failed[0]
+            raise KubectlError(f"error: {errors[0]}" if plain else "\n".join(errors))
+        raise KubectlError("\n".join(errors[0] if plain else _aggregate(errors) for _, errors, plain in failed))
     return 0
