@@ -676,3 +676,18 @@ def test_drain_timing_out_on_a_slow_pod_matches_real_kubectl(flags):
     mine = slow().kubectl(command)
     assert (mine.returncode, mine.stdout, mine.stderr) == (proc.returncode, out, err)
     assert "context deadline exceeded" in err
+
+
+def test_drain_waits_out_a_pod_going_with_its_namespace():
+    """An eviction in a terminating namespace is Forbidden; drain then waits for the pod the
+    namespace is taking away, as for an evicted one."""
+    c = Cluster(clock="virtual", seed=1)
+    assert c.kubectl("create namespace shop").returncode == 0
+    assert c.kubectl("create deployment web --image=nginx -n shop").returncode == 0
+    c.settle()
+    name = c.client.list("Pod", "shop")["items"][0]["metadata"]["name"]
+    node = c.client.get("Pod", name, "shop")["spec"]["nodeName"]
+    assert c.kubectl("delete namespace shop --wait=false").returncode == 0
+    r = c.kubectl(f"drain {node} --ignore-daemonsets --pod-selector=app=web")
+    assert (r.returncode, r.stdout) == (0, f"node/{node} cordoned\nevicting pod shop/{name}\npod/{name} evicted\n"
+                                           f"node/{node} drained\n"), r.stderr

@@ -398,15 +398,13 @@ def _evict(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
                                f'"{meta["namespace"]}" (will retry after 5s): {e.message}')
                     due[id(pod)] = now + RETRY
                     continue
-                if closing:  # already going with its namespace: wait for it
-                    asking.remove(pod)
-                    waiting.append(pod)
-                    continue
                 asking.remove(pod)
-                if e.reason != "NotFound":
-                    errors.append(f"error when evicting {where}: {e.message}")
-                continue
-            asking.remove(pod)
+                if not closing:  # a closing namespace's pod already going: wait for it, as for an evicted one
+                    if e.reason != "NotFound":
+                        errors.append(f"error when evicting {where}: {e.message}")
+                    continue
+            else:
+                asking.remove(pod)
             if dry_run != "server":
                 waiting.append(pod)
         for pod in [p for p in waiting if _gone(ctx, p)]:
