@@ -691,3 +691,40 @@ def test_drain_waits_out_a_pod_going_with_its_namespace():
     r = c.kubectl(f"drain {node} --ignore-daemonsets --pod-selector=app=web")
     assert (r.returncode, r.stdout) == (0, f"node/{node} cordoned\nevicting pod shop/{name}\npod/{name} evicted\n"
                                            f"node/{node} drained\n"), r.stderr
+
+
+def stranded(deleted: bool) -> Cluster:
+    """A bare pod on kubelab-m03, whose kubelet is stopped: a deleted pod there stays Terminating
+    (``deleted``: it was deleted 40 s ago, its 30 s grace 10 s past)."""
+    c = Cluster(clock="virtual", seed=1)
+    apply(c, pod("stranded").replace("spec:\n", "spec:\n  nodeName: kubelab-m03\n"))
+    c.settle()
+    c.stop_node("kubelab-m03")
+    if deleted:
+        c.client.delete("Pod", "stranded", "default")
+        c.advance(40)
+    return c
+
+
+@pytest.mark.parametrize("deleted, flags, out", [
+    # skipDeletedFilter: a pod deleted more than N seconds ago is not drain's business
+    (True, "--skip-wait-for-delete-timeout=5", "node/kubelab-m03 cordoned\nnode/kubelab-m03 drained\n"),
+    # waitForDelete stops waiting for it once its deletionTimestamp is N seconds past
+    (False, "--skip-wait-for-delete-timeout=2", "node/kubelab-m03 cordoned\nevicting pod default/{name}\n"
+     'pod "{name}" has DeletionTimestamp older than 2 seconds, skipping\nnode/kubelab-m03 drained\n'),
+])
+def test_drain_skip_wait_for_delete_timeout(deleted, flags, out):
+    line = f"drain kubelab-m03 --ignore-daemonsets --force --pod-selector=app=web {flags}"
+    c = stranded(deleted)
+    name = "stranded"
+    r = c.kubectl(line)
+    assert (r.returncode, r.stdout) == (0, out.format(name=name)), r.stderr
+    assert c.client.get("Pod", name, "default")["metadata"]["deletionTimestamp"]  # still there, terminating
+    if KUBECTL is not None:  # and as the real kubectl 1.32 does it
+        served = stranded(deleted)
+        with serve(served) as server:
+            import tempfile
+
+            proc = Kubectl(server.kubeconfig, tempfile.mkdtemp()).start(line)
+            real_out, real_err = finish_while_advancing(served, proc, step=1, limit=60)
+        assert (r.returncode, r.stdout, r.stderr) == (proc.returncode, real_out, real_err)

@@ -15,6 +15,7 @@ from kubelab.api import validation
 from kubelab.api.pods import controller_of
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import lookup
+from kubelab.api.tables import parse_time
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error, group, standard_message
 
@@ -261,9 +262,19 @@ _UNMANAGED_FATAL = "cannot delete Pods that declare no controller (use --force t
 _UNMANAGED_WARNING = "deleting Pods that declare no controller"
 
 
+def _skip(ctx: Context, pod: Obj) -> bool:
+    """shouldSkipPod: ``--skip-wait-for-delete-timeout=N`` (N > 0) and the pod's deletionTimestamp
+    more than N whole seconds past."""
+    limit = ctx.flags.get("skip-wait-for-delete-timeout") or 0
+    since = parse_time(pod["metadata"].get("deletionTimestamp"))
+    return limit > 0 and since is not None and int(ctx.now() - since) > limit
+
+
 def _filter(ctx: Context, pod: Obj) -> tuple[bool, str, str]:
     """Run kubectl's drain filters in order: (delete?, "Warning"/"Error"/"", message). The
     first filter that keeps a pod decides; otherwise the last warning stands."""
+    if _skip(ctx, pod):  # skipDeletedFilter
+        return False, "", ""
     finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
     status: tuple[bool, str, str] = (True, "", "")
     ref = controller_of(pod)
@@ -336,13 +347,39 @@ EVICTING_FOREVER = 600.0
 
 def _gone(ctx: Context, pod: Obj) -> bool:
     """waitForDelete's test: the pod is not found, or a new pod (another uid) has its name."""
+    return _live(ctx, pod) is None
+
+
+def _live(ctx: Context, pod: Obj) -> Obj | None:
+    """The pod as it is now, None once it is gone (or another pod, another uid, has its name)."""
     try:
         live = ctx.client.get("Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
     except StatusError as e:
         if e.reason == "NotFound":
-            return True
+            return None
         raise
-    return live["metadata"]["uid"] != pod["metadata"]["uid"]
+    return live if live["metadata"]["uid"] == pod["metadata"]["uid"] else None
+
+
+def _finished(ctx: Context, pending: list[Obj], verb: str) -> None:
+    """One poll of waitForDelete: print the pods gone (``pod/NAME evicted``) and those left
+    to their deletion (--skip-wait-for-delete-timeout), dropping both from ``pending``."""
+    for pod in list(pending):
+        live = _live(ctx, pod)
+        if live is None:
+            ctx.print(f"pod/{pod['metadata']['name']} {verb}")
+        elif _skip(ctx, live):
+            ctx.print(f'pod "{pod["metadata"]["name"]}" has DeletionTimestamp older than '
+                      f'{ctx.flags.get("skip-wait-for-delete-timeout")} seconds, skipping')
+        else:
+            continue
+        pending.remove(pod)
+
+
+def _poll_every(ctx: Context) -> float:
+    """How often waitForDelete must look on its own: each second while pods may be skipped
+    (time alone decides that), else only when something changes."""
+    return 1.0 if (ctx.flags.get("skip-wait-for-delete-timeout") or 0) > 0 else float("inf")
 
 
 def _delete_options(ctx: Context, dry_run: str) -> Obj:
@@ -407,9 +444,7 @@ def _evict(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
                 asking.remove(pod)
             if dry_run != "server":
                 waiting.append(pod)
-        for pod in [p for p in waiting if _gone(ctx, p)]:
-            ctx.print(f"pod/{pod['metadata']['name']} evicted")
-            waiting.remove(pod)
+        _finished(ctx, waiting, "evicted")
         if ctx.now() >= deadline and waiting:
             errors += [f'error when waiting for pod "{p["metadata"]["name"]}" in namespace '
                        f'"{p["metadata"]["namespace"]}" to terminate: context deadline exceeded' for p in waiting]
@@ -418,7 +453,7 @@ def _evict(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
             break
         # a pod between tries sleeps its 5s out (it sees the deadline when it wakes); a pod
         # being waited for gives up at the deadline
-        wake = min([*(due[id(p)] for p in asking), *([deadline] if waiting else [])])
+        wake = min([*(due[id(p)] for p in asking), *([deadline, ctx.now() + _poll_every(ctx)] if waiting else [])])
         ctx.client.wait(lambda: any(_gone(ctx, p) for p in waiting), max(wake - ctx.now(), 0))
     return errors
 
@@ -441,14 +476,13 @@ def _delete(ctx: Context, pods: list[Obj], dry_run: str) -> list[str]:
     deadline = ctx.now() + timeout
     pending = list(pods)
     while pending:
-        for pod in [p for p in pending if _gone(ctx, p)]:
-            ctx.print(f"pod/{pod['metadata']['name']} deleted")
-            pending.remove(pod)
+        _finished(ctx, pending, "deleted")
         if not pending:
             break
         if ctx.now() >= deadline:
             return ["context deadline exceeded"]
-        ctx.client.wait(lambda: any(_gone(ctx, p) for p in pending), max(deadline - ctx.now(), 0))
+        ctx.client.wait(lambda: any(_gone(ctx, p) for p in pending),
+                        max(min(deadline, ctx.now() + _poll_every(ctx)) - ctx.now(), 0))
     return []
 
 
