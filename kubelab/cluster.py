@@ -42,9 +42,9 @@ class Cluster:
                  state: str | os.PathLike[str] | None = None) -> None:
         self.state: StateFile | None = None
         if state is not None:
-            from kubelab.engine.state import StateFile  # sqlite3 only for a cluster that keeps a file
+            from kubelab.engine import state as state_file  # sqlite3 only for a cluster that keeps a file
 
-            self.state = StateFile(state)
+            self.state = state_file.StateFile(state)
         saved = self.state.meta() if self.state is not None and self.state.count() else None
         #: how many objects came back from the state file (0: a fresh cluster)
         self.restored = 0

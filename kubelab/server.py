@@ -1045,9 +1045,9 @@ class _Handler(BaseHTTPRequestHandler):
                       "application/apply-patch+yaml": "apply"}.get(content_type)
         if patch_type is None:
             raise StatusError(415, "UnsupportedMediaType",
-                              f"the body of the request was in an unknown format - accepted media types include: "
-                              f"application/json-patch+json, application/merge-patch+json, "
-                              f"application/strategic-merge-patch+json, application/apply-patch+yaml")
+                              "the body of the request was in an unknown format - accepted media types include: "
+                              "application/json-patch+json, application/merge-patch+json, "
+                              "application/strategic-merge-patch+json, application/apply-patch+yaml")
         body = self._json_body()
         client = self.api.client
         if patch_type == "apply" and r.sub is None:

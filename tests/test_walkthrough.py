@@ -881,7 +881,7 @@ Events:  <none>
                     stdin=f"wget -qO- {pod_ip}:4000\nwget -qO- {pod_ip}:3000\n")
     assert r.stdout == (echo(f"{pod_ip}:4000", seen["ip"], pod) +
                         f"wget: can't connect to remote host ({pod_ip}): Connection refused\n" + 'pod "busybox" deleted\n')
-    w.run(f"logs {pod}", out=f"Listening on port 4000\n" + w.c.kubectl(f"logs {pod}").stdout.split("\n", 1)[1])
+    w.run(f"logs {pod}", out="Listening on port 4000\n" + w.c.kubectl(f"logs {pod}").stdout.split("\n", 1)[1])
     assert w.c.kubectl(f"logs {pod}").stdout.count("\n") == 2
 
     hashes = {n: w.obj("ReplicaSet", n)["metadata"]["labels"]["pod-template-hash"]

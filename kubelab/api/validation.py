@@ -1604,7 +1604,7 @@ def _hpa_metric(metric: Obj, path: str) -> Errs:
                   "Pods": "pods", "Resource": "resource"}[kind]
     source = metric.get(source_key)
     if not isinstance(source, dict):
-        return [required(f"{path}.{source_key}", f"must populate information for the given metric source")]
+        return [required(f"{path}.{source_key}", "must populate information for the given metric source")]
     errs: Errs = []
     if kind in ("Resource", "ContainerResource"):
         if not source.get("name"):

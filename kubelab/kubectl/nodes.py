@@ -17,7 +17,7 @@ from kubelab.api.errors import StatusError
 from kubelab.api.kinds import lookup
 from kubelab.api.tables import parse_time
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl.command import Context, KubectlError, command, error, group, standard_message
+from kubelab.kubectl.command import Context, KubectlError, command, error, standard_message
 
 Obj = dict[str, Any]
 

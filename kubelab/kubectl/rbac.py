@@ -14,7 +14,8 @@ from kubelab.api import rbac
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import BY_KIND, RBAC_GROUP, Kind, lookup
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl.command import Context, KubectlError, command, error, group
+from kubelab.kubectl.command import Context, KubectlError, command, error
+from kubelab.kubectl.command import group as command_group
 from kubelab.kubectl.create import COMMON, _finish, _meta, _one_name
 from kubelab.kubectl.flags import Flag
 
@@ -293,7 +294,7 @@ def _lister(ctx: Context) -> rbac.Lister:
 
 
 AS_GROUP = Flag("as-group", type=fl.STRING_ARRAY)
-group("auth", short="Inspect authorization")
+command_group("auth", short="Inspect authorization")
 
 
 @command("auth can-i", Flag("list", type=fl.BOOL), Flag("subresource", type=fl.STRING), fl.ALL_NAMESPACES,
