@@ -10,6 +10,7 @@ import secrets
 
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
+from kubelab.api.objects import Obj
 from kubelab.engine.results import ExecResult, PortForwardError
 
 if TYPE_CHECKING:
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from kubelab.engine.network import Network
     from kubelab.engine.session import Session
 
-Obj = dict[str, Any]
 __all__ = ["Client", "EmbeddedClient", "ExecResult", "PortForwardClient", "PortForwardError", "TrafficClient"]
 
 

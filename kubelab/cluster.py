@@ -13,7 +13,10 @@ from kubelab.engine.clock import VIRTUAL_EPOCH, Clock, RealClock, VirtualClock
 from kubelab.engine.core import Engine
 
 if TYPE_CHECKING:
+    from kubelab.api.objects import Obj
     from kubelab.engine.state import StateFile
+    from kubelab.kubectl.command import Result
+    from kubelab.server import Server
 
 # How long minikube has been up when the learner's first command arrives: kube-system's pods
 # start in this time, before the cluster is handed over.
@@ -167,7 +170,7 @@ class Cluster:
         self.kubelet.restart_all(self.clock.timestamp(stopped))
         self.engine.replay(skip=self.state.changed if self.state is not None else None)  # it read them
 
-    def kubectl(self, *args: str, stdin: str | None = None) -> Any:
+    def kubectl(self, *args: str, stdin: str | None = None) -> Result:
         """Run a kubectl command line (``"get pods -o wide"``) or its words; returns what
         kubectl would print and exit with (``returncode``, ``stdout``, ``stderr``)."""
         from kubelab.kubectl import run
@@ -184,7 +187,7 @@ class Cluster:
         time; True when the cluster reached that steady state (virtual clock only)."""
         return self.engine.settle(timeout)
 
-    def serve(self, port: int = 0) -> Any:
+    def serve(self, port: int = 0) -> Server:
         """Serve this cluster's Kubernetes API on 127.0.0.1 for the real kubectl and Python
         clients; returns the server handle (``url``, ``kubeconfig``, ``token``, ``close()``)."""
         from kubelab.server import serve
@@ -214,7 +217,7 @@ class Cluster:
             self.kubelet.start_node(name)
             self.engine.drain()
 
-    def _node(self, name: str) -> Any:
+    def _node(self, name: str) -> Obj:
         from kubelab.api.errors import not_found
 
         node = self.engine.store.get("Node", "", name)

@@ -20,9 +20,9 @@ from typing import Any, Callable
 from kubelab.api import autoscaling_v1
 from kubelab.api.errors import Cause, StatusError
 from kubelab.api.kinds import BY_KIND, METRICS, Kind, for_object
+from kubelab.api.objects import Obj
 from kubelab.client import ExecResult
 
-Obj = dict[str, Any]
 
 _TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 _PATCH_TYPES = {"merge": "application/merge-patch+json", "json": "application/json-patch+json",

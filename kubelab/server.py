@@ -41,9 +41,9 @@ from kubelab import streams
 from kubelab.api import autoscaling_v1, errors, protobuf, rbac, tokens, wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import BY_KIND, KINDS, METRICS, Kind
+from kubelab.api.objects import Obj
 from kubelab.api.version import GIT_VERSION, server_version
 
-Obj = dict[str, Any]
 
 WATCH_HISTORY = 4096  # events kept per kind so a watch can resume from a resourceVersion
 

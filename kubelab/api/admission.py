@@ -5,12 +5,11 @@ Each step lives in its own module; this one fixes their order, as the real API s
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 from kubelab.api import defaults, errors, schema, strategy, validation
 from kubelab.api.kinds import Kind
-
-Obj = dict[str, Any]
+from kubelab.api.objects import Obj
 
 
 Record = Callable[[Obj], None]

@@ -13,7 +13,8 @@ import json
 from copy import deepcopy
 from typing import Any
 
-Obj = dict[str, Any]
+from kubelab.api.objects import Obj
+
 KIND = "HorizontalPodAutoscaler"
 V1 = "autoscaling/v1"
 V2 = "autoscaling/v2"

@@ -17,9 +17,9 @@ from typing import Any, Callable
 
 from kubelab.api import quantity
 from kubelab.api.kinds import Kind
+from kubelab.api.objects import Obj
 from kubelab.api.pods import qos_class
 
-Obj = dict[str, Any]
 
 _NOT_READY_TOLERATIONS = (
     {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},

@@ -28,8 +28,8 @@ from typing import Any, Iterable
 
 from kubelab.api import errors
 from kubelab.api.kinds import Kind
+from kubelab.api.objects import Obj
 
-Obj = dict[str, Any]
 Path = tuple[str, ...]
 FieldSet = set[Path]
 

@@ -15,8 +15,8 @@ import json
 from typing import Any
 
 from kubelab.api import errors, schema
+from kubelab.api.objects import Obj
 
-Obj = dict[str, Any]
 
 _DIRECTIVES = ("$patch", "$retainKeys")
 _ORDER = "$setElementOrder/"

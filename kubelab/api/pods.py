@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from kubelab.api.objects import Obj
 from kubelab.api.quantity import QuantityError, parse as parse_quantity
-
-Obj = dict[str, Any]
 
 
 class PodPrint(NamedTuple):

@@ -9,11 +9,11 @@ Pure functions over what a ``Client`` lists: the server and ``kubectl auth can-i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 from kubelab.api.errors import StatusError
+from kubelab.api.objects import Obj
 
-Obj = dict[str, Any]
 GROUP = "rbac.authorization.k8s.io"
 MASTERS = "system:masters"
 SA_PREFIX = "system:serviceaccount:"

@@ -26,8 +26,8 @@ from typing import Any, Callable
 
 from kubelab.api import errors, quantity
 from kubelab.api.kinds import BY_KIND, Kind
+from kubelab.api.objects import Obj
 
-Obj = dict[str, Any]
 
 _DIGEST = Path(__file__).with_name("fields-v1.32.0.json")
 

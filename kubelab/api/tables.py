@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
+from kubelab.api.objects import Obj
 from kubelab.api.pods import print_pod
 
-Obj = dict[str, Any]
 Row = tuple[list[Any], list[Any]]  # (normal cells, wide cells)
 
 _NAME = ("Name", "string", "name", "Name must be unique within a namespace.")

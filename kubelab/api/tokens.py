@@ -21,8 +21,8 @@ from typing import Any
 
 from kubelab.api import rbac
 from kubelab.api.errors import StatusError
+from kubelab.api.objects import Obj
 
-Obj = dict[str, Any]
 AUDIENCE = "https://kubernetes.default.svc.cluster.local"  # minikube's --service-account-issuer
 DEFAULT_SECONDS, MIN_SECONDS, MAX_SECONDS = 3600, 600, 2 ** 32
 CREDENTIAL_ID = "authentication.kubernetes.io/credential-id"

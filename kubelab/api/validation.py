@@ -20,9 +20,9 @@ from typing import Any, Callable
 from kubelab.api import cron
 from kubelab.api.errors import Cause
 from kubelab.api.kinds import Kind
+from kubelab.api.objects import Obj
 from kubelab.api.quantity import parse as parse_quantity
 
-Obj = dict[str, Any]
 Errs = list[Cause]
 
 # -- field errors -----------------------------------------------------------------------

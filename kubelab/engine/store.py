@@ -15,9 +15,9 @@ from typing import Any, Callable, Iterator
 
 from kubelab.api import errors
 from kubelab.api.kinds import BY_KIND
+from kubelab.api.objects import Obj
 from kubelab.engine.clock import Clock
 
-Obj = dict[str, Any]
 Key = tuple[str, str, str]  # (kind, namespace or "", name)
 Listener = Callable[[str, Obj, "Obj | None"], None]  # (ADDED|MODIFIED|DELETED, object, old object)
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any
 
 from kubelab.api import managedfields
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
+from kubelab.api.objects import Obj
 from kubelab.api.patch import three_way
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
@@ -23,7 +23,6 @@ from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.get import check_output, write_template
 from kubelab.kubectl.manifests import Doc, kind_of, namespace_for, read_manifests
 
-Obj = dict[str, Any]
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _LAST_APPLIED_PATH = ("f:metadata", "f:annotations", f"f:{LAST_APPLIED}")
 CONFLICT_ADVICE = """Please review the fields above--they currently have other managers. Here

@@ -8,16 +8,13 @@ Resource metric) and converts back.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from kubelab.api import autoscaling_v1
 from kubelab.api.kinds import BY_KIND
+from kubelab.api.objects import Obj
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
 from kubelab.kubectl.command import Context, command, error
 from kubelab.kubectl.describe import file_targets, targets
-
-Obj = dict[str, Any]
 
 
 @command("autoscale", fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, *fl.PRINT_FLAGS, fl.DRY_RUN, fl.FIELD_MANAGER,

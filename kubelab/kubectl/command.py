@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from kubelab.api.errors import StatusError
+from kubelab.api.objects import Obj
 from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import usage
@@ -21,7 +22,6 @@ from kubelab.kubectl import usage
 if TYPE_CHECKING:
     from kubelab.engine.session import Session as Stream
 
-Obj = dict[str, Any]
 # The commands that take over a terminal with -i -t (kubectl puts it in raw mode).
 INTERACTIVE = ("run", "exec", "attach")
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import os
 import re
-from typing import Any
 
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import BY_KIND, Kind
+from kubelab.api.objects import Obj
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers, usage
 from kubelab.kubectl.apply import APPLY_FORMATS, field_validation, with_last_applied
@@ -23,7 +23,6 @@ from kubelab.kubectl.get import check_output, write_template
 from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests
 from kubelab.kubectl.workloads import resource_list
 
-Obj = dict[str, Any]
 
 COMMON = (fl.DRY_RUN, *fl.PRINT_FLAGS, fl.VALIDATE, fl.FIELD_MANAGER, fl.SAVE_CONFIG)
 

@@ -5,8 +5,6 @@ a virtual clock that time is run forward through ``client.wait``.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
 from kubelab.kubectl import flags as fl
@@ -15,7 +13,6 @@ from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.get import Request, resource_requests
 from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests
 
-Obj = dict[str, Any]
 
 FORCE_WARNING = ("Warning: Immediate deletion does not wait for confirmation that the running resource has been "
                  "terminated. The resource may continue to run on the cluster indefinitely.")

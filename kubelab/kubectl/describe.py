@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from kubelab.api.errors import StatusError
+from kubelab.api.objects import Obj
 from kubelab.api.pods import controller_of, qos_class as computed_qos
 from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.kinds import lookup
@@ -27,7 +28,6 @@ from kubelab.kubectl import flags as fl
 from kubelab.kubectl.gosort import go_sort
 from kubelab.kubectl.command import Context, KubectlError, command, error, standard_message
 
-Obj = dict[str, Any]
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 HASH_LABEL = "pod-template-hash"

@@ -19,10 +19,11 @@ import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Iterator
 
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
+from kubelab.api.objects import Obj
 from kubelab.api.patch import three_way
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
@@ -31,7 +32,6 @@ from kubelab.kubectl.command import Context, KubectlError, command, error, forma
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests
 
-Obj = dict[str, Any]
 
 DIFF_FLAGS = (
     *fl.FILE_FLAGS, fl.VALIDATE, fl.SELECTOR, fl.SHOW_MANAGED_FIELDS,

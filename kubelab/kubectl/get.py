@@ -7,17 +7,16 @@ forward through ``client.wait``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind, all_category, lookup
+from kubelab.api.objects import Obj
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
 from kubelab.kubectl.command import Context, KubectlError, Table, command, error, format_errors
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.gosort import go_sort
 
-Obj = dict[str, Any]
 
 WATCH_SECONDS = 5.0  # how long ``get -w`` watches without --request-timeout
 

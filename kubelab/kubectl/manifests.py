@@ -11,9 +11,9 @@ from typing import Any
 from kubelab.api import autoscaling_v1, schema, wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind, for_object
+from kubelab.api.objects import Obj
 from kubelab.kubectl.command import Context, error
 
-Obj = dict[str, Any]
 _EXTENSIONS = (".json", ".yaml", ".yml")
 
 

@@ -9,9 +9,9 @@ and waits until they are gone.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from kubelab.api import validation
+from kubelab.api.objects import Obj
 from kubelab.api.pods import controller_of
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import lookup
@@ -19,7 +19,6 @@ from kubelab.api.tables import parse_time
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error, standard_message
 
-Obj = dict[str, Any]
 
 EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 MIRROR_ANNOTATION = "kubernetes.io/config.mirror"

@@ -10,9 +10,10 @@ kubectl prints (``If you don't see a command prompt, try pressing enter.``).
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kubelab.api.errors import StatusError
+from kubelab.api.objects import Obj
 from kubelab.api.pods import is_ready
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error
@@ -21,7 +22,6 @@ from kubelab.kubectl.describe import format_selector, parse_time, resource_args
 if TYPE_CHECKING:
     from kubelab.engine.session import Session as Stream
 
-Obj = dict[str, Any]
 
 # How long ``logs -f`` follows on a real clock before it stops by itself.
 FOLLOW_SECONDS = 5.0

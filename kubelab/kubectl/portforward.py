@@ -31,6 +31,7 @@ import time
 import weakref
 from typing import Any, Callable
 
+from kubelab.api.objects import Obj
 from kubelab.api.pods import is_ready, ready_condition
 from kubelab.client import Client, PortForwardClient, PortForwardError
 from kubelab.kubectl import flags as fl
@@ -38,7 +39,6 @@ from kubelab.kubectl.command import Context, command, error
 from kubelab.kubectl.describe import format_selector, parse_time
 from kubelab.kubectl.gosort import go_sort
 
-Obj = dict[str, Any]
 
 LISTEN_ADDRESS = "127.0.0.1"
 READ_TIMEOUT = 30.0  # a connection that sends no request is closed after this long

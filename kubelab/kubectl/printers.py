@@ -14,11 +14,10 @@ from typing import Any, Callable, Iterable
 
 from kubelab.api import quantity
 from kubelab.api.kinds import BY_KIND, METRICS
+from kubelab.api.objects import Obj
 from kubelab.api.tables import format_labels
 from kubelab.kubectl import gofmt, gotemplate
 from kubelab.kubectl import jsonpath as jsonpath_mod
-
-Obj = dict[str, Any]
 
 
 class PrintError(Exception):

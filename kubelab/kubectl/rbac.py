@@ -13,13 +13,13 @@ from typing import Any
 from kubelab.api import rbac
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import BY_KIND, RBAC_GROUP, Kind, lookup
+from kubelab.api.objects import Obj
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error
 from kubelab.kubectl.command import group as command_group
 from kubelab.kubectl.create import COMMON, _finish, _meta, _one_name
 from kubelab.kubectl.flags import Flag
 
-Obj = dict[str, Any]
 API_VERSION = f"{RBAC_GROUP}/v1"
 # create_role.go's validResourceVerbs and validNonResourceVerbs
 _RESOURCE_VERBS = ("*", "get", "delete", "list", "create", "update", "patch", "watch", "proxy", "deletecollection",

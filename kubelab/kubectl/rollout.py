@@ -15,6 +15,7 @@ from typing import Any
 
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
+from kubelab.api.objects import Obj
 from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error, group, standard_message
@@ -22,7 +23,6 @@ from kubelab.kubectl.describe import (CHANGE_CAUSE, HASH_LABEL, REVISION, Writer
                                       deployment_replicasets, describe_pod_template, equal_ignore_hash,
                                       format_selector, object_name as _name, tabwrite, targets)
 
-Obj = dict[str, Any]
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 # Annotations ``undo`` keeps from the Deployment rather than copying from the ReplicaSet.

@@ -8,15 +8,15 @@ the share of their allocatable. Sorting is Go's unstable sort.Sort by name (name
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
+from kubelab.api.objects import Obj
 from kubelab.api.quantity import cpu_millis, to_bytes
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, command, error, group
 from kubelab.kubectl.gosort import go_sort
 from kubelab.kubectl.printers import tabwrite
 
-Obj = dict[str, Any]
 METRICS_CREATION_DELAY = 120.0  # top_pod.go's metricsCreationDelay
 
 group("top", short="Display resource (CPU/memory) usage")

@@ -6,14 +6,13 @@ moment the condition holds (or the timeout passes) and on a real one it waits in
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Callable
 
 from kubelab.api.errors import StatusError
+from kubelab.api.objects import Obj
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import NO_RESOURCES, Context, KubectlError, command, error
 from kubelab.kubectl.describe import object_name, resource_args
-
-Obj = dict[str, Any]
 
 
 def _condition(spec: str) -> Callable[[Obj], bool]:

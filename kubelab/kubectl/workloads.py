@@ -15,12 +15,11 @@ from typing import Any
 from kubelab.api import wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
+from kubelab.api.objects import Obj
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import (NO_RESOURCES, Context, KubectlError, command, error, group,
                                      standard_message)
 from kubelab.kubectl.describe import file_targets, object_name, targets
-
-Obj = dict[str, Any]
 
 
 def _split_pairs(args: list[str]) -> tuple[list[str], list[str]]:

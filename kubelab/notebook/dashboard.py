@@ -18,11 +18,11 @@ import threading
 import time
 from typing import Any, Callable
 
+from kubelab.api.objects import Obj
 from kubelab.api.pods import print_pod
 from kubelab.notebook.display import FILL, status_colour
 from kubelab.api.tables import since
 
-Obj = dict[str, Any]
 PAGE = 30  # pod rows on screen at once; the rest are a page away (1,000 pods stay responsive)
 DIAGRAM_LIMIT = 250  # above this many pods the picture is unreadable and slow: filter instead
 

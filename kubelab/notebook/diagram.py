@@ -17,10 +17,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from kubelab.api.objects import Obj
 from kubelab.api.pods import controller_of, pod_status
 from kubelab.notebook.display import AMBER, FILL, GREEN, GREY, RED, status_colour
 
-Obj = dict[str, Any]
 Snapshot = dict[str, list[Obj]]
 
 ROOT_CA = "kube-root-ca.crt"  # the root-ca-cert-publisher's ConfigMap in every namespace

@@ -18,7 +18,6 @@ from typing import Any, Sequence
 
 from kubelab.kubectl.command import Result, Table, Touched
 
-Obj = dict[str, Any]
 
 GREEN, AMBER, RED, GREY = "#2e7d32", "#b26a00", "#c62828", "#616161"
 FILL = {GREEN: "#c8e6c9", AMBER: "#ffe0b2", RED: "#ffcdd2", GREY: "#e0e0e0"}

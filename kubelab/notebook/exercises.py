@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from kubelab.api.errors import StatusError
+from kubelab.api.objects import Obj
 from kubelab.api.pods import is_ready
 from kubelab.api.selectors import from_label_selector
 
 if TYPE_CHECKING:
     from kubelab.client import Client
-
-Obj = dict[str, Any]
 
 
 @dataclass

@@ -11,9 +11,9 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubelab.api.objects import Obj
 from kubelab.notebook.diagram import config_refs
 
-Obj = dict[str, Any]
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 # JupyterLab right-aligns table cells and wraps them: read like kubectl, left and on one line

@@ -16,11 +16,11 @@ import textwrap
 from typing import Any
 
 from kubelab.api.errors import StatusError
+from kubelab.api.objects import Obj
 from kubelab.notebook.diagram import Diagram
 from kubelab.api.pods import is_ready, pod_status
 from kubelab.notebook.display import AMBER, GREEN, GREY, RED, status_colour
 
-Obj = dict[str, Any]
 CLIENT = {"shape": "box", "style": "filled"}  # square corners: not a pod; narrower than an oval
 WRAP = 40  # characters per line of a problem written into the Service's box
 
