@@ -70,8 +70,14 @@ def parse(text: str | int | float) -> Quantity:
         return Quantity(Fraction(text), DECIMAL_SI)
     if isinstance(text, float):
         text = repr(text)
-    text = text.strip() if isinstance(text, str) else text
-    if not isinstance(text, str) or not _SHAPE.match(text):
+    if not isinstance(text, str):
+        raise QuantityError(FORMAT_WRONG)
+    return _parse_short(text) if len(text) <= 64 else _parse_text(text)
+
+
+def _parse_text(text: str) -> Quantity:
+    text = text.strip()
+    if not _SHAPE.match(text):
         raise QuantityError(FORMAT_WRONG)
     parts = _PARTS.match(text)
     if parts is None:
@@ -91,6 +97,11 @@ def parse(text: str | int | float) -> Quantity:
         nanos = math.ceil(abs(value) / _NANO)
         value = nanos * _NANO * (1 if value > 0 else -1)
     return Quantity(value, fmt)
+
+
+# A workload's pods all ask for the same few amounts, and a Quantity is frozen: short strings
+# are read once (an error is raised again each time, never remembered).
+_parse_short = functools.lru_cache(maxsize=4096)(_parse_text)
 
 
 def _suffix(suffix: str) -> tuple[Fraction, str]:
