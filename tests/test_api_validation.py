@@ -306,6 +306,24 @@ def test_probes():
     ]
 
 
+def test_lifecycle_hooks():
+    """validateLifecycle: one handler per hook (a second is forbidden and not looked into), an
+    exec needs a command, a sleep fits in the pod's grace period (zero is refused in 1.32)."""
+    assert _causes(pod({"name": "a", "image": "x", "lifecycle": {
+                            "postStart": {}, "preStop": {"exec": {}, "sleep": {"seconds": 0}}}},
+                       {"name": "b", "image": "x", "lifecycle": {
+                            "postStart": {"httpGet": {"port": 0}}, "preStop": {"sleep": {"seconds": 45}}}},
+                       terminationGracePeriodSeconds=40)) == [
+        "spec.containers[0].lifecycle.postStart: Required value: must specify a handler type",
+        "spec.containers[0].lifecycle.preStop.sleep: Forbidden: may not specify more than 1 handler type",
+        "spec.containers[0].lifecycle.preStop.exec.command: Required value",
+        "spec.containers[1].lifecycle.postStart.httpGet.port: Invalid value: 0: must be between 1 and 65535, inclusive",
+        "spec.containers[1].lifecycle.preStop.sleep: Invalid value: 45: must be greater than 0 and less than "
+        "terminationGracePeriodSeconds (40)",
+    ]
+    create(pod({"name": "c", "image": "x", "lifecycle": {"preStop": {"sleep": {"seconds": 30}}}}))
+
+
 def test_seccomp_profile_localhost_needs_its_profile():
     err = create_error(pod(securityContext={"seccompProfile": {"type": "Localhost"}}))
     assert str(err) == ('Pod "p" is invalid: spec.securityContext.seccompProfile.localhostProfile: Required value: '

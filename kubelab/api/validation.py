@@ -342,29 +342,7 @@ def _probe(probe: Obj | None, path: str, once: bool = False) -> Errs:
     successThreshold must be 1."""
     if not probe:
         return []
-    errs: Errs = []
-    handlers = [h for h in ("exec", "httpGet", "tcpSocket", "grpc") if probe.get(h) is not None]
-    if not handlers:
-        errs.append(required(path, "must specify a handler type"))
-    elif len(handlers) > 1:
-        errs.append(forbidden(f"{path}.{handlers[1]}", "may not specify more than 1 handler type"))
-    if probe.get("exec") is not None and not probe["exec"].get("command"):
-        errs.append(required(f"{path}.exec.command"))
-    http = probe.get("httpGet") or {}
-    if http:
-        errs += _port_num_or_name(http.get("port"), f"{path}.httpGet.port")
-        if http.get("scheme") not in ("HTTP", "HTTPS"):
-            errs.append(not_supported(f"{path}.httpGet.scheme", http.get("scheme", ""), ("HTTP", "HTTPS")))
-        for header in http.get("httpHeaders") or []:
-            if not _HEADER_NAME.match(header.get("name", "")):
-                errs.append(invalid(f"{path}.httpGet.httpHeaders", header.get("name", ""), _regex_error(
-                    "a valid HTTP header must consist of alphanumeric characters or '-'", "[-A-Za-z0-9]+",
-                    "X-Header-Name")))
-    if probe.get("tcpSocket"):
-        errs += _port_num_or_name(probe["tcpSocket"].get("port"), f"{path}.tcpSocket.port")
-    if probe.get("grpc"):
-        errs += [invalid(f"{path}.grpc.port", probe["grpc"].get("port", 0), m)
-                 for m in port_range(probe["grpc"].get("port", 0))]
+    errs = _handler(probe, path, ("exec", "httpGet", "tcpSocket", "grpc"))
     for key in ("initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"):
         value = probe.get(key, 0)
         if value < 0:
@@ -374,6 +352,48 @@ def _probe(probe: Obj | None, path: str, once: bool = False) -> Errs:
         errs.append(invalid(f"{path}.terminationGracePeriodSeconds", grace, "must be greater than 0"))
     if once and probe.get("successThreshold", 1) != 1:
         errs.append(invalid(f"{path}.successThreshold", probe["successThreshold"], "must be 1"))
+    return errs
+
+
+def _handler(handler: Obj, path: str, kinds: tuple[str, ...], grace: int | None = None) -> Errs:
+    """validateHandler (a hook's or a probe's): exactly one of ``kinds``, and that one well
+    formed; a second is forbidden and not looked into."""
+    present = [k for k in kinds if handler.get(k) is not None]
+    if not present:
+        return [required(path, "must specify a handler type")]
+    errs = [forbidden(f"{path}.{k}", "may not specify more than 1 handler type") for k in present[1:]]
+    kind, action, p = present[0], handler[present[0]] or {}, f"{path}.{present[0]}"
+    if kind == "exec" and not action.get("command"):
+        errs.append(required(f"{p}.command"))
+    elif kind == "httpGet":
+        errs += _port_num_or_name(action.get("port"), f"{p}.port")
+        if action.get("scheme") not in ("HTTP", "HTTPS"):
+            errs.append(not_supported(f"{p}.scheme", action.get("scheme", ""), ("HTTP", "HTTPS")))
+        for header in action.get("httpHeaders") or []:
+            if not _HEADER_NAME.match(header.get("name", "")):
+                errs.append(invalid(f"{p}.httpHeaders", header.get("name", ""), _regex_error(
+                    "a valid HTTP header must consist of alphanumeric characters or '-'", "[-A-Za-z0-9]+",
+                    "X-Header-Name")))
+    elif kind == "tcpSocket":
+        errs += _port_num_or_name(action.get("port"), f"{p}.port")
+    elif kind == "grpc":
+        errs += [invalid(f"{p}.port", action.get("port", 0), m) for m in port_range(action.get("port", 0))]
+    elif kind == "sleep" and grace is not None:
+        seconds = action.get("seconds", 0)
+        if seconds <= 0 or seconds > grace:  # AllowPodLifecycleSleepActionZeroValue is off in 1.32
+            errs.append(invalid(p, seconds, f"must be greater than 0 and less than terminationGracePeriodSeconds "
+                                            f"({grace})"))
+    return errs
+
+
+def _lifecycle(lifecycle: Obj | None, path: str, grace: int | None) -> Errs:
+    """validateLifecycle: postStart and preStop each name one handler; a sleep fits in the
+    pod's grace period."""
+    errs: Errs = []
+    for hook in ("postStart", "preStop"):
+        handler = (lifecycle or {}).get(hook)
+        if handler is not None:
+            errs += _handler(handler, f"{path}.{hook}", ("exec", "httpGet", "tcpSocket", "sleep"), grace)
     return errs
 
 
@@ -387,7 +407,7 @@ def _port_num_or_name(port: Any, path: str) -> Errs:
     return [invalid(path, port or 0, m) for m in port_range(port or 0)]
 
 
-def _containers(containers: list[Obj], path: str, volumes: set[str]) -> Errs:
+def _containers(containers: list[Obj], path: str, volumes: set[str], grace: int | None) -> Errs:
     errs: Errs = []
     seen: set[str] = set()
     for i, c in enumerate(containers):
@@ -420,6 +440,7 @@ def _containers(containers: list[Obj], path: str, volumes: set[str]) -> Errs:
                 errs.append(not_found(f"{mp}.name", mount["name"]))
             if not mount.get("mountPath"):
                 errs.append(required(f"{mp}.mountPath"))
+        errs += _lifecycle(c.get("lifecycle"), f"{p}.lifecycle", grace)
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             errs += _probe(c.get(probe), f"{p}.{probe}", once=probe != "readinessProbe")
         errs += _resources(c.get("resources") or {}, f"{p}.resources")
@@ -622,9 +643,11 @@ def pod_spec(spec: Obj, path: str, restart_policies: tuple[str, ...] = _RESTART,
     containers = spec.get("containers") or []
     if not containers:
         errs.append(required(f"{path}.containers"))
-    errs += _containers(containers, f"{path}.containers", volumes)
+    grace = spec.get("terminationGracePeriodSeconds")
+    grace = grace if isinstance(grace, int) else None
+    errs += _containers(containers, f"{path}.containers", volumes, grace)
     errs += _host_port_conflicts(containers, f"{path}.containers")
-    errs += _containers(spec.get("initContainers") or [], f"{path}.initContainers", volumes)
+    errs += _containers(spec.get("initContainers") or [], f"{path}.initContainers", volumes, grace)
     errs += _seccomp(spec.get("securityContext"), f"{path}.securityContext")
     for group in ("containers", "initContainers"):
         for i, c in enumerate(spec.get(group) or []):
