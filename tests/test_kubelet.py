@@ -510,12 +510,75 @@ def test_post_start_hook_and_termination_message():
         "containers": [{"name": "bye", "image": "debian", "command": ["sh", "-c", "echo Sleep expired > /dev/termination-log"]}]}})
     c.advance(30)
     assert c.api.exec("hooked", "default", None, ["cat", "/usr/share/message"]).stdout == "hello\n"
-    reasons = [e["reason"] for e in c.api.list("Event", "default")["items"]
-               if e["involvedObject"]["name"] == "badhook"]
-    assert "FailedPostStartHook" in reasons
+    events = [(e["type"], e["reason"], e["message"]) for e in c.api.list("Event", "default")["items"]
+              if e["involvedObject"]["name"] == "badhook"]
+    assert ("Warning", "FailedPostStartHook", "PostStartHook failed") in events
     assert c.api.get("Pod", "badhook")["status"]["containerStatuses"][0]["restartCount"] >= 1
     term = c.api.get("Pod", "bye")["status"]["containerStatuses"][0]["state"]["terminated"]
     assert (term["reason"], term["message"]) == ("Completed", "Sleep expired\n")
+
+
+def _gone_after(c: Cluster, name: str, limit: float = 400) -> float:
+    """Delete a running pod and step the clock until it leaves the store: how long that took."""
+    start = c.clock.now()
+    c.api.delete("Pod", name)
+    while c.engine.store.get("Pod", "default", name) is not None and c.clock.now() - start < limit:
+        c.advance(0.5)
+    return c.clock.now() - start
+
+
+def test_pre_stop_hook_runs_before_sigterm_within_the_grace_period(c: Cluster) -> None:
+    """The docs' explore-graceful-termination-nginx.yaml: a preStop ``sleep 180`` with a 120 s
+    grace period keeps the pod Terminating (and nginx serving) for the whole 120 s, then nginx
+    gets SIGTERM with the 2 s the kubelet always leaves; a sleep action holds it its 5 s;
+    without a hook nginx goes at once."""
+    hook = {"preStop": {"exec": {"command": ["/bin/sh", "-c", "sleep 180"]}}}
+    c.api.create(pod("slow", "nginx", terminationGracePeriodSeconds=120, container={"lifecycle": hook}))
+    c.api.create(pod("nap", "nginx", container={"lifecycle": {"preStop": {"sleep": {"seconds": 5}}}}))
+    c.api.create(pod("plain", "nginx"))
+    assert c.settle()
+    start = c.clock.now()
+    c.api.delete("Pod", "slow")
+    c.advance(110)
+    assert c.api.get("Pod", "slow")["metadata"]["deletionTimestamp"]
+    assert state(c, "slow")["state"].get("running"), "the container runs while its preStop hook does"
+    while c.engine.store.get("Pod", "default", "slow") is not None and c.clock.now() - start < 300:
+        c.advance(0.5)
+    assert 120 <= c.clock.now() - start <= 123
+    assert 5 <= _gone_after(c, "nap") <= 7
+    assert _gone_after(c, "plain") < 2
+
+
+def test_a_failing_pre_stop_hook_is_a_warning_and_the_container_still_stops(c: Cluster) -> None:
+    """executePreStopHook records FailedPreStopHook without the hook's output (it could hold a
+    secret); SIGTERM follows as it would after a hook that worked. An httpGet hook fails only
+    when the request cannot be made."""
+    for name, handler in (("exits", {"exec": {"command": ["sh", "-c", "echo secret; exit 3"]}}),
+                          ("missing", {"exec": {"command": ["nodetool", "drain"]}}),
+                          ("refused", {"httpGet": {"port": 81, "path": "/"}}),
+                          ("served", {"httpGet": {"port": 80, "path": "/nope"}})):
+        c.api.create(pod(name, "nginx", container={"lifecycle": {"preStop": handler}}))
+    assert c.settle()
+    for name in ("exits", "missing", "refused", "served"):
+        assert _gone_after(c, name) < 2
+        events = [(e["type"], e["reason"], e["message"]) for e in c.api.list("Event", "default")["items"]
+                  if e["involvedObject"]["name"] == name]  # the pod is gone, its events stay
+        warned = ("Warning", "FailedPreStopHook", "PreStopHook failed") in events
+        assert warned == (name != "served"), (name, events)
+
+
+def test_a_pre_stop_hook_writes_where_the_next_pod_reads(c: Cluster) -> None:
+    """What a preStop hook does is done before the container stops: its file in a hostPath
+    volume is there for the next pod on that node."""
+    volume = {"volumes": [{"name": "host", "hostPath": {"path": "/tmp/goodbye"}}], "nodeName": "kubelab"}
+    mount = {"volumeMounts": [{"name": "host", "mountPath": "/data"}]}
+    hook = {"preStop": {"exec": {"command": ["sh", "-c", "echo said goodbye > /data/note"]}}}
+    c.api.create(busybox("first", "sleep", "3600", container={**mount, "lifecycle": hook}, **volume))
+    assert c.settle()
+    _gone_after(c, "first")
+    c.api.create(busybox("second", "sleep", "3600", container=mount, **volume))
+    assert c.settle()
+    assert c.api.exec("second", "default", None, ["cat", "/data/note"]).stdout == "said goodbye\n"
 
 
 def test_downward_api_volume_resource_files():

@@ -14,7 +14,6 @@ import copy
 import dataclasses
 import functools
 import hashlib
-import json
 import math
 import posixpath
 import re
@@ -30,7 +29,7 @@ from kubelab.engine.core import Controller, Engine
 from kubelab.engine.disks import Disks
 from kubelab.engine.events import Recorder
 from kubelab.engine.network import DNS_SERVER, ConnectError, HttpRequest, Network, Sandbox
-from kubelab.engine.session import ProcessSession
+from kubelab.engine.session import ProcessSession, Runner
 from kubelab.engine.runtime import (Catalog, InvalidImageName, Process, PullError, Reference, Runtime, Spec,
                                     StartError, Volume, image_digest, parse_reference)
 from kubelab.engine.nodes import posted_conditions
@@ -44,6 +43,7 @@ BACKOFF_MAX = 300.0
 CONFIG_RETRY = 10.0  # a CreateContainerConfigError is retried on every pod resync
 VOLUME_SYNC_DELAY = 30.0  # a changed ConfigMap reaches mounted files after the kubelet's sync
 DEFAULT_GRACE = 30
+MIN_STOP_SECONDS = 2  # minimumGracePeriodInSeconds: SIGTERM always gets this long, whatever preStop took
 # kubetypes.PodConditionsByKubelet: the conditions the kubelet writes itself
 _KUBELET_CONDITIONS = frozenset(("PodScheduled", "Ready", "Initialized", "ContainersReady", "PodReadyToStartContainers"))
 NODE_STATUS_MAX_IMAGES = 50  # the kubelet's nodeStatusMaxImages default
@@ -125,6 +125,7 @@ class Container:
     changed: bool = False  # its image changed: restart it whatever the restart policy says
     ephemeral: bool = False  # added by kubectl debug: runs once, never restarts, no readiness
     started_once: bool = False  # a sidecar that has started: the next init container may start
+    stopping: Process | None = None  # the process whose preStop hook runs (see Kubelet._kill)
 
     @property
     def name(self) -> str:
@@ -451,8 +452,7 @@ class Kubelet(Controller):
             c.stuck = True  # not restarted any more
             if not c.running or c.proc is None:
                 continue
-            if not c.proc.terminating:
-                c.proc.terminate(float(self._grace(pod)))
+            self._kill(ps, c, c.proc, float(self._grace(pod)))
 
     def _ephemeral(self, ps: PodState, pod: Obj) -> None:
         """Start the ephemeral containers kubectl debug added, once each, while the pod runs
@@ -487,7 +487,7 @@ class Kubelet(Controller):
             c.timers = []
             if c.running and c.proc is not None:
                 self._event(ps, "Normal", "Killing", f"Container {c.name} definition changed, will be restarted", c)
-                c.proc.terminate(float(self._grace(pod)))  # it exits, then _drive starts it again
+                self._kill(ps, c, c.proc, float(self._grace(pod)))  # it exits, then _drive starts it again
             else:
                 c.busy, c.waiting = False, None
 
@@ -734,14 +734,10 @@ class Kubelet(Controller):
         result = proc.exec(list(hook["command"]))
         if result.exit_code == 0:
             return True
-        meta = self._pod(ps)["metadata"]
-        command = " ".join(hook["command"])
-        self._event(ps, "Warning", "FailedPostStartHook",
-                    f'Exec lifecycle hook ([{command}]) for Container "{c.name}" in Pod '
-                    f'"{meta["name"]}_{meta["namespace"]}({meta["uid"]})" failed - error: command \'{command}\' '
-                    f'exited with {result.exit_code}: , message: {json.dumps(result.stdout + result.stderr)}', c)
+        # the hook's output stays out of the event (since 1.26), so that no secret leaks through it
+        self._event(ps, "Warning", "FailedPostStartHook", "PostStartHook failed", c)
         self._event(ps, "Normal", "Killing", "FailedPostStartHook", c)
-        proc.terminate(float(self._grace(self._pod(ps))))
+        self._kill(ps, c, proc, float(self._grace(self._pod(ps))))
         return False
 
     def _exited(self, ps: PodState, c: Container, proc: Process) -> None:
@@ -778,7 +774,7 @@ class Kubelet(Controller):
                 else:
                     self._event(ps, "Normal", "Killing",
                                 f"Container {c.name} failed liveness probe, will be restarted", c)
-                    proc.terminate(float(self._grace(self._pod(ps))))
+                    self._kill(ps, c, proc, float(self._grace(self._pod(ps))))
                     return
         period = float(probe.get("periodSeconds", 10))
         self._after(ps, period, lambda: self._probe(ps, c, proc, kind), progress=False)
@@ -1118,13 +1114,63 @@ class Kubelet(Controller):
                 c.busy = True
                 if c.running and c.proc is not None:
                     self._event(ps, "Normal", "Killing", f"Stopping container {c.name}", c)
-                    c.proc.terminate(grace)
+                    self._kill(ps, c, c.proc, grace)
         if any(c.running for c in ps.containers):
             return
         self._write_status(ps)
         self._forget(ps)
         if self.store.get(*ps.key) is not None:
             self.store.remove(*ps.key)
+
+    def _kill(self, ps: PodState, c: Container, proc: Process, grace: float) -> None:
+        """killContainer (kuberuntime_container.go): the preStop hook first, for at most the
+        grace period (executePreStopHook), then SIGTERM with what is left of it in whole
+        seconds, never less than MIN_STOP_SECONDS."""
+        if c.stopping is proc or proc.terminating or not proc.running:
+            return
+        hook = (c.spec.get("lifecycle") or {}).get("preStop")
+        if not hook or grace <= 0:
+            proc.terminate(grace)
+            return
+        c.stopping = proc
+        started = self.clock.now()
+        runner: Runner | None = None
+        over = False
+
+        def signal() -> None:  # the hook ended or ran out of time
+            nonlocal over
+            if over:
+                return
+            over = True
+            timeout.cancel()
+            if runner is not None and not runner.finished:
+                runner.interrupt()
+            proc.terminate(max(grace - int(self.clock.now() - started), MIN_STOP_SECONDS))
+
+        def ended(status: int) -> None:
+            if status != 0 and not over:
+                # the hook's output stays out of the event, so that no secret leaks through it
+                self._event(ps, "Warning", "FailedPreStopHook", "PreStopHook failed", c)
+            signal()
+
+        timeout = self.clock.call_later(grace, signal)
+        if "exec" in hook:
+            runner = proc.run_hook(list((hook["exec"] or {}).get("command") or ()), ended)
+        elif "sleep" in hook:
+            self.clock.call_later(min(float((hook["sleep"] or {}).get("seconds", 0)), grace), lambda: ended(0))
+        elif "httpGet" in hook:
+            ended(0 if self._hook_get(ps, c, hook["httpGet"] or {}) else 1)
+        else:
+            ended(0)  # tcpSocket: accepted for old manifests, never run (the kubelet only logs it)
+
+    def _hook_get(self, ps: PodState, c: Container, action: dict[str, Any]) -> bool:
+        """An httpGet hook (runHTTPHandler): only a request that cannot be made fails; the
+        answer's status is not looked at."""
+        assert ps.sandbox is not None
+        host = action.get("host") or ps.sandbox.ip
+        url = f"{action.get('scheme', 'HTTP').lower()}://{host}:{_port_number(action.get('port'), c.spec)}" \
+              f"{action.get('path', '/')}"
+        return self.network.fetch(None, url, "kube-lifecycle/1.32").error is None
 
     # -- status --------------------------------------------------------------------------------
     def _write_status(self, ps: PodState) -> None:

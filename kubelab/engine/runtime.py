@@ -24,7 +24,8 @@ from kubelab.engine.results import ExecResult
 from kubelab.engine.clock import Clock, Timer
 from kubelab.engine.disks import Disk
 from kubelab.engine.network import Answer, Fetch, HttpRequest, HttpResponse, Network, Sandbox, DNS_SERVER, DNS_TIMEOUT
-from kubelab.engine.session import STDERR, STDOUT, Console, Output, ProcessSession, attach_session, exec_session
+from kubelab.engine.session import (STDERR, STDOUT, Console, Output, ProcessSession, Runner, attach_session,
+                                    exec_session)
 from kubelab.engine.shell import Shell, Sleep, Streams, drain
 from kubelab.engine.store import compact
 
@@ -661,6 +662,18 @@ class Process:
         code = drain(session.argv(argv, Streams(out.append, err.append, stdin or "")))
         return ExecResult("".join(out), "" if tty else "".join(err), code)
 
+    def run_hook(self, argv: list[str], done: Callable[[int], None]) -> Runner | None:
+        """An exec lifecycle hook: ``argv`` beside the main process on the cluster clock (its
+        sleeps take time, unlike ``exec``), its output thrown away; ``done(status)`` at its end.
+        None when it cannot start (``done(126)`` has been called)."""
+        if not argv or not self._runnable(posixpath.basename(argv[0]), argv[0]):
+            done(126)
+            return None
+        shell = Shell(self, dict(self.env), self.spec.working_dir or "/", name="sh")
+        runner = Runner(self.clock, shell.argv(list(argv), Streams(_discard, _discard, "")), done)
+        runner.step()
+        return runner
+
     def exec_session(self, lock: threading.RLock, argv: list[str], stdin: bool, tty: bool) -> ProcessSession:
         """``kubectl exec`` as a stream (``-i``/``-t``): a new process in this container."""
         failure: tuple[str, int] | None = None
@@ -679,6 +692,10 @@ class Process:
     def attach_session(self, lock: threading.RLock, stdin: bool, tty: bool) -> ProcessSession:
         """``kubectl attach`` / ``run -it``: this process's own stdin and output."""
         return attach_session(lock, self, stdin, tty)
+
+
+def _discard(text: str) -> None:
+    """Where a hook's output goes: the kubelet keeps none of it."""
 
 
 # -- behaviours -------------------------------------------------------------------------------
