@@ -512,7 +512,9 @@ def test_post_start_hook_and_termination_message():
     assert c.api.exec("hooked", "default", None, ["cat", "/usr/share/message"]).stdout == "hello\n"
     events = [(e["type"], e["reason"], e["message"]) for e in c.api.list("Event", "default")["items"]
               if e["involvedObject"]["name"] == "badhook"]
-    assert ("Warning", "FailedPostStartHook", "PostStartHook failed") in events
+    assert [e for e in events if e[1] in ("Started", "FailedPostStartHook", "Killing")][:3] == [
+        ("Normal", "Started", "Started container web"), ("Warning", "FailedPostStartHook", "PostStartHook failed"),
+        ("Normal", "Killing", "FailedPostStartHook")]
     assert c.api.get("Pod", "badhook")["status"]["containerStatuses"][0]["restartCount"] >= 1
     term = c.api.get("Pod", "bye")["status"]["containerStatuses"][0]["state"]["terminated"]
     assert (term["reason"], term["message"]) == ("Completed", "Sleep expired\n")
@@ -556,10 +558,11 @@ def test_a_failing_pre_stop_hook_is_a_warning_and_the_container_still_stops(c: C
     for name, handler in (("exits", {"exec": {"command": ["sh", "-c", "echo secret; exit 3"]}}),
                           ("missing", {"exec": {"command": ["nodetool", "drain"]}}),
                           ("refused", {"httpGet": {"port": 81, "path": "/"}}),
+                          ("tcp", {"tcpSocket": {"port": 80}}),  # valid, but no runner handles it
                           ("served", {"httpGet": {"port": 80, "path": "/nope"}})):
         c.api.create(pod(name, "nginx", container={"lifecycle": {"preStop": handler}}))
     assert c.settle()
-    for name in ("exits", "missing", "refused", "served"):
+    for name in ("exits", "missing", "refused", "tcp", "served"):
         assert _gone_after(c, name) < 2
         events = [(e["type"], e["reason"], e["message"]) for e in c.api.list("Event", "default")["items"]
                   if e["involvedObject"]["name"] == name]  # the pod is gone, its events stay

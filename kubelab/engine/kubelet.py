@@ -715,9 +715,9 @@ class Kubelet(Controller):
         c.started_once = True
         c.probe_ok, c.probe_fail = 0, {}
         proc.start()
+        self._event(ps, "Normal", "Started", f"Started container {c.name}", c)  # before postStart, as upstream
         if not self._post_start(ps, c, proc):
             return
-        self._event(ps, "Normal", "Started", f"Started container {c.name}", c)
         for kind in ("readinessProbe", "livenessProbe"):
             probe = c.spec.get(kind)
             if probe:
@@ -1161,7 +1161,7 @@ class Kubelet(Controller):
         elif "httpGet" in hook:
             ended(0 if self._hook_get(ps, c, hook["httpGet"] or {}) else 1)
         else:
-            ended(0)  # tcpSocket: accepted for old manifests, never run (the kubelet only logs it)
+            ended(1)  # tcpSocket: the API accepts it, the kubelet's runner has no such handler
 
     def _hook_get(self, ps: PodState, c: Container, action: dict[str, Any]) -> bool:
         """An httpGet hook (runHTTPHandler): only a request that cannot be made fails; the
