@@ -584,6 +584,35 @@ def test_a_pre_stop_hook_writes_where_the_next_pod_reads(c: Cluster) -> None:
     assert c.api.exec("second", "default", None, ["cat", "/data/note"]).stdout == "said goodbye\n"
 
 
+def test_a_pod_with_finalizers_stays_after_its_containers_stop(c: Cluster) -> None:
+    """The kubelet stops the containers and makes the status terminal; the status manager's
+    final delete (grace 0) leaves the pod with its finalizers, shown Completed, until a patch
+    takes them away. An unscheduled pod is marked with grace 0 at once; a later, shorter
+    delete brings the deadline closer (BeforeDelete)."""
+    c.api.create({**pod("held", "nginx"), "metadata": {"name": "held", "finalizers": ["example.com/keep"]}})
+    c.api.create({**pod("pend", nodeSelector={"disk": "none"}),
+                  "metadata": {"name": "pend", "finalizers": ["example.com/keep"]}})
+    c.api.create(pod("slow", "nginx", terminationGracePeriodSeconds=120,
+                     container={"lifecycle": {"preStop": {"exec": {"command": ["sleep", "600"]}}}}))
+    assert c.settle()
+    first = c.clock.now()
+    for name in ("held", "pend", "slow"):
+        c.api.delete("Pod", name)
+    c.advance(5)
+    c.api.delete("Pod", "slow", grace_period=10)
+    assert c.api.get("Pod", "pend")["metadata"]["deletionGracePeriodSeconds"] == 0
+    slow = c.api.get("Pod", "slow")["metadata"]
+    assert slow["deletionGracePeriodSeconds"] == 10
+    assert slow["deletionTimestamp"] == c.clock.timestamp(first + 10)
+    c.advance(60)
+    assert c.engine.store.get("Pod", "default", "slow") is None, "the shortened grace period ended it"
+    held = c.api.get("Pod", "held")
+    assert held["metadata"]["deletionGracePeriodSeconds"] == 0 and held["status"]["phase"] == "Succeeded"
+    assert c.kubectl("get pod held --no-headers").stdout.split()[2] == "Completed"
+    c.api.patch("Pod", "held", "default", {"metadata": {"finalizers": None}}, patch_type="merge")
+    assert c.engine.store.get("Pod", "default", "held") is None
+
+
 def test_downward_api_volume_resource_files():
     """The docs' dapi-volume-resources.yaml: resourceFieldRef items as files, in the divisor's
     units (250m cpu limit / 1m = 250; 32Mi request / 1Mi = 32)."""

@@ -274,7 +274,7 @@ class APIServer:
             if handler is not None:
                 result = handler(obj, grace_period)
             elif obj["metadata"].get("finalizers"):
-                result = self.store.mark_deleted(kind, ns, name)
+                result = self.store.mark_deleted(kind, ns, name, 0)  # markAsDeleting
             else:
                 result = self.store.remove(kind, ns, name)
             if self.store.get(kind, ns, name) is None:

@@ -24,7 +24,7 @@ from kubelab.api import errors
 from kubelab.api.pods import qos_class
 from kubelab.engine.results import ExecResult, PortForwardError
 from kubelab.engine.apiserver import APIServer
-from kubelab.engine.clock import Timer
+from kubelab.engine.clock import Timer, parse_timestamp
 from kubelab.engine.core import Controller, Engine
 from kubelab.engine.disks import Disks
 from kubelab.engine.events import Recorder
@@ -171,6 +171,7 @@ class PodState:
     mount_backoff: float = 0.0  # the next wait before mounting again after a failure (0: none failed)
     timers: list[Timer] = field(default_factory=list)
     terminating: bool = False
+    stop_grace: float = 0.0  # the grace period its containers were stopped with (a later delete may cut it)
     failed: bool = False  # an init container failed and the pod will not retry
     written: dict[str, Any] | None = None  # the status this kubelet last wrote (the store keeps it as is)
 
@@ -199,6 +200,7 @@ class Kubelet(Controller):
         self.rng = engine.rng
         self.pods: dict[str, PodState] = {}
         self._by_key: dict[Key, str] = {}
+        self._finished: dict[Key, str] = {}  # the uid of a deleted pod finalizers keep in the store
         self._in_ns: dict[str, set[str]] = {}  # namespace -> uids, so a ConfigMap change scans one namespace
         self._recorders: dict[str, Recorder] = {}
         self.images_on: dict[str, set[str]] = {}
@@ -308,9 +310,13 @@ class Kubelet(Controller):
         uid = self._by_key.get(key)
         if uid is not None and (pod is None or pod["metadata"]["uid"] != uid):
             self._forget(self.pods[uid])
+        if self._finished.get(key) not in (None, pod and pod["metadata"]["uid"]):
+            del self._finished[key]
         if pod is None or not pod.get("spec", {}).get("nodeName") or pod["spec"]["nodeName"] in self.stopped:
             return
         ps = self.pods.get(pod["metadata"]["uid"])
+        if ps is None and key in self._finished:
+            return  # terminated; only its finalizers keep it
         if ps is None:
             if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") and not pod["metadata"].get(
                     "deletionTimestamp"):
@@ -1090,17 +1096,17 @@ class Kubelet(Controller):
         return DEFAULT_GRACE if value is None else int(value)
 
     def delete(self, pod: Obj, grace: int | None) -> Obj:
-        """The API server's pod deletion: graceful for a pod a kubelet runs, at once otherwise."""
+        """The API server's pod deletion: graceful for a pod a kubelet runs, at once otherwise
+        (an unscheduled pod's grace period is 0); a later delete may only shorten it. A pod
+        with finalizers is only marked, and stays until they are gone."""
         meta = pod["metadata"]
         ns, name = meta["namespace"], meta["name"]
         if not pod.get("spec", {}).get("nodeName"):
-            return self.store.remove("Pod", ns, name)
-        if grace is None:
+            grace = 0
+        elif grace is None:
             grace = self._grace(pod)
-        if grace == 0:
+        if grace == 0 and not meta.get("finalizers"):
             return self.store.remove("Pod", ns, name)
-        if meta.get("deletionTimestamp"):
-            return pod
         return self.store.mark_deleted("Pod", ns, name, grace)
 
     def _terminate(self, ps: PodState, pod: Obj) -> None:
@@ -1109,18 +1115,29 @@ class Kubelet(Controller):
             for t in ps.timers:
                 t.cancel()
             ps.timers = []
-            grace = float(pod["metadata"].get("deletionGracePeriodSeconds", DEFAULT_GRACE))
+            grace = ps.stop_grace = float(pod["metadata"].get("deletionGracePeriodSeconds", DEFAULT_GRACE))
             for c in ps.containers:
                 c.busy = True
                 if c.running and c.proc is not None:
                     self._event(ps, "Normal", "Killing", f"Stopping container {c.name}", c)
                     self._kill(ps, c, c.proc, grace)
+        elif float(pod["metadata"].get("deletionGracePeriodSeconds", DEFAULT_GRACE)) < ps.stop_grace:
+            # a later delete cut the grace period short: whatever still runs at the new deadline is killed
+            ps.stop_grace = float(pod["metadata"]["deletionGracePeriodSeconds"])
+            deadline = max(parse_timestamp(pod["metadata"]["deletionTimestamp"]), self.clock.now())
+            self.clock.call_at(deadline, lambda: [c.proc.kill() for c in ps.containers if c.proc is not None])
         if any(c.running for c in ps.containers):
             return
         self._write_status(ps)
         self._forget(ps)
-        if self.store.get(*ps.key) is not None:
+        self._finished[ps.key] = ps.uid
+        current = self.store.get(*ps.key)
+        if current is None:
+            return
+        if not current["metadata"].get("finalizers"):
             self.store.remove(*ps.key)
+        else:  # the status manager's delete with no grace period: the finalizers still hold it
+            self.store.mark_deleted("Pod", ps.key[1], ps.key[2], 0)
 
     def _kill(self, ps: PodState, c: Container, proc: Process, grace: float) -> None:
         """killContainer (kuberuntime_container.go): the preStop hook first, for at most the
@@ -1320,6 +1337,8 @@ class Kubelet(Controller):
         if running:
             return "Running"
         if stopped:
+            if ps.terminating:  # a deleted pod, every container stopped: it is over (getPhase, podIsTerminal)
+                return "Succeeded" if succeeded == stopped else "Failed"
             if policy == "Always":
                 return "Running"
             if succeeded == stopped:

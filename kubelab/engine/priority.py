@@ -120,7 +120,7 @@ def install(api: APIServer) -> None:
             raise errors.forbidden("priorityclasses", name, f'priorityclasses.{GROUP} "{name}" is forbidden: '
                                    "this is a system priority class and cannot be deleted", GROUP)
         if pc["metadata"].get("finalizers"):
-            return store.mark_deleted("PriorityClass", "", name)
+            return store.mark_deleted("PriorityClass", "", name, 0)
         return store.remove("PriorityClass", "", name)
 
     api.delete_handlers["PriorityClass"] = delete

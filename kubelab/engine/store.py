@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 from kubelab.api import errors
 from kubelab.api.kinds import BY_KIND
 from kubelab.api.objects import Obj
-from kubelab.engine.clock import Clock
+from kubelab.engine.clock import Clock, parse_timestamp
 
 Key = tuple[str, str, str]  # (kind, namespace or "", name)
 Listener = Callable[[str, Obj, "Obj | None"], None]  # (ADDED|MODIFIED|DELETED, object, old object)
@@ -232,16 +232,21 @@ class Store:
         return new
 
     def mark_deleted(self, kind: str, namespace: str, name: str, grace_seconds: int | None = None) -> Obj:
-        """Set deletionTimestamp (graceful deletion, or waiting on finalizers)."""
+        """Set deletionTimestamp (graceful deletion, or waiting on finalizers: grace 0). Marked
+        already, only a shorter grace period changes it, bringing the deadline closer as
+        BeforeDelete does."""
         old = self._require(kind, namespace, name)
-        if old["metadata"].get("deletionTimestamp"):
+        before = old["metadata"].get("deletionGracePeriodSeconds")
+        marked = old["metadata"].get("deletionTimestamp")
+        if marked and (grace_seconds is None or before is None or grace_seconds >= before):
             return old
         new = {**old, "metadata": dict(old["metadata"])}
         meta = new["metadata"]
-        meta["deletionTimestamp"] = self.clock.timestamp(self.clock.now() + (grace_seconds or 0))
+        start = parse_timestamp(marked) - before if marked else self.clock.now()
+        meta["deletionTimestamp"] = self.clock.timestamp(start + (grace_seconds or 0))
         if grace_seconds is not None:
             meta["deletionGracePeriodSeconds"] = grace_seconds
-        if BY_KIND[kind].generation:
+        if BY_KIND[kind].generation and not marked:
             meta["generation"] = meta.get("generation", 1) + 1
         meta["resourceVersion"] = self.next_resource_version()
         self._reindex(new, old)
@@ -314,7 +319,9 @@ class Store:
         meta = obj["metadata"]
         if obj["kind"] == "Namespace" and (obj.get("spec") or {}).get("finalizers"):
             return
-        if meta.get("deletionTimestamp") and not meta.get("finalizers") and obj["kind"] != "Pod":
+        if obj["kind"] == "Pod" and meta.get("deletionGracePeriodSeconds") != 0:
+            return  # its kubelet has not finished with it yet (it deletes it then)
+        if meta.get("deletionTimestamp") and not meta.get("finalizers"):
             self.remove(*key_of(obj))
 
     def _share_with_sibling(self, obj: Obj) -> None:
