@@ -91,6 +91,11 @@ COMMANDS = [
     'run x --image=nginx --port=abc',
     'run x --image=nginx --rm',
     'run x --image=nginx --expose',
+    'run x --image=Busybox',  # the image reference is checked before anything is sent
+    "run x '--image=a b'",
+    'run x --image=nginx:',
+    'run x --image=nginx@sha256:abc',
+    'run x --image=',
     'wait',
     'wait --for=condition=Ready',
     'wait --for=bogus pod/x',

@@ -18,6 +18,7 @@ from kubelab.api.pods import is_ready
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.command import Context, KubectlError, command, error
 from kubelab.kubectl.describe import format_selector, parse_time, resource_args
+from kubelab.kubectl.gofmt import go_quote
 
 if TYPE_CHECKING:
     from kubelab.engine.session import Session as Stream
@@ -195,6 +196,21 @@ def _run_in(ctx: Context, pod: Obj, container: str, words: list[str], stdin: str
 
 
 # -- run and attach ----------------------------------------------------------------------------
+def _reference_pattern() -> re.Pattern[str]:
+    """distribution/reference's ReferenceRegexp (regexp.go), which ``kubectl run`` checks
+    ``--image`` against before it sends anything."""
+    alnum, separator = r"[a-z0-9]+", r"(?:[._]|__|[-]+)"
+    component = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+    host = rf"(?:{component}(?:\.{component})*|\[(?:[a-fA-F0-9:]+)\])"
+    path = rf"{alnum}(?:{separator}{alnum})*"
+    name = rf"(?:{host}(?::[0-9]+)?/)?{path}(?:/{path})*"
+    digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+    return re.compile(rf"{name}(?::[\w][\w.-]{{0,127}})?(?:@{digest})?", re.ASCII)
+
+
+_REFERENCE = _reference_pattern()
+
+
 @command("run", *fl.PRINT_FLAGS, fl.DRY_RUN, fl.FIELD_MANAGER,
          fl.Flag("image", type=fl.STRING), fl.Flag("rm", type=fl.BOOL), fl.Flag("stdin", "i", fl.BOOL),
          fl.Flag("tty", "t", fl.BOOL), fl.Flag("restart", type=fl.STRING, default="Always"),
@@ -214,6 +230,10 @@ def run(ctx: Context, args: list[str]) -> int:
     if not names:
         raise ctx.usage_error("NAME is required for run")
     image = ctx.flags.get("image")
+    if not image:
+        raise error("--image is required")
+    if not _REFERENCE.fullmatch(image):
+        raise error(f"Invalid image name {go_quote(image)}: invalid reference format")
     restart = ctx.flags.get("restart")
     if restart not in ("Always", "OnFailure", "Never"):
         raise ctx.usage_error(f"invalid restart policy: {restart}")
