@@ -229,6 +229,8 @@ ERRORS = [
     "describe pods -l app=echo-server echo-server", "describe pods/echo-server -l app=echo-server",
     "describe pods echo-server -l app=nope",
     "api-resources --sort-by=age", "api-resources -o yaml", "api-resources extra",
+    "logs nope", "logs -n my-namespace-name nope", "logs deploy/nope", "logs crasher -c nope", "logs crasher nope",
+    "logs -l app=echo-server -c nope",
 ]
 
 

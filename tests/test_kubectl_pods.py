@@ -19,6 +19,22 @@ def test_logs_of_the_echo_server():
     assert (r.returncode, r.stdout, r.stderr) == (0, "Listening on port 3000\n", "")
 
 
+def test_logs_by_selector_defaults_the_container_of_each_pod():
+    """kubectl 1.32 prints the first container's logs with its Defaulted notice (it used to
+    fail with the apiserver's 'container  is not valid'); a -c no pod has is kubectl's own error."""
+    c = Cluster(clock="virtual", seed=2)
+    c.client.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "two", "labels": {"app": "two"}},
+                     "spec": {"containers": [{"name": "a", "image": "busybox", "command": ["sh", "-c", "echo a; sleep 3600"]},
+                                             {"name": "b", "image": "busybox", "command": ["sh", "-c", "echo b; sleep 3600"]}]}})
+    c.settle()
+    r = c.kubectl("logs -l app=two")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "a\n", 'Defaulted container "a" out of: a, b\n')
+    r = c.kubectl("logs -l app=two -c nope")
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", "error: container nope is not valid for pod two\n")
+    r = c.kubectl("logs nope")
+    assert r.stderr == 'error: error from server (NotFound): pods "nope" not found in namespace "default"\n'
+
+
 def test_exec_without_dashes_is_kubectls_error():
     r = running().kubectl("exec -it echo-server bash")
     assert (r.returncode, r.stdout) == (1, "")

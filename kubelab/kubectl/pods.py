@@ -107,16 +107,31 @@ def logs(ctx: Context, args: list[str]) -> int:
             ctx.notice(f"No resources found in {ctx.namespace} namespace.")
             return 0
         for pod in pods:
-            _print_logs(ctx, pod, ctx.flags.get("container"), 10 if tail == -1 else tail)
+            _print_logs(ctx, pod, _log_container(ctx, pod, ctx.flags.get("container")), 10 if tail == -1 else tail)
         return 0
-    pod = pod_for(ctx, args[0])
+    try:
+        pod = pod_for(ctx, args[0])
+    except StatusError as e:
+        if e.code != 404:
+            raise
+        # logs.go wraps the builder's NotFound in a plain error, naming the namespace
+        raise error(f"error from server (NotFound): {e.message} in namespace {go_quote(ctx.namespace)}") from None
     container = args[1] if len(args) == 2 else ctx.flags.get("container")
     if ctx.flags.get("all-containers"):
         for c in (pod.get("spec") or {}).get("containers") or ():
             _print_logs(ctx, pod, c["name"], tail)
         return 0
-    _print_logs(ctx, pod, container_for(ctx, pod, container), tail)
+    _print_logs(ctx, pod, _log_container(ctx, pod, container), tail)
     return 0
+
+
+def _log_container(ctx: Context, pod: Obj, name: str) -> str:
+    """container_for, and logsForObject's own check that a named container is the pod's."""
+    spec = pod.get("spec") or {}
+    if name and not any(c.get("name") == name for part in ("containers", "initContainers", "ephemeralContainers")
+                        for c in spec.get(part) or ()):
+        raise error(f"container {name} is not valid for pod {pod['metadata']['name']}")
+    return container_for(ctx, pod, name)
 
 
 def _print_logs(ctx: Context, pod: Obj, container: str | None, tail: int) -> None:
