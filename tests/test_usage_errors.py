@@ -403,3 +403,29 @@ def test_local_same_as_kubectl(cluster: Cluster, home: str, tmp_path: Path, monk
                           env={**os.environ, "KUBECONFIG": "/dev/null", "HOME": home})
     mine = run(cluster.client, argv)
     assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr)
+
+
+# ``-f`` paths the resource builder refuses before reading anything: globs, directories that hold
+# no manifest, several errors at once (one a line, without ``error: ``).
+PATHS = [
+    'apply -f empty', 'apply -f empty -f empty2', 'apply -f notes', 'apply -f empty -f deploy.yaml',
+    'apply -f empty -f missing', 'apply -f missing -f empty', 'apply -f m1 -f m2', 'apply -f e*',
+    'apply -f nomatch*', "apply -f '['", "apply -f 'x\\'", 'create -f empty', 'delete -f empty', 'get -f empty',
+    'diff -f empty', 'apply -f nested', 'scale --replicas=1 -f empty',
+]
+
+
+@pytest.mark.parametrize("line", PATHS)
+def test_file_paths_same_as_kubectl(cluster: Cluster, home: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    line: str) -> None:
+    for name in ("empty", "empty2", "notes", "nested/sub"):
+        (tmp_path / name).mkdir(parents=True)
+    (tmp_path / "notes" / "a.txt").write_text("x: 1\n")
+    (tmp_path / "deploy.yaml").write_text(MANIFESTS["deploy.yaml"])
+    (tmp_path / "nested" / "sub" / "pod.yaml").write_text(MANIFESTS["pod.yaml"])
+    monkeypatch.chdir(tmp_path)
+    argv = shlex.split(line)
+    real = subprocess.run([KUBECTL, *argv], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KUBECONFIG": "/dev/null", "HOME": home})
+    mine = run(cluster.client, argv)
+    assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr)

@@ -12,7 +12,8 @@ from kubelab.api import autoscaling_v1, schema, wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind, for_object
 from kubelab.api.objects import Obj
-from kubelab.kubectl.command import Context, error
+from kubelab.kubectl.command import Context, KubectlError, error
+from kubelab.kubectl.gofmt import go_quote
 
 _EXTENSIONS = (".json", ".yaml", ".yml")
 
@@ -158,19 +159,76 @@ def _checked(obj: Any, source: str, validate: bool) -> Doc:
     return Doc(source, obj)
 
 
+def _go_bad_pattern(pattern: str) -> bool:
+    """filepath.Match's ErrBadPattern: a ``[`` class left open (or empty), or a trailing ``\\``."""
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            if i + 1 == len(pattern):
+                return True
+            i += 2
+            continue
+        if ch == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "^":
+                j += 1
+            start = j
+            while j < len(pattern) and (pattern[j] != "]" or j == start):
+                j += 2 if pattern[j] == "\\" else 1
+            if j >= len(pattern):
+                return True
+            i = j
+        i += 1
+    return False
+
+
+def _expand(pattern: str) -> list[str]:
+    """expandIfFilePattern: a path that does not exist is a glob (filepath.Glob)."""
+    import glob
+
+    if os.path.exists(pattern):
+        return [pattern]
+    if _go_bad_pattern(pattern):
+        raise error(f"pattern {go_quote(pattern)} is not valid: syntax error in pattern")
+    matches = sorted(glob.glob(pattern, include_hidden=True)) if glob.has_magic(pattern) else []
+    if not matches:
+        raise error(f"the path {go_quote(pattern)} does not exist")
+    return matches
+
+
 def read_manifests(ctx: Context, paths: list[str], recursive: bool = False) -> list[Doc]:
-    """Every document named by ``-f`` (``-`` is stdin), in kubectl's order. A path that does
-    not exist is an error before anything is read."""
+    """Every document named by ``-f`` (``-`` is stdin), in kubectl's order. The builder's
+    errors (a path that does not exist, a directory without manifests) come before anything
+    is read, all of them: one as ``error: ...``, several one a line."""
     validate = str(ctx.flags.values.get("validate", "strict")).lower() not in ("false", "ignore")
-    for path in paths:
-        if path != "-" and not os.path.exists(path):
-            raise error(f'the path "{path}" does not exist')
-    docs: list[Doc] = []
+    errs: list[str] = []
+    sources: list[str | list[str]] = []  # "-" or the files of one -f
+    found = False
     for path in paths:
         if path == "-":
+            sources.append(path)
+            found = True  # Builder.Stdin adds its visitor to the paths
+            continue
+        try:
+            matches = _expand(path)
+        except KubectlError as e:
+            errs.append(str(e)[len("error: "):])
+            continue
+        files = [f for match in matches for f in _files(match, recursive)]
+        found = found or bool(files)
+        if not found and not errs:  # Builder.Path: nothing readable yet, and no error so far
+            errs.append(f"error reading [{' '.join(matches)}]: recognized file extensions are "
+                        f"[{' '.join(_EXTENSIONS)}]")
+        sources.append(files)
+    if errs:
+        raise KubectlError(f"error: {errs[0]}" if len(errs) == 1 else "\n".join(errs))
+    docs: list[Doc] = []
+    for source in sources:
+        if source == "-":
             docs.extend(parse_documents(ctx.stdin or "", "STDIN", validate))
             continue
-        for file in _files(path, recursive):
+        for file in source:
             with open(file, "rb") as fh:
                 docs.extend(parse_documents(wire.decode_bytes(fh.read()), file, validate))
     return docs
