@@ -411,7 +411,8 @@ PATHS = [
     'apply -f empty', 'apply -f empty -f empty2', 'apply -f notes', 'apply -f empty -f deploy.yaml',
     'apply -f empty -f missing', 'apply -f missing -f empty', 'apply -f m1 -f m2', 'apply -f e*',
     'apply -f nomatch*', "apply -f '['", "apply -f 'x\\'", 'create -f empty', 'delete -f empty', 'get -f empty',
-    'diff -f empty', 'apply -f nested', 'scale --replicas=1 -f empty',
+    'diff -f empty', 'apply -f nested', 'scale --replicas=1 -f empty', 'create -f blank.yaml',
+    'apply -f blank.yaml',
 ]
 
 
@@ -422,6 +423,7 @@ def test_file_paths_same_as_kubectl(cluster: Cluster, home: str, tmp_path: Path,
         (tmp_path / name).mkdir(parents=True)
     (tmp_path / "notes" / "a.txt").write_text("x: 1\n")
     (tmp_path / "deploy.yaml").write_text(MANIFESTS["deploy.yaml"])
+    (tmp_path / "blank.yaml").write_text("# nothing yet\n---\n")
     (tmp_path / "nested" / "sub" / "pod.yaml").write_text(MANIFESTS["pod.yaml"])
     monkeypatch.chdir(tmp_path)
     argv = shlex.split(line)

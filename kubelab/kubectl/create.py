@@ -95,6 +95,8 @@ def create(ctx: Context, args: list[str]) -> int:
     ctx.dry_run()
     printing = _check_output(ctx)
     docs = read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive"))
+    if not docs:  # RunCreate: the builder visited nothing, and said nothing was wrong
+        raise error("no objects passed to create")
     errors: list[BaseException] = [KubectlError(d.error) for d in docs if d.error]
     for doc in docs:
         if doc.error:
