@@ -58,6 +58,9 @@ for which in ["web-1"]:
 print(len(assigned.df))
 %kube get pod web-1 -o name""",
     "apply": "%%kube apply\n" + POD,
+    "empty_body": "%%kube apply",
+    "empty_create": "%%kube create\n\n",
+    "unclosed_action": "%kube get pods -o go-template='{{.foo'",
     "notfound": "%kube route svc/nope",
     "diagram": "%kube diagram",
     "history": "%kube history deploy/nope",
@@ -204,6 +207,20 @@ def test_cell_magic_applies_the_body_and_pictures_it(outputs):
     assert stream(outs, "stdout") == "pod/hello created\n"
     pictures = [o for o in rich(outs) if "image/svg+xml" in o["data"]]
     assert len(pictures) == 1 and "hello" in pictures[0]["data"]["image/svg+xml"]
+
+
+def test_awkward_cells_print_kubectls_errors(outputs):
+    """A %%kube cell with no body is kubectl's empty stdin, not IPython's UsageError; an
+    unclosed Go template action reaches kubectl as typed (IPython's expansion would make
+    {{ one brace)."""
+    for name, text in (("empty_body", "error: no objects passed to apply\n"),
+                       ("empty_create", "error: no objects passed to create\n"),
+                       ("unclosed_action", "error: error parsing template {{.foo, template: output:1: "
+                                           "unclosed action\n")):
+        outs = outputs[name]
+        no_traceback(outs)
+        assert stream(outs, "stderr") == text, name
+        assert not rich(outs), name
 
 
 def test_api_errors_print_like_kubectl(outputs):

@@ -40,7 +40,7 @@ from kubelab.notebook.progress import Progress
 
 _SPECIAL = ("diagram", "route", "history", "dashboard", "reset", "ip", "workdir", "serve", "node")
 _home: str | None = None  # the folder the kernel started in: chapters' work folders go inside it
-_GO_ACTION = re.compile(r"\{\{.*?\}\}", re.S)
+_GO_ACTION = re.compile(r"\{\{.*?(?:\}\}|\Z)", re.S)  # an unclosed {{ too: kubectl says it is unclosed
 _HELD = re.compile("\x00(\\d+)\x00")
 
 
@@ -54,6 +54,8 @@ def load(ipython: Any) -> None:
     ipython.register_magic_function(kube_cell, "cell", "kube")
     if not any(isinstance(t, EveryLine) for t in ipython.ast_transformers):
         ipython.ast_transformers.append(EveryLine())
+    if empty_body not in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.append(empty_body)
     # Load the diagram renderer off the main thread so the first picture does not wait for it.
     threading.Thread(target=_warm_renderer, name="kubelab-render-warmup", daemon=True).start()
 
@@ -72,6 +74,18 @@ def unload(ipython: Any) -> None:
     magics["line"].pop("kube", None)
     magics["cell"].pop("kube", None)
     ipython.ast_transformers[:] = [t for t in ipython.ast_transformers if not isinstance(t, EveryLine)]
+    if empty_body in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.remove(empty_body)
+
+
+def empty_body(lines: list[str]) -> list[str]:
+    """A ``%%kube apply`` cell with nothing under it: IPython would refuse it with its own
+    UsageError (a cell magic needs a body); give it an empty one, so kubectl says what it says
+    of empty stdin (``error: no objects passed to apply``)."""
+    if lines and lines[0].startswith("%%kube") and not "".join(lines[1:]).strip():
+        first = lines[0] if lines[0].endswith("\n") else lines[0] + "\n"
+        return [first, "\n"]
+    return lines
 
 
 def show(value: Any) -> None:
