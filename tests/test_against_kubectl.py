@@ -22,6 +22,7 @@ import math
 import time
 
 import pytest
+from bad_inputs import store_digest
 
 from kubelab import Cluster
 from kubelab.engine.clock import VirtualClock
@@ -735,6 +736,13 @@ def test_write_commands_match_real_kubectl(served):
         real = kubectl(command, stdin=stdin)
         mine = cluster.kubectl(command, stdin=stdin)
         assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr), command
+    before = store_digest(cluster)
+    for command in ("create deployment bad --image=Busybox",  # the container is named Busybox: refused
+                    "create deployment repo --image=localhost:5000/team/App:v1 --dry-run=server -o yaml",
+                    "run bad --image=Busybox"):
+        real, mine = kubectl(command), cluster.kubectl(command)
+        assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr), command
+    assert store_digest(cluster) == before
 
 
 def test_apply_prints_templates_like_real_kubectl(served):

@@ -143,11 +143,12 @@ def create_ns(ctx: Context, args: list[str]) -> int:
 
 
 def _container_name(image: str) -> str:
-    """kubectl names a deployment's container after its image: ``ealen/echo-server:1.0`` -> ``echo-server``."""
-    base = image.split("@")[0]
-    base = base.rsplit("/", 1)[-1]
-    base = base.split(":")[0]
-    return re.sub(r"[^a-z0-9-]", "-", base.lower())
+    """kubectl names a deployment's container after its image (buildPodSpec):
+    ``ealen/echo-server:1.0`` -> ``echo-server``. Nothing else is changed (``Busybox`` stays,
+    and the apiserver refuses it as a container name), but ``_`` and ``.`` become ``-``
+    (kubectl also adds a random suffix then; kubelab keeps names reproducible)."""
+    name = image.split("/")[-1].split(":")[0].split("@")[0]
+    return name.replace("_", "-").replace(".", "-")
 
 
 @command("create deployment", *COMMON, Flag("image", type=fl.STRING_SLICE), Flag("replicas", "r", fl.INT, default=1),
