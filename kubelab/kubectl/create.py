@@ -551,7 +551,7 @@ def create_job(ctx: Context, args: list[str]) -> int:
                "spec": {"template": {"metadata": {"creationTimestamp": None},
                                      "spec": {"containers": [container], "restartPolicy": "Never"}}},
                "status": {}}
-    _finish(ctx, kind, obj)
+    _finish(ctx, kind, obj, failed="failed to create job: ")
     return 0
 
 
@@ -599,7 +599,7 @@ def create_cronjob(ctx: Context, args: list[str]) -> int:
                                                           "spec": {"containers": [container],
                                                                    "restartPolicy": restart}}}}},
            "status": {}}
-    _finish(ctx, kind, obj)
+    _finish(ctx, kind, obj, failed="failed to create cronjob: ")
     return 0
 
 

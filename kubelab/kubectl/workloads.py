@@ -17,28 +17,30 @@ from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind
 from kubelab.api.objects import Obj
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl.command import (NO_RESOURCES, Context, KubectlError, command, error, group,
+from kubelab.kubectl.command import (NO_RESOURCES, Context, KubectlError, command, error, format_error, group,
                                      standard_message)
 from kubelab.kubectl.describe import file_targets, object_name, targets
 
 
-def _split_pairs(args: list[str]) -> tuple[list[str], list[str]]:
-    """cmdutil.GetResourcesAndPairs: ``key=value`` and ``key-`` words are pairs, the rest
-    (before the first pair) name resources."""
+def _split_pairs(args: list[str], pair_type: str) -> tuple[list[str], list[str]]:
+    """cmdutil.GetResourcesAndPairs: ``key=value`` (not ``=value``) and ``key-`` (not ``-``)
+    words are pairs, the words before the first pair name resources."""
     resources: list[str] = []
     pairs: list[str] = []
-    for i, word in enumerate(args):
-        if "=" in word or word.endswith("-"):
+    for word in args:
+        if ("=" in word and not word.startswith("=")) or (word.endswith("-") and word != "-"):
             pairs.append(word)
         elif pairs:
-            raise error(f"all resources must be specified before label changes: {word}"
-                        if i else "at least one resource must be specified")
+            raise error(f"all resources must be specified before {pair_type} changes: {word}")
         else:
             resources.append(word)
     return resources, pairs
 
 
 def _aggregate(errs: list[BaseException | str]) -> KubectlError:
+    """The errors a visitor collected, as cmdutil.CheckErr prints them (one alone unwrapped)."""
+    if len(errs) == 1 and isinstance(errs[0], BaseException):
+        return KubectlError(format_error(errs[0]))
     texts = [e if isinstance(e, str) else standard_message(e) for e in errs]
     return KubectlError("\n".join(t if t.startswith(("error: ", "Error from server")) else f"error: {t}"
                                   for t in texts))
@@ -303,16 +305,24 @@ def _list_env(ctx: Context, kind: Kind, obj: Obj, container: Obj) -> None:
         ctx.eprint(text)
 
 
-def _print_changed(ctx: Context, kind: Kind, obj: Obj, message: str, dry_run: str) -> None:
-    """What kubectl's PrintFlags print for a changed object: ``-o yaml|json|name`` or the
-    ``<kind>/<name> <message>`` line."""
+def _print_changed(ctx: Context, kind: Kind, obj: Obj, message: str, dry_run: str,
+                   printing: tuple[str, str] | None = None) -> None:
+    """What kubectl's PrintFlags print for a changed object: the ``-o`` format over it
+    (yaml, json, name, templates) or the ``<kind>/<name> <message>`` line."""
     from kubelab.kubectl import printers
+    from kubelab.kubectl.apply import APPLY_FORMATS
+    from kubelab.kubectl.get import check_output, write_template
 
-    output = ctx.flags.get("output")
+    if printing is None:
+        printing = check_output(ctx.flags.get("output"), ctx.flags.get("template"), APPLY_FORMATS)
+    output, template = printing
+    obj = {k: v for k, v in obj.items() if k != "__warnings__"}
     if output in ("yaml", "json"):
         ctx.out.write(printers.to_yaml(obj) if output == "yaml" else printers.to_json(obj))
     elif output == "name":
         ctx.print(object_name(kind, obj))
+    elif output:
+        write_template(ctx, output, template, obj)
     else:
         ctx.print(f"{object_name(kind, obj)} {message}{_dry_suffix(dry_run)}")
 
@@ -542,50 +552,93 @@ def set_resources(ctx: Context, args: list[str]) -> int:
 
 
 # -- label and annotate ------------------------------------------------------------------------
-_KEY = re.compile(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
-                  r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+def _parse_labels(pairs: list[str]) -> tuple[dict[str, str], list[str]]:
+    """label.go's parseLabels: only the values are checked here (the server checks the keys)."""
+    from kubelab.api.validation import label_value
 
-
-def _parse_changes(pairs: list[str], what: str, check_value: bool) -> tuple[dict[str, str], list[str]]:
     add: dict[str, str] = {}
     remove: list[str] = []
     for pair in pairs:
         if "=" in pair:
-            key, _, value = pair.partition("=")
-            if not _KEY.match(key) or (check_value and (len(value) > 63 or not _VALUE.match(value))):
-                raise error(f"invalid {what} spec: {pair}")
-            add[key] = value
+            parts = pair.split("=")
+            if len(parts) != 2:
+                raise error(f"invalid label spec: {pair}")
+            problems = label_value(parts[1])
+            if problems:
+                raise error(f"invalid label value: {json.dumps(pair)}: {';'.join(problems)}")
+            add[parts[0]] = parts[1]
         elif pair.endswith("-"):
             remove.append(pair[:-1])
         else:
-            raise error(f"invalid {what} spec: {pair}")
-    for key in remove:
-        if key in add:
-            raise error(f"can not both modify and remove the following {what}(s) in the same command: {key}")
+            raise error(f"unknown label spec: {pair}")
+    if any(key in add for key in remove):
+        raise error("can not both modify and remove a label in the same command")
     return add, remove
 
 
+def _parse_annotations(pairs: list[str]) -> tuple[dict[str, str], list[str]]:
+    """cmdutil.ParsePairs(..., "annotation", true) and annotate's validateAnnotations."""
+    add: dict[str, str] = {}
+    remove: list[str] = []
+    invalid: list[str] = []
+    for pair in pairs:
+        if "=" in pair and not pair.startswith("="):
+            key, _, value = pair.partition("=")
+            add[key] = value
+        elif pair.endswith("-") and pair != "-":
+            remove.append(pair[:-1])
+        else:
+            invalid.append(pair)
+    if invalid:
+        raise error(f"invalid annotation format: {', '.join(invalid)}")
+    both = [key for key in remove if key in add]
+    if both:
+        raise error(f"can not both modify and remove the following annotation(s) in the same command: "
+                    f"{', '.join(both)}")
+    return add, remove
+
+
+def _single_item_implied(ctx: Context, resources: list[str]) -> bool:
+    """The resource builder's IntoSingleItemImplied: one ``type/name`` or ``type name``."""
+    if ctx.flags.get("filename") or ctx.flags.get("selector") or ctx.flags.get("all"):
+        return False
+    if len(resources) == 1:
+        return "/" in resources[0]
+    return len(resources) == 2 and "/" not in resources[0] and "," not in resources[0]
+
+
 def _relabel(ctx: Context, args: list[str], field: str, noun: str) -> int:
-    resources, pairs = _split_pairs(args)
+    """label.go's RunLabel and annotate.go's RunAnnotate: change the map on a copy, send the
+    merge patch between the two, print (label: the changed copy; annotate: the server's answer)."""
+    from kubelab.kubectl.apply import APPLY_FORMATS
+    from kubelab.kubectl.get import check_output
+
+    resources, pairs = _split_pairs(args, noun)
+    listing = ctx.flags.get("list")
+    add, remove = _parse_labels(pairs) if field == "labels" else _parse_annotations(pairs)
+    if listing and ctx.flags.get("output"):
+        raise error("--list and --output may not be specified together")
+    if ctx.flags.get("all") and ctx.flags.get("selector"):
+        raise error("cannot set --all and --selector at the same time")
     if not resources and not ctx.flags.get("filename"):
         raise error("one or more resources must be specified as <resource> <name> or <resource>/<name>")
-    list_only = field == "labels" and ctx.flags.get("list")
-    if not pairs and not list_only:
+    if not add and not remove and not listing:
         raise error(f"at least one {noun} update is required")
-    add, remove = _parse_changes(pairs, noun, check_value=field == "labels")
+    printing = check_output(ctx.flags.get("output"), ctx.flags.get("template"), APPLY_FORMATS)
     overwrite = ctx.flags.get("overwrite")
     dry_run = ctx.dry_run()
     if ctx.flags.get("all"):
         resources = [resources[0]] if resources else resources
     selected = _from_args_or_files(ctx, resources)
+    one = _single_item_implied(ctx, resources) and len(selected) == 1
     errs: list[BaseException | str] = []
     for kind, obj in selected:
         current = dict(obj["metadata"].get(field) or {})
-        if list_only:
-            for key in sorted(current):
-                ctx.print(f"{key}={current[key]}")
-            continue
+        local = dry_run == "client" or listing
+        if field == "labels" and not local:
+            for key in remove:
+                if key not in current:
+                    ctx.print(f'label "{key}" not found.')
         if not overwrite:
             clashes = [(k, current[k]) for k, v in add.items() if k in current and current[k] != v
                        and not (field == "annotations" and k == "kubernetes.io/change-cause")]
@@ -599,26 +652,39 @@ def _relabel(ctx: Context, args: list[str], field: str, noun: str) -> int:
         updated = dict(current)
         updated.update(add)
         for key in remove:
-            if key not in updated and field == "labels":
-                ctx.print(f'label "{key}" not found.')
             updated.pop(key, None)
+        changed = copy.deepcopy(obj)
+        changed["metadata"][field] = updated  # SetLabels/SetAnnotations of a non-nil map
+        message = "annotated"
         if field == "labels":
+            before, after = (json.dumps(o, sort_keys=True, separators=(",", ":")) for o in (obj, changed))
             message = "not labeled"
-            if updated != current:
-                message = "labeled"
-                if not overwrite and len(json.dumps(updated)) < len(json.dumps(current)):
-                    message = "unlabeled"
-        else:
-            message = "annotated"
-        if updated != current and dry_run != "client":
+            if before != after:
+                message = "unlabeled" if not overwrite and len(after) < len(before) else "labeled"
+        shown = changed
+        if not local:
             patch = {"metadata": {field: {**{k: None for k in current if k not in updated}, **add}}}
             try:
-                ctx.client.patch(kind.kind, obj["metadata"]["name"], obj["metadata"].get("namespace"), patch,
-                                 "merge", dry_run=dry_run == "server", field_manager=ctx.field_manager(f"kubectl-{ctx.path}"))
+                answer = ctx.client.patch(kind.kind, obj["metadata"]["name"], obj["metadata"].get("namespace"), patch,
+                                          "merge", dry_run=dry_run == "server",
+                                          field_manager=ctx.field_manager(f"kubectl-{ctx.path}"))
             except StatusError as e:
                 errs.append(e)
                 continue
-        ctx.print(f"{object_name(kind, obj)} {message}{_dry_suffix(dry_run)}")
+            if dry_run == "none":
+                ctx.touch(answer, message)
+            if field == "annotations":
+                shown = answer
+        if listing:
+            values = (shown["metadata"].get(field) or {})
+            indent = ""
+            if not one:
+                indent = " "
+                ctx.print(f"Listing {field} for {kind.kind}.{kind.group}/{obj['metadata']['name']}:")
+            for key in sorted(values):
+                ctx.print(f"{indent}{key}={values[key]}")
+            continue
+        _print_changed(ctx, kind, shown, message, dry_run, printing)
     if errs:
         raise _aggregate(errs)
     return 0
@@ -635,7 +701,7 @@ def label(ctx: Context, args: list[str]) -> int:
     return _relabel(ctx, args, "labels", "label")
 
 
-@command("annotate", *_RELABEL_FLAGS, short="Update the annotations on a resource")
+@command("annotate", *_RELABEL_FLAGS, fl.Flag("list", type=fl.BOOL), short="Update the annotations on a resource")
 def annotate(ctx: Context, args: list[str]) -> int:
     return _relabel(ctx, args, "annotations", "annotation")
 
