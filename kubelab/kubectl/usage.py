@@ -421,6 +421,11 @@ HELP: dict[str, Help] = {
         'specified limits.',
         'kubectl set resources (-f FILENAME | TYPE NAME)  ([--limits=LIMITS & --requests=REQUESTS] [options]',
     ),
+    'set serviceaccount': Help(
+        'Update the service account of pod template resources.',
+        'kubectl set serviceaccount (-f FILENAME | TYPE NAME) SERVICE_ACCOUNT [options]',
+        aliases='serviceaccount, sa',
+    ),
     'set image': Help(
         'Update existing container image(s) of resources.',
         'kubectl set image (-f FILENAME | TYPE NAME) CONTAINER_NAME_1=CONTAINER_IMAGE_1 ... CONTAINER_NAME_N=CONTAINER_IMAGE_N [options]',

@@ -59,6 +59,10 @@ def scale(ctx: Context, args: list[str]) -> int:
     if not args and not ctx.flags.get("filename"):
         raise error(NO_RESOURCES)
     dry_run = ctx.dry_run()
+    from kubelab.kubectl.apply import APPLY_FORMATS
+    from kubelab.kubectl.get import check_output
+
+    printing = check_output(ctx.flags.get("output"), ctx.flags.get("template"), APPLY_FORMATS)
     errs: list[BaseException | str] = []
     for kind, obj in _from_args_or_files(ctx, args):
         name = obj["metadata"]["name"]
@@ -74,18 +78,14 @@ def scale(ctx: Context, args: list[str]) -> int:
         if version and version != obj["metadata"].get("resourceVersion"):
             errs.append(f"Expected resource version to be {version}, was {obj['metadata'].get('resourceVersion')}")
             continue
-        suffix = ""
-        if dry_run == "client":
-            suffix = " (dry run)"
-        elif dry_run == "server":
+        if dry_run == "server":
             patched = copy.deepcopy(obj)
             patched["spec"]["replicas"] = replicas
             ctx.client.update(patched, obj["metadata"]["namespace"], dry_run=True)
-            suffix = " (server dry run)"
-        else:
+        elif dry_run == "none":
             ctx.client.scale(kind.kind, name, obj["metadata"]["namespace"], replicas)
             ctx.touch(obj, "scaled")
-        ctx.print(f"{object_name(kind, obj)} scaled{suffix}")
+        _print_changed(ctx, kind, obj, "scaled", dry_run, printing)  # scale.go prints the object it fetched
     if errs:
         raise _aggregate(errs)
     return 0
@@ -331,7 +331,7 @@ def _template_targets(ctx: Context, resources: list[str], local_args: str) -> li
     """The objects ``set env|resources`` change: from the server, or with ``--local`` the
     manifests given with ``-f`` as they are (``local_args`` is the error for names given with
     ``--local``: each command words it its own way)."""
-    if any("/" in r for r in resources) and (ctx.flags.get("all") or ctx.flags.get("selector")):
+    if any("/" in r for r in resources) and (ctx.flags.get("all") or ctx.flags.values.get("selector")):
         raise error("selectors and the all flag cannot be used when passing resource/name arguments")
     if not ctx.flags.get("local"):
         return _from_args_or_files(ctx, resources)
@@ -393,7 +393,8 @@ def _stamp(holder: Obj) -> None:
 
 
 def _patch_templates(ctx: Context, found: list[tuple[Kind, Obj]], change: Any, verb: str,
-                     message: str, dry_run: str) -> list[BaseException | str]:
+                     message: str, dry_run: str, *, skip_empty: bool = True,
+                     patch_failed: str = "") -> list[BaseException | str]:
     """kubectl's CalculatePatches then PATCH: ``change(kind, obj, pod_spec)`` edits a copy's
     pod spec (returning an error text to skip the object); the two-way strategic merge patch
     from the old object to the new is sent, and an empty patch means nothing to do."""
@@ -412,7 +413,7 @@ def _patch_templates(ctx: Context, found: list[tuple[Kind, Obj]], change: Any, v
             errs.append(f"error: {kind.plural}/{obj['metadata']['name']} {problem}")
             continue
         body = three_way(obj, changed, obj)
-        if not body:
+        if not body and skip_empty:
             continue
         if dry_run == "client" or ctx.flags.get("local"):
             _print_changed(ctx, kind, changed, message, dry_run)
@@ -422,7 +423,8 @@ def _patch_templates(ctx: Context, found: list[tuple[Kind, Obj]], change: Any, v
                                        "strategic", dry_run=dry_run == "server",
                                        field_manager=ctx.field_manager("kubectl-set"))
         except StatusError as e:
-            errs.append(f"failed to patch {verb} update to pod template{':' if verb == 'env' else ''} {e.message}")
+            errs.append(f"{patch_failed} {e.message}" if patch_failed else
+                        f"failed to patch {verb} update to pod template{':' if verb == 'env' else ''} {e.message}")
             continue
         if dry_run == "none":
             ctx.touch(patched, message)
@@ -549,6 +551,44 @@ def set_resources(ctx: Context, args: list[str]) -> int:
     if errs:
         raise _aggregate(errs)
     return 0
+
+
+_SA_FLAGS = (fl.FILENAME, fl.RECURSIVE, fl.KUSTOMIZE, *fl.PRINT_FLAGS, fl.DRY_RUN, fl.FIELD_MANAGER,
+             fl.Flag("all", type=fl.BOOL), fl.Flag("local", type=fl.BOOL), fl.Flag("record", type=fl.BOOL))
+
+
+@command("set serviceaccount", *_SA_FLAGS, short="Update the service account of a resource")
+def set_serviceaccount(ctx: Context, args: list[str]) -> int:
+    """set_serviceaccount.go: the last word is the ServiceAccount, the words before it name the
+    objects; every object is patched (an unchanged one too) and printed."""
+    dry_run = ctx.dry_run()
+    if ctx.flags.get("local") and dry_run == "server":
+        raise error("cannot specify --local and --dry-run=server - did you mean --dry-run=client?")
+    from kubelab.kubectl.apply import APPLY_FORMATS
+    from kubelab.kubectl.get import check_output
+
+    check_output(ctx.flags.get("output"), ctx.flags.get("template"), APPLY_FORMATS)
+    if not args:
+        raise error("serviceaccount is required")
+    account, resources = args[-1], args[:-1]
+    if not resources and not ctx.flags.get("filename"):
+        raise error(NO_RESOURCES)
+    found = _template_targets(ctx, resources, NO_RESOURCES)
+
+    def change(kind: Kind, obj: Obj, spec: Obj) -> str | None:
+        spec["serviceAccountName"] = account
+        return None
+
+    errs = _patch_templates(ctx, found, change, "serviceaccount", "serviceaccount updated", dry_run,
+                            skip_empty=False, patch_failed="failed to patch ServiceAccountName")
+    if errs:
+        raise _aggregate(errs)
+    return 0
+
+
+@command("set sa", *_SA_FLAGS, short="Update the service account of a resource")
+def set_sa(ctx: Context, args: list[str]) -> int:
+    return set_serviceaccount(ctx, args)
 
 
 # -- label and annotate ------------------------------------------------------------------------
@@ -719,44 +759,72 @@ def expose(ctx: Context, args: list[str]) -> int:
     if not args and not ctx.flags.get("filename"):
         raise error(NO_RESOURCES)
     dry_run = ctx.dry_run()
+    from kubelab.kubectl import printers
+    from kubelab.kubectl.apply import APPLY_FORMATS
+    from kubelab.kubectl.get import check_output, write_template
+
+    output, template = check_output(ctx.flags.get("output"), ctx.flags.get("template"), APPLY_FORMATS)
     for kind, obj in _from_args_or_files(ctx, args):
         service = _service_for(ctx, kind, obj)
-        created = service if dry_run == "client" else ctx.warnings(
-            ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server",
-                              field_manager=ctx.field_manager("kubectl-expose")))
+        if dry_run == "client":
+            created = _typed_service(service, ctx.namespace if ctx.explicit_namespace else "")
+        else:
+            created = ctx.warnings(ctx.client.create(service, ctx.namespace, dry_run=dry_run == "server",
+                                                     field_manager=ctx.field_manager("kubectl-expose"))) or service
+            created = {k: v for k, v in created.items() if k != "__warnings__"}
         if dry_run == "none":
-            ctx.touch(created or service, "exposed")
-        output = ctx.flags.get("output")
-        if output:
-            from kubelab.kubectl import printers
-
-            created = dict(created or service)
-            created.pop("__warnings__", None)
-            ctx.out.write(printers.to_yaml(created) if output == "yaml" else
-                          printers.to_json(created) if output == "json" else f"service/{service['metadata']['name']}\n")
-            continue
-        ctx.print(f"service/{service['metadata']['name']} exposed{_dry_suffix(dry_run)}")
+            ctx.touch(created, "exposed")
+        if output == "yaml":
+            ctx.out.write(printers.to_yaml(created))
+        elif output == "json":
+            ctx.out.write(printers.to_json(created, sort_keys=dry_run != "client"))
+        elif output == "name":
+            ctx.print(f"service/{created['metadata']['name']}")
+        elif output:
+            write_template(ctx, output, template, created, typed=dry_run == "client")
+        else:
+            ctx.print(f"service/{created['metadata']['name']} exposed{_dry_suffix(dry_run)}")
     return 0
+
+
+def _typed_service(service: Obj, namespace: str) -> Obj:
+    """The generated Service as the typed object a client dry run prints: in the Go structs'
+    field order, with ``creationTimestamp: null`` and an empty ``status.loadBalancer``."""
+    meta = service["metadata"]
+    typed_meta: Obj = {"name": meta["name"]}
+    if namespace:
+        typed_meta["namespace"] = namespace
+    typed_meta["creationTimestamp"] = None
+    if meta.get("labels"):
+        typed_meta["labels"] = meta["labels"]
+    spec = service["spec"]
+    order = ("name", "protocol", "appProtocol", "port", "targetPort", "nodePort")
+    typed_spec: Obj = {"ports": [{k: p[k] for k in order if k in p} for p in spec.get("ports") or ()]}
+    for field in ("selector", "clusterIP", "type", "externalIPs", "sessionAffinity", "loadBalancerIP"):
+        if field in spec:
+            typed_spec[field] = spec[field]
+    return {"kind": "Service", "apiVersion": "v1", "metadata": typed_meta, "spec": typed_spec,
+            "status": {"loadBalancer": {}}}
 
 
 def _service_for(ctx: Context, kind: Kind, obj: Obj) -> Obj:
     """The Service kubectl's generator makes for ``obj``: its selector, its ports, its labels."""
     spec = obj.get("spec") or {}
+    if kind.kind not in ("Pod", "Service", "ReplicationController", "Deployment", "ReplicaSet"):
+        raise error(f"cannot expose a {kind.kind}.{kind.group}" if kind.group else f"cannot expose a {kind.kind}")
     if ctx.flags.get("selector"):
         selector = dict(p.split("=", 1) for p in ctx.flags.get("selector").split(","))
     elif kind.kind == "Pod":
         selector = dict(obj["metadata"].get("labels") or {})
-    elif kind.kind == "Service":
+    elif kind.kind in ("Service", "ReplicationController"):
         selector = dict(spec.get("selector") or {})
-    elif kind.kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
+    else:
         sel = spec.get("selector") or {}
         if sel.get("matchExpressions"):
             raise error(f"couldn't retrieve selectors via --selector flag or introspection: "
                         f"{kind.plural}.{kind.group} \"{obj['metadata']['name']}\" has expressions, "
                         "and cannot be exposed")
         selector = dict(sel.get("matchLabels") or {})
-    else:
-        raise error(f"cannot expose a {kind.kind}")
     if not selector:
         raise error("couldn't retrieve selectors via --selector flag or introspection: the pod has no labels and cannot be exposed")
     protocol = ctx.flags.get("protocol") or ""
