@@ -556,6 +556,14 @@ WORKLOADS_GETS = [
     "get deploy -o wide", "get rs -o wide", "get controllerrevisions", "get svc web -o wide", "get ep web",
     "get events --sort-by=.lastTimestamp", "get events -A --sort-by=.metadata.creationTimestamp",
     "get pods --sort-by=.status.podIP", "get pods -o name --sort-by=.spec.nodeName",
+    "events -o wide", "events --for pod/nope", "events --for pod", "events --for a/b/c", "events --for bogus/x",
+    "events --types=Bogus", "events -n nope", "events -o yaml", "events -o json --for pod/web-0", "events -o name",
+    "events -o jsonpath={.items[0].reason}", "events --for pod/web-0 -o go-template={{range.items}}{{.reason}}{{end}}",
+]
+# kubectl events computes its LAST SEEN column from the wall clock.
+WORKLOADS_EVENTS = [
+    "events", "events -A", "events --for pod/web-0", "events --for=deployment/stuck", "events --for deploy/stuck --types=warning",
+    "events --types=Warning", "events --types=Warning,Normal -A", "events -n kube-system --no-headers",
 ]
 WORKLOADS_YAML = [
     "get pod configured -o yaml", "get pod missing-config -o yaml", "get pod with-init -o yaml",
@@ -666,6 +674,12 @@ def test_workloads_get_and_rollout_match_real_kubectl(workloads, command):
 
 @pytest.mark.parametrize("command", WORKLOADS_DESCRIBES)
 def test_workloads_describe_matches_real_kubectl(workloads, command):
+    cluster, kubectl = workloads
+    same_at_wall_clock(cluster, kubectl, command)
+
+
+@pytest.mark.parametrize("command", WORKLOADS_EVENTS)
+def test_workloads_events_match_real_kubectl(workloads, command):
     cluster, kubectl = workloads
     same_at_wall_clock(cluster, kubectl, command)
 

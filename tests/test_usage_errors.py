@@ -249,6 +249,8 @@ COMMANDS = [
     'set resources --help',
     'set resources',
     'set sa -h',
+    'events --help',
+    'events --bogus',
     'set serviceaccount --help',
     'set sa deploy/x',
     'set sa deploy/x a --local --dry-run=server',

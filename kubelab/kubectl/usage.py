@@ -421,6 +421,10 @@ HELP: dict[str, Help] = {
         'specified limits.',
         'kubectl set resources (-f FILENAME | TYPE NAME)  ([--limits=LIMITS & --requests=REQUESTS] [options]',
     ),
+    'events': Help(
+        'Display events.',
+        'kubectl events [(-o|--output=)json|yaml|name|go-template|go-template-file|template|templatefile|jsonpath|jsonpath-as-json|jsonpath-file] [--for TYPE/NAME] [--watch] [--types=Normal,Warning] [options]',
+    ),
     'set serviceaccount': Help(
         'Update the service account of pod template resources.',
         'kubectl set serviceaccount (-f FILENAME | TYPE NAME) SERVICE_ACCOUNT [options]',
