@@ -19,9 +19,9 @@ from kubelab.kubectl import printers, usage
 from kubelab.kubectl.apply import APPLY_FORMATS, field_validation, with_last_applied
 from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors, group, with_source
 from kubelab.kubectl.flags import Flag
-from kubelab.kubectl.get import check_output, write_template
+from kubelab.kubectl.get import check_output
 from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests
-from kubelab.kubectl.workloads import resource_list
+from kubelab.kubectl.workloads import print_outcome, resource_list
 
 
 COMMON = (fl.DRY_RUN, *fl.PRINT_FLAGS, fl.VALIDATE, fl.FIELD_MANAGER, fl.SAVE_CONFIG)
@@ -50,7 +50,6 @@ def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = 
     if ctx.flags.get("save-config"):
         obj = with_last_applied(obj)
     printing = _check_output(ctx) if printing is None else printing
-    name = (obj.get("metadata") or {}).get("name", "")
     ns = namespace_for(ctx, kind, obj)
     if dry_run != "client":
         try:
@@ -61,28 +60,9 @@ def _finish(ctx: Context, kind: Kind, obj: Obj, source: str = "", failed: str = 
             if failed:
                 raise error(f"{failed}{e.message}") from None
             raise with_source(e, "creating", source) from None
-        name = obj["metadata"]["name"]
         if dry_run == "none":
             ctx.touch(obj, "created")
-    _print(ctx, printing, kind.qualified_singular, name, obj, dry_run)
-
-
-def _print(ctx: Context, printing: Printing, qualified: str, name: str, obj: Obj, dry_run: str) -> None:
-    """What kubectl create prints for the object it created (or would have): the ``-o`` format
-    over it, else ``<kind>/<name> created``. A client dry run prints the typed object, in its
-    struct's field order."""
-    printer, template = printing
-    if printer == "yaml":
-        ctx.out.write(printers.to_yaml(obj))
-    elif printer == "json":
-        ctx.out.write(printers.to_json(obj, sort_keys=dry_run != "client"))
-    elif printer == "name":
-        ctx.print(f"{qualified}/{name}")
-    elif printer:
-        write_template(ctx, printer, template, obj, typed=dry_run == "client")
-    else:
-        suffix = {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
-        ctx.print(f"{qualified}/{name} created{suffix}")
+    print_outcome(ctx, *printing, kind.qualified_singular, obj, dry_run, "created")
 
 
 @command("create", *fl.FILE_FLAGS, *COMMON, Flag("edit", type=fl.BOOL), Flag("raw", type=fl.STRING),

@@ -160,6 +160,26 @@ def _dry_suffix(dry_run: str) -> str:
     return {"client": " (dry run)", "server": " (server dry run)"}.get(dry_run, "")
 
 
+def print_outcome(ctx: Context, printer: str, template: str | None, qualified: str, obj: Obj, dry_run: str,
+                  verb: str) -> None:
+    """What a command that made one object prints (create, expose): the ``-o`` format over
+    it, else ``<kind>/<name> <verb>``. A client dry run prints the typed object, in its
+    struct's field order."""
+    from kubelab.kubectl import printers
+    from kubelab.kubectl.get import write_template
+
+    if printer == "yaml":
+        ctx.out.write(printers.to_yaml(obj))
+    elif printer == "json":
+        ctx.out.write(printers.to_json(obj, sort_keys=dry_run != "client"))
+    elif printer == "name":
+        ctx.print(f"{qualified}/{(obj.get('metadata') or {}).get('name', '')}")
+    elif printer:
+        write_template(ctx, printer, template, obj, typed=dry_run == "client")
+    else:
+        ctx.print(f"{qualified}/{(obj.get('metadata') or {}).get('name', '')} {verb}{_dry_suffix(dry_run)}")
+
+
 # -- set env and set resources -----------------------------------------------------------------
 _ENV_ARGUMENT = re.compile(r"(?s)^(.+)=(.*)$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
@@ -759,9 +779,8 @@ def expose(ctx: Context, args: list[str]) -> int:
     if not args and not ctx.flags.get("filename"):
         raise error(NO_RESOURCES)
     dry_run = ctx.dry_run()
-    from kubelab.kubectl import printers
     from kubelab.kubectl.apply import APPLY_FORMATS
-    from kubelab.kubectl.get import check_output, write_template
+    from kubelab.kubectl.get import check_output
 
     output, template = check_output(ctx.flags.get("output"), ctx.flags.get("template"), APPLY_FORMATS)
     for kind, obj in _from_args_or_files(ctx, args):
@@ -774,16 +793,7 @@ def expose(ctx: Context, args: list[str]) -> int:
             created = {k: v for k, v in created.items() if k != "__warnings__"}
         if dry_run == "none":
             ctx.touch(created, "exposed")
-        if output == "yaml":
-            ctx.out.write(printers.to_yaml(created))
-        elif output == "json":
-            ctx.out.write(printers.to_json(created, sort_keys=dry_run != "client"))
-        elif output == "name":
-            ctx.print(f"service/{created['metadata']['name']}")
-        elif output:
-            write_template(ctx, output, template, created, typed=dry_run == "client")
-        else:
-            ctx.print(f"service/{created['metadata']['name']} exposed{_dry_suffix(dry_run)}")
+        print_outcome(ctx, output, template, "service", created, dry_run, "exposed")
     return 0
 
 
