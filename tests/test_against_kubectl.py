@@ -831,3 +831,44 @@ def test_changes_match_real_kubectl(tmp_path):
             assert (ours.returncode, ours.stdout, ours.stderr) == (real.returncode, real.stdout, real.stderr), command
             theirs.advance(5)
             mine.advance(5)
+
+
+REPLACE_FILES = {
+    "pod.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\n"
+                "spec: {containers: [{name: web, image: nginx:1.26}]}\n",
+    "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg}\ndata: {a: '2'}\n",
+    "missing.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: nope}\ndata: {a: '2'}\n",
+}
+REPLACE = [  # each on fresh twins: the live pod runs nginx:1.27, the live ConfigMap says a=1
+    "replace -f {d}/cm.yaml", "replace -f {d}/cm.yaml -o name", "replace -f {d}/missing.yaml",
+    "replace -f {d}/cm.yaml --dry-run=server", "replace -f {d}/cm.yaml --dry-run=client", "replace",
+    "replace -f {d}/pod.yaml", "replace -f {d}/cm.yaml -f {d}/pod.yaml -o yaml --dry-run=server",
+    "replace -f {d}/cm.yaml --grace-period=3", "replace -f {d}/cm.yaml --timeout=3s",
+    "replace --force -f {d}/cm.yaml --dry-run=server", "replace --force -f {d}/cm.yaml",
+    "replace --force -f {d}/cm.yaml -o name", "replace --force --grace-period=0 -f {d}/cm.yaml",
+    "replace --force -f {d}/missing.yaml", "replace -f {d}/cm.yaml --cascade=x", "replace -f {d}/nothere.yaml",
+    "replace x -f {d}/cm.yaml",
+]
+
+
+@pytest.mark.parametrize("line", REPLACE)
+def test_replace_matches_real_kubectl(tmp_path, line):
+    """kubectl replace (a PUT that takes the live resourceVersion), --force (delete, wait,
+    create) and its flag rules, on twin clusters. A pod's replace --force waits on the real
+    clock for the old pod to go, so it is checked in kubelab alone (test_kubectl_create)."""
+    for name, text in REPLACE_FILES.items():
+        (tmp_path / name).write_text(text)
+    command = line.format(d=tmp_path)
+
+    def build() -> Cluster:
+        cluster = Cluster(clock="virtual", seed=3)
+        assert cluster.kubectl("apply -f -", stdin=REPLACE_FILES["pod.yaml"].replace("1.26", "1.27")).returncode == 0
+        assert cluster.kubectl("create configmap cfg --from-literal=a=1").returncode == 0
+        cluster.settle()
+        return cluster
+
+    theirs, mine = build(), build()
+    with serve(theirs) as server:
+        real = Kubectl(server.kubeconfig, str(tmp_path / "home"))(command)
+    ours = mine.kubectl(command)
+    assert (ours.returncode, ours.stdout, ours.stderr) == (real.returncode, real.stdout, real.stderr)

@@ -137,3 +137,21 @@ def test_create_priorityclass_reaches_the_server(cluster: Cluster) -> None:
     assert r.returncode == 1 and r.stderr.startswith(
         'error: failed to create priorityclass: PriorityClass.scheduling.k8s.io "system-high" is invalid: '
         "metadata.name: Forbidden: priority class names with 'system-' prefix are reserved for system use only.")
+
+
+def test_replace_force_gives_a_pod_a_spec_it_could_not_be_updated_to(cluster: Cluster, tmp_path: Path) -> None:
+    """A Pod's spec is fixed but for images; replace --force deletes the pod, waits until it
+    is gone, and creates the file's: a new pod (new uid) with the new ports."""
+    manifest = tmp_path / "pod.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: web}\n"
+                        "spec: {containers: [{name: web, image: nginx, ports: [{containerPort: 80}]}]}\n")
+    assert cluster.kubectl("run web --image=nginx").returncode == 0
+    cluster.settle()
+    old = cluster.api.get("Pod", "web")["metadata"]["uid"]
+    refused = cluster.kubectl(f"replace -f {manifest}")
+    assert refused.returncode == 1 and "pod updates may not change fields" in refused.stderr
+    result = cluster.kubectl(f"replace --force -f {manifest}")
+    assert (result.returncode, result.stdout, result.stderr) == (0, 'pod "web" deleted\npod/web replaced\n', "")
+    pod = cluster.api.get("Pod", "web")
+    assert pod["metadata"]["uid"] != old
+    assert pod["spec"]["containers"][0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]

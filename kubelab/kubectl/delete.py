@@ -26,7 +26,7 @@ DELETE_FLAGS = (
     Flag("ignore-not-found", type=fl.BOOL), Flag("interactive", "i", fl.BOOL), Flag("raw", type=fl.STRING),
 )
 
-_CASCADE = {"background": "Background", "true": "Background", "foreground": "Foreground", "orphan": "Orphan",
+CASCADE = {"background": "Background", "true": "Background", "foreground": "Foreground", "orphan": "Orphan",
             "false": "Orphan"}
 
 
@@ -86,7 +86,7 @@ def _targets(ctx: Context, args: list[str], errors: list[BaseException]) -> list
 
 @command("delete", *DELETE_FLAGS)
 def delete(ctx: Context, args: list[str]) -> int:
-    cascade = _CASCADE.get(ctx.flags.get("cascade"))
+    cascade = CASCADE.get(ctx.flags.get("cascade"))
     if cascade is None:
         raise error(f'invalid cascade value ({ctx.flags.get("cascade")}). Must be "background", "foreground", '
                     'or "orphan"')

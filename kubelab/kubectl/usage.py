@@ -100,6 +100,10 @@ HELP: dict[str, Help] = {
             ('view-last-applied', 'View the latest last-applied-configuration annotations of a resource/object'),
         ),
     ),
+    'replace': Help(
+        'Replace a resource by file name or stdin.',
+        'kubectl replace -f FILENAME [options]',
+    ),
     'diff': Help(
         'Diff configurations specified by file name or stdin between the current online configuration, and the configuration as it would be if applied.',
         'kubectl diff -f FILENAME [options]',
