@@ -779,6 +779,9 @@ def test_apply_prints_templates_like_real_kubectl(served):
 # Commands that change things, run in order on twin clusters (WORKLOADS after WORKLOADS_STEPS, same
 # seed and clock): the real kubectl changes one, kubelab's kubectl the other.
 WORKLOADS_CHANGES = [
+    # set image updates the containers it finds and reports each one it does not
+    "set image deploy/sized nope=nginx:1", "set image deploy/sized nope=x app=nginx:1.27",
+    "set image deploy/sized nope=x app=nginx:1.26 -o name", "set image deploy/sized app=nginx:1.25 --dry-run=client",
     "label pod web-0 tier=frontend", "label pod web-0 tier=backend", "label pod web-0 tier=backend --overwrite",
     "label pod web-0 tier-", "label pod web-0 tier-", "label pods -l app=stuck env=prod",
     "label deploy sized owner- team=b --overwrite", "label pod web-0 Bad_Key!=x", "label pod web-0 a=b=c",

@@ -131,26 +131,22 @@ def set_image(ctx: Context, args: list[str]) -> int:
             continue
         changed = copy.deepcopy(obj)
         new_spec = _pod_spec(changed) or {}
-        missing = []
         for container, image in updates.items():
             found = False
             for c in list(new_spec.get("initContainers") or ()) + list(new_spec.get("containers") or ()):
                 if container in ("*", c["name"]):
                     c["image"] = image
                     found = True
-            if not found:
-                missing.append(f'unable to find container named "{container}"')
-        if missing:
-            errs.append(f"error: {object_name(kind, obj)} {missing[0]}")
-            continue
+            if not found:  # the containers it did find are still updated
+                errs.append(f'error: unable to find container named "{container}"')
         if changed == obj:
             continue
         if dry_run != "client":
-            ctx.client.update(changed, obj["metadata"]["namespace"], dry_run=dry_run == "server",
-                              field_manager=ctx.field_manager("kubectl-set"))
+            changed = ctx.client.update(changed, obj["metadata"]["namespace"], dry_run=dry_run == "server",
+                                        field_manager=ctx.field_manager("kubectl-set"))
         if dry_run == "none":
             ctx.touch(changed, "image updated")
-        ctx.print(f"{object_name(kind, obj)} image updated{_dry_suffix(dry_run)}")
+        _print_changed(ctx, kind, changed, "image updated", dry_run)
     if errs:
         raise _aggregate(errs)
     return 0
