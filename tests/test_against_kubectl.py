@@ -556,6 +556,10 @@ WORKLOADS_GETS = [
     "get deploy -o wide", "get rs -o wide", "get controllerrevisions", "get svc web -o wide", "get ep web",
     "get events --sort-by=.lastTimestamp", "get events -A --sort-by=.metadata.creationTimestamp",
     "get pods --sort-by=.status.podIP", "get pods -o name --sort-by=.spec.nodeName",
+    # a path nobody has, a path that does not read, several kinds: each as kubectl 1.32 ends it
+    "get pods --sort-by=.nope", "get pods -o name --sort-by=.nope", "get pods,deploy --sort-by=.metadata.name",
+    "get pods --sort-by={.metadata.name", "get pods -o name --sort-by={.metadata.name", "get pods -o name --sort-by=a[",
+    "get pods web-0 --sort-by=.nope",
     "events -o wide", "events --for pod/nope", "events --for pod", "events --for a/b/c", "events --for bogus/x",
     "events --types=Bogus", "events -n nope", "events -o yaml", "events -o json --for pod/web-0", "events -o name",
     "events -o jsonpath={.items[0].reason}", "events --for pod/web-0 -o go-template={{range.items}}{{.reason}}{{end}}",

@@ -16,6 +16,7 @@ from kubelab.kubectl import printers
 from kubelab.kubectl.command import Context, KubectlError, Table, command, error, format_errors
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.gosort import go_sort
+from kubelab.kubectl.jsonpath import JSONPathError
 
 
 WATCH_SECONDS = 5.0  # how long ``get -w`` watches without --request-timeout
@@ -178,8 +179,7 @@ def get(ctx: Context, args: list[str]) -> int:
     errors: list[BaseException] = []
     groups = [(req, fetch(ctx, req, all_namespaces, errors)) for req in requests]
     if ctx.flags.get("sort-by"):
-        less = printers.sort_less(ctx.flags.get("sort-by"))
-        groups = [(req, go_sort(objs, less)) for req, objs in groups]  # kubectl's sort.Sort: ties move
+        groups = _sorted(ctx.flags.get("sort-by"), groups, table=fmt in ("", "wide"))
     single = len(requests) == 1 and len(requests[0].names) == 1 and not ctx.flags.get("filename")
     written = False
     if fmt in ("", "wide"):
@@ -211,6 +211,34 @@ def get(ctx: Context, args: list[str]) -> int:
         ctx.eprint(format_errors(errors))
         return 1
     return 0
+
+
+def _sorted(path: str, groups: list[tuple[Request, list[Obj]]], table: bool) -> list[tuple[Request, list[Obj]]]:
+    """--sort-by as kubectl 1.32 does it (sort.Sort: ties move). Other formats than tables
+    fail on a bad path, and on one that none of two or more objects has (RuntimeSorter).
+    Tables fail quietly, each kind's own (NewTableSorter): one kind listed prints nothing,
+    so kubectl says there is nothing to show; several kinds listed always fail."""
+    try:
+        printers.evaluate(path, {})
+        bad = ""
+    except (printers.PrintError, JSONPathError) as e:
+        bad = str(e)
+
+    def found(objs: list[Obj]) -> bool:
+        return not objs or any(printers.evaluate(path, o) for o in objs)
+
+    missing = bad or f"couldn't find any field with path \"{printers.relaxed_path(path)}\" in the list of objects"
+    objects = [o for _, objs in groups for o in objs]
+    if table and len(groups) == 1:
+        req, objs = groups[0]
+        if not (req.names and len(objs) < 2) and (bad or not found(objs)):
+            return [(req, [])]
+    elif table and objects:
+        raise error(missing)
+    elif not table and (bad or len(objects) > 1 and not found(objects)):
+        raise error(missing)
+    less = printers.sort_less(path)
+    return [(req, go_sort(objs, less)) for req, objs in groups]
 
 
 def watch(ctx: Context, requests: list[Request], fmt: str, template: str, all_namespaces: bool) -> int:
