@@ -258,6 +258,17 @@ class Context:
 
 
 # -- kubectl's error texts (cmdutil.CheckErr) --------------------------------------------
+def split_type_name(arg: str) -> tuple[str, str]:
+    """The resource builder's splitResourceTypeName: ``TYPE/NAME``, one slash, one type."""
+    parts = arg.split("/")
+    if len(parts) != 2:
+        raise error("arguments in resource/name form may not have more than one slash")
+    word, name = parts
+    if not word or not name or len(set(word.split(","))) != 1:
+        raise error("arguments in resource/name form must have a single resource and name")
+    return word, name
+
+
 def with_source(err: StatusError, verb: str, source: str) -> StatusError:
     """cmdutil.AddSourceToErr: ``error when creating "x.yaml": <server message>``."""
     if not source:

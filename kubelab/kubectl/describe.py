@@ -26,7 +26,7 @@ from kubelab.api.quantity import Quantity, parse as parse_quantity
 from kubelab.client import Client
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl.gosort import go_sort
-from kubelab.kubectl.command import Context, KubectlError, command, error, standard_message
+from kubelab.kubectl.command import Context, KubectlError, command, error, split_type_name, standard_message
 
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -1760,13 +1760,11 @@ def resource_args(args: list[str]) -> list[tuple[Kind, list[str]]]:
     if any("/" in a for a in args):
         pairs: list[tuple[Kind, list[str]]] = []
         for a in args:
-            word, slash, name = a.partition("/")
-            if not slash:
+            if "/" not in a:
                 raise error("there is no need to specify a resource type as a separate argument when passing "
                             "arguments in resource/name form (e.g. 'kubectl get resource/<resource_name>' "
                             "instead of 'kubectl get resource resource/<resource_name>'")
-            if not name:
-                raise error("arguments in resource/name form must have a single resource and name")
+            word, name = split_type_name(a)
             pairs.append((lookup(word), [name]))
         return pairs
     kinds = [lookup(word) for word in args[0].split(",") if word]

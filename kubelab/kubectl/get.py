@@ -13,7 +13,7 @@ from kubelab.api.kinds import Kind, all_category, lookup
 from kubelab.api.objects import Obj
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
-from kubelab.kubectl.command import Context, KubectlError, Table, command, error, format_errors
+from kubelab.kubectl.command import Context, KubectlError, Table, command, error, format_errors, split_type_name
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.gosort import go_sort
 from kubelab.kubectl.jsonpath import JSONPathError
@@ -53,7 +53,7 @@ def resource_requests(args: list[str]) -> list[Request]:
                         "of 'kubectl get resource resource/<resource_name>'")
         requests: list[Request] = []
         for a in args:
-            word, _, name = a.partition("/")
+            word, name = split_type_name(a)
             kind = _kind(word)
             if requests and requests[-1].kind == kind:
                 requests[-1].names.append(name)
