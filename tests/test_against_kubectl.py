@@ -562,7 +562,7 @@ WORKLOADS_GETS = [
     "get pods web-0 --sort-by=.nope",
     # TYPE/NAME: one slash, one type (splitResourceTypeName)
     "get deploy/sized,pod/web-0", "describe deploy/sized,pod/web-0", "get deploy,pod/web-0", "get deploy/",
-    "get deploy//sized",
+    "get deploy//sized", "get deploy,pod sized", "get deploy/sized pod/nope",
     "events -o wide", "events --for pod/nope", "events --for pod", "events --for a/b/c", "events --for bogus/x",
     "events --types=Bogus", "events -n nope", "events -o yaml", "events -o json --for pod/web-0", "events -o name",
     "events -o jsonpath={.items[0].reason}", "events --for pod/web-0 -o go-template={{range.items}}{{.reason}}{{end}}",

@@ -183,7 +183,10 @@ def get(ctx: Context, args: list[str]) -> int:
     single = len(requests) == 1 and len(requests[0].names) == 1 and not ctx.flags.get("filename")
     written = False
     if fmt in ("", "wide"):
-        with_kind = len({req.kind.kind for req in requests}) > 1 or ctx.flags.get("show-kind")
+        # several kinds print their kind; a kind asked for by names none of which was found
+        # does not count (get.go's multipleGVKsRequested over what the builder returned)
+        with_kind = len({req.kind.kind for req, objs in groups if objs or not req.names}) > 1 or \
+            ctx.flags.get("show-kind")
         namespaced_before = False
         for req, objs in groups:
             # -A: no NAMESPACE column for a cluster-scoped kind, unless a namespaced kind came
