@@ -172,8 +172,8 @@ def test_failed_jobs_history_limit(c):
 
 def test_validation_and_create_job_from_a_cronjob(c):
     r = c.kubectl("create cronjob bad --image=busybox --schedule='61 * * * *'")
-    assert r.stderr == ('The CronJob "bad" is invalid: spec.schedule: Invalid value: "61 * * * *": '
-                        "end of range (61) above maximum (59): 61\n")
+    assert r.stderr == ('error: failed to create cronjob: CronJob.batch "bad" is invalid: spec.schedule: '
+                        'Invalid value: "61 * * * *": end of range (61) above maximum (59): 61\n')  # as kubectl 1.32
     r = c.kubectl("create cronjob x --image=busybox")
     assert r.stderr == 'error: required flag(s) "schedule" not set\n'
     ok(c, "create cronjob nightly --image=busybox --schedule=@daily -- echo backup")

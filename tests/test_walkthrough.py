@@ -998,7 +998,8 @@ def test_errors(w: Walk, monkeypatch):
     w.run("get pod echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
     w.run("describe pod echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
     w.run("delete pod echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
-    w.run("logs echo-server", code=1, err='Error from server (NotFound): pods "echo-server" not found\n')
+    w.run("logs echo-server", code=1,
+          err='error: error from server (NotFound): pods "echo-server" not found in namespace "default"\n')
     w.run("get deploy echo-server", code=1,
           err='Error from server (NotFound): deployments.apps "echo-server" not found\n')
     w.run("get pods -n nope", err="No resources found in nope namespace.\n")
