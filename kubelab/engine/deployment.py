@@ -256,7 +256,10 @@ class DeploymentController(Controller):
             rs = copy.deepcopy(existing)
             changed = self._set_new_rs_annotations(d, rs, new_revision, exists=True)
             if changed or (rs["spec"].get("minReadySeconds", 0) or 0) != min_ready:
-                rs["spec"]["minReadySeconds"] = min_ready
+                if min_ready:
+                    rs["spec"]["minReadySeconds"] = min_ready
+                else:  # an int32 the API omits when it is 0
+                    rs["spec"].pop("minReadySeconds", None)
                 return self.store.update(rs)
             self._set_revision(d, (rs["metadata"].get("annotations") or {}).get(REVISION, ""))
             if has_progress_deadline(d) and _condition(d["status"], "Progressing") is None:
@@ -276,8 +279,8 @@ class DeploymentController(Controller):
         new: Obj = {"apiVersion": "apps/v1", "kind": "ReplicaSet",
                     "metadata": {"name": name, "namespace": ns, "labels": dict(labels),
                                  "ownerReferences": [controller_ref(d)]},
-                    "spec": {"replicas": 0, "minReadySeconds": min_ready, "selector": selector,
-                             "template": template}}
+                    "spec": {"replicas": 0, **({"minReadySeconds": min_ready} if min_ready else {}),
+                             "selector": selector, "template": template}}
         new["spec"]["replicas"] = self._new_rs_replicas(d, old + [new], new)
         self._set_new_rs_annotations(d, new, new_revision, exists=False)
         already = False
