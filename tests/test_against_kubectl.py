@@ -786,6 +786,9 @@ def test_apply_prints_templates_like_real_kubectl(served):
 # Commands that change things, run in order on twin clusters (WORKLOADS after WORKLOADS_STEPS, same
 # seed and clock): the real kubectl changes one, kubelab's kubectl the other.
 WORKLOADS_CHANGES = [
+    # rollout history -o prints the objects that keep the revisions
+    "rollout history deploy/undone -o name", "rollout history deploy/undone --revision=3 -o jsonpath={.metadata.name}",
+    "rollout history sts/web -o name", "rollout history deploy/undone -o wide",
     # set image updates the containers it finds and reports each one it does not
     "set image deploy/sized nope=nginx:1", "set image deploy/sized nope=x app=nginx:1.27",
     "set image deploy/sized nope=x app=nginx:1.26 -o name", "set image deploy/sized app=nginx:1.25 --dry-run=client",

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from kubelab.api.errors import StatusError
-from kubelab.api.kinds import Kind
+from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.objects import Obj
 from kubelab.client import Client
 from kubelab.kubectl import flags as fl
+from kubelab.kubectl import printers
+from kubelab.kubectl.apply import APPLY_FORMATS
 from kubelab.kubectl.command import Context, KubectlError, command, error, group, standard_message
 from kubelab.kubectl.describe import (CHANGE_CAUSE, HASH_LABEL, REVISION, Writer, controller_of,
                                       deployment_replicasets, describe_pod_template, equal_ignore_hash,
                                       format_selector, object_name as _name, tabwrite, targets)
+from kubelab.kubectl.get import check_output, write_template
 
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -175,11 +178,20 @@ def _watch_status(ctx: Context, kind: Kind, obj: Obj) -> None:
 
 
 # -- history -----------------------------------------------------------------------------------
-def history(client: Client, deploy: Obj) -> dict[int, tuple[Obj, str]]:
-    """Revision -> (pod template, change-cause) as kubectl's DeploymentHistoryViewer collects
-    it: each ReplicaSet's template, carrying the ReplicaSet's change-cause."""
+class Revision(NamedTuple):
+    """One revision as a history viewer sees it: its pod template, change-cause, and the
+    object that keeps it (a ReplicaSet, or a ControllerRevision), which ``-o`` prints."""
+
+    template: Obj
+    cause: str
+    source: Obj
+
+
+def history(client: Client, deploy: Obj) -> dict[int, Revision]:
+    """Revision -> Revision as kubectl's DeploymentHistoryViewer collects it: each
+    ReplicaSet's template, carrying the ReplicaSet's change-cause."""
     old, new = deployment_replicasets(client, deploy)
-    found: dict[int, tuple[Obj, str]] = {}
+    found: dict[int, Revision] = {}
     for rs in old + ([new] if new else []):
         rev = revision_of(rs)
         if rev is None:
@@ -188,24 +200,27 @@ def history(client: Client, deploy: Obj) -> dict[int, tuple[Obj, str]]:
         cause = (rs["metadata"].get("annotations") or {}).get(CHANGE_CAUSE)
         if cause:
             template.setdefault("metadata", {}).setdefault("annotations", {})[CHANGE_CAUSE] = cause
-        found[rev] = (template, cause or "")
+        found[rev] = Revision(template, cause or "", rs)
     return found
 
 
-def revision_history(client: Client, obj: Obj) -> dict[int, tuple[Obj, str]]:
-    """Revision -> (pod template, change-cause) for a StatefulSet or DaemonSet: the
+def revision_history(client: Client, obj: Obj) -> dict[int, Revision]:
+    """Revision -> Revision for a StatefulSet or DaemonSet: the
     ControllerRevisions it controls (matched by its selector), each template the one its
     patch puts back, the change-cause the revision's own annotation."""
     meta = obj["metadata"]
     selector = format_selector((obj.get("spec") or {}).get("selector"))
     revisions = client.list("ControllerRevision", meta["namespace"], label_selector=selector or None)["items"]
-    found: dict[int, tuple[Obj, str]] = {}
+    found: dict[int, Revision] = {}
     for rev in revisions:
         if (controller_of(rev) or {}).get("uid") != meta.get("uid"):
             continue
         template = copy.deepcopy(((rev.get("data") or {}).get("spec") or {}).get("template") or {})
         template.pop("$patch", None)
-        found[int(rev.get("revision", 0))] = (template, (rev["metadata"].get("annotations") or {}).get(CHANGE_CAUSE, ""))
+        cause = (rev["metadata"].get("annotations") or {}).get(CHANGE_CAUSE, "")
+        # what -o prints is the workload with this revision's template (applyStatefulSetHistory)
+        applied = {**obj, "spec": {**(obj.get("spec") or {}), "template": template}}
+        found[int(rev.get("revision", 0))] = Revision(template, cause, applied)
     return found
 
 
@@ -228,6 +243,8 @@ def rollout_history(ctx: Context, args: list[str]) -> int:
         raise error("required resource not specified")
     if revision < 0:
         raise error(f"revision must be a positive integer: {revision}")
+    printing = check_output(ctx.flags.get("output"), ctx.flags.get("template"), APPLY_FORMATS) \
+        if ctx.flags.get("output") else None
     found_objects = targets(ctx, args)
     for kind, _ in found_objects:
         if kind.kind not in _HISTORIES:
@@ -235,20 +252,39 @@ def rollout_history(ctx: Context, args: list[str]) -> int:
                         else f'no history viewer has been implemented for "{kind.kind}"')
     for kind, obj in found_objects:
         found = _HISTORIES[kind.kind](ctx.client, obj)
+        if printing is not None:  # the objects that keep the revisions, in the -o format
+            if revision > 0 and revision not in found:
+                raise error("unable to find the specified revision")  # where kubectl 1.32 panics
+            _print_sources(ctx, printing, [found[r].source for r in ([revision] if revision > 0 else sorted(found))])
+            continue
         if not found:
             text = "No rollout history found."
         elif revision > 0:
             if revision not in found:
                 raise error("unable to find the specified revision")
-            text = print_template(found[revision][0])
+            text = print_template(found[revision].template)
         else:
             rows = "REVISION\tCHANGE-CAUSE\n" + "".join(
-                f"{r}\t{found[r][1] or '<none>'}\n"
+                f"{r}\t{found[r].cause or '<none>'}\n"
                 for r in sorted(found))
             text = tabwrite(rows)
         with_revision = f"with revision #{revision}" if revision > 0 else ""
         ctx.out.write(f"{_name(kind, obj)} {with_revision}\n{text}\n")
     return 0
+
+
+def _print_sources(ctx: Context, printing: tuple[str, str], objs: list[Obj]) -> None:
+    """Each object through the printer, one PrintObj each (YAML documents apart by ---)."""
+    printer, template = printing
+    for i, obj in enumerate(objs):
+        if printer == "yaml":
+            ctx.out.write(("---\n" if i else "") + printers.to_yaml(obj))
+        elif printer == "json":
+            ctx.out.write(printers.to_json(obj))
+        elif printer == "name":
+            ctx.print(f"{BY_KIND[obj['kind']].qualified_singular}/{obj['metadata']['name']}")
+        else:
+            write_template(ctx, printer, template, obj)
 
 
 # -- undo --------------------------------------------------------------------------------------
