@@ -10,7 +10,7 @@ from kubelab.api.objects import Obj
 from kubelab.api.tables import parse_time, since
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers
-from kubelab.kubectl.command import Context, KubectlError, command, error
+from kubelab.kubectl.command import Context, KubectlError, command, error, split_type_name
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.gosort import go_sort
 
@@ -71,16 +71,14 @@ def events(ctx: Context, args: list[str]) -> int:
     if target:
         if "/" not in target:
             raise error("--for must be in resource/name form")
-        parts = target.split("/")
-        if len(parts) != 2:
-            raise error("arguments in resource/name form may not have more than one slash")
+        word, name = split_type_name(target)
         try:
-            kind = lookup(parts[0].lower())
+            kind = lookup(word.lower())
         except StatusError as e:  # the REST mapper's error, which CheckErr prints as it is
             raise KubectlError(e.message) from None
         api_version = f"{kind.group}/{kind.version}" if kind.group else kind.version
         field_selector = (f"involvedObject.kind={kind.kind},involvedObject.apiVersion={api_version},"
-                          f"involvedObject.name={parts[1]}")
+                          f"involvedObject.name={name}")
     types = sorted(set(ctx.flags.get("types") or ()))
     output, template = ("", "")
     if ctx.flags.get("output"):
