@@ -9,6 +9,7 @@ filesystem with the pod's volumes mounted in it.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import posixpath
@@ -133,10 +134,7 @@ class Catalog:
     """The images that exist, from the packaged catalog plus the user's additions."""
 
     def __init__(self, extra: dict[str, Any] | None = None) -> None:
-        import yaml
-
-        text = resources.files("kubelab").joinpath("catalog/images.yaml").read_text()
-        entries = dict(yaml.safe_load(text)["images"])
+        entries = dict(_packaged_images())
         for name, spec in (extra or {}).items():
             entries[name] = {"tags": ["latest"], **(spec or {})}
         self.images = {name: _image(name, spec) for name, spec in entries.items()}
@@ -168,6 +166,17 @@ def _is_server(image: Image, argv: list[str]) -> bool:
     prog = posixpath.basename(argv[0])
     return any(words[0] == prog and all(w in argv[1:] for w in words[1:])
                for words in (s.split() for s in image.servers))
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged_images() -> dict[str, Any]:
+    """kubelab/catalog/images.yaml, read once per process: every Cluster (each test, each
+    %kube reset) starts from it, and nothing writes to it (_image copies what it reads).
+    libyaml's loader when PyYAML has it: the pure-Python one takes ~8 times as long."""
+    import yaml
+
+    text = resources.files("kubelab").joinpath("catalog/images.yaml").read_text()
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["images"]
 
 
 def _image(name: str, spec: dict[str, Any]) -> Image:
