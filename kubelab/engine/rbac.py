@@ -165,11 +165,11 @@ class AggregationController(Controller):
             if any(s.matches(labels) for s in selectors):
                 for rule in other.get("rules") or []:
                     if rule not in rules:
-                        rules.append(copy.deepcopy(rule))
+                        rules.append(rule)
         if (role.get("rules") or []) == rules:
-            return
+            return  # the usual case (every object change looks again): nothing copied
         updated = copy.deepcopy(role)
-        updated["rules"] = rules
+        updated["rules"] = copy.deepcopy(rules)
         self.api.update(updated)
 
 
