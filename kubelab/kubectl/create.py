@@ -17,10 +17,10 @@ from kubelab.api.objects import Obj
 from kubelab.kubectl import flags as fl
 from kubelab.kubectl import printers, usage
 from kubelab.kubectl.apply import APPLY_FORMATS, field_validation, with_last_applied
-from kubelab.kubectl.command import Context, KubectlError, command, error, format_errors, group, with_source
+from kubelab.kubectl.command import Context, KubectlError, command, error, group, with_source
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.get import check_output
-from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests
+from kubelab.kubectl.manifests import kind_of, namespace_for, read_manifests, visit
 from kubelab.kubectl.workloads import print_outcome, resource_list
 
 
@@ -77,18 +77,7 @@ def create(ctx: Context, args: list[str]) -> int:
     docs = read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive"))
     if not docs:  # RunCreate: the builder visited nothing, and said nothing was wrong
         raise error("no objects passed to create")
-    errors: list[BaseException] = [KubectlError(d.error) for d in docs if d.error]
-    for doc in docs:
-        if doc.error:
-            continue
-        try:
-            _finish(ctx, kind_of(doc), doc.obj or {}, doc.source, printing=printing)
-        except (StatusError, KubectlError) as e:
-            errors.append(e)
-    if errors:
-        ctx.eprint(format_errors(errors))
-        return 1
-    return 0
+    return visit(ctx, docs, lambda doc: _finish(ctx, kind_of(doc), doc.obj or {}, doc.source, printing=printing))
 
 
 def _one_name(ctx: Context, args: list[str]) -> str:

@@ -6,13 +6,13 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 from kubelab.api import autoscaling_v1, schema, wire
 from kubelab.api.errors import StatusError
 from kubelab.api.kinds import Kind, for_object
 from kubelab.api.objects import Obj
-from kubelab.kubectl.command import Context, KubectlError, error
+from kubelab.kubectl.command import Context, KubectlError, error, format_errors
 from kubelab.kubectl.gofmt import go_quote
 
 _EXTENSIONS = (".json", ".yaml", ".yml")
@@ -256,3 +256,20 @@ def namespace_for(ctx: Context, kind: Kind, obj: Obj) -> str | None:
         raise error(f'the namespace from the provided object "{own}" does not match the namespace '
                     f'"{ctx.namespace}". You must pass \'--namespace={own}\' to perform this operation.')
     return own or ctx.namespace
+
+
+def visit(ctx: Context, docs: list[Doc], each: Callable[[Doc], None]) -> int:
+    """The builder's ContinueOnError visit: each document that read goes to ``each``; what
+    failed, reading or in ``each``, is printed together at the end (exit 1)."""
+    errors: list[BaseException] = [KubectlError(d.error) for d in docs if d.error]
+    for doc in docs:
+        if doc.error:
+            continue
+        try:
+            each(doc)
+        except (StatusError, KubectlError) as e:
+            errors.append(e)
+    if errors:
+        ctx.eprint(format_errors(errors))
+        return 1
+    return 0

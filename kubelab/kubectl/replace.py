@@ -11,7 +11,7 @@ from kubelab.kubectl.command import Context, KubectlError, command, error, forma
 from kubelab.kubectl.delete import CASCADE
 from kubelab.kubectl.flags import Flag
 from kubelab.kubectl.get import check_output
-from kubelab.kubectl.manifests import Doc, kind_of, namespace_for, read_manifests
+from kubelab.kubectl.manifests import Doc, kind_of, namespace_for, read_manifests, visit
 from kubelab.kubectl.workloads import print_outcome
 
 FORCE_TIMEOUT = 300.0  # forceReplace waits this long for the old objects to go when --timeout is 0
@@ -43,18 +43,7 @@ def replace(ctx: Context, args: list[str]) -> int:
     docs = read_manifests(ctx, ctx.flags.get("filename"), ctx.flags.get("recursive"))
     if force:
         return _force_replace(ctx, docs, printing, None if grace < 0 else grace, cascade)
-    errors: list[BaseException] = [KubectlError(d.error) for d in docs if d.error]
-    for doc in docs:
-        if doc.error:
-            continue
-        try:
-            _replace(ctx, doc, printing, dry_run)
-        except (StatusError, KubectlError) as e:
-            errors.append(e)
-    if errors:
-        ctx.eprint(format_errors(errors))
-        return 1
-    return 0
+    return visit(ctx, docs, lambda doc: _replace(ctx, doc, printing, dry_run))
 
 
 def _sent(ctx: Context, doc: Doc) -> Obj:
