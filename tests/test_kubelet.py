@@ -650,3 +650,22 @@ def test_security_context_sets_the_process_user():
     assert c.api.exec("ctx", "default", "box", ["id"]).stdout == "uid=1000 gid=3000 groups=2000,3000,4000\n"
     assert c.api.exec("ctx", "default", "other", ["id"]).stdout.startswith("uid=2000 gid=3000 ")
     assert c.api.exec("root", "default", None, ["id"]).stdout == "uid=0(root) gid=0(root) groups=0(root),10(wheel)\n"
+
+
+def test_a_pod_kept_by_finalizers_stays_finished_across_a_restart(tmp_path) -> None:
+    """Restored from its state file, a pod that finished terminating and waits on its
+    finalizers is not started again: it stays Succeeded with grace 0 until they go."""
+    state = tmp_path / "cluster.db"
+    first = Cluster(clock="virtual", state=state)
+    first.api.create({**pod("held", "nginx"), "metadata": {"name": "held", "finalizers": ["example.com/keep"]}})
+    assert first.settle()
+    first.api.delete("Pod", "held")
+    assert first.settle()
+    first.close()
+    again = Cluster(clock="virtual", state=state)
+    assert again.settle()
+    held = again.api.get("Pod", "held")
+    assert (held["status"]["phase"], held["metadata"]["deletionGracePeriodSeconds"]) == ("Succeeded", 0)
+    assert all("running" not in s["state"] for s in held["status"]["containerStatuses"])
+    again.api.patch("Pod", "held", "default", {"metadata": {"finalizers": None}}, patch_type="merge")
+    assert again.engine.store.get("Pod", "default", "held") is None

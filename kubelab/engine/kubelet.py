@@ -318,9 +318,10 @@ class Kubelet(Controller):
         if ps is None and key in self._finished:
             return  # terminated; only its finalizers keep it
         if ps is None:
-            if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") and not pod["metadata"].get(
-                    "deletionTimestamp"):
-                return  # finished before this kubelet knew it
+            meta = pod["metadata"]
+            if pod.get("status", {}).get("phase") in ("Succeeded", "Failed") and (
+                    not meta.get("deletionTimestamp") or meta.get("deletionGracePeriodSeconds") == 0):
+                return  # finished before this kubelet knew it (restored, or kept by its finalizers)
             ps = self._admit(pod)
         if pod["metadata"].get("deletionTimestamp"):
             self._terminate(ps, pod)
