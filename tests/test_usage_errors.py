@@ -354,6 +354,16 @@ def _reduce_help(text: str) -> str:
     return "\n\n".join(parts) + "\n" + text[text.index("\nUsage:\n"):]
 
 
+def _both(cluster: Cluster, home: str, line: str) -> tuple[tuple[int, str, str], tuple[int, str, str]]:
+    """(exit code, stdout, stderr) of the real kubectl (no kubeconfig: client-side only) and
+    of kubelab's, for one command line run in the current folder."""
+    argv = shlex.split(line)
+    real = subprocess.run([KUBECTL, *argv], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "KUBECONFIG": "/dev/null", "HOME": home})
+    mine = run(cluster.client, argv)
+    return (real.returncode, real.stdout, real.stderr), (mine.returncode, mine.stdout, mine.stderr)
+
+
 def _normal(text: str) -> str:
     return _reduce_help(_KLOG.sub(r"\1MMDD hh:mm:ss.uuuuuu PID ", text))
 
@@ -370,12 +380,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.mark.parametrize("line", COMMANDS)
 def test_same_as_kubectl(cluster: Cluster, home: str, line: str) -> None:
-    argv = shlex.split(line)
-    real = subprocess.run([KUBECTL, *argv], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "KUBECONFIG": "/dev/null", "HOME": home})
-    mine = run(cluster.client, argv)
-    assert (mine.returncode, _normal(mine.stdout), _normal(mine.stderr)) == \
-        (real.returncode, _normal(real.stdout), _normal(real.stderr))
+    (code, out, err), (my_code, my_out, my_err) = _both(cluster, home, line)
+    assert (my_code, _normal(my_out), _normal(my_err)) == (code, _normal(out), _normal(err))
 
 
 
@@ -404,11 +410,8 @@ def test_local_same_as_kubectl(cluster: Cluster, home: str, tmp_path: Path, monk
     for name, text in MANIFESTS.items():
         (tmp_path / name).write_text(text)
     monkeypatch.chdir(tmp_path)
-    argv = shlex.split(line)
-    real = subprocess.run([KUBECTL, *argv], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "KUBECONFIG": "/dev/null", "HOME": home})
-    mine = run(cluster.client, argv)
-    assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr)
+    real, mine = _both(cluster, home, line)
+    assert mine == real
 
 
 # ``-f`` paths the resource builder refuses before reading anything: globs, directories that hold
@@ -432,8 +435,5 @@ def test_file_paths_same_as_kubectl(cluster: Cluster, home: str, tmp_path: Path,
     (tmp_path / "blank.yaml").write_text("# nothing yet\n---\n")
     (tmp_path / "nested" / "sub" / "pod.yaml").write_text(MANIFESTS["pod.yaml"])
     monkeypatch.chdir(tmp_path)
-    argv = shlex.split(line)
-    real = subprocess.run([KUBECTL, *argv], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "KUBECONFIG": "/dev/null", "HOME": home})
-    mine = run(cluster.client, argv)
-    assert (mine.returncode, mine.stdout, mine.stderr) == (real.returncode, real.stdout, real.stderr)
+    real, mine = _both(cluster, home, line)
+    assert mine == real
