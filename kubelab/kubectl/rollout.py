@@ -18,13 +18,13 @@ from kubelab.api.kinds import BY_KIND, Kind
 from kubelab.api.objects import Obj
 from kubelab.client import Client
 from kubelab.kubectl import flags as fl
-from kubelab.kubectl import printers
 from kubelab.kubectl.apply import APPLY_FORMATS
 from kubelab.kubectl.command import Context, KubectlError, command, error, group, standard_message
 from kubelab.kubectl.describe import (CHANGE_CAUSE, HASH_LABEL, REVISION, Writer, controller_of,
                                       deployment_replicasets, describe_pod_template, equal_ignore_hash,
                                       format_selector, object_name as _name, tabwrite, targets)
-from kubelab.kubectl.get import check_output, write_template
+from kubelab.kubectl.get import check_output
+from kubelab.kubectl.workloads import print_outcome
 
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -275,16 +275,10 @@ def rollout_history(ctx: Context, args: list[str]) -> int:
 
 def _print_sources(ctx: Context, printing: tuple[str, str], objs: list[Obj]) -> None:
     """Each object through the printer, one PrintObj each (YAML documents apart by ---)."""
-    printer, template = printing
     for i, obj in enumerate(objs):
-        if printer == "yaml":
-            ctx.out.write(("---\n" if i else "") + printers.to_yaml(obj))
-        elif printer == "json":
-            ctx.out.write(printers.to_json(obj))
-        elif printer == "name":
-            ctx.print(f"{BY_KIND[obj['kind']].qualified_singular}/{obj['metadata']['name']}")
-        else:
-            write_template(ctx, printer, template, obj)
+        if printing[0] == "yaml" and i:
+            ctx.out.write("---\n")
+        print_outcome(ctx, *printing, BY_KIND[obj["kind"]].qualified_singular, obj, "none", "")
 
 
 # -- undo --------------------------------------------------------------------------------------
